@@ -1,0 +1,82 @@
+"""The ``bringup`` command line.
+
+Exit status (DESIGN.md): 0 done, 1 failed, 2 bad input, 3 needs privileges.
+Each sub-command lives in its own module and provides ``register(subparsers)``;
+the module's handler receives the parsed arguments and returns an exit status.
+This module imports no UI code at import time: the console's module is loaded
+only when the console is asked for.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import BringupError
+
+# sub-command modules, in the order --help lists them
+COMMAND_MODULES = (
+    "tui.cli",                      # (no command): the console; demo
+    "hwprobe.commands.probe",       # probe
+    "hwprobe.commands.apply",       # apply, capture
+    "hwprobe.commands.link",        # restore-link, ports
+    "simulator.cli",                # lab, sim
+)
+
+EPILOG = """\
+exit status: 0 done, 1 failed, 2 bad input, 3 needs privileges (run as root)
+
+Passwords are never taken on the command line: bringup asks for them, or reads
+BRINGUP_PASSWORD (current appliance password), BRINGUP_NEW_PASSWORD (the new
+one at first login) and BRINGUP_SMTP_PASSWORD.
+
+Start here on a real appliance:   sudo bringup
+Practise on a simulated one:      sudo bringup demo
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with 'bringup: error: ...' (bad input, nothing changed)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bringup",
+        description="Bring a replacement B Series appliance online from this laptop.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version="bringup 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a part not built yet
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub, parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        handler = getattr(parser, "default_handler", None)
+        if handler is None:
+            parser.print_help()
+            return 2
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("bringup: interrupted", file=sys.stderr)
+        return 1
+    except BringupError as exc:
+        print(f"bringup: {exc}", file=sys.stderr)
+        return exc.exit_status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The appliance's page map: web paths, form field names and console prompts.
+
+Loaded from ``pagemap.toml`` beside this module, shared by the simulator and the
+drivers, so a new firmware layout is a data change. ``load()`` returns a
+read-only view; ``PAGES`` is the map shipped with bringup.
+"""
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Mapping
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def load(text: str | None = None) -> Mapping[str, Any]:
+    """Parse a page map (the shipped one when ``text`` is None)."""
+    if text is None:
+        text = resources.files(__package__).joinpath("pagemap.toml").read_text()
+    return _freeze(tomllib.loads(text))
+
+
+PAGES: Mapping[str, Any] = load()
+CONSOLE: Mapping[str, Any] = PAGES["console"]

@@ -1,0 +1,98 @@
+"""Shared fixtures.
+
+Lab tests need root and network namespaces. Outside CI they skip with a reason;
+under BRINGUP_REQUIRE_LAB=1 (set by `make test`) a missing lab is a failure, so
+CI can never pass by skipping them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+REQUIRE_LAB = os.environ.get("BRINGUP_REQUIRE_LAB") == "1"
+
+
+def lab_unavailable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root for network namespaces"
+    if shutil.which("ip") is None:
+        return "needs iproute2 (`ip`)"
+    probe = f"bu-chk-{uuid.uuid4().hex[:6]}"
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"cannot create a network namespace: {r.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+_reason_cache: list[str | None] = []
+
+
+def require_lab() -> None:
+    """Skip (or, under BRINGUP_REQUIRE_LAB=1, fail) when no lab can be made."""
+    if not _reason_cache:
+        _reason_cache.append(lab_unavailable_reason())
+    reason = _reason_cache[0]
+    if reason is None:
+        return
+    if REQUIRE_LAB:
+        pytest.fail(f"lab required (BRINGUP_REQUIRE_LAB=1) but {reason}")
+    pytest.skip(reason)
+
+
+def require_tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path:
+        return path
+    if REQUIRE_LAB:
+        pytest.fail(f"{name} required (BRINGUP_REQUIRE_LAB=1); apt-get install {package}")
+    pytest.skip(f"needs {name} ({package})")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "lab" in item.keywords:
+            item.fixturenames.insert(0, "_lab_required")
+
+
+@pytest.fixture
+def _lab_required():
+    require_lab()
+
+
+@pytest.fixture
+def state_dir(tmp_path, monkeypatch):
+    """A private bringup state directory (journals, reports, transcripts)."""
+    d = tmp_path / "state"
+    d.mkdir()
+    monkeypatch.setenv("BRINGUP_STATE_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def make_lab(request):
+    """Factory: ``make_lab(**lab_up_kwargs)`` gives this test its own lab with a
+    unique name, torn down afterwards even when the test fails."""
+    require_lab()
+    from simulator import lab as labmod
+
+    made: list[str] = []
+
+    def factory(**kwargs):
+        name = kwargs.pop("name", None) or f"t{uuid.uuid4().hex[:6]}"
+        made.append(name)
+        return labmod.up(name=name, **kwargs)
+
+    yield factory
+    for name in made:
+        labmod.down(name)
+
+
+@pytest.fixture
+def lab(make_lab):
+    """A default lab: appliance on 169.254.1.1, answering on NIC1, cable in NIC1."""
+    return make_lab()
