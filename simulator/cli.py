@@ -1,0 +1,128 @@
+"""``bringup lab up|plug|unplug|down|status`` and ``bringup sim``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import lab as labmod
+
+LAB_HELP = """\
+The lab is a simulated B Series appliance cabled to a simulated laptop, in
+network namespaces NAME-laptop (port lan0), NAME-appliance (nic1, nic2) and
+NAME-patch. Run bringup inside the laptop namespace to practise:
+
+  sudo bringup lab up --name lab1 --appliance-address 169.254.1.3 --answers-on nic2
+  sudo ip netns exec lab1-laptop bringup probe --iface lan0
+  sudo bringup lab plug nic2 --name lab1      # move the cable to NIC2
+  sudo bringup lab down --name lab1
+"""
+
+
+def register(sub, root) -> None:
+    lab = sub.add_parser(
+        "lab", help="a simulated appliance in network namespaces (needs root)",
+        description=LAB_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lsub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+
+    p = lsub.add_parser("up", help="create a lab and start its simulated appliance")
+    p.add_argument("--name", default="lab", help="lab name; namespaces are NAME-laptop, NAME-appliance (default: lab)")
+    p.add_argument("--appliance-address", default="169.254.1.1", metavar="169.254.1.X",
+                   help="the factory address the appliance answers on (default: 169.254.1.1)")
+    p.add_argument("--answers-on", default="nic1", choices=("nic1", "nic2", "both"),
+                   help="which NIC(s) carry the factory address (default: nic1)")
+    p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"),
+                   help="which NIC the laptop's cable is in (default: nic1)")
+    p.add_argument("--json", action="store_true", help="print the lab as JSON")
+    p.add_argument("sim_args", nargs=argparse.REMAINDER,
+                   help="after --, extra flags for the simulator (e.g. -- --fault delay=0.5)")
+    p.set_defaults(handler=_up)
+
+    p = lsub.add_parser("plug", help="move the laptop's cable to NIC1 or NIC2")
+    p.add_argument("nic", choices=("nic1", "nic2"))
+    p.add_argument("--name", default="lab")
+    p.set_defaults(handler=_plug)
+
+    p = lsub.add_parser("unplug", help="pull the cable out (the laptop sees carrier drop)")
+    p.add_argument("--name", default="lab")
+    p.set_defaults(handler=_unplug)
+
+    p = lsub.add_parser("down", help="remove a lab (safe to repeat; cleans a lab whose processes died)")
+    p.add_argument("--name", default="lab")
+    p.add_argument("--all", action="store_true", help="remove every lab on this machine")
+    p.set_defaults(handler=_down)
+
+    p = lsub.add_parser("status", help="show the labs that are up")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_status)
+
+    sim = sub.add_parser(
+        "sim", help="run the simulated appliance (normally started by `bringup lab up`)",
+        add_help=False,
+    )
+    sim.add_argument("sim_argv", nargs=argparse.REMAINDER)
+    sim.set_defaults(handler=_sim)
+
+
+def describe(lab: labmod.Lab) -> str:
+    return "\n".join([
+        f"lab {lab.name} is up",
+        f"  laptop namespace     {lab.laptop_ns}  (port {lab.laptop_iface}, cable in {lab.plug.upper()})",
+        f"  appliance namespace  {lab.appliance_ns}  (factory address {lab.appliance_address} "
+        f"on {lab.answers_on.upper() if lab.answers_on != 'both' else 'NIC1 and NIC2'})",
+        f"  appliance console    {lab.console or '-'}",
+        f"  fault control        {lab.control or '-'}",
+        f"  try:  ip netns exec {lab.laptop_ns} bringup probe --iface {lab.laptop_iface}",
+    ])
+
+
+def _up(args) -> int:
+    extra = [a for a in args.sim_args if a != "--"]
+    lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
+                    answers_on=args.answers_on, plug=args.plug, sim_args=extra)
+    print(json.dumps(lab.to_json(), indent=2) if args.json else describe(lab))
+    return 0
+
+
+def _plug(args) -> int:
+    lab = labmod.plug(args.name, args.nic)
+    print(f"lab {lab.name}: cable moved to {lab.plug.upper()}")
+    return 0
+
+
+def _unplug(args) -> int:
+    lab = labmod.unplug(args.name)
+    print(f"lab {lab.name}: cable pulled out")
+    return 0
+
+
+def _down(args) -> int:
+    targets = labmod.names() if args.all else [args.name]
+    for name in targets:
+        removed = labmod.down(name)
+        print(f"lab {name}: {'removed' if removed else 'was not up'}")
+    return 0
+
+
+def _status(args) -> int:
+    labs = []
+    for name in labmod.names():
+        try:
+            labs.append(labmod.get(name))
+        except labmod.LabError:
+            print(f"lab {name}: namespaces left without a run directory (bringup lab down --name {name})")
+    if args.json:
+        print(json.dumps([l.to_json() for l in labs], indent=2))
+    else:
+        for lab in labs:
+            print(describe(lab))
+        if not labs:
+            print("no lab is up")
+    return 0
+
+
+def _sim(args) -> int:
+    from . import server
+
+    return int(server.main(args.sim_argv) or 0)

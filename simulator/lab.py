@@ -1,0 +1,399 @@
+"""The lab: a simulated B Series appliance cabled to a simulated laptop.
+
+Three network namespaces per lab, all named after the lab:
+
+    N-laptop      lan0 ──┐                       (the technician's laptop port)
+    N-patch       cable ─┴─ br-nic1 ── a-nic1 ─┐ (patch panel: one bridge per NIC;
+                            br-nic2 ── a-nic2 ─┤  the cable's far end sits in one)
+    N-appliance   nic1 ────────────────────────┘  nic2 (the appliance, its simulator)
+
+``plug(name, "nic2")`` moves the cable's far end from one bridge to the other:
+the cable end goes down (the laptop sees carrier drop on lan0), changes bridge,
+and comes back up. The appliance namespace sets ``arp_ignore=1`` so NIC2's
+address is not answered on NIC1. IPv6 is off in every namespace so the wire
+carries only what the tool and the appliance send.
+
+Everything about a running lab is in ``/run/bringup-lab/N/lab.json``; ``down``
+works from that file and, when it is gone, from the namespace names alone, so
+it also cleans a lab whose processes died. Needs root.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hwprobe.errors import BadInput, BringupError, NeedsPrivileges
+
+RUN_ROOT = Path(os.environ.get("BRINGUP_LAB_DIR", "/run/bringup-lab"))
+FACTORY = ("169.254.1.1", "169.254.1.2", "169.254.1.3", "169.254.1.4")
+NIC_CHOICES = ("nic1", "nic2")
+SIM_READY_SECONDS = 30.0
+
+
+class LabError(BringupError):
+    """A lab could not be made, changed or removed."""
+
+
+@dataclass
+class Lab:
+    """One running lab, as ``lab.json`` records it."""
+
+    name: str
+    laptop_ns: str
+    appliance_ns: str
+    patch_ns: str
+    laptop_iface: str
+    appliance_address: str
+    answers_on: str
+    plug: str
+    dir: str
+    state_dir: str
+    console: str | None = None
+    control: str | None = None
+    https_port: int = 443
+    sim_pid: int | None = None
+    nic_macs: dict | None = None
+
+    @property
+    def state_file(self) -> str:
+        return str(Path(self.state_dir) / "state.json")
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["state_file"] = self.state_file
+        return d
+
+
+# --- small helpers -----------------------------------------------------------
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise LabError(f"ip {' '.join(args)}: {r.stderr.strip() or r.stdout.strip()}")
+    return r
+
+
+def netns_exec(ns: str, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run ``argv`` inside namespace ``ns`` and wait; kwargs go to subprocess.run."""
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    return subprocess.run(["ip", "netns", "exec", ns, *argv], **kwargs)
+
+
+def netns_popen(ns: str, argv: list[str], **kwargs) -> subprocess.Popen:
+    """Start ``argv`` inside namespace ``ns`` without waiting."""
+    return subprocess.Popen(["ip", "netns", "exec", ns, *argv], **kwargs)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def in_netns(ns: str):
+    """Switch the calling thread into network namespace ``ns`` for the block.
+
+    Sockets opened inside the block, and threads started inside it, belong to
+    ``ns``; the thread returns to its own namespace afterwards.
+    """
+    tid = threading.get_native_id()
+    with open(f"/proc/self/task/{tid}/ns/net") as own, open(f"/run/netns/{ns}") as target:
+        _setns(target.fileno())
+        try:
+            yield
+        finally:
+            _setns(own.fileno())
+
+
+def _check_root() -> None:
+    if os.geteuid() != 0:
+        raise NeedsPrivileges(
+            "the lab creates network namespaces and needs root: run it with sudo"
+        )
+    if shutil.which("ip") is None:
+        raise LabError("the lab needs iproute2 (`ip`): apt-get install iproute2")
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > 20 or not all(c.isalnum() or c in "-_" for c in name):
+        raise BadInput(
+            f"lab name {name!r}: use 1-20 letters, digits, '-' or '_'"
+        )
+
+
+def _ns_names(name: str) -> tuple[str, str, str]:
+    return f"{name}-laptop", f"{name}-appliance", f"{name}-patch"
+
+
+def _mac(name: str, nic: int) -> str:
+    h = hashlib.sha256(name.encode()).digest()
+    return f"02:b5:{h[0]:02x}:{h[1]:02x}:00:{nic:02x}"
+
+
+def _sysctl(ns: str, key: str, value: str) -> None:
+    netns_exec(ns, ["sysctl", "-q", "-w", f"{key}={value}"], check=False)
+
+
+def _namespaces() -> set[str]:
+    r = _ip("netns", "list", check=False)
+    return {line.split()[0] for line in r.stdout.splitlines() if line.strip()}
+
+
+def lab_dir(name: str) -> Path:
+    return RUN_ROOT / name
+
+
+def get(name: str) -> Lab:
+    """The running lab ``name``; LabError if there is none."""
+    path = lab_dir(name) / "lab.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LabError(f"no lab named {name!r} is up (bringup lab up --name {name})") from None
+    data.pop("state_file", None)
+    return Lab(**data)
+
+
+def _save(lab: Lab) -> None:
+    path = Path(lab.dir) / "lab.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(lab.to_json(), indent=2))
+    os.replace(tmp, path)
+
+
+def names() -> list[str]:
+    """Names of labs that have a run directory or namespaces on this machine."""
+    found = {p.name for p in RUN_ROOT.glob("*") if (p / "lab.json").exists()} if RUN_ROOT.exists() else set()
+    for ns in _namespaces():
+        for suffix in ("-laptop", "-appliance", "-patch"):
+            if ns.endswith(suffix):
+                found.add(ns[: -len(suffix)])
+    return sorted(found)
+
+
+# --- up / plug / down ----------------------------------------------------------
+
+def up(
+    name: str = "lab",
+    appliance_address: str = "169.254.1.1",
+    answers_on: str = "nic1",
+    plug: str = "nic1",
+    sim_args: list[str] | tuple[str, ...] = (),
+    start_sim: bool = True,
+    fresh: bool = True,
+) -> Lab:
+    """Create lab ``name`` and start its simulated appliance; returns the Lab.
+
+    Raises BadInput for a bad name/address/NIC, NeedsPrivileges when not root,
+    LabError when a namespace already exists or the simulator does not start
+    (its log's last lines are in the message). A half-made lab is removed.
+    """
+    _check_name(name)
+    if appliance_address not in FACTORY:
+        raise BadInput(
+            f"--appliance-address {appliance_address}: must be one of {', '.join(FACTORY)}"
+        )
+    if answers_on not in (*NIC_CHOICES, "both"):
+        raise BadInput(f"--answers-on {answers_on}: must be nic1, nic2 or both")
+    if plug not in NIC_CHOICES:
+        raise BadInput(f"--plug {plug}: must be nic1 or nic2")
+    _check_root()
+    laptop, appliance, patch = _ns_names(name)
+    existing = _namespaces() & {laptop, appliance, patch}
+    if existing:
+        raise LabError(
+            f"lab {name!r} is already up (namespaces {', '.join(sorted(existing))}); "
+            f"`bringup lab down --name {name}` first"
+        )
+    d = lab_dir(name)
+    if d.exists() and fresh:
+        shutil.rmtree(d)
+    d.mkdir(parents=True, exist_ok=True)
+    lab = Lab(
+        name=name, laptop_ns=laptop, appliance_ns=appliance, patch_ns=patch,
+        laptop_iface="lan0", appliance_address=appliance_address,
+        answers_on=answers_on, plug=plug, dir=str(d), state_dir=str(d / "appliance"),
+        nic_macs={"nic1": _mac(name, 1), "nic2": _mac(name, 2)},
+    )
+    try:
+        _build_topology(lab)
+        _save(lab)
+        if start_sim:
+            _start_sim(lab, list(sim_args))
+            _save(lab)
+    except BaseException:
+        down(name)
+        raise
+    return lab
+
+
+def _build_topology(lab: Lab) -> None:
+    for ns in (lab.laptop_ns, lab.appliance_ns, lab.patch_ns):
+        _ip("netns", "add", ns)
+        _sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
+        _sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
+        _ip("-n", ns, "link", "set", "lo", "up")
+    for key in ("all", "default"):
+        _sysctl(lab.appliance_ns, f"net.ipv4.conf.{key}.arp_ignore", "1")
+    p = lab.patch_ns
+    for nic in NIC_CHOICES:
+        _ip("-n", p, "link", "add", f"br-{nic}", "type", "bridge", "stp_state", "0",
+            "forward_delay", "0")
+        _ip("link", "add", nic, "netns", lab.appliance_ns, "address", lab.nic_macs[nic],
+            "type", "veth", "peer", "name", f"a-{nic}", "netns", p)
+        _ip("-n", p, "link", "set", f"a-{nic}", "master", f"br-{nic}", "up")
+        _ip("-n", p, "link", "set", f"br-{nic}", "up")
+        _sysctl(lab.appliance_ns, f"net.ipv4.conf.{nic}.arp_ignore", "1")
+        _ip("-n", lab.appliance_ns, "link", "set", nic, "up")
+    _ip("link", "add", lab.laptop_iface, "netns", lab.laptop_ns, "type", "veth",
+        "peer", "name", "cable", "netns", p)
+    _ip("-n", p, "link", "set", "cable", "master", f"br-{lab.plug}", "up")
+    _ip("-n", lab.laptop_ns, "link", "set", lab.laptop_iface, "up")
+
+
+def _start_sim(lab: Lab, sim_args: list[str]) -> None:
+    state = Path(lab.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    out = Path(lab.dir) / "sim.out"
+    log = Path(lab.dir) / "sim.log"
+    console = str(Path(lab.dir) / "console")
+    control = str(Path(lab.dir) / "control.sock")
+    argv = [
+        sys.executable, "-m", "simulator", "serve",
+        "--state-dir", str(state),
+        "--factory-address", lab.appliance_address,
+        "--answers-on", lab.answers_on,
+        "--manage-interfaces",
+        "--console-link", console,
+        "--control", control,
+        *sim_args,
+    ]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+    )
+    with open(out, "w") as fout, open(log, "a") as flog:
+        proc = netns_popen(lab.appliance_ns, argv, stdout=fout, stderr=flog,
+                           stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+    deadline = time.monotonic() + SIM_READY_SECONDS
+    while time.monotonic() < deadline:
+        text = out.read_text() if out.exists() else ""
+        for line in text.splitlines():
+            try:
+                ready = json.loads(line)
+            except ValueError:
+                continue
+            if ready.get("ready"):
+                lab.sim_pid = proc.pid
+                lab.console = ready.get("console") and console
+                lab.control = control
+                lab.https_port = int(ready.get("https_port") or 443)
+                return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    tail = log.read_text()[-1500:] if log.exists() else ""
+    if proc.poll() is None:
+        proc.kill()
+    raise LabError(f"the simulated appliance did not start; its log ends:\n{tail}")
+
+
+def plug(name: str, nic: str) -> Lab:
+    """Move lab ``name``'s cable to ``nic``: carrier drops on lan0, then returns."""
+    if nic not in NIC_CHOICES:
+        raise BadInput(f"lab plug {nic}: must be nic1 or nic2")
+    _check_root()
+    lab = get(name)
+    p = lab.patch_ns
+    _ip("-n", p, "link", "set", "cable", "down")
+    _ip("-n", p, "link", "set", "cable", "nomaster")
+    time.sleep(0.05)  # a cable pull is never instantaneous; lets watchers see carrier off
+    _ip("-n", p, "link", "set", "cable", "master", f"br-{nic}")
+    _ip("-n", p, "link", "set", "cable", "up")
+    lab.plug = nic
+    _save(lab)
+    return lab
+
+
+def unplug(name: str) -> Lab:
+    """Pull the cable out of the appliance: lan0 loses carrier."""
+    _check_root()
+    lab = get(name)
+    _ip("-n", lab.patch_ns, "link", "set", "cable", "down")
+    return lab
+
+
+def _kill_ns_processes(ns: str) -> None:
+    r = _ip("netns", "pids", ns, check=False)
+    pids = [int(p) for p in r.stdout.split() if p.isdigit()]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            return
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            alive = [p for p in alive if _alive(p)]
+            if not alive:
+                return
+            time.sleep(0.05)
+        pids = alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie of ours counts as gone
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def down(name: str) -> bool:
+    """Remove lab ``name``: its processes, namespaces (and so its veths) and run
+    directory. Safe to repeat; returns True when there was something to remove."""
+    _check_root()
+    did = False
+    for ns in _ns_names(name):
+        if ns in _namespaces():
+            _kill_ns_processes(ns)
+            _ip("netns", "del", ns, check=False)
+            did = True
+    d = lab_dir(name)
+    if d.exists():
+        try:
+            pid = json.loads((d / "lab.json").read_text()).get("sim_pid")
+        except (OSError, ValueError):
+            pid = None
+        if pid and _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(d, ignore_errors=True)
+        did = True
+    return did
