@@ -1,0 +1,481 @@
+"""The settings sheet: what was saved from the old appliance (DESIGN.md, format 1).
+
+``load_sheet`` reads and checks a sheet and returns a ``Settings``; it contacts
+nothing. A bad sheet raises ``SheetInvalid`` listing every problem at once, one
+line each, sorted by line::
+
+    FILE:LINE: [table].key: what is wrong
+
+- ``[ip#2].netmask`` names a key of the second ``[[ip]]`` (counted from 1 in
+  the order they appear); ``[ip#2]`` alone, or ``[network]``, names a whole
+  table (a missing key, or netmask and prefix both missing).
+- ``format`` (no brackets) is the top-level key.
+- ``FILE:LINE: syntax: ...`` is a TOML syntax error; it is then the only problem.
+- LINE is the line of the key; for a missing key, the line of its table header;
+  for a missing table or ``format``, line 1.
+
+Rules worth knowing: ``netmask`` (dotted) or ``prefix`` (0-32), one of them and
+never both; ``[smtp].username`` is required when ``auth = "password"`` and
+refused when ``auth = "none"``; the default gateway and every route gateway are
+checked against the ``[[ip]]`` subnets only when every ``[[ip]]`` address and
+netmask is itself valid (otherwise the fix there comes first). A key that looks
+like a secret is refused without echoing its value.
+
+``dump_sheet``/``write_sheet`` write format 1 back (``capture``), with comments
+naming the appliance page of each table; ``load_sheet`` accepts what they write
+and returns an equal ``Settings``. ``summarize`` gives short lines for a screen.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+
+from hwprobe import validate as v
+from hwprobe.constants import ENV_PASSWORD, ENV_SMTP_PASSWORD, MAX_SYSLOG_SERVERS
+from hwprobe.errors import SheetInvalid
+from hwprobe.state import IpAddress, Route, Settings, SmtpSettings
+
+FORMAT = 1
+ARRAY_TABLES = ("ip", "route")
+_SECRET = re.compile(r"pass|secret|token|pwd|credential|api_?key", re.I)
+
+# table -> key -> (type, required, check); type is "str", "int" or "list" (of str)
+_SCHEMA: dict[str, dict[str, tuple[str, bool, object]]] = {
+    "appliance": {"model": ("str", False, None), "serial": ("str", False, None)},
+    "ip": {
+        "nic": ("str", True, v.check_nic),
+        "address": ("str", True, v.check_ipv4),
+        "netmask": ("str", False, v.check_netmask),
+        "prefix": ("int", False, v.check_netmask),
+        "vlan": ("int", False, v.check_vlan),
+    },
+    "network": {
+        "hostname": ("str", True, v.check_hostname),
+        "default_gateway": ("str", True, v.check_ipv4),
+        "dns_servers": ("list", True, v.check_ipv4),
+    },
+    "route": {
+        "destination": ("str", True, v.check_cidr_network),
+        "gateway": ("str", True, v.check_ipv4),
+        "nic": ("str", True, v.check_nic),
+    },
+    "ntp": {"servers": ("list", True, v.check_server)},
+    "syslog": {
+        "servers": ("list", True, v.check_server),
+        "format": ("str", True, lambda x: v.check_choice(x, ("rfc5424", "bsd"))),
+    },
+    "smtp": {
+        "relay": ("str", True, v.check_server),
+        "port": ("int", True, v.check_port),
+        "encryption": ("str", True, lambda x: v.check_choice(x, ("tls", "starttls", "none"))),
+        "auth": ("str", True, lambda x: v.check_choice(x, ("none", "password"))),
+        "username": ("str", False, lambda x: "is empty" if x == "" else None),
+        "from_address": ("str", True, v.check_email),
+        "admin_contacts": ("list", True, v.check_email),
+    },
+}
+_REQUIRED_TABLES = ("ip", "network")
+
+# Which appliance page each table comes from (written as comments by dump_sheet).
+PAGES = {
+    "appliance": "Status > Basics of the old box; informational",
+    "ip": "Networking > IP Configuration, one per address",
+    "network": "Networking > IP Configuration > Global Configuration",
+    "route": "Networking > Static Routes",
+    "ntp": "Status > Basics",
+    "syslog": "Security > Appliance Administration",
+    "smtp": "Security > Email Configuration",
+}
+
+
+def label(path: tuple) -> str:
+    """Name a place in a sheet as problems show it: ``("ip", 1, "netmask")`` ->
+    ``[ip#2].netmask``, ``("network",)`` -> ``[network]``, ``("format",)`` -> ``format``."""
+    if len(path) == 1 and path[0] not in _SCHEMA:
+        return str(path[0])
+    head = f"[{path[0]}#{path[1] + 1}]" if len(path) > 1 and isinstance(path[1], int) else f"[{path[0]}]"
+    rest = [str(p) for p in path[1:] if not isinstance(p, int)]
+    return head + "".join("." + p for p in rest)
+
+
+class _Problems:
+    def __init__(self, name: str, locator: v.Locator):
+        self.name, self.locator, self.items = name, locator, []
+
+    def add(self, path: tuple, message: str, line: int | None = None) -> None:
+        line = line if line is not None else self.locator.line(path)
+        self.items.append((line, len(self.items), f"{self.name}:{line}: {label(path)}: {message}"))
+
+    def lines(self) -> list[str]:
+        return [text for _, _, text in sorted(self.items)]
+
+
+def _secret_message(path: tuple) -> str:
+    if any("smtp" in str(p).lower() for p in path):
+        return f"passwords do not belong in a sheet: use {ENV_SMTP_PASSWORD}"
+    return (f"passwords do not belong in a sheet: use {ENV_PASSWORD} for the appliance "
+            f"or {ENV_SMTP_PASSWORD} for SMTP")
+
+
+def _find_secrets(node, path: tuple, problems: _Problems, found: set) -> None:
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        here = path + (key,)
+        if isinstance(key, str) and _SECRET.search(key):
+            problems.add(here, _secret_message(here))
+            found.add(here)
+        elif isinstance(value, dict) or (isinstance(value, list) and value
+                                          and all(isinstance(x, dict) for x in value)):
+            _find_secrets(value, here, problems, found)
+
+
+def _check_table(path: tuple, table: dict, problems: _Problems, secrets: set) -> dict:
+    """Check one table's keys against the schema; return the keys whose values are good."""
+    schema = _SCHEMA[path[0]]
+    good = {}
+    for key, value in table.items():
+        if path + (key,) in secrets:
+            continue
+        if key not in schema:
+            problems.add(path + (key,), "unknown key; " + v.did_you_mean(key, schema))
+    for key, (kind, required, check) in schema.items():
+        here = path + (key,)
+        if key not in table:
+            if required:
+                problems.add(here, "missing", line=problems.locator.line(path))
+            continue
+        value = table[key]
+        problem = v.type_problem(key, kind, value)
+        if problem is None and check is not None:
+            items = value if kind == "list" else [value]
+            problem = next((p for p in map(check, items) if p), None)
+            if problem is None and kind == "list":
+                twice = sorted({x for x in value if value.count(x) > 1})
+                if twice:
+                    problem = f"{v.quote(twice[0])} is listed twice"
+        if problem:
+            problems.add(here, problem)
+        else:
+            good[key] = value
+    return good
+
+
+def load_sheet(path) -> Settings:
+    """Read and check the settings sheet at ``path``; return its ``Settings``.
+
+    Contacts nothing. Raises ``SheetInvalid`` (exit status 2) listing every
+    problem as ``FILE:LINE: [table].key: what is wrong``, where FILE is ``path``
+    as given; an unreadable file or a non-UTF-8 one is a single problem.
+    """
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise SheetInvalid([f"{name}: cannot read the sheet: {e.strerror or e}"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise SheetInvalid([f"{name}:{line}: syntax: not UTF-8 text (byte 0x{raw[e.start]:02x}); "
+                            f"save the sheet as UTF-8"]) from None
+    return parse_sheet(text, name)
+
+
+def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
+    """Check a sheet given as text, ``name`` standing for FILE in problems.
+
+    Returns ``Settings``; raises ``SheetInvalid`` as ``load_sheet`` does.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SheetInvalid([v.syntax_problem(name, text, e)]) from None
+    problems = _Problems(name, v.Locator(text))
+    secrets: set = set()
+    _find_secrets(doc, (), problems, secrets)
+
+    fmt = doc.get("format")
+    if "format" not in doc:
+        problems.add(("format",), f"missing; the sheet must start with format = {FORMAT}", line=1)
+    elif not isinstance(fmt, int) or isinstance(fmt, bool):
+        problems.add(("format",), f"expected the whole number {FORMAT}, got {v.kind_of(fmt)}")
+    elif fmt != FORMAT:
+        problems.add(("format",), f"format {fmt} is not supported; this bringup reads format {FORMAT}")
+        raise SheetInvalid(problems.lines())   # another format's tables mean other things
+
+    for key, value in doc.items():
+        if key == "format" or (key,) in secrets or key in _SCHEMA:
+            continue
+        if isinstance(value, dict):
+            where, wrap = f"[{key}]", lambda c: f"[{c}]"
+        elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            where, wrap = f"[[{key}]]", lambda c: f"[[{c}]]" if c in ARRAY_TABLES else f"[{c}]"
+        else:
+            where, wrap = key, lambda c: f'"{c}"'
+        choices = [*_SCHEMA, "format"] if where == key else list(_SCHEMA)
+        problems.add((key,), f"unknown {'key' if where == key else 'table ' + where}; "
+                     + v.did_you_mean(key, choices, wrap))
+
+    good: dict = {}
+    for table in _SCHEMA:
+        value = doc.get(table)
+        if table not in doc:
+            if table in _REQUIRED_TABLES:
+                need = f"[[{table}]]" if table in ARRAY_TABLES else f"[{table}]"
+                problems.add((table,), f"missing; the sheet needs {need}", line=1)
+            continue
+        if (table,) in secrets:
+            continue
+        if table in ARRAY_TABLES:
+            if isinstance(value, dict):
+                problems.add((table,), f"write [[{table}]] with double brackets, one per entry")
+            elif not (isinstance(value, list) and all(isinstance(x, dict) for x in value)):
+                problems.add((table,), f"expected [[{table}]] tables, got {v.kind_of(value)}")
+            else:
+                good[table] = [_check_table((table, n), entry, problems, secrets)
+                               for n, entry in enumerate(value)]
+        elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+            problems.add((table,), f"write [{table}] with single brackets; there is only one")
+        elif not isinstance(value, dict):
+            problems.add((table,), f"expected a [{table}] table, got {v.kind_of(value)}")
+        else:
+            good[table] = _check_table((table,), value, problems, secrets)
+
+    _cross_checks(doc, good, problems)
+    if problems.items:
+        raise SheetInvalid(problems.lines())
+    return _settings(good)
+
+
+def _cross_checks(doc: dict, good: dict, problems: _Problems) -> None:
+    ips = good.get("ip", [])
+    subnets, seen, all_ips_good = [], {}, True
+    for n, ip in enumerate(ips):
+        mask = ip.get("netmask", ip.get("prefix"))
+        if "netmask" in ip and "prefix" in ip:
+            problems.add(("ip", n, "prefix"), "give netmask or prefix, not both")
+        raw = doc["ip"][n]
+        if "netmask" not in raw and "prefix" not in raw:
+            problems.add(("ip", n), "netmask or prefix is required")
+        if "address" in ip and mask is not None:
+            problem = v.check_host_address(ip["address"], mask)
+            if problem:
+                problems.add(("ip", n, "address"), problem)
+            subnets.append((ip["address"], mask, ip.get("nic")))
+        else:
+            all_ips_good = False
+        if "address" in ip:
+            if ip["address"] in seen:
+                problems.add(("ip", n, "address"),
+                             f"{ip['address']} is already {label(('ip', seen[ip['address']], 'address'))}")
+            seen.setdefault(ip["address"], n)
+
+    pairs = [(a, m) for a, m, _ in subnets]
+    network = good.get("network", {})
+    if all_ips_good and "default_gateway" in network:
+        problem = v.gateway_in_subnets(network["default_gateway"], pairs)
+        if problem:
+            problems.add(("network", "default_gateway"), problem)
+
+    destinations: dict = {}
+    for n, route in enumerate(good.get("route", [])):
+        if all_ips_good and "gateway" in route:
+            problem = v.gateway_in_subnets(route["gateway"], pairs)
+            if problem is None and "nic" in route:
+                nics = [nic for a, m, nic in subnets if v.gateway_in_subnets(route["gateway"], [(a, m)]) is None]
+                if route["nic"] not in nics:
+                    problem = f"{route['gateway']} is reached through {' and '.join(sorted(set(nics)))}, not {route['nic']}"
+            if problem:
+                problems.add(("route", n, "gateway"), problem)
+        if "destination" in route:
+            if route["destination"] in destinations:
+                first = label(("route", destinations[route["destination"]], "destination"))
+                problems.add(("route", n, "destination"), f"{route['destination']} is already {first}")
+            destinations.setdefault(route["destination"], n)
+
+    syslog = good.get("syslog", {})
+    if len(syslog.get("servers", [])) > MAX_SYSLOG_SERVERS:
+        problems.add(("syslog", "servers"), f"{len(syslog['servers'])} servers listed; "
+                     f"the appliance holds at most {MAX_SYSLOG_SERVERS}")
+
+    smtp, raw_smtp = good.get("smtp", {}), doc.get("smtp")
+    if isinstance(raw_smtp, dict):
+        if smtp.get("auth") == "password" and "username" not in raw_smtp:
+            problems.add(("smtp", "username"), 'missing; auth = "password" needs a username',
+                         line=problems.locator.line(("smtp", "auth")))
+        if smtp.get("auth") == "none" and "username" in raw_smtp:
+            problems.add(("smtp", "username"), 'is not used with auth = "none"; remove it '
+                         'or set auth = "password"')
+
+
+def _settings(good: dict) -> Settings:
+    appliance, network = good.get("appliance", {}), good["network"]
+    ips = [IpAddress(nic=ip["nic"], address=ip["address"],
+                     netmask=v.to_netmask(ip.get("netmask", ip.get("prefix"))), vlan=ip.get("vlan"))
+           for ip in good["ip"]]
+    routes = [Route(destination=r["destination"], gateway=r["gateway"], nic=r["nic"])
+              for r in good.get("route", [])]
+    settings = Settings(
+        model=appliance.get("model", ""), serial=appliance.get("serial", ""), ips=ips,
+        hostname=network["hostname"], default_gateway=network["default_gateway"],
+        dns_servers=list(network["dns_servers"]), routes=routes)
+    if "ntp" in good:
+        settings.ntp_servers = list(good["ntp"]["servers"])
+    if "syslog" in good:
+        settings.syslog_servers = list(good["syslog"]["servers"])
+        settings.syslog_format = good["syslog"]["format"]
+    if "smtp" in good:
+        s = good["smtp"]
+        settings.smtp = SmtpSettings(
+            relay=s["relay"], port=s["port"], encryption=s["encryption"], auth=s["auth"],
+            username=s.get("username", ""), from_address=s["from_address"],
+            admin_contacts=list(s["admin_contacts"]))
+    return settings
+
+
+# --- writing sheets -----------------------------------------------------------
+
+def _toml_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\b\t\n\f\r":
+            out.append({"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _value(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(x) for x in value) + "]"
+    if isinstance(value, str):
+        return _toml_string(value)
+    return str(value)
+
+
+def _key(key: str, value, comment: str | None = None) -> list[str]:
+    line = f"{key} = {_value(value)}"
+    if isinstance(value, list) and len(line) > 78:
+        return [f"{key} = ["] + [f"    {_value(x)}," for x in value] + ["]"]
+    return [f"{line:<32} # {comment}" if comment else line]
+
+
+def _header(name: str, array: bool = False) -> str:
+    head = f"[[{name}]]" if array else f"[{name}]"
+    return f"{head:<32} # {PAGES[name]}"
+
+
+def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
+    """Return ``settings`` as a format 1 sheet, with a comment on each table
+    naming the appliance page it comes from. ``load_sheet`` accepts the text and
+    returns an equal ``Settings`` (when the settings are themselves valid).
+
+    Tables that are None in ``settings`` are left out; ``source_note`` becomes a
+    comment at the top (for example where and when it was captured). No password
+    is written: ``smtp.password_set`` only leaves a reminder comment.
+    """
+    out = ["# Settings sheet for one B Series appliance (bringup format 1)."]
+    out += [f"# {line}".rstrip() for line in (source_note or "").splitlines()]
+    out += ["# No password belongs in this file: bringup asks for them, or reads",
+            "# BRINGUP_PASSWORD / BRINGUP_NEW_PASSWORD / BRINGUP_SMTP_PASSWORD.",
+            f"format = {FORMAT}"]
+    if settings.model or settings.serial:
+        out += ["", _header("appliance")]
+        out += _key("model", settings.model) if settings.model else []
+        out += _key("serial", settings.serial) if settings.serial else []
+    for ip in settings.ips:
+        prefix = v.netmask_to_prefix(ip.netmask)
+        out += ["", _header("ip", array=True), *_key("nic", ip.nic), *_key("address", ip.address),
+                *_key("netmask", ip.netmask, f"/{prefix}" if prefix is not None else None)]
+        out += _key("vlan", ip.vlan) if ip.vlan is not None else []
+    out += ["", _header("network"), *_key("hostname", settings.hostname),
+            *_key("default_gateway", settings.default_gateway),
+            *_key("dns_servers", list(settings.dns_servers))]
+    for route in settings.routes:
+        out += ["", _header("route", array=True), *_key("destination", route.destination),
+                *_key("gateway", route.gateway), *_key("nic", route.nic)]
+    if settings.ntp_servers is not None:
+        out += ["", _header("ntp"), *_key("servers", list(settings.ntp_servers))]
+    if settings.syslog_servers is not None or settings.syslog_format is not None:
+        out += ["", _header("syslog"), *_key("servers", list(settings.syslog_servers or []),
+                                             f"at most {MAX_SYSLOG_SERVERS}")]
+        out += _key("format", settings.syslog_format or "rfc5424", "rfc5424 | bsd")
+    smtp = settings.smtp
+    if smtp is not None:
+        out += ["", _header("smtp"), *_key("relay", smtp.relay), *_key("port", smtp.port),
+                *_key("encryption", smtp.encryption, "tls | starttls | none"),
+                *_key("auth", smtp.auth, "none | password")]
+        out += _key("username", smtp.username) if smtp.username or smtp.auth == "password" else []
+        if smtp.password_set:
+            out += [f"# the appliance holds an SMTP password: give it with {ENV_SMTP_PASSWORD}"]
+        out += [*_key("from_address", smtp.from_address), *_key("admin_contacts", list(smtp.admin_contacts))]
+    return "\n".join(out) + "\n"
+
+
+def write_sheet(settings: Settings, path, *, source_note: str | None = None) -> Path:
+    """Write ``settings`` as a sheet at ``path`` atomically (a reader sees the
+    old file or the new one, never half). Returns the path. Raises OSError when
+    the directory cannot be written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(dump_sheet(settings, source_note=source_note))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# --- a summary for the start screen ------------------------------------------------
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ss") else "s")
+
+
+def summarize(settings: Settings) -> list[str]:
+    """Return short lines saying what the sheet will set, for the console's
+    start screen: addresses, host name, gateway, DNS, routes, NTP, syslog, SMTP.
+    A table the sheet leaves out is named as "not in the sheet"."""
+    lines = []
+    if settings.model or settings.serial:
+        lines.append(f"from {' '.join(x for x in (settings.model, settings.serial) if x)}")
+    ips = []
+    for ip in settings.ips:
+        prefix = v.netmask_to_prefix(ip.netmask)
+        text = f"{ip.nic} {ip.address}/{prefix if prefix is not None else ip.netmask}"
+        ips.append(text + (f" vlan {ip.vlan}" if ip.vlan is not None else ""))
+    lines.append(f"{_count(len(ips), 'address')}: {', '.join(ips)}" if ips else "no addresses")
+    lines.append(f"host name {settings.hostname}")
+    lines.append(f"gateway {settings.default_gateway}" if settings.default_gateway else "no gateway")
+    lines.append(f"DNS {', '.join(settings.dns_servers)}" if settings.dns_servers else "no DNS servers")
+    if settings.routes:
+        routes = [f"{r.destination} via {r.gateway} on {r.nic}" for r in settings.routes]
+        lines.append(f"{_count(len(routes), 'static route')}: {', '.join(routes)}")
+    for name, servers in (("NTP", settings.ntp_servers), ("syslog", settings.syslog_servers)):
+        if servers is None:
+            lines.append(f"{name}: not in the sheet")
+        else:
+            extra = f" ({settings.syslog_format})" if name == "syslog" and settings.syslog_format else ""
+            lines.append(f"{name} {', '.join(servers) or 'none'}{extra}")
+    smtp = settings.smtp
+    if smtp is None:
+        lines.append("SMTP: not in the sheet")
+    else:
+        user = f", user {smtp.username}" if smtp.auth == "password" else ", no login"
+        lines.append(f"SMTP {smtp.relay}:{smtp.port} {smtp.encryption}{user}, from {smtp.from_address}, "
+                     f"{_count(len(smtp.admin_contacts), 'admin contact')}")
+    return lines
