@@ -1,0 +1,446 @@
+"""Plan, apply, read back: the one engine behind the console and ``bringup apply``.
+
+``plan(state, settings)`` diffs what the appliance holds against the settings
+sheet, field by field, and returns the steps in a safe order (addresses before
+the gateway that needs them, the network before the services that use it).
+``Engine.run()`` applies only the steps that differ, reads the appliance back
+after each one and marks a step ``verified`` only when the read-back equals the
+sheet; a step whose read-back differs is ``failed`` with the values seen.
+
+Re-running after an interruption converges: the plan is made from what the
+appliance holds *now*, so a step that landed before the interruption is
+``unchanged`` the second time and nothing is applied twice. A run journal on
+disk records each step as it starts and ends, for the report and for the
+console's "continue where you left off".
+
+Addresses on the appliance that the sheet does not name (the factory address
+the laptop is talking to, above all) are listed as ``extras`` and left alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .constants import state_dir
+from .drivers.base import ApplianceDriver, LoginResult
+from .errors import ApplianceError, BringupError, ReadBackMismatch
+from .state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
+
+# step statuses
+PENDING, UNCHANGED, APPLYING, VERIFIED, FAILED, SKIPPED = (
+    "pending", "unchanged", "applying", "verified", "failed", "skipped",
+)
+
+PAGES = {
+    "ip": "Networking > IP Configuration",
+    "hostname": "Networking > IP Configuration > Global Configuration",
+    "gateway": "Networking > IP Configuration > Global Configuration",
+    "dns": "Networking > IP Configuration > Global Configuration",
+    "routes": "Networking > Static Routes",
+    "ntp": "Status > Basics",
+    "syslog": "Security > Appliance Administration",
+    "smtp": "Security > Email Configuration",
+}
+
+
+@dataclass
+class Step:
+    """One change the sheet asks of the appliance.
+
+    ``key`` is stable across runs ("ip:nic1:198.51.100.20", "gateway", "smtp");
+    ``before``/``after`` are JSON-friendly values; ``changed`` says whether the
+    appliance differs from the sheet (only those are applied).
+    """
+
+    key: str
+    area: str               # capability: ip, hostname, gateway, dns, routes, ntp, syslog, smtp
+    title: str
+    page: str
+    before: Any
+    after: Any
+    changed: bool
+    status: str = PENDING
+    message: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    extras: list[str] = field(default_factory=list)   # on the appliance, not in the sheet
+
+    @property
+    def changes(self) -> list[Step]:
+        return [s for s in self.steps if s.changed]
+
+
+@dataclass
+class RunResult:
+    steps: list[Step]
+    extras: list[str]
+    dry_run: bool
+    state_before: ApplianceState | None
+    state_after: ApplianceState | None
+    started: float
+    finished: float
+    notes: list[str] = field(default_factory=list)
+    journal_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(s.status == FAILED for s in self.steps)
+
+    @property
+    def applied(self) -> list[Step]:
+        return [s for s in self.steps if s.status == VERIFIED]
+
+
+# --- normalisation -------------------------------------------------------------
+
+def _ip_json(ip: IpAddress) -> dict:
+    return {"nic": ip.nic, "address": ip.address, "netmask": ip.netmask, "vlan": ip.vlan}
+
+
+def _route_json(r: Route) -> dict:
+    return {"destination": r.destination, "gateway": r.gateway, "nic": r.nic}
+
+
+def _smtp_json(s: SmtpSettings | None) -> dict | None:
+    if s is None:
+        return None
+    return {
+        "relay": s.relay, "port": s.port, "encryption": s.encryption, "auth": s.auth,
+        "username": s.username if s.auth == "password" else "",
+        "from_address": s.from_address, "admin_contacts": list(s.admin_contacts),
+    }
+
+
+def _lower(items) -> list[str]:
+    return [str(x).strip().lower() for x in (items or [])]
+
+
+def _area_value(state: ApplianceState, area: str, key: str = "") -> Any:
+    """The appliance's current value for one step, in the same shape as the plan."""
+    if area == "ip":
+        _, nic, address = key.split(":", 2)
+        for ip in state.ips:
+            if ip.address == address:
+                return _ip_json(ip)
+        return None
+    if area == "hostname":
+        return state.hostname.lower()
+    if area == "gateway":
+        return state.default_gateway
+    if area == "dns":
+        return list(state.dns_servers)
+    if area == "routes":
+        dest = key.split(":", 1)[1]
+        for r in state.routes:
+            if r.destination == dest:
+                return _route_json(r)
+        return None
+    if area == "ntp":
+        return _lower(state.ntp_servers)
+    if area == "syslog":
+        return {"servers": list(state.syslog_servers or []), "format": state.syslog_format}
+    if area == "smtp":
+        return _smtp_json(state.smtp)
+    raise KeyError(area)
+
+
+# --- plan ---------------------------------------------------------------------
+
+def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool = False) -> Plan:
+    """Diff ``state`` (read off the appliance) against ``settings`` (the sheet).
+
+    Returns every step the sheet implies, in apply order, each marked
+    ``changed`` when the appliance differs. Never raises for differences.
+    """
+    steps: list[Step] = []
+    sheet_addrs = {ip.address for ip in settings.ips}
+    for ip in settings.ips:
+        key = f"ip:{ip.nic}:{ip.address}"
+        before = _area_value(state, "ip", key)
+        after = _ip_json(ip)
+        vlan = f" VLAN {ip.vlan}" if ip.vlan else ""
+        steps.append(Step(key, "ip", f"Add {ip.address} {ip.netmask}{vlan} on {ip.nic.upper()}",
+                          PAGES["ip"], before, after, before != after))
+    extras = [f"{ip.address} {ip.netmask} on {ip.nic.upper()}" for ip in state.ips
+              if ip.address not in sheet_addrs]
+
+    def simple(area: str, title: str, before, after) -> None:
+        steps.append(Step(area, area, title, PAGES[area], before, after, before != after))
+
+    if settings.default_gateway:
+        simple("gateway", f"Default gateway {settings.default_gateway}",
+               state.default_gateway, settings.default_gateway)
+    if settings.hostname:
+        simple("hostname", f"Hostname {settings.hostname}",
+               state.hostname.lower(), settings.hostname.lower())
+    if settings.dns_servers:
+        simple("dns", "DNS servers " + ", ".join(settings.dns_servers),
+               list(state.dns_servers), list(settings.dns_servers))
+    for r in settings.routes:
+        key = f"route:{r.destination}"
+        before = _area_value(state, "routes", key)
+        steps.append(Step(key, "routes", f"Route {r.destination} via {r.gateway} on {r.nic.upper()}",
+                          PAGES["routes"], before, _route_json(r), before != _route_json(r)))
+    if settings.ntp_servers is not None:
+        simple("ntp", "NTP servers " + ", ".join(settings.ntp_servers),
+               _lower(state.ntp_servers), _lower(settings.ntp_servers))
+    if settings.syslog_servers is not None:
+        want = {"servers": list(settings.syslog_servers), "format": settings.syslog_format or "rfc5424"}
+        simple("syslog", f"Syslog {len(want['servers'])} server(s), {want['format']}",
+               _area_value(state, "syslog"), want)
+    if settings.smtp is not None:
+        want = _smtp_json(settings.smtp)
+        before = _smtp_json(state.smtp)
+        needs_password = (settings.smtp.auth == "password" and smtp_password_given
+                          and not (state.smtp and state.smtp.password_set))
+        step = Step("smtp", "smtp", f"E-mail relay {settings.smtp.relay}:{settings.smtp.port}",
+                    PAGES["smtp"], before, want, before != want or needs_password)
+        if needs_password and before == want:
+            step.title += " (SMTP password)"
+        steps.append(step)
+    return Plan(steps, extras)
+
+
+# --- first login ----------------------------------------------------------------
+
+def first_login(driver: ApplianceDriver, username: str, password: str,
+                new_password: str | None) -> LoginResult:
+    """Log in; when the appliance forces a change, set ``new_password`` and log in
+    with it. Returns the first LoginResult. Raises LoginFailed (with tries left),
+    LockedOut, PasswordRefused, or PasswordChangeRequired when a change is forced
+    and no new password was given. Never retries a refused password."""
+    from .errors import PasswordChangeRequired
+
+    result = driver.login(username, password)
+    if result.change_required:
+        if not new_password:
+            raise PasswordChangeRequired(
+                "the appliance requires a new password before any page opens: "
+                "give one at the prompt or in BRINGUP_NEW_PASSWORD"
+            )
+        driver.change_password(password, new_password)
+    return result
+
+
+# --- the run journal -------------------------------------------------------------
+
+class RunJournal:
+    """What a run did, step by step, on disk (atomic rewrites; no secrets)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict = {"steps": {}, "events": []}
+        if path.exists():
+            try:
+                self.data = json.loads(path.read_text())
+            except ValueError:
+                pass
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_appliance(cls, ident: str) -> "RunJournal":
+        safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident)
+        return cls(state_dir() / "runs" / f"{safe}.json")
+
+    def record(self, **fields) -> None:
+        with self._lock:
+            self.data.update(fields)
+            self._write()
+
+    def step(self, step: Step) -> None:
+        with self._lock:
+            self.data["steps"][step.key] = {
+                "status": step.status, "after": step.after, "message": step.message,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            self._write()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.data, f, indent=2, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def unfinished(self) -> list[str]:
+        """Keys of steps a previous run started but did not verify."""
+        return [k for k, v in self.data.get("steps", {}).items()
+                if v.get("status") in (APPLYING, FAILED, PENDING)]
+
+
+# --- apply ----------------------------------------------------------------------
+
+WireCheck = Callable[[IpAddress, ApplianceState], "str | None"]
+
+
+class Engine:
+    """Apply a settings sheet to one appliance through one driver.
+
+    ``on_step(step)`` is called (from the calling thread) whenever a step changes
+    status. ``wire_check(ip, state)`` — given when the tool holds the laptop
+    port — is called after an address is added and returns None when the wire
+    agrees, or a failure message.
+    """
+
+    def __init__(self, driver: ApplianceDriver, settings: Settings, *,
+                 smtp_password: str | None = None,
+                 on_step: Callable[[Step], None] | None = None,
+                 wire_check: WireCheck | None = None,
+                 journal: RunJournal | None = None):
+        self.driver = driver
+        self.settings = settings
+        self._smtp_password = smtp_password
+        self.on_step = on_step or (lambda step: None)
+        self.wire_check = wire_check
+        self.journal = journal
+
+    def plan(self) -> tuple[ApplianceState, Plan]:
+        state = self.driver.read_state()
+        return state, plan(state, self.settings, smtp_password_given=bool(self._smtp_password))
+
+    def run(self, dry_run: bool = False, cancel: threading.Event | None = None) -> RunResult:
+        """Plan, apply what differs, read back. Returns a RunResult; a failed step
+        does not stop the steps after it unless they depend on it (the gateway
+        and routes need their address). Raises only for errors that end the run:
+        Unreachable, CertificateChanged, LockedOut and the like."""
+        started = time.time()
+        state, the_plan = self.plan()
+        notes: list[str] = []
+        if self.journal:
+            self.journal.record(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                dry_run=dry_run, finished=None)
+        for step in the_plan.steps:
+            step.status = PENDING if step.changed else UNCHANGED
+            self.on_step(step)
+        failed_ips: set[str] = set()
+        for step in the_plan.steps:
+            if not step.changed:
+                continue
+            if cancel is not None and cancel.is_set():
+                step.status, step.message = SKIPPED, "not applied: the run was stopped"
+                self.on_step(step)
+                continue
+            if step.area not in self.driver.capabilities:
+                step.status = SKIPPED
+                step.message = f"not available over the {self.driver.kind}: set it on the web interface"
+                self.on_step(step)
+                continue
+            if dry_run:
+                continue
+            blocked = self._blocked_by(step, failed_ips)
+            if blocked:
+                step.status, step.message = SKIPPED, blocked
+                self.on_step(step)
+                continue
+            state = self._apply_one(step, state)
+            if step.area == "ip" and step.status == FAILED:
+                failed_ips.add(step.after["address"])
+        state_after = state if dry_run else self.driver.read_state()
+        result = RunResult(the_plan.steps, the_plan.extras, dry_run, None, state_after,
+                           started, time.time(), notes,
+                           str(self.journal.path) if self.journal else None)
+        if self.journal:
+            self.journal.record(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), ok=result.ok)
+        return result
+
+    def _blocked_by(self, step: Step, failed_ips: set[str]) -> str:
+        if step.area in ("gateway", "routes") and failed_ips:
+            return ("not applied: it needs an address that failed ("
+                    + ", ".join(sorted(failed_ips)) + ")")
+        return ""
+
+    def _apply_one(self, step: Step, state: ApplianceState) -> ApplianceState:
+        step.status = APPLYING
+        self.on_step(step)
+        if self.journal:
+            self.journal.step(step)
+        t0 = time.monotonic()
+        try:
+            self._send(step, state)
+            state = self.driver.read_state()
+            got = _area_value(state, step.area, step.key)
+            if step.area == "smtp" and self._smtp_password and self.settings.smtp.auth == "password":
+                if not (state.smtp and state.smtp.password_set):
+                    raise ReadBackMismatch(step.title, "SMTP password set", "no SMTP password")
+            if got != step.after:
+                raise ReadBackMismatch(step.title, step.after, got)
+            if step.area == "ip" and self.wire_check is not None:
+                problem = self.wire_check(IpAddress(**step.after), state)
+                if problem:
+                    raise ReadBackMismatch(step.title, "answer on the wire", problem)
+            step.status = VERIFIED
+            step.message = "read back"
+        except ReadBackMismatch as exc:
+            step.status = FAILED
+            step.message = f"read back differs: {exc}"
+        except ApplianceError as exc:
+            if type(exc).__name__ in ("Unreachable", "CertificateChanged", "LockedOut",
+                                      "LoginFailed"):
+                step.status, step.message = FAILED, str(exc)
+                step.seconds = time.monotonic() - t0
+                self.on_step(step)
+                if self.journal:
+                    self.journal.step(step)
+                raise
+            step.status = FAILED
+            step.message = str(exc)
+        step.seconds = round(time.monotonic() - t0, 3)
+        self.on_step(step)
+        if self.journal:
+            self.journal.step(step)
+        return state
+
+    def _send(self, step: Step, state: ApplianceState) -> None:
+        d, s = self.driver, self.settings
+        if step.area == "ip":
+            want = IpAddress(**step.after)
+            for ip in state.ips:           # same address with another mask or NIC: replace
+                if ip.address == want.address and ip != want:
+                    d.remove_ip(ip)
+            d.add_ip(want)
+        elif step.area == "gateway":
+            d.set_default_gateway(s.default_gateway)
+        elif step.area == "hostname":
+            d.set_hostname(s.hostname)
+        elif step.area == "dns":
+            d.set_dns_servers(list(s.dns_servers))
+        elif step.area == "routes":
+            want = Route(**step.after)
+            for r in state.routes:
+                if r.destination == want.destination and r != want:
+                    d.remove_route(r)
+            d.add_route(want)
+        elif step.area == "ntp":
+            d.set_ntp_servers(list(s.ntp_servers or []))
+        elif step.area == "syslog":
+            d.set_syslog(list(s.syslog_servers or []), s.syslog_format or "rfc5424")
+        elif step.area == "smtp":
+            password = self._smtp_password if s.smtp.auth == "password" else None
+            d.set_smtp(s.smtp, password)
+        else:  # pragma: no cover - plan() makes no other areas
+            raise BringupError(f"unknown step {step.key}")
+
+
+def cable_nic(mac: str | None, state: ApplianceState) -> str | None:
+    """Which NIC of the appliance owns ``mac`` (the MAC that answered the probe):
+    "nic1", "nic2" or None when the appliance lists no such MAC."""
+    if not mac:
+        return None
+    for nic in state.nics:
+        if nic.mac.lower() == mac.lower():
+            return nic.name
+    return None
