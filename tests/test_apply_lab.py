@@ -1,0 +1,212 @@
+"""The whole job, headless, against a factory-fresh simulated appliance in a lab:
+`bringup apply` with the example sheet, `capture` back, a second `apply` that
+changes nothing, interruptions that converge, and no password anywhere."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hwprobe.sheet import load_sheet
+from simulator import control
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "assets" / "example-sheet.toml"
+NEW_PASSWORD = "Bring-Up-2am!x7"
+SMTP_PASSWORD = "Smtp-Relay#Secret-93"
+ADDR = "169.254.1.3"
+
+
+def bringup(lab, *args, env_extra=None, state_dir, timeout=120, popen=False):
+    env = dict(os.environ)
+    env.update({"BRINGUP_STATE_DIR": str(state_dir), "PYTHONPATH": str(ROOT)})
+    for key in ("BRINGUP_PASSWORD", "BRINGUP_NEW_PASSWORD", "BRINGUP_SMTP_PASSWORD"):
+        env.pop(key, None)
+    env.update(env_extra or {})
+    argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe", *args]
+    if popen:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, stdin=subprocess.DEVNULL)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+FIRST = {"BRINGUP_NEW_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD}
+LATER = {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD}
+
+
+def apply(lab, state_dir, env, *extra, **kw):
+    return bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
+                   "--json", *extra, env_extra=env, state_dir=state_dir, **kw)
+
+
+def appliance_matches_sheet(lab) -> list[str]:
+    """Differences between the simulator's state and the example sheet."""
+    st = control.send(lab.control, get="state")["state"]
+    s = load_sheet(EXAMPLE)
+    problems = []
+    ips = {(i["nic"], i["address"], i["netmask"], i.get("vlan")) for i in st["ips"]}
+    for ip in s.ips:
+        if (ip.nic, ip.address, ip.netmask, ip.vlan) not in ips:
+            problems.append(f"missing {ip}")
+    checks = {
+        "hostname": (st["hostname"], s.hostname),
+        "default_gateway": (st["default_gateway"], s.default_gateway),
+        "dns_servers": (st["dns_servers"], s.dns_servers),
+        "ntp_servers": (st["ntp_servers"], s.ntp_servers),
+        "syslog_servers": (st["syslog_servers"], s.syslog_servers),
+        "syslog_format": (st["syslog_format"], s.syslog_format),
+        "smtp_relay": (st["smtp"]["relay"], s.smtp.relay),
+        "smtp_port": (st["smtp"]["port"], s.smtp.port),
+        "smtp_contacts": (st["smtp"]["admin_contacts"], s.smtp.admin_contacts),
+        "routes": ([(r["destination"], r["gateway"], r["nic"]) for r in st["routes"]],
+                   [(r.destination, r.gateway, r.nic) for r in s.routes]),
+    }
+    problems += [f"{k}: {a!r} != {b!r}" for k, (a, b) in checks.items() if a != b]
+    if not st["smtp"].get("password_set"):
+        problems.append("smtp password not set")
+    return problems
+
+
+def post_counts(lab) -> dict:
+    return control.send(lab.control, get="stats")["stats"]
+
+
+def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
+        make_lab, state_dir, tmp_path):
+    lab = make_lab(appliance_address=ADDR)
+    r = apply(lab, state_dir, FIRST)
+    assert r.returncode == 0, r.stderr + r.stdout
+    out = json.loads(r.stdout)
+    assert out["ok"] and all(s["status"] == "verified" for s in out["steps"] if s["changed"])
+    assert appliance_matches_sheet(lab) == []
+    assert "your cable is in NIC1" in out["notes"]
+
+    sheet = tmp_path / "captured.toml"
+    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(sheet),
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr
+    captured, example = load_sheet(sheet), load_sheet(EXAMPLE)
+    assert captured == example
+
+    r = apply(lab, state_dir, LATER)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [s for s in out["steps"] if s["changed"]] == []
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR,
+                env_extra=LATER, state_dir=state_dir)
+    assert "nothing to change" in r.stdout
+
+
+def test_no_password_in_any_file_output_or_argv(make_lab, state_dir, tmp_path):
+    lab = make_lab(appliance_address=ADDR)
+    proc = apply(lab, state_dir, FIRST, popen=True)
+    seen_argv = []
+    while proc.poll() is None:
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit():
+                try:
+                    seen_argv.append((p / "cmdline").read_bytes())
+                except OSError:
+                    pass
+        time.sleep(0.02)
+    stdout, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr
+    r = bringup(lab, "capture", "--address", ADDR, "--out", str(tmp_path / "c.toml"),
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr
+    files = [p for p in list(state_dir.rglob("*")) + list(tmp_path.rglob("*")) if p.is_file()]
+    assert any(p.suffix == ".md" for p in files), "the run wrote no report"
+    for secret in (NEW_PASSWORD, SMTP_PASSWORD):
+        for p in files:
+            assert secret.encode() not in p.read_bytes(), f"{secret!r} leaked into {p}"
+        assert secret not in stdout + stderr + r.stdout + r.stderr
+        assert not [a for a in seen_argv if secret.encode() in a], "a password reached argv"
+    assert NEW_PASSWORD.encode() not in Path(lab.dir, "sim.log").read_bytes()
+
+
+def test_apply_killed_mid_run_resumes_without_applying_anything_twice(make_lab, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    control.send(lab.control, fault="delay", value=0.15)
+    proc = apply(lab, state_dir, FIRST, popen=True)
+    journal_dir = state_dir / "runs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:          # wait until at least two steps landed
+        done = 0
+        for j in journal_dir.glob("*.json"):
+            steps = json.loads(j.read_text()).get("steps", {})
+            done = sum(1 for v in steps.values() if v["status"] == "verified")
+        if done >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert done >= 2, "apply never got two steps in"
+    assert appliance_matches_sheet(lab) != []    # really interrupted
+    control.send(lab.control, fault="clear")
+    before = post_counts(lab)
+    r = apply(lab, state_dir, LATER)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert appliance_matches_sheet(lab) == []
+    out = json.loads(r.stdout)
+    resumed = [s["key"] for s in out["steps"] if s["changed"]]
+    assert len(resumed) < len(out["steps"]), "the re-run applied everything again"
+    after = post_counts(lab)
+    added = after.get("POST /appliance/networking/ip/add", 0) - before.get(
+        "POST /appliance/networking/ip/add", 0)
+    assert added == sum(1 for k in resumed if k.startswith("ip:"))
+
+
+@pytest.mark.parametrize("fault", [
+    {"fault": "drop_after", "value": 12},
+    {"fault": "http500", "value": "/appliance/security/admin/syslog"},
+    {"fault": "reboot", "value": 2},
+], ids=["dropped-connection", "http-500", "reboot"])
+def test_apply_interrupted_by_the_appliance_converges_on_rerun(make_lab, state_dir, fault):
+    lab = make_lab(appliance_address=ADDR)
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--dry-run",
+                env_extra=FIRST, state_dir=state_dir)        # first login: password changed
+    assert r.returncode == 0, r.stderr
+    if fault["fault"] == "reboot":
+        proc = apply(lab, state_dir, LATER, popen=True)
+        time.sleep(0.3)
+        control.send(lab.control, **fault)
+        stdout, stderr = proc.communicate(timeout=120)
+        first_rc = proc.returncode
+        time.sleep(fault["value"] + 0.5)
+    else:
+        control.send(lab.control, **fault)
+        res = apply(lab, state_dir, LATER)
+        first_rc, stdout, stderr = res.returncode, res.stdout, res.stderr
+        control.send(lab.control, fault="clear")
+    if first_rc == 0:       # the run outlived the fault (re-login, retried read)
+        assert appliance_matches_sheet(lab) == []
+    else:
+        assert stderr.strip() or "failed" in stdout, "a failed run must say why"
+    r = apply(lab, state_dir, LATER)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert appliance_matches_sheet(lab) == []
+    adds = post_counts(lab).get("POST /appliance/networking/ip/add", 0)
+    assert adds == len(load_sheet(EXAMPLE).ips), "an address was added twice"
+
+
+def test_expired_session_mid_run_is_recovered_by_logging_in_again(make_lab, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--dry-run",
+                env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr
+    control.send(lab.control, fault="delay", value=0.1)
+    proc = apply(lab, state_dir, LATER, popen=True)
+    time.sleep(1.0)
+    control.send(lab.control, fault="expire_sessions")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr + stdout
+    assert appliance_matches_sheet(lab) == []
