@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from .errors import BringupError
+from .errors import BringupError, SheetInvalid
 
 # sub-command modules, in the order --help lists them
 COMMAND_MODULES = (
@@ -73,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bringup: interrupted", file=sys.stderr)
         return 1
+    except SheetInvalid as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"bringup: {n} problem{'s' if n != 1 else ''} in the settings sheet; "
+              "nothing was sent to the appliance", file=sys.stderr)
+        return exc.exit_status
     except BringupError as exc:
         print(f"bringup: {exc}", file=sys.stderr)
         return exc.exit_status
