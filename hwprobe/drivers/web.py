@@ -24,120 +24,32 @@ Passwords never appear in logs or exception messages.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-import socket
-import ssl
 import time
 from typing import Any, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from ..errors import (
     ApplianceError, CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
     PasswordRefused, SessionExpired, Unreachable, ValidationRefused,
 )
 from ..pagemap import PAGES
-from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
+from ..state import ApplianceState, IpAddress, Route, SmtpSettings
 from . import html
 from .base import LoginResult
-from .webpages import PageNames, read_page_state
+from .pinning import (
+    PinnedAdapter, fetch_fingerprint, format_fingerprint, journal_pins, normalize_fingerprint,
+    where, why,
+)
+from .webpages import PageNames, field_of, form_shows, ips_from, read_page_state
 
 log = logging.getLogger("hwprobe.drivers.web")
 
 DEFAULT_TIMEOUT = (3.0, 10.0)          # connect, read (seconds)
 MASK = "********"
-
-
-# --- certificate pinning -------------------------------------------------------
-
-def normalize_fingerprint(text: str) -> str:
-    """A fingerprint as lower-case hex without separators (for comparing)."""
-    return text.replace(":", "").replace(" ", "").strip().lower()
-
-
-def format_fingerprint(text: str) -> str:
-    """A fingerprint as technicians read it: ``AB:CD:...`` (upper case)."""
-    h = normalize_fingerprint(text).upper()
-    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
-
-
-def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0) -> str:
-    """The SHA-256 fingerprint (``AB:CD:...``) of the certificate the server at
-    ``address:port`` presents. Nothing is verified: this only reads it.
-
-    Raises Unreachable when no TLS connection can be made."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with socket.create_connection((address, port), timeout=timeout) as sock:
-            with context.wrap_socket(sock) as tls:
-                der = tls.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError) as exc:
-        raise Unreachable(
-            f"the appliance at {_where(address, port)} did not answer HTTPS "
-            f"({_why(exc)}): check the cable, the address and that the appliance is powered"
-        ) from None
-    return format_fingerprint(hashlib.sha256(der).hexdigest())
-
-
-class PinnedAdapter(HTTPAdapter):
-    """An HTTPS adapter whose every connection must present the certificate
-    with this SHA-256 fingerprint (urllib3 checks it during the handshake).
-    CA verification is replaced by the pin, not switched off: urllib3 counts
-    a pinned connection as verified, so no InsecureRequestWarning."""
-
-    def __init__(self, fingerprint: str, **kwargs):
-        self.fingerprint = normalize_fingerprint(fingerprint)
-        kwargs.setdefault("max_retries", 0)
-        super().__init__(**kwargs)
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        pool_kwargs.pop("ca_certs", None)
-        pool_kwargs.pop("ca_cert_dir", None)
-        pool_kwargs["cert_reqs"] = "CERT_NONE"
-        pool_kwargs["assert_fingerprint"] = self.fingerprint
-        return host_params, pool_kwargs
-
-    def cert_verify(self, conn, url, verify, cert):
-        super().cert_verify(conn, url, False, cert)
-        conn.assert_fingerprint = self.fingerprint
-
-
-def _journal_pins():
-    """(get, set) from hwprobe.journal's pin store, or None when it has none."""
-    try:
-        from .. import journal
-        return journal.pinned_fingerprint, journal.pin_fingerprint
-    except (ImportError, AttributeError):
-        return None
-
-
-# --- small helpers -----------------------------------------------------------------
-
-def _where(address: str, port: int) -> str:
-    return address if port == 443 else f"{address}:{port}"
-
-
-def _why(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    low = text.lower()
-    if isinstance(exc, requests.exceptions.ConnectTimeout) or "connecttimeout" in low:
-        return "no answer to the connection"
-    if isinstance(exc, (requests.exceptions.ReadTimeout, socket.timeout)) or "timed out" in low:
-        return "it stopped answering"
-    if "refused" in low:
-        return "connection refused"
-    if "reset" in low or "remotedisconnected" in low or "aborted" in low or "closed" in low:
-        return "the connection was dropped"
-    if "no route" in low or "unreachable" in low:
-        return "no route to it"
-    return type(exc).__name__
 
 
 class _SessionGone(Exception):
@@ -171,7 +83,7 @@ class WebDriver:
         pages: Mapping[str, Any] = PAGES,
     ):
         self.address, self.port = address, port
-        self.where = _where(address, port)
+        self.where = where(address, port)
         self.timeout = timeout
         self.retry_delay = retry_delay
         self.pages = pages
@@ -181,7 +93,7 @@ class WebDriver:
         self._pin = pinned_fingerprint
         self._on_first_use = on_first_use
         self._trust_new = trust_new_certificate
-        self._pins = _journal_pins() if use_journal else None
+        self._pins = journal_pins() if use_journal else None
         self._session: requests.Session | None = None
         self._credentials: tuple[str, str] | None = None
         self._secrets: set[str] = set()
@@ -266,11 +178,11 @@ class WebDriver:
                 failure: Exception = exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure = exc
-            log.debug("%s %s failed: %s", method, path, _why(failure))
+            log.debug("%s %s failed: %s", method, path, why(failure))
             if attempt + 1 < attempts:
                 time.sleep(self.retry_delay)
         raise Unreachable(
-            f"the appliance at {self.where} did not answer ({_why(failure)}) on "
+            f"the appliance at {self.where} did not answer ({why(failure)}) on "
             f"{self.names.of(path)}: check the cable and that the appliance is powered")
 
     def _current_fingerprint(self) -> str:
@@ -321,14 +233,14 @@ class WebDriver:
             return current, html.parse(resp.text)
         raise ApplianceError(f"the appliance redirected too many times on {self.names.of(path)}")
 
-    def _with_session(self, attempt: Callable[[], Any]) -> Any:
+    def _with_session(self, attempt: Callable[[], Any], *, changing_password: bool = False) -> Any:
         """Run ``attempt``; when the session turns out to have expired, log in
         again once and run it again. SessionExpired when that does not help."""
         try:
             return attempt()
         except _SessionGone:
             pass
-        self._relogin()
+        self._relogin(changing_password)
         try:
             return attempt()
         except _SessionGone:
@@ -336,7 +248,7 @@ class WebDriver:
                 f"the appliance at {self.where} ended the session again right after "
                 f"logging in again") from None
 
-    def _relogin(self) -> None:
+    def _relogin(self, changing_password: bool = False) -> None:
         if self._credentials is None:
             raise SessionExpired(f"not logged in to the appliance at {self.where} "
                                  f"(or the session expired before the first login)")
@@ -347,7 +259,7 @@ class WebDriver:
         except LoginFailed as exc:
             raise SessionExpired(
                 f"the session on {self.where} expired and logging in again failed: {exc}") from exc
-        if result.change_required:
+        if result.change_required and not changing_password:
             raise PasswordChangeRequired("the appliance opens no page until the password is changed")
 
     def _page(self, path: str) -> html.Page:
@@ -411,7 +323,15 @@ class WebDriver:
                 raise ApplianceError(f"no password form on {self.names.of(path)}")
             data = dict(form.fields)
             data.update({spec["current"]: current, spec["new"]: new, spec["confirm"]: new})
-            resp = self._send("POST", path, data)
+            try:
+                resp = self._send("POST", path, data)
+            except Unreachable as exc:
+                error = Unreachable(
+                    f"the connection to the appliance at {self.where} dropped while changing "
+                    f"the password: it may or may not have changed. Log in with the new "
+                    f"password first; if that is refused, the old one is still in force.")
+                error.applied = None
+                raise error from exc
             self._check_status(resp, path)
             if resp.is_redirect:        # saved: 303 (to the same page, with a notice)
                 if self._location(resp).split("?")[0] == self.pages["login"]["path"]:
@@ -421,25 +341,7 @@ class WebDriver:
             reason = self._scrub(" ".join(e.text for e in errors) or "no reason given")
             raise PasswordRefused(f"the appliance refused the new password: {reason}")
 
-        def relogin_allowing_change() -> None:
-            username, password = self._credentials or ("", "")
-            try:
-                self._login(username, password)
-            except LoginFailed as exc:
-                raise SessionExpired(f"the session on {self.where} expired and logging in "
-                                     f"again failed: {exc}") from exc
-
-        try:
-            attempt()
-        except _SessionGone:
-            if self._credentials is None:
-                raise SessionExpired(f"not logged in to the appliance at {self.where}") from None
-            relogin_allowing_change()
-            try:
-                attempt()
-            except _SessionGone:
-                raise SessionExpired(f"the appliance at {self.where} ended the session "
-                                     f"again right after logging in again") from None
+        self._with_session(attempt, changing_password=True)
         if self._credentials is not None:
             self._credentials = (self._credentials[0], new)
 
@@ -487,7 +389,7 @@ class WebDriver:
                 message = self._scrub("; ".join(e.text for e in errors))
                 raise ValidationRefused(
                     f"the appliance refused the change on {self.names.of(page_path)}: {message}",
-                    page=self.names.of(page_path), field=_field_of(errors, changes))
+                    page=self.names.of(page_path), field=field_of(errors, changes))
             if follow:
                 return shown
             raise ApplianceError(f"the appliance neither saved nor refused the change on "
@@ -512,18 +414,10 @@ class WebDriver:
         error.applied = seen
         return error
 
-    def _form_shows(self, action: str, changes: dict[str, str]) -> Callable[[html.Page], bool]:
-        def check(page: html.Page) -> bool:
-            form = page.form(action)
-            return form is not None and all(
-                html.lines(form.fields.get(k, "")) == html.lines(v)
-                for k, v in changes.items() if "password" not in k)
-        return check
-
     def _save_form(self, section: str, changes: dict[str, str]) -> None:
         spec = self.pages[section]
         self._submit(spec["page"], spec["action"], changes,
-                     applied=self._form_shows(spec["action"], changes))
+                     applied=form_shows(spec["action"], changes))
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -551,7 +445,7 @@ class WebDriver:
         self._submit(spec["path"], spec["add_action"], {
             spec["nic"]: ip.nic, spec["address"]: ip.address, spec["netmask"]: ip.netmask,
             spec["vlan"]: "" if ip.vlan is None else str(ip.vlan),
-        }, applied=lambda p: any(a.address == ip.address for a in self._ips_on(p)))
+        }, applied=lambda p: any(a.address == ip.address for a in ips_from(self.pages, p)))
 
     def remove_ip(self, ip: IpAddress) -> None:
         """Delete an address. ValidationRefused when it is not configured."""
@@ -559,11 +453,7 @@ class WebDriver:
         self._submit(spec["path"], spec["delete_action"],
                      {spec["nic"]: ip.nic, spec["address"]: ip.address},
                      pick=lambda f: f.fields.get(spec["address"]) == ip.address,
-                     applied=lambda p: all(a.address != ip.address for a in self._ips_on(p)))
-
-    def _ips_on(self, page: html.Page) -> list[IpAddress]:
-        from .webpages import ips_from
-        return ips_from(self.pages, page)
+                     applied=lambda p: all(a.address != ip.address for a in ips_from(self.pages, p)))
 
     def set_hostname(self, hostname: str) -> None:
         """Global Configuration: host name."""
@@ -625,15 +515,3 @@ class WebDriver:
         notices = shown.by_class(common["notice_class"]) if shown is not None else []
         return " ".join(n.text for n in notices) or "test email sent"
 
-
-def _field_of(errors: list[html.Element], changes: dict[str, str]) -> str | None:
-    """Which form field an error names: ``data-field``, a "field: why" message,
-    or the one field that was changed."""
-    for error in errors:
-        if error.attrs.get("data-field"):
-            return error.attrs["data-field"]
-        head, sep, _ = error.text.partition(":")
-        if sep and head.strip() in changes:
-            return head.strip()
-    named = [k for k in changes if "password" not in k and "csrf" not in k]
-    return named[0] if len(named) == 1 else None

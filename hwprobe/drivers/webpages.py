@@ -153,3 +153,27 @@ def read_page_state(pages: Mapping[str, Any], page: Callable[[str], html.Page],
         password_set=password_set.strip().lower() in _YES,
     )
     return state
+
+
+def form_shows(action: str, changes: dict[str, str]) -> Callable[[html.Page], bool]:
+    """A check: does the page's form for ``action`` show these values now?
+    (Password fields are write-only and not compared.)"""
+    def check(page: html.Page) -> bool:
+        form = page.form(action)
+        return form is not None and all(
+            html.lines(form.fields.get(k, "")) == html.lines(v)
+            for k, v in changes.items() if "password" not in k)
+    return check
+
+
+def field_of(errors: list[html.Element], changes: dict[str, str]) -> str | None:
+    """Which form field an error names: ``data-field``, a "field: why" message,
+    or the one field that was changed."""
+    for error in errors:
+        if error.attrs.get("data-field"):
+            return error.attrs["data-field"]
+        head, sep, _ = error.text.partition(":")
+        if sep and head.strip() in changes:
+            return head.strip()
+    named = [k for k in changes if "password" not in k and "csrf" not in k]
+    return named[0] if len(named) == 1 else None

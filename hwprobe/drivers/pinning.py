@@ -1,0 +1,99 @@
+"""Certificate pinning for the web driver (trust on first use).
+
+``fetch_fingerprint`` reads the SHA-256 of the certificate a server presents
+(without verifying anything: it only reads it); ``PinnedAdapter`` is a requests
+adapter whose every HTTPS connection must present that exact certificate.
+"""
+from __future__ import annotations
+
+import hashlib
+import socket
+import ssl
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..errors import Unreachable
+
+def normalize_fingerprint(text: str) -> str:
+    """A fingerprint as lower-case hex without separators (for comparing)."""
+    return text.replace(":", "").replace(" ", "").strip().lower()
+
+
+def format_fingerprint(text: str) -> str:
+    """A fingerprint as technicians read it: ``AB:CD:...`` (upper case)."""
+    h = normalize_fingerprint(text).upper()
+    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+
+
+def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0) -> str:
+    """The SHA-256 fingerprint (``AB:CD:...``) of the certificate the server at
+    ``address:port`` presents. Nothing is verified: this only reads it.
+
+    Raises Unreachable when no TLS connection can be made."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as sock:
+            with context.wrap_socket(sock) as tls:
+                der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError) as exc:
+        raise Unreachable(
+            f"the appliance at {where(address, port)} did not answer HTTPS "
+            f"({why(exc)}): check the cable, the address and that the appliance is powered"
+        ) from None
+    return format_fingerprint(hashlib.sha256(der).hexdigest())
+
+
+class PinnedAdapter(HTTPAdapter):
+    """An HTTPS adapter whose every connection must present the certificate
+    with this SHA-256 fingerprint (urllib3 checks it during the handshake).
+    CA verification is replaced by the pin, not switched off: urllib3 counts
+    a pinned connection as verified, so no InsecureRequestWarning."""
+
+    def __init__(self, fingerprint: str, **kwargs):
+        self.fingerprint = normalize_fingerprint(fingerprint)
+        kwargs.setdefault("max_retries", 0)
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        pool_kwargs.pop("ca_certs", None)
+        pool_kwargs.pop("ca_cert_dir", None)
+        pool_kwargs["cert_reqs"] = "CERT_NONE"
+        pool_kwargs["assert_fingerprint"] = self.fingerprint
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn, url, verify, cert):
+        super().cert_verify(conn, url, False, cert)
+        conn.assert_fingerprint = self.fingerprint
+
+
+def journal_pins():
+    """(get, set) from hwprobe.journal's pin store, or None when it has none."""
+    try:
+        from .. import journal
+        return journal.pinned_fingerprint, journal.pin_fingerprint
+    except (ImportError, AttributeError):
+        return None
+
+
+def where(address: str, port: int) -> str:
+    return address if port == 443 else f"{address}:{port}"
+
+
+def why(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or "connecttimeout" in low:
+        return "no answer to the connection"
+    if isinstance(exc, (requests.exceptions.ReadTimeout, socket.timeout)) or "timed out" in low:
+        return "it stopped answering"
+    if "refused" in low:
+        return "connection refused"
+    if "reset" in low or "remotedisconnected" in low or "aborted" in low or "closed" in low:
+        return "the connection was dropped"
+    if "no route" in low or "unreachable" in low:
+        return "no route to it"
+    return type(exc).__name__
