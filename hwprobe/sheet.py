@@ -79,6 +79,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, object]]] = {
     },
 }
 _REQUIRED_TABLES = ("ip", "network")
+_NEEDS = {"ip": "add [[ip]] tables, one per address of the appliance",
+          "network": "add [network] with hostname, default_gateway and dns_servers"}
 
 # Which appliance page each table comes from (written as comments by dump_sheet).
 PAGES = {
@@ -106,9 +108,10 @@ class _Problems:
     def __init__(self, name: str, locator: v.Locator):
         self.name, self.locator, self.items = name, locator, []
 
-    def add(self, path: tuple, message: str, line: int | None = None) -> None:
+    def add(self, path: tuple, message: str, line: int | None = None, where: str | None = None) -> None:
         line = line if line is not None else self.locator.line(path)
-        self.items.append((line, len(self.items), f"{self.name}:{line}: {label(path)}: {message}"))
+        where = where or label(path)
+        self.items.append((line, len(self.items), f"{self.name}:{line}: {where}: {message}"))
 
     def lines(self) -> list[str]:
         return [text for _, _, text in sorted(self.items)]
@@ -217,16 +220,16 @@ def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
         else:
             where, wrap = key, lambda c: f'"{c}"'
         choices = [*_SCHEMA, "format"] if where == key else list(_SCHEMA)
-        problems.add((key,), f"unknown {'key' if where == key else 'table ' + where}; "
-                     + v.did_you_mean(key, choices, wrap))
+        problems.add((key,), f"unknown {'key' if where == key else 'table'}; "
+                     + v.did_you_mean(key, choices, wrap), where=where)
 
     good: dict = {}
     for table in _SCHEMA:
         value = doc.get(table)
         if table not in doc:
             if table in _REQUIRED_TABLES:
-                need = f"[[{table}]]" if table in ARRAY_TABLES else f"[{table}]"
-                problems.add((table,), f"missing; the sheet needs {need}", line=1)
+                need = _NEEDS[table]
+                problems.add((table,), f"missing; {need}", line=1, where=need.split()[1])
             continue
         if (table,) in secrets:
             continue
@@ -239,7 +242,8 @@ def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
                 good[table] = [_check_table((table, n), entry, problems, secrets)
                                for n, entry in enumerate(value)]
         elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-            problems.add((table,), f"write [{table}] with single brackets; there is only one")
+            problems.add((table,), f"write [{table}] with single brackets; there is only one",
+                         where=f"[[{table}]]")
         elif not isinstance(value, dict):
             problems.add((table,), f"expected a [{table}] table, got {v.kind_of(value)}")
         else:

@@ -252,6 +252,8 @@ def check_email(value) -> str | None:
     local, domain = value.split("@")
     if not local or len(local) > 64 or not _LOCAL_PART.match(local):
         return f"{quote(value)} is not an e-mail address: the part before '@' is not valid"
+    if domain == "":
+        return f"{quote(value)} is not an e-mail address: nothing after '@'"
     if check_hostname(domain) is not None or "." not in domain:
         return f"{quote(value)} is not an e-mail address: {quote(domain)} is not a domain"
     return None
@@ -346,7 +348,7 @@ class Locator:
                 if stripped[0] == "[":
                     is_array = stripped.startswith("[[")
                     parts, _ = _read_key(line, i + (2 if is_array else 1))
-                    table = self._resolve(parts, is_array, arrays)
+                    table = self._resolve(parts, is_array, arrays, self.lines, number)
                     self.lines.setdefault(table, number)
                     continue
                 parts, i = _read_key(line, i)
@@ -358,13 +360,14 @@ class Locator:
             depth, in_string = self._scan_value(line, i, depth, in_string)
 
     @staticmethod
-    def _resolve(parts: list[str], is_array: bool, arrays: dict) -> tuple:
+    def _resolve(parts: list[str], is_array: bool, arrays: dict, lines: dict, number: int) -> tuple:
         path: tuple = ()
         for n, part in enumerate(parts):
             path += (part,)
             if path in arrays and not (is_array and n == len(parts) - 1):
                 path += (arrays[path] - 1,)
         if is_array:
+            lines.setdefault(path, number)
             arrays[path] = arrays.get(path, 0) + 1
             path += (arrays[path] - 1,)
         return path
@@ -459,7 +462,7 @@ def syntax_problem(name: str, text: str, error: tomllib.TOMLDecodeError) -> str:
         message = re.sub(r"\s*\(at end of document\)$", "", message)
     friendly = {
         "Cannot overwrite a value": "a key is set twice",
-        "Invalid value": "a value is missing or not valid TOML (strings need double quotes)",
+        "Invalid value": "a value is missing or not valid TOML; strings need double quotes",
     }
     twice = re.match(r"Cannot declare \((.*)\) twice", message)
     if twice:
