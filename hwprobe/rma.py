@@ -1,0 +1,153 @@
+"""Hardware failure and RMA: the request form, FRU eligibility, and deadlines.
+
+``RmaRequest`` holds what the vendor's support asks for. ``check()`` lists every
+problem (field, message) at once; ``eligibility()`` says whether a failed part
+can be shipped as a field-replaceable unit (B300/B400: disk and power supply)
+or the whole unit must go back; ``write_request()`` writes a ready-to-send
+request as Markdown and JSON; ``mark_operational()`` records the date the
+replacement went live and the return deadline two weeks later.
+
+The procedure's facts are modelled here, in one place: FRU_PARTS,
+RETURN_DAYS, REPAIR_WEEKS.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .validate import check_email
+
+FRU_PARTS = {"B300": ("disk", "power supply"), "B400": ("disk", "power supply")}
+PARTS = ("disk", "power supply", "motherboard", "memory", "network card", "other")
+RETURN_DAYS = 14            # return the failed unit within two weeks of going live
+REPAIR_WEEKS = 4            # international repair-and-return: up to four weeks
+INTERNATIONAL_CHOICES = ("repair_and_return", "replace")
+US_NAMES = {"us", "usa", "united states", "united states of america"}
+
+
+@dataclass
+class RmaRequest:
+    contact_name: str = ""
+    email: str = ""
+    phone: str = ""
+    shipping_address: str = ""
+    country: str = ""
+    serial: str = ""
+    model: str = ""
+    failed_part: str = ""
+    vat_number: str = ""
+    international_choice: str = ""      # outside the US: repair_and_return | replace
+    description: str = ""
+    operational_on: str | None = None   # ISO date the replacement went live
+    return_by: str | None = None
+
+    @property
+    def in_us(self) -> bool:
+        return self.country.strip().lower() in US_NAMES
+
+
+@dataclass
+class Eligibility:
+    fru: bool
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+def eligibility(req: RmaRequest) -> Eligibility:
+    """FRU (ship the part) or whole-unit RMA, with what it means for the site."""
+    model = req.model.strip().upper()
+    part = req.failed_part.strip().lower()
+    if part in FRU_PARTS.get(model, ()):
+        return Eligibility(True, f"{model} {part}: field-replaceable unit; the part is shipped",
+                           ["Swap the part on site; the appliance keeps its settings."])
+    reason = (f"{model or 'this model'} has no field-replaceable {part or 'part'}"
+              if model else "model unknown")
+    notes = ["The whole appliance is replaced: bring the new unit up with `bringup` and the "
+             "saved settings sheet."]
+    if not req.in_us and req.country:
+        notes.append(f"Outside the United States: repair-and-return takes up to {REPAIR_WEEKS} "
+                     "weeks; a replacement may be charged VAT on import.")
+    return Eligibility(False, f"whole-unit RMA ({reason})", notes)
+
+
+def check(req: RmaRequest) -> list[tuple[str, str]]:
+    """Every problem with the form as (field, message); empty when it can be sent."""
+    out: list[tuple[str, str]] = []
+    for name, label in (("contact_name", "contact name"), ("email", "e-mail"),
+                        ("phone", "phone"), ("shipping_address", "shipping address"),
+                        ("country", "country"), ("serial", "serial number"),
+                        ("model", "model"), ("failed_part", "failed part")):
+        if not getattr(req, name).strip():
+            out.append((name, f"{label} is required"))
+    if req.email.strip():
+        problem = check_email(req.email.strip())
+        if problem:
+            out.append(("email", problem))
+    if req.phone.strip() and sum(c.isdigit() for c in req.phone) < 6:
+        out.append(("phone", f"{req.phone!r} has too few digits for a phone number"))
+    if req.failed_part.strip() and req.failed_part.strip().lower() not in PARTS:
+        out.append(("failed_part", f"choose one of: {', '.join(PARTS)}"))
+    if req.country.strip() and not req.in_us:
+        if not req.vat_number.strip():
+            out.append(("vat_number", "a VAT number is required outside the United States"))
+        if req.international_choice not in INTERNATIONAL_CHOICES and not eligibility(req).fru:
+            out.append(("international_choice",
+                        "choose repair-and-return (up to 4 weeks) or replace (VAT may apply)"))
+    return out
+
+
+def to_markdown(req: RmaRequest) -> str:
+    e = eligibility(req)
+    lines = [
+        f"# RMA request: {req.model} {req.serial}", "",
+        f"- Contact: {req.contact_name}, {req.email}, {req.phone}",
+        f"- Ship to: {req.shipping_address.replace(chr(10), ', ')} ({req.country})",
+        f"- Appliance: {req.model}, serial {req.serial}",
+        f"- Failed part: {req.failed_part}",
+        f"- Request: {e.summary}",
+    ]
+    if not req.in_us:
+        lines.append(f"- VAT number: {req.vat_number}")
+        if req.international_choice:
+            lines.append(f"- International: {req.international_choice.replace('_', '-')}")
+    if req.description:
+        lines += ["", "## What happened", "", req.description]
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in e.notes]
+    if req.return_by:
+        lines += ["", f"Replacement operational on {req.operational_on}; "
+                      f"return the failed unit by {req.return_by}."]
+    return "\n".join(lines) + "\n"
+
+
+def write_request(req: RmaRequest, directory: Path) -> tuple[Path, Path]:
+    """Write the request as Markdown and JSON; returns both paths. Raises
+    ValueError listing the problems when ``check(req)`` finds any."""
+    problems = check(req)
+    if problems:
+        raise ValueError("; ".join(f"{f}: {m}" for f, m in problems))
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"rma-{''.join(c if c.isalnum() or c in '-_' else '_' for c in req.serial)}"
+    md, js = directory / f"{stem}.md", directory / f"{stem}.json"
+    data = {**asdict(req), "eligibility": asdict(eligibility(req))}
+    for path, text in ((md, to_markdown(req)), (js, json.dumps(data, indent=2))):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return md, js
+
+
+def mark_operational(req: RmaRequest, on: dt.date) -> RmaRequest:
+    """Record that the replacement is operational; the failed unit is due back
+    RETURN_DAYS later."""
+    req.operational_on = on.isoformat()
+    req.return_by = (on + dt.timedelta(days=RETURN_DAYS)).isoformat()
+    return req
+
+
+def load_request(path: Path) -> RmaRequest:
+    data = json.loads(Path(path).read_text())
+    data.pop("eligibility", None)
+    return RmaRequest(**data)

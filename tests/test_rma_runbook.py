@@ -1,0 +1,91 @@
+"""RMA form rules and the runbook's checklists (pure logic; the screens have their own tests)."""
+import datetime as dt
+import json
+
+from hwprobe import rma, runbook
+from hwprobe.sheet import load_sheet
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml"
+
+
+def good(**kw) -> rma.RmaRequest:
+    base = dict(contact_name="A. Tech", email="tech@example.net", phone="+1 555 0100 200",
+                shipping_address="1 Example Way, Springfield", country="United States",
+                serial="B400-0012345", model="B400", failed_part="disk")
+    base.update(kw)
+    return rma.RmaRequest(**base)
+
+
+def test_b400_disk_ships_as_a_part_but_motherboard_is_a_whole_unit():
+    assert rma.eligibility(good()).fru
+    assert rma.eligibility(good(failed_part="power supply")).fru
+    e = rma.eligibility(good(failed_part="motherboard"))
+    assert not e.fru and "whole-unit" in e.summary
+    assert not rma.eligibility(good(model="B200", failed_part="disk")).fru
+
+
+def test_vat_required_outside_the_us_and_bad_email_refused():
+    problems = dict(rma.check(good(country="Germany", email="tech@", failed_part="motherboard")))
+    assert problems["vat_number"] == "a VAT number is required outside the United States"
+    assert "e-mail" in problems["email"]
+    assert "repair-and-return" in problems["international_choice"]
+    assert rma.check(good(country="Germany", vat_number="DE123456789", failed_part="disk")) == []
+
+
+def test_every_missing_field_is_listed_at_once():
+    fields = [f for f, _ in rma.check(rma.RmaRequest())]
+    assert set(fields) >= {"contact_name", "email", "phone", "shipping_address", "serial", "model"}
+
+
+def test_written_request_and_two_week_return_deadline(tmp_path):
+    req = rma.mark_operational(good(failed_part="motherboard"), dt.date(2026, 11, 26))
+    md, js = rma.write_request(req, tmp_path)
+    assert req.return_by == "2026-12-10"
+    text = md.read_text()
+    assert "whole-unit RMA" in text and "return the failed unit by 2026-12-10" in text
+    assert json.loads(js.read_text())["eligibility"]["fru"] is False
+    assert rma.load_request(js).return_by == "2026-12-10"
+
+
+def test_virtual_appliance_checklist_shows_the_sheets_values_ready_to_type():
+    c = runbook.checklist("virtual", load_sheet(EXAMPLE))
+    text = "\n".join(i.text for i in c.items)
+    assert "198.51.100.20" in text and "255.255.255.0" in text and "198.51.100.1" in text
+    assert "never of a running appliance" in text
+
+
+def test_failover_checklist_names_the_sites_method():
+    c = runbook.checklist("failover", None, {"method": "dns", "peer_address": "198.51.100.21"})
+    assert any("A record" in i.text and "198.51.100.21" in i.text for i in c.items)
+    c = runbook.checklist("failover")
+    assert any("not in the sheet" in i.text for i in c.items)
+
+
+def test_cold_spare_warns_about_the_switch_and_hosted_site_states_its_limits():
+    assert any("switch rebooted" in i.text for i in runbook.checklist("cold_spare").items)
+    lim = runbook.checklist("hosted").limitations
+    assert any("clients do not move" in x for x in lim)
+    assert any("RADIUS" in x for x in lim) and any("certificate" in x for x in lim)
+
+
+def test_timeline_is_kept_on_disk_and_pastes_as_text(tmp_path):
+    t = runbook.Timeline("case-1", tmp_path)
+    t.add("Status page checked", dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc))
+    t.add("Support case opened", dt.datetime(2026, 11, 26, 2, 5, tzinfo=dt.timezone.utc))
+    again = runbook.Timeline("case-1", tmp_path)
+    assert again.to_text().splitlines()[2:] == [
+        "2026-11-26T02:00:00+00:00  Status page checked",
+        "2026-11-26T02:05:00+00:00  Support case opened"]
+
+
+def test_readiness_flags_an_old_incomplete_sheet(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('format = 1\n[[ip]]\nnic = "nic1"\naddress = "198.51.100.20"\nprefix = 24\n'
+                 '[network]\nhostname = "a.example.net"\ndefault_gateway = "198.51.100.1"\n'
+                 'dns_servers = ["198.51.100.53"]\n')
+    r = runbook.readiness(p, load_sheet(p), now=p.stat().st_mtime + 200 * 86400)
+    assert r.too_old and not r.ok
+    assert "NTP ([ntp])" in r.missing
+    assert "Torx 8 and Torx 10 screwdrivers" in r.kit
+    assert runbook.readiness(EXAMPLE, load_sheet(EXAMPLE), now=EXAMPLE.stat().st_mtime).ok
