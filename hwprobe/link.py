@@ -1,0 +1,561 @@
+"""Take one laptop port over for the appliance, and give it back exactly.
+
+Public API (usable from worker threads; everything happens in the network
+namespace of the calling thread):
+
+``Takeover(iface, address=LAPTOP_ADDRESS, prefix=24, force=False, on_note=None)``
+    ``take()`` records the port's state in the journal (hwprobe.journal) and
+    only then changes it: NetworkManager is told to leave the port alone
+    (``nmcli device set IF managed no``, when it managed it), the port's IPv4
+    addresses and routes are removed, the port is brought up, an RFC 5227-style
+    ARP probe checks nobody holds ``address`` (169.254.1.254 falls back to a
+    free one in 169.254.1.200-.253, and says so), and the address is added —
+    no gateway, no DNS. ``give_back()`` restores exactly the previous addresses,
+    routes and up/down state, hands the port back to NetworkManager, and forgets
+    the journal entry; it is harmless to call twice. Use it as a context
+    manager. ``.address`` is the address actually claimed; ``.notes`` lists
+    every sentence said to the technician (also passed to ``on_note``).
+    Called from the main thread, ``take()`` also catches SIGINT, SIGTERM and
+    SIGHUP: the port is given back, then the process exits 128+signal.
+
+``restore_from_journal(iface=None, on_note=None) -> list[RestoredPort]``
+    Puts back every port of this namespace left in the journal by a run that
+    died (SIGKILL, power loss). Ports still held by a live bringup are left
+    alone (LinkError when ``iface`` names one). Repeating it is harmless.
+
+``missing_privileges(needed) -> list[str]`` / ``require_privileges(needed, what)``
+
+Errors: BadInput (unknown port, bad address; exit 2), PortRefused (default
+route or global address without force; exit 2), NeedsPrivileges (exit 3),
+LinkError (netlink failed, port held by another bringup; exit 1).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from . import interfaces, journal
+from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
+from .errors import BadInput, LinkError, NeedsPrivileges, PortRefused
+
+_CAPS = {"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13}
+_ETH_P_ARP = 0x0806
+_PACKET_OUTGOING = 4
+_IFA_F_PERMANENT = 0x80
+_RTPROT_KERNEL = 2
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_ACTIVE: dict[tuple[int, str], "Takeover"] = {}
+_ACTIVE_LOCK = threading.Lock()
+
+
+# --- privileges -----------------------------------------------------------------
+
+def missing_privileges(needed=("CAP_NET_ADMIN", "CAP_NET_RAW")) -> list[str]:
+    """The capabilities in ``needed`` this process lacks (empty when all held)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("CapEff:"):
+                eff = int(line.split()[1], 16)
+                return [c for c in needed if not eff >> _CAPS[c] & 1]
+    except OSError:
+        pass
+    return [] if os.geteuid() == 0 else list(needed)
+
+
+def require_privileges(needed=("CAP_NET_ADMIN", "CAP_NET_RAW"), what="take over a port"):
+    """Raise NeedsPrivileges (exit 3) naming each missing capability and how to
+    grant it; returns None when everything is held."""
+    missing = missing_privileges(needed)
+    if missing:
+        python = os.path.realpath(sys.executable)
+        raise NeedsPrivileges(
+            f"to {what} bringup needs {' and '.join(needed)}; missing: "
+            f"{', '.join(missing)}. Run it as root (sudo bringup ...), or grant "
+            f"them once: sudo setcap cap_net_admin,cap_net_raw+ep {python}")
+
+
+# --- NetworkManager -------------------------------------------------------------
+
+def _nmcli(*args: str) -> subprocess.CompletedProcess | None:
+    exe = shutil.which("nmcli")
+    if exe is None:
+        return None
+    try:
+        return subprocess.run([exe, *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess([exe, *args], 1, "", str(exc))
+
+
+def _nm_manages(iface: str) -> tuple[bool, str]:
+    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``."""
+    res = _nmcli("-t", "-f", "DEVICE,STATE", "device")
+    if res is None:
+        return False, "NetworkManager is not installed here (no nmcli): nothing to hand off"
+    if res.returncode != 0:
+        why = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no answer"]
+        return False, f"NetworkManager did not answer ({why[0]}): nothing to hand off"
+    for line in res.stdout.splitlines():
+        device, _, state = line.replace("\\:", "\0").partition(":")
+        if device.replace("\0", ":") == iface:
+            if state.strip() == "unmanaged":
+                return False, f"NetworkManager does not manage {iface}: nothing to hand off"
+            return True, ""
+    return False, f"NetworkManager does not know {iface}: nothing to hand off"
+
+
+def _nm_set_managed(iface: str, managed: bool) -> str | None:
+    """Tell NetworkManager; returns None on success, else what went wrong."""
+    res = _nmcli("device", "set", iface, "managed", "yes" if managed else "no")
+    if res is None:
+        return "nmcli has gone"
+    if res.returncode != 0:
+        return (res.stderr or res.stdout).strip() or f"nmcli exit {res.returncode}"
+    return None
+
+
+# --- RFC 5227-style address probe ----------------------------------------------
+
+def _arp_frame(mac: bytes, target: str) -> bytes:
+    return (b"\xff" * 6 + mac + struct.pack("!H", _ETH_P_ARP)
+            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + b"\0" * 4
+            + b"\0" * 6 + socket.inet_aton(target))
+
+
+def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
+                probes: int = 2) -> dict[str, str]:
+    """ARP-probe ``candidates`` on ``iface`` (sender address 0.0.0.0, RFC 5227)
+    and return {address: MAC of the host holding it} for each one in use.
+
+    Sends only on ``iface``. Raises OSError when the raw socket cannot be opened.
+    """
+    wanted = {socket.inet_aton(a): a for a in candidates}
+    holders: dict[str, str] = {}
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP)) as s:
+        s.bind((iface, _ETH_P_ARP))
+        mac = s.getsockname()[4]
+        frames = [_arp_frame(mac, a) for a in candidates]
+        start = time.monotonic()
+        deadline = start + wait
+        sent = 0
+        while True:
+            now = time.monotonic()
+            if sent < probes and now >= start + sent * wait / probes:
+                for frame in frames:
+                    s.send(frame)
+                sent += 1
+            if now >= deadline:
+                break
+            next_send = start + sent * wait / probes if sent < probes else deadline
+            s.settimeout(max(0.001, min(deadline, next_send) - now))
+            try:
+                data, addr = s.recvfrom(128)
+            except TimeoutError:
+                continue
+            if addr[2] == _PACKET_OUTGOING or len(data) < 42 or data[22:28] == mac:
+                continue
+            op = struct.unpack("!H", data[20:22])[0]
+            spa, tpa = data[28:32], data[38:42]
+            sha = ":".join(f"{b:02x}" for b in data[22:28])
+            if spa in wanted:                      # somebody uses it
+                holders[wanted[spa]] = sha
+            elif op == 1 and spa == b"\0" * 4 and tpa in wanted:  # somebody probing it
+                holders[wanted[tpa]] = sha
+    return holders
+
+
+# --- netlink helpers --------------------------------------------------------------
+
+def _ipr():
+    from pyroute2 import IPRoute
+
+    return IPRoute()
+
+
+def _index(ipr, iface: str) -> int | None:
+    found = ipr.link_lookup(ifname=iface)
+    return found[0] if found else None
+
+
+def _snapshot(ipr, port: interfaces.Port) -> journal.LinkRecord:
+    rec = journal.LinkRecord(iface=port.name, netns=journal.netns_inode(),
+                             ifindex=port.index, mac=port.mac, was_up=port.up)
+    for msg in ipr.get_addr(index=port.index):
+        family = 4 if msg["family"] == socket.AF_INET else 6
+        addr = msg.get("address")
+        flags = msg.get("IFA_FLAGS") or msg["flags"]
+        if family == 6 and (interfaces.is_link_local(addr) or not flags & _IFA_F_PERMANENT):
+            continue  # the kernel (SLAAC, DAD) re-creates these by itself
+        label = msg.get("label")
+        rec.addresses.append(journal.SavedAddress(
+            address=addr, prefixlen=msg["prefixlen"], family=family,
+            broadcast=msg.get("broadcast"), scope=msg["scope"],
+            label=label if label and label != port.name else None))
+    for msg in ipr.get_routes(family=socket.AF_INET, table=254):
+        if msg.get("oif") != port.index or msg["proto"] == _RTPROT_KERNEL:
+            continue
+        rec.routes.append(journal.SavedRoute(
+            dst=msg.get("dst"), dst_len=msg["dst_len"], gateway=msg.get("gateway"),
+            priority=msg.get("priority"), proto=msg["proto"]))
+    return rec
+
+
+def _flush_ipv4(ipr, index: int) -> None:
+    # secondaries first: deleting a primary would take them along anyway
+    for msg in reversed(list(ipr.get_addr(family=socket.AF_INET, index=index))):
+        try:
+            ipr.addr("del", index=index, address=msg.get("address"),
+                     prefixlen=msg["prefixlen"])
+        except Exception as exc:  # noqa: BLE001 - gone already is fine
+            if getattr(exc, "code", None) not in (99, 19):  # EADDRNOTAVAIL, ENODEV
+                raise
+
+
+def _apply_record(ipr, rec: journal.LinkRecord, index: int) -> None:
+    """Make the port's addresses, routes and up/down state match ``rec``."""
+    want4 = [(a.address, a.prefixlen) for a in rec.addresses if a.family == 4]
+    have4 = [(m.get("address"), m["prefixlen"])
+             for m in ipr.get_addr(family=socket.AF_INET, index=index)]
+    if have4 != want4:
+        _flush_ipv4(ipr, index)
+        for a in rec.addresses:
+            if a.family == 4:
+                kw = {"broadcast": a.broadcast} if a.broadcast else {}
+                if a.label:
+                    kw["label"] = a.label
+                ipr.addr("add", index=index, address=a.address, prefixlen=a.prefixlen,
+                         scope=a.scope, **kw)
+    have6 = {(m.get("address"), m["prefixlen"])
+             for m in ipr.get_addr(family=socket.AF_INET6, index=index)}
+    for a in rec.addresses:
+        if a.family == 6 and (a.address, a.prefixlen) not in have6:
+            ipr.addr("add", index=index, address=a.address, prefixlen=a.prefixlen)
+    ipr.link("set", index=index, state="up" if rec.was_up else "down")
+    if rec.was_up:
+        for r in rec.routes:
+            kw = {"dst": f"{r.dst or '0.0.0.0'}/{r.dst_len}", "oif": index, "proto": r.proto}
+            if r.gateway:
+                kw["gateway"] = r.gateway
+            if r.priority is not None:
+                kw["priority"] = r.priority
+            try:
+                ipr.route("add", **kw)
+            except Exception as exc:  # noqa: BLE001
+                if getattr(exc, "code", None) != 17:  # EEXIST: already back
+                    raise
+
+
+@dataclass
+class RestoredPort:
+    """A port put back from the journal."""
+
+    iface: str
+    addresses: list[str]
+    up: bool
+    networkmanager: bool            # handed back to NetworkManager
+
+    def describe(self) -> str:
+        return (f"{self.iface}: {', '.join(self.addresses) or 'no address'}, "
+                f"{'up' if self.up else 'down'}"
+                + (", managed by NetworkManager again" if self.networkmanager else ""))
+
+
+def _restore(rec: journal.LinkRecord, note: Callable[[str], None]) -> RestoredPort | None:
+    with _ipr() as ipr:
+        index = _index(ipr, rec.iface)
+        if index is None:
+            note(f"{rec.iface} is gone (adapter unplugged?): its journal is kept; "
+                 f"plug it back in and run `bringup restore-link`")
+            return None
+        try:
+            _apply_record(ipr, rec, index)
+        except Exception as exc:  # noqa: BLE001 - netlink errors come in many types
+            raise LinkError(f"could not put {rec.iface} back ({exc}); its journal "
+                            f"is kept: run `bringup restore-link` as root") from exc
+    handed = False
+    if rec.networkmanager:
+        problem = _nm_set_managed(rec.iface, True)
+        if problem:
+            note(f"could not hand {rec.iface} back to NetworkManager ({problem}): "
+                 f"run `nmcli device set {rec.iface} managed yes`")
+        else:
+            handed = True
+            note(f"NetworkManager manages {rec.iface} again")
+    journal.remove(rec.iface, rec.netns)
+    return RestoredPort(rec.iface, [str(a) for a in rec.addresses], rec.was_up, handed)
+
+
+def restore_from_journal(iface: str | None = None,
+                         on_note: Callable[[str], None] | None = None) -> list[RestoredPort]:
+    """Put back ports left taken over by a run that died; returns what was restored.
+
+    Only this thread's network namespace is looked at. A port whose journal
+    owner still runs is skipped (LinkError if it is the one ``iface`` names).
+    Raises NeedsPrivileges when there is something to restore but no
+    CAP_NET_ADMIN, LinkError when netlink refuses.
+    """
+    note = on_note or (lambda _text: None)
+    done = []
+    for rec in journal.records():
+        if iface is not None and rec.iface != iface:
+            continue
+        if rec.owner_alive() and (rec.owner_pid != os.getpid()
+                                  or (rec.netns, rec.iface) in _ACTIVE):
+            msg = (f"{rec.iface} is in use by bringup (pid {rec.owner_pid}); "
+                   f"quit that one first, it gives the port back itself")
+            if iface is not None:
+                raise LinkError(msg)
+            note(msg)
+            continue
+        require_privileges(("CAP_NET_ADMIN",), f"put {rec.iface} back")
+        restored = _restore(rec, note)
+        if restored is not None:
+            note(f"{rec.iface} put back: {rec.describe()}")
+            done.append(restored)
+    return done
+
+
+# --- takeover -------------------------------------------------------------------
+
+class Takeover:
+    """One laptop port, held for the appliance until ``give_back()``.
+
+    See the module docstring. Attributes: ``iface``, ``address`` (the address
+    actually claimed, set by ``take()``), ``prefix``, ``notes`` (sentences said
+    to the technician), ``record`` (the journal entry while held).
+    """
+
+    def __init__(self, iface: str, address: str = LAPTOP_ADDRESS,
+                 prefix: int = LAPTOP_PREFIX, force: bool = False,
+                 on_note: Callable[[str], None] | None = None,
+                 handle_signals: bool = True, arp_wait: float = 0.2,
+                 carrier_wait: float = 3.0):
+        self.iface = iface
+        self.requested = address
+        self.address = address
+        self.prefix = prefix
+        self.force = force
+        self.on_note = on_note
+        self.handle_signals = handle_signals
+        self.arp_wait = arp_wait
+        self.carrier_wait = carrier_wait
+        self.notes: list[str] = []
+        self.record: journal.LinkRecord | None = None
+        self._lock = threading.RLock()
+        self._key: tuple[int, str] | None = None
+        self._old_handlers: dict[int, object] = {}
+        self._busy = False
+        self._pending_signal: int | None = None
+
+    # -- words for the technician
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        if self.on_note is not None:
+            try:
+                self.on_note(text)
+            except OSError:  # a dropped terminal (SIGHUP) must not stop a give-back
+                pass
+
+    def _check_input(self) -> None:
+        try:
+            ip = ipaddress.IPv4Address(self.requested)
+        except ValueError:
+            raise BadInput(f"--address {self.requested}: not an IPv4 address") from None
+        if not 1 <= int(self.prefix) <= 30:
+            raise BadInput(f"prefix /{self.prefix}: must be 1-30")
+        if not ip.is_link_local:
+            self.note(f"{ip} is not a link-local address; using it as asked")
+
+    def _refusals(self, port: interfaces.Port) -> list[str]:
+        reasons = []
+        if port.default_route:
+            reasons.append("it holds this laptop's default route")
+        if port.global_address:
+            reasons.append(f"it has the network address {', '.join(port.global_addresses)}")
+        return reasons
+
+    def take(self) -> "Takeover":
+        """Record the port, then put it on the appliance's link; returns self.
+
+        Raises BadInput, PortRefused, NeedsPrivileges or LinkError; on any
+        failure after the first change the port is already given back.
+        """
+        with self._lock:
+            if self.record is not None:
+                return self
+            self._check_input()
+            require_privileges()
+            ns = journal.netns_inode()
+            key = (ns, self.iface)
+            with _ACTIVE_LOCK:
+                if key in _ACTIVE:
+                    raise LinkError(f"{self.iface} is already taken over by this bringup")
+                stale = journal.load(self.iface)
+                if stale is not None:
+                    if stale.owner_alive() and stale.owner_pid != os.getpid():
+                        raise LinkError(f"{self.iface} is in use by another bringup "
+                                        f"(pid {stale.owner_pid}); quit that one first")
+                    self.note(f"{self.iface} was left taken over by an earlier run "
+                              f"that did not finish; putting it back first")
+                    _restore(stale, self.note)
+                port = interfaces.get_port(self.iface)
+                reasons = self._refusals(port)
+                if reasons and not self.force:
+                    raise PortRefused(
+                        f"{self.iface} refused: {' and '.join(reasons)}, so it is "
+                        f"probably not the cable to the appliance and taking it over "
+                        f"would cut this laptop off that network. Pick the port the "
+                        f"appliance is patched into (`bringup ports` lists them), or "
+                        f"add --force.")
+                if reasons:
+                    self.note(f"--force: taking over {self.iface} although "
+                              f"{' and '.join(reasons)}")
+                with _ipr() as ipr:
+                    self.record = _snapshot(ipr, port)
+                journal.save(self.record)
+                _ACTIVE[key] = self
+                self._key = key
+            self._install_signals()
+            self._busy = True
+            try:
+                self._change_port()
+            except BaseException:
+                self._busy = False
+                self.give_back()
+                raise
+            finally:
+                self._busy = False
+            self._raise_pending()
+            return self
+
+    def _change_port(self) -> None:
+        rec = self.record
+        managed, why = _nm_manages(self.iface)
+        if managed:
+            problem = _nm_set_managed(self.iface, False)
+            if problem:
+                raise LinkError(f"NetworkManager manages {self.iface} and would undo "
+                                f"the takeover, but refused to let go: {problem}")
+            rec.networkmanager = True
+            journal.save(rec)
+            self.note(f"NetworkManager managed {self.iface}: set it unmanaged for now "
+                      f"(`nmcli device set {self.iface} managed no`); it gets it "
+                      f"back afterwards")
+        else:
+            rec.networkmanager = False
+            self.note(why)
+        with _ipr() as ipr:
+            index = _index(ipr, self.iface)
+            if index is None:
+                raise LinkError(f"{self.iface} disappeared during takeover")
+            try:
+                _flush_ipv4(ipr, index)
+                ipr.link("set", index=index, state="up")
+                carrier = self._wait_carrier(ipr, index)
+                if not carrier:
+                    self.note(f"no carrier on {self.iface}: is the cable in, and "
+                              f"the appliance powered?")
+                self.address = self._choose_address()
+                ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
+            except (BadInput, LinkError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - pyroute2 raises NetlinkError/OSError
+                raise LinkError(f"could not set up {self.iface}: {exc}") from exc
+        rec.claimed = f"{self.address}/{self.prefix}"
+        journal.save(rec)
+        self.note(f"{self.iface} is on {self.address}/{self.prefix}, no gateway, no DNS "
+                  f"(was: {rec.describe()})")
+
+    def _wait_carrier(self, ipr, index: int) -> bool:
+        deadline = time.monotonic() + self.carrier_wait
+        while True:
+            link = ipr.get_links(index)[0]
+            if link.get("carrier"):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def _choose_address(self) -> str:
+        holders = arp_holders(self.iface, [self.requested], self.arp_wait)
+        if not holders:
+            return self.requested
+        who = holders[self.requested]
+        if self.requested != LAPTOP_ADDRESS:
+            raise LinkError(f"{self.requested} is already used on {self.iface} by "
+                            f"{who}; pick another --address")
+        taken = arp_holders(self.iface, list(FALLBACK_ADDRESSES), self.arp_wait)
+        for candidate in reversed(FALLBACK_ADDRESSES):
+            if candidate not in taken:
+                self.note(f"{self.requested} is already used on {self.iface} by {who}: "
+                          f"using {candidate} instead")
+                return candidate
+        raise LinkError(f"every laptop address 169.254.1.200-.254 is in use on "
+                        f"{self.iface}; pick one with --address")
+
+    def give_back(self) -> RestoredPort | None:
+        """Restore the port exactly as recorded; returns what was restored
+        (None when nothing was held). Harmless to repeat. Raises LinkError
+        when netlink refuses (the journal is then kept for restore-link)."""
+        with self._lock:
+            rec = self.record
+            if rec is None:
+                return None
+            self._busy = True
+            try:
+                restored = _restore(rec, self.note)
+                if restored is not None:
+                    self.note(f"{self.iface} given back: {rec.describe()}")
+                self.record = None
+                with _ACTIVE_LOCK:
+                    _ACTIVE.pop(self._key, None)
+            finally:
+                self._busy = False
+                self._remove_signals()
+            self._raise_pending()
+            return restored
+
+    # -- signals: give back, then exit with the conventional status
+    def _install_signals(self) -> None:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return
+        for sig in _SIGNALS:
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+
+    def _remove_signals(self) -> None:
+        for sig, old in self._old_handlers.items():
+            signal.signal(sig, old)
+        self._old_handlers.clear()
+
+    def _on_signal(self, signum, _frame) -> None:
+        if self._busy:  # in the middle of a change: finish it, then act
+            self._pending_signal = signum
+            return
+        self._pending_signal = signum
+        self.give_back()
+        self._raise_pending()
+
+    def _raise_pending(self) -> None:
+        signum = self._pending_signal
+        if signum is None:
+            return
+        self._pending_signal = None
+        if self.record is not None:
+            self.give_back()
+        self.note(f"stopped by {signal.Signals(signum).name}")
+        raise SystemExit(128 + signum)
+
+    def __enter__(self) -> "Takeover":
+        return self.take()
+
+    def __exit__(self, *exc) -> None:
+        self.give_back()

@@ -1,0 +1,241 @@
+"""Taking the laptop port over and giving it back, in-process, in a lab.
+
+The port starts the way a technician's laptop might have it: an office address
+(10.99.0.5/24) and the interface down. Every test checks it comes back exactly.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from hwprobe import journal, link
+from hwprobe.errors import LinkError, PortRefused
+
+pytestmark = pytest.mark.lab
+
+
+def port_state(ns: str, iface: str = "lan0") -> dict:
+    """What `ip` shows for the port: IPv4 addresses (all attributes) and UP flag."""
+    shown = json.loads(subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", iface],
+                                      capture_output=True, text=True, check=True).stdout)[0]
+    addrs = [{k: a.get(k) for k in ("local", "prefixlen", "broadcast", "scope", "label")}
+             for a in shown.get("addr_info", []) if a["family"] == "inet"]
+    routes = subprocess.run(["ip", "-n", ns, "-4", "route", "show", "dev", iface],
+                            capture_output=True, text=True, check=True).stdout
+    return {"addresses": addrs, "up": "UP" in shown["flags"], "routes": routes}
+
+
+def office_port(lab, up: bool = False) -> dict:
+    ns = lab.laptop_ns
+    subprocess.run(["ip", "-n", ns, "addr", "add", "10.99.0.5/24", "dev", "lan0"], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "lan0", "up" if up else "down"], check=True)
+    return port_state(ns)
+
+
+@pytest.fixture
+def lab(make_lab):
+    return make_lab(start_sim=False)
+
+
+def test_takeover_puts_port_on_laptop_address_then_gives_back_exactly(lab, state_dir):
+    from simulator.lab import in_netns
+
+    before = office_port(lab)
+    notes = []
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True, on_note=notes.append) as held:
+            during = port_state(lab.laptop_ns)
+            assert journal.load("lan0").describe() == "10.99.0.5/24, down"
+    assert held.address == "169.254.1.254"
+    assert during["up"]
+    assert [(a["local"], a["prefixlen"]) for a in during["addresses"]] == [("169.254.1.254", 24)]
+    assert "default" not in during["routes"]
+    assert port_state(lab.laptop_ns) == before
+    assert any("given back: 10.99.0.5/24, down" in n for n in notes)
+    assert not list((state_dir / "links").glob("*.json"))
+    held.give_back()  # again: harmless
+    assert port_state(lab.laptop_ns) == before
+
+
+def test_takeover_gives_back_when_the_work_inside_fails(lab, state_dir):
+    from simulator.lab import in_netns
+
+    before = office_port(lab, up=True)
+    with in_netns(lab.laptop_ns), pytest.raises(RuntimeError):
+        with link.Takeover("lan0", force=True):
+            raise RuntimeError("probe blew up")
+    assert port_state(lab.laptop_ns) == before
+
+
+def test_port_with_office_address_is_refused_without_force_and_left_alone(lab, state_dir):
+    from simulator.lab import in_netns
+
+    before = office_port(lab)
+    with in_netns(lab.laptop_ns), pytest.raises(PortRefused) as err:
+        link.Takeover("lan0").take()
+    assert err.value.exit_status == 2
+    assert "10.99.0.5/24" in str(err.value) and "--force" in str(err.value)
+    assert port_state(lab.laptop_ns) == before
+    assert not (state_dir / "links").exists() or not list((state_dir / "links").iterdir())
+
+
+def test_port_with_default_route_is_refused_and_forced_takeover_puts_route_back(lab, state_dir):
+    from simulator.lab import in_netns
+
+    office_port(lab, up=True)
+    subprocess.run(["ip", "-n", lab.laptop_ns, "route", "add", "default", "via", "10.99.0.1"],
+                   check=True)
+    before = port_state(lab.laptop_ns)
+    with in_netns(lab.laptop_ns):
+        with pytest.raises(PortRefused) as err:
+            link.Takeover("lan0").take()
+        assert "default route" in str(err.value)
+        with link.Takeover("lan0", force=True) as held:
+            assert "default" not in port_state(lab.laptop_ns)["routes"]
+    assert any("--force" in n for n in held.notes)
+    assert "default via 10.99.0.1" in port_state(lab.laptop_ns)["routes"]
+    assert port_state(lab.laptop_ns) == before
+
+
+def test_address_moves_aside_when_another_host_holds_169_254_1_254(lab, state_dir):
+    from simulator.lab import in_netns
+
+    subprocess.run(["ip", "-n", lab.appliance_ns, "addr", "add", "169.254.1.254/24",
+                    "dev", "nic1"], check=True)
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0") as held:
+            during = port_state(lab.laptop_ns)
+    assert held.address == "169.254.1.253"
+    assert [a["local"] for a in during["addresses"]] == ["169.254.1.253"]
+    said = " ".join(held.notes)
+    assert "169.254.1.254 is already used" in said and lab.nic_macs["nic1"] in said
+    assert "using 169.254.1.253 instead" in said
+
+
+def test_two_lab_namespaces_keep_separate_journals_for_their_lan0(make_lab, state_dir):
+    from simulator.lab import in_netns
+
+    first, second = make_lab(start_sim=False), make_lab(start_sim=False)
+    before = office_port(first)
+    with in_netns(first.laptop_ns):
+        one = link.Takeover("lan0", force=True).take()
+    with in_netns(second.laptop_ns):
+        two = link.Takeover("lan0").take()
+        assert journal.load("lan0").describe() == "no address, up"
+    assert len(list((state_dir / "links").glob("*-lan0.json"))) == 2
+    with in_netns(first.laptop_ns):
+        assert journal.load("lan0").describe() == "10.99.0.5/24, down"
+        one.give_back()
+    with in_netns(second.laptop_ns):
+        two.give_back()
+    assert port_state(first.laptop_ns) == before
+    assert port_state(second.laptop_ns)["addresses"] == []
+
+
+def test_restore_from_journal_after_a_dead_run_and_again_is_harmless(lab, state_dir):
+    from simulator.lab import in_netns
+
+    before = office_port(lab)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with in_netns(lab.laptop_ns):
+        held = link.Takeover("lan0", force=True).take()
+        rec = journal.load("lan0")
+        rec.owner_pid, rec.owner_start = dead.pid, "1"
+        journal.save(rec)                      # as if a SIGKILLed run wrote it
+        link._ACTIVE.clear()
+        held.record = None
+        restored = link.restore_from_journal()
+        again = link.restore_from_journal()
+    assert [r.describe() for r in restored] == ["lan0: 10.99.0.5/24, down"]
+    assert again == []
+    assert port_state(lab.laptop_ns) == before
+
+
+def test_a_port_held_by_a_live_bringup_is_not_restored_under_it(lab, state_dir):
+    from simulator.lab import in_netns
+
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0") as held:
+            with pytest.raises(LinkError) as err:
+                link.restore_from_journal("lan0")
+            assert "in use by bringup" in str(err.value)
+            assert port_state(lab.laptop_ns)["addresses"][0]["local"] == held.address
+
+
+# --- NetworkManager hand-off, with a stand-in nmcli ----------------------------
+
+NMCLI = """#!/bin/sh
+echo "$*" >> "{log}"
+case "$*" in
+  "-t -f DEVICE,STATE device") printf 'lo:unmanaged\\nlan0:{state}\\n' ;;
+  "device set lan0 managed "*) ;;
+  *) echo "unexpected" >&2; exit 2 ;;
+esac
+"""
+
+
+def stand_in_nmcli(tmp_path, monkeypatch, state: str):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "nmcli.log"
+    script = bin_dir / "nmcli"
+    script.write_text(NMCLI.format(log=log, state=state))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_networkmanager_lets_go_of_the_port_and_gets_it_back(lab, state_dir, tmp_path,
+                                                              monkeypatch):
+    from simulator.lab import in_netns
+
+    log = stand_in_nmcli(tmp_path, monkeypatch, "connected")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0") as held:
+            assert journal.load("lan0").networkmanager is True
+            calls_during = log.read_text().splitlines()
+    assert calls_during == ["-t -f DEVICE,STATE device", "device set lan0 managed no"]
+    assert log.read_text().splitlines()[-1] == "device set lan0 managed yes"
+    said = " ".join(held.notes)
+    assert "NetworkManager managed lan0: set it unmanaged" in said
+    assert "NetworkManager manages lan0 again" in said
+
+
+def test_networkmanager_leaving_the_port_unmanaged_is_left_alone(lab, state_dir, tmp_path,
+                                                                 monkeypatch):
+    from simulator.lab import in_netns
+
+    log = stand_in_nmcli(tmp_path, monkeypatch, "unmanaged")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0") as held:
+            pass
+    assert log.read_text().splitlines() == ["-t -f DEVICE,STATE device"]
+    assert "NetworkManager does not manage lan0" in " ".join(held.notes)
+
+
+def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir, monkeypatch):
+    from simulator.lab import in_netns
+
+    monkeypatch.setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    if any(os.path.exists(f"{d}/nmcli") for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin")):
+        pytest.skip("this machine has a real nmcli")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0") as held:
+            pass
+    assert "NetworkManager is not installed here (no nmcli)" in " ".join(held.notes)
+
+
+def test_pinned_fingerprint_is_remembered_per_appliance_address(state_dir):
+    fp = "AB:" * 31 + "CD"
+    journal.pin_fingerprint("169.254.1.1", fp)
+    assert journal.pinned_fingerprint("169.254.1.1") == ("ab" * 31 + "cd")
+    assert journal.pinned_fingerprint("169.254.1.2") is None
+    journal.forget_fingerprint("169.254.1.1")
+    assert journal.pinned_fingerprint("169.254.1.1") is None
+    with pytest.raises(ValueError):
+        journal.pin_fingerprint("169.254.1.1", "not-a-hash")
