@@ -238,6 +238,8 @@ def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
                 problems.add((table,), f"write [[{table}]] with double brackets, one per entry")
             elif not (isinstance(value, list) and all(isinstance(x, dict) for x in value)):
                 problems.add((table,), f"expected [[{table}]] tables, got {v.kind_of(value)}")
+            elif not value and table in _REQUIRED_TABLES:
+                problems.add((table,), f"is empty; {_NEEDS[table]}", where=f"[[{table}]]")
             else:
                 good[table] = [_check_table((table, n), entry, problems, secrets)
                                for n, entry in enumerate(value)]

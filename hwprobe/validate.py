@@ -227,6 +227,8 @@ def check_hostname(value) -> str | None:
         if label.startswith("-") or label.endswith("-"):
             return f"{quote(value)} is not a host name: {quote(label)} starts or ends with '-'"
     if labels[-1].isdigit():
+        if check_ipv4(value) is None:
+            return f"{quote(value)} is an IPv4 address; a host name is expected here"
         return f"{quote(value)} is neither an IPv4 address nor a host name"
     return None
 
