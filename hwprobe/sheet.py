@@ -9,10 +9,17 @@ line each, sorted by line::
 - ``[ip#2].netmask`` names a key of the second ``[[ip]]`` (counted from 1 in
   the order they appear); ``[ip#2]`` alone, or ``[network]``, names a whole
   table (a missing key, or netmask and prefix both missing).
-- ``format`` (no brackets) is the top-level key.
+- ``format`` (no brackets) is the top-level key; ``[ntpp]`` or ``[[ip]]`` names
+  a table that is unknown, missing, or written with the wrong brackets.
 - ``FILE:LINE: syntax: ...`` is a TOML syntax error; it is then the only problem.
 - LINE is the line of the key; for a missing key, the line of its table header;
   for a missing table or ``format``, line 1.
+
+Required: ``format = 1``, at least one ``[[ip]]`` (nic, address, netmask or
+prefix; vlan optional), ``[network]`` with hostname, default_gateway and
+dns_servers (may be ``[]``). ``[appliance]``, ``[[route]]``, ``[ntp]``,
+``[syslog]`` and ``[smtp]`` are optional; a table that is present needs all its
+keys (``Settings`` holds None for an absent ntp, syslog or smtp table).
 
 Rules worth knowing: ``netmask`` (dotted) or ``prefix`` (0-32), one of them and
 never both; ``[smtp].username`` is required when ``auth = "password"`` and
@@ -193,6 +200,7 @@ def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
 
     Returns ``Settings``; raises ``SheetInvalid`` as ``load_sheet`` does.
     """
+    text = text.removeprefix("\ufeff")        # Windows editors add a byte-order mark
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

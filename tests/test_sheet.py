@@ -290,3 +290,10 @@ def test_sheet_modules_import_no_user_interface():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent, env=os.environ | {"PYTHONPATH": "."})
     assert out.stdout.strip() == "[]"
+
+
+def test_sheet_saved_by_a_windows_editor_loads_with_the_same_line_numbers(tmp_path):
+    sheet = tmp_path / "windows.toml"
+    text = EXAMPLE.read_text().replace("port = 587", "port = 0").replace("\n", "\r\n")
+    sheet.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert problems_of(sheet) == [f"{sheet}:41: [smtp].port: port 0 is outside 1-65535"]
