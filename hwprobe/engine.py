@@ -185,8 +185,8 @@ def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool
     if settings.hostname:
         simple("hostname", f"Hostname {settings.hostname}",
                state.hostname.lower(), settings.hostname.lower())
-    if settings.dns_servers:
-        simple("dns", "DNS servers " + ", ".join(settings.dns_servers),
+    if settings.hostname or settings.dns_servers:   # a sheet's [network]: DNS may be []
+        simple("dns", "DNS servers " + (", ".join(settings.dns_servers) or "(none)"),
                list(state.dns_servers), list(settings.dns_servers))
     for r in settings.routes:
         key = f"route:{r.destination}"
