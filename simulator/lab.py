@@ -39,6 +39,9 @@ RUN_ROOT = Path(os.environ.get("BRINGUP_LAB_DIR", "/run/bringup-lab"))
 FACTORY = ("169.254.1.1", "169.254.1.2", "169.254.1.3", "169.254.1.4")
 NIC_CHOICES = ("nic1", "nic2")
 SIM_READY_SECONDS = 30.0
+# a failover pair's production addresses (documentation range) and shared IP
+PAIR = {"primary": "198.51.100.20", "backup": "198.51.100.21", "shared": "198.51.100.30",
+        "netmask": "255.255.255.0", "laptop": "198.51.100.254"}
 
 
 class LabError(BringupError):
@@ -64,6 +67,11 @@ class Lab:
     https_port: int = 443
     sim_pid: int | None = None
     nic_macs: dict | None = None
+    backup: dict | None = None      # a paired backup appliance: ns, address, control, pid
+
+    @property
+    def primary_address(self) -> str | None:
+        return PAIR["primary"] if self.backup else None
 
     @property
     def state_file(self) -> str:
@@ -138,8 +146,8 @@ def _check_name(name: str) -> None:
         )
 
 
-def _ns_names(name: str) -> tuple[str, str, str]:
-    return f"{name}-laptop", f"{name}-appliance", f"{name}-patch"
+def _ns_names(name: str) -> tuple[str, ...]:
+    return f"{name}-laptop", f"{name}-appliance", f"{name}-patch", f"{name}-backup"
 
 
 def _mac(name: str, nic: int) -> str:
@@ -182,7 +190,7 @@ def names() -> list[str]:
     """Names of labs that have a run directory or namespaces on this machine."""
     found = {p.name for p in RUN_ROOT.glob("*") if (p / "lab.json").exists()} if RUN_ROOT.exists() else set()
     for ns in _namespaces():
-        for suffix in ("-laptop", "-appliance", "-patch"):
+        for suffix in ("-laptop", "-appliance", "-patch", "-backup"):
             if ns.endswith(suffix):
                 found.add(ns[: -len(suffix)])
     return sorted(found)
@@ -198,12 +206,20 @@ def up(
     sim_args: list[str] | tuple[str, ...] = (),
     start_sim: bool = True,
     fresh: bool = True,
+    pair: bool = False,
+    api_client: tuple[str, str] | None = None,
 ) -> Lab:
     """Create lab ``name`` and start its simulated appliance; returns the Lab.
 
     Raises BadInput for a bad name/address/NIC, NeedsPrivileges when not root,
     LabError when a namespace already exists or the simulator does not start
     (its log's last lines are in the message). A half-made lab is removed.
+
+    ``pair=True`` adds a second appliance (namespace N-backup, factory address
+    169.254.1.2) cabled to the same patch bridges, and makes the two a failover
+    pair on 198.51.100.20 (primary) and .21 (backup) with shared IP .30. Their
+    command API accepts ``api_client`` (id, secret); without one a random
+    secret is made and kept, readable by root only, in the lab's directory.
     """
     _check_name(name)
     if appliance_address not in FACTORY:
@@ -215,8 +231,8 @@ def up(
     if plug not in NIC_CHOICES:
         raise BadInput(f"--plug {plug}: must be nic1 or nic2")
     _check_root()
-    laptop, appliance, patch = _ns_names(name)
-    existing = _namespaces() & {laptop, appliance, patch}
+    laptop, appliance, patch, _ = _ns_names(name)
+    existing = _namespaces() & {laptop, appliance, patch, f"{name}-backup"}
     if existing:
         raise LabError(
             f"lab {name!r} is already up (namespaces {', '.join(sorted(existing))}); "
@@ -235,8 +251,13 @@ def up(
     try:
         _build_topology(lab)
         _save(lab)
+        if pair:
+            _pair_config(lab, api_client)
         if start_sim:
             _start_sim(lab, list(sim_args))
+            _save(lab)
+        if pair:
+            _add_backup(lab, list(sim_args), start_sim)
             _save(lab)
     except BaseException:
         down(name)
@@ -269,20 +290,31 @@ def _build_topology(lab: Lab) -> None:
 
 
 def _start_sim(lab: Lab, sim_args: list[str]) -> None:
-    state = Path(lab.state_dir)
+    ready = _launch(lab, lab.appliance_ns, Path(lab.state_dir), "", lab.appliance_address,
+                    lab.answers_on, sim_args)
+    lab.sim_pid = ready["pid"]
+    lab.console = ready["console"]
+    lab.control = ready["control"]
+    lab.https_port = int(ready.get("https_port") or 443)
+
+
+def _launch(lab: Lab, ns: str, state: Path, tag: str, address: str, answers_on: str,
+            sim_args: list[str], serial: str | None = None) -> dict:
+    """Start one simulator in ``ns``; returns its ready record (pid, console, control)."""
     state.mkdir(parents=True, exist_ok=True)
-    out = Path(lab.dir) / "sim.out"
-    log = Path(lab.dir) / "sim.log"
-    console = str(Path(lab.dir) / "console")
-    control = str(Path(lab.dir) / "control.sock")
+    out = Path(lab.dir) / f"sim{tag}.out"
+    log = Path(lab.dir) / f"sim{tag}.log"
+    console = str(Path(lab.dir) / f"console{tag}")
+    control = str(Path(lab.dir) / f"control{tag}.sock")
     argv = [
         sys.executable, "-m", "simulator", "serve",
         "--state-dir", str(state),
-        "--factory-address", lab.appliance_address,
-        "--answers-on", lab.answers_on,
+        "--factory-address", address,
+        "--answers-on", answers_on,
         "--manage-interfaces",
         "--console-link", console,
         "--control", control,
+        *(["--serial", serial] if serial else []),
         *sim_args,
     ]
     env = dict(os.environ)
@@ -290,7 +322,7 @@ def _start_sim(lab: Lab, sim_args: list[str]) -> None:
         filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
     )
     with open(out, "w") as fout, open(log, "a") as flog:
-        proc = netns_popen(lab.appliance_ns, argv, stdout=fout, stderr=flog,
+        proc = netns_popen(ns, argv, stdout=fout, stderr=flog,
                            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     deadline = time.monotonic() + SIM_READY_SECONDS
     while time.monotonic() < deadline:
@@ -301,11 +333,9 @@ def _start_sim(lab: Lab, sim_args: list[str]) -> None:
             except ValueError:
                 continue
             if ready.get("ready"):
-                lab.sim_pid = proc.pid
-                lab.console = ready.get("console") and console
-                lab.control = control
-                lab.https_port = int(ready.get("https_port") or 443)
-                return
+                ready.update(pid=proc.pid, console=ready.get("console") and console,
+                             control=control)
+                return ready
         if proc.poll() is not None:
             break
         time.sleep(0.05)
@@ -313,6 +343,66 @@ def _start_sim(lab: Lab, sim_args: list[str]) -> None:
     if proc.poll() is None:
         proc.kill()
     raise LabError(f"the simulated appliance did not start; its log ends:\n{tail}")
+
+
+def _pair_config(lab: Lab, api_client: tuple[str, str] | None) -> None:
+    """login.json for both appliances of a failover pair (secrets hashed)."""
+    import secrets as _secrets
+
+    from .login_api import secret_hash
+
+    if api_client is None:
+        api_client = ("drill", _secrets.token_urlsafe(18))
+        path = Path(lab.dir) / "api-client.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"client_id": api_client[0], "client_secret": api_client[1]}, f)
+    peer_key = _secrets.token_urlsafe(18)
+    common = {"api_clients": {api_client[0]: secret_hash(api_client[1])}, "peer_key": peer_key,
+              "shared_ips": [PAIR["shared"]]}
+    for role, me, peer, state in (("primary", PAIR["primary"], PAIR["backup"], lab.state_dir),
+                                  ("backup", PAIR["backup"], PAIR["primary"],
+                                   str(Path(lab.dir) / "backup"))):
+        Path(state).mkdir(parents=True, exist_ok=True)
+        cfg = {**common, "role": role, "peer": peer, "peer_port": 443,
+               "preset_ips": [{"nic": "nic1", "address": me, "netmask": PAIR["netmask"]}]}
+        (Path(state) / "login.json").write_text(json.dumps(cfg, indent=2))
+
+
+def _add_backup(lab: Lab, sim_args: list[str], start_sim: bool) -> None:
+    """A second appliance namespace on the same patch bridges, and its simulator."""
+    ns = f"{lab.name}-backup"
+    _ip("netns", "add", ns)
+    for key, value in (("net.ipv6.conf.all.disable_ipv6", "1"),
+                       ("net.ipv6.conf.default.disable_ipv6", "1"),
+                       ("net.ipv4.conf.all.arp_ignore", "1")):
+        _sysctl(ns, key, value)
+    _ip("-n", ns, "link", "set", "lo", "up")
+    for n, nic in enumerate(NIC_CHOICES, start=1):
+        _ip("link", "add", nic, "netns", ns, "address", _mac(lab.name + "-backup", n),
+            "type", "veth", "peer", "name", f"b-{nic}", "netns", lab.patch_ns)
+        _ip("-n", lab.patch_ns, "link", "set", f"b-{nic}", "master", f"br-{nic}", "up")
+        _ip("-n", ns, "link", "set", nic, "up")
+    lab.backup = {"ns": ns, "address": PAIR["backup"], "state_dir": str(Path(lab.dir) / "backup")}
+    if start_sim:
+        ready = _launch(lab, ns, Path(lab.backup["state_dir"]), "-backup", "169.254.1.2", "nic1",
+                        sim_args, serial="B400-0012346")
+        lab.backup.update(pid=ready["pid"], control=ready["control"], console=ready["console"])
+
+
+def stop_appliance(name: str, which: str = "primary") -> Lab:
+    """Stop one appliance's simulator (a failed primary, for a failover drill)."""
+    _check_root()
+    lab = get(name)
+    pid = lab.sim_pid if which == "primary" else (lab.backup or {}).get("pid")
+    if pid and _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    return lab
 
 
 def plug(name: str, nic: str) -> Lab:
@@ -388,12 +478,14 @@ def down(name: str) -> bool:
     d = lab_dir(name)
     if d.exists():
         try:
-            pid = json.loads((d / "lab.json").read_text()).get("sim_pid")
+            data = json.loads((d / "lab.json").read_text())
+            pids = [data.get("sim_pid"), (data.get("backup") or {}).get("pid")]
         except (OSError, ValueError):
-            pid = None
-        if pid and _alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            pids = []
+        for pid in pids:
+            if pid and _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         shutil.rmtree(d, ignore_errors=True)
         did = True
     return did

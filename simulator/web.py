@@ -1,0 +1,412 @@
+"""The simulated appliance's HTTPS /appliance interface (and the HTTP redirect).
+
+Stdlib only: ``ThreadingHTTPServer`` with TLS wrapped per connection in the
+connection's own thread, so a new certificate (fault ``new_certificate``) is used
+for every connection made after it. Listeners can be closed and reopened on the
+same ports (fault ``reboot``).
+
+Behaviour a driver relies on (see the page map's header): GET /appliance/ shows
+the login page when not logged in; a POST without the session's CSRF token gets
+403; a refused value gets 200 with the page and the error element; a saved form
+gets 303 to its page, which shows the notice once. A request without a live
+session is sent (303) to the login page, with ``?expired=1`` when a session
+cookie was presented but has ended.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import socket
+import ssl
+import threading
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from hwprobe.constants import FACTORY_ADDRESSES
+from hwprobe.pagemap import PAGES
+
+from . import pages
+from .appliance import Appliance, Refused, Sessions
+from .control import Faults
+
+log = logging.getLogger("simulator.web")
+C = PAGES["common"]
+LOGIN, CHANGE, LOGOUT = PAGES["login"], PAGES["change_password"], PAGES["logout"]
+BASE = C["base"]
+
+
+class Certificates:
+    """The appliance's self-signed certificate and key in ``state_dir``
+    (cert.pem, key.pem): made at first start, reused after, replaced by renew()."""
+
+    def __init__(self, state_dir: str | Path, common_name: str):
+        self.dir, self.common_name = Path(state_dir), common_name
+        self.cert_file, self.key_file = self.dir / "cert.pem", self.dir / "key.pem"
+        self._lock = threading.Lock()
+        if not (self.cert_file.exists() and self.key_file.exists()):
+            self._generate()
+        self.context = self._load()
+
+    def _generate(self) -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import ipaddress
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "B Series Appliance"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, self.common_name)])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        sans = [x509.DNSName("localhost")] + [
+            x509.IPAddress(ipaddress.IPv4Address(a)) for a in (*FACTORY_ADDRESSES, "127.0.0.1")]
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=3650))
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        for path, data, mode in ((self.key_file, key_pem, 0o600),
+                                 (self.cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)):
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(data)
+            tmp.chmod(mode)
+            tmp.replace(path)
+
+    def _load(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert_file, self.key_file)
+        return ctx
+
+    def renew(self) -> str:
+        """Make a new key and certificate; new connections use them. Returns
+        the new SHA-256 fingerprint."""
+        with self._lock:
+            self._generate()
+            self.context = self._load()
+        return self.fingerprint()
+
+    def fingerprint(self) -> str:
+        pem = self.cert_file.read_text()
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+
+
+class WebFace:
+    """What the request handler needs: the appliance, sessions, faults."""
+
+    def __init__(self, appliance: Appliance, faults: Faults, sessions: Sessions):
+        self.appliance, self.faults, self.sessions = appliance, faults, sessions
+        self.https_port = 443
+
+
+def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: str) -> str:
+    app = face.appliance
+    st = app.snapshot()
+    if key == "status_basics":
+        return pages.basics(st, app.system_time(), csrf, form, error, notice)
+    if key == "status_health":
+        return pages.health(st, app.uptime_seconds(), csrf, form, error, notice)
+    if key == "users":
+        return pages.users(st, csrf, form, error, notice)
+    if key == "ip_config":
+        return pages.ip_config(st, csrf, form, error, notice)
+    if key == "routes":
+        return pages.routes(st, csrf, form, error, notice)
+    if key == "syslog":
+        return pages.syslog(st, csrf, form, error, notice)
+    if key == "smtp":
+        return pages.email(st, csrf, form, error, notice)
+    if key == "updates":
+        return pages.plain("Updates", PAGES["updates"]["path"],
+                           f"Software version {app.software_version}. No updates are available "
+                           "(this appliance has no route to the update server).",
+                           error=error, notice=notice)
+    return pages.plain("Support", PAGES["support"]["path"],
+                       f"Model {app.model}, serial number {app.serial}. Support tunnel: not connected.",
+                       error=error, notice=notice)
+
+
+# page path -> page key
+PAGE_PATHS = {
+    PAGES["status_basics"]["path"]: "status_basics", PAGES["status_health"]["path"]: "status_health",
+    PAGES["users"]["path"]: "users", PAGES["ip_config"]["path"]: "ip_config",
+    PAGES["routes"]["path"]: "routes", PAGES["syslog"]["page"]: "syslog",
+    PAGES["smtp"]["page"]: "smtp", PAGES["updates"]["path"]: "updates",
+    PAGES["support"]["path"]: "support",
+}
+
+
+def _actions():
+    """action path -> (page key, function(appliance, form) -> notice)."""
+    P = PAGES
+    ip, g, r, n, sl, sm = (P["ip_config"], P["global_config"], P["routes"], P["ntp"],
+                           P["syslog"], P["smtp"])
+    return {
+        ip["add_action"]: ("ip_config", lambda a, f: a.add_ip(
+            f.get(ip["nic"], ""), f.get(ip["address"], ""), f.get(ip["netmask"], ""),
+            f.get(ip["vlan"], "")) or "IP address added."),
+        ip["delete_action"]: ("ip_config", lambda a, f: a.delete_ip(
+            f.get(ip["address"], ""), f.get(ip["nic"]) or None) or "IP address deleted."),
+        g["action"]: ("ip_config", lambda a, f: a.set_global(
+            f.get(g["hostname"], ""), f.get(g["default_gateway"], ""),
+            f.get(g["dns_servers"], "")) or "Global configuration saved."),
+        r["add_action"]: ("routes", lambda a, f: a.add_route(
+            f.get(r["destination"], ""), f.get(r["gateway"], ""), f.get(r["nic"], ""))
+            or "Route added."),
+        r["delete_action"]: ("routes", lambda a, f: a.delete_route(f.get(r["destination"], ""))
+                             or "Route deleted."),
+        n["action"]: ("status_basics", lambda a, f: a.set_ntp(f.get(n["servers"], ""))
+                      or "NTP servers saved."),
+        sl["action"]: ("syslog", lambda a, f: a.set_syslog(
+            f.get(sl["servers"], ""), f.get(sl["format"], "")) or "Syslog settings saved."),
+        sm["action"]: ("smtp", lambda a, f: a.set_smtp(
+            relay=f.get(sm["relay"], ""), port=f.get(sm["port"], ""),
+            encryption=f.get(sm["encryption"], ""), auth=f.get(sm["auth"], ""),
+            username=f.get(sm["username"], ""), password=f.get(sm["password"], ""),
+            from_address=f.get(sm["from_address"], ""),
+            admin_contacts=f.get(sm["admin_contacts"], "")) or "Email configuration saved."),
+        sm["test_action"]: ("smtp", lambda a, f: a.send_test_email()),
+    }
+
+
+ACTIONS = _actions()
+PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One HTTPS connection of the /appliance interface."""
+
+    server_version = "BSeries-Appliance"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+
+    @property
+    def face(self) -> WebFace:
+        return self.server.face
+
+    def log_message(self, fmt, *args):  # request lines only: forms (passwords) are never logged
+        log.info("%s %s", self.address_string(), fmt % args)
+
+    def do_GET(self):
+        self._serve("GET")
+
+    def do_POST(self):
+        self._serve("POST")
+
+    # --- plumbing -----------------------------------------------------------------
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, status: int, body: str = "", headers: dict | None = None,
+              cookie: str | None = None) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        if cookie is not None:
+            self.send_header("Set-Cookie", f"{C['session_cookie']}={cookie}; Path={BASE}; "
+                                           "HttpOnly; Secure; SameSite=Strict")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _redirect(self, location: str, status: int = 303, cookie: str | None = None) -> None:
+        self._send(status, "", {"Location": location}, cookie)
+
+    def _token(self) -> str | None:
+        jar = SimpleCookie(self.headers.get("Cookie", ""))
+        morsel = jar.get(C["session_cookie"])
+        return morsel.value if morsel else None
+
+    def _form(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+    # --- routing -------------------------------------------------------------------
+
+    def _serve(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        faults = self.face.faults
+        if faults.silent():
+            return self._drop()
+        fate = faults.before_request(method, path)
+        if fate == "drop" or faults.silent():
+            return self._drop()
+        if fate == "500":
+            if method == "POST":
+                self._form()
+            return self._send(500, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+        form = self._form() if method == "POST" else {}
+        login_side = getattr(self.face, "login_side", None)
+        if login_side is not None and login_side.handles(path):
+            return login_side.serve(self, method, path, form)
+        if path == BASE:
+            return self._redirect(BASE + "/", 301)
+        token = self._token()
+        session = self.face.sessions.get(token)
+        user = session and session["user"]
+        if path in (BASE + "/", LOGIN["path"]) and (method == "GET" or path != LOGIN["path"]):
+            if user and path == BASE + "/":
+                forced = self.face.appliance.must_change(user)
+                return self._redirect(CHANGE["path"] if forced else PAGES["status_basics"]["path"])
+            return self._login_page(session, expired="expired=1" in (urlsplit(self.path).query or ""))
+        if path == LOGIN["path"] and method == "POST":
+            return self._login(session, form)
+        if path == LOGOUT["path"]:
+            self.face.sessions.end(token)
+            return self._redirect(LOGIN["path"])
+        if path not in PAGE_PATHS and path not in ACTIONS and path != CHANGE["path"]:
+            return self._send(404, pages.plain("Not found", path, f"No page {path}.", nav=False))
+        if not user:
+            return self._redirect(LOGIN["path"] + ("?expired=1" if token else ""))
+        app = self.face.appliance
+        forced = app.must_change(user)
+        if forced and path != CHANGE["path"]:
+            return self._redirect(CHANGE["path"])
+        if method == "POST" and form.get(C["csrf_field"]) != session["csrf"]:
+            return self._send(403, pages.plain("Forbidden", path, "", nav=False,
+                              error="csrf_token: the form has expired; reload the page and try again"))
+        notice, session["notice"] = session["notice"], ""
+        if path == CHANGE["path"]:
+            return self._change_password(method, user, session, form, forced, notice)
+        if method == "GET" and path in PAGE_PATHS:
+            return self._send(200, _render(self.face, PAGE_PATHS[path], session["csrf"], {}, "", notice))
+        if method == "POST" and path in ACTIONS:
+            key, act = ACTIONS[path]
+            try:
+                message = act(app, form)
+            except Refused as exc:
+                return self._send(200, _render(self.face, key, session["csrf"], form, str(exc), ""))
+            self.face.faults.count_saved(method, path)
+            session["notice"] = message
+            return self._redirect(PAGE_OF_KEY[key])
+        return self._send(405, pages.plain("Not allowed", path, f"{method} is not allowed here."),
+                          {"Allow": "POST" if path in ACTIONS else "GET"})
+
+    def _login_page(self, session: dict | None, error: str = "", expired: bool = False) -> None:
+        cookie = None
+        if session is None or session["user"]:
+            token, session = self.face.sessions.new()
+            cookie = token
+        notice = "Your session has ended; log in again." if expired and not error else ""
+        self._send(200, pages.login(session["csrf"], error, notice), cookie=cookie)
+
+    def _login(self, session: dict | None, form: dict) -> None:
+        if session is None or form.get(C["csrf_field"]) != session["csrf"]:
+            return self._login_page(None, "The login page had expired; please log in again.")
+        username = form.get(LOGIN["username"], "")
+        outcome = self.face.appliance.login(username, form.get(LOGIN["password"], ""))
+        if not outcome.ok:
+            log.info("login refused for user %r", username)
+            return self._login_page(session, outcome.message)
+        self.face.sessions.end(self._token())
+        token, _ = self.face.sessions.new(username.strip().lower())
+        self.face.faults.count_saved("POST", LOGIN["path"])
+        target = CHANGE["path"] if outcome.must_change else PAGES["status_basics"]["path"]
+        self._redirect(target, cookie=token)
+
+    def _change_password(self, method, user, session, form, forced, notice) -> None:
+        if method == "GET":
+            return self._send(200, pages.change_password(session["csrf"], forced, "", notice))
+        try:
+            self.face.appliance.change_password(
+                user, form.get(CHANGE["current"], ""), form.get(CHANGE["new"], ""),
+                form.get(CHANGE["confirm"], ""))
+        except Refused as exc:
+            return self._send(200, pages.change_password(session["csrf"], forced, str(exc)))
+        log.info("password changed for user %r", user)
+        self.face.faults.count_saved("POST", CHANGE["path"])
+        session["notice"] = "Password changed."
+        self._redirect(CHANGE["path"])
+
+
+class RedirectHandler(BaseHTTPRequestHandler):
+    """Plain HTTP: every request is sent (301) to the same path over HTTPS."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+
+    def log_message(self, fmt, *args):
+        log.info("http %s %s", self.address_string(), fmt % args)
+
+    def _go(self):
+        if self.server.face.faults.silent():
+            self.close_connection = True
+            return
+        host = (self.headers.get("Host") or "localhost").rsplit(":", 1)[0] \
+            if not (self.headers.get("Host") or "").startswith("[") else self.headers["Host"]
+        port = self.server.face.https_port
+        where = f"https://{host}{'' if port == 443 else f':{port}'}{self.path}"
+        self.send_response(301)
+        self.send_header("Location", where)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_HEAD = _go
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address, handler, face: WebFace, certs: Certificates | None):
+        self.face, self.certs = face, certs
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address):
+        if self.certs is None:
+            return super().finish_request(request, client_address)
+        request.settimeout(30)
+        try:
+            tls = self.certs.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
+class Listener:
+    """One listening socket (HTTPS or the HTTP redirect) that can be closed and
+    reopened on the same port. ``port`` is the real port once opened."""
+
+    def __init__(self, host: str, port: int, face: WebFace, certs: Certificates | None):
+        self.host, self.port, self.face, self.certs = host, port, face, certs
+        self._server: _Server | None = None
+
+    def open(self) -> int:
+        handler = Handler if self.certs else RedirectHandler
+        self._server = _Server((self.host, self.port), handler, self.face, self.certs)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                         name=f"listen-{self.port}", daemon=True).start()
+        return self.port
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
