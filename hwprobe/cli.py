@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "hwprobe.commands.probe",       # probe
     "hwprobe.commands.apply",       # apply, capture
     "hwprobe.commands.link",        # restore-link, ports
+    "hwprobe.commands.runbook",     # failover, readiness, runbook
     "simulator.cli",                # lab, sim
 )
 

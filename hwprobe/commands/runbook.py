@@ -1,0 +1,163 @@
+"""``bringup failover status|promote``, ``bringup readiness`` and ``bringup runbook``.
+
+The API client id and secret come from BRINGUP_API_CLIENT_ID and
+BRINGUP_API_SECRET, or from prompts; never from argv.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import ipaddress
+import json
+import os
+import sys
+
+from ..errors import BadInput
+
+FAILOVER_HELP = """\
+Failover pair with the primary down: read the backup's role and health, then
+make it primary through the command API (set_failover_role&role=primary).
+
+  --data-sync-first  sync data from the old primary before the swap. It needs the
+                     old primary to answer and disconnects its users; leave it
+                     off when the primary is down (the procedure's default).
+
+The API client (id and secret, /login > Management > API Configuration) comes
+from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET or a prompt.
+
+exit status: 0 done, 1 the appliance refused or did not answer, 2 bad input
+"""
+
+
+def register(sub, root) -> None:
+    f = sub.add_parser("failover", help="failover pair: read health, make the backup primary",
+                       description=FAILOVER_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    fsub = f.add_subparsers(dest="failover_command", metavar="ACTION", required=True)
+    for name, text in (("status", "show role and health"), ("promote", "make this appliance primary")):
+        p = fsub.add_parser(name, help=text)
+        p.add_argument("--address", required=True, help="the appliance (the backup, to promote)")
+        p.add_argument("--port", type=int, default=443, help=argparse.SUPPRESS)
+        p.add_argument("--json", action="store_true")
+        if name == "promote":
+            p.add_argument("--data-sync-first", action="store_true",
+                           help="sync from the old primary first (it must answer); off by default")
+        p.set_defaults(handler=_failover)
+
+    r = sub.add_parser("readiness", help="is this site ready for a recovery? (sheet, kit, checks)")
+    r.add_argument("--sheet", required=True, metavar="FILE")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(handler=_readiness)
+
+    b = sub.add_parser("runbook", help="print a recovery path's checklist")
+    b.add_argument("path", nargs="?", help="hardware, failover, cold_spare, virtual, rma, hosted, saas")
+    b.add_argument("--sheet", metavar="FILE", help="fill the checklist with this sheet's values")
+    b.set_defaults(handler=_runbook)
+
+
+def _api_credentials() -> tuple[str, str]:
+    cid = os.environ.get("BRINGUP_API_CLIENT_ID")
+    secret = os.environ.get("BRINGUP_API_SECRET")
+    if not cid and sys.stdin.isatty():
+        cid = input("API client id: ").strip()
+    if not secret and sys.stdin.isatty():
+        secret = getpass.getpass("API client secret: ")
+    return cid or "", secret or ""
+
+
+def _health_json(h) -> dict:
+    return {"healthy": h.healthy, "role": h.role, "hostname": h.hostname, "version": h.version,
+            "shared_ips": h.shared_ips, "last_data_sync_time": h.last_data_sync_time,
+            "last_data_sync_status": h.last_data_sync_status}
+
+
+def _print_health(label: str, h) -> None:
+    print(f"{label}: role {h.role or '?'}, /check_health {'200 healthy' if h.healthy else '500 NOT healthy'}"
+          f", version {h.version or '?'}, last data sync {h.last_data_sync_time or 'never'}"
+          f" ({h.last_data_sync_status or '-'})")
+
+
+def _failover(args) -> int:
+    from ..failover import FailoverClient, promote
+
+    try:
+        ipaddress.IPv4Address(args.address)
+    except ValueError:
+        raise BadInput(f"--address {args.address}: not an IPv4 address") from None
+    cid, secret = _api_credentials()
+    client = FailoverClient(args.address, args.port, client_id=cid, client_secret=secret)
+    try:
+        if args.failover_command == "status":
+            h = client.health()
+            if args.json:
+                print(json.dumps(_health_json(h), indent=2))
+            else:
+                _print_health(args.address, h)
+            return 0
+        result = promote(client, data_sync_first=args.data_sync_first)
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps({"ok": result.ok, "before": _health_json(result.before),
+                          "answer": {"ok": result.answer.ok, "message": result.answer.message,
+                                     "xml": result.answer.xml},
+                          "after": _health_json(result.after) if result.after else None}, indent=2))
+    else:
+        _print_health("before", result.before)
+        print("the appliance answered:")
+        print("  " + result.answer.xml.strip().replace("\n", "\n  "))
+        if result.after:
+            _print_health("after ", result.after)
+        if result.ok:
+            print(f"{args.address} is now the primary. Move traffic as this site does "
+                  "(shared IP: automatic; DNS swing: update the A record; NAT swing: the firewall rule).")
+        else:
+            print(f"not changed: {result.answer.message}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _readiness(args) -> int:
+    from ..runbook import readiness
+    from ..sheet import load_sheet
+
+    rep = readiness(args.sheet, load_sheet(args.sheet))
+    if args.json:
+        print(json.dumps(rep.__dict__ | {"ok": rep.ok}, indent=2))
+        return 0 if rep.ok else 1
+    print(f"settings sheet {rep.sheet}: {rep.age_days} days old"
+          + ("  <- older than 90 days: capture it again" if rep.too_old else ""))
+    for part in rep.complete:
+        print(f"  [x] {part}")
+    for part in rep.missing:
+        print(f"  [ ] {part}  <- missing")
+    print("kit to bring:")
+    for item in rep.kit:
+        print(f"  [ ] {item}")
+    print("check at the site, before you need it:")
+    for item in rep.site:
+        print(f"  [ ] {item}")
+    return 0 if rep.ok else 1
+
+
+def _runbook(args) -> int:
+    from ..runbook import PATH_ORDER, PATHS, checklist
+
+    if not args.path:
+        for key in PATH_ORDER:
+            print(f"{key:<11} {PATHS[key]['title']}")
+        return 0
+    if args.path not in PATHS:
+        raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
+    settings = None
+    if args.sheet:
+        from ..sheet import load_sheet
+
+        settings = load_sheet(args.sheet)
+    c = checklist(args.path, settings)
+    print(c.title)
+    print(c.summary)
+    for n, item in enumerate(c.items, 1):
+        print(f"  {n}. [{'bringup' if item.who == 'tool' else 'you':>7}] {item.text}")
+    for lim in c.limitations:
+        print(f"  limitation: {lim}")
+    return 0
