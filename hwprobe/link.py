@@ -140,7 +140,7 @@ def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
     """
     wanted = {socket.inet_aton(a): a for a in candidates}
     holders: dict[str, str] = {}
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP)) as s:
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as s:  # registered once, at bind
         s.bind((iface, _ETH_P_ARP))
         mac = s.getsockname()[4]
         frames = [_arp_frame(mac, a) for a in candidates]

@@ -1,0 +1,171 @@
+"""``bringup probe``: which factory address answers on this laptop port?
+
+Takes the port over (unless ``--no-takeover``), asks 169.254.1.1-.4 by ARP on
+that port only, checks HTTPS on whoever answers, prints a table (or JSON) and
+gives the port back. Exit 0 found, 1 nothing answered, 2 bad input, 3 needs
+privileges.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import sys
+import threading
+
+from ..constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
+
+HELP = """\
+Takes over the laptop port IF (169.254.1.254/24, no gateway, no DNS; the port's
+previous state is journalled and put back afterwards, also on Ctrl-C, SIGTERM
+and SIGHUP), asks the factory addresses 169.254.1.1-.4 by ARP on that port
+only, and checks HTTPS on whoever answers. Prints each answer as it arrives,
+then a table.
+
+examples:
+  sudo bringup probe --iface eth1
+  sudo bringup probe --iface eth1 --json
+  sudo bringup probe --iface eth1 --no-takeover     (port already configured)
+
+exit status: 0 found, 1 nothing answered, 2 bad input, 3 needs root or
+CAP_NET_ADMIN/CAP_NET_RAW
+"""
+
+
+def _ipv4(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds, more than 0 and at most 3600")
+    return value
+
+
+def register(sub, root) -> None:
+    p = sub.add_parser("probe", help="find the appliance on its factory addresses",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--iface", required=True, metavar="IF", help="the laptop port the cable is in")
+    p.add_argument("--timeout", type=_seconds, default=1.0, metavar="S",
+                   help="how long to keep asking when nothing answers (default 1)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-takeover", action="store_true",
+                   help="use the port as it is configured now (it needs an IPv4 address)")
+    p.add_argument("--force", action="store_true",
+                   help="take over a port even if it has the default route or a global address")
+    p.add_argument("--address", dest="addresses", action="append", type=_ipv4, metavar="A",
+                   help="probe this address instead of the factory ones (repeatable)")
+    p.add_argument("--laptop-address", type=_ipv4, default=LAPTOP_ADDRESS, metavar="A",
+                   help=f"the address the laptop port takes (default {LAPTOP_ADDRESS})")
+    p.add_argument("--no-https", action="store_true", help="skip the HTTPS check")
+    p.set_defaults(handler=run)
+
+
+def _say(text: str) -> None:
+    try:
+        print(f"bringup: {text}", file=sys.stderr, flush=True)
+    except OSError:  # the terminal went away (SIGHUP): keep giving the port back
+        pass
+
+
+def colon_hex(fingerprint: str) -> str:
+    """``AB:CD:...``: how a fingerprint is read aloud and compared by eye."""
+    up = fingerprint.upper()
+    return ":".join(up[i:i + 2] for i in range(0, len(up), 2))
+
+
+def _source_address(iface: str) -> str:
+    from ..errors import BadInput
+    from ..interfaces import get_port, is_link_local
+
+    port = get_port(iface)
+    mine = [a.split("/")[0] for a in port.addresses if ":" not in a]
+    if not mine:
+        raise BadInput(f"--no-takeover: {iface} has no IPv4 address to probe from; "
+                       f"drop --no-takeover and bringup sets {LAPTOP_ADDRESS} itself")
+    return next((a for a in mine if is_link_local(a)), mine[0])
+
+
+def run(args) -> int:
+    from .. import interfaces, link, probe
+
+    addresses = tuple(args.addresses or FACTORY_ADDRESSES)
+    link.require_privileges(("CAP_NET_RAW",) if args.no_takeover
+                            else ("CAP_NET_ADMIN", "CAP_NET_RAW"),
+                            f"probe on {args.iface}")
+    port = interfaces.get_port(args.iface)             # bad --iface: exit 2, nothing done
+    loader = threading.Thread(target=probe.preload, daemon=True)
+    loader.start()                                     # scapy loads while the port is set up
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        if not args.json:
+            _say(text)
+
+    def answered(r) -> None:
+        if args.json:
+            return
+        if r.https_ok is None and not r.conflict:
+            _say(f"{r.address} answered from {r.mac} in {r.rtt_ms:.1f} ms")
+        elif r.conflict and r.https_ok is None:
+            _say(f"{r.address} ALSO answered from {', '.join(r.conflict_macs)}")
+
+    def run_probe(src: str):
+        loader.join()
+        return probe.probe(args.iface, src, addresses, timeout=args.timeout,
+                           on_answer=answered, check_https=not args.no_https)
+
+    if args.no_takeover:
+        src = _source_address(args.iface)
+        result = run_probe(src)
+    else:
+        with link.Takeover(args.iface, address=args.laptop_address, force=args.force,
+                           on_note=note) as held:
+            src = held.address
+            result = run_probe(src)
+    carrier = port.carrier or bool(result.responders)
+    if args.json:
+        out = result.as_dict()
+        out["laptop_address"] = src
+        out["notes"] = notes
+        out["next"] = (f"https://{result.responders[0].address}/appliance"
+                       if result.found else None)
+        print(json.dumps(out, indent=2))
+    else:
+        _print_table(result, carrier)
+    if result.found:
+        return 0
+    msg = f"nothing answered on {args.iface}: move the cable to the other NIC"
+    if not carrier:
+        msg += f" (and check it is in: {args.iface} had no carrier)"
+    print(msg, file=sys.stderr if args.json else sys.stdout)
+    return 1
+
+
+def _print_table(result, carrier: bool) -> None:
+    if not result.found:
+        return
+    print(f"{'address':<15} {'MAC':<17} {'ARP':>8}  {'HTTPS':<5}")
+    for r in result.responders:
+        https = {True: "yes", False: "no", None: "-"}[r.https_ok]
+        print(f"{r.address:<15} {r.mac:<17} {r.rtt_ms:>5.1f} ms  {https:<5}")
+    print()
+    for r in result.responders:
+        if r.fingerprint_sha256:
+            print(f"certificate of {r.address} (SHA-256):\n  {colon_hex(r.fingerprint_sha256)}")
+        elif r.https_error:
+            print(f"{r.address}: no web interface yet: {r.https_error}")
+        if r.conflict:
+            print(f"CONFLICT: {r.address} answered from {len(r.conflict_macs) + 1} devices "
+                  f"({', '.join([r.mac, *r.conflict_macs])}): two devices claim this "
+                  f"address; find and unplug the one that is not the appliance")
+    first = result.responders[0]
+    print(f"found in {result.first_answer_ms:.1f} ms; next: https://{first.address}/appliance")

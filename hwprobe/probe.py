@@ -1,0 +1,290 @@
+"""Find the appliance on its factory addresses, on one laptop port only.
+
+Public API (usable from a worker thread; the sockets belong to the network
+namespace of the calling thread):
+
+``probe(iface, src_address, addresses=FACTORY_ADDRESSES, timeout=1.0,
+        on_answer=None, check_https=True, cancel=None, settle=0.1) -> ProbeResult``
+
+    Sends one ARP who-has per address (scapy-built, explicit hwsrc/psrc, on a
+    raw socket bound to ``iface`` so nothing leaves by another port), repeats
+    it for addresses still silent every ``resend`` seconds, and calls
+    ``on_answer(Responder)`` the moment each address answers, with the MAC and
+    round-trip time. The ARP phase ends at ``timeout``, or ``settle`` seconds
+    after the last new answer, or as soon as every address has answered (plus
+    ``settle``, to catch a second device claiming the same address), or when
+    ``cancel`` (a threading.Event) is set. A second MAC answering for an
+    address is a conflict: it lands in ``Responder.conflict_macs`` and
+    ``on_answer`` is called again. With ``check_https``, each responder's TCP
+    443 is tried as soon as it answers and the SHA-256 fingerprint of its TLS
+    certificate read (no verification: only to read and later pin the cert);
+    ``on_answer`` is called again when that arrives.
+
+    ``ProbeResult(responders, elapsed_ms, first_answer_ms, arp_ms, ...)``;
+    an empty ``responders`` means nothing answered (``result.found`` is False).
+
+    Raises BadInput (unknown port, bad address), NeedsPrivileges (no
+    CAP_NET_RAW) and OSError for other socket failures.
+
+``preload()`` imports scapy (about half a second) ahead of time, e.g. in a
+thread while the port is taken over. scapy is otherwise only imported inside
+``probe()``, always with its routing-table autoload turned off.
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import select
+import socket
+import ssl
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from .constants import FACTORY_ADDRESSES, HTTPS_PORT
+from .errors import BadInput
+from .link import require_privileges
+
+_ETH_P_ARP = 0x0806
+_PACKET_OUTGOING = 4
+_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+_scapy_lock = threading.Lock()
+
+
+@dataclass
+class Responder:
+    """One factory address that answered.
+
+    ``https_ok`` is None until checked (or when not asked), then True when TCP
+    443 accepted a TLS handshake; ``fingerprint_sha256`` is the certificate's
+    SHA-256 as 64 lower-case hex digits; ``https_error`` says why not.
+    ``conflict_macs`` lists other MACs that answered for the same address.
+    """
+
+    address: str
+    mac: str
+    rtt_ms: float
+    https_ok: bool | None = None
+    fingerprint_sha256: str | None = None
+    https_error: str | None = None
+    conflict_macs: list[str] = field(default_factory=list)
+
+    @property
+    def conflict(self) -> bool:
+        return bool(self.conflict_macs)
+
+
+@dataclass
+class ProbeResult:
+    """What a probe found. Times are milliseconds from the start of ``probe()``."""
+
+    iface: str
+    src_address: str
+    addresses: tuple[str, ...]
+    responders: list[Responder]
+    elapsed_ms: float
+    first_answer_ms: float | None
+    arp_ms: float                       # when the ARP phase ended
+    cancelled: bool = False
+
+    @property
+    def found(self) -> bool:
+        return bool(self.responders)
+
+    @property
+    def conflicts(self) -> list[Responder]:
+        return [r for r in self.responders if r.conflict]
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["found"] = self.found
+        d["addresses"] = list(self.addresses)
+        return d
+
+
+def _scapy():
+    """Import scapy's Ethernet/ARP layers with route autoloading off."""
+    with _scapy_lock:
+        from scapy.config import conf
+
+        conf.route_autoload = False       # reading a big routing table costs seconds
+        conf.route6_autoload = False
+        conf.ipv6_enabled = False
+        conf.verb = 0
+        from scapy.layers.l2 import ARP, Ether
+    return Ether, ARP
+
+
+def preload() -> None:
+    """Import scapy now so the first probe does not pay for it."""
+    _scapy()
+
+
+def _check_inputs(src_address: str, addresses) -> tuple[str, ...]:
+    bad = []
+    for a in (src_address, *addresses):
+        try:
+            ipaddress.IPv4Address(a)
+        except ValueError:
+            bad.append(a)
+    if bad:
+        raise BadInput(f"not an IPv4 address: {', '.join(map(str, bad))}")
+    if not addresses:
+        raise BadInput("no address to probe")
+    return tuple(dict.fromkeys(addresses))
+
+
+def _open(iface: str) -> socket.socket:
+    # protocol 0 until bound: the kernel then registers the socket once, not
+    # twice (each re-registration waits for an RCU grace period, ~10 ms)
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        sock.bind((iface, _ETH_P_ARP))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == 19:  # ENODEV
+            raise BadInput(f"--iface {iface}: no such port on this laptop") from None
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def https_fingerprint(address: str, iface: str, src_address: str,
+                      timeout: float = 2.0, port: int = HTTPS_PORT) -> tuple[str | None, str | None]:
+    """(SHA-256 of the certificate, None) or (None, why) for ``address:port``.
+
+    The connection is pinned to ``iface`` and ``src_address``; the certificate
+    is read without verification (it is self-signed: this is only to show and
+    pin it). Never raises for network errors.
+    """
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        raw.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, iface.encode())
+        raw.bind((src_address, 0))
+        raw.settimeout(timeout)
+        raw.connect((address, port))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:  # old appliance firmware: still read the certificate
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            pass
+        with ctx.wrap_socket(raw, do_handshake_on_connect=True) as tls:
+            der = tls.getpeercert(binary_form=True)
+        return hashlib.sha256(der).hexdigest(), None
+    except socket.timeout:
+        return None, f"no answer on TCP {port} within {timeout:g} s"
+    except ConnectionRefusedError:
+        return None, f"TCP {port} refused (web interface not up yet?)"
+    except (OSError, ssl.SSLError) as exc:
+        return None, f"TCP {port}: {exc.strerror or exc}"
+    finally:
+        raw.close()
+
+
+def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: float = 1.0,
+          on_answer: Callable[[Responder], None] | None = None, check_https: bool = True,
+          cancel: threading.Event | None = None, settle: float = 0.1,
+          resend: float = 0.25, https_timeout: float = 2.0) -> ProbeResult:
+    """ARP for ``addresses`` on ``iface`` only; see the module docstring."""
+    addresses = _check_inputs(src_address, addresses)
+    if timeout <= 0:
+        raise BadInput(f"--timeout {timeout:g}: must be more than 0 seconds")
+    require_privileges(("CAP_NET_RAW",), f"send ARP on {iface}")
+    Ether, ARP = _scapy()
+    notify = on_answer or (lambda _r: None)
+    start = time.monotonic()
+    found: dict[str, Responder] = {}
+    checks: list[threading.Thread] = []
+    first = last_new = None
+    sock = _open(iface)
+    try:
+        mac = sock.getsockname()[4].hex(":")
+        template = bytes(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+                         / ARP(op=1, hwsrc=mac, psrc=src_address,
+                               hwdst="00:00:00:00:00:00", pdst=addresses[0]))
+        # the target address is the frame's last 4 bytes; one scapy build is enough
+        frames = {a: template[:-4] + socket.inet_aton(a) for a in addresses}
+        sent_at: dict[str, float] = {}
+        next_send = start
+        while True:
+            now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                break
+            end = start + timeout
+            if last_new is not None:  # everyone answered: wait only for a duplicate
+                end = min(end, last_new + (settle if len(found) < len(addresses)
+                                           else min(settle, 0.02)))
+            if now >= end:
+                break
+            if now >= next_send:
+                for a in addresses:
+                    if a not in found:
+                        sock.send(frames[a])
+                        sent_at[a] = time.monotonic()
+                next_send = now + resend
+            wait = min(end, next_send) - time.monotonic()
+            if cancel is not None:
+                wait = min(wait, 0.05)
+            ready, _, _ = select.select([sock], [], [], max(0.0, wait))
+            if not ready:
+                continue
+            while True:
+                try:
+                    data, where = sock.recvfrom(256)
+                except BlockingIOError:
+                    break
+                got = time.monotonic()
+                if where[2] == _PACKET_OUTGOING:
+                    continue
+                arp = Ether(data).getlayer(ARP)
+                if (arp is None or arp.op != 2 or arp.psrc not in sent_at
+                        or arp.pdst != src_address):
+                    continue
+                their_mac = str(arp.hwsrc).lower()
+                known = found.get(arp.psrc)
+                if known is None:
+                    known = found[arp.psrc] = Responder(
+                        arp.psrc, their_mac, round((got - sent_at[arp.psrc]) * 1000, 3))
+                    first = first if first is not None else got
+                    last_new = got
+                    notify(known)
+                    if check_https:
+                        checks.append(_start_check(known, iface, src_address,
+                                                   https_timeout, notify))
+                elif their_mac != known.mac and their_mac not in known.conflict_macs:
+                    known.conflict_macs.append(their_mac)
+                    notify(known)
+    finally:
+        # closing a packet socket waits for an RCU grace period: not on our time
+        threading.Thread(target=sock.close, daemon=True).start()
+    arp_done = time.monotonic()
+    cancelled = cancel is not None and cancel.is_set()
+    for t in checks:
+        t.join(None if not cancelled else 0)
+    done = time.monotonic()
+    return ProbeResult(
+        iface=iface, src_address=src_address, addresses=addresses,
+        responders=[found[a] for a in addresses if a in found],
+        elapsed_ms=round((done - start) * 1000, 3),
+        first_answer_ms=None if first is None else round((first - start) * 1000, 3),
+        arp_ms=round((arp_done - start) * 1000, 3),
+        cancelled=cancelled,
+    )
+
+
+def _start_check(responder: Responder, iface: str, src_address: str, timeout: float,
+                 notify: Callable[[Responder], None]) -> threading.Thread:
+    def run():
+        fp, why = https_fingerprint(responder.address, iface, src_address, timeout)
+        responder.fingerprint_sha256, responder.https_error = fp, why
+        responder.https_ok = fp is not None
+        notify(responder)
+
+    # started from the probing thread, so it shares that thread's namespace
+    t = threading.Thread(target=run, name=f"https-{responder.address}", daemon=True)
+    t.start()
+    return t
