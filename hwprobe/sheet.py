@@ -84,6 +84,11 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, object]]] = {
         "from_address": ("str", True, v.check_email),
         "admin_contacts": ("list", True, v.check_email),
     },
+    "failover": {
+        "method": ("str", True, lambda x: v.check_choice(x, ("shared_ip", "dns", "nat"))),
+        "peer_address": ("str", True, v.check_ipv4),
+        "shared_ips": ("list", False, v.check_ipv4),
+    },
 }
 _REQUIRED_TABLES = ("ip", "network")
 _NEEDS = {"ip": "add [[ip]] tables, one per address of the appliance",
@@ -98,6 +103,7 @@ PAGES = {
     "ntp": "Status > Basics",
     "syslog": "Security > Appliance Administration",
     "smtp": "Security > Email Configuration",
+    "failover": "/login > Management > Failover; used by bringup failover",
 }
 
 
@@ -348,6 +354,10 @@ def _settings(good: dict) -> Settings:
             relay=s["relay"], port=s["port"], encryption=s["encryption"], auth=s["auth"],
             username=s.get("username", ""), from_address=s["from_address"],
             admin_contacts=list(s["admin_contacts"]))
+    if "failover" in good:
+        f = good["failover"]
+        settings.failover = {"method": f["method"], "peer_address": f["peer_address"],
+                             "shared_ips": list(f.get("shared_ips", []))}
     return settings
 
 
@@ -431,6 +441,11 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
         if smtp.password_set:
             out += [f"# the appliance holds an SMTP password: give it with {ENV_SMTP_PASSWORD}"]
         out += [*_key("from_address", smtp.from_address), *_key("admin_contacts", list(smtp.admin_contacts))]
+    if settings.failover:
+        f = settings.failover
+        out += ["", _header("failover"), *_key("method", f["method"], "shared_ip | dns | nat"),
+                *_key("peer_address", f["peer_address"]),
+                *_key("shared_ips", list(f.get("shared_ips", [])))]
     return "\n".join(out) + "\n"
 
 

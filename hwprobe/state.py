@@ -59,6 +59,9 @@ class Settings:
     syslog_servers: list[str] | None = None
     syslog_format: str | None = None
     smtp: SmtpSettings | None = None
+    # [failover]: how this site moves traffic to the backup (shared_ip | dns | nat),
+    # the peer's address and the shared IPs; None when the site has no pair
+    failover: dict | None = None
 
 
 @dataclass

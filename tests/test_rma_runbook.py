@@ -89,3 +89,21 @@ def test_readiness_flags_an_old_incomplete_sheet(tmp_path):
     assert "NTP ([ntp])" in r.missing
     assert "Torx 8 and Torx 10 screwdrivers" in r.kit
     assert runbook.readiness(EXAMPLE, load_sheet(EXAMPLE), now=EXAMPLE.stat().st_mtime).ok
+
+
+def test_sheet_failover_table_loads_round_trips_and_checks_the_method(tmp_path):
+    from hwprobe.errors import SheetInvalid
+    from hwprobe.sheet import dump_sheet, parse_sheet
+
+    base = EXAMPLE.read_text()
+    s = parse_sheet(base + '\n[failover]\nmethod = "dns"\npeer_address = "198.51.100.21"\n'
+                    'shared_ips = ["198.51.100.30"]\n', "f.toml")
+    assert s.failover == {"method": "dns", "peer_address": "198.51.100.21",
+                          "shared_ips": ["198.51.100.30"]}
+    assert parse_sheet(dump_sheet(s), "again.toml") == s
+    try:
+        parse_sheet(base + '\n[failover]\nmethod = "bgp"\npeer_address = "198.51.100.21"\n', "b.toml")
+    except SheetInvalid as exc:
+        assert any("[failover].method" in p for p in exc.problems), exc.problems
+    else:
+        raise AssertionError("method = bgp was accepted")
