@@ -30,7 +30,7 @@ def test_corpus_has_at_least_25_bad_sheets():
 @pytest.mark.lab
 def test_bad_sheets_exit_2_with_every_problem_and_contact_nothing(make_lab, state_dir):
     lab = make_lab(appliance_address="169.254.1.2")
-    before = control.send(lab.control, get="stats")["stats"]
+    before = control.send(lab.control, get="stats")["requests"]
     for sheet in BAD:
         expected = (sheet.with_suffix(".expected")).read_text().splitlines()
         r = run("apply", "--sheet", str(sheet), "--address", "169.254.1.2", "--iface", "lan0",
@@ -40,7 +40,7 @@ def test_bad_sheets_exit_2_with_every_problem_and_contact_nothing(make_lab, stat
         for want in expected:
             assert any(line.endswith(want) for line in lines), (sheet.name, want, r.stderr)
         assert "nothing was sent to the appliance" in lines[-1]
-    assert control.send(lab.control, get="stats")["stats"] == before
+    assert control.send(lab.control, get="stats")["requests"] == before
     addrs = subprocess.run(["ip", "-n", lab.laptop_ns, "-o", "addr", "show", "lan0"],
                            capture_output=True, text=True).stdout
     assert "169.254.1.254" not in addrs, "the laptop port was taken over for a bad sheet"
