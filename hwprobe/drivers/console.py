@@ -1,0 +1,527 @@
+"""The console driver: the appliance's local console over a serial line.
+
+Any pyserial URL works (``serial.serial_for_url``): a device path such as
+``/dev/ttyUSB0`` or a pty, ``rfc2217://host:port`` or ``socket://host:port``;
+115200 8N1 by default. Prompts, menu numbers and the output format come from
+the page map's [console] table (the format is documented at the top of
+simulator/console.py).
+
+The console offers four settings (IP addresses, host name, default gateway,
+DNS servers); ``capabilities`` says so and everything else raises
+ApplianceError pointing at the web interface. ``read_state`` also fills what
+"show status" and "show network" print besides (model, serial, software
+version, system time, NTP servers, static routes); syslog and SMTP stay None.
+
+Every byte of the session goes to a timestamped transcript file, except
+passwords: what is typed at a password prompt is written as ``********`` and
+any echo of a known password is masked too. ``on_bytes(data)`` receives what
+the appliance sends, in batches (at most every 50 ms), for a console pane.
+
+Waking the console: the driver sends Ctrl-C (which abandons a half-answered
+menu item without changing anything) and reads which prompt comes back. Found
+at a password prompt someone else left, it answers with an empty line, which
+the appliance counts as one failed login.
+"""
+from __future__ import annotations
+
+import codecs
+import datetime
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..constants import FACTORY_PASSWORD, SERIAL_BAUD, state_dir
+from ..errors import (
+    ApplianceError, LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
+    SessionExpired, Unreachable, ValidationRefused,
+)
+from ..pagemap import PAGES
+from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
+from .base import LoginResult
+
+log = logging.getLogger("hwprobe.drivers.console")
+
+MASK = "********"
+BATCH_SECONDS = 0.05
+WEB_ONLY = "is not available on the local console: use the web interface"
+_YES = {"yes", "up", "true"}
+
+
+class _SessionGone(Exception):
+    """Internal: the console is back at its login prompt (logged out, rebooted)."""
+
+
+class Transcript:
+    """A timestamped record of a console session: ``< `` lines came from the
+    appliance, ``> `` lines were typed (passwords as ********)."""
+
+    def __init__(self, path: Path, device: str, baudrate: int):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = open(path, "a", encoding="utf-8", buffering=1)
+        self._partial = ""
+        self._write("#", f"console {device} at {baudrate} 8N1, opened")
+
+    @staticmethod
+    def _stamp() -> str:
+        return datetime.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+    def _write(self, mark: str, text: str) -> None:
+        if not self._file.closed:
+            self._file.write(f"{self._stamp()} {mark} {text}\n")
+
+    def received(self, text: str) -> None:
+        self._partial += text
+        *done, self._partial = re.split(r"\r?\n", self._partial)
+        for line in done:
+            self._write("<", line.replace("\r", ""))
+
+    def sent(self, text: str) -> None:
+        self.flush_partial()
+        self._write(">", text)
+
+    def note(self, text: str) -> None:
+        self.flush_partial()
+        self._write("#", text)
+
+    def flush_partial(self) -> None:
+        if self._partial:
+            self._write("<", self._partial.replace("\r", ""))
+            self._partial = ""
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.note("closed")
+            self._file.close()
+
+
+def default_transcript_path() -> Path:
+    """STATE/transcripts/console-YYYYmmdd-HHMMSS.log."""
+    return state_dir() / "transcripts" / time.strftime("console-%Y%m%d-%H%M%S.log")
+
+
+class ConsoleDriver:
+    """The appliance's local console. Use as a context manager, or open()/close().
+
+    ``timeout`` is how long to wait for each answer; ``transcript`` the file
+    to record the session in (default: ``default_transcript_path()``)."""
+
+    kind = "console"
+    capabilities = frozenset({"ip", "hostname", "gateway", "dns"})
+
+    def __init__(self, device: str, *, baudrate: int = SERIAL_BAUD, timeout: float = 10.0,
+                 transcript: str | Path | None = None,
+                 on_bytes: Callable[[bytes], None] | None = None,
+                 pages: Mapping[str, Any] = PAGES):
+        self.device, self.baudrate, self.timeout = device, baudrate, timeout
+        self.k = pages["console"]
+        self.on_bytes = on_bytes
+        self.transcript_path = Path(transcript) if transcript else None
+        self.transcript: Transcript | None = None
+        self._port = None
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._buf = ""
+        self._pending = b""
+        self._last_flush = 0.0
+        self._at: str | None = None        # "login" | "menu" | "new_password"
+        self._credentials: tuple[str, str] | None = None
+        self._secrets: set[str] = set()
+
+    # --- open / close -------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the serial port (8N1) and start the transcript.
+        Raises Unreachable when the port cannot be opened."""
+        import serial
+
+        try:
+            self._port = serial.serial_for_url(
+                self.device, baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=0.05)
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise Unreachable(f"cannot open the console {self.device}: {exc}") from None
+        self.transcript_path = self.transcript_path or default_transcript_path()
+        self.transcript = Transcript(self.transcript_path, self.device, self.baudrate)
+
+    def close(self) -> None:
+        """Log out when logged in (best effort), close the port and the
+        transcript. Never raises."""
+        if self._port is None:
+            return
+        try:
+            if self._at == "menu":
+                self._send(str(self.k["logout"]))
+                self._wait([self.k["login_prompt"]], timeout=min(self.timeout, 3.0))
+        except ApplianceError:
+            pass
+        self._flush_bytes()
+        try:
+            self._port.close()
+        except Exception:           # a vanished USB adapter must not stop the shutdown
+            pass
+        self._port = None
+        if self.transcript:
+            self.transcript.close()
+        self._credentials, self._at = None, None
+        self._secrets.clear()
+
+    def __enter__(self) -> "ConsoleDriver":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- bytes in and out ------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret and secret != FACTORY_PASSWORD:   # the factory one is public, and a word
+                text = text.replace(secret, MASK)
+        return text
+
+    def _flush_bytes(self) -> None:
+        if self._pending and self.on_bytes is not None:
+            data, self._pending = self._pending, b""
+            self.on_bytes(self._scrub(data.decode("utf-8", "replace")).encode())
+        self._pending = b""
+        self._last_flush = time.monotonic()
+
+    def _read(self) -> None:
+        """Read what is there (waiting at most the port's 50 ms timeout)."""
+        import serial
+
+        try:
+            data = self._port.read(max(1, self._port.in_waiting))
+        except (serial.SerialException, OSError) as exc:
+            raise Unreachable(f"the console {self.device} stopped working ({exc}): "
+                              f"check the cable") from None
+        if data:
+            text = self._decoder.decode(data)
+            self._buf += text
+            self.transcript.received(self._scrub(text))
+            self._pending += data
+        if time.monotonic() - self._last_flush >= BATCH_SECONDS:
+            self._flush_bytes()
+
+    def _send(self, text: str, *, secret: bool = False) -> None:
+        """Type a line (ended by CR, as a terminal's Enter key does)."""
+        self._buf = ""
+        self.transcript.sent(MASK if secret else text)
+        self._write(text.encode() + b"\r")
+
+    def _write(self, data: bytes) -> None:
+        import serial
+
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise Unreachable(f"cannot write to the console {self.device} ({exc}): "
+                              f"check the cable") from None
+
+    def _no_answer(self, timeout: float) -> Unreachable:
+        return Unreachable(
+            f"no answer from the console on {self.device} within {timeout:g} s: check the "
+            f"cable, the baud rate ({self.baudrate} 8N1) and that the appliance is powered")
+
+    def _wait(self, prompts: list[str], timeout: float | None = None) -> tuple[str, str]:
+        """Read until the output ends with one of ``prompts`` (the console then
+        waits for input). Returns (prompt, what came before it since the last
+        line typed). Raises Unreachable after ``timeout`` seconds."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            for prompt in prompts:
+                if self._buf.endswith(prompt):
+                    text = self._buf[: -len(prompt)]
+                    self._buf = ""
+                    self._flush_bytes()
+                    return prompt, text
+            if time.monotonic() >= deadline:
+                self._flush_bytes()
+                raise self._no_answer(timeout)
+            self._read()
+
+    def _drain(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self._read()
+
+    # --- where the console is -----------------------------------------------------------------
+
+    def _wake(self) -> str:
+        """Find the console's state: "login" or "menu" (a half-answered item is
+        abandoned with Ctrl-C, nothing changed)."""
+        if self._port is None:
+            raise ApplianceError("the console driver is not open: call open() first")
+        k = self.k
+        prompts = [k["login_prompt"], k["menu_prompt"], k["password_prompt"],
+                   k["new_password_prompt"], k["confirm_password_prompt"]]
+        self._drain(0.1)
+        self._buf = ""
+        self.transcript.sent("^C")
+        self._write(b"\x03")
+        deadline = time.monotonic() + self.timeout
+        nudged = False
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                prompt, _ = self._wait(prompts, timeout=max(0.0, min(left, 2.0 if not nudged else left)))
+            except Unreachable:
+                if time.monotonic() >= deadline:
+                    raise self._no_answer(self.timeout) from None
+                nudged = True          # some consoles only speak after Enter
+                self._send("")
+                continue
+            if prompt == k["login_prompt"]:
+                self._at = "login"
+                return "login"
+            if prompt == k["menu_prompt"]:
+                self._at = "menu"
+                return "menu"
+            self.transcript.note("a login or password change left half-done: answering blank")
+            self._send("", secret=True)
+
+    def _at_menu(self) -> None:
+        """Make sure the console shows the menu, logging in again with the
+        credentials in memory when it went back to its login prompt."""
+        if self._wake() == "login":
+            self._relogin()
+
+    def _relogin(self) -> None:
+        if self._credentials is None:
+            raise SessionExpired(f"not logged in on the console {self.device}")
+        self.transcript.note("the console is at its login prompt: logging in again")
+        try:
+            result = self._login(*self._credentials)
+        except LoginFailed as exc:
+            raise SessionExpired(f"the console session on {self.device} ended and logging "
+                                 f"in again failed: {exc}") from exc
+        if result.change_required:
+            raise PasswordChangeRequired("the appliance wants a new password before the menu opens")
+
+    # --- login and password -----------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> LoginResult:
+        """Log in at the console's login prompt (logging out a session left
+        open first). LoginResult(change_required=True) when the appliance now
+        asks for a new password: call change_password next.
+
+        Raises LoginFailed (with tries_left), LockedOut (with seconds),
+        Unreachable. Never retries a refused password."""
+        self._secrets.add(password)
+        if self._wake() == "menu":
+            self._send(str(self.k["logout"]))
+            self._wait([self.k["login_prompt"]])
+        result = self._login(username, password)
+        self._credentials = (username, password)
+        return result
+
+    def _login(self, username: str, password: str) -> LoginResult:
+        k = self.k
+        self._send(username)
+        self._wait([k["password_prompt"]])
+        self._send(password, secret=True)
+        prompt, text = self._wait([k["login_prompt"], k["menu_prompt"], k["new_password_prompt"]])
+        if prompt == k["menu_prompt"]:
+            self._at = "menu"
+            return LoginResult(change_required=False)
+        if prompt == k["new_password_prompt"]:
+            self._at = "new_password"
+            return LoginResult(change_required=True, message=k["change_required"])
+        self._at = "login"
+        lines = [ln.strip() for ln in self._scrub(text).splitlines() if ln.strip()]
+        message = " ".join(ln for ln in lines if ln != k["login_failed"]) or k["login_failed"]
+        locked = re.search(PAGES["login"]["locked_pattern"], message)
+        if locked:
+            raise LockedOut(f"the console on {self.device} locked the account {username!r}: "
+                            f"{message}", seconds=int(locked.group(1)))
+        left = re.search(PAGES["login"]["tries_left_pattern"], message)
+        raise LoginFailed(f"the console on {self.device} refused the login for {username!r}: "
+                          f"{message}", tries_left=int(left.group(1)) if left else None)
+
+    def change_password(self, current: str, new: str) -> None:
+        """Answer the forced password change right after a factory login (the
+        console offers no other way to change it). On PasswordRefused the
+        console is back at its login prompt: log in again to retry."""
+        k = self.k
+        self._secrets.update((current, new))
+        if self._at != "new_password":
+            raise ApplianceError(f"changing the password outside the first login {WEB_ONLY}")
+        self._send(new, secret=True)
+        self._wait([k["confirm_password_prompt"]])
+        self._send(new, secret=True)
+        prompt, text = self._wait([k["menu_prompt"], k["login_prompt"]])
+        if prompt == k["menu_prompt"]:
+            self._at = "menu"
+            if self._credentials is not None:
+                self._credentials = (self._credentials[0], new)
+            return
+        self._at = "login"
+        reason = next((ln.strip() for ln in self._scrub(text).splitlines()
+                       if ln.strip().startswith(k["password_refused"])), "no reason given")
+        raise PasswordRefused(f"the appliance refused the new password: "
+                              f"{reason[len(k['password_refused']):].strip() or reason}")
+
+    # --- menu items --------------------------------------------------------------------------
+
+    def _item(self, key: str, answers: list[tuple[str, str]]) -> str:
+        """Choose menu item ``key``, answer its prompts, return its output
+        (what came before the next menu prompt). _SessionGone when the
+        console went back to its login prompt on the way."""
+        k = self.k
+        self._send(str(k[key]))
+        for prompt_key, value in answers:
+            prompt, text = self._wait([k[prompt_key], k["menu_prompt"], k["login_prompt"]])
+            if prompt != k[prompt_key]:
+                return self._outcome(prompt, text)
+            self._send(value)
+        return self._outcome(*self._wait([k["menu_prompt"], k["login_prompt"]]))
+
+    def _outcome(self, prompt: str, text: str) -> str:
+        if prompt == self.k["login_prompt"]:
+            self._at = "login"
+            raise _SessionGone()
+        return text
+
+    def _run(self, key: str, answers: list[tuple[str, str]], title: str,
+             applied: Callable[[], bool] | None = None) -> str:
+        """Run a menu item that changes something; ValidationRefused with the
+        console's "Error:" message. Re-logs in once if the session ended, and
+        then only runs the item again when ``applied()`` says it did not land."""
+        self._at_menu()
+        try:
+            text = self._item(key, answers)
+        except _SessionGone:
+            self._relogin()
+            if applied is not None and applied():
+                return ""
+            try:
+                text = self._item(key, answers)
+            except _SessionGone:
+                raise SessionExpired(f"the console on {self.device} logged out again right "
+                                     f"after logging in") from None
+        self._check(text, title)
+        return text
+
+    def _check(self, text: str, title: str) -> None:
+        k = self.k
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith(k["error_prefix"]):
+                message = self._scrub(line[len(k["error_prefix"]):].strip())
+                head, sep, _ = message.partition(":")
+                field = head.strip() if sep and re.fullmatch(r"[a-z_]+", head.strip()) else None
+                raise ValidationRefused(f"the appliance refused the change on the local "
+                                        f"console ({title}): {message}",
+                                        page=f"console: {title}", field=field)
+            if line == k["ok"]:
+                return
+        raise ApplianceError(f"the console neither confirmed nor refused {title}")
+
+    def _show(self, key: str) -> dict[str, list[str]]:
+        """A "show" item's "key: value" lines (values of repeated keys in order)."""
+        self._at_menu()
+        try:
+            text = self._item(key, [])
+        except _SessionGone:
+            self._relogin()
+            text = self._item(key, [])
+        out: dict[str, list[str]] = {}
+        for line in text.split(self.k["end_marker"])[0].splitlines():
+            name, sep, value = line.strip().partition(": ")
+            if sep:
+                out.setdefault(name.strip().lower(), []).append(value.strip())
+        return out
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def read_state(self) -> ApplianceState:
+        """"show status" and "show network" as an ApplianceState (syslog and
+        SMTP are None: the console does not show them).
+
+        Raises Unreachable, SessionExpired, ApplianceError."""
+        status, network = self._show("show_status"), self._show("show_network")
+
+        def one(d: dict, name: str) -> str:
+            value = (d.get(name) or [""])[0]
+            return "" if value == "-" else value
+
+        def many(d: dict, name: str) -> list[str]:
+            return [v.strip() for v in one(d, name).split(",") if v.strip()]
+
+        state = ApplianceState(
+            model=one(status, "model"), serial=one(status, "serial"),
+            software_version=one(status, "software version"),
+            system_time=one(status, "system time"), ntp_servers=many(status, "ntp servers"),
+            hostname=one(network, "hostname"), default_gateway=one(network, "default gateway"),
+            dns_servers=many(network, "dns servers"),
+        )
+        for name, values in sorted(network.items()):
+            if re.fullmatch(r"nic\d+", name):
+                fields = dict(p.split("=", 1) for p in values[0].split() if "=" in p)
+                state.nics.append(NicInfo(name=name, mac=fields.get("mac", "").lower(),
+                                          link=fields.get("link", "").lower() in _YES))
+        for value in network.get("ip", []):
+            parts = value.split()
+            if len(parts) >= 3:
+                vlan = parts[3].removeprefix("vlan=") if len(parts) > 3 else "-"
+                state.ips.append(IpAddress(nic=parts[0].lower(), address=parts[1],
+                                           netmask=parts[2],
+                                           vlan=int(vlan) if vlan.isdigit() else None))
+        for value in network.get("route", []):
+            parts = value.split()
+            if len(parts) >= 3:
+                state.routes.append(Route(destination=parts[0], gateway=parts[1],
+                                          nic=parts[2].lower()))
+        return state
+
+    def _has_ip(self, address: str) -> bool:
+        return any(ip.address == address for ip in self.read_state().ips)
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def add_ip(self, ip: IpAddress) -> None:
+        """Menu "add IP". ValidationRefused with the console's message."""
+        self._run("add_ip", [("nic_prompt", ip.nic), ("address_prompt", ip.address),
+                             ("netmask_prompt", ip.netmask),
+                             ("vlan_prompt", "" if ip.vlan is None else str(ip.vlan))],
+                  "Add IP address", applied=lambda: self._has_ip(ip.address))
+
+    def remove_ip(self, ip: IpAddress) -> None:
+        """Menu "remove IP". ValidationRefused when it is not configured."""
+        self._run("remove_ip", [("address_prompt", ip.address)], "Remove IP address",
+                  applied=lambda: not self._has_ip(ip.address))
+
+    def set_default_gateway(self, gateway: str) -> None:
+        """Menu "set gateway" ("" clears it)."""
+        self._run("set_gateway", [("gateway_prompt", gateway)], "Set default gateway")
+
+    def set_dns_servers(self, servers: list[str]) -> None:
+        """Menu "set DNS" (comma separated; an empty list clears them)."""
+        self._run("set_dns", [("dns_prompt", ", ".join(servers))], "Set DNS servers")
+
+    def set_hostname(self, hostname: str) -> None:
+        """Menu "set hostname"."""
+        self._run("set_hostname", [("hostname_prompt", hostname)], "Set hostname")
+
+    def add_route(self, route: Route) -> None:
+        raise ApplianceError(f"static routes: adding one {WEB_ONLY}")
+
+    def remove_route(self, route: Route) -> None:
+        raise ApplianceError(f"static routes: removing one {WEB_ONLY}")
+
+    def set_ntp_servers(self, servers: list[str]) -> None:
+        raise ApplianceError(f"setting NTP servers {WEB_ONLY}")
+
+    def set_syslog(self, servers: list[str], fmt: str) -> None:
+        raise ApplianceError(f"setting syslog servers {WEB_ONLY}")
+
+    def set_smtp(self, smtp: SmtpSettings, password: str | None) -> None:
+        raise ApplianceError(f"setting SMTP (Email Configuration) {WEB_ONLY}")
+
+    def send_test_email(self) -> str:
+        raise ApplianceError(f"sending a test email {WEB_ONLY}")
