@@ -401,7 +401,7 @@ class Listener:
         handler = Handler if self.certs else RedirectHandler
         self._server = _Server((self.host, self.port), handler, self.face, self.certs)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                          name=f"listen-{self.port}", daemon=True).start()
         return self.port
 

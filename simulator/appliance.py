@@ -1,0 +1,653 @@
+"""The simulated B Series appliance: its settings, accounts and rules.
+
+One ``Appliance`` object is shared by both faces (web and console), so a change
+made on one shows on the other. Pure logic: no sockets, no interfaces. Every
+public method takes the one lock; every change is validated on a copy of the
+state and committed whole (all-or-nothing), then written to ``state.json``
+atomically (tmp + fsync + rename).
+
+A refused change raises ``Refused``; its ``problems`` are ``"field: why"``
+sentences using the page map's field names, the way the appliance shows them.
+
+Limits (modelled, change here): DNS at most 3 servers, NTP at most 5, syslog at
+most 10, admin contacts at most 10. The SMTP password is write-only: only
+"a password is set" is kept (the simulator sends no mail).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+import json
+import math
+import os
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from hwprobe import password_rule
+from hwprobe.constants import (
+    FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS,
+    MAX_SYSLOG_SERVERS, NICS,
+)
+
+FORMAT = 1
+MAX_DNS = 3
+MAX_NTP = 5
+MAX_CONTACTS = 10
+SYSLOG_FORMATS = ("rfc5424", "bsd")
+ENCRYPTIONS = ("tls", "starttls", "none")
+AUTHS = ("none", "password")
+SOFTWARE_VERSION = "7.1.2"
+_HASH_ROUNDS = 20_000
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+$")
+
+
+class Refused(Exception):
+    """A change the appliance refuses; nothing was saved. ``problems`` lists
+    every reason as "field: why"."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass
+class LoginOutcome:
+    """What a login attempt gives: ``ok`` and whether the password must change
+    first, or the message to show (with attempts left / seconds locked)."""
+
+    ok: bool
+    must_change: bool = False
+    message: str = ""
+    tries_left: int | None = None
+    locked_seconds: int | None = None
+
+
+# --- validation helpers (each returns the clean value or raises ValueError) ---
+
+def _ipv4(text: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 address") from None
+
+
+def _prefix(text: str) -> int:
+    mask = text.strip()
+    try:
+        value = int(ipaddress.IPv4Address(mask))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a netmask (example: 255.255.255.0)") from None
+    inverted = ~value & 0xFFFFFFFF
+    if value == 0 or inverted & (inverted + 1):
+        raise ValueError(f"{mask} is not a valid netmask: its one bits must be contiguous")
+    return 32 - inverted.bit_length()
+
+
+def netmask_of(prefix: int) -> str:
+    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask)
+
+
+def _hostname(text: str) -> str:
+    name = text.strip().rstrip(".")
+    if len(name) > 253 or not name or not all(_LABEL.match(p) for p in name.split(".")):
+        raise ValueError(f"{text!r} is not a valid host name (RFC 1123)")
+    if all(p.isdigit() for p in name.split(".")):
+        raise ValueError(f"{text!r} is not a valid host name or IPv4 address")
+    return name.lower()
+
+
+def _host(text: str) -> str:
+    """An IPv4 address or a host name."""
+    t = text.strip()
+    if re.fullmatch(r"[0-9.]+", t):
+        return str(_ipv4(t))
+    return _hostname(t)
+
+
+def _email(text: str) -> str:
+    t = text.strip()
+    if not _EMAIL.match(t) or len(t) > 254:
+        raise ValueError(f"{text!r} is not an e-mail address")
+    _hostname(t.split("@", 1)[1])
+    return t
+
+
+def _items(value: str | Iterable[str]) -> list[str]:
+    """Split a textarea (one per line) or console answer (commas) into items."""
+    if isinstance(value, str):
+        value = re.split(r"[\r\n,]+", value)
+    return [v.strip() for v in value if v and v.strip()]
+
+
+def _hash(password: str, salt: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), _HASH_ROUNDS).hex()
+
+
+def _account(password: str, must_change: bool) -> dict:
+    salt = secrets.token_hex(16)
+    return {"salt": salt, "hash": _hash(password, salt), "must_change": must_change}
+
+
+def factory_state(factory_address: str, answers_on: str) -> dict:
+    """The state of a freshly reset appliance (admin/password, change forced,
+    the factory address on the answering NIC(s), nothing else configured)."""
+    nics = NICS if answers_on == "both" else (answers_on,)
+    return {
+        "format": FORMAT,
+        "users": {FACTORY_USER: _account(FACTORY_PASSWORD, True)},
+        "ips": [{"nic": n, "address": factory_address, "netmask": "255.255.255.0", "vlan": None}
+                for n in nics],
+        "hostname": "", "default_gateway": "", "dns_servers": [], "routes": [],
+        "ntp_servers": [], "syslog_servers": [], "syslog_format": "rfc5424",
+        "smtp": {"relay": "", "port": 25, "encryption": "none", "auth": "none",
+                 "username": "", "password_set": False, "from_address": "",
+                 "admin_contacts": []},
+    }
+
+
+class Appliance:
+    """The appliance's state and rules, shared by the web and console faces.
+
+    ``nic_info`` returns {"nic1": {"mac": ..., "link": bool}, ...}; listeners
+    added with ``on_change`` are called (outside the lock) with the public
+    state after every committed change.
+    """
+
+    def __init__(
+        self,
+        state_file: str | os.PathLike,
+        *,
+        model: str = "B400",
+        serial: str = "B400-0012345",
+        factory_address: str = "169.254.1.1",
+        answers_on: str = "nic1",
+        lockout_attempts: int = LOCKOUT_ATTEMPTS,
+        lockout_seconds: int = LOCKOUT_SECONDS,
+        factory_reset: bool = False,
+        nic_info: Callable[[], dict] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.state_file = Path(state_file)
+        self.model, self.serial = model, serial
+        self.software_version = SOFTWARE_VERSION
+        self.lockout_attempts, self.lockout_seconds = lockout_attempts, lockout_seconds
+        self._clock = clock
+        self._started = clock()
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[dict], None]] = []
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+        self.changes: Counter = Counter()
+        self._nic_info = nic_info or (lambda: synthetic_nics(serial, answers_on))
+        if factory_reset or not self.state_file.exists():
+            self._state = factory_state(factory_address, answers_on)
+            self._save(self._state)
+        else:
+            self._state = json.loads(self.state_file.read_text())
+
+    # --- persistence -------------------------------------------------------
+
+    def _save(self, state: dict) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.state_file)
+        dfd = os.open(self.state_file.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def on_change(self, listener: Callable[[dict], None]) -> None:
+        self._listeners.append(listener)
+
+    def _commit(self, action: str, candidate: dict) -> None:
+        """Check the whole candidate, then save and swap it in (caller holds the lock)."""
+        problems = _consistency(candidate)
+        if problems:
+            raise Refused(problems)
+        self._save(candidate)
+        self._state = candidate
+        self.changes[action] += 1
+
+    def _change(self, action: str, edit: Callable[[dict], list[str]]) -> None:
+        with self._lock:
+            candidate = copy.deepcopy(self._state)
+            problems = edit(candidate)
+            if problems:
+                raise Refused(problems)
+            self._commit(action, candidate)
+            public = self._public()
+        for listener in self._listeners:
+            listener(public)
+
+    # --- reading -----------------------------------------------------------
+
+    def _public(self) -> dict:
+        s = self._state
+        return {
+            "model": self.model, "serial": self.serial,
+            "software_version": self.software_version,
+            "nics": [{"nic": n, **info} for n, info in sorted(self._nic_info().items())],
+            "ips": copy.deepcopy(s["ips"]), "hostname": s["hostname"],
+            "default_gateway": s["default_gateway"], "dns_servers": list(s["dns_servers"]),
+            "routes": copy.deepcopy(s["routes"]), "ntp_servers": list(s["ntp_servers"]),
+            "syslog_servers": list(s["syslog_servers"]), "syslog_format": s["syslog_format"],
+            "smtp": copy.deepcopy(s["smtp"]),
+            "users": [{"name": u, "must_change": a["must_change"]}
+                      for u, a in sorted(s["users"].items())],
+        }
+
+    def snapshot(self) -> dict:
+        """The appliance's state as plain JSON-able data (no passwords, no clock)."""
+        with self._lock:
+            return self._public()
+
+    def system_time(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+
+    def uptime_seconds(self) -> int:
+        return int(self._clock() - self._started)
+
+    # --- accounts ------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> LoginOutcome:
+        """Check a login; counts failures and locks the account after
+        ``lockout_attempts`` of them for ``lockout_seconds``."""
+        key = username.strip().lower()
+        with self._lock:
+            now = self._clock()
+            until = self._locked_until.get(key, 0.0)
+            if until > now:
+                secs = math.ceil(until - now)
+                return LoginOutcome(False, message=f"Account locked for {secs} seconds",
+                                    tries_left=0, locked_seconds=secs)
+            if until:
+                self._locked_until.pop(key, None)
+                self._failures.pop(key, None)
+            account = self._state["users"].get(key)
+            if account and secrets.compare_digest(_hash(password, account["salt"]), account["hash"]):
+                self._failures.pop(key, None)
+                return LoginOutcome(True, must_change=account["must_change"])
+            failures = self._failures.get(key, 0) + 1
+            left = self.lockout_attempts - failures
+            if left <= 0:
+                self._failures.pop(key, None)
+                self._locked_until[key] = now + self.lockout_seconds
+                return LoginOutcome(
+                    False, tries_left=0, locked_seconds=self.lockout_seconds,
+                    message=f"Invalid user name or password. Account locked for "
+                            f"{self.lockout_seconds} seconds")
+            self._failures[key] = failures
+            word = "attempt" if left == 1 else "attempts"
+            return LoginOutcome(False, tries_left=left, message=(
+                f"Invalid user name or password. {left} {word} remaining before lockout."))
+
+    def must_change(self, username: str) -> bool:
+        with self._lock:
+            account = self._state["users"].get(username.lower())
+            return bool(account and account["must_change"])
+
+    def change_password(self, username: str, current: str | None, new: str,
+                        confirm: str | None = None) -> None:
+        """Set a new password. ``current`` None skips the current-password check
+        (the console asks for it at login). Raises Refused with the rule's reasons."""
+        key = username.lower()
+
+        def edit(st: dict) -> list[str]:
+            account = st["users"].get(key)
+            if account is None:
+                return [f"username: no user {username!r}"]
+            if current is not None and _hash(current, account["salt"]) != account["hash"]:
+                return ["current_password: the current password is not correct"]
+            if confirm is not None and new != confirm:
+                return ["confirm_password: the two new passwords differ"]
+            reasons = password_rule.problems(new, key)
+            if _hash(new, account["salt"]) == account["hash"]:
+                reasons.append("must differ from the current password")
+            if reasons:
+                return ["Password refused: " + "; ".join(reasons)]
+            st["users"][key] = _account(new, False)
+            return []
+
+        self._change("change_password", edit)
+
+    # --- IP configuration ----------------------------------------------------
+
+    def add_ip(self, nic: str, address: str, netmask: str, vlan: str | int | None = "") -> None:
+        """Add an address on a NIC. Raises Refused (bad NIC/address/netmask/VLAN,
+        or the address is already configured)."""
+        problems, entry = [], {}
+        nic = (nic or "").strip().lower()
+        if nic not in NICS:
+            problems.append(f"nic: {nic!r} is not a NIC (nic1 or nic2)")
+        try:
+            addr = _ipv4(address)
+        except ValueError as e:
+            problems.append(f"address: {e}")
+            addr = None
+        try:
+            prefix = _prefix(netmask)
+        except ValueError as e:
+            problems.append(f"netmask: {e}")
+            prefix = None
+        vlan_text = "" if vlan is None else str(vlan).strip()
+        vlan_id = None
+        if vlan_text and vlan_text != "-":
+            if not vlan_text.isdigit() or not 1 <= int(vlan_text) <= 4094:
+                problems.append(f"vlan: {vlan_text!r} is not a VLAN ID (1-4094)")
+            else:
+                vlan_id = int(vlan_text)
+        if addr is not None:
+            if addr.is_unspecified or addr.is_loopback or addr.is_multicast or addr.is_reserved:
+                problems.append(f"address: {addr} cannot be used on a NIC")
+            elif prefix is not None and prefix <= 30:
+                net = ipaddress.IPv4Network(f"{addr}/{prefix}", strict=False)
+                if addr in (net.network_address, net.broadcast_address):
+                    problems.append(f"address: {addr} is the network or broadcast address of {net}")
+        if not problems:
+            entry = {"nic": nic, "address": str(addr), "netmask": netmask_of(prefix), "vlan": vlan_id}
+
+        def edit(st: dict) -> list[str]:
+            if problems:
+                return problems
+            for ip in st["ips"]:
+                if ip["address"] == entry["address"]:
+                    return [f"address: {entry['address']} is already configured on {ip['nic']}"]
+            st["ips"].append(entry)
+            return []
+
+        self._change("add_ip", edit)
+
+    def delete_ip(self, address: str, nic: str | None = None) -> None:
+        """Remove an address (from ``nic`` when given). Refused when absent, or
+        when the default gateway or a route would be left outside every subnet."""
+        def edit(st: dict) -> list[str]:
+            a = address.strip()
+            n = (nic or "").strip().lower()
+            keep = [ip for ip in st["ips"] if not (ip["address"] == a and (not n or ip["nic"] == n))]
+            if len(keep) == len(st["ips"]):
+                where = f" on {n}" if n else ""
+                return [f"address: {a} is not configured{where}"]
+            st["ips"] = keep
+            return []
+
+        self._change("delete_ip", edit)
+
+    def set_global(self, hostname: str | None = None, default_gateway: str | None = None,
+                   dns_servers: str | list[str] | None = None) -> None:
+        """Global Configuration; None leaves a value as it is, "" clears it.
+        Raises Refused (bad host name, gateway outside every subnet, DNS)."""
+        problems, values = [], {}
+        if hostname is not None:
+            try:
+                values["hostname"] = _hostname(hostname) if hostname.strip() else ""
+            except ValueError as e:
+                problems.append(f"hostname: {e}")
+        if default_gateway is not None:
+            try:
+                values["default_gateway"] = str(_ipv4(default_gateway)) if default_gateway.strip() else ""
+            except ValueError as e:
+                problems.append(f"default_gateway: {e}")
+        if dns_servers is not None:
+            items = _items(dns_servers)
+            if len(items) > MAX_DNS:
+                problems.append(f"dns_servers: {len(items)} servers given, at most {MAX_DNS} allowed")
+            values["dns_servers"] = _list_of(items, _ipv4_str, "dns_servers", problems)
+
+        def edit(st: dict) -> list[str]:
+            if problems:
+                return problems
+            st.update(values)
+            return []
+
+        self._change("set_global", edit)
+
+    # --- static routes ---------------------------------------------------------
+
+    def add_route(self, destination: str, gateway: str, nic: str) -> None:
+        """Add a static route. Refused: bad CIDR, gateway not in a subnet on
+        ``nic``, destination already routed."""
+        problems = []
+        dest_text = destination.strip()
+        try:
+            net = ipaddress.IPv4Network(dest_text)
+            if net.prefixlen == 0:
+                problems.append("destination: 0.0.0.0/0 is the default gateway, set it in Global Configuration")
+        except ValueError as e:
+            problems.append(f"destination: {dest_text!r} is not a network in CIDR form ({e})")
+            net = None
+        try:
+            gw = str(_ipv4(gateway))
+        except ValueError as e:
+            problems.append(f"gateway: {e}")
+            gw = ""
+        n = nic.strip().lower()
+        if n not in NICS:
+            problems.append(f"nic: {n!r} is not a NIC (nic1 or nic2)")
+
+        def edit(st: dict) -> list[str]:
+            if problems:
+                return problems
+            if any(r["destination"] == str(net) for r in st["routes"]):
+                return [f"destination: a route to {net} already exists"]
+            st["routes"].append({"destination": str(net), "gateway": gw, "nic": n})
+            return []
+
+        self._change("add_route", edit)
+
+    def delete_route(self, destination: str) -> None:
+        """Remove the route to ``destination``; Refused when there is none."""
+        def edit(st: dict) -> list[str]:
+            d = destination.strip()
+            keep = [r for r in st["routes"] if r["destination"] != d]
+            if len(keep) == len(st["routes"]):
+                return [f"destination: no route to {d!r}"]
+            st["routes"] = keep
+            return []
+
+        self._change("delete_route", edit)
+
+    # --- NTP, syslog, SMTP -------------------------------------------------------
+
+    def set_ntp(self, servers: str | list[str]) -> None:
+        """NTP servers (IPv4 addresses or host names, at most MAX_NTP)."""
+        problems: list[str] = []
+        items = _items(servers)
+        if len(items) > MAX_NTP:
+            problems.append(f"ntp_servers: {len(items)} servers given, at most {MAX_NTP} allowed")
+        clean = _list_of(items, _host, "ntp_servers", problems)
+        self._change("set_ntp", lambda st: problems or st.update(ntp_servers=clean) or [])
+
+    def set_syslog(self, servers: str | list[str], fmt: str) -> None:
+        """Syslog servers (at most 10) and format rfc5424|bsd."""
+        problems: list[str] = []
+        items = _items(servers)
+        if len(items) > MAX_SYSLOG_SERVERS:
+            problems.append(f"syslog_servers: {len(items)} servers given, at most "
+                            f"{MAX_SYSLOG_SERVERS} allowed")
+        clean = _list_of(items, _host, "syslog_servers", problems)
+        f = (fmt or "").strip().lower()
+        if f not in SYSLOG_FORMATS:
+            problems.append(f"syslog_format: {fmt!r} is not a format (rfc5424 or bsd)")
+        self._change("set_syslog", lambda st: problems or st.update(
+            syslog_servers=clean, syslog_format=f) or [])
+
+    def set_smtp(self, *, relay: str, port: str | int, encryption: str, auth: str,
+                 username: str = "", password: str = "", from_address: str = "",
+                 admin_contacts: str | list[str] = ()) -> None:
+        """Email Configuration. A blank ``password`` keeps the stored one; auth
+        "none" forgets it. Raises Refused with every problem at once."""
+        problems: list[str] = []
+        smtp: dict = {}
+        try:
+            smtp["relay"] = _host(relay) if relay.strip() else ""
+        except ValueError as e:
+            problems.append(f"relay: {e}")
+        p = str(port).strip()
+        if not p.isdigit() or not 1 <= int(p) <= 65535:
+            problems.append(f"port: {p!r} is not a port number (1-65535)")
+        else:
+            smtp["port"] = int(p)
+        enc, au = encryption.strip().lower(), auth.strip().lower()
+        if enc not in ENCRYPTIONS:
+            problems.append(f"encryption: {encryption!r} is not one of tls, starttls, none")
+        if au not in AUTHS:
+            problems.append(f"auth: {auth!r} is not one of none, password")
+        smtp.update(encryption=enc, auth=au, username=username.strip())
+        if au == "password" and not smtp["username"]:
+            problems.append("smtp_username: a user name is required with password authentication")
+        try:
+            smtp["from_address"] = _email(from_address) if from_address.strip() else ""
+        except ValueError as e:
+            problems.append(f"from_address: {e}")
+        contacts = _items(admin_contacts)
+        if len(contacts) > MAX_CONTACTS:
+            problems.append(f"admin_contacts: {len(contacts)} given, at most {MAX_CONTACTS} allowed")
+        smtp["admin_contacts"] = _list_of(contacts, _email, "admin_contacts", problems)
+
+        def edit(st: dict) -> list[str]:
+            if au == "password" and not password and not st["smtp"]["password_set"]:
+                problems.append("smtp_password: a password is required with password authentication")
+            if problems:
+                return problems
+            smtp["password_set"] = au == "password" and (bool(password) or st["smtp"]["password_set"])
+            st["smtp"] = smtp
+            return []
+
+        self._change("set_smtp", edit)
+
+    def send_test_email(self) -> str:
+        """Pretend to send a test e-mail; returns the notice. Refused when no
+        relay or no recipient is configured."""
+        with self._lock:
+            smtp = dict(self._state["smtp"])
+        problems = []
+        if not smtp["relay"]:
+            problems.append("relay: no SMTP relay is configured")
+        if not smtp["admin_contacts"]:
+            problems.append("admin_contacts: no admin contact to send to")
+        if problems:
+            raise Refused(problems)
+        self.changes["send_test_email"] += 1
+        return (f"Test email sent to {', '.join(smtp['admin_contacts'])} "
+                f"via {smtp['relay']}:{smtp['port']}")
+
+    # --- console helpers ---------------------------------------------------------
+
+    def ping(self, address: str) -> bool:
+        """Simulated ping: True when ``address`` is one of ours or lies in a
+        configured subnet. Raises Refused for a malformed address."""
+        try:
+            addr = _ipv4(address)
+        except ValueError as e:
+            raise Refused([f"address: {e}"]) from None
+        with self._lock:
+            return any(addr in _network(ip) for ip in self._state["ips"])
+
+
+def _ipv4_str(text: str) -> str:
+    return str(_ipv4(text))
+
+
+def _list_of(items: list[str], check: Callable[[str], str], field: str, problems: list[str]) -> list[str]:
+    out = []
+    for item in items:
+        try:
+            value = check(item)
+        except ValueError as e:
+            problems.append(f"{field}: {e}")
+            continue
+        if value in out:
+            problems.append(f"{field}: {value} is listed twice")
+        out.append(value)
+    return out
+
+
+def _network(ip: dict) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"{ip['address']}/{ip['netmask']}", strict=False)
+
+
+def _consistency(st: dict) -> list[str]:
+    """Rules that span forms: the gateway and route gateways must be reachable."""
+    problems = []
+    own = {ip["address"] for ip in st["ips"]}
+    gw = st["default_gateway"]
+    if gw:
+        g = ipaddress.IPv4Address(gw)
+        if gw in own:
+            problems.append(f"default_gateway: {gw} is one of the appliance's own addresses")
+        elif not any(g in _network(ip) for ip in st["ips"]):
+            problems.append(f"default_gateway: {gw} is not in any configured subnet")
+    for r in st["routes"]:
+        g = ipaddress.IPv4Address(r["gateway"])
+        if not any(g in _network(ip) for ip in st["ips"] if ip["nic"] == r["nic"]):
+            problems.append(f"gateway: route to {r['destination']} via {r['gateway']} "
+                            f"is not in a subnet configured on {r['nic']}")
+    return problems
+
+
+def synthetic_nics(serial: str, answers_on: str) -> dict:
+    """Made-up MACs (stable per serial) and link state for a run without
+    real interfaces: link is up on the NIC(s) that answer."""
+    h = hashlib.sha256(serial.encode()).digest()
+    return {
+        nic: {"mac": f"02:b4:{h[0]:02x}:{h[1]:02x}:{h[2]:02x}:{i:02x}",
+              "link": answers_on in ("both", nic)}
+        for i, nic in enumerate(NICS, start=1)
+    }
+
+
+class Sessions:
+    """Web sessions: token -> {user, csrf, seen, authenticated}. Expire after
+    ``idle`` seconds without a request; ``clear()`` ends every one."""
+
+    def __init__(self, idle: float, clock: Callable[[], float] = time.monotonic):
+        self.idle, self._clock = idle, clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, dict] = {}
+
+    def new(self, user: str | None = None) -> tuple[str, dict]:
+        token = secrets.token_urlsafe(24)
+        session = {"user": user, "csrf": secrets.token_urlsafe(24), "seen": self._clock(),
+                   "notice": ""}
+        with self._lock:
+            now = self._clock()
+            self._sessions = {t: s for t, s in self._sessions.items() if now - s["seen"] <= self.idle}
+            self._sessions[token] = session
+        return token, session
+
+    def get(self, token: str | None) -> dict | None:
+        """The live session for ``token`` (its idle clock restarted), or None."""
+        if not token:
+            return None
+        with self._lock:
+            session = self._sessions.get(token)
+            now = self._clock()
+            if session is None:
+                return None
+            if now - session["seen"] > self.idle:
+                del self._sessions[token]
+                return None
+            session["seen"] = now
+            return session
+
+    def end(self, token: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(token or "", None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()

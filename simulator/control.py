@@ -1,0 +1,225 @@
+"""Fault switches and the simulator's control channel.
+
+Drills and tests flip faults at run time through a unix socket: one JSON object
+per line in, one JSON answer per line out.
+
+    {"fault": "drop_after", "value": 3}    answer 3 more web requests, then drop
+                                           the next connection unanswered (once)
+    {"fault": "http500", "value": "/appliance/networking/ip"}
+                                           HTTP 500 for that path (any method);
+                                           several paths add up; null clears them
+    {"fault": "delay", "value": 0.5}       every web answer waits 0.5 s (null/0 off)
+    {"fault": "expire_sessions"}           end every web session now
+    {"fault": "reboot", "value": 5}        web and console silent 5 s (listeners
+                                           closed: connections refused), then back
+                                           with every session gone
+    {"fault": "new_certificate"}           new key and certificate for new connections
+    {"fault": "clear"}                     every switch off
+    {"get": "state"}                       the appliance's state (no passwords)
+    {"get": "stats"}                       {"requests": {"GET /path": n},
+                                            "saved": {"POST /path": n},
+                                            "changes": {"add_ip": n, ...},
+                                            "dropped": n, "faults": {...}}
+
+Answers are {"ok": true, ...} or {"ok": false, "error": "..."}.
+``send(path, **msg)`` is the client.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+import time
+from collections import Counter
+from typing import Any, Callable
+
+log = logging.getLogger("simulator.control")
+
+FAULT_NAMES = ("drop_after", "http500", "delay", "expire_sessions", "reboot",
+               "new_certificate", "clear")
+
+
+class Faults:
+    """The fault switches plus request statistics, shared by the faces.
+
+    Hooks (set by the server): ``on_expire()``, ``on_reboot(seconds)``,
+    ``on_new_certificate()``.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.drop_after: int | None = None
+        self.http500: set[str] = set()
+        self.delay: float = 0.0
+        self.requests: Counter = Counter()
+        self.saved: Counter = Counter()
+        self.dropped = 0
+        self.silent_until = 0.0
+        self.on_expire: Callable[[], None] = lambda: None
+        self.on_reboot: Callable[[float], None] = lambda s: None
+        self.on_new_certificate: Callable[[], None] = lambda: None
+
+    # --- used by the web face -------------------------------------------------
+
+    def before_request(self, method: str, path: str) -> str:
+        """Decide a request's fate: "drop", "500" or "answer" (after any delay)."""
+        with self._lock:
+            self.requests[f"{method} {path}"] += 1
+            if self.drop_after is not None:
+                if self.drop_after <= 0:
+                    self.drop_after = None
+                    self.dropped += 1
+                    return "drop"
+                self.drop_after -= 1
+            delay = self.delay
+            fail = path in self.http500 or path.rstrip("/") in self.http500
+        if delay:
+            time.sleep(delay)
+        return "500" if fail else "answer"
+
+    def count_saved(self, method: str, path: str) -> None:
+        with self._lock:
+            self.saved[f"{method} {path}"] += 1
+
+    def silent(self) -> bool:
+        """True while the appliance is "rebooting"."""
+        return time.monotonic() < self.silent_until
+
+    # --- switches ---------------------------------------------------------------
+
+    def apply(self, name: str, value: Any = None) -> dict:
+        """Flip one switch; returns the switches now. ValueError for a bad one."""
+        if name == "drop_after":
+            n = None if value is None else int(value)
+            if n is not None and n < 0:
+                raise ValueError("drop_after: must be 0 or more")
+            with self._lock:
+                self.drop_after = n
+        elif name == "http500":
+            with self._lock:
+                if value in (None, ""):
+                    self.http500.clear()
+                else:
+                    if not str(value).startswith("/"):
+                        raise ValueError("http500: value must be a path such as /appliance/networking/ip")
+                    self.http500.add(str(value))
+        elif name == "delay":
+            d = float(value or 0)
+            if d < 0:
+                raise ValueError("delay: must be 0 or more seconds")
+            with self._lock:
+                self.delay = d
+        elif name == "expire_sessions":
+            self.on_expire()
+        elif name == "reboot":
+            seconds = float(5 if value is None else value)
+            if seconds < 0:
+                raise ValueError("reboot: must be 0 or more seconds")
+            self.silent_until = time.monotonic() + seconds
+            self.on_expire()
+            self.on_reboot(seconds)
+        elif name == "new_certificate":
+            self.on_new_certificate()
+        elif name == "clear":
+            with self._lock:
+                self.drop_after, self.delay = None, 0.0
+                self.http500.clear()
+        else:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
+        log.info("fault %s set to %r", name, value)
+        return self.switches()
+
+    def apply_flag(self, text: str) -> None:
+        """Apply a command-line ``--fault NAME[=VALUE]``."""
+        name, _, value = text.partition("=")
+        self.apply(name.strip(), value.strip() or None)
+
+    def switches(self) -> dict:
+        with self._lock:
+            return {"drop_after": self.drop_after, "http500": sorted(self.http500),
+                    "delay": self.delay,
+                    "rebooting": time.monotonic() < self.silent_until}
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {"requests": dict(self.requests), "saved": dict(self.saved),
+                    "dropped": self.dropped}
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        for raw in self.rfile:
+            try:
+                answer = self.server.answer(json.loads(raw))
+            except Exception as exc:  # a bad request gets an answer, never a crash
+                answer = {"ok": False, "error": str(exc)}
+            self.wfile.write((json.dumps(answer) + "\n").encode())
+            self.wfile.flush()
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+class ControlChannel:
+    """The unix-socket server answering fault switches and state/stat queries."""
+
+    def __init__(self, path: str, faults: Faults, appliance):
+        self.path, self.faults, self.appliance = path, faults, appliance
+        if os.path.exists(path) or os.path.islink(path):
+            os.unlink(path)
+        self._server = _Server(path, _Handler)
+        self._server.answer = self.answer
+        os.chmod(path, 0o600)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
+                                        name="control", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def answer(self, msg: dict) -> dict:
+        if not isinstance(msg, dict):
+            raise ValueError("send one JSON object per line")
+        if "get" in msg:
+            what = msg["get"]
+            if what == "state":
+                return {"ok": True, "state": self.appliance.snapshot()}
+            if what == "stats":
+                stats = self.faults.stats()
+                stats["changes"] = dict(self.appliance.changes)
+                return {"ok": True, **stats, "faults": self.faults.switches()}
+            raise ValueError(f"get: {what!r} is not state or stats")
+        if "fault" in msg:
+            return {"ok": True, "faults": self.faults.apply(msg["fault"], msg.get("value"))}
+        raise ValueError('expected {"fault": NAME, "value": ...} or {"get": "state"|"stats"}')
+
+
+def send(path: str, timeout: float = 10.0, **msg) -> dict:
+    """Send one control message to the simulator at ``path``; returns its answer
+    as a dict. Raises OSError when the simulator is not there, RuntimeError when
+    it refuses the message (its "error" is the message)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall((json.dumps(msg) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    answer = json.loads(buf)
+    if not answer.get("ok"):
+        raise RuntimeError(answer.get("error", "refused"))
+    return answer
