@@ -9,9 +9,25 @@ import subprocess
 import sys
 
 
+def add_console_arguments(parser) -> None:
+    """The console's options (on ``bringup`` itself, and in ``make_app(argv)``)."""
+    import argparse
+
+    g = parser.add_argument_group("the console (bringup with no command)")
+    g.add_argument("--sheet", metavar="FILE", help="settings sheet to start with")
+    g.add_argument("--iface", metavar="PORT", help="laptop port to preselect (e.g. eth1)")
+    g.add_argument("--console-profile", action=argparse.BooleanOptionalAction, default=None,
+                   help="ASCII, 16 colours, no mouse, no animation (default: automatic "
+                        "on TERM=linux/vt100/vt220 or a serial line)")
+    g.add_argument("--force", action="store_true", default=False,
+                   help="allow taking over a port that holds the default route")
+    g.add_argument("--lab", metavar="NAME", help=argparse.SUPPRESS)
+
+
 def register(sub, root) -> None:
     root.set_defaults(handler=None)
     root.default_handler = _console
+    add_console_arguments(root)
     p = sub.add_parser(
         "demo",
         help="the console against a simulated appliance in a lab (needs root)",
@@ -25,6 +41,9 @@ def register(sub, root) -> None:
     p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"))
     p.add_argument("--shell", action="store_true",
                    help="open a shell in the laptop namespace instead of the console")
+    p.add_argument("--keep-lab", action="store_true",
+                   help="leave the lab up when the console ends (take it down with "
+                        "`bringup lab down --name NAME`)")
     p.set_defaults(handler=_demo)
 
 
@@ -34,7 +53,7 @@ def _console(args) -> int:
     except ModuleNotFoundError as exc:
         print(f"bringup: the console is not built yet ({exc.name})", file=sys.stderr)
         return 1
-    return int(run_console([]) or 0)
+    return int(run_console(args) or 0)
 
 
 def _demo(args) -> int:
@@ -56,7 +75,12 @@ def _demo(args) -> int:
             except ModuleNotFoundError:
                 pass
         if console_ready:
-            argv = [sys.executable, "-m", "hwprobe", "--demo-lab", lab.name]
+            argv = [sys.executable, "-m", "hwprobe", "--lab", lab.name]
+            for flag in ("sheet", "iface"):
+                if getattr(args, flag, None):
+                    argv += [f"--{flag}", getattr(args, flag)]
+            if getattr(args, "console_profile", None) is not None:
+                argv.append("--console-profile" if args.console_profile else "--no-console-profile")
         else:
             print(f"\nA shell in the laptop namespace ({lab.laptop_ns}); the appliance is at "
                   f"{lab.appliance_address}. Give lan0 an address first:\n"
@@ -66,5 +90,8 @@ def _demo(args) -> int:
             argv = [os.environ.get("SHELL", "/bin/sh")]
         return subprocess.call(["ip", "netns", "exec", lab.laptop_ns, *argv], env=env)
     finally:
-        labmod.down(lab.name)
-        print(f"lab {lab.name} taken down")
+        if getattr(args, "keep_lab", False):
+            print(f"lab {lab.name} left up: `bringup lab down --name {lab.name}` removes it")
+        else:
+            labmod.down(lab.name)
+            print(f"lab {lab.name} taken down")

@@ -1,0 +1,231 @@
+"""The bring-up console: the App, its profile, and which step screen shows.
+
+``make_app(argv or options)`` builds the app the ``bringup`` command runs and
+the tests drive; ``run_console(argv)`` runs it and returns the exit status.
+The screens (one per step, ``tui/screens/``) do the work; this file only routes.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import signal
+from dataclasses import dataclass
+from typing import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.scrollbar import ScrollBar
+
+from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
+
+from . import profile as profiles
+from .cli import add_console_arguments
+from .messages import PortGivenBack
+from .screens.base import STEPS, Session, clear_progress, load_progress, save_progress
+
+SCREENS = {
+    "start": "tui.screens.start:StartScreen",
+    "port": "tui.screens.port:PortScreen",
+    "find": "tui.screens.find:FindScreen",
+    "login": "tui.screens.login:LoginScreen",
+    "network": "tui.screens.network:NetworkScreen",
+    "restore": "tui.screens.restore:RestoreScreen",
+    "done": "tui.screens.done:DoneScreen",
+}
+ORDER = [key for key, _ in STEPS]
+
+
+@dataclass
+class ConsoleOptions:
+    """What the command line can say to the console."""
+
+    sheet: str | None = None
+    iface: str | None = None
+    console_profile: bool | None = None     # None: decide from TERM / the tty
+    force: bool = False
+    lab: str | None = None                   # practising against this demo lab
+    addresses: tuple[str, ...] = FACTORY_ADDRESSES
+    laptop_address: str = LAPTOP_ADDRESS
+    probe_timeout: float = 1.0
+    resume: bool = True                      # offer to continue an unfinished run
+    handle_signals: bool = False             # run_console sets it; tests do not
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "ConsoleOptions":
+        keys = ("sheet", "iface", "console_profile", "force", "lab")
+        return cls(**{k: getattr(args, k) for k in keys if getattr(args, k, None) is not None})
+
+
+def parse_options(argv: list[str]) -> ConsoleOptions:
+    """Console options from an argv list; argparse exits 2 on bad input."""
+    parser = argparse.ArgumentParser(prog="bringup")
+    add_console_arguments(parser)
+    return ConsoleOptions.from_args(parser.parse_args(argv))
+
+
+def _screen_class(step: str):
+    module, name = SCREENS[step].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class BringupApp(App[int]):
+    """The console. ``session`` carries what the steps hand to each other."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "bringup"
+    BINDINGS = [
+        Binding("ctrl+q", "quit_console", "Quit", id="quit", key_display="^q", priority=True),
+        Binding("ctrl+t", "toggle_serial", "Serial", id="serial", key_display="^t"),
+    ]
+
+    def __init__(self, options: ConsoleOptions):
+        self.options = options
+        self.profile = profiles.detect(options.console_profile)
+        css = [profiles.CONSOLE_CSS] if self.profile.console else []
+        super().__init__(css_path=[self.CSS_PATH, *css])
+        self.session = Session(sheet_path=options.sheet)
+        self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
+        self.theme = self.profile.theme
+        if self.profile.console:
+            self.animation_level = "none"
+            ScrollBar.renderer = profiles.AsciiScrollBarRender
+
+    # --- profile -----------------------------------------------------------------
+    def get_line_filters(self):
+        return [*super().get_line_filters(), self.ascii_filter] if self.profile.console \
+            else super().get_line_filters()
+
+    def action_command_palette(self) -> None:
+        if not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder="Type to search actions..."))
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        commands = getattr(screen, "palette_commands", None)
+        if commands:
+            yield from commands()
+        yield SystemCommand("Give the laptop port back now",
+                            "Puts the port back as it was; the flow returns to Port",
+                            self.action_give_back)
+        yield SystemCommand("Keys", "Show every key of this screen", self.action_show_help_panel)
+        yield SystemCommand("Quit", "Give the port back and leave", self.action_quit_console)
+
+    # --- start and routing --------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.options.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.action_quit_console)
+        self.push_screen(_screen_class("start")())
+        self.call_after_refresh(self._load_slow_modules)
+        previous = load_progress() if self.options.resume else None
+        if previous:
+            from .screens.resume import ResumeScreen
+            self.push_screen(ResumeScreen(previous), self._resume)
+
+    @work(thread=True, exit_on_error=False, group="warmup")
+    def _load_slow_modules(self) -> None:
+        """scapy costs over a second to import: do it after the first frame."""
+        importlib.import_module("hwprobe.probe").preload()
+
+    def _resume(self, previous: dict | None) -> None:
+        if not previous:
+            clear_progress()
+            return
+        self.session.sheet_path = previous.get("sheet") or self.session.sheet_path
+        self.options.iface = previous.get("iface") or self.options.iface
+        self.screen.resume_from(previous)
+
+    def goto(self, step: str) -> None:
+        """Show ``step``'s screen (the one before it counts as done)."""
+        here = self.screen.STEP if hasattr(self.screen, "STEP") else None
+        if here and ORDER.index(step) > ORDER.index(here):
+            self.session.done.add(here)
+        save_progress(self.session, step)
+        if step == "done":
+            self.session.done.add("done")
+        self.switch_screen(_screen_class(step)())
+
+    def go_back(self, step: str) -> None:
+        index = ORDER.index(step)
+        if index > 0:
+            target = ORDER[index - 1]
+            self.session.done.discard(target)
+            self.switch_screen(_screen_class(target)())
+
+    # --- leaving -------------------------------------------------------------------
+    def action_quit_console(self) -> None:
+        if self.session.takeover is not None:
+            self._give_back(then_exit=True)
+        else:
+            self._leave([])
+
+    def action_give_back(self) -> None:
+        if self.session.takeover is not None:
+            self._give_back(then_exit=False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="giveback")
+    def _give_back(self, then_exit: bool) -> None:
+        takeover = self.session.takeover
+        iface = takeover.iface
+        takeover.give_back()
+        self.session.takeover = None
+        self.post_message(PortGivenBack(iface, list(takeover.notes[-2:])))
+        if then_exit:
+            self.call_from_thread(self._leave, takeover.notes[-1:])
+
+    def on_port_given_back(self, message: PortGivenBack) -> None:
+        self.session.port_notes = message.notes
+        if hasattr(self.screen, "port_given_back"):
+            self.screen.port_given_back(message)
+
+    def _leave(self, notes: list[str]) -> None:
+        left = [] if "done" in self.session.done else self.session.left_undone()
+        lines = list(notes)
+        if left:
+            lines.append("Left undone: " + "; ".join(left))
+        else:
+            clear_progress()
+        status = 0 if not left else 1
+        self.exit(status, return_code=status, message="\n".join(lines) or None)
+
+    def action_toggle_serial(self) -> None:
+        from .widgets.serial_pane import SerialPane
+
+        panes = self.screen.query(SerialPane)
+        if panes:
+            panes.first().toggle()
+        else:
+            self.notify("The serial console opens from the Find and Login steps.")
+
+
+def make_app(argv: list[str] | argparse.Namespace | ConsoleOptions | None = None) -> BringupApp:
+    """Build the console the way ``bringup`` does; argv as on the command line.
+
+    Raises SystemExit(2) from argparse for bad options.
+    """
+    if isinstance(argv, ConsoleOptions):
+        options = argv
+    elif isinstance(argv, argparse.Namespace):
+        options = ConsoleOptions.from_args(argv)
+    else:
+        options = parse_options(list(argv or []))
+    return BringupApp(options)
+
+
+def run_console(argv: list[str] | argparse.Namespace | None = None) -> int:
+    """Run the console full-screen; returns the exit status (0 done, 1 left
+    undone). The laptop port is given back on every way out."""
+    app = make_app(argv)
+    app.options.handle_signals = True
+    try:
+        app.run(mouse=not app.profile.console)
+    finally:
+        takeover = app.session.takeover
+        if takeover is not None:
+            takeover.give_back()
+            print("\n".join(takeover.notes[-1:]))
+    return app.return_code or 0

@@ -1,0 +1,171 @@
+"""What every step screen shares: the session, the step bar, the status line,
+and the one place worker failures are turned into words a technician can use.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from hwprobe.constants import state_dir
+from hwprobe.errors import BringupError
+
+STEPS = (
+    ("start", "Settings sheet"),
+    ("port", "Laptop port"),
+    ("find", "Find the appliance"),
+    ("login", "Log in"),
+    ("network", "Network"),
+    ("restore", "Restore"),
+    ("done", "Done"),
+)
+STEP_TITLES = dict(STEPS)
+
+
+@dataclass
+class Session:
+    """Everything the steps hand to one another. Passwords live here in memory
+    only (to log in again after a session expires); they are never written."""
+
+    sheet_path: str | None = None
+    settings: Any = None                 # hwprobe.state.Settings
+    iface: str | None = None
+    takeover: Any = None                 # hwprobe.link.Takeover while the port is held
+    laptop_address: str | None = None
+    cable_nic: str = "nic1"              # where the technician was told to patch
+    responder: Any = None                # hwprobe.probe.Responder that answered
+    address: str | None = None           # the appliance's factory address
+    username: str = "admin"
+    password: str | None = None
+    state: Any = None                    # ApplianceState read after login
+    result: Any = None                   # engine RunResult
+    report: tuple | None = None          # (markdown path, json path)
+    done: set[str] = field(default_factory=set)
+    port_notes: list[str] = field(default_factory=list)
+    driver: Any = None                   # open appliance driver after login
+    resuming: bool = False               # continuing a run that did not finish
+
+    def left_undone(self) -> list[str]:
+        """Titles of the steps not finished, in order (Done itself excluded)."""
+        out = [title for key, title in STEPS if key != "done" and key not in self.done]
+        if self.result is not None:
+            missing = [s.title for s in self.result.steps if s.status in ("failed", "skipped")]
+            out += [f"not applied: {t}" for t in missing]
+        return out
+
+
+# --- progress file: lets the next start offer "continue where you left off" -------
+
+def progress_path() -> Path:
+    return state_dir() / "console-progress.json"
+
+
+def save_progress(session: Session, step: str) -> None:
+    """Record where the flow is (no passwords). Errors are ignored: losing the
+    resume offer is better than stopping the technician."""
+    data = {"sheet": session.sheet_path, "iface": session.iface, "address": session.address,
+            "step": step, "done": sorted(session.done), "pid": os.getpid(),
+            "at": time.strftime("%Y-%m-%d %H:%M")}
+    try:
+        path = progress_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def load_progress() -> dict | None:
+    """The progress a run that did not finish left behind, or None."""
+    try:
+        data = json.loads(progress_path().read_text())
+    except (OSError, ValueError):
+        return None
+    pid = data.get("pid")
+    if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
+        return None  # another console is running right now
+    return data if data.get("step") not in (None, "done") else None
+
+
+def clear_progress() -> None:
+    try:
+        progress_path().unlink()
+    except OSError:
+        pass
+
+
+def explain(error: BaseException | None, group: str) -> str:
+    """An error in words a technician can act on."""
+    if error is None:
+        return f"{group}: stopped"
+    if isinstance(error, BringupError):
+        return str(error)
+    if isinstance(error, PermissionError):
+        return ("not allowed: bringup needs root to change the laptop port and "
+                "send probes (start it with sudo)")
+    if isinstance(error, OSError):
+        return f"{group} failed: {error.strerror or error}"
+    return f"{group} failed unexpectedly: {type(error).__name__}: {error}"
+
+
+class StepBar(Static):
+    """Top line: step n of N and its title."""
+
+
+class StepScreen(Screen):
+    """A step of the flow. Subclasses set STEP and HINT and write compose_body()."""
+
+    STEP = "start"
+    HINT = ""
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back", key_display="Esc"),
+    ]
+
+    @property
+    def session(self) -> Session:
+        return self.app.session
+
+    def compose(self) -> ComposeResult:
+        n = [k for k, _ in STEPS].index(self.STEP) + 1
+        lab = f"  [demo lab {self.app.options.lab}]" if self.app.options.lab else ""
+        yield StepBar(f" bringup  Step {n} of {len(STEPS)}: {STEP_TITLES[self.STEP]}{lab}",
+                      id="stepbar", markup=False)
+        yield Static(self.HINT, id="hint", markup=False)
+        yield from self.compose_body()
+        yield Static("", id="status", markup=False)
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def say(self, text: str, level: str = "info") -> None:
+        """Show one line in the status line (level: info, warning, error)."""
+        status = self.query_one("#status", Static)
+        status.set_classes(f"-{level}")
+        status.update(text)
+
+    def action_back(self) -> None:
+        self.app.go_back(self.STEP)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "back":
+            return self.STEP not in ("start", "done")
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker.group, explain(event.worker.error, event.worker.group))
+
+    def worker_failed(self, group: str, text: str) -> None:
+        """A worker of this screen raised; the text is already in technician words."""
+        self.say(text, "error")

@@ -1,0 +1,58 @@
+"""Step 7: what was done, where the report is, what the technician does next,
+and the laptop port given back."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from hwprobe.report import NEXT_STEPS
+
+from ..messages import PortGivenBack
+from .base import StepScreen, clear_progress
+
+
+class DoneScreen(StepScreen):
+    STEP = "done"
+    CSS_PATH = "done.tcss"
+    HINT = "The appliance is on its production settings. What is left is yours:"
+    BINDINGS = [
+        Binding("enter", "finish", "Finish", id="finish", key_display="Enter", priority=True),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        s = self.session
+        result = s.result
+        lines = []
+        if result is not None:
+            changed = [x for x in result.steps if x.changed]
+            lines.append(f"Applied and read back: {len(result.applied)} of {len(changed)} change(s)"
+                         + ("" if result.ok else " - SOME FAILED, see the report"))
+        lines.append(f"Appliance: {s.address or '-'}"
+                     + (f" (password changed as {s.username})" if s.password else ""))
+        if s.report:
+            lines.append(f"Report: {s.report[0]}")
+        lines.append("")
+        lines.append("Next steps:")
+        lines += [f" {i}. {text}" for i, text in enumerate(NEXT_STEPS, 1)]
+        with VerticalScroll(classes="body"):
+            yield Static("\n".join(lines), id="summary", markup=False)
+            yield Static("", id="port", markup=False)
+
+    def on_mount(self) -> None:
+        clear_progress()
+        port = self.query_one("#port", Static)
+        if self.session.takeover is not None:
+            port.update(f"Giving {self.session.takeover.iface} back...")
+            self.app.action_give_back()
+        else:
+            port.update("Laptop port: given back." if self.session.iface else "")
+
+    def port_given_back(self, message: PortGivenBack) -> None:
+        self.query_one("#port", Static).update(
+            f"Laptop port {message.iface} given back as it was. You can unplug it.")
+        self.say("Done. Enter leaves bringup.", "success")
+
+    def action_finish(self) -> None:
+        self.app.action_quit_console()

@@ -1,0 +1,215 @@
+"""Step 3: find the appliance on its factory addresses, live.
+
+The table fills in as answers arrive. When nothing answers, the technician is
+told which NIC to move the cable to, and the search starts again by itself as
+soon as the cable is back in (carrier returns on the laptop port).
+"""
+from __future__ import annotations
+
+import threading
+
+from textual import work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from ..messages import CarrierChanged, LabCableMoved, ProbeAnswer, ProbeFinished
+from ..widgets.serial_pane import SerialPane
+from .base import StepScreen
+
+OTHER_NIC = {"nic1": "nic2", "nic2": "nic1"}
+
+
+def short_fp(fingerprint: str | None, width: int = 23) -> str:
+    """The first bytes of a SHA-256 fingerprint, enough to compare by eye."""
+    if not fingerprint:
+        return "-"
+    hexdigits = fingerprint.replace(":", "").upper()
+    pairs = [hexdigits[i:i + 2] for i in range(0, len(hexdigits), 2)]
+    text = ":".join(pairs)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+class FindScreen(StepScreen):
+    STEP = "find"
+    CSS_PATH = "find.tcss"
+    HINT = "Looking for the appliance on its factory addresses..."
+    BINDINGS = [
+        Binding("enter", "next", "Log in", id="next", key_display="Enter", priority=True),
+        Binding("r", "probe_again", "Search again", id="probe-again"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        table = DataTable(id="answers", cursor_type="row")
+        table.add_columns("Address", "MAC", "RTT", "HTTPS", "Certificate SHA-256")
+        yield table
+        yield Static("", id="advice", markup=False)
+        yield SerialPane()
+
+    def on_mount(self) -> None:
+        self.responders: dict[str, object] = {}
+        self._cancel = threading.Event()
+        self._watcher = None
+        self._probing = False
+        table = self.query_one(DataTable)
+        for address in self.app.options.addresses:
+            table.add_row(address, "", "", "", "waiting", key=address)
+        table.focus()
+        self.start_probe()
+
+    def on_unmount(self) -> None:
+        self._cancel.set()
+        self._stop_watcher()
+
+    # --- probing -------------------------------------------------------------------
+    def start_probe(self) -> None:
+        nic = self.session.cable_nic.upper()
+        self.query_one("#hint", Static).update(
+            f"Cable in the appliance's {nic}. Asking "
+            f"{self.app.options.addresses[0]}-{self.app.options.addresses[-1].split('.')[-1]} "
+            f"(ARP, then HTTPS)..."
+        )
+        self.query_one("#advice", Static).update("")
+        self.responders.clear()
+        table = self.query_one(DataTable)
+        for address in self.app.options.addresses:
+            for col, value in enumerate(("", "", "", "asking...")):
+                table.update_cell_at((table.get_row_index(address), col + 1), value)
+        self._cancel.set()
+        self._cancel = threading.Event()
+        self._probing = True
+        self.say(f"Searching through {self.session.cable_nic.upper()}...")
+        self.probe(self._cancel)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
+    def probe(self, cancel: threading.Event) -> None:
+        from hwprobe.probe import probe
+
+        result = probe(self.session.iface, self.session.laptop_address,
+                       addresses=list(self.app.options.addresses),
+                       timeout=self.app.options.probe_timeout,
+                       on_answer=lambda r: self.post_message(ProbeAnswer(r)),
+                       check_https=True, cancel=cancel)
+        if not cancel.is_set():
+            self.post_message(ProbeFinished(result))
+
+    def on_probe_answer(self, message: ProbeAnswer) -> None:
+        r = message.responder
+        self.responders[r.address] = r
+        table = self.query_one(DataTable)
+        if r.address not in table.rows:
+            table.add_row(r.address, "", "", "", "", key=r.address)
+        row = table.get_row_index(r.address)
+        https = {True: "yes", False: "no", None: "..."}.get(getattr(r, "https_ok", None), "?")
+        conflict = " CONFLICT" if getattr(r, "conflict_macs", None) else ""
+        values = (r.mac + conflict, f"{r.rtt_ms:.1f}ms" if r.rtt_ms is not None else "-",
+                  https, short_fp(getattr(r, "fingerprint_sha256", None)))
+        for col, value in enumerate(values):
+            table.update_cell_at((row, col + 1), value, update_width=True)
+        table.move_cursor(row=row)
+
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        self._probing = False
+        table = self.query_one(DataTable)
+        for r in message.result.responders:
+            if r.address not in self.responders:
+                self.on_probe_answer(ProbeAnswer(r))
+        for address in self.app.options.addresses:
+            if address not in self.responders:
+                table.update_cell_at((table.get_row_index(address), 4), "no answer",
+                                     update_width=True)
+        found = list(self.responders.values())
+        if not found:
+            self._nothing_answered()
+            return
+        self._stop_watcher()
+        best = next((r for r in found if getattr(r, "https_ok", False)), found[0])
+        table.move_cursor(row=table.get_row_index(best.address))
+        nic = self.session.cable_nic.upper()
+        if len(found) > 1:
+            self.say(f"{len(found)} addresses answered: pick one, Enter logs in.", "warning")
+        elif getattr(best, "https_ok", False):
+            self.say(f"Found the appliance at {best.address} through {nic}. "
+                     "Enter: log in.", "success")
+        else:
+            self.say(f"{best.address} answers ARP but not HTTPS yet (still booting?). "
+                     "r searches again.", "warning")
+        if getattr(best, "conflict_macs", None):
+            self.query_one("#advice", Static).update(
+                f"Two devices answer for {best.address}: is another appliance on this cable?")
+
+    def _nothing_answered(self) -> None:
+        tried = self.session.cable_nic
+        other = OTHER_NIC[tried]
+        self.session.cable_nic = other
+        self.query_one("#advice", Static).update(
+            f"Nothing answered through {tried.upper()}.\n"
+            f"Move the cable on the appliance from {tried.upper()} to {other.upper()} "
+            f"(the other port). The search starts again by itself when the cable is back in."
+        )
+        self.say(f"Waiting for the cable in {other.upper()}... (r: search now)", "warning")
+        self.watch_cable()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="carrier")
+    def watch_cable(self) -> None:
+        from hwprobe.interfaces import CarrierWatcher
+
+        self._stop_watcher()
+        iface = self.session.iface
+        self._watcher = CarrierWatcher(
+            iface, lambda change: self.post_message(CarrierChanged(iface, change.carrier))
+        ).start()
+
+    def _stop_watcher(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    def on_carrier_changed(self, message: CarrierChanged) -> None:
+        if not message.carrier:
+            self.say(f"Cable out of {message.iface}. Plug it into "
+                     f"{self.session.cable_nic.upper()}...", "warning")
+            return
+        if self._probing:
+            return
+        self.say("Cable back in: searching again...")
+        self.start_probe()
+
+    # --- actions -----------------------------------------------------------------------
+    def action_probe_again(self) -> None:
+        self.start_probe()
+
+    def action_next(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.responders or table.cursor_row is None:
+            self.say("No appliance found yet: check the cable, or r to search again.", "warning")
+            return
+        address = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        responder = self.responders.get(address)
+        if responder is None:
+            self.say(f"{address} did not answer: choose an address that did.", "warning")
+            return
+        self.session.responder = responder
+        self.session.address = address
+        self.app.goto("login")
+
+    def check_action(self, action: str, parameters):
+        return super().check_action(action, parameters)
+
+    # --- demo lab: move the cable without leaving the console ---------------------------
+    def palette_commands(self):
+        if self.app.options.lab:
+            for nic in ("nic1", "nic2"):
+                yield SystemCommand(f"Demo lab: move the cable to {nic.upper()}",
+                                    "The simulated technician moves the patch cable",
+                                    lambda nic=nic: self.move_lab_cable(nic))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lab")
+    def move_lab_cable(self, nic: str) -> None:
+        from simulator import lab
+
+        lab.plug(self.app.options.lab, nic)
+        self.post_message(LabCableMoved(nic))
+
+    def on_lab_cable_moved(self, message: LabCableMoved) -> None:
+        self.app.notify(f"Demo lab: the cable is now in {message.nic.upper()}.")

@@ -1,0 +1,200 @@
+"""Step 6: the diff (appliance now vs the sheet), then apply with read-back.
+
+Each step is ticked only after the engine has read the value back off the
+appliance and found it equal to the sheet.
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+from rich.text import Text
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Label, Static
+
+from hwprobe.constants import ENV_SMTP_PASSWORD
+
+from ..messages import PlanReady, RunFinished, StepUpdated
+from ..profile import to_ascii
+from ..widgets.bars import AsciiBar
+from ..widgets.fields import SecretField
+from .base import StepScreen
+
+STATUS = {
+    "pending": "[        ] to do",
+    "applying": "[####    ] sending",
+    "verified": "[########] read back",
+    "unchanged": "already so",
+    "failed": "FAILED",
+    "skipped": "skipped",
+}
+
+
+def fmt(value, width: int) -> str:
+    """A before/after value as one short ASCII cell."""
+    if value is None or value == "" or value == []:
+        text = "-"
+    elif isinstance(value, list):
+        text = ", ".join(str(x) for x in value)
+    elif isinstance(value, dict):
+        text = " ".join(str(x) for x in value.values() if x not in (None, "", []))
+    else:
+        text = str(value)
+    text = to_ascii(text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class RestoreScreen(StepScreen):
+    STEP = "restore"
+    CSS_PATH = "restore.tcss"
+    HINT = ("What the appliance holds now against the sheet. Enter applies the "
+            "differences; each is ticked only after it is read back.")
+    BINDINGS = [
+        Binding("enter", "apply", "Apply", id="apply", key_display="Enter", priority=True),
+        Binding("r", "reread", "Read again", id="reread"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        self.plan = None
+        self.running = False
+        self.finished = False
+        self.warned_smtp = False
+        smtp = getattr(self.session.settings, "smtp", None)
+        self.needs_smtp_password = bool(smtp and smtp.auth == "password"
+                                        and not os.environ.get(ENV_SMTP_PASSWORD))
+        with Horizontal(classes="row", id="smtp-row"):
+            yield Label("SMTP password", classes="label")
+            yield SecretField("", id="smtp-password",
+                              placeholder="for the e-mail relay (Enter to skip)")
+        table = DataTable(id="steps", cursor_type="row")
+        table.add_column("Step", width=34, key="title")
+        table.add_column("Now", width=16, key="now")
+        table.add_column("Status", width=20, key="status")
+        yield table
+        yield AsciiBar(id="overall")
+        yield Static("", id="extras", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#smtp-row").display = self.needs_smtp_password
+        self.query_one("#smtp-password" if self.needs_smtp_password else "#steps").focus()
+        self.read_plan()
+
+    def smtp_password(self) -> str | None:
+        if not self.needs_smtp_password:
+            return os.environ.get(ENV_SMTP_PASSWORD) or None
+        return self.query_one("#smtp-password", SecretField).value or None
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def read_plan(self) -> None:
+        from hwprobe.engine import plan
+
+        state = self.session.driver.read_state()
+        self.post_message(PlanReady(state, plan(state, self.session.settings,
+                                                smtp_password_given=self.needs_smtp_password)))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        self.plan = message.plan
+        table = self.query_one(DataTable)
+        table.clear()
+        for step in self.plan.steps:
+            table.add_row(Text(fmt(step.title, 34)), Text(fmt(step.before, 16)),
+                          Text(STATUS["pending"] if step.changed else STATUS["unchanged"]),
+                          key=step.key)
+        changes = len(self.plan.changes)
+        extras = self.plan.extras
+        self.query_one("#extras", Static).update(
+            ("Left alone (not in the sheet): " + ", ".join(extras)) if extras else "")
+        if changes:
+            self.say(f"{changes} of {len(self.plan.steps)} settings differ. Enter applies them.")
+        else:
+            self.finished = True
+            self.say("The appliance already matches the sheet. Enter: done.", "success")
+
+    def action_apply(self) -> None:
+        if self.running:
+            return
+        if self.finished:
+            self.app.goto("done")
+            return
+        if self.plan is None:
+            self.say("Still reading the appliance...")
+            return
+        if self.needs_smtp_password and not self.smtp_password() and not self.warned_smtp:
+            self.warned_smtp = True
+            self.query_one("#smtp-password").focus()
+            self.say("The sheet's e-mail relay needs its password: type it, or Enter "
+                     "again to leave SMTP undone.", "warning")
+            return
+        self.running = True
+        self.refresh_bindings()
+        self.say("Applying; every value is read back before it is ticked...")
+        self.apply(self.smtp_password())
+
+    def action_reread(self) -> None:
+        if not self.running:
+            self.finished = False
+            self.read_plan()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
+    def apply(self, smtp_password: str | None) -> None:
+        from hwprobe.engine import Engine, RunJournal, cable_nic
+        from hwprobe.report import build, write_report
+
+        s = self.session
+        engine = Engine(s.driver, s.settings, smtp_password=smtp_password,
+                        on_step=lambda step: self.post_message(StepUpdated(copy.copy(step))),
+                        journal=RunJournal.for_appliance(s.address))
+        result = engine.run()
+        s.result = result
+        mac = getattr(s.responder, "mac", None)
+        nic = cable_nic(mac, result.state_after) if result.state_after else None
+        notes = list(s.port_notes[-1:])
+        rep = build(result, address=s.address,
+                    fingerprint=getattr(s.driver, "fingerprint", None),
+                    sheet=s.sheet_path, driver=s.driver.kind, cable_nic=nic, notes=notes)
+        report = write_report(rep, secrets=[x for x in (s.password, smtp_password) if x])
+        self.post_message(RunFinished(result, report))
+
+    def on_step_updated(self, message: StepUpdated) -> None:
+        step = message.step
+        table = self.query_one(DataTable)
+        if step.key not in table.rows:
+            return
+        status = STATUS.get(step.status, step.status)
+        table.update_cell(step.key, "status", Text(status))
+        if step.status in ("applying", "failed"):
+            table.move_cursor(row=table.get_row_index(step.key))
+        if step.status == "failed":
+            self.say(f"{step.title}: {step.message}", "error")
+        if self.plan is not None:
+            changes = [x.key for x in self.plan.changes]
+            for x in self.plan.steps:
+                if x.key == step.key:
+                    x.status = step.status
+            done = sum(1 for x in self.plan.steps if x.key in changes
+                       and x.status in ("verified", "failed", "skipped"))
+            self.query_one(AsciiBar).progress = done / max(len(changes), 1)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.running = False
+        self.finished = True
+        self.session.report = message.report
+        result = message.result
+        applied = len(result.applied)
+        changed = len([x for x in result.steps if x.changed])
+        if result.ok:
+            self.say(f"{applied} of {changed} change(s) applied and read back. Enter: done.",
+                     "success")
+        else:
+            failed = [x.title for x in result.steps if x.status == "failed"]
+            self.say(f"{len(failed)} step(s) failed: see the table. r re-reads, "
+                     "Enter goes on.", "error")
+
+    def worker_failed(self, group: str, text: str) -> None:
+        if group == "apply":
+            self.running = False
+        super().worker_failed(group, text)

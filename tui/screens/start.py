@@ -1,0 +1,94 @@
+"""Step 1: the settings sheet saved from the old appliance (or none: by hand)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Static
+
+from hwprobe.errors import SheetInvalid
+from hwprobe.sheet import load_sheet, summarize
+from hwprobe.state import Settings
+
+from ..widgets.fields import Field, PathSuggester
+from .base import StepScreen
+
+
+class StartScreen(StepScreen):
+    STEP = "start"
+    CSS_PATH = "start.tcss"
+    HINT = ("Type the path of the settings sheet saved from the old appliance "
+            "(Right arrow completes), or press ^n to enter the settings by hand.")
+    BINDINGS = [
+        Binding("enter", "next", "Next", id="next", key_display="Enter", priority=True),
+        Binding("ctrl+n", "by_hand", "No sheet: by hand", id="by-hand", key_display="^n"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Label("Settings sheet", classes="label")
+            yield Field(self.session.sheet_path or "", id="sheet",
+                        placeholder="e.g. ~/sheets/support.toml", suggester=PathSuggester())
+        with VerticalScroll(classes="body", id="summary-box"):
+            yield Static("", id="summary", markup=False)
+
+    def on_mount(self) -> None:
+        if self.session.sheet_path:
+            self.load(self.session.sheet_path)
+        self.query_one("#sheet", Field).focus()
+
+    def load(self, path: str) -> bool:
+        """Load and show the sheet; True when it is good."""
+        summary = self.query_one("#summary", Static)
+        self.session.settings = None
+        if not path.strip():
+            summary.update("")
+            self.say("Type a sheet's path, or ^n to enter the settings by hand.", "warning")
+            return False
+        full = Path(path.strip()).expanduser()
+        try:
+            settings = load_sheet(full)
+        except SheetInvalid as exc:
+            summary.update("\n".join(exc.problems))
+            summary.set_classes("-problems")
+            self.say(f"The sheet has {len(exc.problems)} problem(s): fix them in the file, "
+                     "then Enter to load it again.", "error")
+            return False
+        except OSError as exc:
+            summary.update("")
+            self.say(f"{full}: {exc.strerror or exc}", "error")
+            return False
+        self.session.settings = settings
+        self.session.sheet_path = str(full)
+        summary.set_classes("")
+        summary.update("The sheet will set:\n" + "\n".join(f"  {line}" for line in summarize(settings)))
+        self.say("Sheet loaded. Enter: go on to the laptop port.", "success")
+        return True
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_next()
+
+    def action_next(self) -> None:
+        field = self.query_one("#sheet", Field)
+        loaded = self.session.settings is not None and self.session.sheet_path == \
+            str(Path(field.value.strip()).expanduser())
+        if loaded or self.load(field.value):
+            if loaded:
+                self.app.goto("port")
+
+    def action_by_hand(self) -> None:
+        self.session.settings = Settings()
+        self.session.sheet_path = None
+        self.app.goto("port")
+
+    def resume_from(self, previous: dict) -> None:
+        """Continue a run that did not finish: reload its sheet, go to its port."""
+        if previous.get("sheet") and self.load(previous["sheet"]):
+            self.app.session.resuming = True
+            self.app.goto("port")
+        elif not previous.get("sheet"):
+            self.app.session.resuming = True
+            self.action_by_hand()
