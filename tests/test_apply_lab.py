@@ -102,9 +102,9 @@ def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert [s for s in out["steps"] if s["changed"]] == []
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR,
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
                 env_extra=LATER, state_dir=state_dir)
-    assert "nothing to change" in r.stdout
+    assert "nothing to change" in r.stdout, r.stderr
 
 
 def test_no_password_in_any_file_output_or_argv(make_lab, state_dir, tmp_path):
@@ -121,7 +121,7 @@ def test_no_password_in_any_file_output_or_argv(make_lab, state_dir, tmp_path):
         time.sleep(0.02)
     stdout, stderr = proc.communicate()
     assert proc.returncode == 0, stderr
-    r = bringup(lab, "capture", "--address", ADDR, "--out", str(tmp_path / "c.toml"),
+    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(tmp_path / "c.toml"),
                 env_extra=LATER, state_dir=state_dir)
     assert r.returncode == 0, r.stderr
     files = [p for p in list(state_dir.rglob("*")) + list(tmp_path.rglob("*")) if p.is_file()]
@@ -172,7 +172,7 @@ def test_apply_killed_mid_run_resumes_without_applying_anything_twice(make_lab, 
 ], ids=["dropped-connection", "http-500", "reboot"])
 def test_apply_interrupted_by_the_appliance_converges_on_rerun(make_lab, state_dir, fault):
     lab = make_lab(appliance_address=ADDR)
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--dry-run",
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0", "--dry-run",
                 env_extra=FIRST, state_dir=state_dir)        # first login: password changed
     assert r.returncode == 0, r.stderr
     if fault["fault"] == "reboot":
@@ -200,7 +200,7 @@ def test_apply_interrupted_by_the_appliance_converges_on_rerun(make_lab, state_d
 
 def test_expired_session_mid_run_is_recovered_by_logging_in_again(make_lab, state_dir):
     lab = make_lab(appliance_address=ADDR)
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--dry-run",
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0", "--dry-run",
                 env_extra=FIRST, state_dir=state_dir)
     assert r.returncode == 0, r.stderr
     control.send(lab.control, fault="delay", value=0.1)
