@@ -1,0 +1,192 @@
+"""Every step screen at 80x24 in the console profile: snapshots, and pure ASCII.
+
+The hardware boundary (the laptop's port list, the probe's answers, the
+appliance's state) is replaced by fixed data here, and only here, so the
+pictures do not change with the machine; the lab tests (test_tui_flow.py) walk
+the same screens against real ports and a simulated appliance.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hwprobe import interfaces, link
+from hwprobe import probe as probe_mod
+from hwprobe.engine import VERIFIED, RunResult, plan
+from hwprobe.sheet import load_sheet
+from hwprobe.state import ApplianceState, NicInfo
+from tui.app import ConsoleOptions, make_app
+
+SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
+FINGERPRINT = "3da8d7f693de3d" + "0" * 50
+
+PORTS = [
+    interfaces.Port("eth0", 2, "52:54:00:12:34:56", True, True, "UP", "ethernet",
+                    ["192.0.2.15/24"], default_route=True, global_address=True),
+    interfaces.Port("eth1", 3, "52:54:00:ab:cd:ef", True, True, "UP", "ethernet", []),
+    interfaces.Port("wlan0", 4, "52:54:00:00:00:01", False, False, "DOWN", "wireless", []),
+]
+
+
+def _factory_state() -> ApplianceState:
+    return ApplianceState(
+        model="B400", serial="B400-0099999", software_version="7.1.2",
+        nics=[NicInfo("nic1", "02:b5:00:00:00:01", True), NicInfo("nic2", "02:b5:00:00:00:02", False)],
+    )
+
+
+class FixedDriver:
+    """Stands in for the appliance in pictures only."""
+
+    kind = "web"
+    fingerprint = FINGERPRINT
+    address = "169.254.1.3"
+
+    def read_state(self):
+        return _factory_state()
+
+
+def _fake_probe(iface, src, addresses=(), timeout=1.0, on_answer=None, check_https=True,
+                cancel=None, **_):
+    r = probe_mod.Responder("169.254.1.3", "02:b5:00:00:00:01", 0.4, True, FINGERPRINT)
+    if on_answer:
+        on_answer(r)
+    return probe_mod.ProbeResult(iface, src, tuple(addresses), [r], 5.0, 0.4, 5.0)
+
+
+@pytest.fixture
+def fixed_hardware(monkeypatch, state_dir):
+    monkeypatch.setattr(interfaces, "list_ports", lambda: list(PORTS))
+    monkeypatch.setattr(link, "restore_from_journal", lambda **kw: [])
+    monkeypatch.setattr(probe_mod, "probe", _fake_probe)
+    monkeypatch.setattr(probe_mod, "preload", lambda: None)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    return state_dir
+
+
+def console_app():
+    app = make_app(["--console-profile", "--sheet", SHEET])
+    app.options.resume = False
+    return app
+
+
+def _session_until(app, step: str) -> None:
+    s = app.session
+    s.settings = load_sheet(SHEET)
+    s.sheet_path = "/home/tech/sheets/support.toml"
+    if step in ("find", "login", "network", "restore", "done"):
+        s.iface, s.laptop_address = "eth1", "169.254.1.254"
+    if step in ("login", "network", "restore", "done"):
+        s.responder = probe_mod.Responder("169.254.1.3", "02:b5:00:00:00:01", 0.4, True,
+                                          FINGERPRINT)
+        s.address = "169.254.1.3"
+    if step in ("restore", "done"):
+        s.driver = FixedDriver()
+        s.password = "x"
+    if step == "done":
+        steps = plan(_factory_state(), s.settings).steps
+        for st in steps:
+            st.status = VERIFIED
+        s.result = RunResult(steps, [], False, None, _factory_state(), 0.0, 4.2)
+        s.report = ("/var/lib/bringup/reports/20250101-120000-B400-0099999.md", "x.json")
+
+
+async def _settle(pilot, app) -> None:
+    for _ in range(50):
+        await pilot.pause(0.05)
+        if not [w for w in app.screen.workers if w.is_running]:
+            break
+    await pilot.pause(0.1)
+
+
+def goto(step: str):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        if step != "start":
+            _session_until(app, step)
+            app.goto(step)
+        await _settle(pilot, app)
+        if step == "restore":
+            app.screen.query_one("#steps").focus()
+            await pilot.pause(0.1)
+    return run_before
+
+
+STEP_KEYS = ("start", "port", "find", "login", "network", "restore", "done")
+
+
+@pytest.mark.parametrize("step", STEP_KEYS)
+def test_each_step_screen_at_80x24_in_console_profile(step, snap_compare, fixed_hardware):
+    assert snap_compare(console_app(), terminal_size=(80, 24), run_before=goto(step))
+
+
+def _screen_text(app) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def _ascii_check(app, prepare) -> list[str]:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await prepare(pilot)
+        await pilot.pause(0.1)
+        lines = _screen_text(app)
+    return lines
+
+
+def _assert_ascii(lines: list[str], app) -> None:
+    bad = sorted({c for line in lines for c in line if not c.isascii()})
+    assert not bad, f"non-ASCII on screen: {bad}"
+    assert not app.ascii_filter.folded, (
+        f"screens are ASCII only by the last-resort filter; these glyphs came from "
+        f"the design: {sorted(app.ascii_filter.folded)}")
+
+
+@pytest.mark.parametrize("step", STEP_KEYS)
+def test_every_step_screen_is_pure_ascii_in_console_profile(step, fixed_hardware):
+    app = console_app()
+    lines = asyncio.run(_ascii_check(app, goto(step)))
+    assert any(line.strip() for line in lines)
+    _assert_ascii(lines, app)
+
+
+def test_palette_serial_pane_and_notices_are_ascii_too(fixed_hardware):
+    app = console_app()
+
+    async def prepare(pilot):
+        await goto("find")(pilot)
+        await pilot.press("ctrl+t")              # serial pane
+        await pilot.pause(0.1)
+        app.notify("A notice for the technician")
+        await pilot.pause(0.1)
+        _assert_ascii(_screen_text(app), app)
+        await pilot.press("ctrl+p")              # command palette
+        await pilot.pause(0.2)
+
+    lines = asyncio.run(_ascii_check(app, prepare))
+    assert any("Give the laptop port back" in line for line in lines)
+    _assert_ascii(lines, app)
+
+
+def test_resume_offer_is_ascii(fixed_hardware):
+    from tui.screens.base import Session, save_progress
+
+    s = Session(sheet_path=SHEET, iface="eth1", address="169.254.1.3", done={"start", "port"})
+    save_progress(s, "find")
+    progress = fixed_hardware / "console-progress.json"
+    progress.write_text(progress.read_text().replace('"pid": ', '"pid": 999999999, "x": '))
+    app = make_app(["--console-profile", "--sheet", SHEET])
+
+    async def prepare(pilot):
+        await pilot.pause(0.2)
+
+    lines = asyncio.run(_ascii_check(app, prepare))
+    assert any("continue from there" in line for line in lines)
+    _assert_ascii(lines, app)
+
+
+def test_default_profile_keeps_textual_look_and_no_filter(fixed_hardware):
+    app = make_app(["--no-console-profile"])
+    assert not app.profile.console
+    assert app.theme == "textual-dark"
+    assert app.ascii_filter not in app.get_line_filters()
