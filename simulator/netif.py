@@ -3,12 +3,15 @@
 Runs as root inside the appliance's network namespace, whose NICs are the
 interfaces ``nic1`` and ``nic2``. ``sync()`` makes the IPv4 addresses on them
 exactly those of the appliance's state; an address with a VLAN goes on a VLAN
-sub-interface ``nic1.20`` (made on demand, removed when it carries nothing).
+sub-interface ``nic1.20`` (made on demand, removed when it carries nothing);
+on a kernel without VLAN support (no 8021q, as in some containers) it goes
+untagged on the NIC itself, and the log says so once.
 Nothing but nic1, nic2 and their ``nicN.V`` sub-interfaces is ever touched, and
 ``Interfaces()`` refuses to start in the host's own network namespace.
 """
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import os
@@ -46,6 +49,7 @@ class Interfaces:
                 "run the simulator inside the appliance namespace (bringup lab up does)")
         self._ipr = IPRoute()
         self._lock = threading.Lock()
+        self.vlans_supported = True
         missing = [n for n in NICS if not self._ipr.link_lookup(ifname=n)]
         if missing:
             raise InterfaceError(f"no interface named {', '.join(missing)} in this namespace")
@@ -83,15 +87,12 @@ class Interfaces:
     def sync(self, state: dict) -> None:
         """Make the interfaces carry exactly ``state["ips"]``. Errors are logged
         per address; the rest is still applied."""
-        desired: dict[str, set[tuple[str, int]]] = {n: set() for n in NICS}
-        for ip in state["ips"]:
-            name = ip["nic"] if not ip.get("vlan") else f"{ip['nic']}.{ip['vlan']}"
-            prefix = ipaddress.IPv4Network(f"0.0.0.0/{ip['netmask']}").prefixlen
-            desired.setdefault(name, set()).add((ip["address"], prefix))
         with self._lock:
-            for name in desired:
-                if self._index(name) is None:
-                    self._make_vlan(name)
+            desired = self._desired(state)
+            for name in list(desired):
+                if self._index(name) is None and not self._make_vlan(name):
+                    desired = self._desired(state)  # VLANs unsupported: on the NIC itself
+                    break
             for name in sorted(self._managed_names() | set(desired)):
                 idx = self._index(name)
                 if idx is None:
@@ -107,6 +108,15 @@ class Interfaces:
                     log.info("removing VLAN interface %s", name)
                     self._ipr.link("del", index=idx)
 
+    def _desired(self, state: dict) -> dict[str, set[tuple[str, int]]]:
+        desired: dict[str, set[tuple[str, int]]] = {n: set() for n in NICS}
+        for ip in state["ips"]:
+            tagged = ip.get("vlan") and self.vlans_supported
+            name = f"{ip['nic']}.{ip['vlan']}" if tagged else ip["nic"]
+            prefix = ipaddress.IPv4Network(f"0.0.0.0/{ip['netmask']}").prefixlen
+            desired.setdefault(name, set()).add((ip["address"], prefix))
+        return desired
+
     def _addr(self, op: str, idx: int, name: str, address: str, prefix: int) -> None:
         try:
             self._ipr.addr(op, index=idx, address=address, prefixlen=prefix)
@@ -114,15 +124,23 @@ class Interfaces:
         except Exception as exc:  # one bad address must not stop the others
             log.error("could not %s %s/%d on %s: %s", op, address, prefix, name, exc)
 
-    def _make_vlan(self, name: str) -> None:
+    def _make_vlan(self, name: str) -> bool:
+        """Make VLAN interface ``name``; False when this kernel has no VLAN
+        support (then tagged addresses go on the NIC itself from now on)."""
         m = _VLAN_IF.match(name)
         parent = self._index(m.group(1)) if m else None
         if parent is None:
-            return
+            return True
         try:
             self._ipr.link("add", ifname=name, kind="vlan", link=parent, vlan_id=int(m.group(2)))
-            idx = self._index(name)
-            self._ipr.link("set", index=idx, state="up")
+            self._ipr.link("set", index=self._index(name), state="up")
             log.info("made VLAN interface %s", name)
+            return True
         except Exception as exc:
+            if getattr(exc, "code", None) == errno.EOPNOTSUPP or "not supported" in str(exc):
+                self.vlans_supported = False
+                log.warning("this kernel has no VLAN support (8021q): VLAN addresses go "
+                            "untagged on their NIC (%s)", exc)
+                return False
             log.error("could not make VLAN interface %s: %s", name, exc)
+            return True
