@@ -136,6 +136,8 @@ class ConsoleDriver:
         Raises Unreachable when the port cannot be opened."""
         import serial
 
+        if self._port is not None:          # already open (connect_console, then ``with``)
+            return
         try:
             self._port = serial.serial_for_url(
                 self.device, baudrate=self.baudrate, bytesize=serial.EIGHTBITS,

@@ -106,6 +106,8 @@ class WebDriver:
 
         Raises Unreachable (no HTTPS answer) or CertificateChanged (a different
         certificate than the pinned one)."""
+        if self._session is not None:       # already open (connect_web, then ``with``)
+            return
         got = fetch_fingerprint(self.address, self.port, self.timeout[0])
         expected = self._pin
         if expected is None and self._pins is not None:
