@@ -6,7 +6,11 @@ errors from ``hwprobe.errors``: Unreachable, LoginFailed (with tries_left),
 LockedOut, PasswordChangeRequired, PasswordRefused, ValidationRefused (the
 appliance's own message), SessionExpired, CertificateChanged.
 
-Drivers never retry a refused password by themselves. A driver that cannot do
+Drivers never retry a refused password by themselves, and never send a change
+twice on their own: when the line drops while a change is being sent, the
+Unreachable they raise carries ``applied`` (True, False, or None when they
+could not tell), found by re-reading the appliance. ``open()`` may be called
+again on an open driver (it does nothing), so ``connect_*()`` + ``with`` is fine. A driver that cannot do
 an operation (the console has no NTP, syslog or SMTP) lists what it can in
 ``capabilities``; the engine skips the rest and says so.
 """

@@ -394,20 +394,29 @@ class ConsoleDriver:
         """Run a menu item that changes something; ValidationRefused with the
         console's "Error:" message. Re-logs in once if the session ended, and
         then only runs the item again when ``applied()`` says it did not land."""
+        text = self._with_menu(key, answers, applied)
+        if text is not None:
+            self._check(text, title)
+        return text or ""
+
+    def _with_menu(self, key: str, answers: list[tuple[str, str]],
+                   applied: Callable[[], bool] | None = None) -> str | None:
+        """_item from the menu, logging in again once when the console went
+        back to its login prompt; None when ``applied()`` then says the change
+        already landed."""
         self._at_menu()
         try:
-            text = self._item(key, answers)
+            return self._item(key, answers)
         except _SessionGone:
-            self._relogin()
-            if applied is not None and applied():
-                return ""
-            try:
-                text = self._item(key, answers)
-            except _SessionGone:
-                raise SessionExpired(f"the console on {self.device} logged out again right "
-                                     f"after logging in") from None
-        self._check(text, title)
-        return text
+            pass
+        self._relogin()
+        if applied is not None and applied():
+            return None
+        try:
+            return self._item(key, answers)
+        except _SessionGone:
+            raise SessionExpired(f"the console on {self.device} logged out again right "
+                                 f"after logging in") from None
 
     def _check(self, text: str, title: str) -> None:
         k = self.k
@@ -426,12 +435,7 @@ class ConsoleDriver:
 
     def _show(self, key: str) -> dict[str, list[str]]:
         """A "show" item's "key: value" lines (values of repeated keys in order)."""
-        self._at_menu()
-        try:
-            text = self._item(key, [])
-        except _SessionGone:
-            self._relogin()
-            text = self._item(key, [])
+        text = self._with_menu(key, [])
         out: dict[str, list[str]] = {}
         for line in text.split(self.k["end_marker"])[0].splitlines():
             name, sep, value = line.strip().partition(": ")
