@@ -87,6 +87,7 @@ class BringupApp(App[int]):
         css = [profiles.CONSOLE_CSS] if self.profile.console else []
         super().__init__(css_path=[self.CSS_PATH, *css])
         self.session = Session(sheet_path=options.sheet)
+        self.farewell = ""                     # printed when the console ends
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
         self.theme = self.profile.theme
         if self.profile.console:
@@ -190,7 +191,8 @@ class BringupApp(App[int]):
         else:
             clear_progress()
         status = 0 if not left else 1
-        self.exit(status, return_code=status, message="\n".join(lines) or None)
+        self.farewell = "\n".join(lines)
+        self.exit(status, return_code=status, message=self.farewell or None)
 
     def action_toggle_serial(self) -> None:
         from .widgets.serial_pane import SerialPane

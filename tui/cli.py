@@ -56,6 +56,15 @@ def _console(args) -> int:
     return int(run_console(args) or 0)
 
 
+def _example_sheet() -> str:
+    """The example settings sheet shipped with bringup (the demo starts with it)."""
+    from pathlib import Path
+
+    import bringup_assets
+
+    return str(Path(bringup_assets.__file__).with_name("example-sheet.toml"))
+
+
 def _demo(args) -> int:
     from simulator import lab as labmod
     from simulator.cli import describe
@@ -76,6 +85,8 @@ def _demo(args) -> int:
                 pass
         if console_ready:
             argv = [sys.executable, "-m", "hwprobe", "--lab", lab.name]
+            if not getattr(args, "sheet", None):
+                args.sheet = _example_sheet()
             for flag in ("sheet", "iface"):
                 if getattr(args, flag, None):
                     argv += [f"--{flag}", getattr(args, flag)]

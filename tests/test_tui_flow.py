@@ -1,0 +1,268 @@
+"""The console walked with the Pilot against a simulated appliance in a lab.
+
+The app is built by ``make_app`` exactly as ``bringup`` builds it; its workers
+run inside the lab's laptop namespace (the test thread switches into it, and
+threads started there inherit it), so the takeover, the probe and HTTPS are
+real, on a real veth, against the real simulator.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hwprobe.sheet import load_sheet
+from simulator import lab as labmod
+from simulator.control import send
+from tui.app import make_app
+
+SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
+NEW_PASSWORD = "Rack-42-Green"
+SMTP_PASSWORD = "relay-Pass1"
+pytestmark = pytest.mark.lab
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(pilot, condition, what: str, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        try:
+            if condition():
+                return
+        except Exception:  # noqa: BLE001 - the screen may still be mounting
+            pass
+        await pilot.pause(0.05)
+    raise AssertionError(f"never reached: {what}\n{screen_text(pilot.app)}")
+
+
+def on_step(app, step: str) -> bool:
+    return getattr(app.screen, "STEP", None) == step and app.screen.is_mounted
+
+
+def lan0_addresses(lab) -> list[str]:
+    out = labmod.netns_exec(lab.laptop_ns, ["ip", "-j", "addr", "show", "dev", "lan0"]).stdout
+    return [a["local"] for link in json.loads(out) for a in link.get("addr_info", [])]
+
+
+def app_for(lab, *extra):
+    app = make_app(["--console-profile", "--sheet", SHEET, "--iface", "lan0", "--lab", lab.name,
+                    *extra])
+    app.options.resume = False
+    return app
+
+
+async def walk_to_find(pilot, app, seen: dict) -> None:
+    await wait_for(pilot, lambda: on_step(app, "start") and app.session.settings, "sheet loaded")
+    seen["start"] = screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on_step(app, "port") and app.screen.ports, "port list")
+    seen["port"] = screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on_step(app, "find"), "find step")
+
+
+async def walk_from_find(pilot, app, seen: dict) -> None:
+    await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing, "an answer")
+    seen["find"] = screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on_step(app, "login"), "login step")
+    await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD)
+    seen["login"] = screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on_step(app, "network"), "network step")
+    seen["network"] = screen_text(app)
+    await pilot.press("ctrl+g")
+    await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan, "the diff")
+    seen["restore"] = screen_text(app)
+    await pilot.press(*SMTP_PASSWORD, "enter")
+    await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=60)
+    seen["applied"] = screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on_step(app, "done") and app.session.takeover is None,
+                   "done, port given back")
+    await pilot.pause(0.1)
+    seen["done"] = screen_text(app)
+    await pilot.press("enter")
+    await pilot.pause(0.2)
+
+
+def assert_appliance_matches_sheet(lab) -> None:
+    state = send(lab.control, get="state")["state"]
+    sheet = load_sheet(SHEET)
+    ips = {(ip["nic"], ip["address"], ip["netmask"], ip["vlan"]) for ip in state["ips"]}
+    for ip in sheet.ips:
+        assert (ip.nic, ip.address, ip.netmask, ip.vlan) in ips
+    assert state["hostname"] == sheet.hostname
+    assert state["default_gateway"] == sheet.default_gateway
+    assert state["dns_servers"] == sheet.dns_servers
+    assert [(r["destination"], r["gateway"], r["nic"]) for r in state["routes"]] == \
+        [(r.destination, r.gateway, r.nic) for r in sheet.routes]
+    assert state["ntp_servers"] == sheet.ntp_servers
+    assert state["syslog_servers"] == sheet.syslog_servers
+    assert state["syslog_format"] == sheet.syslog_format
+    smtp = state["smtp"]
+    for key in ("relay", "port", "encryption", "auth", "username", "from_address",
+                "admin_contacts"):
+        assert smtp[key] == getattr(sheet.smtp, key), key
+    assert smtp["password_set"] is True
+    assert [u["must_change"] for u in state["users"] if u["name"] == "admin"] == [False]
+
+
+def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
+        make_lab, state_dir):
+    lab = make_lab(appliance_address="169.254.1.3")
+    before = lan0_addresses(lab)
+    app = app_for(lab)
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, seen)
+            await walk_from_find(pilot, app, seen)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+
+    assert "Step 1 of 7" in seen["start"] and "host name support.example.net" in seen["start"]
+    assert "lan0" in seen["port"]
+    assert "169.254.1.3" in seen["find"] and "Found the appliance at 169.254.1.3" in seen["find"]
+    assert "meets the appliance's rule" in seen["login"] and NEW_PASSWORD not in seen["login"]
+    assert "198.51.100.20" in seen["network"]
+    assert "settings differ" in seen["restore"]
+    assert "applied and read back" in seen["applied"] and "FAILED" not in seen["applied"]
+    assert "given back" in seen["done"] and "Report:" in seen["done"]
+    assert app.return_code == 0
+    assert_appliance_matches_sheet(lab)
+    assert lan0_addresses(lab) == before
+    report = Path(app.session.report[0]).read_text()
+    assert NEW_PASSWORD not in report and SMTP_PASSWORD not in report
+    assert not (state_dir / "console-progress.json").exists()
+
+
+def test_nothing_on_nic1_asks_for_nic2_and_searches_again_when_the_cable_is_moved(make_lab,
+                                                                                   state_dir):
+    lab = make_lab(appliance_address="169.254.1.2", answers_on="nic2", plug="nic1")
+    app = app_for(lab)
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, seen)
+            await wait_for(pilot, lambda: "Move the cable" in screen_text(app), "move advice")
+            seen["advice"] = screen_text(app)
+            await wait_for(pilot, lambda: app.screen._watcher is not None, "carrier watcher")
+            labmod.plug(lab.name, "nic2")     # the technician moves the cable
+            await wait_for(pilot, lambda: "169.254.1.2" in app.screen.responders, "re-probe")
+            await wait_for(pilot, lambda: not app.screen._probing, "probe end")
+            seen["found"] = screen_text(app)
+            await pilot.press("ctrl+q")
+            await pilot.pause(0.5)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    assert "Nothing answered through NIC1" in seen["advice"]
+    assert "to NIC2" in seen["advice"]
+    assert "through NIC2" in seen["found"]
+
+
+def test_quitting_midway_gives_the_port_back_and_says_what_is_left(make_lab, state_dir):
+    lab = make_lab(appliance_address="169.254.1.1")
+    before = lan0_addresses(lab)
+    app = app_for(lab)
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, {})
+            await wait_for(pilot, lambda: app.screen.responders, "an answer")
+            assert lan0_addresses(lab) != before      # really taken over
+            await pilot.press("ctrl+q")
+            await pilot.pause(0.5)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    message = app.farewell
+    assert app.return_code == 1
+    assert "Left undone: Find the appliance; Log in; Network; Restore" in message
+    assert "lan0 given back" in message
+    assert lan0_addresses(lab) == before
+
+
+def test_wrong_password_shows_tries_left_before_lockout(make_lab, state_dir):
+    lab = make_lab(appliance_address="169.254.1.1")
+    app = app_for(lab)
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, {})
+            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
+                           "an answer")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: on_step(app, "login"), "login step")
+            app.screen.query_one("#password").value = "not-the-password"
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, lambda: "tries left" in screen_text(app), "tries left")
+            text = screen_text(app)
+            await pilot.press("ctrl+q")
+            await pilot.pause(0.5)
+            return text
+
+    with labmod.in_netns(lab.laptop_ns):
+        text = asyncio.run(run())
+    assert "4 tries left before the account locks" in text
+    assert "not-the-password" not in text
+
+
+def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make_lab,
+                                                                            state_dir):
+    from tui.screens.base import Session, save_progress
+
+    lab = make_lab(appliance_address="169.254.1.1")
+    save_progress(Session(sheet_path=SHEET, iface="lan0", done={"start", "port"}), "find")
+    progress = state_dir / "console-progress.json"
+    progress.write_text(progress.read_text().replace('"pid": ', '"pid": 999999999, "was": '))
+    app = make_app(["--console-profile", "--lab", lab.name])
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "continue from there" in screen_text(app), "offer")
+            offer = screen_text(app)
+            await pilot.press("c")
+            await wait_for(pilot, lambda: on_step(app, "find") and app.screen.responders,
+                           "find, continued")
+            await pilot.press("ctrl+q")
+            await pilot.pause(0.5)
+            return offer
+
+    with labmod.in_netns(lab.laptop_ns):
+        offer = asyncio.run(run())
+    assert "laptop port    : lan0" in offer and "it was at      : Find the appliance" in offer
+    assert app.session.sheet_path == SHEET
+
+
+def test_network_step_flags_a_gateway_outside_the_subnet_as_typed(state_dir):
+    app = make_app(["--console-profile", "--sheet", SHEET])
+    app.options.resume = False
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.1)
+            app.goto("network")
+            await pilot.pause(0.2)
+            gateway = app.screen.query_one("#gateway")
+            gateway.value = ""
+            gateway.focus()
+            await pilot.press(*"203.0.113.200")
+            await pilot.pause(0.1)
+            text = screen_text(app)
+            await pilot.press("ctrl+g")
+            await pilot.pause(0.1)
+            return text, getattr(app.screen, "STEP", None)
+
+    text, step = asyncio.run(run())
+    assert "203.0.113.200" in text and "subnet" in text
+    assert step == "network"       # not allowed on with a bad gateway
