@@ -21,7 +21,6 @@ import ipaddress
 import json
 import math
 import os
-import re
 import secrets
 import threading
 import time
@@ -36,6 +35,8 @@ from hwprobe.constants import (
     MAX_SYSLOG_SERVERS, NICS,
 )
 
+from . import rules
+
 FORMAT = 1
 MAX_DNS = 3
 MAX_NTP = 5
@@ -45,9 +46,6 @@ ENCRYPTIONS = ("tls", "starttls", "none")
 AUTHS = ("none", "password")
 SOFTWARE_VERSION = "7.1.2"
 _HASH_ROUNDS = 20_000
-
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+$")
 
 
 class Refused(Exception):
@@ -69,63 +67,6 @@ class LoginOutcome:
     message: str = ""
     tries_left: int | None = None
     locked_seconds: int | None = None
-
-
-# --- validation helpers (each returns the clean value or raises ValueError) ---
-
-def _ipv4(text: str) -> ipaddress.IPv4Address:
-    try:
-        return ipaddress.IPv4Address(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not an IPv4 address") from None
-
-
-def _prefix(text: str) -> int:
-    mask = text.strip()
-    try:
-        value = int(ipaddress.IPv4Address(mask))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a netmask (example: 255.255.255.0)") from None
-    inverted = ~value & 0xFFFFFFFF
-    if value == 0 or inverted & (inverted + 1):
-        raise ValueError(f"{mask} is not a valid netmask: its one bits must be contiguous")
-    return 32 - inverted.bit_length()
-
-
-def netmask_of(prefix: int) -> str:
-    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask)
-
-
-def _hostname(text: str) -> str:
-    name = text.strip().rstrip(".")
-    if len(name) > 253 or not name or not all(_LABEL.match(p) for p in name.split(".")):
-        raise ValueError(f"{text!r} is not a valid host name (RFC 1123)")
-    if all(p.isdigit() for p in name.split(".")):
-        raise ValueError(f"{text!r} is not a valid host name or IPv4 address")
-    return name.lower()
-
-
-def _host(text: str) -> str:
-    """An IPv4 address or a host name."""
-    t = text.strip()
-    if re.fullmatch(r"[0-9.]+", t):
-        return str(_ipv4(t))
-    return _hostname(t)
-
-
-def _email(text: str) -> str:
-    t = text.strip()
-    if not _EMAIL.match(t) or len(t) > 254:
-        raise ValueError(f"{text!r} is not an e-mail address")
-    _hostname(t.split("@", 1)[1])
-    return t
-
-
-def _items(value: str | Iterable[str]) -> list[str]:
-    """Split a textarea (one per line) or console answer (commas) into items."""
-    if isinstance(value, str):
-        value = re.split(r"[\r\n,]+", value)
-    return [v.strip() for v in value if v and v.strip()]
 
 
 def _hash(password: str, salt: str) -> str:
@@ -215,7 +156,7 @@ class Appliance:
 
     def _commit(self, action: str, candidate: dict) -> None:
         """Check the whole candidate, then save and swap it in (caller holds the lock)."""
-        problems = _consistency(candidate)
+        problems = rules.consistency(candidate)
         if problems:
             raise Refused(problems)
         self._save(candidate)
@@ -334,12 +275,12 @@ class Appliance:
         if nic not in NICS:
             problems.append(f"nic: {nic!r} is not a NIC (nic1 or nic2)")
         try:
-            addr = _ipv4(address)
+            addr = rules.ipv4(address)
         except ValueError as e:
             problems.append(f"address: {e}")
             addr = None
         try:
-            prefix = _prefix(netmask)
+            prefix = rules.prefix(netmask)
         except ValueError as e:
             problems.append(f"netmask: {e}")
             prefix = None
@@ -358,7 +299,7 @@ class Appliance:
                 if addr in (net.network_address, net.broadcast_address):
                     problems.append(f"address: {addr} is the network or broadcast address of {net}")
         if not problems:
-            entry = {"nic": nic, "address": str(addr), "netmask": netmask_of(prefix), "vlan": vlan_id}
+            entry = {"nic": nic, "address": str(addr), "netmask": rules.netmask_of(prefix), "vlan": vlan_id}
 
         def edit(st: dict) -> list[str]:
             if problems:
@@ -393,19 +334,19 @@ class Appliance:
         problems, values = [], {}
         if hostname is not None:
             try:
-                values["hostname"] = _hostname(hostname) if hostname.strip() else ""
+                values["hostname"] = rules.hostname(hostname) if hostname.strip() else ""
             except ValueError as e:
                 problems.append(f"hostname: {e}")
         if default_gateway is not None:
             try:
-                values["default_gateway"] = str(_ipv4(default_gateway)) if default_gateway.strip() else ""
+                values["default_gateway"] = str(rules.ipv4(default_gateway)) if default_gateway.strip() else ""
             except ValueError as e:
                 problems.append(f"default_gateway: {e}")
         if dns_servers is not None:
-            items = _items(dns_servers)
+            items = rules.items(dns_servers)
             if len(items) > MAX_DNS:
                 problems.append(f"dns_servers: {len(items)} servers given, at most {MAX_DNS} allowed")
-            values["dns_servers"] = _list_of(items, _ipv4_str, "dns_servers", problems)
+            values["dns_servers"] = rules.list_of(items, rules.ipv4_str, "dns_servers", problems)
 
         def edit(st: dict) -> list[str]:
             if problems:
@@ -430,7 +371,7 @@ class Appliance:
             problems.append(f"destination: {dest_text!r} is not a network in CIDR form ({e})")
             net = None
         try:
-            gw = str(_ipv4(gateway))
+            gw = str(rules.ipv4(gateway))
         except ValueError as e:
             problems.append(f"gateway: {e}")
             gw = ""
@@ -465,20 +406,20 @@ class Appliance:
     def set_ntp(self, servers: str | list[str]) -> None:
         """NTP servers (IPv4 addresses or host names, at most MAX_NTP)."""
         problems: list[str] = []
-        items = _items(servers)
+        items = rules.items(servers)
         if len(items) > MAX_NTP:
             problems.append(f"ntp_servers: {len(items)} servers given, at most {MAX_NTP} allowed")
-        clean = _list_of(items, _host, "ntp_servers", problems)
+        clean = rules.list_of(items, rules.host, "ntp_servers", problems)
         self._change("set_ntp", lambda st: problems or st.update(ntp_servers=clean) or [])
 
     def set_syslog(self, servers: str | list[str], fmt: str) -> None:
         """Syslog servers (at most 10) and format rfc5424|bsd."""
         problems: list[str] = []
-        items = _items(servers)
+        items = rules.items(servers)
         if len(items) > MAX_SYSLOG_SERVERS:
             problems.append(f"syslog_servers: {len(items)} servers given, at most "
                             f"{MAX_SYSLOG_SERVERS} allowed")
-        clean = _list_of(items, _host, "syslog_servers", problems)
+        clean = rules.list_of(items, rules.host, "syslog_servers", problems)
         f = (fmt or "").strip().lower()
         if f not in SYSLOG_FORMATS:
             problems.append(f"syslog_format: {fmt!r} is not a format (rfc5424 or bsd)")
@@ -493,7 +434,7 @@ class Appliance:
         problems: list[str] = []
         smtp: dict = {}
         try:
-            smtp["relay"] = _host(relay) if relay.strip() else ""
+            smtp["relay"] = rules.host(relay) if relay.strip() else ""
         except ValueError as e:
             problems.append(f"relay: {e}")
         p = str(port).strip()
@@ -510,13 +451,13 @@ class Appliance:
         if au == "password" and not smtp["username"]:
             problems.append("smtp_username: a user name is required with password authentication")
         try:
-            smtp["from_address"] = _email(from_address) if from_address.strip() else ""
+            smtp["from_address"] = rules.email(from_address) if from_address.strip() else ""
         except ValueError as e:
             problems.append(f"from_address: {e}")
-        contacts = _items(admin_contacts)
+        contacts = rules.items(admin_contacts)
         if len(contacts) > MAX_CONTACTS:
             problems.append(f"admin_contacts: {len(contacts)} given, at most {MAX_CONTACTS} allowed")
-        smtp["admin_contacts"] = _list_of(contacts, _email, "admin_contacts", problems)
+        smtp["admin_contacts"] = rules.list_of(contacts, rules.email, "admin_contacts", problems)
 
         def edit(st: dict) -> list[str]:
             if au == "password" and not password and not st["smtp"]["password_set"]:
@@ -551,52 +492,11 @@ class Appliance:
         """Simulated ping: True when ``address`` is one of ours or lies in a
         configured subnet. Raises Refused for a malformed address."""
         try:
-            addr = _ipv4(address)
+            addr = rules.ipv4(address)
         except ValueError as e:
             raise Refused([f"address: {e}"]) from None
         with self._lock:
-            return any(addr in _network(ip) for ip in self._state["ips"])
-
-
-def _ipv4_str(text: str) -> str:
-    return str(_ipv4(text))
-
-
-def _list_of(items: list[str], check: Callable[[str], str], field: str, problems: list[str]) -> list[str]:
-    out = []
-    for item in items:
-        try:
-            value = check(item)
-        except ValueError as e:
-            problems.append(f"{field}: {e}")
-            continue
-        if value in out:
-            problems.append(f"{field}: {value} is listed twice")
-        out.append(value)
-    return out
-
-
-def _network(ip: dict) -> ipaddress.IPv4Network:
-    return ipaddress.IPv4Network(f"{ip['address']}/{ip['netmask']}", strict=False)
-
-
-def _consistency(st: dict) -> list[str]:
-    """Rules that span forms: the gateway and route gateways must be reachable."""
-    problems = []
-    own = {ip["address"] for ip in st["ips"]}
-    gw = st["default_gateway"]
-    if gw:
-        g = ipaddress.IPv4Address(gw)
-        if gw in own:
-            problems.append(f"default_gateway: {gw} is one of the appliance's own addresses")
-        elif not any(g in _network(ip) for ip in st["ips"]):
-            problems.append(f"default_gateway: {gw} is not in any configured subnet")
-    for r in st["routes"]:
-        g = ipaddress.IPv4Address(r["gateway"])
-        if not any(g in _network(ip) for ip in st["ips"] if ip["nic"] == r["nic"]):
-            problems.append(f"gateway: route to {r['destination']} via {r['gateway']} "
-                            f"is not in a subnet configured on {r['nic']}")
-    return problems
+            return any(addr in rules.network(ip) for ip in self._state["ips"])
 
 
 def synthetic_nics(serial: str, answers_on: str) -> dict:

@@ -154,9 +154,10 @@ def _actions():
             f.get(ip["vlan"], "")) or "IP address added."),
         ip["delete_action"]: ("ip_config", lambda a, f: a.delete_ip(
             f.get(ip["address"], ""), f.get(ip["nic"]) or None) or "IP address deleted."),
+        # a field left out of the form keeps its value; a blank one clears it
         g["action"]: ("ip_config", lambda a, f: a.set_global(
-            f.get(g["hostname"], ""), f.get(g["default_gateway"], ""),
-            f.get(g["dns_servers"], "")) or "Global configuration saved."),
+            f.get(g["hostname"]), f.get(g["default_gateway"]),
+            f.get(g["dns_servers"])) or "Global configuration saved."),
         r["add_action"]: ("routes", lambda a, f: a.add_route(
             f.get(r["destination"], ""), f.get(r["gateway"], ""), f.get(r["nic"], ""))
             or "Route added."),

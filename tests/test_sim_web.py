@@ -24,6 +24,16 @@ def sim(tmp_path):
     assert s.stop() == 0
 
 
+@pytest.fixture(scope="module")
+def ready_sim(tmp_path_factory):
+    """One appliance, password already changed, shared by tests that leave its
+    state as they found it (refused changes)."""
+    s = Sim(tmp_path_factory.mktemp("sim")).start()
+    b = s.browser().ready()
+    yield s, b
+    assert s.stop() == 0
+
+
 def make_sim(tmp_path, *flags):
     return Sim(tmp_path, *flags).start()
 
@@ -166,8 +176,8 @@ def test_a_form_without_the_session_token_is_refused(sim):
      {"destination": "203.0.113.1/24", "gateway": "169.254.1.9", "nic": "nic1"}, "destination"),
     (BASICS, NTP["action"], {"ntp_servers": "ntp..example.net"}, "ntp_servers"),
 ])
-def test_bad_value_is_refused_with_its_field_and_nothing_is_half_saved(sim, page, action, fields, field):
-    b = sim.browser().ready()
+def test_bad_value_is_refused_with_its_field_and_nothing_is_half_saved(ready_sim, page, action, fields, field):
+    sim, b = ready_sim
     before = sim.state()
     r = b.save(page, action, fields)
     assert r.status_code == 200
@@ -314,3 +324,16 @@ def test_logout_ends_the_session(sim):
     assert r.status_code == 303
     r = b.get(BASICS)
     assert r.status_code == 303 and "/appliance/login" in r.headers["Location"]
+
+
+def test_global_form_field_left_out_keeps_its_value_and_blank_clears_it(sim):
+    b = sim.browser().ready()
+    b.save(IP["path"], GLOBAL["action"], {"hostname": "support.example.net",
+                                          "default_gateway": "169.254.1.9",
+                                          "dns_servers": "198.51.100.53"})
+    assert b.save(IP["path"], GLOBAL["action"], {"hostname": "new.example.net"}).status_code == 303
+    st = sim.state()
+    assert (st["hostname"], st["default_gateway"], st["dns_servers"]) == (
+        "new.example.net", "169.254.1.9", ["198.51.100.53"])
+    b.save(IP["path"], GLOBAL["action"], {"dns_servers": ""})
+    assert sim.state()["dns_servers"] == []
