@@ -154,8 +154,8 @@ class WebDriver:
     # --- HTTP ------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
-        return f"https://{self.where}{path}" if ":" not in self.address else \
-            f"https://[{self.address}]:{self.port}{path}"
+        host = f"[{self.address}]:{self.port}" if ":" in self.address else self.where
+        return f"https://{host}{path}"
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -378,6 +378,8 @@ class WebDriver:
             except Unreachable as exc:
                 raise self._after_dropped_post(exc, page_path, applied) from None
             self._check_status(resp, action)
+            if resp.status_code in (401, 403):      # form or session expired: not saved
+                raise _SessionGone()
             if resp.is_redirect:
                 target = self._location(resp).split("?")[0]
                 if target == self.pages["login"]["path"]:
