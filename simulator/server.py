@@ -71,8 +71,6 @@ class Simulator:
         state_dir = Path(args.state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         self.faults = Faults()
-        for flag in args.fault:
-            self.faults.apply_flag(flag)
         self.interfaces = None
         if args.manage_interfaces:
             from .netif import Interfaces
@@ -102,6 +100,8 @@ class Simulator:
         self.faults.on_new_certificate = self.certs.renew
         if self.interfaces:
             self.appliance.on_change(self.interfaces.sync)
+        for flag in args.fault:  # after the hooks: new_certificate at start renews
+            self.faults.apply_flag(flag)
 
     def start(self) -> dict:
         """Open every listener; returns the ready record."""
@@ -130,18 +130,18 @@ class Simulator:
         goes quiet by itself while ``faults.silent()``)."""
         log.info("rebooting: silent for %.1f s", seconds)
         with self._reboot_lock:
-            for listener in (self.https, self.http):
-                if listener:
-                    listener.close()
-        timer = threading.Timer(seconds, self._back_up)
+            closed = [l for l in (self.https, self.http) if l and l.is_open]
+            for listener in closed:
+                listener.close()
+        timer = threading.Timer(seconds, self._back_up, args=(closed,))
         timer.daemon = True
         timer.start()
 
-    def _back_up(self) -> None:
+    def _back_up(self, closed: list) -> None:
         with self._reboot_lock:
             self.sessions.clear()
-            for listener in (self.https, self.http):
-                if listener and listener._server is None:
+            for listener in closed:
+                if not listener.is_open:
                     try:
                         listener.open()
                     except OSError as exc:
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status (2 for bad flags or
     faults, 1 when a port or the interfaces cannot be had)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "serve":
+    while argv and argv[0] in ("serve", "--"):
         argv = argv[1:]
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),

@@ -406,6 +406,10 @@ class Listener:
                          name=f"listen-{self.port}", daemon=True).start()
         return self.port
 
+    @property
+    def is_open(self) -> bool:
+        return self._server is not None
+
     def close(self) -> None:
         server, self._server = self._server, None
         if server is not None:
