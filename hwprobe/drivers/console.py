@@ -25,14 +25,13 @@ the appliance counts as one failed login.
 from __future__ import annotations
 
 import codecs
-import datetime
 import logging
 import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..constants import FACTORY_PASSWORD, SERIAL_BAUD, state_dir
+from ..constants import FACTORY_PASSWORD, SERIAL_BAUD
 from ..errors import (
     ApplianceError, LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
     SessionExpired, Unreachable, ValidationRefused,
@@ -40,10 +39,10 @@ from ..errors import (
 from ..pagemap import PAGES
 from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
 from .base import LoginResult
+from .transcript import MASK, Transcript, default_transcript_path
 
 log = logging.getLogger("hwprobe.drivers.console")
 
-MASK = "********"
 BATCH_SECONDS = 0.05
 WEB_ONLY = "is not available on the local console: use the web interface"
 _YES = {"yes", "up", "true"}
@@ -51,55 +50,6 @@ _YES = {"yes", "up", "true"}
 
 class _SessionGone(Exception):
     """Internal: the console is back at its login prompt (logged out, rebooted)."""
-
-
-class Transcript:
-    """A timestamped record of a console session: ``< `` lines came from the
-    appliance, ``> `` lines were typed (passwords as ********)."""
-
-    def __init__(self, path: Path, device: str, baudrate: int):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._file = open(path, "a", encoding="utf-8", buffering=1)
-        self._partial = ""
-        self._write("#", f"console {device} at {baudrate} 8N1, opened")
-
-    @staticmethod
-    def _stamp() -> str:
-        return datetime.datetime.now().astimezone().isoformat(timespec="milliseconds")
-
-    def _write(self, mark: str, text: str) -> None:
-        if not self._file.closed:
-            self._file.write(f"{self._stamp()} {mark} {text}\n")
-
-    def received(self, text: str) -> None:
-        self._partial += text
-        *done, self._partial = re.split(r"\r?\n", self._partial)
-        for line in done:
-            self._write("<", line.replace("\r", ""))
-
-    def sent(self, text: str) -> None:
-        self.flush_partial()
-        self._write(">", text)
-
-    def note(self, text: str) -> None:
-        self.flush_partial()
-        self._write("#", text)
-
-    def flush_partial(self) -> None:
-        if self._partial:
-            self._write("<", self._partial.replace("\r", ""))
-            self._partial = ""
-
-    def close(self) -> None:
-        if not self._file.closed:
-            self.note("closed")
-            self._file.close()
-
-
-def default_transcript_path() -> Path:
-    """STATE/transcripts/console-YYYYmmdd-HHMMSS.log."""
-    return state_dir() / "transcripts" / time.strftime("console-%Y%m%d-%H%M%S.log")
 
 
 class ConsoleDriver:

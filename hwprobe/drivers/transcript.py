@@ -1,0 +1,67 @@
+"""The console session's transcript: every line with a timestamp.
+
+``< `` lines came from the appliance, ``> `` lines were typed (passwords as
+``********``), ``# `` lines are notes. The caller masks secrets before
+handing text in; this module only records.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import time
+from pathlib import Path
+
+from ..constants import state_dir
+
+MASK = "********"
+
+
+class Transcript:
+    """A timestamped record of a console session: ``< `` lines came from the
+    appliance, ``> `` lines were typed (passwords as ********)."""
+
+    def __init__(self, path: Path, device: str, baudrate: int):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = open(path, "a", encoding="utf-8", buffering=1)
+        self._partial = ""
+        self._write("#", f"console {device} at {baudrate} 8N1, opened")
+
+    @staticmethod
+    def _stamp() -> str:
+        return datetime.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+    def _write(self, mark: str, text: str) -> None:
+        if not self._file.closed:
+            self._file.write(f"{self._stamp()} {mark} {text}\n")
+
+    def received(self, text: str) -> None:
+        self._partial += text
+        *done, self._partial = re.split(r"\r?\n", self._partial)
+        for line in done:
+            self._write("<", line.replace("\r", ""))
+
+    def sent(self, text: str) -> None:
+        self.flush_partial()
+        self._write(">", text)
+
+    def note(self, text: str) -> None:
+        self.flush_partial()
+        self._write("#", text)
+
+    def flush_partial(self) -> None:
+        if self._partial:
+            self._write("<", self._partial.replace("\r", ""))
+            self._partial = ""
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.note("closed")
+            self._file.close()
+
+
+def default_transcript_path() -> Path:
+    """STATE/transcripts/console-YYYYmmdd-HHMMSS-PID.log (one session each;
+    a second session in the same file is appended after its own header)."""
+    return state_dir() / "transcripts" / time.strftime(f"console-%Y%m%d-%H%M%S-{os.getpid()}.log")
