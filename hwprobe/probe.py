@@ -168,7 +168,7 @@ def https_fingerprint(address: str, iface: str, src_address: str,
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         try:  # old appliance firmware: still read the certificate
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         except (ValueError, ssl.SSLError):
             pass
