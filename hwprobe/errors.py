@@ -59,7 +59,12 @@ class ApplianceError(BringupError):
 
 
 class Unreachable(ApplianceError):
-    """The appliance did not answer (connection refused, reset or timed out)."""
+    """The appliance did not answer (connection refused, reset or timed out).
+
+    ``applied`` is set after a dropped change: True when a re-read shows it
+    landed, False when it did not, None when that could not be told."""
+
+    applied: bool | None = None
 
 
 class CertificateChanged(ApplianceError):
