@@ -15,8 +15,17 @@ namespace of the calling thread):
     the journal entry; it is harmless to call twice. Use it as a context
     manager. ``.address`` is the address actually claimed; ``.notes`` lists
     every sentence said to the technician (also passed to ``on_note``).
-    Called from the main thread, ``take()`` also catches SIGINT, SIGTERM and
-    SIGHUP: the port is given back, then the process exits 128+signal.
+    Called from the main thread (and ``handle_signals=True``), ``take()`` also
+    catches SIGINT, SIGTERM and SIGHUP until the give-back: the port is given
+    back, then SystemExit(128+signal) is raised. From a worker thread no
+    handler is installed: the caller (the console) must call ``give_back()``
+    on its own exit paths. Other keywords: ``arp_wait`` (seconds the address
+    check listens, default 0.2), ``carrier_wait`` (seconds to wait for a
+    cable after bringing the port up, default 3). A non-default ``address``
+    that is taken raises LinkError instead of moving aside.
+    IPv6: only permanent global IPv6 addresses are journalled and re-added;
+    IPv6 is otherwise left alone. DHCP-leased IPv4 addresses come back without
+    their lease time (NetworkManager, handed the port back, renews them).
 
 ``restore_from_journal(iface=None, on_note=None) -> list[RestoredPort]``
     Puts back every port of this namespace left in the journal by a run that
@@ -36,7 +45,6 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -49,8 +57,6 @@ from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
 from .errors import BadInput, LinkError, NeedsPrivileges, PortRefused
 
 _CAPS = {"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13}
-_ETH_P_ARP = 0x0806
-_PACKET_OUTGOING = 4
 _IFA_F_PERMANENT = 0x80
 _RTPROT_KERNEL = 2
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -121,56 +127,6 @@ def _nm_set_managed(iface: str, managed: bool) -> str | None:
     if res.returncode != 0:
         return (res.stderr or res.stdout).strip() or f"nmcli exit {res.returncode}"
     return None
-
-
-# --- RFC 5227-style address probe ----------------------------------------------
-
-def _arp_frame(mac: bytes, target: str) -> bytes:
-    return (b"\xff" * 6 + mac + struct.pack("!H", _ETH_P_ARP)
-            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + b"\0" * 4
-            + b"\0" * 6 + socket.inet_aton(target))
-
-
-def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
-                probes: int = 2) -> dict[str, str]:
-    """ARP-probe ``candidates`` on ``iface`` (sender address 0.0.0.0, RFC 5227)
-    and return {address: MAC of the host holding it} for each one in use.
-
-    Sends only on ``iface``. Raises OSError when the raw socket cannot be opened.
-    """
-    wanted = {socket.inet_aton(a): a for a in candidates}
-    holders: dict[str, str] = {}
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as s:  # registered once, at bind
-        s.bind((iface, _ETH_P_ARP))
-        mac = s.getsockname()[4]
-        frames = [_arp_frame(mac, a) for a in candidates]
-        start = time.monotonic()
-        deadline = start + wait
-        sent = 0
-        while True:
-            now = time.monotonic()
-            if sent < probes and now >= start + sent * wait / probes:
-                for frame in frames:
-                    s.send(frame)
-                sent += 1
-            if now >= deadline:
-                break
-            next_send = start + sent * wait / probes if sent < probes else deadline
-            s.settimeout(max(0.001, min(deadline, next_send) - now))
-            try:
-                data, addr = s.recvfrom(128)
-            except TimeoutError:
-                continue
-            if addr[2] == _PACKET_OUTGOING or len(data) < 42 or data[22:28] == mac:
-                continue
-            op = struct.unpack("!H", data[20:22])[0]
-            spa, tpa = data[28:32], data[38:42]
-            sha = ":".join(f"{b:02x}" for b in data[22:28])
-            if spa in wanted:                      # somebody uses it
-                holders[wanted[spa]] = sha
-            elif op == 1 and spa == b"\0" * 4 and tpa in wanted:  # somebody probing it
-                holders[wanted[tpa]] = sha
-    return holders
 
 
 # --- netlink helpers --------------------------------------------------------------
@@ -420,8 +376,14 @@ class Takeover:
                     self.note(f"--force: taking over {self.iface} although "
                               f"{' and '.join(reasons)}")
                 with _ipr() as ipr:
-                    self.record = _snapshot(ipr, port)
-                journal.save(self.record)
+                    record = _snapshot(ipr, port)
+                try:
+                    journal.save(record)
+                except OSError as exc:
+                    raise LinkError(f"cannot write the link journal ({exc}); nothing was "
+                                    f"changed on {self.iface}. Set BRINGUP_STATE_DIR to a "
+                                    f"writable directory.") from exc
+                self.record = record
                 _ACTIVE[key] = self
                 self._key = key
             self._install_signals()
@@ -486,6 +448,8 @@ class Takeover:
             time.sleep(0.02)
 
     def _choose_address(self) -> str:
+        from .probe import arp_holders  # probe imports this module: import at use
+
         holders = arp_holders(self.iface, [self.requested], self.arp_wait)
         if not holders:
             return self.requested

@@ -10,21 +10,35 @@ namespace of the calling thread):
     raw socket bound to ``iface`` so nothing leaves by another port), repeats
     it for addresses still silent every ``resend`` seconds, and calls
     ``on_answer(Responder)`` the moment each address answers, with the MAC and
-    round-trip time. The ARP phase ends at ``timeout``, or ``settle`` seconds
-    after the last new answer, or as soon as every address has answered (plus
-    ``settle``, to catch a second device claiming the same address), or when
-    ``cancel`` (a threading.Event) is set. A second MAC answering for an
-    address is a conflict: it lands in ``Responder.conflict_macs`` and
-    ``on_answer`` is called again. With ``check_https``, each responder's TCP
-    443 is tried as soon as it answers and the SHA-256 fingerprint of its TLS
-    certificate read (no verification: only to read and later pin the cert);
-    ``on_answer`` is called again when that arrives.
+    round-trip time. The ARP phase ends at ``timeout`` when nothing answers;
+    once something answered, ``settle`` seconds after the last new answer
+    (long enough for a second device claiming the same address, or another
+    device on another address, to be heard; 20 ms once every address has
+    answered); or as soon as ``cancel`` (a threading.Event) is set. A second
+    MAC answering for an address is a conflict: it lands in
+    ``Responder.conflict_macs`` and ``on_answer`` is called again. With
+    ``check_https``, each responder's TCP 443 is tried the moment it answers
+    (in parallel with the ARP phase) and the SHA-256 fingerprint of its TLS
+    certificate read (no verification: only to show and later pin it);
+    ``on_answer`` is called again, from that check's own thread, when it
+    arrives. ``probe()`` returns once those checks are done (at most
+    ``https_timeout`` seconds each) unless cancelled.
 
-    ``ProbeResult(responders, elapsed_ms, first_answer_ms, arp_ms, ...)``;
-    an empty ``responders`` means nothing answered (``result.found`` is False).
+    ``ProbeResult(iface, src_address, addresses, responders, elapsed_ms,
+    first_answer_ms, arp_ms, cancelled)`` with ``Responder(address, mac,
+    rtt_ms, https_ok, fingerprint_sha256, https_error, conflict_macs)``,
+    responders in the order of ``addresses``; an empty ``responders`` means
+    nothing answered (``result.found`` is False). Fingerprints are 64
+    lower-case hex digits, as ``journal.pin_fingerprint`` stores them.
 
     Raises BadInput (unknown port, bad address), NeedsPrivileges (no
-    CAP_NET_RAW) and OSError for other socket failures.
+    CAP_NET_RAW), LinkError (port down) and OSError for other socket failures.
+
+``arp_holders(iface, candidates, wait=0.2) -> {address: MAC}``: the RFC
+5227-style check (ARP probes from 0.0.0.0) the takeover runs before claiming
+an address.
+
+``https_fingerprint(address, iface, src_address) -> (sha256 | None, why | None)``
 
 ``preload()`` imports scapy (about half a second) ahead of time, e.g. in a
 thread while the port is taken over. scapy is otherwise only imported inside
@@ -37,13 +51,14 @@ import ipaddress
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from .constants import FACTORY_ADDRESSES, HTTPS_PORT
-from .errors import BadInput
+from .errors import BadInput, LinkError
 from .link import require_privileges
 
 _ETH_P_ARP = 0x0806
@@ -150,6 +165,56 @@ def _open(iface: str) -> socket.socket:
     return sock
 
 
+# --- RFC 5227-style check that an address is free -------------------------------
+
+def _arp_frame(mac: bytes, target: str) -> bytes:
+    return (b"\xff" * 6 + mac + struct.pack("!H", _ETH_P_ARP)
+            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + b"\0" * 4
+            + b"\0" * 6 + socket.inet_aton(target))
+
+
+def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
+                probes: int = 2) -> dict[str, str]:
+    """ARP-probe ``candidates`` on ``iface`` (sender address 0.0.0.0, RFC 5227)
+    and return {address: MAC of the host holding it} for each one in use.
+
+    Sends only on ``iface``. Raises OSError when the raw socket cannot be opened.
+    """
+    wanted = {socket.inet_aton(a): a for a in candidates}
+    holders: dict[str, str] = {}
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as s:  # registered once, at bind
+        s.bind((iface, _ETH_P_ARP))
+        mac = s.getsockname()[4]
+        frames = [_arp_frame(mac, a) for a in candidates]
+        start = time.monotonic()
+        deadline = start + wait
+        sent = 0
+        while True:
+            now = time.monotonic()
+            if sent < probes and now >= start + sent * wait / probes:
+                for frame in frames:
+                    s.send(frame)
+                sent += 1
+            if now >= deadline:
+                break
+            next_send = start + sent * wait / probes if sent < probes else deadline
+            s.settimeout(max(0.001, min(deadline, next_send) - now))
+            try:
+                data, addr = s.recvfrom(128)
+            except TimeoutError:
+                continue
+            if addr[2] == _PACKET_OUTGOING or len(data) < 42 or data[22:28] == mac:
+                continue
+            op = struct.unpack("!H", data[20:22])[0]
+            spa, tpa = data[28:32], data[38:42]
+            sha = ":".join(f"{b:02x}" for b in data[22:28])
+            if spa in wanted:                      # somebody uses it
+                holders[wanted[spa]] = sha
+            elif op == 1 and spa == b"\0" * 4 and tpa in wanted:  # somebody probing it
+                holders[wanted[tpa]] = sha
+    return holders
+
+
 def https_fingerprint(address: str, iface: str, src_address: str,
                       timeout: float = 2.0, port: int = HTTPS_PORT) -> tuple[str | None, str | None]:
     """(SHA-256 of the certificate, None) or (None, why) for ``address:port``.
@@ -183,6 +248,16 @@ def https_fingerprint(address: str, iface: str, src_address: str,
         return None, f"TCP {port}: {exc.strerror or exc}"
     finally:
         raw.close()
+
+
+def _send(sock: socket.socket, frame: bytes, iface: str) -> None:
+    try:
+        sock.send(frame)
+    except OSError as exc:
+        if exc.errno == 100:  # ENETDOWN
+            raise LinkError(f"{iface} is down: bring it up, or let bringup take it "
+                            f"over (drop --no-takeover)") from None
+        raise
 
 
 def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: float = 1.0,
@@ -223,7 +298,7 @@ def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: fl
             if now >= next_send:
                 for a in addresses:
                     if a not in found:
-                        sock.send(frames[a])
+                        _send(sock, frames[a], iface)
                         sent_at[a] = time.monotonic()
                 next_send = now + resend
             wait = min(end, next_send) - time.monotonic()

@@ -102,3 +102,21 @@ def test_is_link_local_covers_169_254_and_fe80():
     assert interfaces.is_link_local("fe80::1")
     assert not interfaces.is_link_local("10.99.0.5")
     assert not interfaces.is_link_local("2001:db8::5")
+
+
+def test_ports_command_warns_about_the_port_with_the_default_route(lab):
+    import sys
+    from pathlib import Path
+
+    _ip(lab, "addr", "add", "10.99.0.5/24", "dev", "lan0")
+    _ip(lab, "route", "add", "default", "via", "10.99.0.1", "dev", "lan0")
+    bringup = str(Path(sys.executable).with_name("bringup"))
+    r = subprocess.run(["ip", "netns", "exec", lab.laptop_ns, bringup, "ports"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "lan0" in r.stdout and "10.99.0.5/24" in r.stdout
+    assert "warning: lan0 holds this laptop's default route" in r.stdout
+    j = subprocess.run(["ip", "netns", "exec", lab.laptop_ns, bringup, "ports", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    [port] = json.loads(j.stdout)
+    assert port["default_route"] is True and port["warnings"]

@@ -239,3 +239,11 @@ def test_pinned_fingerprint_is_remembered_per_appliance_address(state_dir):
     assert journal.pinned_fingerprint("169.254.1.1") is None
     with pytest.raises(ValueError):
         journal.pin_fingerprint("169.254.1.1", "not-a-hash")
+
+
+def test_a_damaged_journal_entry_is_set_aside_not_fatal(state_dir):
+    path = state_dir / "links" / f"ns{journal.netns_inode()}-lan7.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{half a record")
+    assert journal.load("lan7") is None
+    assert path.with_suffix(".bad").exists() and not path.exists()

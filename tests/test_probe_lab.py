@@ -229,3 +229,12 @@ def test_probe_without_takeover_uses_the_address_already_on_the_port(lab, state_
     out = json.loads(r.stdout)
     assert out["laptop_address"] == "169.254.1.250" and out["notes"] == []
     assert out["responders"][0]["https_ok"] is True
+
+
+def test_probe_without_takeover_on_a_down_port_says_so(lab, state_dir):
+    ns = lab.laptop_ns
+    subprocess.run(["ip", "-n", ns, "addr", "add", "169.254.1.250/24", "dev", "lan0"], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "lan0", "down"], check=True)
+    r = bringup_probe(lab, "--no-takeover")
+    assert r.returncode == 1
+    assert "lan0 is down" in r.stderr and "Traceback" not in r.stderr
