@@ -185,7 +185,7 @@ def test_console_survives_the_cable_being_pulled_and_replugged(sim, term):
 def test_console_is_silent_during_a_reboot_then_asks_for_login(sim, term):
     first_login(term)
     term.expect(K["menu_prompt"])
-    sim.fault("reboot", 1.0)
+    sim.fault("reboot", 2.5)  # long enough that the check below falls inside it
     term.send(str(K["show_status"]))
     time.sleep(0.5)
     assert term.port.read(4096) == b""
