@@ -121,7 +121,8 @@ class BringupApp(App[int]):
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.action_quit_console)
         self.push_screen(_screen_class("start")())
-        self.call_after_refresh(self._load_slow_modules)
+        # scapy is first needed at Find, seconds away: let the first frames out first
+        self.set_timer(1.0, self._load_slow_modules)
         previous = load_progress() if self.options.resume else None
         if previous:
             from .screens.resume import ResumeScreen
