@@ -210,3 +210,23 @@ def test_expired_session_mid_run_is_recovered_by_logging_in_again(make_lab, stat
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr + stdout
     assert appliance_matches_sheet(lab) == []
+
+
+def test_next_appliance_on_the_same_factory_address_is_not_a_changed_certificate(
+        make_lab, state_dir):
+    first = make_lab(appliance_address=ADDR)
+    assert apply(first, state_dir, FIRST).returncode == 0
+    second = make_lab(appliance_address=ADDR)          # another box, same factory address
+    r = apply(second, state_dir, FIRST)
+    assert r.returncode == 0, r.stderr
+
+
+def test_changed_certificate_on_the_same_appliance_stops_the_run(make_lab, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    assert apply(lab, state_dir, FIRST).returncode == 0
+    control.send(lab.control, fault="new_certificate")
+    r = apply(lab, state_dir, LATER)
+    assert r.returncode == 1
+    assert "certificate changed" in r.stderr and "--trust-new-certificate" in r.stderr
+    r = apply(lab, state_dir, LATER, "--trust-new-certificate")
+    assert r.returncode == 0, r.stderr

@@ -122,6 +122,7 @@ class _Session:
         self.driver = None
         self.fingerprint = None
         self.cable_mac = None
+        self.probe_fingerprint = None
         self.notes: list[str] = []
 
     def __enter__(self):
@@ -135,9 +136,10 @@ class _Session:
             self.takeover.take()
             if args.address:
                 result = probe(args.iface, self.takeover.address, addresses=[args.address],
-                               timeout=2.0, check_https=False)
+                               timeout=2.0, check_https=not args.console)
                 if result.responders:
                     self.cable_mac = result.responders[0].mac
+                    self.probe_fingerprint = result.responders[0].fingerprint_sha256
         if args.console:
             from ..drivers.console import ConsoleDriver
 
@@ -145,11 +147,36 @@ class _Session:
         else:
             from ..drivers.web import WebDriver
 
-            self.driver = WebDriver(args.address, port=args.https_port,
+            pin = self._pin()
+            self.driver = WebDriver(args.address, port=args.https_port, pinned_fingerprint=pin,
+                                    use_journal=pin is None,
                                     trust_new_certificate=args.trust_new_certificate)
         self.driver.open()
         self.fingerprint = getattr(self.driver, "fingerprint", None)
         return self
+
+    def _pin(self) -> str | None:
+        """The certificate pin for this run, when the laptop port is held.
+
+        Every new appliance answers on the same factory addresses, so a pin kept
+        by address alone would call the next box's certificate "changed". Held
+        ports know the appliance's MAC: the pin is kept per address and MAC, and
+        the fingerprint the probe just read is the one this run trusts."""
+        if not (self.cable_mac and self.probe_fingerprint):
+            return None
+        from .. import journal
+        from ..errors import CertificateChanged
+
+        key = f"{self.args.address}@{self.cable_mac.lower()}"
+        seen = self.probe_fingerprint
+        kept = journal.pinned_fingerprint(key)
+        if kept and kept != seen.replace(":", "").lower() and not self.args.trust_new_certificate:
+            raise CertificateChanged(kept, seen)
+        if not kept or kept != seen.replace(":", "").lower():
+            journal.pin_fingerprint(key, seen)
+            self._note(f"certificate of {self.args.address} (MAC {self.cable_mac}): "
+                       f"SHA-256 {seen} - trusted for this appliance from now on")
+        return seen
 
     def _note(self, text: str) -> None:
         self.notes.append(text)
