@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+
+from pathlib import Path
 
 from . import lab as labmod
 
@@ -34,6 +37,10 @@ def register(sub, root) -> None:
                    help="which NIC(s) carry the factory address (default: nic1)")
     p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"),
                    help="which NIC the laptop's cable is in (default: nic1)")
+    p.add_argument("--pair", action="store_true",
+                   help="add a backup appliance: a failover pair on 198.51.100.20 (primary) and .21 "
+                        "(backup); API client from BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET, or a "
+                        "random secret kept in the lab's directory (root only)")
     p.add_argument("--json", action="store_true", help="print the lab as JSON")
     p.add_argument("sim_args", nargs=argparse.REMAINDER,
                    help="after --, extra flags for the simulator (e.g. -- --fault delay=0.5)")
@@ -74,13 +81,24 @@ def describe(lab: labmod.Lab) -> str:
         f"  appliance console    {lab.console or '-'}",
         f"  fault control        {lab.control or '-'}",
         f"  try:  ip netns exec {lab.laptop_ns} bringup probe --iface {lab.laptop_iface}",
-    ])
+    ] + ([
+        f"  failover pair        primary {labmod.PAIR['primary']} ({lab.appliance_ns}), backup "
+        f"{lab.backup['address']} ({lab.backup['ns']}), shared IP {labmod.PAIR['shared']}",
+        f"  laptop on the pair:  ip -n {lab.laptop_ns} addr add {labmod.PAIR['laptop']}/24 dev lan0",
+        f"  API client           " + ("from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"
+                                      if not (Path(lab.dir) / "api-client.json").exists()
+                                      else str(Path(lab.dir) / "api-client.json")),
+    ] if lab.backup else []))
 
 
 def _up(args) -> int:
     extra = [a for a in args.sim_args if a != "--"]
+    client = None
+    if args.pair and os.environ.get("BRINGUP_API_CLIENT_ID") and os.environ.get("BRINGUP_API_SECRET"):
+        client = (os.environ["BRINGUP_API_CLIENT_ID"], os.environ["BRINGUP_API_SECRET"])
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
-                    answers_on=args.answers_on, plug=args.plug, sim_args=extra)
+                    answers_on=args.answers_on, plug=args.plug, sim_args=extra,
+                    pair=args.pair, api_client=client)
     print(json.dumps(lab.to_json(), indent=2) if args.json else describe(lab))
     return 0
 
