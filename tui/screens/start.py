@@ -24,7 +24,10 @@ class StartScreen(StepScreen):
     BINDINGS = [
         Binding("enter", "next", "Next", id="next", key_display="Enter", priority=True),
         Binding("ctrl+n", "by_hand", "No sheet: by hand", id="by-hand", key_display="^n"),
+        Binding("ctrl+o", "other_paths", "Other paths", id="other-paths", key_display="^o"),
     ]
+    PATHS_OFFER = ("Not a new appliance? ^o: failover, cold spare, virtual appliance, RMA, "
+                   "hosted site, SaaS outage, readiness.")
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -33,6 +36,7 @@ class StartScreen(StepScreen):
                         placeholder="e.g. ~/sheets/support.toml", suggester=PathSuggester())
         with VerticalScroll(classes="body", id="summary-box"):
             yield Static("", id="summary", markup=False)
+        yield Static(self.PATHS_OFFER, id="paths-offer", markup=False)
 
     def on_mount(self) -> None:
         if self.session.sheet_path:
@@ -78,6 +82,15 @@ class StartScreen(StepScreen):
         if loaded or self.load(field.value):
             if loaded:
                 self.app.goto("port")
+
+    def action_other_paths(self) -> None:
+        """The other recovery paths (a sheet typed but not loaded yet is loaded first)."""
+        from .paths import PathsScreen
+
+        typed = self.query_one("#sheet", Field).value.strip()
+        if typed and self.session.sheet_path != str(Path(typed).expanduser()):
+            self.load(typed)
+        self.app.push_screen(PathsScreen())
 
     def action_by_hand(self) -> None:
         self.session.settings = Settings()

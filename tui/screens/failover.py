@@ -1,0 +1,223 @@
+"""Failover pair, the primary is down: make the backup primary.
+
+Shows the three ways traffic moves to the backup and which one this site uses
+(the sheet's [failover] table), reads the backup's role and health, and makes
+it primary with the command API (``hwprobe.failover.promote``): the
+appliance's own XML answer is shown, and the new role is confirmed by reading
+health again. The API secret lives in its field only: never logged, never
+written. Errors (wrong secret, no answer, an ``<error>`` answer) change nothing
+and say so.
+"""
+from __future__ import annotations
+
+import os
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Label, Static
+from textual.worker import get_current_worker
+
+from hwprobe import validate as v
+from hwprobe.runbook import PATHS, sheet_values
+
+from ..widgets.choice import Tick
+from ..widgets.fields import Field, SecretField
+from .paths import PathScreen
+
+ENV_CLIENT_ID = "BRINGUP_API_CLIENT_ID"
+ENV_SECRET = "BRINGUP_API_SECRET"
+METHOD_NAMES = {"shared_ip": "shared IP", "dns": "DNS swing", "nat": "NAT swing"}
+SYNC_NOTE = ("Sync data first copies the old primary's data before the swap: it needs the old "
+             "primary to answer and disconnects its users. Leave it off when the primary is down.")
+
+
+class HealthRead(Message):
+    """The appliance at ``address`` answered check_health (``health``: hwprobe Health)."""
+
+    def __init__(self, address: str, health) -> None:
+        self.address, self.health = address, health
+        super().__init__()
+
+
+class PromoteDone(Message):
+    """set_failover_role was sent (``result``: hwprobe PromoteResult)."""
+
+    def __init__(self, address: str, result) -> None:
+        self.address, self.result = address, result
+        super().__init__()
+
+
+def describe_health(h) -> str:
+    """One line: role, /check_health, version, last data sync."""
+    return (f"role {(h.role or '?').upper()}, /check_health "
+            f"{'200 healthy' if h.healthy else '500 NOT healthy'}, version {h.version or '?'}, "
+            f"last data sync {h.last_data_sync_time or 'never'}"
+            + (f" ({h.last_data_sync_status})" if h.last_data_sync_status else ""))
+
+
+class FailoverScreen(PathScreen):
+    """Read the backup's health (^r) and make it primary (^y)."""
+
+    TITLE_TEXT = PATHS["failover"]["title"]
+    CSS_PATH = "failover.tcss"
+    HINT = "Read the backup's health (^r), then make it primary (^y)."
+    BINDINGS = [
+        Binding("ctrl+r", "read_health", "Read health", id="read-health", key_display="^r"),
+        Binding("ctrl+y", "make_primary", "Make primary", id="make-primary", key_display="^y"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.health = None          # the last Health read
+        self.result = None          # the last PromoteResult
+        self.busy = False
+
+    @property
+    def site(self) -> dict:
+        settings = self.session.settings
+        return (getattr(settings, "failover", None) or {}) if settings is not None else {}
+
+    def methods_text(self) -> str:
+        site = self.site
+        values = sheet_values(self.session.settings, site)
+        values["peer_address"] = "below"       # the Peer address field, one line each
+        method = site.get("method")
+        lines = ["How traffic moves to the backup:"]
+        for key, text in PATHS["failover"]["methods"].items():
+            lines.append(f"{'>' if key == method else ' '} {text.format_map(values)}")
+        lines.append(f"This site: {METHOD_NAMES[method]} (from the sheet)" if method in METHOD_NAMES
+                     else "This site: not in the sheet (add [failover] method to it)")
+        return "\n".join(lines)
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(classes="body"):
+            yield Static(self.methods_text(), id="methods", markup=False)
+            with Horizontal(classes="row"):
+                yield Label("Peer address", classes="label")
+                yield Field(self.site.get("peer_address", ""), id="peer",
+                            placeholder="the backup appliance, e.g. 198.51.100.21")
+            with Horizontal(classes="row"):
+                yield Label("API client id", classes="label")
+                yield Field(os.environ.get(ENV_CLIENT_ID, ""), id="client-id",
+                            placeholder="/login > Management > API Configuration")
+            with Horizontal(classes="row"):
+                yield Label("API secret", classes="label")
+                yield SecretField(os.environ.get(ENV_SECRET, ""), id="secret")
+            with Horizontal(classes="row"):
+                yield Label("Data sync", classes="label")
+                yield Tick("Sync data first (off by default)", id="sync-first")
+            yield Static(SYNC_NOTE, id="sync-note", markup=False)
+            with VerticalScroll(id="answer-box"):
+                yield Static("", id="answer", markup=False)
+
+    def on_mount(self) -> None:
+        first_empty = next((f for f in self.query(Field) if not f.value), None)
+        (first_empty or self.query_one("#peer", Field)).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+    def _inputs(self) -> tuple[str, str, str] | None:
+        """Peer, client id, secret; None (and why, on the status line) when one is missing."""
+        peer = self.query_one("#peer", Field).value.strip()
+        cid = self.query_one("#client-id", Field).value.strip()
+        secret = self.query_one("#secret", Field).value
+        problem = v.check_ipv4(peer) if peer else "type the backup appliance's address"
+        if problem:
+            self.say(f"Peer address: {problem}", "warning")
+            self.query_one("#peer", Field).focus()
+            return None
+        if not cid or not secret:
+            self.say("Type the API client id and secret (/login > Management > API "
+                     "Configuration).", "warning")
+            self.query_one("#client-id" if not cid else "#secret", Field).focus()
+            return None
+        return peer, cid, secret
+
+    def _answer(self, text: str) -> None:
+        self.query_one("#answer", Static).update(text)
+        self.query_one("#answer-box", VerticalScroll).scroll_home(animate=False)
+
+    # --- actions -----------------------------------------------------------------------
+    def action_read_health(self) -> None:
+        inputs = self._inputs()
+        if inputs:
+            self.busy = True
+            self.say(f"Reading the health of {inputs[0]}...")
+            self.read_health(*inputs)
+
+    def action_make_primary(self) -> None:
+        inputs = self._inputs()
+        if inputs:
+            self.busy = True
+            sync = self.query_one("#sync-first", Tick).value
+            self.say(f"Making {inputs[0]} primary"
+                     + (" (data sync first)..." if sync else " (no data sync)..."))
+            self.make_primary(*inputs, sync)
+
+    # --- workers: never touch a widget ----------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="failover")
+    def read_health(self, address: str, client_id: str, secret: str) -> None:
+        from hwprobe.failover import FailoverClient
+
+        client = FailoverClient(address, client_id=client_id, client_secret=secret)
+        try:
+            health = client.health()
+        finally:
+            client.close()
+        if not get_current_worker().is_cancelled:
+            self.post_message(HealthRead(address, health))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="failover")
+    def make_primary(self, address: str, client_id: str, secret: str, sync_first: bool) -> None:
+        from hwprobe.failover import FailoverClient, promote
+
+        client = FailoverClient(address, client_id=client_id, client_secret=secret)
+        try:
+            result = promote(client, data_sync_first=sync_first)
+        finally:
+            client.close()
+        if not get_current_worker().is_cancelled:
+            self.post_message(PromoteDone(address, result))
+
+    # --- answers ---------------------------------------------------------------------------
+    def on_health_read(self, message: HealthRead) -> None:
+        self.busy = False
+        self.health = message.health
+        self._answer(f"{message.address}: {describe_health(message.health)}")
+        if message.health.role == "primary":
+            self.say(f"{message.address} is already the primary.", "success")
+        else:
+            self.say(f"{message.address} is the {message.health.role or 'unknown role'}: "
+                     "^y makes it primary.", "info")
+
+    def on_promote_done(self, message: PromoteDone) -> None:
+        self.busy = False
+        r = self.result = message.result
+        lines = [f"Before: {describe_health(r.before)}", "The appliance answered:",
+                 *(f"  {line}" for line in r.answer.xml.strip().splitlines())]
+        if r.after is not None and r.answer.ok:
+            self.health = r.after
+            lines.append(f"Read again: {describe_health(r.after)}")
+        self._answer("\n".join(lines))
+        if r.ok:
+            method = METHOD_NAMES.get(self.site.get("method"))
+            move = (f"move traffic by {method}" if method else
+                    "move traffic (shared IP: automatic; DNS: the A record; NAT: the firewall rule)")
+            self.say(f"Confirmed: {message.address} is now the primary. Now {move}.", "success")
+        elif r.answer.ok:
+            role = r.after.role if r.after is not None else "?"
+            self.say(f"The appliance said it changed role, but reading health again shows "
+                     f"role {role}: check it before moving traffic.", "error")
+        else:
+            self.say(f"Not changed: {r.answer.message}", "error")
+
+    def worker_failed(self, group: str, text: str) -> None:
+        self.busy = False
+        self._answer("")
+        self.say(f"{text}. Nothing was changed." if not text.endswith(".")
+                 else f"{text} Nothing was changed.", "error")

@@ -1,0 +1,154 @@
+"""The recovery paths offered from the start screen (^o), and what their
+screens share.
+
+Hardware bring-up is the seven-step flow; the other paths (failover, cold
+spare, virtual appliance, RMA, hosted site, SaaS outage, readiness) each open
+one screen on top of the start screen. Escape always goes back one screen.
+The checklists and the words come from ``hwprobe.runbook`` (runbook.toml).
+"""
+from __future__ import annotations
+
+import importlib
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from hwprobe.runbook import PATH_ORDER, PATHS
+
+from .base import Session, StepBar, explain
+
+READINESS_TITLE = "Readiness: prepare in advance (sheet age, kit list)"
+READINESS_SUMMARY = ("Before anything fails: is the settings sheet complete and recent, "
+                     "and is the kit packed?")
+# key -> the screen that opens it ("module:Class"[, argument]); hardware is the
+# start screen itself
+ROUTES: dict[str, tuple[str, str | None]] = {
+    "failover": ("tui.screens.failover:FailoverScreen", None),
+    "cold_spare": ("tui.screens.checklist:ChecklistScreen", "cold_spare"),
+    "virtual": ("tui.screens.checklist:ChecklistScreen", "virtual"),
+    "rma": ("tui.screens.rma:RmaScreen", None),
+    "hosted": ("tui.screens.checklist:ChecklistScreen", "hosted"),
+    "saas": ("tui.screens.checklist:ChecklistScreen", "saas"),
+    "readiness": ("tui.screens.readiness:ReadinessScreen", None),
+}
+PATH_KEYS = (*PATH_ORDER, "readiness")
+
+
+def path_title(key: str) -> str:
+    return READINESS_TITLE if key == "readiness" else PATHS[key]["title"]
+
+
+def open_path(app, key: str) -> Screen | None:
+    """Push the screen of recovery path ``key`` and return it; for "hardware",
+    go back to the start screen (the bring-up flow) and return None."""
+    if key == "hardware":
+        back_to_start(app)
+        return None
+    target, argument = ROUTES[key]
+    module, name = target.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    screen = cls(argument) if argument else cls()
+    app.push_screen(screen)
+    return screen
+
+
+def back_to_start(app):
+    """Close every path screen; returns the start screen underneath."""
+    from .start import StartScreen
+
+    while not isinstance(app.screen, StartScreen) and len(app.screen_stack) > 1:
+        app.pop_screen()
+    return app.screen
+
+
+class PathScreen(Screen):
+    """A recovery path's screen: a title bar, a hint, the body, a status line,
+    the footer. Subclasses set TITLE_TEXT and HINT and write compose_body()."""
+
+    TITLE_TEXT = ""
+    HINT = ""
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back", key_display="Esc"),
+    ]
+
+    @property
+    def session(self) -> Session:
+        return self.app.session
+
+    def compose(self) -> ComposeResult:
+        lab = f"  [demo lab {self.app.options.lab}]" if self.app.options.lab else ""
+        yield StepBar(f" bringup  {self.TITLE_TEXT}{lab}", id="stepbar", markup=False)
+        yield Static(self.HINT, id="hint", markup=False)
+        yield from self.compose_body()
+        yield Static("", id="status", markup=False)
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def say(self, text: str, level: str = "info") -> None:
+        """Show one line in the status line (level: info, warning, error, success)."""
+        status = self.query_one("#status", Static)
+        status.set_classes(f"-{level}")
+        status.update(text)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker.group, explain(event.worker.error, event.worker.group))
+
+    def worker_failed(self, group: str, text: str) -> None:
+        """A worker of this screen raised; the text is already in technician words."""
+        self.say(text, "error")
+
+
+class PathsScreen(PathScreen):
+    """Every recovery path, one per line; Enter or its number opens it."""
+
+    TITLE_TEXT = "Recovery paths"
+    CSS_PATH = "paths.tcss"
+    HINT = ("What happened? Choose the path (Up/Down and Enter, or its number). "
+            "Esc goes back to the settings sheet.")
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="open-path", key_display="Enter", priority=True),
+        *(Binding(str(n), f"open_number({n})", f"Open path {n}", id=f"open-path-{n}", show=False)
+          for n in range(1, len(PATH_KEYS) + 1)),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        options = [Option(f"{n}  {path_title(key)}", id=key)
+                   for n, key in enumerate(PATH_KEYS, 1)]
+        yield OptionList(*options, id="paths", compact=True)
+        yield Static("", id="path-summary", markup=False)
+        sheet = self.session.sheet_path
+        yield Static(f"Settings sheet: {sheet}" if sheet and self.session.settings is not None
+                     else "Settings sheet: none loaded (Esc, type its path, ^o again)",
+                     id="sheet-note", markup=False)
+
+    def on_mount(self) -> None:
+        paths = self.query_one("#paths", OptionList)
+        paths.highlighted = 0
+        paths.focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        key = event.option.id
+        self.query_one("#path-summary", Static).update(
+            READINESS_SUMMARY if key == "readiness" else PATHS[key]["summary"])
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        open_path(self.app, event.option.id)
+
+    def action_open(self) -> None:
+        paths = self.query_one("#paths", OptionList)
+        if paths.highlighted is not None:
+            open_path(self.app, PATH_KEYS[paths.highlighted])
+
+    def action_open_number(self, number: int) -> None:
+        open_path(self.app, PATH_KEYS[number - 1])
