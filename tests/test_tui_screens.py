@@ -19,7 +19,8 @@ from hwprobe.sheet import load_sheet
 from hwprobe.state import ApplianceState, NicInfo
 from tui.app import ConsoleOptions, make_app
 
-SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
+ROOT = Path(__file__).resolve().parent.parent
+SHEET = "assets/example-sheet.toml"     # relative to ROOT: pictures must not show the checkout's path
 FINGERPRINT = "3da8d7f693de3d" + "0" * 50
 
 PORTS = [
@@ -63,6 +64,7 @@ def fixed_hardware(monkeypatch, state_dir):
     monkeypatch.setattr(probe_mod, "probe", _fake_probe)
     monkeypatch.setattr(probe_mod, "preload", lambda: None)
     monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.chdir(ROOT)
     return state_dir
 
 
