@@ -28,7 +28,7 @@ demo: $(STAMP)
 	@scripts/as-root $(VENV)/bin/bringup demo
 
 test: $(STAMP)
-	BRINGUP_REQUIRE_LAB=1 $(PY) -m pytest -q -p no:cacheprovider
+	BRINGUP_REQUIRE_LAB=1 $(PY) -m pytest -q -p no:cacheprovider --durations=12
 
 bench: $(STAMP)
 	@scripts/as-root $(PY) bench/run.py
