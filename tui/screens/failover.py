@@ -30,8 +30,8 @@ from .paths import PathScreen
 ENV_CLIENT_ID = "BRINGUP_API_CLIENT_ID"
 ENV_SECRET = "BRINGUP_API_SECRET"
 METHOD_NAMES = {"shared_ip": "shared IP", "dns": "DNS swing", "nat": "NAT swing"}
-SYNC_NOTE = ("Sync data first copies the old primary's data before the swap: it needs the old "
-             "primary to answer and disconnects its users. Leave it off when the primary is down.")
+SYNC_NOTE = "Sync first: it needs the old primary to answer, and disconnects its users."
+XML_WIDTH = 74
 
 
 class HealthRead(Message):
@@ -52,10 +52,20 @@ class PromoteDone(Message):
 
 def describe_health(h) -> str:
     """One line: role, /check_health, version, last data sync."""
+    status = h.last_data_sync_status
     return (f"role {(h.role or '?').upper()}, /check_health "
             f"{'200 healthy' if h.healthy else '500 NOT healthy'}, version {h.version or '?'}, "
-            f"last data sync {h.last_data_sync_time or 'never'}"
-            + (f" ({h.last_data_sync_status})" if h.last_data_sync_status else ""))
+            f"last sync {h.last_data_sync_time or 'never'}"
+            + (f" ({status})" if status and status != "never" else ""))
+
+
+def xml_lines(xml: str) -> list[str]:
+    """The appliance's XML answer, whole, cut into screen-wide pieces (a long
+    namespace would otherwise wrap word by word over three lines)."""
+    out = []
+    for line in xml.strip().splitlines():
+        out += [line[i:i + XML_WIDTH] for i in range(0, len(line), XML_WIDTH)] or [""]
+    return out
 
 
 class FailoverScreen(PathScreen):
@@ -85,11 +95,11 @@ class FailoverScreen(PathScreen):
         values = sheet_values(self.session.settings, site)
         values["peer_address"] = "below"       # the Peer address field, one line each
         method = site.get("method")
-        lines = ["How traffic moves to the backup:"]
+        this = (f"this site: {METHOD_NAMES[method]} (from the sheet)" if method in METHOD_NAMES
+                else "this site: not in the sheet ([failover] method)")
+        lines = [f"How traffic moves to the backup - {this}"]
         for key, text in PATHS["failover"]["methods"].items():
             lines.append(f"{'>' if key == method else ' '} {text.format_map(values)}")
-        lines.append(f"This site: {METHOD_NAMES[method]} (from the sheet)" if method in METHOD_NAMES
-                     else "This site: not in the sheet (add [failover] method to it)")
         return "\n".join(lines)
 
     def compose_body(self) -> ComposeResult:
@@ -108,7 +118,8 @@ class FailoverScreen(PathScreen):
                 yield SecretField(os.environ.get(ENV_SECRET, ""), id="secret")
             with Horizontal(classes="row"):
                 yield Label("Data sync", classes="label")
-                yield Tick("Sync data first (off by default)", id="sync-first")
+                yield Tick("Sync data first (leave off when the primary is down)",
+                           id="sync-first")
             yield Static(SYNC_NOTE, id="sync-note", markup=False)
             with VerticalScroll(id="answer-box"):
                 yield Static("", id="answer", markup=False)
@@ -160,7 +171,9 @@ class FailoverScreen(PathScreen):
             self.make_primary(*inputs, sync)
 
     # --- workers: never touch a widget ----------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="failover")
+    # the description is fixed: by default Textual writes the arguments (the secret) into it
+    @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
+          description="read the appliance's health")
     def read_health(self, address: str, client_id: str, secret: str) -> None:
         from hwprobe.failover import FailoverClient
 
@@ -172,7 +185,8 @@ class FailoverScreen(PathScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(HealthRead(address, health))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="failover")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
+          description="make the appliance primary")
     def make_primary(self, address: str, client_id: str, secret: str, sync_first: bool) -> None:
         from hwprobe.failover import FailoverClient, promote
 
@@ -199,7 +213,7 @@ class FailoverScreen(PathScreen):
         self.busy = False
         r = self.result = message.result
         lines = [f"Before: {describe_health(r.before)}", "The appliance answered:",
-                 *(f"  {line}" for line in r.answer.xml.strip().splitlines())]
+                 *(f"  {line}" for line in xml_lines(r.answer.xml))]
         if r.after is not None and r.answer.ok:
             self.health = r.after
             lines.append(f"Read again: {describe_health(r.after)}")
@@ -218,6 +232,5 @@ class FailoverScreen(PathScreen):
 
     def worker_failed(self, group: str, text: str) -> None:
         self.busy = False
-        self._answer("")
-        self.say(f"{text}. Nothing was changed." if not text.endswith(".")
-                 else f"{text} Nothing was changed.", "error")
+        self._answer(text)
+        self.say("Nothing was changed (why: above).", "error")

@@ -9,6 +9,7 @@ The checklists and the words come from ``hwprobe.runbook`` (runbook.toml).
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,6 +37,12 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "readiness": ("tui.screens.readiness:ReadinessScreen", None),
 }
 PATH_KEYS = (*PATH_ORDER, "readiness")
+
+
+def short_path(path: str) -> str:
+    """``path`` with the home directory written as ``~``."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
 
 
 def path_title(key: str) -> str:
@@ -127,8 +134,8 @@ class PathsScreen(PathScreen):
         yield OptionList(*options, id="paths", compact=True)
         yield Static("", id="path-summary", markup=False)
         sheet = self.session.sheet_path
-        yield Static(f"Settings sheet: {sheet}" if sheet and self.session.settings is not None
-                     else "Settings sheet: none loaded (Esc, type its path, ^o again)",
+        yield Static(f"Settings sheet: {short_path(sheet)}"
+                     if sheet and self.session.settings is not None else "Settings sheet: none loaded (Esc, type its path, ^o again)",
                      id="sheet-note", markup=False)
 
     def on_mount(self) -> None:

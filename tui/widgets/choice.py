@@ -3,6 +3,7 @@ one-of-several choice ``< label >``. Textual's Checkbox and Select draw half
 blocks and arrows a Linux console font does not have."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -37,8 +38,8 @@ class Tick(Widget, can_focus=True):
         self.label = label
         self.set_reactive(Tick.value, value)
 
-    def render(self) -> str:
-        return f"[{'x' if self.value else ' '}] {self.label}"
+    def render(self) -> Text:
+        return Text(f"[{'x' if self.value else ' '}] {self.label}")
 
     def action_toggle(self) -> None:
         self.value = not self.value
@@ -88,8 +89,8 @@ class Choice(Widget, can_focus=True):
     def value(self, value: str) -> None:
         self.index = [v for v, _ in self.choices].index(value)
 
-    def render(self) -> str:
-        return f"< {self.choices[self.index][1]} >"
+    def render(self) -> Text:
+        return Text(f"< {self.choices[self.index][1]} >")
 
     def action_step(self, delta: int) -> None:
         self.index = (self.index + delta) % len(self.choices)
