@@ -154,7 +154,15 @@ class FailoverScreen(PathScreen):
         self.query_one("#answer-box", VerticalScroll).scroll_home(animate=False)
 
     # --- actions -----------------------------------------------------------------------
+    def _waiting(self) -> bool:
+        """True (and says so) while the appliance has not answered the last request."""
+        if self.busy:
+            self.say("Still waiting for the appliance's answer...", "warning")
+        return self.busy
+
     def action_read_health(self) -> None:
+        if self._waiting():
+            return
         inputs = self._inputs()
         if inputs:
             self.busy = True
@@ -162,6 +170,8 @@ class FailoverScreen(PathScreen):
             self.read_health(*inputs)
 
     def action_make_primary(self) -> None:
+        if self._waiting():
+            return
         inputs = self._inputs()
         if inputs:
             self.busy = True
