@@ -122,6 +122,29 @@ class StepBar(Static):
     """Top line: step n of N and its title."""
 
 
+def _after_typing(cls, name: str) -> None:
+    """Make a priority Enter action wait for the keys already typed into a text
+    field: a priority binding runs as soon as Enter arrives, ahead of letters
+    still queued for the field (a pasted password followed by Enter would be
+    read empty). Deferred onto the field's own queue, it runs after them."""
+    original = getattr(cls, name)
+    if getattr(original, "after_typing", False):
+        return
+
+    def action(self, *args):
+        from textual.widgets import Input
+
+        field = self.focused
+        if isinstance(field, Input):
+            field.call_later(original, self, *args)
+            return None
+        return original(self, *args)
+
+    action.after_typing = True
+    action.__doc__ = original.__doc__
+    setattr(cls, name, action)
+
+
 class StepScreen(Screen):
     """A step of the flow. Subclasses set STEP and HINT and write compose_body()."""
 
@@ -134,6 +157,12 @@ class StepScreen(Screen):
     @property
     def session(self) -> Session:
         return self.app.session
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for binding in cls.__dict__.get("BINDINGS", []):
+            if isinstance(binding, Binding) and binding.key == "enter" and binding.priority:
+                _after_typing(cls, f"action_{binding.action}")
 
     def compose(self) -> ComposeResult:
         n = [k for k, _ in STEPS].index(self.STEP) + 1
