@@ -1,12 +1,16 @@
 """Step 5: the appliance's production network settings, checked as typed.
 
-Pre-filled from the sheet (or empty when entering by hand). What is typed here
-replaces the sheet's first address, the gateway, the host name and the DNS
-servers for this run; the sheet file itself is not changed.
+Pre-filled from the sheet (or one empty address when entering by hand). Every
+address of the sheet is a row of its own (NIC, address, netmask or prefix,
+VLAN); ^n adds one, ^r removes the one the cursor is in. What is typed here
+replaces the sheet's addresses, gateway, host name and DNS servers for this
+run; the sheet file itself is not changed. What was typed survives Esc (back a
+step) and coming forward again.
 """
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,16 +20,20 @@ from textual.widgets import Input, Label, Static
 from hwprobe import validate as v
 from hwprobe.state import IpAddress, Settings
 
+from ..widgets import drafts
 from ..widgets.fields import Field
 from .base import StepScreen
 
-FIELDS = (
-    ("nic", "NIC", "nic1 or nic2"),
-    ("address", "Address", "e.g. 198.51.100.20"),
-    ("netmask", "Netmask", "e.g. 255.255.255.0 or 24"),
+GLOBAL_FIELDS = (
     ("gateway", "Gateway", "e.g. 198.51.100.1"),
     ("hostname", "Host name", "e.g. support.example.net"),
     ("dns", "DNS servers", "comma separated, e.g. 198.51.100.53"),
+)
+IP_COLUMNS = (                      # (key, placeholder)
+    ("nic", "nic1"),
+    ("address", "198.51.100.20"),
+    ("netmask", "255.255.255.0 or 24"),
+    ("vlan", "none"),
 )
 
 
@@ -33,98 +41,208 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
 
 
-def problems_of(values: dict[str, str], other_ips: list[IpAddress]) -> dict[str, str]:
-    """Every field's problem (field name -> message); empty when all is good."""
+def _ip_problems(row: dict[str, str], earlier: list[dict[str, str]]) -> list[str]:
+    nic, address = row["nic"].strip().lower(), row["address"].strip()
+    netmask, vlan = row["netmask"].strip(), row["vlan"].strip()
+    out = []
+    if problem := v.check_nic(nic):
+        out.append(f"NIC {problem}")
+    address_bad = v.check_ipv4(address)
+    mask_bad = v.check_netmask(netmask)
+    if address_bad:
+        out.append(f"address {address_bad}")
+    if mask_bad:
+        out.append(f"netmask {mask_bad}")
+    if not address_bad and not mask_bad:
+        if problem := v.check_host_address(address, v.to_netmask(netmask)):
+            out.append(problem)
+    if vlan and vlan.lower() not in ("-", "none"):
+        out += [p for p in [v.check_vlan(int(vlan)) if vlan.isdigit() else
+                            v.check_vlan(vlan)] if p]
+    if not address_bad and any(e["address"].strip() == address for e in earlier):
+        out.append(f"{address} is listed twice")
+    return out
+
+
+def problems_of(rows: list[dict[str, str]], values: dict[str, str]) -> dict[str, str]:
+    """Every problem of the step (``ip1``, ``ip2``... for address rows, then
+    ``gateway``, ``hostname``, ``dns``) -> a message; empty when all is good.
+
+    ``rows``: each address as typed (nic, address, netmask, vlan);
+    ``values``: gateway, hostname and dns as typed."""
     out: dict[str, str] = {}
-    nic, address, netmask = values["nic"].strip().lower(), values["address"].strip(), values["netmask"].strip()
-    out["nic"] = v.check_nic(nic) or ""
-    out["address"] = v.check_ipv4(address) or ""
-    out["netmask"] = v.check_netmask(netmask) or ""
-    if not out["address"] and not out["netmask"]:
-        out["address"] = v.check_host_address(address, v.to_netmask(netmask)) or ""
+    for i, row in enumerate(rows):
+        found = _ip_problems(row, rows[:i])
+        if found:
+            out[f"ip{i + 1}"] = "; ".join(found)
+    if not rows:
+        out["ip1"] = "the appliance needs at least one address: ^n adds one"
     gateway = values["gateway"].strip()
     if gateway:
-        out["gateway"] = v.check_ipv4(gateway) or ""
-        if not out["gateway"] and not out["address"] and not out["netmask"]:
-            subnets = [(address, netmask)] + [(ip.address, ip.netmask) for ip in other_ips]
-            out["gateway"] = v.gateway_in_subnets(gateway, subnets) or ""
+        subnets = [(r["address"].strip(), r["netmask"].strip()) for i, r in enumerate(rows)
+                   if f"ip{i + 1}" not in out]
+        problem = v.check_ipv4(gateway) or (v.gateway_in_subnets(gateway, subnets)
+                                            if subnets else None)
+        if problem:
+            out["gateway"] = problem
     hostname = values["hostname"].strip()
-    out["hostname"] = (v.check_hostname(hostname) or "") if hostname else ""
-    dns = _split(values["dns"])
-    out["dns"] = next((f"{p}" for p in (v.check_ipv4(d) for d in dns) if p), "")
-    return {k: m for k, m in out.items() if m}
+    if hostname and (problem := v.check_hostname(hostname)):
+        out["hostname"] = problem
+    for server in _split(values["dns"]):
+        if problem := v.check_ipv4(server):
+            out["dns"] = problem
+            break
+    return out
+
+
+def _sheet_values(s: Settings) -> dict:
+    ips = [{"nic": ip.nic, "address": ip.address, "netmask": ip.netmask,
+            "vlan": "" if ip.vlan is None else str(ip.vlan)} for ip in s.ips]
+    return {"ips": ips or [{"nic": "nic1", "address": "", "netmask": "255.255.255.0", "vlan": ""}],
+            "gateway": s.default_gateway, "hostname": s.hostname,
+            "dns": ", ".join(s.dns_servers)}
 
 
 class NetworkScreen(StepScreen):
     STEP = "network"
     CSS_PATH = "network.tcss"
-    HINT = ("The appliance's production settings, from the sheet. Change what differs; "
-            "each value is checked as you type. Enter on the last field goes on.")
+    HINT = ("The appliance's production settings, from the sheet: change what differs, "
+            "each value is checked as you type. ^g (or Enter on DNS) goes on.")
     BINDINGS = [
         Binding("ctrl+g", "next", "Next", id="next", key_display="^g"),
+        Binding("ctrl+n", "add_address", "Add address", id="add-address", key_display="^n"),
+        Binding("ctrl+r", "remove_address", "Remove address", id="remove-address",
+                key_display="^r"),
     ]
 
     def compose_body(self) -> ComposeResult:
-        s: Settings = self.session.settings or Settings()
-        first = s.ips[0] if s.ips else None
-        values = {
-            "nic": first.nic if first else "nic1",
-            "address": first.address if first else "",
-            "netmask": first.netmask if first else "255.255.255.0",
-            "gateway": s.default_gateway, "hostname": s.hostname,
-            "dns": ", ".join(s.dns_servers),
-        }
-        with VerticalScroll(classes="body"):
-            for name, label, placeholder in FIELDS:
+        self._serial = itertools.count(1)
+        self.row_keys: list[int] = []
+        sheet = self.session.settings or Settings()
+        draft = drafts.recall(self.session, self.STEP)
+        values = draft["values"] if draft and draft.get("sheet") == self.session.sheet_path \
+            else _sheet_values(sheet)
+        with VerticalScroll(classes="body", id="network-form"):
+            with Horizontal(classes="row", id="ip-heading"):
+                yield Label("", classes="label")
+                for key, _ in IP_COLUMNS:
+                    yield Label({"nic": "NIC", "address": "Address", "netmask": "Netmask",
+                                 "vlan": "VLAN"}[key], classes=f"heading {key}")
+            for ip in values["ips"]:
+                yield from self._address_row(ip)
+            for name, label, placeholder in GLOBAL_FIELDS:
                 with Horizontal(classes="row"):
                     yield Label(label, classes="label")
                     yield Field(values[name], id=name, placeholder=placeholder)
                 yield Static("", id=f"{name}-problem", classes="problem", markup=False)
-            others = s.ips[1:]
-            if others:
-                yield Static("Also from the sheet: " + ", ".join(
-                    f"{ip.address} {ip.netmask} on {ip.nic.upper()}" for ip in others),
-                    id="others", markup=False)
+
+    def _address_row(self, ip: dict[str, str]) -> list:
+        """The widgets of one address: its row of fields, and its problem line."""
+        key = next(self._serial)
+        self.row_keys.append(key)
+        row = Horizontal(
+            Label(f"Address {len(self.row_keys)}", classes="label", id=f"ip-label-{key}"),
+            *(Field(ip[column], id=f"{column}-{key}", placeholder=placeholder,
+                    classes=f"ip-cell {column}") for column, placeholder in IP_COLUMNS),
+            classes="row ip-row", id=f"ip-row-{key}")
+        return [row, Static("", id=f"ip-problem-{key}", classes="problem", markup=False)]
 
     def on_mount(self) -> None:
-        self.query_one("#address", Field).focus()
+        first = self.row_keys[0] if self.row_keys else None
+        self.query_one(f"#address-{first}" if first else "#gateway", Field).focus()
         self._check()
 
+    # --- values ---------------------------------------------------------------------
+    def _rows(self) -> list[dict[str, str]]:
+        return [{column: self.query_one(f"#{column}-{key}", Field).value
+                 for column, _ in IP_COLUMNS} for key in self.row_keys]
+
     def _values(self) -> dict[str, str]:
-        return {name: self.query_one(f"#{name}", Field).value for name, _, _ in FIELDS}
+        return {name: self.query_one(f"#{name}", Field).value for name, _, _ in GLOBAL_FIELDS}
 
     def _check(self) -> dict[str, str]:
-        s = self.session.settings or Settings()
-        found = problems_of(self._values(), s.ips[1:])
-        for name, _, _ in FIELDS:
+        found = problems_of(self._rows(), self._values())
+        for i, key in enumerate(self.row_keys):
+            box = self.query_one(f"#ip-problem-{key}", Static)
+            text = found.get(f"ip{i + 1}", "")
+            box.update(text)
+            box.display = bool(text)
+        for name, _, _ in GLOBAL_FIELDS:
             box = self.query_one(f"#{name}-problem", Static)
             box.update(found.get(name, ""))
             box.display = name in found
+        drafts.keep(self.session, self.STEP, {"sheet": self.session.sheet_path,
+                                              "values": {"ips": self._rows(), **self._values()}})
         return found
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self._check()
+        if self.is_mounted:
+            self._check()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == FIELDS[-1][0]:
+        if event.input.id == GLOBAL_FIELDS[-1][0]:
             self.action_next()
         else:
             self.focus_next()
 
+    # --- rows -----------------------------------------------------------------------
+    async def action_add_address(self) -> None:
+        rows = self._rows()
+        mask = rows[-1]["netmask"] if rows else "255.255.255.0"
+        before = self.query_one("#gateway").parent
+        widgets = self._address_row({"nic": "nic1", "address": "", "netmask": mask,
+                                     "vlan": ""})
+        await self.query_one("#network-form").mount_all(widgets, before=before)
+        self._relabel()
+        self.query_one(f"#address-{self.row_keys[-1]}", Field).focus()
+        self._check()
+        self.say(f"Address {len(self.row_keys)} added: type it, Tab moves on.")
+
+    async def action_remove_address(self) -> None:
+        if len(self.row_keys) < 2:
+            self.say("The appliance needs at least one address.", "warning")
+            return
+        focused = self.focused
+        key = next((k for k in self.row_keys if focused is not None
+                    and focused.id and focused.id.endswith(f"-{k}")
+                    and focused.id.split("-")[0] in dict(IP_COLUMNS)), None)
+        if key is None:
+            self.say("Put the cursor in the address to remove, then ^r.", "warning")
+            return
+        index = self.row_keys.index(key)
+        self.row_keys.remove(key)
+        await self.query_one(f"#ip-row-{key}").remove()
+        await self.query_one(f"#ip-problem-{key}").remove()
+        self._relabel()
+        self.query_one(f"#address-{self.row_keys[min(index, len(self.row_keys) - 1)]}",
+                       Field).focus()
+        self._check()
+        self.say(f"Address {index + 1} removed (only for this run; the sheet is unchanged).")
+
+    def _relabel(self) -> None:
+        for i, key in enumerate(self.row_keys, 1):
+            self.query_one(f"#ip-label-{key}", Label).update(f"Address {i}")
+
+    # --- on -------------------------------------------------------------------------
     def action_next(self) -> None:
         found = self._check()
         if found:
-            first = next(name for name, _, _ in FIELDS if name in found)
-            self.query_one(f"#{first}", Field).focus()
+            first = next(iter(found))
+            target = (f"#address-{self.row_keys[int(first[2:]) - 1]}"
+                      if first.startswith("ip") and self.row_keys else f"#{first}")
+            self.query_one(target, Field).focus()
             self.say(f"{len(found)} value(s) to fix before going on.", "warning")
             return
         values = self._values()
+        ips = []
+        for row in self._rows():
+            vlan = row["vlan"].strip()
+            ips.append(IpAddress(row["nic"].strip().lower(), row["address"].strip(),
+                                 v.to_netmask(row["netmask"].strip()),
+                                 int(vlan) if vlan.isdigit() else None))
         s = self.session.settings or Settings()
-        ip = IpAddress(values["nic"].strip().lower(), values["address"].strip(),
-                       v.to_netmask(values["netmask"].strip()),
-                       s.ips[0].vlan if s.ips else None)
         self.session.settings = dataclasses.replace(
-            s, ips=[ip, *s.ips[1:]], default_gateway=values["gateway"].strip(),
+            s, ips=ips, default_gateway=values["gateway"].strip(),
             hostname=values["hostname"].strip(), dns_servers=_split(values["dns"]))
         self.app.goto("restore")
