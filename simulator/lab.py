@@ -405,6 +405,15 @@ def stop_appliance(name: str, which: str = "primary") -> Lab:
     return lab
 
 
+def restart_appliance(name: str, sim_args: list[str] | tuple[str, ...] = ()) -> Lab:
+    """Stop the lab's simulated appliance and start it again on the same state
+    (a power cycle): sessions are gone, settings and password stay."""
+    lab = stop_appliance(name, "primary")
+    _start_sim(lab, list(sim_args))
+    _save(lab)
+    return lab
+
+
 def plug(name: str, nic: str) -> Lab:
     """Move lab ``name``'s cable to ``nic``: carrier drops on lan0, then returns."""
     if nic not in NIC_CHOICES:

@@ -230,3 +230,59 @@ def test_changed_certificate_on_the_same_appliance_stops_the_run(make_lab, state
     assert "certificate changed" in r.stderr and "--trust-new-certificate" in r.stderr
     r = apply(lab, state_dir, LATER, "--trust-new-certificate")
     assert r.returncode == 0, r.stderr
+
+
+BASIC = """format = 1
+[[ip]]
+nic = "nic1"
+address = "198.51.100.20"
+prefix = 24
+[network]
+hostname = "support.example.net"
+default_gateway = "198.51.100.1"
+dns_servers = ["198.51.100.53", "203.0.113.53"]
+"""
+
+
+def test_basic_settings_through_the_local_console_then_nothing_to_change(make_lab, state_dir,
+                                                                          tmp_path):
+    lab = make_lab(appliance_address=ADDR)
+    sheet = tmp_path / "basic.toml"
+    sheet.write_text(BASIC)
+    r = bringup(lab, "apply", "--sheet", str(sheet), "--console", lab.console, "--json",
+                env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr + r.stdout
+    out = json.loads(r.stdout)
+    assert {s["key"]: s["status"] for s in out["steps"]} == {
+        "ip:nic1:198.51.100.20": "verified", "gateway": "verified", "hostname": "verified",
+        "dns": "verified"}
+    st = control.send(lab.control, get="state")["state"]
+    assert st["hostname"] == "support.example.net" and st["default_gateway"] == "198.51.100.1"
+    assert st["dns_servers"] == ["198.51.100.53", "203.0.113.53"]
+    assert any(i["address"] == "198.51.100.20" for i in st["ips"])
+    r = bringup(lab, "apply", "--sheet", str(sheet), "--console", lab.console,
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode == 0 and "nothing to change" in r.stdout, r.stderr
+    transcripts = list((state_dir / "transcripts").glob("*.log"))
+    assert transcripts and all(NEW_PASSWORD not in t.read_text() for t in transcripts)
+
+
+def test_console_cannot_restore_the_web_only_settings_and_says_so(make_lab, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--console", lab.console, "--json",
+                env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 1, "a run that left settings undone is not done"
+    out = json.loads(r.stdout)
+    skipped = {s["key"]: s["message"] for s in out["steps"] if s["status"] == "skipped"}
+    assert set(skipped) >= {"ntp", "syslog", "smtp"}
+    assert all("web interface" in m for m in skipped.values())
+
+
+def test_wrong_password_says_how_many_tries_remain_and_is_not_retried(make_lab, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    r = apply(lab, state_dir, {"BRINGUP_PASSWORD": "Wrong-Guess#1"})
+    assert r.returncode == 1
+    assert "4 tries left before lockout" in r.stderr
+    assert "does not retry" in r.stderr
+    logins = control.send(lab.control, get="stats")["requests"].get("POST /appliance/login", 0)
+    assert logins == 1

@@ -271,10 +271,15 @@ def run_apply(args) -> int:
             print("nothing to change: the appliance already matches the sheet")
         else:
             print(f"{len(run.applied)} of {len(changed)} change(s) applied and read back")
+        skipped = [s for s in run.steps if s.status == "skipped"]
+        if skipped:
+            print(f"{len(skipped)} change(s) NOT applied: "
+                  + "; ".join(f"{s.title} ({s.message})" for s in skipped))
         for note in rep["notes"]:
             print(f"note: {note}")
         print(f"report: {md}")
-    return 0 if run.ok else 1
+    # done means the appliance now holds the whole sheet: a skipped step is not done
+    return 0 if run.ok and not any(s.status == "skipped" for s in run.steps) else 1
 
 
 def _step_json(step) -> dict:

@@ -1,0 +1,127 @@
+"""The lab as a technician drives it from the command line, and the simulated
+appliance's rules seen through real HTTPS from the laptop namespace."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from hwprobe.drivers.pinning import PinnedAdapter, fetch_fingerprint
+from hwprobe.drivers.web import WebDriver
+from hwprobe.errors import LockedOut, LoginFailed, PasswordChangeRequired, ValidationRefused
+from hwprobe.state import IpAddress, SmtpSettings
+from simulator import control
+from simulator import lab as labmod
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parent.parent
+NEW = "Lab-Rule-2am#9"
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "hwprobe", *args], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+
+
+def curl(ns, url):
+    return subprocess.run(["ip", "netns", "exec", ns, "curl", "-sk", "-m", "3", url],
+                          capture_output=True, text=True)
+
+
+def test_lab_up_on_nic2_answers_only_through_nic2_and_down_leaves_nothing():
+    name = f"t1{uuid.uuid4().hex[:4]}"
+    try:
+        r = cli("lab", "up", "--name", name, "--appliance-address", "169.254.1.3",
+                "--answers-on", "nic2", "--plug", "nic2")
+        assert r.returncode == 0, r.stderr
+        assert f"{name}-laptop" in r.stdout and "/run/bringup-lab/" in r.stdout
+        lab = labmod.get(name)
+        subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", "169.254.1.254/24", "dev",
+                        "lan0"], check=True)
+        page = curl(lab.laptop_ns, "https://169.254.1.3/appliance/")
+        assert page.returncode == 0 and "Login" in page.stdout
+        assert cli("lab", "plug", "nic1", "--name", name).returncode == 0
+        subprocess.run(["ip", "-n", lab.laptop_ns, "neigh", "flush", "all"])
+        assert curl(lab.laptop_ns, "https://169.254.1.3/appliance/").returncode != 0
+        pid = lab.sim_pid
+    finally:
+        r = cli("lab", "down", "--name", name)
+    assert r.returncode == 0
+    assert not [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                            text=True).stdout.split() if ns.startswith(name)]
+    assert name not in subprocess.run(["ip", "link"], capture_output=True, text=True).stdout
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert not Path(f"/run/bringup-lab/{name}").exists()
+    assert cli("lab", "down", "--name", name).returncode == 0      # safe to repeat
+
+
+def test_lab_down_cleans_a_lab_whose_processes_died(make_lab):
+    lab = make_lab()
+    os.kill(lab.sim_pid, 9)
+    assert labmod.down(lab.name)
+    assert not any(ns.startswith(lab.name) for ns in
+                   subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
+
+
+@pytest.fixture
+def web(make_lab, state_dir):
+    lab = make_lab(appliance_address="169.254.1.2", sim_args=["--lockout-seconds", "60"])
+    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", "169.254.1.254/24", "dev", "lan0"],
+                   check=True)
+    with labmod.in_netns(lab.laptop_ns):
+        yield lab
+
+
+def test_in_a_lab_first_login_must_change_the_password_before_any_page(web):
+    with WebDriver("169.254.1.2", use_journal=False) as d:
+        assert d.login("admin", "password").change_required
+        with pytest.raises(PasswordChangeRequired):
+            d.read_state()
+    s = requests.Session()
+    s.mount("https://", PinnedAdapter(fetch_fingerprint("169.254.1.2")))
+    for path in ("/appliance/networking/ip", "/appliance/security/email", "/appliance/status/basics"):
+        r = s.get(f"https://169.254.1.2{path}", allow_redirects=False)
+        assert r.status_code in (302, 303) and "login" in r.headers["Location"]
+
+
+def test_in_a_lab_five_bad_logins_lock_the_account(web):
+    with WebDriver("169.254.1.2", use_journal=False) as d:
+        left = []
+        for _ in range(4):
+            with pytest.raises(LoginFailed) as exc:
+                d.login("admin", "not-it")
+            left.append(exc.value.tries_left)
+        assert left == [4, 3, 2, 1]
+        with pytest.raises(LockedOut):
+            d.login("admin", "not-it")
+        with pytest.raises(LockedOut):
+            d.login("admin", "password")
+
+
+def test_in_a_lab_bad_values_are_refused_and_nothing_is_half_saved_and_it_survives_a_restart(web):
+    with WebDriver("169.254.1.2", use_journal=False) as d:
+        d.login("admin", "password")
+        d.change_password("password", NEW)
+        d.login("admin", NEW)
+        d.add_ip(IpAddress("nic1", "198.51.100.20", "255.255.255.0"))
+        before = control.send(web.control, get="state")["state"]
+        with pytest.raises(ValidationRefused, match="netmask"):
+            d.add_ip(IpAddress("nic1", "198.51.100.40", "255.0.255.0"))
+        with pytest.raises(ValidationRefused, match="port"):
+            d.set_smtp(SmtpSettings(relay="mail.example.net", port=70000,
+                                    from_address="a@example.net"), None)
+        with pytest.raises(ValidationRefused, match="10"):
+            d.set_syslog([f"198.51.100.{n}" for n in range(1, 12)], "rfc5424")
+        assert control.send(web.control, get="state")["state"] == before
+    labmod.restart_appliance(web.name)
+    after = control.send(labmod.get(web.name).control, get="state")["state"]
+    assert after["ips"] == before["ips"]
+    with WebDriver("169.254.1.2", use_journal=False) as d:
+        assert not d.login("admin", NEW).change_required
+        with pytest.raises(LoginFailed):
+            d.login("admin", "password")
