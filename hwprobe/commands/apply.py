@@ -31,7 +31,8 @@ examples:
   bringup apply --sheet site.toml --address 169.254.1.3 --dry-run
   bringup apply --sheet site.toml --console /dev/ttyUSB0      (basic settings only)
 
-exit status: 0 done, 1 a step failed, 2 bad input (nothing sent), 3 needs root
+exit status: 0 done, 1 a step failed or could not be applied, 2 bad input (nothing sent),
+3 needs root
 """
 
 CAPTURE_HELP = """\
