@@ -2,6 +2,7 @@
 and the laptop port given back."""
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -29,7 +30,15 @@ class DoneScreen(StepScreen):
             changed = [x for x in result.steps if x.changed]
             lines.append(f"Applied and read back: {len(result.applied)} of {len(changed)} change(s)"
                          + ("" if result.ok else " - SOME FAILED, see the report"))
+            web = [x.title for x in result.steps if x.status == "skipped"
+                   and "web interface" in (x.message or "")]
+            if web:
+                lines.append("Set on the web interface when it answers (the local console "
+                             "cannot): " + "; ".join(web))
+        device = getattr(s.driver, "device", None) if getattr(s.driver, "kind", "") == "console" \
+            else None
         lines.append(f"Appliance: {s.address or '-'}"
+                     + (f" over the local console {device}" if device else "")
                      + (f" (password changed as {s.username})" if s.password else ""))
         if s.report:
             lines.append(f"Report: {s.report[0]}")
@@ -42,12 +51,21 @@ class DoneScreen(StepScreen):
 
     def on_mount(self) -> None:
         clear_progress()
+        if getattr(self.session.driver, "kind", "") == "console":
+            self.log_out_of_console()
         port = self.query_one("#port", Static)
         if self.session.takeover is not None:
             port.update(f"Giving {self.session.takeover.iface} back...")
             self.app.action_give_back()
         else:
             port.update("Laptop port: given back." if self.session.iface else "")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="console-logout")
+    def log_out_of_console(self) -> None:
+        """Log out of the appliance's local console: nobody finds it logged in."""
+        driver = self.session.driver
+        driver.on_bytes = None
+        driver.close()
 
     def port_given_back(self, message: PortGivenBack) -> None:
         self.query_one("#port", Static).update(

@@ -37,6 +37,7 @@ class FindScreen(StepScreen):
     BINDINGS = [
         Binding("enter", "next", "Log in", id="next", key_display="Enter", priority=True),
         Binding("r", "probe_again", "Search again", id="probe-again"),
+        Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -51,6 +52,7 @@ class FindScreen(StepScreen):
         self._cancel = threading.Event()
         self._watcher = None
         self._probing = False
+        self.no_https = False           # a search ended with no HTTPS: offer the console
         table = self.query_one(DataTable)
         for address in self.app.options.addresses:
             table.add_row(address, "", "", "", "waiting", key=address)
@@ -110,6 +112,8 @@ class FindScreen(StepScreen):
 
     def on_probe_finished(self, message: ProbeFinished) -> None:
         self._probing = False
+        self.no_https = not any(getattr(r, "https_ok", False) for r in message.result.responders)
+        self.refresh_bindings()
         table = self.query_one(DataTable)
         for r in message.result.responders:
             if r.address not in self.responders:
@@ -132,8 +136,8 @@ class FindScreen(StepScreen):
             self.say(f"Found the appliance at {best.address} through {nic}. "
                      "Enter: log in.", "success")
         else:
-            self.say(f"{best.address} answers ARP but not HTTPS yet (still booting?). "
-                     "r searches again.", "warning")
+            self.say(f"{best.address} answers ARP but not HTTPS (still booting?). r searches "
+                     "again; ^o sets the basics over the local console.", "warning")
         if getattr(best, "conflict_macs", None):
             self.query_one("#advice", Static).update(
                 f"Two devices answer for {best.address}: is another appliance on this cable?")
@@ -147,7 +151,8 @@ class FindScreen(StepScreen):
             f"Move the cable on the appliance from {tried.upper()} to {other.upper()} "
             f"(the other port). The search starts again by itself when the cable is back in."
         )
-        self.say(f"Waiting for the cable in {other.upper()}... (r: search now)", "warning")
+        self.say(f"Waiting for the cable in {other.upper()}... (r: search now; ^o: use the "
+                 "local console)", "warning")
         self.watch_cable()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="carrier")
@@ -191,13 +196,36 @@ class FindScreen(StepScreen):
             return
         self.session.responder = responder
         self.session.address = address
+        from .login import use_console
+
+        use_console(self.session, None)
+        self.app.goto("login")
+
+    def action_use_console(self) -> None:
+        """Log in over the appliance's local console (the web does not answer)."""
+        from ..widgets.serial_pane import default_console_device
+        from .login import console_device, use_console
+
+        table = self.query_one(DataTable)
+        if self.responders and table.cursor_row is not None:
+            address = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+            if address in self.responders:   # the factory address stays left alone
+                self.session.responder = self.responders[address]
+                self.session.address = address
+        use_console(self.session, console_device(self.session)
+                    or default_console_device(self.app))
         self.app.goto("login")
 
     def check_action(self, action: str, parameters):
+        if action == "use_console":
+            return self.no_https
         return super().check_action(action, parameters)
 
     # --- demo lab: move the cable without leaving the console ---------------------------
     def palette_commands(self):
+        yield SystemCommand("Use the local console (serial)",
+                            "Log in and set the basic settings over the appliance's console",
+                            self.action_use_console)
         if self.app.options.lab:
             for nic in ("nic1", "nic2"):
                 yield SystemCommand(f"Demo lab: move the cable to {nic.upper()}",

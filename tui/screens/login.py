@@ -1,25 +1,49 @@
-"""Step 4: log in with the factory credentials and set the new password."""
+"""Step 4: log in with the factory credentials and set the new password.
+
+Two ways in, same fields: the web interface (HTTPS to the found address), or
+the appliance's local console over a serial line when the web interface does
+not answer (^o switches; the choice is offered by Find when nothing answers
+HTTPS, and here when the web interface is unreachable). Over the console the
+pane below shows the console's transcript as it arrives, passwords masked.
+The steps after this one run the same engine through whichever driver
+logged in; what the console cannot set is skipped with a pointer to the web.
+"""
 from __future__ import annotations
 
 import os
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from hwprobe import password_rule
 from hwprobe.constants import ENV_PASSWORD, FACTORY_PASSWORD, FACTORY_USER
-from hwprobe.errors import LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused
+from hwprobe.errors import (LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
+                            Unreachable)
 
 from ..messages import LoggedIn, LoginRefused
+from ..widgets import drafts
 from ..widgets.fields import Field, SecretField
-from ..widgets.serial_pane import SerialPane
+from ..widgets.serial_pane import SerialFeed, SerialPane, default_console_device
 from .base import StepScreen
 
 REMINDER = ("Store the new password safely now (password manager or sealed envelope): "
             "bringup writes it nowhere, and the factory password stops working.")
+TYPED = ("device", "user", "new", "again")      # kept when stepping back (memory only)
+
+
+def console_device(session) -> str | None:
+    """The serial device the technician chose to log in through, or None (web)."""
+    return getattr(session, "console_device", None)
+
+
+def use_console(session, device: str | None) -> None:
+    """Log in (and apply the basic settings) through ``device``'s local
+    console from now on; None goes back to the web interface."""
+    session.console_device = device
 
 
 class LoginScreen(StepScreen):
@@ -27,34 +51,57 @@ class LoginScreen(StepScreen):
     CSS_PATH = "login.tcss"
     HINT = ("The factory credentials are filled in. Type the appliance's new password "
             "twice; the rule is checked as you type.")
+    CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1). Check the "
+                    "device, type the new password twice; ^l logs in.")
     BINDINGS = [
         Binding("ctrl+l", "login", "Log in", id="login", key_display="^l"),
+        Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
+        Binding("ctrl+o", "use_web", "Web interface", id="use-web", key_display="^o"),
     ]
 
+    @property
+    def via_console(self) -> bool:
+        return console_device(self.session) is not None
+
     def compose_body(self) -> ComposeResult:
+        typed = drafts.recall(self.session, self.STEP, {})
+        logged_in = self.session.password is not None
+        password = self.session.password or os.environ.get(ENV_PASSWORD) or FACTORY_PASSWORD
         with Vertical(classes="body"):
             with Horizontal(classes="row"):
-                yield Label("Appliance", classes="label")
-                yield Static(self.session.address or "-", id="where", markup=False)
+                if self.via_console:
+                    yield Label("Console", classes="label")
+                    yield Field(typed.get("device") or console_device(self.session) or "",
+                                id="device", placeholder="/dev/ttyUSB0, /dev/ttyS0 or a pty")
+                else:
+                    yield Label("Appliance", classes="label")
+                    yield Static(self.session.address or "-", id="where", markup=False)
             with Horizontal(classes="row"):
                 yield Label("User", classes="label")
-                yield Field(FACTORY_USER, id="user")
+                yield Field(typed.get("user") or self.session.username or FACTORY_USER, id="user")
             with Horizontal(classes="row"):
                 yield Label("Password", classes="label")
-                yield SecretField(os.environ.get(ENV_PASSWORD) or FACTORY_PASSWORD, id="password")
+                yield SecretField(password, id="password")
             with Horizontal(classes="row"):
                 yield Label("New password", classes="label")
-                yield SecretField("", id="new")
+                yield SecretField("" if logged_in else typed.get("new", ""), id="new")
             yield Static("", id="rule", classes="problem", markup=False)
             with Horizontal(classes="row"):
                 yield Label("Again", classes="label")
-                yield SecretField("", id="again")
+                yield SecretField("" if logged_in else typed.get("again", ""), id="again")
             yield Static("", id="match", classes="problem", markup=False)
             yield Static(REMINDER, id="reminder", markup=False)
             yield Static("", id="tries", markup=False)
-        yield SerialPane()
+        feed = getattr(self.session.driver, "on_bytes", None)
+        self.feed = feed if isinstance(feed, SerialFeed) else SerialFeed()
+        yield SerialPane(self.feed if self.via_console else None, opened=self.via_console)
 
     def on_mount(self) -> None:
+        if self.via_console:
+            self.query_one("#hint", Static).update(self.CONSOLE_HINT)
+            self.set_class(True, "-console")
+        if self.session.password is not None:
+            self.say("Logged in already: ^l logs in again with the current password.")
         self.query_one("#new", Field).focus()
         self._check()
 
@@ -87,30 +134,60 @@ class LoginScreen(StepScreen):
         return not new or (not problems and new == again)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if not self.is_mounted:
+            return
+        drafts.keep(self.session, self.STEP, {
+            name: self._value(name) for name in TYPED if self.query(f"#{name}")})
         self._check()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id in ("user", "password", "new", "again"):
+        if event.input.id in ("device", "user", "password", "new", "again"):
             event.stop()
             if event.input.id == "again":
                 self.action_login()
             else:
                 self.focus_next()
 
+    # --- logging in -----------------------------------------------------------------
     def action_login(self) -> None:
         if not self._check():
             self.say("Fix the new password first (rule and match are shown under it).", "warning")
             return
-        self.say(f"Logging in to {self.session.address}...")
         self.query_one("#tries", Static).update("")
-        self.login(self._value("user"), self._value("password"), self._value("new") or None)
+        user, password, new = self._value("user"), self._value("password"), self._value("new")
+        if self.via_console:
+            device = self._value("device").strip()
+            if not device:
+                self.say("Type the console's device first (such as /dev/ttyUSB0).", "warning")
+                self.query_one("#device", Field).focus()
+                return
+            use_console(self.session, device)
+            self.say(f"Logging in on the local console {device}...")
+            self.login_console(device, user, password, new or None)
+        else:
+            self.say(f"Logging in to {self.session.address}...")
+            self.login(user, password, new or None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def login(self, user: str, password: str, new: str | None) -> None:
-        from hwprobe.drivers.web import WebDriver
+        self._first_login(self.session_driver(), user, password, new)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
+    def login_console(self, device: str, user: str, password: str, new: str | None) -> None:
+        from hwprobe.drivers.console import ConsoleDriver
+
+        driver = self.session.driver
+        if getattr(driver, "kind", None) != "console" or driver.device != device:
+            self._close_driver()
+            driver = ConsoleDriver(device, timeout=15.0)
+            self.session.driver = driver
+        driver.on_bytes = self.feed
+        driver.open()
+        self._first_login(driver, user, password, new)
+
+    def _first_login(self, driver, user: str, password: str, new: str | None) -> None:
         from hwprobe.engine import first_login
 
-        driver = self.session_driver()
         try:
             result = first_login(driver, user, password, new)
         except LockedOut as exc:
@@ -132,7 +209,8 @@ class LoginScreen(StepScreen):
         from hwprobe.drivers.web import WebDriver
 
         driver = getattr(self.app.session, "driver", None)
-        if driver is None or driver.address != self.session.address:
+        if getattr(driver, "kind", None) != "web" or driver.address != self.session.address:
+            self._close_driver()
             # pin the certificate the technician saw on the Find step: every new
             # appliance sits on the same factory addresses, so a pin stored by
             # address would belong to the previous box
@@ -142,6 +220,15 @@ class LoginScreen(StepScreen):
             driver.open()
             self.app.session.driver = driver
         return driver
+
+    def _close_driver(self) -> None:
+        """Close the driver of the other way in (logs the console out). Never raises."""
+        old, self.session.driver = self.session.driver, None
+        if old is not None:
+            try:
+                old.close()
+            except Exception:  # noqa: BLE001 - a driver left behind must not stop a login
+                pass
 
     def on_login_refused(self, message: LoginRefused) -> None:
         tries = self.query_one("#tries", Static)
@@ -153,9 +240,45 @@ class LoginScreen(StepScreen):
         self.query_one("#password", Field).focus()
 
     def on_logged_in(self, message: LoggedIn) -> None:
+        drafts.forget(self.session, self.STEP)
         if message.changed_password:
             self.app.notify("New password set. " + REMINDER, timeout=8)
         elif self._value("new"):
             self.app.notify("The appliance did not ask for a new password: "
                             "the one you logged in with stays.", timeout=8)
         self.app.goto("network")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if (event.state == WorkerState.ERROR and event.worker.group == "login"
+                and isinstance(event.worker.error, Unreachable) and not self.via_console):
+            super().on_worker_state_changed(event)
+            self.say(f"{event.worker.error} - ^o: log in over the local console instead.",
+                     "error")
+            return
+        super().on_worker_state_changed(event)
+
+    # --- which way in ---------------------------------------------------------------
+    def check_action(self, action: str, parameters):
+        if action == "use_console":
+            return not self.via_console
+        if action == "use_web":
+            return self.via_console and self.session.address is not None
+        return super().check_action(action, parameters)
+
+    def action_use_console(self) -> None:
+        use_console(self.session, console_device(self.session)
+                    or default_console_device(self.app))
+        self.app.switch_screen(LoginScreen())
+
+    def action_use_web(self) -> None:
+        use_console(self.session, None)
+        self.app.switch_screen(LoginScreen())
+
+    def palette_commands(self):
+        if not self.via_console:
+            yield SystemCommand("Use the local console (serial)",
+                                "Log in and set the basic settings over the appliance's console",
+                                self.action_use_console)
+        elif self.session.address is not None:
+            yield SystemCommand("Use the web interface", f"Log in to {self.session.address}",
+                                self.action_use_web)

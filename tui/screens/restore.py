@@ -1,7 +1,10 @@
 """Step 6: the diff (appliance now vs the sheet), then apply with read-back.
 
 Each step is ticked only after the engine has read the value back off the
-appliance and found it equal to the sheet.
+appliance and found it equal to the sheet. Over the local console (when the
+web interface does not answer) the same engine runs; what the console cannot
+set (routes, NTP, syslog, SMTP) is shown as skipped, to be set on the web
+interface, and ^t shows the console's transcript.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from ..messages import PlanReady, RunFinished, StepUpdated
 from ..profile import to_ascii
 from ..widgets.bars import AsciiBar
 from ..widgets.fields import SecretField
+from ..widgets.serial_pane import SerialFeed, SerialPane
 from .base import StepScreen
 
 STATUS = {
@@ -31,6 +35,7 @@ STATUS = {
     "unchanged": "already so",
     "failed": "FAILED",
     "skipped": "skipped",
+    "web only": "web only: skipped",
 }
 
 
@@ -65,6 +70,7 @@ class RestoreScreen(StepScreen):
         self.warned_smtp = False
         smtp = getattr(self.session.settings, "smtp", None)
         self.needs_smtp_password = bool(smtp and smtp.auth == "password"
+                                        and "smtp" in self.capabilities
                                         and not os.environ.get(ENV_SMTP_PASSWORD))
         with Horizontal(classes="row", id="smtp-row"):
             yield Label("SMTP password", classes="label")
@@ -77,6 +83,26 @@ class RestoreScreen(StepScreen):
         yield table
         yield AsciiBar(id="overall")
         yield Static("", id="extras", markup=False)
+        if self.via_console:
+            feed = self.session.driver.on_bytes
+            if not isinstance(feed, SerialFeed):
+                feed = self.session.driver.on_bytes = SerialFeed()
+            yield SerialPane(feed)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What the logged-in driver can set (the console: the basics only)."""
+        from hwprobe.drivers.base import ALL_CAPABILITIES
+
+        return getattr(self.session.driver, "capabilities", ALL_CAPABILITIES)
+
+    @property
+    def via_console(self) -> bool:
+        return getattr(self.session.driver, "kind", "web") == "console"
+
+    def _web_only(self, steps) -> list[str]:
+        return [step.title for step in steps if step.changed
+                and step.area not in self.capabilities]
 
     def on_mount(self) -> None:
         self.query_one("#smtp-row").display = self.needs_smtp_password
@@ -101,18 +127,30 @@ class RestoreScreen(StepScreen):
         table = self.query_one(DataTable)
         table.clear()
         for step in self.plan.steps:
+            status = ("unchanged" if not step.changed else
+                      "web only" if step.area not in self.capabilities else "pending")
             table.add_row(Text(fmt(step.title, 34)), Text(fmt(step.before, 16)),
-                          Text(STATUS["pending"] if step.changed else STATUS["unchanged"]),
-                          key=step.key)
+                          Text(STATUS[status]), key=step.key)
         changes = len(self.plan.changes)
-        extras = self.plan.extras
-        self.query_one("#extras", Static).update(
-            ("Left alone (not in the sheet): " + ", ".join(extras)) if extras else "")
+        self._show_extras()
         if changes:
-            self.say(f"{changes} of {len(self.plan.steps)} settings differ. Enter applies them.")
+            web = len(self._web_only(self.plan.steps))
+            via = (f" over the local console ({web} only on the web interface)"
+                   if self.via_console else "")
+            self.say(f"{changes} of {len(self.plan.steps)} settings differ. Enter applies them{via}.")
         else:
             self.finished = True
             self.say("The appliance already matches the sheet. Enter: done.", "success")
+
+    def _show_extras(self) -> None:
+        lines = []
+        if self.plan.extras:
+            lines.append("Left alone (not in the sheet): " + ", ".join(self.plan.extras))
+        web = self._web_only(self.plan.steps)
+        if web:
+            lines.append("Not possible over the local console - set it on the web interface "
+                         "when it answers: " + "; ".join(web))
+        self.query_one("#extras", Static).update("\n".join(lines))
 
     def action_apply(self) -> None:
         if self.running:
@@ -145,15 +183,20 @@ class RestoreScreen(StepScreen):
         from hwprobe.report import build, write_report
 
         s = self.session
+        console = getattr(s.driver, "kind", "web") == "console"
+        serial = getattr(s.state, "serial", "") or "appliance"
         engine = Engine(s.driver, s.settings, smtp_password=smtp_password,
                         on_step=lambda step: self.post_message(StepUpdated(copy.copy(step))),
-                        journal=RunJournal.for_appliance(s.address))
+                        journal=RunJournal.for_appliance(s.address or f"console-{serial}"))
         result = engine.run()
         s.result = result
         mac = getattr(s.responder, "mac", None)
         nic = cable_nic(mac, result.state_after) if result.state_after else None
         notes = list(s.port_notes[-1:])
-        rep = build(result, address=s.address,
+        where = s.address or "-"
+        if console:
+            where += f" (local console {s.driver.device})"
+        rep = build(result, address=where,
                     fingerprint=getattr(s.driver, "fingerprint", None),
                     sheet=s.sheet_path, driver=s.driver.kind, cable_nic=nic, notes=notes)
         report = write_report(rep, secrets=[x for x in (s.password, smtp_password) if x])
@@ -165,11 +208,15 @@ class RestoreScreen(StepScreen):
         if step.key not in table.rows:
             return
         status = STATUS.get(step.status, step.status)
+        if step.status == "skipped" and step.area not in self.capabilities:
+            status = STATUS["web only"]
         table.update_cell(step.key, "status", Text(status))
         if step.status in ("applying", "failed"):
             table.move_cursor(row=table.get_row_index(step.key))
         if step.status == "failed":
             self.say(f"{step.title}: {step.message}", "error")
+        elif step.status == "applying" and self.via_console:
+            self.say(f"{step.title}: typing it on the local console (^t shows it)...")
         if self.plan is not None:
             changes = [x.key for x in self.plan.changes]
             for x in self.plan.steps:
@@ -186,7 +233,11 @@ class RestoreScreen(StepScreen):
         result = message.result
         applied = len(result.applied)
         changed = len([x for x in result.steps if x.changed])
-        if result.ok:
+        web = self._web_only(result.steps)
+        if result.ok and web:
+            self.say(f"{applied} of {changed} change(s) applied and read back over the local "
+                     f"console; {len(web)} left for the web interface. Enter: done.", "warning")
+        elif result.ok:
             self.say(f"{applied} of {changed} change(s) applied and read back. Enter: done.",
                      "success")
         else:
