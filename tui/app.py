@@ -231,4 +231,10 @@ def run_console(argv: list[str] | argparse.Namespace | None = None) -> int:
         if takeover is not None:
             takeover.give_back()
             print("\n".join(takeover.notes[-1:]))
+        driver = app.session.driver    # the local console: log out, leave it as found
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # noqa: BLE001 - leaving must not fail on a dead line
+                pass
     return app.return_code or 0
