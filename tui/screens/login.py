@@ -66,7 +66,10 @@ class LoginScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         typed = drafts.recall(self.session, self.STEP, {})
         logged_in = self.session.password is not None
-        password = self.session.password or os.environ.get(ENV_PASSWORD) or FACTORY_PASSWORD
+        resumed = getattr(self.session, "resumed_from", None) or {}
+        self.changed_before = "login" in resumed.get("done", []) and not logged_in
+        password = self.session.password or os.environ.get(ENV_PASSWORD) or (
+            "" if self.changed_before else FACTORY_PASSWORD)
         with Vertical(classes="body"):
             with Horizontal(classes="row"):
                 if self.via_console:
@@ -102,7 +105,12 @@ class LoginScreen(StepScreen):
             self.set_class(True, "-console")
         if self.session.password is not None:
             self.say("Logged in already: ^l logs in again with the current password.")
-        self.query_one("#new", Field).focus()
+        if self.changed_before and not self._value("password"):
+            self.say("The run that stopped changed the password: type that one in Password, "
+                     "then ^l.", "warning")
+            self.query_one("#password", Field).focus()
+        else:
+            self.query_one("#new", Field).focus()
         self._check()
 
     def _value(self, name: str) -> str:
