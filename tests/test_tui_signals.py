@@ -6,7 +6,8 @@ keystrokes to the Find step (the laptop port taken over), and then:
 
 - gets SIGTERM: it gives the port back and exits;
 - loses its line (the terminal hangs up, so the kernel sends SIGHUP, as when
-  a serial cable drops): it gives the port back and exits;
+  a serial cable drops): it gives the port back and exits; and the same when
+  the terminal was not its controlling one (no SIGHUP comes, only the hang-up);
 - is SIGKILLed: the port stays taken over; the next start offers to continue,
   puts the port back from the link journal at once, and goes on to Find.
 
@@ -53,7 +54,7 @@ def _make_controlling_terminal() -> None:
 class Console:
     """``bringup`` in the lab's laptop namespace on an 80x24 pty (TERM=linux)."""
 
-    def __init__(self, lab, state_dir: Path, *args: str):
+    def __init__(self, lab, state_dir: Path, *args: str, controlling: bool = True):
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         bringup = Path(sys.executable).with_name("bringup")
@@ -62,7 +63,7 @@ class Console:
             ["ip", "netns", "exec", lab.laptop_ns, str(bringup), "--lab", lab.name,
              "--iface", "lan0", *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=str(ROOT),
-            preexec_fn=_make_controlling_terminal)
+            preexec_fn=_make_controlling_terminal if controlling else os.setsid)
         os.close(slave)
         self.data = bytearray()
 
@@ -135,8 +136,8 @@ def console_lab(make_lab, state_dir):
     lab = make_lab(appliance_address="169.254.1.2")
     started: list[Console] = []
 
-    def start(*args: str) -> Console:
-        console = Console(lab, state_dir, "--console-profile", *args)
+    def start(*args: str, controlling: bool = True) -> Console:
+        console = Console(lab, state_dir, "--console-profile", *args, controlling=controlling)
         started.append(console)
         return console
 
@@ -145,17 +146,17 @@ def console_lab(make_lab, state_dir):
         console.close()
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "hang-up"])
+@pytest.mark.parametrize("how", ["SIGTERM", "line-dropped", "line-dropped-not-controlling-terminal"])
 def test_sigterm_or_a_dropped_line_at_find_gives_the_port_back_and_exits(console_lab, how):
     lab, start = console_lab
     before = lan0(lab)
-    console = start("--sheet", str(SHEET))
+    console = start("--sheet", str(SHEET), controlling="not-controlling" not in how)
     to_find(console)
     assert lan0(lab)["addresses"] == sorted(before["addresses"] + ["169.254.1.254"])
     if how == "SIGTERM":
         console.proc.send_signal(signal.SIGTERM)
     else:
-        console.hang_up()                   # the kernel sends SIGHUP to the session
+        console.hang_up()                   # with a controlling terminal: SIGHUP too
     status = console.ended()
     assert status == 1                      # left undone: Log in, Network, Restore
     assert lan0(lab) == before

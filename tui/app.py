@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 from textual import work
@@ -36,6 +37,9 @@ SCREENS = {
     "done": "tui.screens.done:DoneScreen",
 }
 ORDER = [key for key, _ in STEPS]
+# styles of the first screen, parsed with the app's own: shown later, they
+# would make Textual parse every stylesheet again before the first frame
+FIRST_SCREEN_CSS = [p for p in (Path(__file__).with_name("screens") / "start.tcss",) if p.exists()]
 
 
 @dataclass
@@ -85,16 +89,29 @@ class BringupApp(App[int]):
         self.options = options
         self.profile = profiles.detect(options.console_profile)
         css = [profiles.CONSOLE_CSS] if self.profile.console else []
-        super().__init__(css_path=[self.CSS_PATH, *css])
+        super().__init__(css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
         self.session = Session(sheet_path=options.sheet)
         self.farewell = ""                     # printed when the console ends
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
-        self.theme = self.profile.theme
+        self._use_theme(self.profile.theme)
         if self.profile.console:
             self.animation_level = "none"
             ScrollBar.renderer = profiles.AsciiScrollBarRender
 
     # --- profile -----------------------------------------------------------------
+    def _use_theme(self, name: str) -> None:
+        """Choose the theme before the styles are first parsed: assigning
+        ``self.theme`` here would parse every stylesheet a second time at start."""
+        if self.theme == name:
+            return
+        self.set_reactive(App.theme, name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        theme = self.current_theme
+        self.set_class(True, f"-theme-{name}", update=False)
+        self.set_class(theme.dark, "-dark-mode", update=False)
+        self.set_class(not theme.dark, "-light-mode", update=False)
+        self.ansi_color = theme.ansi            # the truecolor filter follows the theme
+
     def get_line_filters(self):
         return [*super().get_line_filters(), self.ascii_filter] if self.profile.console \
             else super().get_line_filters()
@@ -120,6 +137,7 @@ class BringupApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.action_quit_console)
+            self._watch_for_hang_up()
         self.push_screen(_screen_class("start")())
         # scapy is first needed at Find, seconds away: let the first frames out first
         self.set_timer(1.0, self._load_slow_modules)
@@ -127,6 +145,31 @@ class BringupApp(App[int]):
         if previous:
             from .screens.resume import ResumeScreen
             self.push_screen(ResumeScreen(previous), self._resume)
+
+    def _watch_for_hang_up(self) -> None:
+        """A terminal that goes away without SIGHUP (it was not the process's
+        controlling terminal) leaves the console reading end-of-file forever,
+        holding the laptop port: treat the hang-up as SIGHUP. The thread sleeps
+        in poll() until then, so an idle console still writes and wakes nothing."""
+        import os
+        import select
+        import threading
+
+        if not os.isatty(0):
+            return
+
+        def watch() -> None:
+            poller = select.poll()
+            poller.register(0, 0)            # only hang-up and error are reported
+            while not any(event & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
+                          for _, event in poller.poll()):
+                pass
+            try:
+                self.call_from_thread(self.action_quit_console)
+            except RuntimeError:             # the console is already ending
+                pass
+
+        threading.Thread(target=watch, name="hang-up watch", daemon=True).start()
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def _load_slow_modules(self) -> None:
