@@ -48,8 +48,8 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_find(pilot, app, seen)
-            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
-                           "the search ends")
+            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing
+                           and "^o Local console" in screen_text(app), "the console offered")
             seen["find"] = screen_text(app)
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: on_step(app, "login"), "login over the console")
@@ -80,6 +80,9 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     with labmod.in_netns(lab.laptop_ns):
         asyncio.run(run())
 
+    for step in ("find", "login", "restore", "applied", "transcript", "done"):
+        assert seen[step].isascii() and len(seen[step].splitlines()) == 24, step
+    assert not app.ascii_filter.folded          # ASCII by design, not by the filter
     seen = {step: " ".join(text.split()) for step, text in seen.items()}
     assert "not HTTPS" in seen["find"] and "^o Local console" in seen["find"]
     assert seen["device"] == lab.console

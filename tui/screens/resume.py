@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .base import STEP_TITLES, explain
+from .base import STEP_TITLES, STEPS, explain
 
 
 class PortPutBack(Message):
@@ -44,7 +44,8 @@ class ResumeScreen(ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         p = self.previous
-        done = ", ".join(STEP_TITLES.get(k, k) for k in p.get("done", [])) or "nothing yet"
+        done = ", ".join(title for key, title in STEPS if key in p.get("done", [])) \
+            or "nothing yet"
         text = (
             f"A run stopped before it finished ({p.get('at', 'earlier')}).\n\n"
             f"  settings sheet : {p.get('sheet') or 'entered by hand'}\n"
