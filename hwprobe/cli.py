@@ -40,7 +40,40 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with 'bringup: error: ...' (bad input, nothing changed)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+# which module registers each command, so `bringup probe` imports only what it runs
+COMMAND_OF = {
+    "demo": "tui.cli", "probe": "hwprobe.commands.probe",
+    "apply": "hwprobe.commands.apply", "capture": "hwprobe.commands.apply",
+    "restore-link": "hwprobe.commands.link", "ports": "hwprobe.commands.link",
+    "failover": "hwprobe.commands.runbook", "readiness": "hwprobe.commands.runbook",
+    "runbook": "hwprobe.commands.runbook", "lab": "simulator.cli", "sim": "simulator.cli",
+}
+ROOT_OPTIONS_WITH_VALUE = ("--sheet", "--iface", "--lab")
+
+
+def _modules_for(argv: list[str] | None) -> tuple[str, ...]:
+    """The command modules a command line needs: all of them for help or for
+    anything not recognised (so errors list every command), else the console's
+    and the named command's."""
+    if argv is None or "-h" in argv or "--help" in argv:
+        return COMMAND_MODULES
+    words, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in ROOT_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not token.startswith("-"):
+            words.append(token)
+            break
+    if not words:
+        return ("tui.cli",)
+    if words[0] in COMMAND_OF:
+        return tuple(dict.fromkeys(("tui.cli", COMMAND_OF[words[0]])))
+    return COMMAND_MODULES
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bringup",
         description="Bring a replacement B Series appliance online from this laptop.",
@@ -49,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version="bringup 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # a part not built yet
@@ -61,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -8,7 +8,11 @@ import sys
 
 from pathlib import Path
 
-from . import lab as labmod
+
+def _lab():
+    from . import lab   # imported when a lab command runs: `bringup` itself starts faster
+
+    return lab
 
 LAB_HELP = """\
 The lab is a simulated B Series appliance cabled to a simulated laptop, in
@@ -72,7 +76,8 @@ def register(sub, root) -> None:
     sim.set_defaults(handler=_sim)
 
 
-def describe(lab: labmod.Lab) -> str:
+def describe(lab) -> str:
+    labmod = _lab()
     return "\n".join([
         f"lab {lab.name} is up",
         f"  laptop namespace     {lab.laptop_ns}  (port {lab.laptop_iface}, cable in {lab.plug.upper()})",
@@ -92,6 +97,7 @@ def describe(lab: labmod.Lab) -> str:
 
 
 def _up(args) -> int:
+    labmod = _lab()
     extra = [a for a in args.sim_args if a != "--"]
     client = None
     if args.pair and os.environ.get("BRINGUP_API_CLIENT_ID") and os.environ.get("BRINGUP_API_SECRET"):
@@ -104,18 +110,21 @@ def _up(args) -> int:
 
 
 def _plug(args) -> int:
+    labmod = _lab()
     lab = labmod.plug(args.name, args.nic)
     print(f"lab {lab.name}: cable moved to {lab.plug.upper()}")
     return 0
 
 
 def _unplug(args) -> int:
+    labmod = _lab()
     lab = labmod.unplug(args.name)
     print(f"lab {lab.name}: cable pulled out")
     return 0
 
 
 def _down(args) -> int:
+    labmod = _lab()
     targets = labmod.names() if args.all else [args.name]
     for name in targets:
         removed = labmod.down(name)
@@ -124,6 +133,7 @@ def _down(args) -> int:
 
 
 def _status(args) -> int:
+    labmod = _lab()
     labs = []
     for name in labmod.names():
         try:

@@ -234,7 +234,11 @@ class BringupApp(App[int]):
             lines.append("Left undone: " + "; ".join(left))
         else:
             clear_progress()
-        status = 0 if not left else 1
+        incomplete = getattr(self.session, "incomplete", [])
+        if incomplete and not left:
+            lines.append("Not applied (see the report): " + "; ".join(incomplete))
+        # done means the appliance holds the whole sheet, as `bringup apply` counts it
+        status = 0 if not left and not incomplete else 1
         self.farewell = "\n".join(lines)
         self.exit(status, return_code=status, message=self.farewell or None)
 

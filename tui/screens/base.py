@@ -49,6 +49,7 @@ class Session:
     state: Any = None                    # ApplianceState read after login
     result: Any = None                   # engine RunResult
     report: tuple | None = None          # (markdown path, json path)
+    incomplete: list = field(default_factory=list)   # steps failed or skipped (exit 1)
     done: set[str] = field(default_factory=set)
     port_notes: list[str] = field(default_factory=list)
     driver: Any = None                   # open appliance driver after login

@@ -231,6 +231,8 @@ class RestoreScreen(StepScreen):
         self.finished = True
         self.session.report = message.report
         result = message.result
+        self.session.incomplete = [x.title for x in result.steps
+                                   if x.status in ("failed", "skipped")]
         applied = len(result.applied)
         changed = len([x for x in result.steps if x.changed])
         web = self._web_only(result.steps)

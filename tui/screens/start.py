@@ -9,7 +9,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from hwprobe.errors import SheetInvalid
-from hwprobe.sheet import load_sheet, summarize
 from hwprobe.state import Settings
 
 from ..widgets.fields import Field, PathSuggester
@@ -45,6 +44,8 @@ class StartScreen(StepScreen):
 
     def load(self, path: str) -> bool:
         """Load and show the sheet; True when it is good."""
+        from hwprobe.sheet import load_sheet, summarize   # after the first frame
+
         summary = self.query_one("#summary", Static)
         self.session.settings = None
         if not path.strip():
