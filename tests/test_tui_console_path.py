@@ -111,6 +111,8 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     assert set(skipped) == {"routes", "ntp", "syslog", "smtp"}
     assert all("set it on the web interface" in m for m in skipped.values())
     assert lan0_addresses(lab) == before
+    assert app.return_code == 1, "settings left for the web interface: not done"
+    assert "Not applied" in app.farewell
     transcripts = list((state_dir / "transcripts").glob("console-*.log"))
     assert transcripts and all(NEW_PASSWORD not in t.read_text() for t in transcripts)
 
