@@ -146,10 +146,10 @@ def _after_typing(cls, name: str) -> None:
     setattr(cls, name, action)
 
 
-class StepScreen(Screen):
-    """A step of the flow. Subclasses set STEP and HINT and write compose_body()."""
+class FramedScreen(Screen):
+    """A screen of the console: a title bar, a hint, the body, a status line and
+    the footer. Subclasses set HINT, write compose_body() and title()."""
 
-    STEP = "start"
     HINT = ""
     BINDINGS = [
         Binding("escape", "back", "Back", id="back", key_display="Esc"),
@@ -165,11 +165,12 @@ class StepScreen(Screen):
             if isinstance(binding, Binding) and binding.key == "enter" and binding.priority:
                 _after_typing(cls, f"action_{binding.action}")
 
+    def title(self) -> str:
+        return ""
+
     def compose(self) -> ComposeResult:
-        n = [k for k, _ in STEPS].index(self.STEP) + 1
         lab = f"  [demo lab {self.app.options.lab}]" if self.app.options.lab else ""
-        yield StepBar(f" bringup  Step {n} of {len(STEPS)}: {STEP_TITLES[self.STEP]}{lab}",
-                      id="stepbar", markup=False)
+        yield StepBar(f" bringup  {self.title()}{lab}", id="stepbar", markup=False)
         yield Static(self.HINT, id="hint", markup=False)
         yield from self.compose_body()
         yield Static("", id="status", markup=False)
@@ -179,18 +180,10 @@ class StepScreen(Screen):
         yield from ()
 
     def say(self, text: str, level: str = "info") -> None:
-        """Show one line in the status line (level: info, warning, error)."""
+        """Show one line in the status line (level: info, warning, error, success)."""
         status = self.query_one("#status", Static)
         status.set_classes(f"-{level}")
         status.update(text)
-
-    def action_back(self) -> None:
-        self.app.go_back(self.STEP)
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        if action == "back":
-            return self.STEP not in ("start", "done")
-        return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -199,3 +192,21 @@ class StepScreen(Screen):
     def worker_failed(self, group: str, text: str) -> None:
         """A worker of this screen raised; the text is already in technician words."""
         self.say(text, "error")
+
+
+class StepScreen(FramedScreen):
+    """A step of the flow. Subclasses set STEP and HINT and write compose_body()."""
+
+    STEP = "start"
+
+    def title(self) -> str:
+        n = [k for k, _ in STEPS].index(self.STEP) + 1
+        return f"Step {n} of {len(STEPS)}: {STEP_TITLES[self.STEP]}"
+
+    def action_back(self) -> None:
+        self.app.go_back(self.STEP)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "back":
+            return self.STEP not in ("start", "done")
+        return True

@@ -14,13 +14,12 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
 
 from hwprobe.runbook import PATH_ORDER, PATHS
 
-from .base import Session, StepBar, explain
+from .base import FramedScreen
 
 READINESS_TITLE = "Readiness: prepare in advance (sheet age, kit list)"
 READINESS_SUMMARY = ("Before anything fails: is the settings sheet complete and recent, "
@@ -72,47 +71,17 @@ def back_to_start(app):
     return app.screen
 
 
-class PathScreen(Screen):
-    """A recovery path's screen: a title bar, a hint, the body, a status line,
-    the footer. Subclasses set TITLE_TEXT and HINT and write compose_body()."""
+class PathScreen(FramedScreen):
+    """A recovery path's screen. Subclasses set TITLE_TEXT and HINT and write
+    compose_body(); Escape goes back one screen."""
 
     TITLE_TEXT = ""
-    HINT = ""
-    BINDINGS = [
-        Binding("escape", "back", "Back", id="back", key_display="Esc"),
-    ]
 
-    @property
-    def session(self) -> Session:
-        return self.app.session
-
-    def compose(self) -> ComposeResult:
-        lab = f"  [demo lab {self.app.options.lab}]" if self.app.options.lab else ""
-        yield StepBar(f" bringup  {self.TITLE_TEXT}{lab}", id="stepbar", markup=False)
-        yield Static(self.HINT, id="hint", markup=False)
-        yield from self.compose_body()
-        yield Static("", id="status", markup=False)
-        yield Footer(compact=True)
-
-    def compose_body(self) -> ComposeResult:
-        yield from ()
-
-    def say(self, text: str, level: str = "info") -> None:
-        """Show one line in the status line (level: info, warning, error, success)."""
-        status = self.query_one("#status", Static)
-        status.set_classes(f"-{level}")
-        status.update(text)
+    def title(self) -> str:
+        return self.TITLE_TEXT
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.worker_failed(event.worker.group, explain(event.worker.error, event.worker.group))
-
-    def worker_failed(self, group: str, text: str) -> None:
-        """A worker of this screen raised; the text is already in technician words."""
-        self.say(text, "error")
 
 
 class PathsScreen(PathScreen):
