@@ -148,7 +148,7 @@ def _after_typing(cls, name: str) -> None:
 
 class FramedScreen(Screen):
     """A screen of the console: a title bar, a hint, the body, a status line and
-    the footer. Subclasses set HINT, write compose_body() and title()."""
+    the footer. Subclasses set HINT, write compose_body() and frame_title()."""
 
     HINT = ""
     BINDINGS = [
@@ -165,12 +165,12 @@ class FramedScreen(Screen):
             if isinstance(binding, Binding) and binding.key == "enter" and binding.priority:
                 _after_typing(cls, f"action_{binding.action}")
 
-    def title(self) -> str:
+    def frame_title(self) -> str:
         return ""
 
     def compose(self) -> ComposeResult:
         lab = f"  [demo lab {self.app.options.lab}]" if self.app.options.lab else ""
-        yield StepBar(f" bringup  {self.title()}{lab}", id="stepbar", markup=False)
+        yield StepBar(f" bringup  {self.frame_title()}{lab}", id="stepbar", markup=False)
         yield Static(self.HINT, id="hint", markup=False)
         yield from self.compose_body()
         yield Static("", id="status", markup=False)
@@ -199,7 +199,7 @@ class StepScreen(FramedScreen):
 
     STEP = "start"
 
-    def title(self) -> str:
+    def frame_title(self) -> str:
         n = [k for k, _ in STEPS].index(self.STEP) + 1
         return f"Step {n} of {len(STEPS)}: {STEP_TITLES[self.STEP]}"
 

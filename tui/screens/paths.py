@@ -77,7 +77,7 @@ class PathScreen(FramedScreen):
 
     TITLE_TEXT = ""
 
-    def title(self) -> str:
+    def frame_title(self) -> str:
         return self.TITLE_TEXT
 
     def action_back(self) -> None:
