@@ -19,7 +19,6 @@ the laptop is talking to, above all) are listed as ``extras`` and left alone.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from typing import Any, Callable
 
 from .constants import state_dir
 from .drivers.base import ApplianceDriver, LoginResult
+from .fsutil import atomic_write
 from .errors import ApplianceError, BringupError, ReadBackMismatch
 from .state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
 
@@ -268,13 +268,7 @@ class RunJournal:
             self._write()
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            json.dump(self.data, f, indent=2, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(self.data, indent=2, default=str), mode=0o644)
 
     def unfinished(self) -> list[str]:
         """Keys of steps a previous run started but did not verify."""

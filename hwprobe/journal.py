@@ -30,7 +30,6 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .constants import state_dir
+from .fsutil import atomic_write
 
 FORMAT = 1
 
@@ -134,34 +134,13 @@ def _path(iface: str, netns: int | None = None) -> Path:
     return _links_dir() / f"ns{netns if netns is not None else netns_inode()}-{iface}.json"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
 def save(record: LinkRecord) -> Path:
     """Write ``record`` atomically; returns the file's path. Raises OSError."""
     record.owner_pid = record.owner_pid or os.getpid()
     record.owner_start = record.owner_start or process_start(record.owner_pid)
     record.taken_at = record.taken_at or time.time()
     path = _path(record.iface, record.netns)
-    _atomic_write(path, record.to_json())
+    atomic_write(path, record.to_json())
     return path
 
 
@@ -219,7 +198,7 @@ def _pins_locked():
             except (FileNotFoundError, ValueError):
                 pins = {}
             yield pins
-            _atomic_write(path, json.dumps(pins, indent=2, sort_keys=True))
+            atomic_write(path, json.dumps(pins, indent=2, sort_keys=True))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

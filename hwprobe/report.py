@@ -10,12 +10,12 @@ technician. It never holds a password: the caller passes none, and
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Iterable
 
 from .constants import state_dir
+from .fsutil import atomic_write
 from .engine import FAILED, SKIPPED, UNCHANGED, VERIFIED, RunResult
 
 NEXT_STEPS = [
@@ -120,7 +120,5 @@ def write_report(rep: dict, *, secrets: Iterable[str] = (), directory: Path | No
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in serial)}"
     md, js = directory / f"{stem}.md", directory / f"{stem}.json"
     for path, text in ((md, text_md), (js, text_json)):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        atomic_write(path, text, mode=0o644)
     return md, js

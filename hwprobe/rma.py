@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .fsutil import atomic_write
 from .validate import check_email
 
 FRU_PARTS = {"B300": ("disk", "power supply"), "B400": ("disk", "power supply")}
@@ -133,9 +133,7 @@ def write_request(req: RmaRequest, directory: Path) -> tuple[Path, Path]:
     md, js = directory / f"{stem}.md", directory / f"{stem}.json"
     data = {**asdict(req), "eligibility": asdict(eligibility(req))}
     for path, text in ((md, to_markdown(req)), (js, json.dumps(data, indent=2))):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        atomic_write(path, text, mode=0o644)
     return md, js
 
 

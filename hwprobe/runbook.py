@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from .constants import state_dir
+from .fsutil import atomic_write
 from .state import Settings
 
 _DATA = tomllib.loads(resources.files(__package__).joinpath("runbook.toml").read_text())
@@ -134,10 +134,7 @@ class Timeline:
         entry = {"at": (when or dt.datetime.now().astimezone()).isoformat(timespec="seconds"),
                  "text": text}
         self.entries.append(entry)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=2))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(self.entries, indent=2), mode=0o644)
         return entry
 
     def to_text(self, title: str = "Incident timeline") -> str:

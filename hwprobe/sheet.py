@@ -34,16 +34,14 @@ and returns an equal ``Settings``. ``summarize`` gives short lines for a screen.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 
 from hwprobe import validate as v
 from hwprobe.constants import ENV_PASSWORD, ENV_SMTP_PASSWORD, MAX_SYSLOG_SERVERS
 from hwprobe.errors import SheetInvalid
+from hwprobe.fsutil import atomic_write
 from hwprobe.state import IpAddress, Route, Settings, SmtpSettings
 
 FORMAT = 1
@@ -453,20 +451,7 @@ def write_sheet(settings: Settings, path, *, source_note: str | None = None) -> 
     """Write ``settings`` as a sheet at ``path`` atomically (a reader sees the
     old file or the new one, never half). Returns the path. Raises OSError when
     the directory cannot be written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dump_sheet(settings, source_note=source_note))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, dump_sheet(settings, source_note=source_note), mode=0o644)
 
 
 # --- a summary for the start screen ------------------------------------------------

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from hwprobe import password_rule
+from hwprobe.fsutil import atomic_write
 from hwprobe.constants import (
     FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS,
     MAX_SYSLOG_SERVERS, NICS,
@@ -138,18 +139,7 @@ class Appliance:
     # --- persistence -------------------------------------------------------
 
     def _save(self, state: dict) -> None:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(state, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.state_file)
-        dfd = os.open(self.state_file.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        atomic_write(self.state_file, json.dumps(state, indent=2), mode=0o644)
 
     def on_change(self, listener: Callable[[dict], None]) -> None:
         self._listeners.append(listener)

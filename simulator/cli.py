@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 from pathlib import Path
 
@@ -90,7 +89,7 @@ def describe(lab) -> str:
         f"  failover pair        primary {labmod.PAIR['primary']} ({lab.appliance_ns}), backup "
         f"{lab.backup['address']} ({lab.backup['ns']}), shared IP {labmod.PAIR['shared']}",
         f"  laptop on the pair:  ip -n {lab.laptop_ns} addr add {labmod.PAIR['laptop']}/24 dev lan0",
-        f"  API client           " + ("from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"
+        "  API client           " + ("from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"
                                       if not (Path(lab.dir) / "api-client.json").exists()
                                       else str(Path(lab.dir) / "api-client.json")),
     ] if lab.backup else []))

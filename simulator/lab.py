@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hwprobe.fsutil import atomic_write
 from hwprobe.errors import BadInput, BringupError, NeedsPrivileges
 
 RUN_ROOT = Path(os.environ.get("BRINGUP_LAB_DIR", "/run/bringup-lab"))
@@ -180,10 +181,7 @@ def get(name: str) -> Lab:
 
 
 def _save(lab: Lab) -> None:
-    path = Path(lab.dir) / "lab.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(lab.to_json(), indent=2))
-    os.replace(tmp, path)
+    atomic_write(Path(lab.dir) / "lab.json", json.dumps(lab.to_json(), indent=2), mode=0o644)
 
 
 def names() -> list[str]:

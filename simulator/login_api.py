@@ -31,7 +31,6 @@ import hmac
 import http.client
 import json
 import logging
-import os
 import secrets
 import ssl
 import threading
@@ -39,6 +38,8 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+from hwprobe.fsutil import atomic_write
 
 log = logging.getLogger("simulator.login")
 NS = "https://www.beyondtrust.com/namespaces/API/command"
@@ -143,9 +144,7 @@ class LoginSide:
     # --- failover ------------------------------------------------------------------
 
     def _save(self) -> None:
-        tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state))
-        os.replace(tmp, self._state_path)
+        atomic_write(self._state_path, json.dumps(self.state), mode=0o644)
 
     def _health_xml(self) -> str:
         snap = self.appliance.snapshot()
