@@ -14,16 +14,6 @@ import sys
 
 from .errors import BringupError, SheetInvalid
 
-# sub-command modules, in the order --help lists them
-COMMAND_MODULES = (
-    "tui.cli",                      # (no command): the console; demo
-    "hwprobe.commands.probe",       # probe
-    "hwprobe.commands.apply",       # apply, capture
-    "hwprobe.commands.link",        # restore-link, ports
-    "hwprobe.commands.runbook",     # failover, readiness, runbook
-    "simulator.cli",                # lab, sim
-)
-
 EPILOG = """\
 exit status: 0 done, 1 failed, 2 bad input, 3 needs privileges (run as root)
 
@@ -48,6 +38,8 @@ COMMAND_OF = {
     "failover": "hwprobe.commands.runbook", "readiness": "hwprobe.commands.runbook",
     "runbook": "hwprobe.commands.runbook", "lab": "simulator.cli", "sim": "simulator.cli",
 }
+# every command module, in the order --help lists them
+COMMAND_MODULES = tuple(dict.fromkeys(COMMAND_OF.values()))
 ROOT_OPTIONS_WITH_VALUE = ("--sheet", "--iface", "--lab")
 
 
@@ -83,13 +75,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="bringup 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _modules_for(argv):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a part not built yet
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        module.register(sub, parser)
+        importlib.import_module(name).register(sub, parser)
     return parser
 
 

@@ -48,11 +48,8 @@ def register(sub, root) -> None:
 
 
 def _console(args) -> int:
-    try:
-        from tui.app import run_console
-    except ModuleNotFoundError as exc:
-        print(f"bringup: the console is not built yet ({exc.name})", file=sys.stderr)
-        return 1
+    from tui.app import run_console
+
     return int(run_console(args) or 0)
 
 
@@ -76,14 +73,7 @@ def _demo(args) -> int:
         print(describe(lab), flush=True)
         env = dict(os.environ)
         env["BRINGUP_LAB"] = lab.name
-        console_ready = False
         if not args.shell:
-            try:
-                import tui.app  # noqa: F401
-                console_ready = True
-            except ModuleNotFoundError:
-                pass
-        if console_ready:
             argv = [sys.executable, "-m", "hwprobe", "--lab", lab.name]
             if not getattr(args, "sheet", None):
                 args.sheet = _example_sheet()
