@@ -28,7 +28,8 @@ from typing import Any, Callable
 from .constants import state_dir
 from .drivers.base import ApplianceDriver, LoginResult
 from .fsutil import atomic_write
-from .errors import ApplianceError, BringupError, ReadBackMismatch
+from .errors import (ApplianceError, BringupError, CertificateChanged, LoginFailed,
+                     ReadBackMismatch, Unreachable)
 from .state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
 
 # step statuses
@@ -278,6 +279,9 @@ class RunJournal:
 
 # --- apply ----------------------------------------------------------------------
 
+# errors after which no further step can be tried (LockedOut is a LoginFailed)
+RUN_ENDING = (Unreachable, CertificateChanged, LoginFailed)
+
 WireCheck = Callable[[IpAddress, ApplianceState], "str | None"]
 
 
@@ -321,6 +325,7 @@ class Engine:
             step.status = PENDING if step.changed else UNCHANGED
             self.on_step(step)
         failed_ips: set[str] = set()
+        fresh = True            # ``state`` is what the appliance holds now
         for step in the_plan.steps:
             if not step.changed:
                 continue
@@ -340,10 +345,12 @@ class Engine:
                 step.status, step.message = SKIPPED, blocked
                 self.on_step(step)
                 continue
-            state = self._apply_one(step, state)
+            state, fresh = self._apply_one(step, state)
             if step.area == "ip" and step.status == FAILED:
                 failed_ips.add(step.after["address"])
-        state_after = state if dry_run else self.driver.read_state()
+        # every verified step already read the appliance back; read again only
+        # when the last attempt failed before its read-back
+        state_after = state if fresh else self.driver.read_state()
         result = RunResult(the_plan.steps, the_plan.extras, dry_run, None, state_after,
                            started, time.time(), notes,
                            str(self.journal.path) if self.journal else None)
@@ -357,15 +364,19 @@ class Engine:
                     + ", ".join(sorted(failed_ips)) + ")")
         return ""
 
-    def _apply_one(self, step: Step, state: ApplianceState) -> ApplianceState:
+    def _apply_one(self, step: Step, state: ApplianceState) -> tuple[ApplianceState, bool]:
+        """Send one step and read it back; returns the appliance state and whether
+        it was read after the step (False when the step failed before that)."""
         step.status = APPLYING
         self.on_step(step)
         if self.journal:
             self.journal.step(step)
         t0 = time.monotonic()
+        fresh = False
         try:
             self._send(step, state)
             state = self.driver.read_state()
+            fresh = True
             got = _area_value(state, step.area, step.key)
             if step.area == "smtp" and self._smtp_password and self.settings.smtp.auth == "password":
                 if not (state.smtp and state.smtp.password_set):
@@ -382,21 +393,18 @@ class Engine:
             step.status = FAILED
             step.message = f"read back differs: {exc}"
         except ApplianceError as exc:
-            if type(exc).__name__ in ("Unreachable", "CertificateChanged", "LockedOut",
-                                      "LoginFailed"):
-                step.status, step.message = FAILED, str(exc)
-                step.seconds = time.monotonic() - t0
-                self.on_step(step)
-                if self.journal:
-                    self.journal.step(step)
+            step.status, step.message = FAILED, str(exc)
+            if isinstance(exc, RUN_ENDING):
+                self._finished(step, t0)
                 raise
-            step.status = FAILED
-            step.message = str(exc)
+        self._finished(step, t0)
+        return state, fresh
+
+    def _finished(self, step: Step, t0: float) -> None:
         step.seconds = round(time.monotonic() - t0, 3)
         self.on_step(step)
         if self.journal:
             self.journal.step(step)
-        return state
 
     def _send(self, step: Step, state: ApplianceState) -> None:
         d, s = self.driver, self.settings
