@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from .drivers.pinning import PinnedAdapter, fetch_fingerprint, normalize_fingerprint
+from .drivers.pinning import fetch_fingerprint, normalize_fingerprint, pinned_session
 from .errors import ApplianceError, CertificateChanged, LoginFailed, Unreachable
 
 
@@ -79,10 +79,7 @@ class FailoverClient:
             if self._pin and normalize_fingerprint(self._pin) != normalize_fingerprint(got):
                 raise CertificateChanged(self._pin, got)
             self.fingerprint = got
-            s = requests.Session()
-            s.trust_env = False
-            s.mount("https://", PinnedAdapter(got))
-            self._session = s
+            self._session = pinned_session(got)
         return self._session
 
     def close(self) -> None:
@@ -145,12 +142,9 @@ class FailoverClient:
 
     def health(self) -> Health:
         """/check_health and the command API's check_health, together."""
-        try:
-            healthy, reachable = self.public_health(), True
-        except Unreachable:
-            raise
+        healthy = self.public_health()        # Unreachable propagates
         text = self.command(action="check_health")
-        h = Health(reachable, healthy, xml=text)
+        h = Health(True, healthy, xml=text)
         try:
             root = ET.fromstring(text)
         except ET.ParseError:

@@ -166,14 +166,16 @@ class _Session:
         if not (self.cable_mac and self.probe_fingerprint):
             return None
         from .. import journal
+        from ..drivers.pinning import normalize_fingerprint
         from ..errors import CertificateChanged
 
         key = f"{self.args.address}@{self.cable_mac.lower()}"
         seen = self.probe_fingerprint
         kept = journal.pinned_fingerprint(key)
-        if kept and kept != seen.replace(":", "").lower() and not self.args.trust_new_certificate:
+        changed = kept is not None and kept != normalize_fingerprint(seen)
+        if changed and not self.args.trust_new_certificate:
             raise CertificateChanged(kept, seen)
-        if not kept or kept != seen.replace(":", "").lower():
+        if kept is None or changed:
             journal.pin_fingerprint(key, seen)
             self._note(f"certificate of {self.args.address} (MAC {self.cable_mac}): "
                        f"SHA-256 {seen} - trusted for this appliance from now on")

@@ -70,6 +70,17 @@ class PinnedAdapter(HTTPAdapter):
         conn.assert_fingerprint = self.fingerprint
 
 
+def pinned_session(fingerprint: str) -> requests.Session:
+    """A requests session whose every HTTPS connection must present the
+    certificate with this fingerprint, never going through a proxy from the
+    environment."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["User-Agent"] = "bringup"
+    session.mount("https://", PinnedAdapter(fingerprint))
+    return session
+
+
 def journal_pins():
     """(get, set) from hwprobe.journal's pin store, or None when it has none."""
     try:

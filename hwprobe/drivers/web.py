@@ -42,7 +42,7 @@ from ..state import ApplianceState, IpAddress, Route, SmtpSettings
 from . import html
 from .base import LoginResult
 from .pinning import (
-    PinnedAdapter, fetch_fingerprint, format_fingerprint, journal_pins, normalize_fingerprint,
+    fetch_fingerprint, pinned_session, format_fingerprint, journal_pins, normalize_fingerprint,
     where, why,
 )
 from .webpages import PageNames, field_of, form_shows, ips_from, read_page_state
@@ -123,11 +123,7 @@ class WebDriver:
         elif normalize_fingerprint(expected) != normalize_fingerprint(got):
             raise CertificateChanged(format_fingerprint(expected), got)
         self.fingerprint = got
-        session = requests.Session()
-        session.trust_env = False            # never via a proxy from the environment
-        session.headers["User-Agent"] = "bringup"
-        session.mount("https://", PinnedAdapter(got))
-        self._session = session
+        self._session = pinned_session(got)
 
     def close(self) -> None:
         """Log out (best effort) and drop the session. Never raises."""
