@@ -263,14 +263,20 @@ def up(
     return lab
 
 
+def _new_ns(ns: str, *, appliance: bool = False) -> None:
+    """A namespace with IPv6 off and loopback up; an appliance's also answers
+    ARP only on the NIC that holds the address (arp_ignore=1)."""
+    _ip("netns", "add", ns)
+    for key in ("all", "default"):
+        _sysctl(ns, f"net.ipv6.conf.{key}.disable_ipv6", "1")
+        if appliance:
+            _sysctl(ns, f"net.ipv4.conf.{key}.arp_ignore", "1")
+    _ip("-n", ns, "link", "set", "lo", "up")
+
+
 def _build_topology(lab: Lab) -> None:
     for ns in (lab.laptop_ns, lab.appliance_ns, lab.patch_ns):
-        _ip("netns", "add", ns)
-        _sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
-        _sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
-        _ip("-n", ns, "link", "set", "lo", "up")
-    for key in ("all", "default"):
-        _sysctl(lab.appliance_ns, f"net.ipv4.conf.{key}.arp_ignore", "1")
+        _new_ns(ns, appliance=ns == lab.appliance_ns)
     p = lab.patch_ns
     for nic in NIC_CHOICES:
         _ip("-n", p, "link", "add", f"br-{nic}", "type", "bridge", "stp_state", "0",
@@ -370,12 +376,7 @@ def _pair_config(lab: Lab, api_client: tuple[str, str] | None) -> None:
 def _add_backup(lab: Lab, sim_args: list[str], start_sim: bool) -> None:
     """A second appliance namespace on the same patch bridges, and its simulator."""
     ns = f"{lab.name}-backup"
-    _ip("netns", "add", ns)
-    for key, value in (("net.ipv6.conf.all.disable_ipv6", "1"),
-                       ("net.ipv6.conf.default.disable_ipv6", "1"),
-                       ("net.ipv4.conf.all.arp_ignore", "1")):
-        _sysctl(ns, key, value)
-    _ip("-n", ns, "link", "set", "lo", "up")
+    _new_ns(ns, appliance=True)
     for n, nic in enumerate(NIC_CHOICES, start=1):
         _ip("link", "add", nic, "netns", ns, "address", _mac(lab.name + "-backup", n),
             "type", "veth", "peer", "name", f"b-{nic}", "netns", lab.patch_ns)
@@ -393,13 +394,8 @@ def stop_appliance(name: str, which: str = "primary") -> Lab:
     _check_root()
     lab = get(name)
     pid = lab.sim_pid if which == "primary" else (lab.backup or {}).get("pid")
-    if pid and _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    if pid:
+        _stop([pid], grace=5)
     return lab
 
 
@@ -439,7 +435,11 @@ def unplug(name: str) -> Lab:
 
 def _kill_ns_processes(ns: str) -> None:
     r = _ip("netns", "pids", ns, check=False)
-    pids = [int(p) for p in r.stdout.split() if p.isdigit()]
+    _stop([int(p) for p in r.stdout.split() if p.isdigit()], grace=3)
+
+
+def _stop(pids: list[int], grace: float) -> None:
+    """SIGTERM, up to ``grace`` seconds to end, then SIGKILL (and wait again)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         alive = []
         for pid in pids:
@@ -450,7 +450,7 @@ def _kill_ns_processes(ns: str) -> None:
                 pass
         if not alive:
             return
-        deadline = time.monotonic() + 3
+        deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             alive = [p for p in alive if _alive(p)]
             if not alive:
