@@ -92,6 +92,21 @@ def make_lab(request):
         labmod.down(name)
 
 
+PAIR_CLIENT = ("drill", "Drill-Api-Secret-7")   # the pair's command-API client (a test secret)
+
+
+@pytest.fixture
+def pair(make_lab):
+    """Two simulated appliances as a failover pair (198.51.100.20 primary, .21
+    backup) with lan0 of the laptop namespace on their network."""
+    from simulator.lab import PAIR
+
+    lab = make_lab(pair=True, api_client=PAIR_CLIENT)
+    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", f"{PAIR['laptop']}/24", "dev",
+                    "lan0"], check=True)
+    return lab
+
+
 @pytest.fixture
 def lab(make_lab):
     """A default lab: appliance on 169.254.1.1, answering on NIC1, cable in NIC1."""

@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PAIR_CLIENT
 from simulator import lab as labmod
 from simulator.lab import PAIR
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
-CLIENT = ("drill", "Drill-Api-Secret-7")
-
-
-@pytest.fixture
-def pair(make_lab):
-    lab = make_lab(pair=True, api_client=CLIENT)
-    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", f"{PAIR['laptop']}/24", "dev",
-                    "lan0"], check=True)
-    return lab
+CLIENT = PAIR_CLIENT
 
 
 def failover(lab, *args, secret=CLIENT[1]):

@@ -20,6 +20,8 @@ import pytest
 
 from hwprobe import interfaces, link
 from hwprobe import probe as probe_mod
+from conftest import PAIR_CLIENT
+from test_tui_flow import screen_text, wait_for
 from test_tui_screens import _assert_ascii
 from tui.app import make_app
 from tui.screens.checklist import ChecklistScreen
@@ -31,7 +33,7 @@ from tui.screens.start import StartScreen
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml"
 FAILOVER_TABLE = '\n[failover]\nmethod = "dns"\npeer_address = "198.51.100.21"\n'
-CLIENT = ("drill", "Drill-Api-Secret-7")
+CLIENT = PAIR_CLIENT
 SCREEN_OF = {"failover": FailoverScreen, "cold_spare": ChecklistScreen,
              "virtual": ChecklistScreen, "rma": RmaScreen, "hosted": ChecklistScreen,
              "saas": ChecklistScreen, "readiness": ReadinessScreen}
@@ -66,10 +68,6 @@ def screen_lines(app) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
-def screen_text(app) -> str:
-    return "\n".join(screen_lines(app))
-
-
 def squashed(text: str) -> str:
     """Screen text without any whitespace (a long path wraps anywhere)."""
     return "".join(text.split())
@@ -78,17 +76,6 @@ def squashed(text: str) -> str:
 def assert_pure_ascii(app) -> None:
     """The step screens' checker: ASCII on screen, and none of it by the last-resort filter."""
     _assert_ascii(screen_lines(app), app)
-
-
-async def wait_for(pilot, condition, what: str, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        try:
-            if condition():
-                return
-        except Exception:  # noqa: BLE001 - the screen may still be mounting
-            pass
-        await pilot.pause(0.05)
-    raise AssertionError(f"never reached: {what}\n{screen_text(pilot.app)}")
 
 
 async def open_path(pilot, key: str) -> None:
@@ -424,18 +411,6 @@ def test_failover_screen_without_a_failover_table_says_not_in_the_sheet(sheet, s
 
 
 # --- failover against two paired simulated appliances -------------------------------------------
-
-@pytest.fixture
-def pair(make_lab):
-    import subprocess
-
-    from simulator.lab import PAIR
-
-    lab = make_lab(pair=True, api_client=CLIENT)
-    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", f"{PAIR['laptop']}/24", "dev",
-                    "lan0"], check=True)
-    return lab
-
 
 def role_of(lab, address: str) -> str:
     """The appliance's role, read independently of the console."""
