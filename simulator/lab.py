@@ -69,6 +69,7 @@ class Lab:
     sim_pid: int | None = None
     nic_macs: dict | None = None
     backup: dict | None = None      # a paired backup appliance: ns, address, control, pid
+    peers: dict | None = None       # real laptop-side programs (simulator.laptop): name -> pid, ...
 
     @property
     def primary_address(self) -> str | None:

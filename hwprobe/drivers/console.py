@@ -52,6 +52,16 @@ class _SessionGone(Exception):
     """Internal: the console is back at its login prompt (logged out, rebooted)."""
 
 
+def serial_url(device: str) -> str:
+    """``device`` as pyserial should open it: an ``rfc2217://`` URL gets
+    ``ign_set_control``, because ser2net in front of a pty (and many terminal
+    servers) never confirms SET_CONTROL and pyserial would give up after 3 s
+    waiting for it; the line settings themselves are still sent."""
+    if not device.startswith("rfc2217://") or "ign_set_control" in device:
+        return device
+    return device + ("&" if "?" in device else "?") + "ign_set_control"
+
+
 class ConsoleDriver:
     """The appliance's local console. Use as a context manager, or open()/close().
 
@@ -90,7 +100,7 @@ class ConsoleDriver:
             return
         try:
             self._port = serial.serial_for_url(
-                self.device, baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
+                serial_url(self.device), baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
                 parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=0.05)
         except (serial.SerialException, ValueError, OSError) as exc:
             raise Unreachable(f"cannot open the console {self.device}: {exc}") from None
