@@ -18,8 +18,9 @@ Public API (everything in the network namespace of the calling thread):
     owner does not let go within a few seconds.
 ``give_back(saved) -> str``
     Start what was handed off again, as it was: dhclient / avahi-autoipd with
-    their own command line, in their own mount namespace; dhcpcd rebinds the
-    port (``-n IF``). Returns the sentence to tell the technician; raises
+    their own command line, in their own mount namespace; dhcpcd is asked to
+    rebind the port (``-n IF``), which dhcpcd 9.4 ignores for a released port:
+    then the LinkError says to restart dhcpcd. Returns the sentence to tell the technician; raises
     LinkError with the command to run by hand when it cannot.
 
 ``Owner.saved()`` is the JSON-able record kept in the link journal, so
@@ -222,6 +223,14 @@ def give_back(saved: dict, iface: str) -> str:
         except (OSError, LinkError) as exc:
             raise LinkError(f"could not give {iface} back to dhcpcd ({exc}): run "
                             f"`sudo dhcpcd -n {iface}`") from None
+        # dhcpcd 9.4 takes the rebind but does not start a released port again
+        # until it restarts: say so rather than claim it is back
+        try:
+            _wait(lambda: _dhcpcd_port_helpers(iface), "")
+        except LinkError:
+            raise LinkError(f"dhcpcd did not take {iface} up again by itself; restart it "
+                            f"to get its lease back: sudo systemctl restart dhcpcd "
+                            f"(or sudo dhcpcd -x && sudo dhcpcd)") from None
         return f"dhcpcd runs DHCP on {iface} again"
     command = shlex.join(argv)
     anchor = _anchor(saved.get("mount_ns", 0))

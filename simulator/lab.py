@@ -473,6 +473,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _started_from(pid: int | None, d: Path) -> bool:
+    """True when ``pid`` still runs with this lab's directory on its command
+    line (a recorded pid may since belong to someone else)."""
+    try:
+        return bool(pid) and str(d) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(
+            errors="replace")
+    except OSError:
+        return False
+
+
 def down(name: str) -> bool:
     """Remove lab ``name``: its processes, namespaces (and so its veths) and run
     directory. Safe to repeat; returns True when there was something to remove."""
@@ -487,7 +497,9 @@ def down(name: str) -> bool:
     if d.exists():
         try:
             data = json.loads((d / "lab.json").read_text())
-            pids = [data.get("sim_pid"), (data.get("backup") or {}).get("pid")]
+            pids = [data.get("sim_pid"), (data.get("backup") or {}).get("pid"),
+                    *[p.get("pid") for p in (data.get("peers") or {}).values()
+                      if _started_from(p.get("pid"), d)]]
         except (OSError, ValueError):
             pids = []
         for pid in pids:

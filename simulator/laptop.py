@@ -12,8 +12,8 @@ dhcpcd own its Ethernet port. These start the real Debian programs on a lab's
     manager, on lan0.
 ``start_dhcp_server(lab)``  dnsmasq in the patch panel on NIC1's bridge
     (10.99.0.1/24, leases 10.99.0.50-.99): a lease when a test needs one.
-``start_ser2net(lab)``  ser2net in the laptop namespace in front of the
-    appliance's console pty: RFC 2217 on 127.0.0.1:2217, raw TCP on :2000.
+``start_ser2net(lab)``  ser2net on the host's loopback in front of the
+    appliance's console pty: RFC 2217 and raw TCP on two free ports.
 
 Every peer runs under ``ip netns exec`` and, when it writes system files,
 ``unshare --mount --uts`` with a tmpfs over ``/run`` and scratch directories
@@ -24,8 +24,9 @@ the private ``/run`` so the peer still sees its files and the bus socket.
 
 Each start returns a ``Peer`` once the program is ready, and records it in the
 lab's ``lab.json``; ``Peer.stop()`` ends every process of the peer's mount
-namespace (a DHCP client that bringup restarted included). Since every peer
-lives in a lab namespace, ``lab.down`` removes them all even after a crash.
+namespace (a DHCP client that bringup restarted included). ``lab.down`` removes
+them all even after a crash: every peer but ser2net lives in a lab namespace,
+and ser2net's pid is in lab.json.
 Raises LabError (with the peer's log) when a program is missing or does not
 come up.
 """
@@ -43,7 +44,7 @@ from .lab import Lab, LabError, _save, _stop, netns_exec
 
 READY_SECONDS = 15.0
 DHCP_SUBNET = {"server": "10.99.0.1", "prefix": 24, "first": "10.99.0.50", "last": "10.99.0.99"}
-SER2NET_PORTS = {"rfc2217": 2217, "raw": 2000}
+NM_DHCP_TIMEOUT = 5          # seconds; a laptop's is 45, tests outlast it in seconds
 
 NM_CONF = """\
 [main]
@@ -74,6 +75,7 @@ autoconnect=true
 
 [ipv4]
 method=auto
+dhcp-timeout={dhcp_timeout}
 
 [ipv6]
 method=ignore
@@ -245,7 +247,8 @@ def start_networkmanager(lab: Lab, profile: bool = True) -> Peer:
     (etc / "system-connections").mkdir(exist_ok=True)
     if profile:
         keyfile = etc / "system-connections" / f"{lab.laptop_iface}.nmconnection"
-        keyfile.write_text(NM_PROFILE.format(iface=lab.laptop_iface))
+        keyfile.write_text(NM_PROFILE.format(iface=lab.laptop_iface,
+                                             dhcp_timeout=NM_DHCP_TIMEOUT))
         keyfile.chmod(0o600)  # NetworkManager ignores a keyfile others can read
     socket_path = d / "bus"
     (d / "bus.conf").write_text(BUS_CONF.format(socket=socket_path))
@@ -375,32 +378,45 @@ def start_dhcp_server(lab: Lab, router: bool = False) -> Peer:
 # --- serial: ser2net in front of the appliance's console --------------------------
 
 def start_ser2net(lab: Lab) -> Peer:
-    """ser2net in the laptop namespace, on 127.0.0.1 only, serving the
-    appliance's console pty: RFC 2217 on port 2217 and raw TCP on 2000.
-    Ready when both ports accept. Raises LabError."""
+    """ser2net on the host's 127.0.0.1 only (two free ports), serving the
+    appliance's console pty: RFC 2217 and raw TCP, as ``Peer.info["rfc2217"]``
+    and ``["raw"]`` URLs. Not in the laptop namespace: there, with no address
+    but loopback, ser2net's name lookups (AI_ADDRCONFIG) find nothing. Ready
+    when both ports accept. Raises LabError."""
+    import socket
+
     exe = _need("ser2net", "ser2net")
     if not lab.console:
         raise LabError("the lab has no appliance console to put ser2net in front of")
     device = os.path.realpath(lab.console)
     d = Path(lab.dir) / "peers" / "ser2net"
     d.mkdir(parents=True, exist_ok=True)
+    ports = {}
+    for kind in ("rfc2217", "raw"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports[kind] = s.getsockname()[1]
     conf = d / "ser2net.yaml"
-    blocks = []
-    for kind, port in SER2NET_PORTS.items():
-        blocks.append(
-            f"connection: &{kind}\n"
-            f"  accepter: {'telnet(rfc2217),' if kind == 'rfc2217' else ''}tcp,127.0.0.1,{port}\n"
-            f"  connector: serialdev,{device},115200n81,local\n"
-            f"  options:\n    kickolduser: true\n")
-    conf.write_text("\n".join(blocks))
-    peer = _spawn(lab, lab.laptop_ns, "ser2net", [exe, "-n", "-u", "-c", str(conf)])
-    peer.info = {"device": device, **{f"{k}_port": v for k, v in SER2NET_PORTS.items()},
-                 "rfc2217": f"rfc2217://127.0.0.1:{SER2NET_PORTS['rfc2217']}",
-                 "raw": f"socket://127.0.0.1:{SER2NET_PORTS['raw']}"}
+    conf.write_text("\n".join(
+        f"connection: &{kind}\n"
+        f"  accepter: {'telnet(rfc2217),' if kind == 'rfc2217' else ''}tcp,127.0.0.1,{port}\n"
+        f"  connector: serialdev,{device},115200n81,local\n"
+        f"  options:\n    kickolduser: true\n" for kind, port in ports.items()))
+    log = d / "log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([exe, "-n", "-u", "-c", str(conf)], stdout=out, stderr=out,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    peer = Peer(name="ser2net", proc=proc, dir=d, log=log)
+    peer.info = {"device": device, **{f"{k}_port": v for k, v in ports.items()},
+                 "rfc2217": f"rfc2217://127.0.0.1:{ports['rfc2217']}",
+                 "raw": f"socket://127.0.0.1:{ports['raw']}"}
 
     def listening() -> bool:
-        r = netns_exec(lab.laptop_ns, ["ss", "-Htln"])
-        return all(f"127.0.0.1:{p} " in r.stdout for p in SER2NET_PORTS.values())
+        for port in ports.values():
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) != 0:
+                    return False
+        return True
 
     _wait(peer, listening, "ser2net")
     return _record(lab, peer)
