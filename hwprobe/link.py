@@ -24,8 +24,16 @@ namespace of the calling thread):
     cable after bringing the port up, default 3). A non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
-    IPv6 is otherwise left alone. DHCP-leased IPv4 addresses come back without
-    their lease time (NetworkManager, handed the port back, renews them).
+    IPv6 is otherwise left alone. nmcli is always read with LC_ALL=C. A
+    NetworkManager that runs but does not answer is a LinkError (it could
+    take the port back). DHCP and link-local clients on the port (dhclient,
+    dhcpcd, avahi-autoipd) are stopped before the port is claimed and started
+    again at the give-back; systemd-networkd is refused with the commands to
+    run (hwprobe.portowners). When NetworkManager or such a client is handed
+    the port back, its leased addresses and routes are left to it to renew
+    (re-added by hand they would stay forever); give_back waits up to
+    NM_SETTLE seconds for NetworkManager to reactivate. A port that nobody
+    owned gets its leased addresses back without their lease time.
 
 ``restore_from_journal(iface=None, on_note=None) -> list[RestoredPort]``
     Puts back every port of this namespace left in the journal by a run that
