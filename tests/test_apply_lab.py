@@ -31,7 +31,7 @@ def bringup(lab, *args, env_extra=None, state_dir, timeout=120, popen=False):
     for key in ("BRINGUP_PASSWORD", "BRINGUP_NEW_PASSWORD", "BRINGUP_SMTP_PASSWORD"):
         env.pop(key, None)
     env.update(env_extra or {})
-    argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe", *args]
+    argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup", *args]
     if popen:
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, stdin=subprocess.DEVNULL)

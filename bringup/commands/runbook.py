@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from ..errors import BadInput
+from hwprobe.errors import BadInput
 
 FAILOVER_HELP = """\
 Failover pair with the primary down: read the backup's role and health, then
@@ -78,7 +78,7 @@ def _print_health(label: str, h) -> None:
 
 
 def _failover(args) -> int:
-    from ..failover import FailoverClient, promote
+    from hwprobe.failover import FailoverClient, promote
 
     try:
         ipaddress.IPv4Address(args.address)
@@ -117,8 +117,8 @@ def _failover(args) -> int:
 
 
 def _readiness(args) -> int:
-    from ..runbook import readiness
-    from ..sheet import load_sheet
+    from hwprobe.runbook import readiness
+    from hwprobe.sheet import load_sheet
 
     rep = readiness(args.sheet, load_sheet(args.sheet))
     if args.json:
@@ -140,7 +140,7 @@ def _readiness(args) -> int:
 
 
 def _runbook(args) -> int:
-    from ..runbook import PATH_ORDER, PATHS, checklist
+    from hwprobe.runbook import PATH_ORDER, PATHS, checklist
 
     if not args.path:
         for key in PATH_ORDER:
@@ -150,7 +150,7 @@ def _runbook(args) -> int:
         raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
     settings = None
     if args.sheet:
-        from ..sheet import load_sheet
+        from hwprobe.sheet import load_sheet
 
         settings = load_sheet(args.sheet)
     c = checklist(args.path, settings)

@@ -15,10 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-from ..constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
+from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
-from ..errors import BadInput, LoginFailed, PasswordRefused
-from .. import password_rule
+from hwprobe.errors import BadInput, LoginFailed, PasswordRefused
+from hwprobe import password_rule
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -129,8 +129,8 @@ class _Session:
     def __enter__(self):
         args = self.args
         if args.iface:
-            from ..link import Takeover
-            from ..probe import probe
+            from hwprobe.link import Takeover
+            from hwprobe.probe import probe
 
             self.takeover = Takeover(args.iface, address=args.laptop_address,
                                      force=args.force_port, on_note=self._note)
@@ -142,11 +142,11 @@ class _Session:
                     self.cable_mac = result.responders[0].mac
                     self.probe_fingerprint = result.responders[0].fingerprint_sha256
         if args.console:
-            from ..drivers.console import ConsoleDriver
+            from hwprobe.drivers.console import ConsoleDriver
 
             self.driver = ConsoleDriver(args.console, baudrate=args.baud)
         else:
-            from ..drivers.web import WebDriver
+            from hwprobe.drivers.web import WebDriver
 
             pin = self._pin()
             self.driver = WebDriver(args.address, port=args.https_port, pinned_fingerprint=pin,
@@ -165,9 +165,9 @@ class _Session:
         the fingerprint the probe just read is the one this run trusts."""
         if not (self.cable_mac and self.probe_fingerprint):
             return None
-        from .. import journal
-        from ..drivers.pinning import normalize_fingerprint
-        from ..errors import CertificateChanged
+        from hwprobe import journal
+        from hwprobe.drivers.pinning import normalize_fingerprint
+        from hwprobe.errors import CertificateChanged
 
         key = f"{self.args.address}@{self.cable_mac.lower()}"
         seen = self.probe_fingerprint
@@ -196,8 +196,8 @@ class _Session:
     def wire_check(self, ip, state):
         """ARP the address just added from the laptop port; it must answer with
         the MAC of the NIC it was added on (only for the NIC the cable is in)."""
-        from ..engine import cable_nic
-        from ..probe import probe
+        from hwprobe.engine import cable_nic
+        from hwprobe.probe import probe
 
         if self.takeover is None or cable_nic(self.cable_mac, state) != ip.nic or ip.vlan:
             return None
@@ -214,7 +214,7 @@ class _Session:
 
 def _login(session: _Session, args, new_password: str | None) -> str:
     """Log in (changing a forced password); returns the password now in force."""
-    from ..engine import first_login
+    from hwprobe.engine import first_login
 
     password = _password(ENV_PASSWORD, f"Appliance password for {args.user}: ", FACTORY_PASSWORD)
     try:
@@ -233,9 +233,9 @@ def _login(session: _Session, args, new_password: str | None) -> str:
 # --- apply ----------------------------------------------------------------------
 
 def run_apply(args) -> int:
-    from ..engine import Engine, RunJournal, cable_nic
-    from ..report import build, write_report
-    from ..sheet import load_sheet
+    from hwprobe.engine import Engine, RunJournal, cable_nic
+    from hwprobe.report import build, write_report
+    from hwprobe.sheet import load_sheet
 
     settings = load_sheet(args.sheet)         # SheetInvalid: exit 2, nothing contacted
     _check_target(args)
@@ -303,8 +303,8 @@ def _print_step(step) -> None:
 # --- capture --------------------------------------------------------------------
 
 def run_capture(args) -> int:
-    from ..capture import settings_from_state
-    from ..sheet import write_sheet
+    from hwprobe.capture import settings_from_state
+    from hwprobe.sheet import write_sheet
 
     _check_target(args)
     out = Path(args.out)
