@@ -275,7 +275,7 @@ def test_apply_console_through_ser2net(make_lab, peers, state_dir, tmp_path, kin
            "BRINGUP_NEW_PASSWORD": GOOD_PASSWORD}
     env.pop("BRINGUP_PASSWORD", None)
     # ser2net listens on the host's loopback, like a terminal server on the laptop
-    r = subprocess.run([sys.executable, "-m", "hwprobe",
+    r = subprocess.run([sys.executable, "-m", "bringup",
                         "apply", "--sheet", str(sheet), "--console", url, "--json"],
                        env=env, capture_output=True, text=True, timeout=120,
                        stdin=subprocess.DEVNULL)
