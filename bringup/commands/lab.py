@@ -128,7 +128,7 @@ def _up(args) -> int:
                     answers_on=args.answers_on, plug=args.plug, sim_args=extra,
                     pair=args.pair, api_client=client)
     if args.laptop:
-        from . import laptop
+        from simulator import laptop
 
         try:
             # the server first, so a client started after it gets its lease at once
