@@ -178,7 +178,9 @@ def get(name: str) -> Lab:
     except FileNotFoundError:
         raise LabError(f"no lab named {name!r} is up (bringup lab up --name {name})") from None
     data.pop("state_file", None)
-    return Lab(**data)
+    # a lab made by a newer bringup may record more: keep what this one knows
+    known = set(Lab.__dataclass_fields__)
+    return Lab(**{k: v for k, v in data.items() if k in known})
 
 
 def _save(lab: Lab) -> None:

@@ -285,3 +285,37 @@ def test_apply_console_through_ser2net(make_lab, peers, state_dir, tmp_path, kin
                      "hostname": "verified", "dns": "verified"}
     assert url.startswith("rfc2217://" if kind == "rfc2217" else "socket://")
     assert "ign_set_control" not in url      # bringup adds it itself
+
+
+# --- the lab command ---------------------------------------------------------------
+
+def test_lab_up_with_real_laptop_peers_and_lab_down_removes_them_all(state_dir):
+    from conftest import require_lab, require_tool
+
+    require_lab()
+    for program, package in (("NetworkManager", "network-manager"), ("ser2net", "ser2net"),
+                             ("dnsmasq", "dnsmasq-base")):
+        require_tool(program, package)
+    name = f"p{os.getpid() % 100000}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-m", "bringup", "lab"]
+    up = subprocess.run([*cli, "up", "--name", name, "--laptop", "networkmanager",
+                         "--laptop", "dhcp-server", "--laptop", "ser2net", "--json"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    try:
+        assert up.returncode == 0, up.stderr
+        peers_up = json.loads(up.stdout)["peers"]
+        assert {"dbus", "networkmanager", "dnsmasq", "ser2net"} <= set(peers_up)
+        pids = [p["pid"] for p in peers_up.values()]
+        # the command has exited, as after a crash: the programs still run
+        assert all(Path(f"/proc/{pid}").exists() for pid in pids)
+        shown = subprocess.run([*cli, "status"], capture_output=True, text=True, env=env)
+        assert "laptop peer          networkmanager" in shown.stdout
+        assert "rfc2217://127.0.0.1:" in shown.stdout
+    finally:
+        down = subprocess.run([*cli, "down", "--name", name], capture_output=True, text=True,
+                              env=env, timeout=60)
+    assert down.returncode == 0, down.stderr
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
