@@ -10,6 +10,7 @@ dhcpcd own its Ethernet port. These start the real Debian programs on a lab's
     for ``nmcli`` (and bringup) to find it.
 ``start_dhclient(lab)`` / ``start_dhcpcd(lab)``  ISC dhclient, or dhcpcd as a
     manager, on lan0.
+``start_networkd(lab)``  systemd-networkd with a DHCPv4 .network for lan0.
 ``start_dhcp_server(lab)``  dnsmasq in the patch panel on NIC1's bridge
     (10.99.0.1/24, leases 10.99.0.50-.99): a lease when a test needs one.
 ``start_ser2net(lab)``  ser2net on the host's loopback in front of the
@@ -334,6 +335,25 @@ def start_dhcpcd(lab: Lab) -> Peer:
                                               (resolv, "/etc/resolv.conf")], _holder(command),
                               read_only_sys=True)  # else it waits for udev, as NM does
     _wait(peer, lambda: _named(peer, "dhcpcd"), "dhcpcd")
+    return _record(lab, peer)
+
+
+def start_networkd(lab: Lab) -> Peer:
+    """systemd-networkd running DHCPv4 on lan0 (a .network file in a scratch
+    /etc/systemd/network, its state in a private /run); ready when it runs.
+    Raises LabError."""
+    exe = _need("systemd-networkd", "systemd")
+    d = Path(lab.dir) / "peers" / "networkd"
+    network, resolv = _scratch(d, "network", "resolv.conf")
+    (network / f"50-{lab.laptop_iface}.network").write_text(
+        f"[Match]\nName={lab.laptop_iface}\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\n")
+    command = ("mkdir -p /run/systemd/netif\n"
+               "chown systemd-network:systemd-network /run/systemd/netif\n"
+               f"exec {exe}")
+    peer = _in_private_mounts(lab, "networkd", [(network, "/etc/systemd/network"),
+                                                (resolv, "/etc/resolv.conf")], command,
+                              read_only_sys=True)
+    _wait(peer, lambda: "Enumeration completed" in peer.log_tail(), "systemd-networkd")
     return _record(lab, peer)
 
 

@@ -246,6 +246,23 @@ def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
     assert port(lab.laptop_ns)["addresses"] == []
 
 
+def test_systemd_networkd_on_the_port_is_refused_with_the_commands_and_left_alone(
+        lab, peers, state_dir):
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    networkd = peers.networkd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
+    with in_netns(lab.laptop_ns), pytest.raises(LinkError) as err:
+        link.Takeover("lan0", force=True, handle_signals=False).take()
+    said = str(err.value)
+    assert "systemd-networkd manages lan0 and would put its address back" in said
+    assert "Unmanaged=yes" in said and "sudo networkctl reload" in said
+    assert "nothing was changed" in said
+    assert port(lab.laptop_ns) == before
+    assert _clients(lab, "systemd-network") and networkd.proc.poll() is None
+
+
 # --- serial through ser2net --------------------------------------------------------
 
 BASIC = """format = 1

@@ -45,9 +45,11 @@ def register(sub, root) -> None:
                         "(backup); API client from BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET, or a "
                         "random secret kept in the lab's directory (root only)")
     p.add_argument("--laptop", action="append", default=[], metavar="PEER",
-                   choices=("networkmanager", "dhclient", "dhcpcd", "dhcp-server", "ser2net"),
+                   choices=("networkmanager", "dhclient", "dhcpcd", "networkd", "dhcp-server",
+                            "ser2net"),
                    help="also run a real laptop-side program (repeatable): networkmanager "
                         "(owning lan0 with a DHCP profile, on a private bus), dhclient, dhcpcd, "
+                        "networkd (systemd-networkd), "
                         "dhcp-server (dnsmasq on NIC1's side, for leases), ser2net (the console "
                         "over RFC 2217 and raw TCP on 127.0.0.1)")
     p.add_argument("--json", action="store_true", help="print the lab as JSON")
