@@ -336,3 +336,29 @@ def test_lab_up_with_real_laptop_peers_and_lab_down_removes_them_all(state_dir):
     for pid in pids:
         stat = Path(f"/proc/{pid}/stat")
         assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_console_the_user_may_not_open_says_dialout_or_sudo(tmp_path):
+    """A pty owned by root, opened as an ordinary user: the words a technician
+    gets for a USB adapter they are not allowed to open."""
+    from conftest import require_tool
+
+    require_tool("setpriv", "util-linux")    # root (a lab test) drops to nobody for the open
+    master, slave = os.openpty()
+    device = os.ttyname(slave)
+    os.chmod(device, 0o600)
+    try:
+        code = ("from hwprobe.drivers.console import ConsoleDriver\n"
+                "from hwprobe.errors import Unreachable\n"
+                f"try:\n    ConsoleDriver({device!r}).open()\n"
+                "except Unreachable as e:\n    print(e)\n")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT),
+                                "BRINGUP_STATE_DIR": str(tmp_path)}, timeout=30)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert f"cannot open the console {device}" in r.stdout, r.stderr
+    assert "dialout group" in r.stdout and "sudo usermod -aG dialout $USER" in r.stdout
+    assert "or run bringup with sudo" in r.stdout

@@ -25,6 +25,7 @@ the appliance counts as one failed login.
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
 import re
 import time
@@ -50,6 +51,15 @@ _YES = {"yes", "up", "true"}
 
 class _SessionGone(Exception):
     """Internal: the console is back at its login prompt (logged out, rebooted)."""
+
+
+def permission_advice(exc: BaseException, device: str) -> str:
+    """What to do when ``exc`` is a refused open of a serial device ('' otherwise)."""
+    if getattr(exc, "errno", None) not in (errno.EACCES, errno.EPERM):
+        return ""
+    return (f". Serial adapters belong to the dialout group: add yourself once "
+            f"(sudo usermod -aG dialout $USER, then log out and in again), or run "
+            f"bringup with sudo")
 
 
 def serial_url(device: str) -> str:
@@ -103,7 +113,8 @@ class ConsoleDriver:
                 serial_url(self.device), baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
                 parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=0.05)
         except (serial.SerialException, ValueError, OSError) as exc:
-            raise Unreachable(f"cannot open the console {self.device}: {exc}") from None
+            raise Unreachable(f"cannot open the console {self.device}: {exc}"
+                              + permission_advice(exc, self.device)) from None
         self.transcript_path = self.transcript_path or default_transcript_path()
         self.transcript = Transcript(self.transcript_path, self.device, self.baudrate)
 
