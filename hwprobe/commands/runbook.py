@@ -6,6 +6,7 @@ BRINGUP_API_SECRET, or from prompts; never from argv.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import ipaddress
 import json
@@ -13,6 +14,7 @@ import os
 import sys
 
 from ..errors import BadInput
+from ..runbook import FAILED, QUESTIONS
 
 FAILOVER_HELP = """\
 Failover pair with the primary down: read the backup's role and health, then
@@ -26,6 +28,22 @@ The API client (id and secret, /login > Management > API Configuration) comes
 from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET or a prompt.
 
 exit status: 0 done, 1 the appliance refused or did not answer, 2 bad input
+"""
+
+
+RUNBOOK_HELP = """\
+With no path: the triage. Say what failed and what the site has; bringup prints
+the path, or the order of paths, that the vendor's procedure prescribes and
+writes the answers on today's incident timeline. On a terminal it asks what the
+options do not say.
+
+  bringup runbook --failed hardware --failover no --spare no --contract yes
+
+With a path: its checklist, each step with its place in the procedure, filled
+with the sheet's values (--sheet); --snapshot no / --failed saas|cloud leave out
+the steps that do not apply.
+
+exit status: 0 done, 2 bad input
 """
 
 
@@ -49,9 +67,15 @@ def register(sub, root) -> None:
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=_readiness)
 
-    b = sub.add_parser("runbook", help="print a recovery path's checklist")
+    b = sub.add_parser("runbook", help="triage: which recovery path; or print one path's checklist",
+                       description=RUNBOOK_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("path", nargs="?", help="hardware, failover, cold_spare, virtual, rma, hosted, saas")
     b.add_argument("--sheet", metavar="FILE", help="fill the checklist with this sheet's values")
+    b.add_argument("--failed", choices=list(FAILED),
+                   help="triage: what failed (hardware, virtual, hosted, saas, cloud)")
+    for fact in QUESTIONS:
+        b.add_argument(f"--{fact}", choices=("yes", "no"), help=f"triage: {QUESTIONS[fact]}")
     b.set_defaults(handler=_runbook)
 
 
@@ -139,12 +163,68 @@ def _readiness(args) -> int:
     return 0 if rep.ok else 1
 
 
+def _yes_no(value: str | None) -> bool | None:
+    return None if value is None else value == "yes"
+
+
+def _ask(question: str) -> bool:
+    while True:
+        answer = input(f"{question} [y/n] ").strip().lower()
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        print("  answer y or n")
+
+
+def _triage(args) -> int:
+    from ..runbook import ASKED, PATHS, Timeline, missing_answers, triage
+
+    answers = {fact: _yes_no(getattr(args, fact)) for fact in QUESTIONS}
+    failed = args.failed
+    interactive = sys.stdin.isatty()
+    if failed is None:
+        keys = list(FAILED)
+        print("What failed?")
+        for n, key in enumerate(keys, 1):
+            print(f"  {n}. {FAILED[key]}")
+        while failed is None:
+            typed = input(f"number 1-{len(keys)}: ").strip()
+            if typed.isdigit() and 1 <= int(typed) <= len(keys):
+                failed = keys[int(typed) - 1]
+    missing = missing_answers(failed, answers)
+    if missing and not interactive:
+        raise BadInput(f"runbook --failed {failed}: also answer "
+                       + ", ".join(f"--{f} yes|no" for f in missing))
+    for fact in missing:
+        answers[fact] = _ask(QUESTIONS[fact])
+    t = triage(failed, {f: answers[f] for f in ASKED[failed]})
+    print(f"Failed: {FAILED[failed]}. The procedure's order:")
+    for n, step in enumerate(t.order, 1):
+        print(f"  {n}. {PATHS[step.path]['title']}  (bringup runbook {step.path})")
+        print(f"     {step.why} (procedure line {step.line})")
+    for note in t.notes:
+        print(f"  note: {note}")
+    try:
+        timeline = Timeline(f"incident-{dt.date.today():%Y%m%d}")
+        timeline.add(t.answers_text())
+        timeline.add(t.order_text())
+    except OSError as exc:
+        print(f"the incident timeline could not be written: {exc.strerror or exc}", file=sys.stderr)
+    else:
+        print(f"On the incident timeline: {timeline.path}")
+    return 0
+
+
 def _runbook(args) -> int:
-    from ..runbook import PATH_ORDER, PATHS, checklist
+    from ..runbook import PATH_ORDER, PATHS, checklist, checklist_text
 
     if not args.path:
+        if args.failed or sys.stdin.isatty():
+            return _triage(args)
         for key in PATH_ORDER:
             print(f"{key:<11} {PATHS[key]['title']}")
+        print("triage (which path, in which order): bringup runbook --failed "
+              + "|".join(FAILED) + " --failover yes|no --spare yes|no --snapshot yes|no "
+              "--contract yes|no")
         return 0
     if args.path not in PATHS:
         raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
@@ -153,11 +233,9 @@ def _runbook(args) -> int:
         from ..sheet import load_sheet
 
         settings = load_sheet(args.sheet)
-    c = checklist(args.path, settings)
-    print(c.title)
-    print(c.summary)
-    for n, item in enumerate(c.items, 1):
-        print(f"  {n}. [{'bringup' if item.who == 'tool' else 'you':>7}] {item.text}")
-    for lim in c.limitations:
-        print(f"  limitation: {lim}")
+    facts = {"snapshot": _yes_no(args.snapshot),
+             "cloud": None if args.failed not in ("saas", "cloud", "hosted")
+             else args.failed == "cloud"}
+    for line in checklist_text(checklist(args.path, settings, facts=facts)):
+        print(line)
     return 0
