@@ -16,9 +16,15 @@ import sys
 from ..errors import BadInput
 from ..runbook import FAILED, QUESTIONS
 
+ALREADY_PRIMARY = ("{address} is already the primary: nothing to promote (with Enable "
+                   "Automatic Failover on, the backup takes the primary role by itself). "
+                   "Next (procedure line 20): confirm the clients are working, then perform "
+                   "maintenance on the failed appliance.")
 FAILOVER_HELP = """\
-Failover pair with the primary down: read the backup's role and health, then
-make it primary through the command API (set_failover_role&role=primary).
+Failover pair with the primary down: read the backup's role and health first;
+if it already took the primary role by itself (Enable Automatic Failover), say
+so and send nothing; else make it primary through the command API
+(set_failover_role&role=primary).
 
   --data-sync-first  sync data from the old primary before the swap. It needs the
                      old primary to answer and disconnects its users; leave it
@@ -117,12 +123,23 @@ def _failover(args) -> int:
                 print(json.dumps(_health_json(h), indent=2))
             else:
                 _print_health(args.address, h)
+                if h.role == "primary":
+                    print(ALREADY_PRIMARY.format(address=args.address))
             return 0
         result = promote(client, data_sync_first=args.data_sync_first)
     finally:
         client.close()
+    if result.already_primary:
+        if args.json:
+            print(json.dumps({"ok": True, "already_primary": True, "sent": False,
+                              "before": _health_json(result.before)}, indent=2))
+        else:
+            _print_health("before", result.before)
+            print(ALREADY_PRIMARY.format(address=args.address) + " Nothing was sent.")
+        return 0
     if args.json:
-        print(json.dumps({"ok": result.ok, "before": _health_json(result.before),
+        print(json.dumps({"ok": result.ok, "already_primary": False,
+                          "before": _health_json(result.before),
                           "answer": {"ok": result.answer.ok, "message": result.answer.message,
                                      "xml": result.answer.xml},
                           "after": _health_json(result.after) if result.after else None}, indent=2))
@@ -133,8 +150,10 @@ def _failover(args) -> int:
         if result.after:
             _print_health("after ", result.after)
         if result.ok:
-            print(f"{args.address} is now the primary. Move traffic as this site does "
-                  "(shared IP: automatic; DNS swing: update the A record; NAT swing: the firewall rule).")
+            print(f"{args.address} is now the primary. Redirect traffic as this site does "
+                  "(shared IP: automatic; DNS swing: the A-record; NAT swing: the NAT rule), "
+                  "then confirm the clients are working and maintain the failed appliance "
+                  "(procedure line 20).")
         else:
             print(f"not changed: {result.answer.message}", file=sys.stderr)
     return 0 if result.ok else 1
