@@ -73,6 +73,11 @@ def squashed(text: str) -> str:
     return "".join(text.split())
 
 
+def squashed_words(text: str) -> str:
+    """Screen text with every run of whitespace as one space (lines wrap anywhere)."""
+    return " ".join(text.split())
+
+
 def assert_pure_ascii(app) -> None:
     """The step screens' checker: ASCII on screen, and none of it by the last-resort filter."""
     _assert_ascii(screen_lines(app), app)
@@ -114,6 +119,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
             await wait_for(pilot, lambda: isinstance(app.screen, PathsScreen), "paths list")
             seen["paths"] = screen_text(app)
             assert_pure_ascii(app)
+            app.screen.query_one("#paths").focus()
             await pilot.press("home", *["down"] * PATH_KEYS.index(key), "enter")
             if key == "hardware":        # the bring-up flow is the start screen itself
                 await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), "start")
@@ -292,26 +298,27 @@ def test_incident_timeline_entries_are_written_ready_to_paste(sheet, state_dir):
 
     async def steps(pilot):
         await open_path(pilot, "hosted")
-        await pilot.press("space")                       # tick step 1
+        opened = screen_text(app)
+        await pilot.press("space")                       # tick step 1 (the notes have no box)
         app.screen.query_one("#entry").focus()
         await pilot.press(*"Case 4711 opened", "enter")
         await pilot.press(*"Site is up", "enter")
         await pilot.pause(0.1)
-        return screen_text(app)
+        return opened, screen_text(app)
 
-    shown = run(app, steps)
-    files = list((state_dir / "incidents").glob("hosted-*.txt"))
+    opened, shown = run(app, steps)
+    files = list((state_dir / "incidents").glob("incident-*.txt"))
     assert len(files) == 1
     text = files[0].read_text()
     lines = text.splitlines()
-    assert lines[0] == "Incident timeline: Temporary hosted site"
+    assert lines[0] == "Incident timeline"
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d  "
-    assert re.fullmatch(stamp + "Done: Open a support case asking for a temporary hosted site",
-                        lines[2])
+    assert re.fullmatch(stamp + "Done: Contact BeyondTrust Technical Support.", lines[2])
     assert re.fullmatch(stamp + "Case 4711 opened", lines[3])
     assert re.fullmatch(stamp + "Site is up", lines[4])
     assert str(files[0]) in squashed(shown)
-    assert "Installed clients do not move" in shown or "Kerberos" in shown
+    assert "note: Clients from the original site" in opened
+    assert "The sheet records no note on the backup password ([backup] note)." in opened
 
 
 def test_virtual_appliance_checklist_shows_the_sheets_network_values_ready_to_type(sheet):
@@ -319,12 +326,17 @@ def test_virtual_appliance_checklist_shows_the_sheets_network_values_ready_to_ty
 
     async def steps(pilot):
         await open_path(pilot, "virtual")
-        return screen_lines(app)
+        top = screen_text(app)
+        # the values are under the steps: scrolled to, as the mouse wheel or PageDown would
+        app.screen.query_one("#checklist-body").scroll_end(animate=False)
+        await pilot.pause(0.1)
+        return top, screen_lines(app)
 
-    lines = run(app, steps)
+    top, lines = run(app, steps)
     assert any(re.fullmatch(r"\s+Address\s+198\.51\.100\.20\s*", line) for line in lines)
     assert any(re.fullmatch(r"\s+Gateway\s+198\.51\.100\.1\s*", line) for line in lines)
-    assert any("never of a running" in line for line in lines)
+    assert "of a running appliance are not supported. (l.31)" in squashed_words(top)
+    assert "bringup: from the sheet, to type on the virtual console:" in "\n".join(lines)
 
 
 @pytest.fixture
@@ -348,7 +360,7 @@ def test_cold_spare_warns_about_the_switch_and_leads_into_the_bring_up_flow(shee
         return checklist, [type(s).__name__ for s in app.screen_stack], screen_text(app)
 
     checklist, stack, port = run(app, steps)
-    assert "switch rebooted" in checklist
+    assert "switch must be rebooted" in squashed_words(checklist)
     assert stack[-1] == "PortScreen" and "Step 2 of 7" in port
     assert app.session.settings.ips[0].address == "198.51.100.20"     # the saved sheet
 
@@ -388,9 +400,12 @@ def test_failover_screen_says_which_way_this_site_moves_traffic(sheet):
         return screen_text(app), app.screen.query_one("#peer").value
 
     text, peer = run(app, steps)
-    assert "> DNS swing: update the site's A record" in text
-    assert "shared IP: moves automatically" in text and "NAT swing" in text
-    assert "this site: DNS swing (from the sheet)" in text
+    words = squashed_words(text)
+    assert "[ ] 1. Redirect network traffic from the primary to the backup. (l.13)" in words
+    assert ("bringup: this site (sheet): DNS swing: update the primary's DNS A-record to "
+            "resolve the backup's IP address (the Peer address below)") in words
+    assert "or Become Primary / the API: ^y (l.19)" in words
+    assert "[ ] 3. Confirm the clients are working" in words
     assert peer == "198.51.100.21"
     assert "[ ] Sync data first (leave off when the primary is down)" in text
     assert "needs the old primary to answer, and disconnects its users" in text
@@ -406,7 +421,7 @@ def test_failover_screen_without_a_failover_table_says_not_in_the_sheet(sheet, s
         return screen_text(app)
 
     text = run(app, steps)
-    assert "this site: not in the sheet" in text
+    assert "this site: not in the sheet ([failover] method)" in text
     assert "Peer address: type the backup appliance's address" in text
 
 

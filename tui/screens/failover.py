@@ -78,8 +78,7 @@ class FailoverScreen(PathScreen):
 
     TITLE_TEXT = PATHS["failover"]["title"]
     CSS_PATH = "failover.tcss"
-    HINT = ("The procedure's steps; bringup reads the backup's role first (^r) and makes it "
-            "primary (^y) only if it is not.")
+    HINT = "bringup reads the backup's role first (^r); ^y makes it primary if it is not."
     BINDINGS = [
         Binding("ctrl+r", "read_health", "Read health", id="read-health", key_display="^r"),
         Binding("ctrl+y", "make_primary", "Make primary", id="make-primary", key_display="^y"),
@@ -113,17 +112,15 @@ class FailoverScreen(PathScreen):
             role = ("[x] 2. The backup took the primary role: set_failover_role, read back "
                     "(l.19)")
         elif h is not None and h.role == "primary":
-            role = ("[x] 2. The backup already holds the primary role (with Enable Automatic "
-                    "Failover on, it takes it by itself): nothing to promote. (l.18)")
+            role = ("[x] 2. The backup already holds the primary role (Automatic Failover "
+                    "takes it by itself): nothing to promote. (l.18)")
         else:
-            role = ("[ ] 2. The backup takes the primary role: by itself with Enable Automatic "
-                    "Failover (l.18); else Become Primary, adjacent box not checked, or the "
-                    "API: ^y (l.19)")
+            role = ("[ ] 2. The backup takes the primary role: by itself (Automatic Failover, "
+                    "l.18), or Become Primary / the API: ^y (l.19)")
         return "\n".join([
             "[ ] 1. Redirect network traffic from the primary to the backup. (l.13)",
             f"    bringup: {move}", role,
-            "[ ] 3. Confirm the clients are working, then perform maintenance on the failed "
-            "appliance. (l.20)"])
+            "[ ] 3. Confirm the clients are working; maintain the failed appliance. (l.20)"])
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="body"):
