@@ -525,3 +525,94 @@ def test_console_failover_errors_are_clear_and_change_nothing(pair, sheet, monke
     assert "did not answer" in seen["unreachable"]
     assert "Nothing was changed" in seen["unreachable"]
     assert role_of(pair, PAIR["backup"]) == "backup"
+
+
+# --- the triage (^o) at 80x24, leading to each path ------------------------------------------
+
+# (keys on the triage, from "What failed"; the paths marked in order; the screen Enter opens)
+# Right steps a choice (failed: hardware, virtual, hosted, saas, cloud; yes/no: yes, no);
+# Down goes to the next question.
+TRIAGE_CASES = {
+    "failover": (["right", "down", "right", "down", "right", "right", "down", "right"],
+                 ["failover", "rma", "hardware"]),
+    "cold_spare": (["right", "down", "right", "right", "down", "right", "down", "right"],
+                   ["cold_spare", "rma", "hardware"]),
+    "rma": (["right", "down", "right", "right", "down", "right", "right", "down", "right"],
+            ["rma", "hosted", "hardware"]),
+    "virtual": (["right", "right", "down", "right", "right", "down", "right", "right", "down",
+                 "right", "right", "down", "right"], ["virtual"]),
+    "saas": (["right", "right", "right", "right", "down", "right"], ["saas"]),
+}
+
+
+def triage_run(app, keys, then=None):
+    async def steps(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen)
+                       and app.session.settings is not None, "sheet loaded")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathsScreen), "triage")
+        await pilot.press(*keys)
+        await pilot.pause(0.1)
+        seen = {"triage": screen_text(app)}
+        assert_pure_ascii(app)
+        await pilot.press(*(then or ["enter"]))
+        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.screen.is_mounted, "the opened screen")
+        seen["opened"] = screen_text(app)
+        seen["screen"] = app.screen
+        assert_pure_ascii(app)
+        return seen
+    return run(app, steps)
+
+
+@pytest.mark.parametrize("first", list(TRIAGE_CASES))
+def test_triage_at_80x24_marks_the_procedures_order_and_enter_opens_the_first(
+        first, sheet, state_dir):
+    keys, order = TRIAGE_CASES[first]
+    app = console_app(sheet)
+    seen = triage_run(app, keys)
+    text = seen["triage"]
+    for place, key in enumerate(order, 1):
+        mark = {1: "1st", 2: "2nd", 3: "3rd"}[place]
+        assert f"{PATH_KEYS.index(key) + 1}  {path_title(key)}  <- {mark}" in text
+    assert "The procedure's order: " + ", then ".join(
+        str(PATH_KEYS.index(k) + 1) for k in order) + " (marked below" in text
+    assert isinstance(seen["screen"], SCREEN_OF[first])
+    assert f" bringup  {path_title(first)}" in seen["opened"]
+    timeline = json.loads(next((state_dir / "incidents").glob("incident-*.json")).read_text())
+    assert timeline[-1]["text"].startswith("Triage: the procedure's order: 1. "
+                                           + path_title(order[0]))
+
+
+def test_triage_hardware_without_partner_leads_on_to_the_hosted_site_and_the_bring_up(
+        sheet, state_dir):
+    keys, _ = TRIAGE_CASES["rma"]
+    seen = triage_run(console_app(sheet), keys, then=["6"])       # the 2nd: hosted site
+    assert isinstance(seen["screen"], ChecklistScreen) and seen["screen"].key == "hosted"
+    seen = triage_run(console_app(sheet), keys, then=["1"])       # the 3rd: the bring-up
+    assert isinstance(seen["screen"], StartScreen) and "Step 1 of 7" in seen["opened"]
+
+
+def test_triage_answers_shape_the_checklist_it_opens(sheet, state_dir):
+    no_snapshot = ["right", "right", "down", "right", "right", "down", "right", "right",
+                   "down", "right", "right", "down", "right"]
+    seen = triage_run(console_app(sheet), no_snapshot)
+    screen = seen["screen"]
+    assert screen.key == "virtual"
+    assert [i.text for i in screen.checklist.skipped] == [
+        "If there is a recent snapshot or checkpoint, restore it first: often the fastest "
+        "way back."]
+    starter = triage_run(console_app(sheet), TRIAGE_CASES["saas"][0])["screen"]
+    assert any(i.text.startswith("Cloud Appliance:") for i in starter.checklist.skipped)
+    cloud = triage_run(console_app(sheet), ["right"] * 5 + ["down", "right"])
+    assert cloud["screen"].key == "saas" and not cloud["screen"].checklist.skipped
+    assert "2. (you) Cloud Appliance: log in to /appliance" in squashed_words(cloud["opened"])
+
+
+def test_triage_unanswered_says_what_is_left_and_enter_goes_to_it(sheet, state_dir):
+    app = console_app(sheet)
+    seen = triage_run(app, ["right", "down", "right"], then=["enter"])
+    assert "Still to answer: Cold spare, Support contract." in seen["triage"]
+    assert isinstance(seen["screen"], PathsScreen)
+    assert "Still to answer: Cold spare." in seen["opened"]
+    assert not (state_dir / "incidents").exists()
