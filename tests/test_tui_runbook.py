@@ -111,6 +111,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
 
     async def steps(pilot):
         await wait_for(pilot, lambda: app.session.settings is not None, "sheet loaded")
+        await wait_for(pilot, lambda: "^o" in screen_text(app), "the footer drawn")
         seen["start"] = screen_text(app)
         assert_pure_ascii(app)
         for n, key in enumerate([*PATH_KEYS[1:], "hardware"], 1):
@@ -138,7 +139,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
                 await pilot.press("ctrl+o")
 
     run(app, steps)
-    assert "^o Other paths" in seen["start"]
+    assert "^o Other paths" in seen["start"], seen["start"]
     offer = " ".join(seen["start"].split())
     for words in ("failover", "cold spare", "virtual appliance", "RMA", "hosted site",
                   "SaaS outage", "readiness"):
@@ -286,6 +287,7 @@ def test_rma_request_is_written_and_operational_today_sets_return_by_two_weeks_l
     assert "- Contact: A. Tech, tech@example.net, +1 555 0100 200" in text
     assert "field-replaceable unit; the part is shipped" in text
     assert "return the failed unit by 2026-12-10" in operational
+    assert "invoiced at list price" in operational
     data = json.loads(js.read_text())
     assert (data["operational_on"], data["return_by"]) == ("2026-11-26", "2026-12-10")
     assert data["eligibility"]["fru"] is True

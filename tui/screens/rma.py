@@ -57,10 +57,12 @@ def procedure_text() -> str:
 
     c = checklist("rma")
     lines = ["The procedure (Hardware; RMA), in order:"]
+    form_step = 0
     for n, item in zip(numbered(c.items), c.items):
         head = " -  note:" if n == 0 else f"{n:>2}."
         lines.append(f"{head} {item.text} (l.{item.line})")
-    lines.append("The request for support (step 8):")
+        form_step = form_step or (n if item.who == "tool" else 0)
+    lines.append(f"The request for support (step {form_step}):")
     return "\n".join(lines)
 
 
