@@ -63,7 +63,7 @@ def test_headless_promote_says_the_backup_is_already_primary_and_sends_nothing(p
     before = command_requests(pair)
     env = dict(os.environ, PYTHONPATH=str(ROOT), BRINGUP_API_CLIENT_ID=PAIR_CLIENT[0],
                BRINGUP_API_SECRET=PAIR_CLIENT[1])
-    r = subprocess.run(["ip", "netns", "exec", pair.laptop_ns, sys.executable, "-m", "hwprobe",
+    r = subprocess.run(["ip", "netns", "exec", pair.laptop_ns, sys.executable, "-m", "bringup",
                         "failover", "promote", "--address", PAIR["backup"]],
                        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
                        timeout=60)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from hwprobe import runbook
-from hwprobe.cli import main
+from bringup.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "assets" / "example-sheet.toml"
@@ -304,7 +304,7 @@ def test_triage_on_a_terminal_asks_each_question(state_dir, tmp_path):
     """A real pty: `bringup runbook` asks what failed and what the site has."""
     main_fd, child_fd = pty.openpty()
     env = {**os.environ, "BRINGUP_STATE_DIR": str(state_dir), "TERM": "dumb"}
-    proc = subprocess.Popen([sys.executable, "-m", "hwprobe", "runbook"], stdin=child_fd,
+    proc = subprocess.Popen([sys.executable, "-m", "bringup", "runbook"], stdin=child_fd,
                             stdout=child_fd, stderr=child_fd, env=env, cwd=ROOT)
     os.close(child_fd)
     seen = b""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _lab():
-    from . import lab   # imported when a lab command runs: `bringup` itself starts faster
+    from simulator import lab   # imported when a lab command runs: `bringup` itself starts faster
 
     return lab
 
@@ -72,7 +72,7 @@ def register(sub, root) -> None:
         add_help=False,
     )
     sim.add_argument("sim_argv", nargs=argparse.REMAINDER)
-    sim.set_defaults(handler=_sim)
+    sim.set_defaults(handler=_sim, passes_through=True)
 
 
 def describe(lab) -> str:
@@ -150,6 +150,6 @@ def _status(args) -> int:
 
 
 def _sim(args) -> int:
-    from . import server
+    from simulator import server
 
     return int(server.main(args.sim_argv) or 0)

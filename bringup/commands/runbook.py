@@ -13,8 +13,8 @@ import json
 import os
 import sys
 
-from ..errors import BadInput
-from ..runbook import FAILED, QUESTIONS
+from hwprobe.errors import BadInput
+from hwprobe.runbook import FAILED, QUESTIONS
 
 ALREADY_PRIMARY = ("{address} is already the primary: nothing to promote (with Enable "
                    "Automatic Failover on, the backup takes the primary role by itself). "
@@ -108,14 +108,16 @@ def _print_health(label: str, h) -> None:
 
 
 def _failover(args) -> int:
-    from ..failover import FailoverClient, promote
+    from hwprobe.failover import promote
+    from hwprobe.session import BringupSession, Target
 
     try:
         ipaddress.IPv4Address(args.address)
     except ValueError:
         raise BadInput(f"--address {args.address}: not an IPv4 address") from None
     cid, secret = _api_credentials()
-    client = FailoverClient(args.address, args.port, client_id=cid, client_secret=secret)
+    session = BringupSession(Target(address=args.address, https_port=args.port))
+    client = session.failover_client(cid, secret)
     try:
         if args.failover_command == "status":
             h = client.health()
@@ -160,8 +162,8 @@ def _failover(args) -> int:
 
 
 def _readiness(args) -> int:
-    from ..runbook import readiness
-    from ..sheet import load_sheet
+    from hwprobe.runbook import readiness
+    from hwprobe.sheet import load_sheet
 
     rep = readiness(args.sheet, load_sheet(args.sheet))
     if args.json:
@@ -195,7 +197,7 @@ def _ask(question: str) -> bool:
 
 
 def _triage(args) -> int:
-    from ..runbook import ASKED, PATHS, Timeline, missing_answers, triage
+    from hwprobe.runbook import ASKED, PATHS, Timeline, missing_answers, triage
 
     answers = {fact: _yes_no(getattr(args, fact)) for fact in QUESTIONS}
     failed = args.failed
@@ -234,7 +236,7 @@ def _triage(args) -> int:
 
 
 def _runbook(args) -> int:
-    from ..runbook import PATH_ORDER, PATHS, checklist, checklist_text
+    from hwprobe.runbook import PATH_ORDER, PATHS, checklist, checklist_text
 
     if not args.path:
         if args.failed or sys.stdin.isatty():
@@ -249,7 +251,7 @@ def _runbook(args) -> int:
         raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
     settings = None
     if args.sheet:
-        from ..sheet import load_sheet
+        from hwprobe.sheet import load_sheet
 
         settings = load_sheet(args.sheet)
     facts = {"snapshot": _yes_no(args.snapshot),
