@@ -24,7 +24,7 @@ from simulator import control
 from simulator import lab as labmod
 from simulator.lab import PAIR
 from test_tui_flow import screen_text, wait_for
-from tui.app import make_app
+from bringup.console import make_app
 from tui.screens.failover import FailoverScreen
 from tui.screens.paths import PATH_KEYS, PathsScreen
 from tui.screens.start import StartScreen
