@@ -188,9 +188,18 @@ def _yes_no(value: str | None) -> bool | None:
     return None if value is None else value == "yes"
 
 
+def _input(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:
+        print()
+        raise BadInput("runbook: the input ended before the triage was answered; nothing "
+                       "was written") from None
+
+
 def _ask(question: str) -> bool:
     while True:
-        answer = input(f"{question} [y/n] ").strip().lower()
+        answer = _input(f"{question} [y/n] ").strip().lower()
         if answer in ("y", "yes", "n", "no"):
             return answer.startswith("y")
         print("  answer y or n")
@@ -208,7 +217,7 @@ def _triage(args) -> int:
         for n, key in enumerate(keys, 1):
             print(f"  {n}. {FAILED[key]}")
         while failed is None:
-            typed = input(f"number 1-{len(keys)}: ").strip()
+            typed = _input(f"number 1-{len(keys)}: ").strip()
             if typed.isdigit() and 1 <= int(typed) <= len(keys):
                 failed = keys[int(typed) - 1]
     missing = missing_answers(failed, answers)
