@@ -37,6 +37,7 @@ COMMAND_OF = {
     "restore-link": "hwprobe.commands.link", "ports": "hwprobe.commands.link",
     "failover": "hwprobe.commands.runbook", "readiness": "hwprobe.commands.runbook",
     "runbook": "hwprobe.commands.runbook", "lab": "simulator.cli", "sim": "simulator.cli",
+    "verify": "hwprobe.commands.verify",
 }
 # every command module, in the order --help lists them
 COMMAND_MODULES = tuple(dict.fromkeys(COMMAND_OF.values()))
