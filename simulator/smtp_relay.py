@@ -41,7 +41,10 @@ def _relay(args) -> list:
         async def handle_DATA(self, server, session, envelope):
             with lock:
                 n = len(list(spool.glob("*.json"))) + 1
-                record = {"port": self.port, "tls": session.ssl is not None,
+                # implicit TLS (465) shows on the transport, STARTTLS on the session
+                tls = (session.ssl is not None
+                       or server.transport.get_extra_info("ssl_object") is not None)
+                record = {"port": self.port, "tls": tls,
                           "user": session.auth_data if session.authenticated else None,
                           "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
                           "data": envelope.content.decode("utf-8", "replace")}
