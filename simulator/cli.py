@@ -59,6 +59,12 @@ def register(sub, root) -> None:
     p.add_argument("--name", default="lab")
     p.set_defaults(handler=_plug)
 
+    p = lsub.add_parser("production", help="cable an appliance NIC to the production network, or pull it")
+    p.add_argument("nic", choices=("nic1", "nic2"))
+    p.add_argument("--off", action="store_true", help="pull the NIC's production cable")
+    p.add_argument("--name", default="lab")
+    p.set_defaults(handler=_production)
+
     p = lsub.add_parser("unplug", help="pull the cable out (the laptop sees carrier drop)")
     p.add_argument("--name", default="lab")
     p.set_defaults(handler=_unplug)
@@ -138,6 +144,16 @@ def _plug(args) -> int:
     labmod = _lab()
     lab = labmod.plug(args.name, args.nic)
     print(f"lab {lab.name}: cable moved to {lab.plug.upper()}")
+    return 0
+
+
+def _production(args) -> int:
+    from . import production
+
+    lab = production.patch(args.name, args.nic, not args.off)
+    state = "pulled from" if args.off else "cabled to"
+    print(f"lab {lab.name}: {args.nic.upper()} {state} the production network "
+          f"(cabled: {', '.join(n.upper() for n in lab.production['patched']) or '-'})")
     return 0
 
 

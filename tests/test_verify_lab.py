@@ -152,13 +152,15 @@ def test_verify_names_a_wrong_relay_port_and_the_dns_server_behind_a_nic2_not_ca
     assert not production.received_mail(lab)
 
 
-def test_lab_down_ends_the_production_services_and_their_namespace(make_lab):
+def test_lab_down_ends_the_production_services_and_their_namespace_even_without_lab_json(
+        make_lab):
     lab = make_lab(production=("nic1",), smtp_password=SMTP_PASSWORD)
     pids = list(lab.production["pids"].values())
-    assert len(pids) == 4
+    assert len(pids) == 4 and all(Path(f"/proc/{pid}").exists() for pid in pids)
     from simulator import lab as labmod
 
-    labmod.down(lab.name)
+    (Path(lab.dir) / "lab.json").unlink()       # as after a crash of `lab up`
+    assert labmod.down(lab.name)
     assert f"{lab.name}-prod" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                                     text=True).stdout
     for pid in pids:
