@@ -44,6 +44,7 @@ class VerifyResult:
     address: str
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
+    serial: str = ""            # as the appliance shows it (finds the run's report)
 
     @property
     def ok(self) -> bool:
@@ -54,7 +55,7 @@ class VerifyResult:
         return [c for c in self.checks if not c.reached]
 
     def to_json(self) -> dict:
-        return {"address": self.address, "ok": self.ok, "seconds": round(self.seconds, 2),
+        return {"address": self.address, "serial": self.serial, "ok": self.ok, "seconds": round(self.seconds, 2),
                 "checks": [asdict(c) for c in self.checks]}
 
 
@@ -111,6 +112,7 @@ def verify(driver, settings: Settings, address: str, *,
             add(service, target, False, _refusal(exc))
 
     state = driver.read_state()
+    result.serial = state.serial
     differs = [s.title for s in plan(state, settings).changes]
     add("settings", "read back", not differs,
         "the appliance holds every value of the sheet" if not differs
@@ -187,3 +189,40 @@ def write_report(result: VerifyResult, *, sheet: str | None, secrets: Iterable[s
     for path, text in zip(paths, (md, js)):
         atomic_write(path, text, mode=0o644)
     return paths
+
+
+def add_to_run_report(result: VerifyResult, *, run_report: Path | None = None,
+                      directory: Path | None = None, secrets: Iterable[str] = ()) -> Path | None:
+    """Add the checks to the run's report: ``run_report`` (its Markdown or JSON
+    path), else the newest run report of the same appliance serial. Returns
+    the JSON path updated, or None when there is no such report. ValueError
+    (nothing written) if a secret would be in it."""
+    directory = directory or state_dir() / "reports"
+    if run_report is not None:
+        js = Path(run_report).with_suffix(".json")
+    else:
+        js = None
+        for path in sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+            try:
+                rep = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if rep.get("bringup_report") and rep.get("appliance", {}).get("serial") == result.serial:
+                js = path
+                break
+    if js is None or not js.exists():
+        return None
+    rep = json.loads(js.read_text())
+    rep["verify"] = {"finished": time.strftime("%Y-%m-%d %H:%M:%S"), **result.to_json()}
+    md_path = js.with_suffix(".md")
+    md = md_path.read_text() if md_path.exists() else ""
+    md += "\n".join(["", f"## Verify on {result.address}: "
+                      + ("every service reached" if result.ok else "NOT every service reached"),
+                      "", "```", *to_text(result), "```", ""])
+    text = json.dumps(rep, indent=2, default=str)
+    for secret in secrets:
+        if secret and (secret in text or secret in md):
+            raise ValueError("refusing to write a report that contains a password")
+    atomic_write(js, text, mode=0o644)
+    atomic_write(md_path, md, mode=0o644)
+    return js

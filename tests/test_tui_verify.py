@@ -95,3 +95,6 @@ def test_done_screen_verifies_every_service_from_the_production_network(make_lab
     assert all(line.isascii() for line in seen["verified"].splitlines())
     assert [m["rcpt_tos"] for m in production.received_mail(lab)] == [["noc@example.net"]]
     assert NEW_PASSWORD not in seen["lines"] and SMTP_PASSWORD not in seen["lines"]
+    run_md = Path(app.session.report[0]).read_text()
+    assert "## Verify on 198.51.100.20: every service reached" in run_md
+    assert NEW_PASSWORD not in run_md and SMTP_PASSWORD not in run_md

@@ -104,11 +104,16 @@ def test_after_apply_and_verify_the_real_services_hold_the_appliances_mail_syslo
     sync = _check(result, "ntp", "sync status")
     assert sync["reached"] and sync["words"] == "synchronized with 198.51.100.123"
     assert "stratum 8" in _check(result, "ntp", "ntp.example.net")["words"]
-    # the report has every check, and no password
-    report = Path(json.loads(v.stdout)["report"]).read_text()
+    # the verify report and the run's report have every check, and no password
+    report = Path(result["report"]).read_text()
     assert "every service reached" in report and "NOT REACHED" not in report
+    run_json = json.loads(Path(result["run_report"]).read_text())
+    assert run_json["verify"]["ok"] is True and len(run_json["verify"]["checks"]) == len(result["checks"])
+    run_md = Path(result["run_report"]).with_suffix(".md").read_text()
+    assert "## Verify on 198.51.100.20: every service reached" in run_md
+    assert "## Steps" in run_md          # the run's own part is still there
     for secret in (NEW_PASSWORD, SMTP_PASSWORD):
-        assert secret not in report and secret not in v.stdout + v.stderr
+        assert secret not in report + run_md and secret not in v.stdout + v.stderr
 
 
 def test_verify_names_a_wrong_dns_server_a_wrong_relay_port_and_an_unreachable_syslog_server(
@@ -134,6 +139,8 @@ def test_verify_names_a_wrong_dns_server_a_wrong_relay_port_and_an_unreachable_s
     assert not [m for m in production.received_syslog(lab) if m["peer"] == "198.51.100.20"]
     report = Path(result["report"]).read_text()
     assert "NOT every service reached" in report and "198.51.100.99" in report
+    run_md = Path(result["run_report"]).with_suffix(".md").read_text()
+    assert "## Verify on 198.51.100.20: NOT every service reached" in run_md
 
 
 def test_verify_names_a_wrong_relay_port_and_the_dns_server_behind_a_nic2_not_cabled(

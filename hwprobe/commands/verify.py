@@ -42,7 +42,7 @@ def register(sub, root) -> None:
 
 def run_verify(args) -> int:
     from ..sheet import load_sheet
-    from ..verify import to_text, verify, write_report
+    from ..verify import add_to_run_report, verify, write_report
     from .apply import _Session, _check_target, _login
 
     settings = load_sheet(args.sheet)             # SheetInvalid: exit 2, nothing contacted
@@ -56,13 +56,17 @@ def run_verify(args) -> int:
         printer = None if args.json else (lambda c: print(to_text_one(c), flush=True))
         result = verify(session.driver, settings, args.address, on_check=printer)
     md, _ = write_report(result, sheet=str(Path(args.sheet).resolve()), secrets=secrets)
+    run_report = add_to_run_report(result, secrets=secrets)
     if args.json:
-        print(json.dumps({**result.to_json(), "report": str(md)}, indent=2))
+        print(json.dumps({**result.to_json(), "report": str(md),
+                          "run_report": str(run_report) if run_report else None}, indent=2))
     else:
         missed = result.not_reached
         print("every service reached" if result.ok else
               f"{len(missed)} check(s) NOT reached: " + ", ".join(f"{c.service} {c.target}" for c in missed))
         print(f"report: {md}")
+        if run_report:
+            print(f"added to the run's report: {run_report.with_suffix('.md')}")
     return 0 if result.ok else 1
 
 

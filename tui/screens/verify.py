@@ -59,7 +59,7 @@ class VerifyScreen(FramedScreen):
     def run_verify(self, address: str) -> None:
         """Log in on ``address`` and run every check; results go to the screen."""
         from hwprobe.drivers.web import WebDriver
-        from hwprobe.verify import to_text, verify, write_report, VerifyResult
+        from hwprobe.verify import VerifyResult, add_to_run_report, to_text, verify, write_report
 
         s = self.session
         old = s.driver
@@ -70,6 +70,8 @@ class VerifyScreen(FramedScreen):
                 result = verify(driver, s.settings, address, on_check=lambda c: self.app.call_from_thread(
                     self._show, to_text(VerifyResult("", [c]))[0]))
             md, _ = write_report(result, sheet=s.sheet_path, secrets=[s.password or ""])
+            add_to_run_report(result, run_report=s.report[0] if s.report else None,
+                              secrets=[s.password or ""])
         finally:
             self.running = False
         self.app.call_from_thread(self._finished, result, str(md))
