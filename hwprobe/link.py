@@ -46,7 +46,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -54,40 +53,15 @@ from typing import Callable
 
 from . import interfaces, journal
 from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
-from .errors import BadInput, LinkError, NeedsPrivileges, PortRefused
+from .errors import BadInput, LinkError, PortRefused
+from .portlock import PortLock
+from .privileges import missing_privileges, require_privileges  # noqa: F401 - part of this API
 
-_CAPS = {"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13}
 _IFA_F_PERMANENT = 0x80
 _RTPROT_KERNEL = 2
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _ACTIVE: dict[tuple[int, str], "Takeover"] = {}
 _ACTIVE_LOCK = threading.Lock()
-
-
-# --- privileges -----------------------------------------------------------------
-
-def missing_privileges(needed=("CAP_NET_ADMIN", "CAP_NET_RAW")) -> list[str]:
-    """The capabilities in ``needed`` this process lacks (empty when all held)."""
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("CapEff:"):
-                eff = int(line.split()[1], 16)
-                return [c for c in needed if not eff >> _CAPS[c] & 1]
-    except OSError:
-        pass
-    return [] if os.geteuid() == 0 else list(needed)
-
-
-def require_privileges(needed=("CAP_NET_ADMIN", "CAP_NET_RAW"), what="take over a port"):
-    """Raise NeedsPrivileges (exit 3) naming each missing capability and how to
-    grant it; returns None when everything is held."""
-    missing = missing_privileges(needed)
-    if missing:
-        python = os.path.realpath(sys.executable)
-        raise NeedsPrivileges(
-            f"to {what} bringup needs {' and '.join(needed)}; missing: "
-            f"{', '.join(missing)}. Run it as root (sudo bringup ...), or grant "
-            f"them once: sudo setcap cap_net_admin,cap_net_raw+ep {python}")
 
 
 # --- NetworkManager -------------------------------------------------------------
@@ -311,6 +285,7 @@ class Takeover:
         self._old_handlers: dict[int, object] = {}
         self._busy = False
         self._pending_signal: int | None = None
+        self._port_lock: PortLock | None = None
 
     # -- words for the technician
     def note(self, text: str) -> None:
@@ -355,37 +330,16 @@ class Takeover:
             with _ACTIVE_LOCK:
                 if key in _ACTIVE:
                     raise LinkError(f"{self.iface} is already taken over by this bringup")
-                stale = journal.load(self.iface)
-                if stale is not None:
-                    if stale.owner_alive() and stale.owner_pid != os.getpid():
-                        raise LinkError(f"{self.iface} is in use by another bringup "
-                                        f"(pid {stale.owner_pid}); quit that one first")
-                    self.note(f"{self.iface} was left taken over by an earlier run "
-                              f"that did not finish; putting it back first")
-                    _restore(stale, self.note)
-                port = interfaces.get_port(self.iface)
-                reasons = self._refusals(port)
-                if reasons and not self.force:
-                    raise PortRefused(
-                        f"{self.iface} refused: {' and '.join(reasons)}, so it is "
-                        f"probably not the cable to the appliance and taking it over "
-                        f"would cut this laptop off that network. Pick the port the "
-                        f"appliance is patched into (`bringup ports` lists them), or "
-                        f"add --force.")
-                if reasons:
-                    self.note(f"--force: taking over {self.iface} although "
-                              f"{' and '.join(reasons)}")
-                with _ipr() as ipr:
-                    record = _snapshot(ipr, port)
+                # one bringup per port, across processes and state dirs: taken
+                # before the journal is read, so a second run never touches it
+                port_lock = PortLock(self.iface, ns)
+                port_lock.acquire()
                 try:
-                    journal.save(record)
-                except OSError as exc:
-                    raise LinkError(f"cannot write the link journal ({exc}); nothing was "
-                                    f"changed on {self.iface}. Set BRINGUP_STATE_DIR to a "
-                                    f"writable directory.") from exc
-                self.record = record
-                _ACTIVE[key] = self
-                self._key = key
+                    self._take_locked(key)
+                except BaseException:
+                    port_lock.release()
+                    raise
+                self._port_lock = port_lock
             self._install_signals()
             self._busy = True
             try:
@@ -398,6 +352,41 @@ class Takeover:
                 self._busy = False
             self._raise_pending()
             return self
+
+    def _take_locked(self, key: tuple[int, str]) -> None:
+        """Under the port lock: put back a dead run's leftovers, check the
+        port may be taken, and journal it (nothing is changed yet)."""
+        stale = journal.load(self.iface)
+        if stale is not None:
+            if stale.owner_alive() and stale.owner_pid != os.getpid():
+                raise LinkError(f"{self.iface} is in use by another bringup "
+                                f"(pid {stale.owner_pid}); quit that one first")
+            self.note(f"{self.iface} was left taken over by an earlier run "
+                      f"that did not finish; putting it back first")
+            _restore(stale, self.note)
+        port = interfaces.get_port(self.iface)
+        reasons = self._refusals(port)
+        if reasons and not self.force:
+            raise PortRefused(
+                f"{self.iface} refused: {' and '.join(reasons)}, so it is "
+                f"probably not the cable to the appliance and taking it over "
+                f"would cut this laptop off that network. Pick the port the "
+                f"appliance is patched into (`bringup ports` lists them), or "
+                f"add --force.")
+        if reasons:
+            self.note(f"--force: taking over {self.iface} although "
+                      f"{' and '.join(reasons)}")
+        with _ipr() as ipr:
+            record = _snapshot(ipr, port)
+        try:
+            journal.save(record)
+        except OSError as exc:
+            raise LinkError(f"cannot write the link journal ({exc}); nothing was "
+                            f"changed on {self.iface}. Set BRINGUP_STATE_DIR to a "
+                            f"writable directory.") from exc
+        self.record = record
+        _ACTIVE[key] = self
+        self._key = key
 
     def _change_port(self) -> None:
         rec = self.record
@@ -482,6 +471,9 @@ class Takeover:
                 self.record = None
                 with _ACTIVE_LOCK:
                     _ACTIVE.pop(self._key, None)
+                if self._port_lock is not None:
+                    self._port_lock.release()
+                    self._port_lock = None
             finally:
                 self._busy = False
                 self._remove_signals()

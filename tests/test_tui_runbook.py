@@ -23,7 +23,7 @@ from hwprobe import probe as probe_mod
 from conftest import PAIR_CLIENT
 from test_tui_flow import screen_text, wait_for
 from test_tui_screens import _assert_ascii
-from tui.app import make_app
+from bringup.console import make_app
 from tui.screens.checklist import ChecklistScreen
 from tui.screens.failover import FailoverScreen
 from tui.screens.paths import PATH_KEYS, PathsScreen, path_title

@@ -12,7 +12,7 @@ import pytest
 
 from simulator import lab as labmod
 from simulator import production
-from tui.app import make_app
+from bringup.console import make_app
 
 SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
 NEW_PASSWORD = "Rack-42-Verify!"

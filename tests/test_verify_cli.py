@@ -16,7 +16,7 @@ EXAMPLE = ROOT / "assets" / "example-sheet.toml"
 
 def run(*args):
     env = dict(os.environ, PYTHONPATH=str(ROOT), BRINGUP_PASSWORD="Never-Sent#1")
-    return subprocess.run([sys.executable, "-m", "hwprobe", "verify", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bringup", "verify", *args], capture_output=True,
                           text=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
 
 

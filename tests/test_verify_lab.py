@@ -31,7 +31,7 @@ def bringup(lab, *args, env_extra, state_dir):
     """``bringup ARGS`` in the lab's laptop namespace, passwords only from ``env_extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRINGUP_")}
     env.update({"BRINGUP_STATE_DIR": str(state_dir), "PYTHONPATH": str(ROOT), **env_extra})
-    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe",
+    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup",
                            *args], env=env, capture_output=True, text=True, timeout=180,
                           stdin=subprocess.DEVNULL)
 

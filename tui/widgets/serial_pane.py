@@ -34,12 +34,10 @@ def default_console_device(app) -> str:
     Never raises."""
     if os.environ.get("BRINGUP_CONSOLE"):
         return os.environ["BRINGUP_CONSOLE"]
-    lab = getattr(getattr(app, "options", None), "lab", None)
-    if lab:
+    extras = getattr(getattr(app, "options", None), "extras", None)
+    if extras is not None:
         try:
-            from simulator import lab as labmod
-
-            console = labmod.get(lab).console
+            console = extras.console_device()
             if console:
                 return console
         except Exception:  # noqa: BLE001 - a guess: the technician can type another

@@ -49,7 +49,7 @@ def _say(text: str) -> None:
 def run_restore(args) -> int:
     from dataclasses import asdict
 
-    from .. import link
+    from hwprobe import link
 
     notes: list[str] = []
 
@@ -68,7 +68,7 @@ def run_restore(args) -> int:
 
 
 def run_ports(args) -> int:
-    from .. import interfaces
+    from hwprobe import interfaces
 
     ports = interfaces.list_ports()
     if args.json:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from ..errors import BadInput
+from hwprobe.errors import BadInput
 
 FAILOVER_HELP = """\
 Failover pair with the primary down: read the backup's role and health, then
@@ -78,14 +78,16 @@ def _print_health(label: str, h) -> None:
 
 
 def _failover(args) -> int:
-    from ..failover import FailoverClient, promote
+    from hwprobe.failover import promote
+    from hwprobe.session import BringupSession, Target
 
     try:
         ipaddress.IPv4Address(args.address)
     except ValueError:
         raise BadInput(f"--address {args.address}: not an IPv4 address") from None
     cid, secret = _api_credentials()
-    client = FailoverClient(args.address, args.port, client_id=cid, client_secret=secret)
+    session = BringupSession(Target(address=args.address, https_port=args.port))
+    client = session.failover_client(cid, secret)
     try:
         if args.failover_command == "status":
             h = client.health()
@@ -117,8 +119,8 @@ def _failover(args) -> int:
 
 
 def _readiness(args) -> int:
-    from ..runbook import readiness
-    from ..sheet import load_sheet
+    from hwprobe.runbook import readiness
+    from hwprobe.sheet import load_sheet
 
     rep = readiness(args.sheet, load_sheet(args.sheet))
     if args.json:
@@ -140,7 +142,7 @@ def _readiness(args) -> int:
 
 
 def _runbook(args) -> int:
-    from ..runbook import PATH_ORDER, PATHS, checklist
+    from hwprobe.runbook import PATH_ORDER, PATHS, checklist
 
     if not args.path:
         for key in PATH_ORDER:
@@ -150,7 +152,7 @@ def _runbook(args) -> int:
         raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
     settings = None
     if args.sheet:
-        from ..sheet import load_sheet
+        from hwprobe.sheet import load_sheet
 
         settings = load_sheet(args.sheet)
     c = checklist(args.path, settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _lab():
-    from . import lab   # imported when a lab command runs: `bringup` itself starts faster
+    from simulator import lab   # imported when a lab command runs: `bringup` itself starts faster
 
     return lab
 
@@ -83,7 +83,7 @@ def register(sub, root) -> None:
         add_help=False,
     )
     sim.add_argument("sim_argv", nargs=argparse.REMAINDER)
-    sim.set_defaults(handler=_sim)
+    sim.set_defaults(handler=_sim, passes_through=True)
 
 
 def describe(lab) -> str:
@@ -148,7 +148,7 @@ def _plug(args) -> int:
 
 
 def _production(args) -> int:
-    from . import production
+    from simulator import production
 
     lab = production.patch(args.name, args.nic, not args.off)
     state = "pulled from" if args.off else "cabled to"
@@ -192,6 +192,6 @@ def _status(args) -> int:
 
 
 def _sim(args) -> int:
-    from . import server
+    from simulator import server
 
     return int(server.main(args.sim_argv) or 0)

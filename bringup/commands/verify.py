@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from ..constants import ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD
-from ..errors import BadInput
+from hwprobe.constants import ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD
+from hwprobe.errors import BadInput
 
 VERIFY_HELP = """\
 Run after the appliance's cables are on the production switch, from a laptop
@@ -41,19 +41,22 @@ def register(sub, root) -> None:
 
 
 def run_verify(args) -> int:
-    from ..sheet import load_sheet
-    from ..verify import add_to_run_report, verify, write_report
-    from .apply import _Session, _check_target, _login
+    from hwprobe.session import BringupSession
+    from hwprobe.sheet import load_sheet
+    from hwprobe.verify import add_to_run_report, verify, write_report
+    from .apply import _find, _login, _say, target_of
 
     settings = load_sheet(args.sheet)             # SheetInvalid: exit 2, nothing contacted
-    _check_target(args)
     if args.console:
         raise BadInput("--console: verify needs the web interface (Support > Utilities); "
                        "give the appliance's production --address")
+    target = target_of(args)
+    target.check()
     secrets = [os.environ.get(v) for v in (ENV_PASSWORD, ENV_NEW_PASSWORD, ENV_SMTP_PASSWORD)]
-    with _Session(args) as session:
-        _login(session, args, None)
-        printer = None if args.json else (lambda c: print(to_text_one(c), flush=True))
+    printer = None if args.json else (lambda c: print(to_text_one(c), flush=True))
+    with BringupSession(target, on_note=_say) as session:
+        _find(session)
+        _login(session, None)
         result = verify(session.driver, settings, args.address, on_check=printer)
     md, _ = write_report(result, sheet=str(Path(args.sheet).resolve()), secrets=secrets)
     run_report = add_to_run_report(result, secrets=secrets)
