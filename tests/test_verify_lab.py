@@ -157,6 +157,15 @@ def test_verify_names_a_wrong_relay_port_and_the_dns_server_behind_a_nic2_not_ca
     assert [c["target"] for c in result["checks"] if not c["reached"]] == [
         "test email via mail.example.net:2525", "203.0.113.53"]
     assert not production.received_mail(lab)
+    # the same, as a technician reads it on the terminal
+    t = bringup(lab, "verify", "--sheet", str(sheet), "--address", "198.51.100.20",
+                env_extra={"BRINGUP_PASSWORD": NEW_PASSWORD}, state_dir=state_dir)
+    assert t.returncode == 1, t.stderr[-1500:]
+    assert ("[NOT REACHED] smtp     test email via mail.example.net:2525: Test email not sent "
+            "via mail.example.net:2525 (STARTTLS): connection refused") in t.stdout
+    assert "[         ok] ntp      sync status: synchronized with 198.51.100.123" in t.stdout
+    assert "2 check(s) NOT reached: smtp test email via mail.example.net:2525, dns 203.0.113.53" in t.stdout
+    assert "added to the run's report:" in t.stdout and "Traceback" not in t.stderr
 
 
 def test_lab_down_ends_the_production_services_and_their_namespace_even_without_lab_json(

@@ -74,6 +74,6 @@ def run_verify(args) -> int:
 
 
 def to_text_one(check) -> str:
-    from ..verify import VerifyResult, to_text
+    from hwprobe.verify import VerifyResult, to_text
 
     return to_text(VerifyResult("", [check]))[0]
