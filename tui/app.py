@@ -19,6 +19,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
+from textual.screen import Screen
 from textual.scrollbar import ScrollBar
 
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
@@ -27,7 +28,7 @@ from . import profile as profiles
 from .extras import LabExtras
 from .options import add_console_arguments
 from .messages import PortGivenBack
-from .screens.base import STEPS, Session, clear_progress, load_progress, save_progress
+from .session import STEPS, Session, clear_progress, load_progress, save_progress
 
 SCREENS = {
     "start": "tui.screens.start:StartScreen",
@@ -39,6 +40,18 @@ SCREENS = {
     "done": "tui.screens.done:DoneScreen",
 }
 ORDER = [key for key, _ in STEPS]
+# the recovery paths (the ^o list, then one screen each, over the start screen):
+# key -> "module:Class" and its argument; "hardware" is the start screen itself
+PATH_SCREENS: dict[str, tuple[str, str | None]] = {
+    "paths": ("tui.screens.paths:PathsScreen", None),
+    "failover": ("tui.screens.failover:FailoverScreen", None),
+    "cold_spare": ("tui.screens.checklist:ChecklistScreen", "cold_spare"),
+    "virtual": ("tui.screens.checklist:ChecklistScreen", "virtual"),
+    "rma": ("tui.screens.rma:RmaScreen", None),
+    "hosted": ("tui.screens.checklist:ChecklistScreen", "hosted"),
+    "saas": ("tui.screens.checklist:ChecklistScreen", "saas"),
+    "readiness": ("tui.screens.readiness:ReadinessScreen", None),
+}
 # styles of the first screen, parsed with the app's own: shown later, they
 # would make Textual parse every stylesheet again before the first frame
 FIRST_SCREEN_CSS = [p for p in (Path(__file__).with_name("screens") / "start.tcss",) if p.exists()]
@@ -73,9 +86,13 @@ def parse_options(argv: list[str]) -> ConsoleOptions:
     return ConsoleOptions.from_args(parser.parse_args(argv))
 
 
-def _screen_class(step: str):
-    module, name = SCREENS[step].split(":")
+def _class_of(target: str) -> type[Screen]:
+    module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+def _screen_class(step: str) -> type[Screen]:
+    return _class_of(SCREENS[step])
 
 
 class BringupApp(App[int]):
@@ -204,6 +221,26 @@ class BringupApp(App[int]):
             self.session.done.discard(target)
             self.switch_screen(_screen_class(target)())
 
+    def open_path(self, key: str) -> Screen | None:
+        """Push the screen of recovery path ``key`` (or "paths", their list)
+        and return it; for "hardware", go back to the start screen (the
+        bring-up flow) and return None."""
+        if key == "hardware":
+            self.back_to_start()
+            return None
+        target, argument = PATH_SCREENS[key]
+        cls = _class_of(target)
+        screen = cls(argument) if argument else cls()
+        self.push_screen(screen)
+        return screen
+
+    def back_to_start(self) -> Screen:
+        """Close every screen above the start screen; returns the start screen."""
+        start = _screen_class("start")
+        while not isinstance(self.screen, start) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        return self.screen
+
     # --- leaving -------------------------------------------------------------------
     def action_quit_console(self) -> None:
         if self.session.takeover is not None:
@@ -237,7 +274,7 @@ class BringupApp(App[int]):
             lines.append("Left undone: " + "; ".join(left))
         else:
             clear_progress()
-        incomplete = getattr(self.session, "incomplete", [])
+        incomplete = self.session.incomplete
         if incomplete and not left:
             lines.append("Not applied (see the report): " + "; ".join(incomplete))
         # done means the appliance holds the whole sheet, as `bringup apply` counts it

@@ -5,15 +5,15 @@ Hardware bring-up is the seven-step flow; the other paths (failover, cold
 spare, virtual appliance, RMA, hosted site, SaaS outage, readiness) each open
 one screen on top of the start screen. Escape always goes back one screen.
 The checklists and the words come from ``hwprobe.runbook`` (runbook.toml).
+Which screen opens for which path, and going back to the start, are the
+app's (``BringupApp.open_path``, ``back_to_start``): screens ask the app.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -24,17 +24,6 @@ from .base import FramedScreen
 READINESS_TITLE = "Readiness: prepare in advance (sheet age, kit list)"
 READINESS_SUMMARY = ("Before anything fails: is the settings sheet complete and recent, "
                      "and is the kit packed?")
-# key -> the screen that opens it ("module:Class"[, argument]); hardware is the
-# start screen itself
-ROUTES: dict[str, tuple[str, str | None]] = {
-    "failover": ("tui.screens.failover:FailoverScreen", None),
-    "cold_spare": ("tui.screens.checklist:ChecklistScreen", "cold_spare"),
-    "virtual": ("tui.screens.checklist:ChecklistScreen", "virtual"),
-    "rma": ("tui.screens.rma:RmaScreen", None),
-    "hosted": ("tui.screens.checklist:ChecklistScreen", "hosted"),
-    "saas": ("tui.screens.checklist:ChecklistScreen", "saas"),
-    "readiness": ("tui.screens.readiness:ReadinessScreen", None),
-}
 PATH_KEYS = (*PATH_ORDER, "readiness")
 
 
@@ -46,29 +35,6 @@ def short_path(path: str) -> str:
 
 def path_title(key: str) -> str:
     return READINESS_TITLE if key == "readiness" else PATHS[key]["title"]
-
-
-def open_path(app, key: str) -> Screen | None:
-    """Push the screen of recovery path ``key`` and return it; for "hardware",
-    go back to the start screen (the bring-up flow) and return None."""
-    if key == "hardware":
-        back_to_start(app)
-        return None
-    target, argument = ROUTES[key]
-    module, name = target.split(":")
-    cls = getattr(importlib.import_module(module), name)
-    screen = cls(argument) if argument else cls()
-    app.push_screen(screen)
-    return screen
-
-
-def back_to_start(app):
-    """Close every path screen; returns the start screen underneath."""
-    from .start import StartScreen
-
-    while not isinstance(app.screen, StartScreen) and len(app.screen_stack) > 1:
-        app.pop_screen()
-    return app.screen
 
 
 class PathScreen(FramedScreen):
@@ -119,12 +85,12 @@ class PathsScreen(PathScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        open_path(self.app, event.option.id)
+        self.app.open_path(event.option.id)
 
     def action_open(self) -> None:
         paths = self.query_one("#paths", OptionList)
         if paths.highlighted is not None:
-            open_path(self.app, PATH_KEYS[paths.highlighted])
+            self.app.open_path(PATH_KEYS[paths.highlighted])
 
     def action_open_number(self, number: int) -> None:
-        open_path(self.app, PATH_KEYS[number - 1])
+        self.app.open_path(PATH_KEYS[number - 1])
