@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import ipaddress
 import json
 import os
 import sys
 from pathlib import Path
 
+from hwprobe import password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
-from hwprobe.errors import BadInput, LoginFailed, PasswordRefused
-from hwprobe import password_rule
+from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
+from hwprobe.session import BringupSession, Target
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -47,7 +47,9 @@ def register(sub, root) -> None:
                        description=APPLY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sheet", required=True, metavar="FILE", help="the settings sheet (TOML)")
     _target_args(p)
-    p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the plan (the first-login password change included); "
+                        "send nothing that saves")
     p.add_argument("--json", action="store_true", help="print every step as JSON")
     p.set_defaults(handler=run_apply)
 
@@ -78,32 +80,30 @@ def _target_args(p) -> None:
 
 # --- inputs -------------------------------------------------------------------
 
-def _check_target(args) -> None:
-    if not args.address and not args.console:
-        raise BadInput("give the appliance's --address (or --console DEV)")
-    if args.address:
-        try:
-            ipaddress.IPv4Address(args.address)
-        except ValueError:
-            raise BadInput(f"--address {args.address}: not an IPv4 address") from None
+def target_of(args, *, handle_signals: bool = True) -> Target:
+    """The session's target from the command line (checked later by Target.check)."""
+    return Target(iface=args.iface, laptop_address=args.laptop_address,
+                  force_port=args.force_port, address=args.address, console=args.console,
+                  baud=args.baud, https_port=args.https_port, user=args.user,
+                  trust_new_certificate=args.trust_new_certificate,
+                  handle_signals=handle_signals)
 
 
-def _password(env: str, prompt: str, default: str | None = None) -> str | None:
-    value = os.environ.get(env)
-    if value:
-        return value
-    if sys.stdin.isatty():
-        return getpass.getpass(prompt) or default
-    return default
+def _say(text: str) -> None:
+    try:
+        print(f"bringup: {text}", file=sys.stderr, flush=True)
+    except OSError:  # the terminal went away (SIGHUP): keep giving the port back
+        pass
 
 
 def _new_password(user: str) -> str | None:
     value = os.environ.get(ENV_NEW_PASSWORD)
     if not value and sys.stdin.isatty():
-        value = getpass.getpass("New appliance password: ")
-        again = getpass.getpass("New appliance password again: ")
-        if value != again:
-            raise BadInput("the two new passwords differ; nothing was changed")
+        value = getpass.getpass("New appliance password (if the appliance asks for one): ")
+        if value:
+            again = getpass.getpass("New appliance password again: ")
+            if value != again:
+                raise BadInput("the two new passwords differ; nothing was changed")
     if value:
         problems = password_rule.problems(value, user)
         if problems:
@@ -112,177 +112,164 @@ def _new_password(user: str) -> str | None:
     return value or None
 
 
-# --- the driver, with the port held when asked ---------------------------------
-
-class _Session:
-    """Holds the laptop port (with --iface) and one open driver."""
-
-    def __init__(self, args):
-        self.args = args
-        self.takeover = None
-        self.driver = None
-        self.fingerprint = None
-        self.cable_mac = None
-        self.probe_fingerprint = None
-        self.notes: list[str] = []
-
-    def __enter__(self):
-        args = self.args
-        if args.iface:
-            from hwprobe.link import Takeover
-            from hwprobe.probe import probe
-
-            self.takeover = Takeover(args.iface, address=args.laptop_address,
-                                     force=args.force_port, on_note=self._note)
-            self.takeover.take()
-            if args.address:
-                result = probe(args.iface, self.takeover.address, addresses=[args.address],
-                               timeout=2.0, check_https=not args.console)
-                if result.responders:
-                    self.cable_mac = result.responders[0].mac
-                    self.probe_fingerprint = result.responders[0].fingerprint_sha256
-        if args.console:
-            from hwprobe.drivers.console import ConsoleDriver
-
-            self.driver = ConsoleDriver(args.console, baudrate=args.baud)
-        else:
-            from hwprobe.drivers.web import WebDriver
-
-            pin = self._pin()
-            self.driver = WebDriver(args.address, port=args.https_port, pinned_fingerprint=pin,
-                                    use_journal=pin is None,
-                                    trust_new_certificate=args.trust_new_certificate)
-        self.driver.open()
-        self.fingerprint = getattr(self.driver, "fingerprint", None)
-        return self
-
-    def _pin(self) -> str | None:
-        """The certificate pin for this run, when the laptop port is held.
-
-        Every new appliance answers on the same factory addresses, so a pin kept
-        by address alone would call the next box's certificate "changed". Held
-        ports know the appliance's MAC: the pin is kept per address and MAC, and
-        the fingerprint the probe just read is the one this run trusts."""
-        if not (self.cable_mac and self.probe_fingerprint):
-            return None
-        from hwprobe import journal
-        from hwprobe.drivers.pinning import normalize_fingerprint
-        from hwprobe.errors import CertificateChanged
-
-        key = f"{self.args.address}@{self.cable_mac.lower()}"
-        seen = self.probe_fingerprint
-        kept = journal.pinned_fingerprint(key)
-        changed = kept is not None and kept != normalize_fingerprint(seen)
-        if changed and not self.args.trust_new_certificate:
-            raise CertificateChanged(kept, seen)
-        if kept is None or changed:
-            journal.pin_fingerprint(key, seen)
-            self._note(f"certificate of {self.args.address} (MAC {self.cable_mac}): "
-                       f"SHA-256 {seen} - trusted for this appliance from now on")
-        return seen
-
-    def _note(self, text: str) -> None:
-        self.notes.append(text)
-        print(f"bringup: {text}", file=sys.stderr)
-
-    def __exit__(self, *exc):
-        try:
-            if self.driver is not None:
-                self.driver.close()
-        finally:
-            if self.takeover is not None:
-                self.takeover.give_back()
-
-    def wire_check(self, ip, state):
-        """ARP the address just added from the laptop port; it must answer with
-        the MAC of the NIC it was added on (only for the NIC the cable is in)."""
-        from hwprobe.engine import cable_nic
-        from hwprobe.probe import probe
-
-        if self.takeover is None or cable_nic(self.cable_mac, state) != ip.nic or ip.vlan:
-            return None
-        result = probe(self.args.iface, self.takeover.address, addresses=[ip.address],
-                       timeout=1.0, check_https=False)
-        want = next((n.mac for n in state.nics if n.name == ip.nic), None)
-        if not result.responders:
-            return f"{ip.address} does not answer ARP on the laptop port"
-        got = result.responders[0].mac
-        if want and got.lower() != want.lower():
-            return f"{ip.address} answered from {got}, not {ip.nic.upper()} ({want})"
-        return None
+def _smtp_password(settings, dry_run: bool) -> str | None:
+    """The SMTP relay's password when the sheet needs one: from the variable
+    or a prompt; without either, BadInput (exit 2) before anything is touched."""
+    value = os.environ.get(ENV_SMTP_PASSWORD)
+    if value or not (settings.smtp and settings.smtp.auth == "password") or dry_run:
+        return value or None
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"SMTP password for {settings.smtp.username}: ")
+    if not value:
+        raise BadInput(f"the sheet's [smtp] logs in to {settings.smtp.relay} as "
+                       f"{settings.smtp.username!r}: give its password in {ENV_SMTP_PASSWORD} "
+                       f"(or at the prompt); nothing was changed")
+    return value
 
 
-def _login(session: _Session, args, new_password: str | None) -> str:
-    """Log in (changing a forced password); returns the password now in force."""
-    from hwprobe.engine import first_login
+def _current_password(session: BringupSession, new_password: str | None) -> str:
+    """The appliance's password to log in with. An earlier run of this same
+    appliance (run journal: address and MAC) may have changed it: then the
+    factory password is not tried, which would only spend a lockout try."""
+    value = os.environ.get(ENV_PASSWORD)
+    if value:
+        return value
+    hint = session.password_hint()
+    user = session.target.user
+    if hint is None:
+        if sys.stdin.isatty():
+            return getpass.getpass(f"Appliance password for {user} "
+                                   f"(Enter: the factory password): ") or FACTORY_PASSWORD
+        return FACTORY_PASSWORD
+    if new_password:
+        session.note(f"{hint.sentence()}: logging in with the new password "
+                     f"({ENV_NEW_PASSWORD})")
+        return new_password
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"{hint.sentence()[0].upper()}{hint.sentence()[1:]}. "
+                                f"Appliance password for {user}: ")
+        if value:
+            return value
+    raise BadInput(f"{hint.sentence()}: give that password in {ENV_PASSWORD} (the factory "
+                   f"password is not tried: it would spend a lockout try); nothing was changed")
 
-    password = _password(ENV_PASSWORD, f"Appliance password for {args.user}: ", FACTORY_PASSWORD)
+
+def _login(session: BringupSession, new_password: str | None, *, dry_run: bool = False):
+    """Log in (the forced change too, unless a dry run); returns the outcome."""
+    session.connect()
+    session.stage = "logging in"
+    password = _current_password(session, new_password)
+    hint = session.password_hint()
     try:
-        result = first_login(session.driver, args.user, password, new_password)
+        outcome = session.login(password, new_password, dry_run=dry_run)
     except LoginFailed as exc:
         left = "" if exc.tries_left is None else f" ({exc.tries_left} tries left before lockout)"
-        exc.args = (f"{exc}{left}; bringup does not retry a password by itself",)
+        more = ""
+        if hint is not None and not hint.certain and password == new_password:
+            more = (f"; {hint.sentence()}: if it did not, the factory password is still in "
+                    f"force ({ENV_PASSWORD}={FACTORY_PASSWORD})")
+        exc.args = (f"{exc}{left}{more}; bringup does not retry a password by itself",)
         raise
-    if result.change_required:
-        print("bringup: appliance password changed at first login: store the new one safely",
-              file=sys.stderr)
-        return new_password
-    return password
+    if outcome.changed_password:
+        _say("appliance password changed at first login: store the new one safely")
+    return outcome
+
+
+def _find(session: BringupSession) -> None:
+    """Take the port and find the appliance on it (with --iface)."""
+    if session.take_port() is not None and session.target.address:
+        result = session.probe(timeout=2.0, check_https=not session.target.console)
+        if session.responder is None and not session.target.console:
+            carrier = "" if result.responders or _carrier(session) else (
+                f" ({session.target.iface} has no carrier: is the cable in?)")
+            raise ProbeTimeout(
+                f"{session.target.address} does not answer on {session.target.iface}{carrier}: "
+                f"the cable may be in the other NIC of the appliance (move it from NIC1 to "
+                f"NIC2 or back and run again), or the appliance is still starting")
+
+
+def _carrier(session: BringupSession) -> bool:
+    from hwprobe import interfaces
+
+    try:
+        return interfaces.get_port(session.target.iface).carrier
+    except BringupError:
+        return True
 
 
 # --- apply ----------------------------------------------------------------------
 
 def run_apply(args) -> int:
-    from hwprobe.engine import Engine, RunJournal, cable_nic
-    from hwprobe.report import build, write_report
     from hwprobe.sheet import load_sheet
 
     settings = load_sheet(args.sheet)         # SheetInvalid: exit 2, nothing contacted
-    _check_target(args)
+    target = target_of(args)
+    target.check()
     new_password = _new_password(args.user)
-    smtp_password = os.environ.get(ENV_SMTP_PASSWORD)
-    if (settings.smtp and settings.smtp.auth == "password" and not smtp_password
-            and sys.stdin.isatty() and not args.dry_run):
-        smtp_password = getpass.getpass(f"SMTP password for {settings.smtp.username}: ") or None
-    secrets = [s for s in (new_password, smtp_password, os.environ.get(ENV_PASSWORD)) if s]
-
-    with _Session(args) as session:
-        _login(session, args, new_password)
-        ident = args.address or args.console
-        journal = RunJournal.for_appliance(ident)
-        engine = Engine(session.driver, settings, smtp_password=smtp_password,
-                        on_step=None if args.json else _print_step,
-                        wire_check=session.wire_check if session.takeover else None,
-                        journal=journal)
-        run = engine.run(dry_run=args.dry_run)
-        nic = cable_nic(session.cable_mac, run.state_after) if run.state_after else None
-        if nic:
-            session.notes.append(f"your cable is in {nic.upper()}")
-        rep = build(run, address=args.address or args.console, fingerprint=session.fingerprint,
-                    sheet=str(Path(args.sheet).resolve()), driver=session.driver.kind,
-                    cable_nic=nic, notes=session.notes)
-        md, js = write_report(rep, secrets=secrets)
-    if args.json:
-        print(json.dumps({"ok": run.ok, "dry_run": run.dry_run, "report": str(md),
-                          "steps": [_step_json(s) for s in run.steps],
-                          "left_alone": run.extras, "notes": rep["notes"]}, indent=2))
-    else:
-        changed = [s for s in run.steps if s.changed]
-        if args.dry_run:
-            print(f"dry run: {len(changed)} change(s) would be applied; nothing was sent")
-        elif not changed:
-            print("nothing to change: the appliance already matches the sheet")
-        else:
-            print(f"{len(run.applied)} of {len(changed)} change(s) applied and read back")
-        skipped = [s for s in run.steps if s.status == "skipped"]
-        if skipped:
-            print(f"{len(skipped)} change(s) NOT applied: "
-                  + "; ".join(f"{s.title} ({s.message})" for s in skipped))
-        for note in rep["notes"]:
-            print(f"note: {note}")
-        print(f"report: {md}")
+    smtp_password = _smtp_password(settings, args.dry_run)
+    sheet = str(Path(args.sheet).resolve())
+    session = BringupSession(target, on_note=None if args.json else _say)
+    session.keep_secret(new_password, smtp_password, os.environ.get(ENV_PASSWORD))
+    run, error = None, None
+    try:
+        with session:
+            _find(session)
+            _login(session, new_password, dry_run=args.dry_run)
+            run = session.run(settings, smtp_password=smtp_password, dry_run=args.dry_run,
+                              on_step=None if args.json else _print_step)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        md = _report(session, sheet, error)
+    _print_result(args, session, run, md)
     # done means the appliance now holds the whole sheet: a skipped step is not done
     return 0 if run.ok and not any(s.status == "skipped" for s in run.steps) else 1
+
+
+def _report(session: BringupSession, sheet: str, error: BaseException | None) -> Path | None:
+    """Write the run's report, also when it ended early; never raises."""
+    if isinstance(error, (KeyboardInterrupt, SystemExit)):
+        error = BringupError("stopped by the technician (or a signal)")
+    try:
+        md, _ = session.write_report(sheet=sheet, error=error)
+    except OSError as exc:
+        _say(f"could not write the report ({exc})")
+        return None
+    if error is not None:
+        _say(f"report (the run stopped while {session.stage}): {md}")
+    return md
+
+
+def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
+    notes = list(session.notes)
+    nic = session.cable_nic()
+    if nic:
+        notes.append(f"your cable is in {nic.upper()}")
+    pending = bool(session.login_outcome and session.login_outcome.change_pending)
+    if args.json:
+        print(json.dumps({"ok": run.ok, "dry_run": run.dry_run, "report": str(md),
+                          "password_change_pending": pending,
+                          "steps": [_step_json(s) for s in run.steps],
+                          "left_alone": run.extras, "notes": notes}, indent=2))
+        return
+    changed = [s for s in run.steps if s.changed]
+    if args.dry_run:
+        first = "the first-login password change and " if pending else ""
+        print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
+        for s in changed:
+            print(f"  would: {s.title}")
+    elif not changed:
+        print("nothing to change: the appliance already matches the sheet")
+    else:
+        print(f"{len(run.applied)} of {len(changed)} change(s) applied and read back")
+    skipped = [s for s in run.steps if s.status == "skipped"]
+    if skipped:
+        print(f"{len(skipped)} change(s) NOT applied: "
+              + "; ".join(f"{s.title} ({s.message})" for s in skipped))
+    if nic:
+        print(f"note: your cable is in {nic.upper()}")
+    print(f"report: {md}")
 
 
 def _step_json(step) -> dict:
@@ -306,15 +293,27 @@ def run_capture(args) -> int:
     from hwprobe.capture import settings_from_state
     from hwprobe.sheet import write_sheet
 
-    _check_target(args)
+    target = target_of(args)
+    target.check()
     out = Path(args.out)
+    if out.is_dir():
+        raise BadInput(f"--out {out}: is a folder; give the sheet's file name")
     if out.exists() and not args.overwrite:
         raise BadInput(f"--out {out}: the file exists (add --force to overwrite)")
     if not out.parent.exists():
         raise BadInput(f"--out {out}: folder {out.parent} does not exist")
-    with _Session(args) as session:
-        _login(session, args, None)
-        state = session.driver.read_state()
+    if not os.access(out.parent, os.W_OK):
+        raise BadInput(f"--out {out}: folder {out.parent} is not writable")
+    # a capture changes nothing, but an appliance that forces a new password
+    # opens no page before it: only a new password given in the variable is set
+    new_password = os.environ.get(ENV_NEW_PASSWORD) or None
+    if new_password and password_rule.problems(new_password, args.user):
+        raise PasswordRefused(f"{ENV_NEW_PASSWORD}: the new password "
+                              + "; ".join(password_rule.problems(new_password, args.user)))
+    with BringupSession(target, on_note=_say) as session:
+        _find(session)
+        _login(session, new_password)
+        state = session.read_state()
     settings = settings_from_state(state)
     write_sheet(settings, out)
     print(f"sheet written: {out} ({len(settings.ips)} address(es); link-local addresses left out)")

@@ -78,14 +78,16 @@ def _print_health(label: str, h) -> None:
 
 
 def _failover(args) -> int:
-    from hwprobe.failover import FailoverClient, promote
+    from hwprobe.failover import promote
+    from hwprobe.session import BringupSession, Target
 
     try:
         ipaddress.IPv4Address(args.address)
     except ValueError:
         raise BadInput(f"--address {args.address}: not an IPv4 address") from None
     cid, secret = _api_credentials()
-    client = FailoverClient(args.address, args.port, client_id=cid, client_secret=secret)
+    session = BringupSession(Target(address=args.address, https_port=args.port))
+    client = session.failover_client(cid, secret)
     try:
         if args.failover_command == "status":
             h = client.health()

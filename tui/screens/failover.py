@@ -169,9 +169,9 @@ class FailoverScreen(PathScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
           description="read the appliance's health")
     def read_health(self, address: str, client_id: str, secret: str) -> None:
-        from hwprobe.failover import FailoverClient
+        from hwprobe.session import BringupSession, Target
 
-        client = FailoverClient(address, client_id=client_id, client_secret=secret)
+        client = BringupSession(Target(address=address)).failover_client(client_id, secret)
         try:
             health = client.health()
         finally:
@@ -182,9 +182,10 @@ class FailoverScreen(PathScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
           description="make the appliance primary")
     def make_primary(self, address: str, client_id: str, secret: str, sync_first: bool) -> None:
-        from hwprobe.failover import FailoverClient, promote
+        from hwprobe.failover import promote
+        from hwprobe.session import BringupSession, Target
 
-        client = FailoverClient(address, client_id=client_id, client_secret=secret)
+        client = BringupSession(Target(address=address)).failover_client(client_id, secret)
         try:
             result = promote(client, data_sync_first=sync_first)
         finally:
