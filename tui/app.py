@@ -13,7 +13,7 @@ import importlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -21,14 +21,20 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar
+from textual.worker import Worker, WorkerState
 
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
+from hwprobe.errors import BringupError
 
 from . import profile as profiles
 from .extras import LabExtras
 from .options import add_console_arguments
 from .messages import PortGivenBack
+from .screens.base import explain
 from .session import STEPS, Session, clear_progress, load_progress, save_progress
+
+if TYPE_CHECKING:
+    from hwprobe.session import BringupSession
 
 SCREENS = {
     "start": "tui.screens.start:StartScreen",
@@ -243,29 +249,41 @@ class BringupApp(App[int]):
 
     # --- leaving -------------------------------------------------------------------
     def action_quit_console(self) -> None:
-        if self.session.takeover is not None:
-            self._give_back(then_exit=True)
+        if self.session.bringup is not None:
+            self._give_back(self.session.bringup, then_exit=True)
         else:
             self._leave([])
 
     def action_give_back(self) -> None:
         if self.session.takeover is not None:
-            self._give_back(then_exit=False)
+            self._give_back(self.session.bringup, then_exit=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="giveback")
-    def _give_back(self, then_exit: bool) -> None:
-        takeover = self.session.takeover
-        iface = takeover.iface
-        takeover.give_back()
-        self.session.takeover = None
-        self.post_message(PortGivenBack(iface, list(takeover.notes[-2:])))
-        if then_exit:
-            self.call_from_thread(self._leave, takeover.notes[-1:])
+    def _give_back(self, bringup: BringupSession, then_exit: bool) -> None:
+        """Log out and give the laptop port back (through the bring-up session)."""
+        try:
+            bringup.close()
+        except BringupError:
+            if then_exit:       # leave all the same: run_app tries once more, and says so
+                self.post_message(PortGivenBack(bringup.target.iface, [], then_exit=True))
+            raise
+        takeover = bringup.takeover
+        notes = list(takeover.notes[-2:]) if takeover is not None else []
+        self.post_message(PortGivenBack(bringup.target.iface, notes, then_exit))
 
     def on_port_given_back(self, message: PortGivenBack) -> None:
         self.session.port_notes = message.notes
-        if hasattr(self.screen, "port_given_back"):
+        if message.then_exit:
+            self._leave(message.notes[-1:])
+        elif hasattr(self.screen, "port_given_back"):
             self.screen.port_given_back(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "giveback":
+            # the port could not be put back: say so and how to finish it
+            self.notify(explain(event.worker.error, "giving the port back")
+                        + " - `bringup restore-link` tries again", severity="error",
+                        timeout=15)
 
     def _leave(self, notes: list[str]) -> None:
         left = [] if "done" in self.session.done else self.session.left_undone()
@@ -299,14 +317,14 @@ def run_app(app: BringupApp) -> int:
     try:
         app.run(mouse=not app.profile.console)
     finally:
-        takeover = app.session.takeover
-        if takeover is not None:
-            takeover.give_back()
-            print("\n".join(takeover.notes[-1:]))
-        driver = app.session.driver    # the local console: log out, leave it as found
-        if driver is not None:
+        bringup = app.session.bringup
+        if bringup is not None:        # logs out of the local console, leaves it as found
+            held = app.session.takeover is not None
             try:
-                driver.close()
-            except Exception:  # noqa: BLE001 - leaving must not fail on a dead line
-                pass
+                bringup.close()
+            except BringupError as exc:
+                print(f"{exc} - `bringup restore-link` tries again")
+            else:
+                if held:
+                    print("\n".join(bringup.takeover.notes[-1:]))
     return app.return_code or 0

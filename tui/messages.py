@@ -45,11 +45,20 @@ class PortTaken(Message):
         super().__init__()
 
 
-class PortGivenBack(Message):
-    """The laptop port is back as it was (``notes`` say what was put back)."""
+class PortNotTaken(Message):
+    """The laptop port was refused (default route, network address): ``text`` says why."""
 
-    def __init__(self, iface: str, notes: list[str]) -> None:
-        self.iface, self.notes = iface, notes
+    def __init__(self, iface: str, text: str) -> None:
+        self.iface, self.text = iface, text
+        super().__init__()
+
+
+class PortGivenBack(Message):
+    """The laptop port is back as it was (``notes`` say what was put back);
+    ``then_exit`` when the console is leaving."""
+
+    def __init__(self, iface: str | None, notes: list[str], then_exit: bool = False) -> None:
+        self.iface, self.notes, self.then_exit = iface, notes, then_exit
         super().__init__()
 
 
@@ -81,10 +90,14 @@ class CarrierChanged(Message):
 
 
 class LoggedIn(Message):
-    """Logged in to the appliance; ``changed_password`` when the factory one was replaced."""
+    """Logged in to the appliance as ``username``; ``password`` is the one in
+    force now (memory only); ``changed_password`` when the factory one was
+    replaced; ``state`` the appliance as read after login."""
 
-    def __init__(self, changed_password: bool, state: Any) -> None:
+    def __init__(self, changed_password: bool, state: ApplianceState, username: str,
+                 password: str) -> None:
         self.changed_password, self.state = changed_password, state
+        self.username, self.password = username, password
         super().__init__()
 
 
@@ -113,9 +126,10 @@ class StepUpdated(Message):
 
 
 class RunFinished(Message):
-    """The run ended; ``report`` is (markdown path, json path) or None."""
+    """The run ended (``result`` None when it stopped before the first step);
+    ``report`` is (markdown path, json path) or None; ``note`` says why it stopped."""
 
-    def __init__(self, result: RunResult, report: tuple[Path, Path] | None,
+    def __init__(self, result: RunResult | None, report: tuple[Path, Path] | None,
                  note: str = "") -> None:
         self.result, self.report, self.note = result, report, note
         super().__init__()

@@ -7,6 +7,13 @@ message handlers, on the console's own thread, change it: a worker thread
 posts a message saying what it found (``tui/messages.py``) and never assigns
 an attribute itself.
 
+The procedure itself (the laptop port, the probe, the driver, logging in,
+the run, the report) is the core's one bring-up session,
+``hwprobe.session.BringupSession``, the same object ``bringup apply`` uses:
+``bringup`` holds it, and what it knows (the port held, the appliance chosen,
+the open driver, the run's result and report) is read from it, never copied.
+Its methods run in the screens' workers, as the core's API allows.
+
 Imports no Textual, and the core's types only for the type checker, so
 importing it costs nothing at start-up.
 """
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from hwprobe.engine import RunResult
     from hwprobe.link import Takeover
     from hwprobe.probe import Responder
+    from hwprobe.session import BringupSession
     from hwprobe.state import ApplianceState, Settings
 
 STEPS = (
@@ -48,30 +56,63 @@ class Session:
     # Settings sheet
     sheet_path: str | None = None
     settings: Settings | None = None
-    # Laptop port
-    iface: str | None = None
-    takeover: Takeover | None = None         # while the port is held
-    laptop_address: str | None = None
+    # the procedure, from the Laptop port step on (one per port taken)
+    bringup: BringupSession | None = None
     port_notes: list[str] = field(default_factory=list)
     # Find
     cable_nic: str = "nic1"                  # where the technician was told to patch
-    responder: Responder | None = None       # the answer the technician chose
-    address: str | None = None               # the appliance's factory address
     # Log in
     console_device: str | None = None        # log in over this local console; None: web
-    driver: ApplianceDriver | None = None    # open appliance driver after login
     username: str = "admin"
     password: str | None = None
     state: ApplianceState | None = None      # read after login
     # Restore and Done
-    result: RunResult | None = None
-    report: tuple[Path, Path] | None = None  # (markdown path, json path)
     incomplete: list[str] = field(default_factory=list)   # steps failed or skipped (exit 1)
     # the flow
     done: set[str] = field(default_factory=set)
     resuming: bool = False                   # continuing a run that did not finish
     resumed_from: dict[str, Any] | None = None   # that run's progress file
     drafts: dict[str, Any] = field(default_factory=dict)  # typed per step (memory only)
+
+    # --- what the bring-up session knows, read from it --------------------------------
+    @property
+    def takeover(self) -> Takeover | None:
+        """The takeover while it holds the laptop port, else None."""
+        takeover = self.bringup.takeover if self.bringup is not None else None
+        return takeover if takeover is not None and takeover.record is not None else None
+
+    @property
+    def iface(self) -> str | None:
+        """The laptop port chosen (held or given back)."""
+        return self.bringup.target.iface if self.bringup is not None else None
+
+    @property
+    def laptop_address(self) -> str | None:
+        return self.bringup.laptop_address if self.bringup is not None else None
+
+    @property
+    def responder(self) -> Responder | None:
+        """The probe's answer the technician chose."""
+        return self.bringup.responder if self.bringup is not None else None
+
+    @property
+    def address(self) -> str | None:
+        """The appliance's (factory) address."""
+        return self.bringup.target.address if self.bringup is not None else None
+
+    @property
+    def driver(self) -> ApplianceDriver | None:
+        """The open appliance driver, web or local console."""
+        return self.bringup.driver if self.bringup is not None else None
+
+    @property
+    def result(self) -> RunResult | None:
+        return self.bringup.run_result if self.bringup is not None else None
+
+    @property
+    def report(self) -> tuple[Path, Path] | None:
+        """(markdown path, json path) of the run's report, once written."""
+        return self.bringup.report_paths if self.bringup is not None else None
 
     def left_undone(self) -> list[str]:
         """Titles of the steps not finished, in order (Done itself excluded)."""
