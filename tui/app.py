@@ -250,7 +250,7 @@ class BringupApp(App[int]):
     # --- leaving -------------------------------------------------------------------
     def action_quit_console(self) -> None:
         if self.session.bringup is not None:
-            self._give_back(self.session.bringup, then_exit=True)
+            self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path)
         else:
             self._leave([])
 
@@ -259,8 +259,16 @@ class BringupApp(App[int]):
             self._give_back(self.session.bringup, then_exit=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="giveback")
-    def _give_back(self, bringup: BringupSession, then_exit: bool) -> None:
-        """Log out and give the laptop port back (through the bring-up session)."""
+    def _give_back(self, bringup: BringupSession, then_exit: bool,
+                   sheet: str | None = None) -> None:
+        """Log out and give the laptop port back (through the bring-up session).
+        Leaving once an appliance was found writes the run's report, saying
+        where it stopped, when no run wrote one."""
+        if then_exit and bringup.responder is not None and bringup.report_paths is None:
+            try:
+                bringup.write_report(sheet=sheet)
+            except OSError:             # the port matters more than the report
+                pass
         try:
             bringup.close()
         except BringupError:
