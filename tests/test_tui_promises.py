@@ -122,3 +122,37 @@ def test_console_changed_certificate_stops_at_login_and_gives_the_port_back(make
     assert port_state(lab.laptop_ns) == before
     assert_stopped_report(state_dir, "connecting")
     assert control.send(lab.control, get="stats")["changes"] == {"change_password": 1}
+
+
+def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_lab, state_dir):
+    """As with ``bringup apply --iface``: an address just added must answer ARP
+    from its NIC's MAC on the laptop port. The appliance here answers ARP on
+    NIC1 only for askers in the target's own subnet (arp_ignore=2), so the
+    factory address still answers the laptop and the new 198.51.100.x one
+    does not: the console's run must say so instead of ticking it."""
+    from test_tui_flow import SMTP_PASSWORD
+
+    lab = make_lab(appliance_address=ADDR)
+    labmod.netns_exec(lab.appliance_ns, ["sysctl", "-qw", "net.ipv4.conf.nic1.arp_ignore=2"])
+    app = app_for(lab)
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_login(pilot, app)
+            await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
+            await wait_for(pilot, lambda: on_step(app, "network"), "network step")
+            await pilot.press("ctrl+g")
+            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan, "the diff")
+            await pilot.press(*SMTP_PASSWORD, "enter")
+            await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=90)
+            seen["applied"] = screen_text(app)
+            await quit_console(pilot, app)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    failed = {s.title: s.message for s in app.session.result.steps if s.status == "failed"}
+    assert any("does not answer ARP on the laptop port" in (m or "") for m in failed.values()), \
+        failed
+    assert "FAILED" in seen["applied"]
+    assert app.return_code == 1
