@@ -227,16 +227,17 @@ class BringupApp(App[int]):
             self.session.done.discard(target)
             self.switch_screen(_screen_class(target)())
 
-    def open_path(self, key: str) -> Screen | None:
+    def open_path(self, key: str, facts: dict | None = None) -> Screen | None:
         """Push the screen of recovery path ``key`` (or "paths", their list)
         and return it; for "hardware", go back to the start screen (the
-        bring-up flow) and return None."""
+        bring-up flow) and return None. ``facts`` (triage answers: snapshot,
+        cloud) leave out a checklist's steps that do not apply."""
         if key == "hardware":
             self.back_to_start()
             return None
         target, argument = PATH_SCREENS[key]
         cls = _class_of(target)
-        screen = cls(argument) if argument else cls()
+        screen = cls(argument, facts=facts or {}) if argument else cls()
         self.push_screen(screen)
         return screen
 

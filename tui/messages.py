@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hwprobe.interfaces import Port
     from hwprobe.probe import ProbeResult, Responder
     from hwprobe.state import ApplianceState
+    from hwprobe.verify import VerifyResult
 
 
 class PortsListed(Message):
@@ -197,3 +198,19 @@ class ChoiceChanged(Message):
     @property
     def control(self) -> Widget:
         return self.choice
+
+
+class VerifyChecked(Message):
+    """One service check of verify ended; ``line`` says it in the appliance's words."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        super().__init__()
+
+
+class VerifyFinished(Message):
+    """Verify ended; ``report`` is the verify report's path."""
+
+    def __init__(self, result: VerifyResult, report: str) -> None:
+        self.result, self.report = result, report
+        super().__init__()
