@@ -116,3 +116,33 @@ def test_ctrl_l_redraws_and_is_no_longer_log_in():
     from tui.screens.login import LoginScreen
     login_keys = {b.key: b.description for b in LoginScreen.BINDINGS}
     assert login_keys.get("ctrl+g") == "Log in" and "ctrl+l" not in login_keys
+
+
+def _visible_colours(app) -> list[tuple]:
+    """(foreground, background) of every visible character, after the app's filters."""
+    out = []
+    for strip in app.screen._compositor.render_strips():
+        segments = list(strip)
+        for f in app.get_line_filters():
+            segments = f.apply(segments, None)
+        for seg in segments:
+            if seg.text.strip() and seg.style is not None and not seg.style.reverse:
+                out.append((seg.style.color, seg.style.bgcolor))
+    return out
+
+
+def test_no_color_in_the_console_profile_stays_readable(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = _app()
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            seen["colours"] = _visible_colours(app)
+
+    asyncio.run(run())
+    assert seen["colours"], "nothing drawn"
+    same = [(fg, bg) for fg, bg in seen["colours"] if fg == bg and fg is not None]
+    assert same == []                                  # never text in its own background
+    assert all(fg is None and bg is None for fg, bg in seen["colours"])  # the terminal's own

@@ -115,8 +115,15 @@ class BringupApp(App[int]):
         self.ansi_color = theme.ansi            # the truecolor filter follows the theme
 
     def get_line_filters(self):
-        return [*super().get_line_filters(), self.ascii_filter] if self.profile.console \
-            else super().get_line_filters()
+        filters = list(super().get_line_filters())
+        if self.no_color:
+            from textual.filter import Monochrome
+
+            if not hasattr(self, "_no_color_filter"):
+                self._no_color_filter = profiles.NoColorFilter()
+            filters = [f for f in filters if not isinstance(f, Monochrome)]
+            filters.append(self._no_color_filter)
+        return [*filters, self.ascii_filter] if self.profile.console else filters
 
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):
