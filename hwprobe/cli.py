@@ -14,8 +14,9 @@ import sys
 
 from .errors import BringupError, SheetInvalid
 
-EPILOG = """\
-exit status: 0 done, 1 failed, 2 bad input, 3 needs privileges (run as root)
+from .helptext import card_text
+
+EPILOG = card_text() + """
 
 Passwords are never taken on the command line: bringup asks for them, or reads
 BRINGUP_PASSWORD (current appliance password), BRINGUP_NEW_PASSWORD (the new
