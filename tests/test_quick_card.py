@@ -30,7 +30,7 @@ def test_quick_card_pdf_renders_to_one_page_with_the_help_text(tmp_path):
     assert pages[0].stat().st_size > 1000                # something was drawn
     text = subprocess.run(["pdftotext", str(docs / "quick-card.pdf"), "-"],
                           capture_output=True, text=True, timeout=60).stdout
-    help_text = subprocess.run([sys.executable, "-m", "hwprobe", "--help"],
+    help_text = subprocess.run([sys.executable, "-m", "bringup", "--help"],
                                capture_output=True, text=True, timeout=60).stdout
     for needle in ("sudo bringup restore-link", "^x quit", "NIC1"):
         assert needle in text and needle in help_text, needle

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui.app import ConsoleOptions, make_app
+from bringup.console import make_app
+from tui.app import ConsoleOptions
 from tui.screens.quit import QuitScreen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ def _env(**extra) -> dict:
 
 
 def test_without_a_terminal_bringup_says_use_probe_or_apply_and_exits_2():
-    r = subprocess.run([sys.executable, "-m", "hwprobe"], stdin=subprocess.DEVNULL,
+    r = subprocess.run([sys.executable, "-m", "bringup"], stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=60, env=_env(TERM="xterm"))
     assert r.returncode == 2
     assert "standard input is not a terminal" in r.stderr
@@ -34,7 +35,7 @@ def test_without_a_terminal_bringup_says_use_probe_or_apply_and_exits_2():
 def _on_a_pty(term: str) -> tuple[int, str]:
     """bringup with no command on a real pty; (exit status, everything it wrote)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "hwprobe"], stdin=slave, stdout=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "bringup"], stdin=slave, stdout=slave,
                             stderr=slave, env=_env(TERM=term), close_fds=True)
     os.close(slave)
     out = b""

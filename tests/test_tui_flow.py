@@ -17,7 +17,7 @@ import pytest
 from hwprobe.sheet import load_sheet
 from simulator import lab as labmod
 from simulator.control import send
-from tui.app import make_app
+from bringup.console import make_app
 
 SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
 NEW_PASSWORD = "Rack-42-Green"

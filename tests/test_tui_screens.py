@@ -17,7 +17,8 @@ from hwprobe import probe as probe_mod
 from hwprobe.engine import VERIFIED, RunResult, plan
 from hwprobe.sheet import load_sheet
 from hwprobe.state import ApplianceState, NicInfo
-from tui.app import ConsoleOptions, make_app
+from bringup.console import make_app
+from tui.app import ConsoleOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = "assets/example-sheet.toml"     # relative to ROOT: pictures must not show the checkout's path

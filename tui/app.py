@@ -1,7 +1,8 @@
 """The bring-up console: the App, its profile, and which step screen shows.
 
-``make_app(argv or options)`` builds the app the ``bringup`` command runs and
-the tests drive; ``run_console(argv)`` runs it and returns the exit status.
+``bringup.console.make_app(argv)`` (the composition root) builds the app the
+``bringup`` command runs and the tests drive; ``run_app(app)`` runs it and
+returns the exit status.
 The screens (one per step, ``tui/screens/``) do the work; this file only routes.
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ from textual.scrollbar import ScrollBar
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
 
 from . import profile as profiles
-from .cli import add_console_arguments
+from .extras import LabExtras
+from .options import add_console_arguments
 from .messages import PortGivenBack
 from .screens.base import STEPS, Session, clear_progress, load_progress, save_progress
 
@@ -51,11 +53,12 @@ class ConsoleOptions:
     console_profile: bool | None = None     # None: decide from TERM / the tty
     force: bool = False
     lab: str | None = None                   # practising against this demo lab
+    extras: "LabExtras | None" = None        # the demo lab's extras (handed in, see tui/extras.py)
     addresses: tuple[str, ...] = FACTORY_ADDRESSES
     laptop_address: str = LAPTOP_ADDRESS
     probe_timeout: float = 1.0
     resume: bool = True                      # offer to continue an unfinished run
-    handle_signals: bool = False             # run_console sets it; tests do not
+    handle_signals: bool = False             # run_app sets it; tests do not
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ConsoleOptions":
@@ -288,24 +291,9 @@ class BringupApp(App[int]):
             self.notify("The serial console opens from the Find and Login steps.")
 
 
-def make_app(argv: list[str] | argparse.Namespace | ConsoleOptions | None = None) -> BringupApp:
-    """Build the console the way ``bringup`` does; argv as on the command line.
-
-    Raises SystemExit(2) from argparse for bad options.
-    """
-    if isinstance(argv, ConsoleOptions):
-        options = argv
-    elif isinstance(argv, argparse.Namespace):
-        options = ConsoleOptions.from_args(argv)
-    else:
-        options = parse_options(list(argv or []))
-    return BringupApp(options)
-
-
-def run_console(argv: list[str] | argparse.Namespace | None = None) -> int:
+def run_app(app: BringupApp) -> int:
     """Run the console full-screen; returns the exit status (0 done, 1 left
     undone). The laptop port is given back on every way out."""
-    app = make_app(argv)
     app.options.handle_signals = True
     try:
         app.run(mouse=not app.profile.console)

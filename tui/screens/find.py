@@ -226,7 +226,7 @@ class FindScreen(StepScreen):
         yield SystemCommand("Use the local console (serial)",
                             "Log in and set the basic settings over the appliance's console",
                             self.action_use_console)
-        if self.app.options.lab:
+        if self.app.options.extras is not None:
             for nic in ("nic1", "nic2"):
                 yield SystemCommand(f"Demo lab: move the cable to {nic.upper()}",
                                     "The simulated technician moves the patch cable",
@@ -234,9 +234,7 @@ class FindScreen(StepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab")
     def move_lab_cable(self, nic: str) -> None:
-        from simulator import lab
-
-        lab.plug(self.app.options.lab, nic)
+        self.app.options.extras.move_cable(nic)
         self.post_message(LabCableMoved(nic))
 
     def on_lab_cable_moved(self, message: LabCableMoved) -> None:
