@@ -238,6 +238,11 @@ class PromoteResult:
     def ok(self) -> bool:
         return self.answer.ok and self.after is not None and self.after.role == "primary"
 
+    @property
+    def already_primary(self) -> bool:
+        """It was primary before anything was sent (automatic failover): nothing was sent."""
+        return self.before.role == "primary"
+
 
 def promote(client: FailoverClient, *, data_sync_first: bool = False, wait: float = 300.0,
             every: float = 2.0, progress: Callable[[float, Health], None] | None = None

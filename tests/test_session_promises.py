@@ -62,7 +62,8 @@ def test_wrong_nic_connect_failure_gives_the_port_back_and_writes_a_report(make_
     assert no_traceback(r.stdout, r.stderr)
     assert port_state(lab.laptop_ns) == before
     assert not list((Path(state_dir) / "links").glob("*.json")), "journal left behind"
-    assert_report_says_stopped(state_dir, "connecting")
+    assert "other NIC" in r.stderr
+    assert_report_says_stopped(state_dir, "finding the appliance")
 
 
 def test_capture_on_the_wrong_nic_gives_the_port_back(make_lab, state_dir, tmp_path):
