@@ -8,12 +8,21 @@ given), as the web driver does. The API secret is kept in memory only.
 
 ``promote(client)`` is the procedure's "primary is down" step: read the
 backup's health, make it primary (data sync first only when asked: it needs the
-old primary to answer), read health again and confirm the role.
+old primary to answer), read health again and confirm the role. With the sync
+first the appliance only *starts* the sync ("Role change will occur upon
+successful completion."), so promote polls health, bounded, until the role
+shows.
+
+As the API guide asks, every call closes its connection (``Connection:
+close``); a token is used until shortly before its ``expires_in`` and then
+fetched again (an appliance keeps 30 per client, dropping the oldest).
 """
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Callable
 
 import requests
 
@@ -25,8 +34,11 @@ from .errors import ApplianceError, CertificateChanged, LoginFailed, Unreachable
 class Health:
     reachable: bool                 # /check_health answered at all
     healthy: bool                   # /check_health answered 200
-    hostname: str = ""
+    hostname: str = ""              # the text of <appliance id="GUID">
+    guid: str = ""
     version: str = ""
+    success: bool | None = None     # <success>1|0</success>; None when absent
+    error_message: str = ""         # only on a problem
     role: str = ""                  # primary | backup | none
     shared_ips: list[str] = field(default_factory=list)
     last_data_sync_time: str = ""
@@ -55,6 +67,46 @@ def parse_answer(text: str) -> CommandAnswer:
     return CommandAnswer(tag == "success", (root.text or "").strip() or tag, text)
 
 
+def parse_health(text: str) -> Health:
+    """The documented check_health answer: root ``<health_check>``, hostname as
+    the text of ``<appliance id="GUID">``, ``<success>1|0``, ``<error_message>``
+    only on a problem, ``<enabled_shared_ips>`` and the sync fields possibly
+    left out (then empty). ``healthy`` here is ``<success>``; ``health()``
+    overrides it with /check_health. Raises ValueError for non-XML, an
+    ``<error>`` answer, or another root."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        raise ValueError("the answer is not XML") from None
+    tag = _strip(root.tag)
+    if tag == "error":
+        raise ValueError((root.text or "").strip() or "the appliance answered <error>")
+    if tag != "health_check":
+        raise ValueError(f"expected <health_check>, got <{tag}>")
+    h = Health(True, True, xml=text)
+    for el in root.iter():
+        tag, value = _strip(el.tag), (el.text or "").strip()
+        if tag == "appliance":
+            h.hostname, h.guid = value, el.get("id", "")
+        elif tag == "version":
+            h.version = value
+        elif tag == "success":
+            h.success = value == "1"
+        elif tag == "error_message":
+            h.error_message = value
+        elif tag == "failover_role":
+            h.role = value
+        elif tag == "ip":
+            h.shared_ips.append(value)
+        elif tag == "last_data_sync_time":
+            h.last_data_sync_time = el.get("ts", "") or value
+        elif tag == "last_data_sync_status":
+            h.last_data_sync_status = value
+    if h.success is not None:
+        h.healthy = h.success
+    return h
+
+
 class FailoverClient:
     """The /login API of one appliance at ``address``."""
 
@@ -68,6 +120,7 @@ class FailoverClient:
         self.fingerprint: str | None = None
         self._session: requests.Session | None = None
         self._token: str | None = None
+        self._token_until = 0.0
 
     @property
     def base(self) -> str:
@@ -89,8 +142,9 @@ class FailoverClient:
 
     def _request(self, method: str, path: str, **kw) -> requests.Response:
         try:
+            headers = {"Connection": "close", **kw.pop("headers", {})}
             return self._open().request(method, self.base + path, timeout=self.timeout,
-                                        allow_redirects=False, **kw)
+                                        allow_redirects=False, headers=headers, **kw)
         except requests.exceptions.SSLError as exc:
             if "fingerprint" in str(exc).lower():
                 raise CertificateChanged(self.fingerprint or "?", "a different certificate") from None
@@ -123,16 +177,23 @@ class FailoverClient:
         if r.status_code != 200:
             raise ApplianceError(f"/oauth2/token on {self.address} answered HTTP {r.status_code}")
         try:
-            self._token = r.json()["access_token"]
-        except (ValueError, KeyError):
+            body = r.json()
+            self._token = body["access_token"]
+            life = float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
             raise ApplianceError(f"/oauth2/token on {self.address} gave no token") from None
+        self._token_until = time.monotonic() + max(0.0, life - 60)   # a minute's margin
 
     def command(self, **params) -> str:
         """Run one command API action; returns the XML text."""
-        if self._token is None:
+        if self._token is None or time.monotonic() >= self._token_until:
             self.login()
         r = self._request("POST", "/api/command", data=params,
                           headers={"Authorization": f"Bearer {self._token}"})
+        if r.status_code == 401:              # expired early, or dropped as the 31st's oldest
+            self.login()
+            r = self._request("POST", "/api/command", data=params,
+                              headers={"Authorization": f"Bearer {self._token}"})
         if r.status_code == 401:
             self._token = None
             raise LoginFailed(f"the command API on {self.address} refused the token")
@@ -144,27 +205,11 @@ class FailoverClient:
         """/check_health and the command API's check_health, together."""
         healthy = self.public_health()        # Unreachable propagates
         text = self.command(action="check_health")
-        h = Health(True, healthy, xml=text)
         try:
-            root = ET.fromstring(text)
-        except ET.ParseError:
-            raise ApplianceError(f"check_health on {self.address}: the answer is not XML") from None
-        if _strip(root.tag) == "error":
-            raise ApplianceError(f"check_health on {self.address}: {(root.text or '').strip()}")
-        for el in root.iter():
-            tag = _strip(el.tag)
-            if tag == "hostname":
-                h.hostname = (el.text or "").strip()
-            elif tag == "version":
-                h.version = (el.text or "").strip()
-            elif tag == "failover_role":
-                h.role = (el.text or "").strip()
-            elif tag == "ip":
-                h.shared_ips.append((el.text or "").strip())
-            elif tag == "last_data_sync_time":
-                h.last_data_sync_time = (el.text or "").strip()
-            elif tag == "last_data_sync_status":
-                h.last_data_sync_status = (el.text or "").strip()
+            h = parse_health(text)
+        except ValueError as exc:
+            raise ApplianceError(f"check_health on {self.address}: {exc}") from None
+        h.healthy = healthy
         return h
 
     def set_role(self, role: str, *, data_sync_first: bool = False, force: bool = False
@@ -178,11 +223,16 @@ class FailoverClient:
         return parse_answer(self.command(**params))
 
 
+SYNC_STARTED = "Successfully started data sync."
+
+
 @dataclass
 class PromoteResult:
     before: Health
     answer: CommandAnswer
     after: Health | None
+    waited: float = 0.0             # seconds spent waiting for a data sync's role change
+    timed_out: bool = False         # the sync did not finish within the wait
 
     @property
     def ok(self) -> bool:
@@ -194,9 +244,15 @@ class PromoteResult:
         return self.before.role == "primary"
 
 
-def promote(client: FailoverClient, *, data_sync_first: bool = False) -> PromoteResult:
+def promote(client: FailoverClient, *, data_sync_first: bool = False, wait: float = 300.0,
+            every: float = 2.0, progress: Callable[[float, Health], None] | None = None
+            ) -> PromoteResult:
     """Make the appliance behind ``client`` primary and confirm it by reading
     health again. Never sends ``force`` (that is for demoting a primary).
+    When the appliance answers that it started a data sync, health is read
+    every ``every`` seconds for at most ``wait`` seconds until the role shows
+    primary; ``progress(elapsed, health)`` is called after each read. On time
+    out ``timed_out`` is True and ``ok`` False (``after`` is the last read).
     Raises Unreachable, LoginFailed, CertificateChanged; an ``<error>`` answer
     is returned (``ok`` False) with the appliance's words, nothing changed."""
     before = client.health()
@@ -204,5 +260,18 @@ def promote(client: FailoverClient, *, data_sync_first: bool = False) -> Promote
         return PromoteResult(before, CommandAnswer(False, "this appliance is already the primary",
                                                    before.xml), before)
     answer = client.set_role("primary", data_sync_first=data_sync_first)
-    after = client.health() if answer.ok else None
-    return PromoteResult(before, answer, after)
+    if not answer.ok:
+        return PromoteResult(before, answer, None)
+    after = client.health()
+    if not answer.message.startswith(SYNC_STARTED):
+        return PromoteResult(before, answer, after)
+    start = time.monotonic()
+    while after.role != "primary":
+        elapsed = time.monotonic() - start
+        if progress:
+            progress(elapsed, after)
+        if elapsed >= wait:
+            return PromoteResult(before, answer, after, elapsed, True)
+        time.sleep(min(every, max(0.0, wait - elapsed)))
+        after = client.health()
+    return PromoteResult(before, answer, after, time.monotonic() - start)

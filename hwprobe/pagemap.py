@@ -29,3 +29,25 @@ def load(text: str | None = None) -> Mapping[str, Any]:
 
 PAGES: Mapping[str, Any] = load()
 CONSOLE: Mapping[str, Any] = PAGES["console"]
+
+
+def profiles() -> Mapping[str, Any]:
+    """The firmware profiles (``[profiles.NAME]`` of the page map)."""
+    return PAGES.get("profiles", MappingProxyType({}))
+
+
+def profile(name: str) -> Mapping[str, Any]:
+    """One profile by name; KeyError naming the known ones when there is none."""
+    known = profiles()
+    if name not in known:
+        raise KeyError(f"no firmware profile {name!r}; known: {', '.join(known)}")
+    return known[name]
+
+
+def profile_for(version: str) -> tuple[str, Mapping[str, Any]] | None:
+    """(name, profile) for a software version as Status > Basics shows it, by
+    the profiles' version prefixes; None when no profile claims it."""
+    for name, prof in profiles().items():
+        if any(version.strip().startswith(p) for p in prof.get("versions", ())):
+            return name, prof
+    return None

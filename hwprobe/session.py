@@ -386,6 +386,12 @@ class BringupSession:
             state = ApplianceState()
             self.note("the plan assumes a factory appliance: no page opens before the "
                       "password change, so nothing could be read")
+        else:
+            # the firmware profile's limits, before the first change (issue 13)
+            from .profiles import check_fits
+
+            self.stage = "checking the sheet against the appliance's firmware"
+            check_fits(settings, self.read_state().software_version)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,
                         wire_check=self.wire_check if self.takeover is not None else None,

@@ -124,6 +124,7 @@ class Appliance:
         self.state_file = Path(state_file)
         self.model, self.serial = model, serial
         self.software_version = SOFTWARE_VERSION
+        self.max_syslog_servers = MAX_SYSLOG_SERVERS    # a firmware profile may lower it
         self.lockout_attempts, self.lockout_seconds = lockout_attempts, lockout_seconds
         self._clock = clock
         self._started = clock()
@@ -433,9 +434,9 @@ class Appliance:
         """Syslog servers (at most 10) and format rfc5424|bsd."""
         problems: list[str] = []
         items = rules.items(servers)
-        if len(items) > MAX_SYSLOG_SERVERS:
+        if len(items) > self.max_syslog_servers:
             problems.append(f"syslog_servers: {len(items)} servers given, at most "
-                            f"{MAX_SYSLOG_SERVERS} allowed")
+                            f"{self.max_syslog_servers} allowed")
         clean = rules.list_of(items, rules.host, "syslog_servers", problems)
         f = (fmt or "").strip().lower()
         if f not in SYSLOG_FORMATS:

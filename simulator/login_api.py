@@ -11,7 +11,14 @@ Modelled on the B Series public API:
                                             [&data_sync_first=1][&force=1]
 
 Command answers are XML: ``<success>Successfully changed role.</success>`` or
-``<error>...</error>``; check_health answers an ``<appliances>`` document.
+``<error>...</error>``. check_health answers the documented ``<health_check>``
+document (see _health_xml). With ``data_sync_first=1`` the answer is
+"Successfully started data sync. Role change will occur upon successful
+completion." and the role changes ``sync_seconds`` later (login.json, default
+3). Every API answer carries ``Connection: close`` (the API guide: "You must
+close the connection after each API call"); tokens live 3600 s and a client
+holds at most 30 valid ones, the oldest dropped first. ``/api/command.xsd``
+serves the schema of the subset modelled here.
 
 Configuration is ``login.json`` in the simulator's state directory (the lab
 writes it for a pair): role, peer address and port, shared IPs, API clients
@@ -35,6 +42,7 @@ import secrets
 import ssl
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
@@ -44,6 +52,10 @@ from hwprobe.fsutil import atomic_write
 log = logging.getLogger("simulator.login")
 NS = "https://www.beyondtrust.com/namespaces/API/command"
 TOKEN_SECONDS = 3600
+TOKENS_PER_CLIENT = 30
+SYNC_STARTED = ("Successfully started data sync. Role change will occur upon successful "
+                "completion.")
+XSD_PATH = Path(__file__).with_name("command.xsd")
 
 
 def secret_hash(secret: str) -> str:
@@ -53,7 +65,7 @@ def secret_hash(secret: str) -> str:
 class LoginSide:
     """The /login API of one appliance (thread safe)."""
 
-    PATHS = ("/check_health", "/oauth2/token", "/api/command", "/api/peer")
+    PATHS = ("/check_health", "/oauth2/token", "/api/command", "/api/command.xsd", "/api/peer")
 
     def __init__(self, appliance, state_dir: str | Path):
         self.appliance = appliance
@@ -61,7 +73,8 @@ class LoginSide:
         cfg_path = self.dir / "login.json"
         self.config = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
         self._lock = threading.Lock()
-        self._tokens: dict[str, float] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}   # token -> (client, expiry); oldest first
+        self._syncing = False
         self.healthy = True
         self._state_path = self.dir / "failover.json"
         self.state = {"role": self.config.get("role", "none"),
@@ -86,6 +99,8 @@ class LoginSide:
             return self._reply(handler, 200 if ok else 500, "OK\n" if ok else "FAIL\n", "text/plain")
         if path == "/oauth2/token":
             return self._token(handler, method, params)
+        if path == "/api/command.xsd":
+            return self._reply(handler, 200, XSD_PATH.read_text(), "text/xml")
         if path == "/api/peer":
             return self._peer(handler, params)
         if not self._authorized(handler):
@@ -105,6 +120,8 @@ class LoginSide:
         handler.send_header("Content-Type", f"{ctype}; charset=utf-8")
         handler.send_header("Content-Length", str(len(data)))
         handler.send_header("Cache-Control", "no-store")
+        handler.send_header("Connection", "close")
+        handler.close_connection = True
         handler.end_headers()
         handler.wfile.write(data)
 
@@ -128,8 +145,13 @@ class LoginSide:
             return self._reply(handler, 401, json.dumps({"error": "invalid_client"}),
                                "application/json")
         token = secrets.token_urlsafe(24)
+        now = time.monotonic()
         with self._lock:
-            self._tokens[token] = time.monotonic() + TOKEN_SECONDS
+            self._tokens = {t: v for t, v in self._tokens.items() if v[1] > now}
+            mine = [t for t, v in self._tokens.items() if v[0] == client_id]
+            for old in mine[:max(0, len(mine) - TOKENS_PER_CLIENT + 1)]:
+                del self._tokens[old]           # the 31st token drops the oldest
+            self._tokens[token] = (client_id, now + TOKEN_SECONDS)
         self._reply(handler, 200, json.dumps({"access_token": token, "token_type": "Bearer",
                                               "expires_in": TOKEN_SECONDS}), "application/json")
 
@@ -138,7 +160,7 @@ class LoginSide:
         if not auth.startswith("Bearer "):
             return False
         with self._lock:
-            until = self._tokens.get(auth[7:].strip(), 0)
+            until = self._tokens.get(auth[7:].strip(), ("", 0.0))[1]
         return until > time.monotonic()
 
     # --- failover ------------------------------------------------------------------
@@ -147,18 +169,29 @@ class LoginSide:
         atomic_write(self._state_path, json.dumps(self.state), mode=0o644)
 
     def _health_xml(self) -> str:
+        """The documented shape: root <health_check>, the hostname as the text
+        of <appliance id="GUID">, <success>1|0</success>, <error_message> only
+        on a problem, <enabled_shared_ips> left out when there are none, the
+        sync fields left out when failover is not configured."""
         snap = self.appliance.snapshot()
-        shared = "".join(f"<ip>{escape(i)}</ip>" for i in self.config.get("shared_ips", [])
-                         if self.state["role"] == "primary")
-        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<appliances xmlns="{NS}">'
-                f'<appliance id="{escape(snap["serial"])}">'
-                f'<hostname>{escape(snap["hostname"] or "")}</hostname>'
-                f'<version>{escape(snap["software_version"])}</version>'
-                f'<failover_role>{self.state["role"]}</failover_role>'
-                f'<enabled_shared_ips>{shared}</enabled_shared_ips>'
-                f'<last_data_sync_time>{escape(self.state["last_data_sync_time"])}</last_data_sync_time>'
-                f'<last_data_sync_status>{escape(self.state["last_data_sync_status"])}</last_data_sync_status>'
-                f'</appliance></appliances>\n')
+        guid = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{snap['serial']}.appliance.example.net"))
+        role = self.state["role"]
+        parts = [f'<appliance id="{guid}">{escape(snap["hostname"] or "")}</appliance>',
+                 f'<version>{escape(snap["software_version"])}</version>',
+                 f'<success>{1 if self.healthy else 0}</success>']
+        if not self.healthy:
+            parts.append("<error_message>The appliance is not healthy.</error_message>")
+        parts.append(f"<failover_role>{role}</failover_role>")
+        shared = [i for i in self.config.get("shared_ips", []) if role == "primary"]
+        if shared:
+            parts.append("<enabled_shared_ips>" + "".join(f"<ip>{escape(i)}</ip>" for i in shared)
+                         + "</enabled_shared_ips>")
+        if role != "none":
+            parts.append(f'<last_data_sync_time ts="{escape(self.state["last_data_sync_time"])}" />')
+            parts.append(f'<last_data_sync_status>{escape(self.state["last_data_sync_status"])}'
+                         '</last_data_sync_status>')
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<health_check xmlns="{NS}">'
+                + "".join(parts) + "</health_check>\n")
 
     @staticmethod
     def _xml_error(text: str) -> str:
@@ -181,23 +214,46 @@ class LoginSide:
             if current == role:
                 return self._xml_error(f"This appliance is already the {role}.")
             peer_role = "backup" if role == "primary" else "primary"
-            reached = self._tell_peer(peer_role, sync_first)
-            if sync_first and not reached:
-                return self._xml_error("Unable to contact the peer appliance for the data sync; "
-                                       "nothing was changed.")
+            if sync_first:
+                if self._syncing:
+                    return self._xml_error("A data sync is already in progress.")
+                if not self._tell_peer(None, True):
+                    return self._xml_error("Unable to contact the peer appliance for the data "
+                                           "sync; nothing was changed.")
+                self._syncing = True
+                self.state["last_data_sync_status"] = "in progress"
+                delay = float(self.config.get("sync_seconds", 3))
+                timer = threading.Timer(delay, self._finish_sync, (role, peer_role))
+                timer.daemon = True
+                timer.start()
+                log.info("data sync started; role %s in %.0f s", role, delay)
+                return self._xml_success(SYNC_STARTED)
+            reached = self._tell_peer(peer_role, False)
             if role == "backup" and not reached and not force:
                 return self._xml_error("Unable to contact the peer appliance. Use force=1 to "
                                        "become the backup anyway.")
             self.state["role"] = role
-            if sync_first:
-                self.state["last_data_sync_time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                self.state["last_data_sync_status"] = "success"
             self._save()
         log.info("failover role changed to %s (peer reached: %s)", role, reached)
         return self._xml_success("Successfully changed role.")
 
-    def _tell_peer(self, role: str, sync: bool) -> bool:
-        """Ask the peer to take ``role``; True when it answered yes."""
+    def _finish_sync(self, role: str, peer_role: str) -> None:
+        """The data sync is over: the peer takes ``peer_role``, this one ``role``."""
+        reached = self._tell_peer(peer_role, True)
+        with self._lock:
+            self._syncing = False
+            self.state["last_data_sync_time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            if reached:
+                self.state["role"] = role
+                self.state["last_data_sync_status"] = "success"
+            else:
+                self.state["last_data_sync_status"] = "failed: the peer stopped answering"
+            self._save()
+        log.info("data sync done (peer reached: %s); role %s", reached, self.state["role"])
+
+    def _tell_peer(self, role: str | None, sync: bool) -> bool:
+        """Ask the peer to take ``role`` (None: only check that it answers);
+        True when it answered yes."""
         peer = self.config.get("peer")
         if not peer:
             return False
@@ -207,7 +263,7 @@ class LoginSide:
         try:
             conn = http.client.HTTPSConnection(peer, int(self.config.get("peer_port", 443)),
                                                timeout=2, context=ctx)
-            body = f"role={role}&sync={'1' if sync else '0'}"
+            body = f"role={role or ''}&sync={'1' if sync else '0'}" + ("" if role else "&ping=1")
             conn.request("POST", "/api/peer", body, {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "X-Peer-Key": self.config.get("peer_key", "")})
@@ -221,6 +277,8 @@ class LoginSide:
         key = handler.headers.get("X-Peer-Key", "")
         if not key or not hmac.compare_digest(key, self.config.get("peer_key", "")):
             return self._reply(handler, 403, "forbidden\n", "text/plain")
+        if params.get("ping") == "1":
+            return self._reply(handler, 200, "ok\n", "text/plain")
         role = params.get("role")
         if role not in ("primary", "backup"):
             return self._reply(handler, 400, "bad role\n", "text/plain")

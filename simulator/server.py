@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="put the appliance's addresses on nic1/nic2 of this namespace (root)")
     p.add_argument("--console-link", help="make the console's pty reachable at this path")
     p.add_argument("--control", help="unix socket path for fault switches and state queries")
+    p.add_argument("--firmware", default="legacy", metavar="NAME",
+                   help="firmware profile of the page map: legacy (default) or current")
     p.add_argument("--model", default="B400")
     p.add_argument("--serial", default="B400-0012345")
     p.add_argument("--lockout-attempts", type=int, default=LOCKOUT_ATTEMPTS)
@@ -82,6 +84,11 @@ class Simulator:
             lockout_attempts=args.lockout_attempts, lockout_seconds=args.lockout_seconds,
             factory_reset=args.factory_reset,
             nic_info=self.interfaces.nic_info if self.interfaces else None)
+        from hwprobe.pagemap import profile
+
+        prof = profile(args.firmware)             # KeyError: main() answers exit 2
+        self.appliance.software_version = prof["sim_version"]
+        self.appliance.max_syslog_servers = prof["syslog_servers"]
         self.sessions = Sessions(args.session_idle)
         self.certs = Certificates(state_dir, args.serial)
         self.face = WebFace(self.appliance, self.faults, self.sessions)
@@ -176,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         sim = Simulator(args)
-    except ValueError as exc:
-        print(f"simulator: {exc}", file=sys.stderr)
+    except (ValueError, KeyError) as exc:
+        print(f"simulator: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     except Exception as exc:
         print(f"simulator: {exc}", file=sys.stderr)

@@ -72,3 +72,81 @@ def test_error_answer_is_shown_and_nothing_changes(pair):
     assert not out["ok"] and "<error" in out["answer"]["xml"]
     assert "peer appliance" in out["answer"]["message"]
     assert role(pair, PAIR["backup"]) == "backup"
+
+
+# --- the documented command API (issue 13) ---------------------------------------------
+
+def test_sync_first_starts_the_sync_and_promote_waits_for_the_role(pair):
+    r = failover(pair, "promote", "--address", PAIR["backup"], "--data-sync-first", "--wait", "40")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert ("Successfully started data sync. Role change will occur upon successful completion."
+            in out["answer"]["xml"])
+    assert out["after"]["role"] == "primary" and out["after"]["last_data_sync_status"] == "success"
+    assert "waiting for the data sync: role still backup" in r.stderr
+    assert out["waited_seconds"] > 0 and not out["timed_out"]
+    assert role(pair, PAIR["primary"]) == "backup"
+
+
+def test_sync_first_wait_is_bounded_and_says_so(pair):
+    r = failover(pair, "promote", "--address", PAIR["backup"], "--data-sync-first", "--wait", "0")
+    assert r.returncode == 1
+    assert "did not complete within 0 s" in r.stderr and "still backup" in r.stderr
+    assert json.loads(r.stdout)["timed_out"] is True
+
+
+def test_health_answer_has_the_documented_shape(pair):
+    import xml.etree.ElementTree as ET
+
+    r = failover(pair, "status", "--address", PAIR["primary"])
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    root = ET.fromstring(out["xml"])
+    ns = "{https://www.beyondtrust.com/namespaces/API/command}"
+    assert root.tag == ns + "health_check"
+    names = [el.tag.replace(ns, "") for el in root]
+    assert names == ["appliance", "version", "success", "failover_role", "enabled_shared_ips",
+                     "last_data_sync_time", "last_data_sync_status"]   # no error_message when healthy
+    assert root.find(ns + "appliance").get("id").count("-") == 4      # a GUID
+    assert out["hostname"] == (root.find(ns + "appliance").text or "") and out["success"] is True
+    assert out["shared_ips"] == [PAIR["shared"]]
+    backup = json.loads(failover(pair, "status", "--address", PAIR["backup"]).stdout)
+    assert "enabled_shared_ips" not in backup["xml"] and backup["shared_ips"] == []
+
+
+API_PROBE = r'''
+import base64, http.client, json, ssl, sys
+host, cid, secret = sys.argv[1:4]
+ctx = ssl._create_unverified_context()   # lab only: the certificate is the simulator's own
+def call(method, path, body="", headers={}):
+    c = http.client.HTTPSConnection(host, 443, context=ctx, timeout=10)
+    c.request(method, path, body, {"Content-Type": "application/x-www-form-urlencoded", **headers})
+    r = c.getresponse()
+    out = (r.status, r.getheader("Connection"), r.read().decode())
+    c.close()
+    return out
+basic = "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()
+tokens = []
+for _ in range(31):
+    s, conn, body = call("POST", "/oauth2/token", "grant_type=client_credentials", {"Authorization": basic})
+    tokens.append(json.loads(body))
+def health(tok):
+    return call("POST", "/api/command", "action=check_health", {"Authorization": "Bearer " + tok})
+print(json.dumps({"token": tokens[0] | {"access_token": "-"}, "token_connection": conn,
+                  "oldest": health(tokens[0]["access_token"])[0],
+                  "second": health(tokens[1]["access_token"])[0],
+                  "newest": health(tokens[30]["access_token"])[:2],
+                  "xsd": call("GET", "/api/command.xsd")[::2]}))
+'''
+
+
+def test_api_closes_connections_caps_tokens_at_30_and_serves_the_xsd(pair):
+    r = subprocess.run(["ip", "netns", "exec", pair.laptop_ns, sys.executable, "-c", API_PROBE,
+                        PAIR["primary"], *CLIENT], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["token"] == {"access_token": "-", "token_type": "Bearer", "expires_in": 3600}
+    assert out["token_connection"] == "close" and out["newest"] == [200, "close"]
+    assert out["oldest"] == 401 and out["second"] == 200      # the 31st token dropped the first
+    status, xsd = out["xsd"]
+    assert status == 200 and '<xs:element name="health_check">' in xsd

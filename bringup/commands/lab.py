@@ -6,6 +6,7 @@ import json
 import os
 
 from pathlib import Path
+from hwprobe.errors import BadInput
 
 
 def _lab():
@@ -44,6 +45,8 @@ def register(sub, root) -> None:
                    help="add a backup appliance: a failover pair on 198.51.100.20 (primary) and .21 "
                         "(backup); API client from BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET, or a "
                         "random secret kept in the lab's directory (root only)")
+    p.add_argument("--firmware", metavar="NAME",
+                   help="the simulated appliance's firmware profile: legacy (default) or current")
     p.add_argument("--laptop", action="append", default=[], metavar="PEER",
                    choices=("networkmanager", "dhclient", "dhcpcd", "networkd", "dhcp-server",
                             "ser2net"),
@@ -141,6 +144,12 @@ def _describe_peers(lab) -> list[str]:
 def _up(args) -> int:
     labmod = _lab()
     extra = [a for a in args.sim_args if a != "--"]
+    if args.firmware:
+        from hwprobe.pagemap import profiles
+
+        if args.firmware not in profiles():
+            raise BadInput(f"--firmware {args.firmware}: choose one of {', '.join(profiles())}")
+        extra += ["--firmware", args.firmware]
     client = None
     if args.pair and os.environ.get("BRINGUP_API_CLIENT_ID") and os.environ.get("BRINGUP_API_SECRET"):
         client = (os.environ["BRINGUP_API_CLIENT_ID"], os.environ["BRINGUP_API_SECRET"])

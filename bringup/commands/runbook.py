@@ -65,7 +65,12 @@ def register(sub, root) -> None:
         p.add_argument("--json", action="store_true")
         if name == "promote":
             p.add_argument("--data-sync-first", action="store_true",
-                           help="sync from the old primary first (it must answer); off by default")
+                           help="sync from the old primary first (it must answer); off by default."
+                                " The appliance changes role when the sync completes: bringup "
+                                "waits for it, showing progress")
+            p.add_argument("--wait", type=float, default=300.0, metavar="SECONDS",
+                           help="with --data-sync-first: how long to wait for the role change "
+                                "(default 300)")
         p.set_defaults(handler=_failover)
 
     r = sub.add_parser("readiness", help="is this site ready for a recovery? (sheet, kit, checks)")
@@ -96,7 +101,8 @@ def _api_credentials() -> tuple[str, str]:
 
 
 def _health_json(h) -> dict:
-    return {"healthy": h.healthy, "role": h.role, "hostname": h.hostname, "version": h.version,
+    return {"healthy": h.healthy, "role": h.role, "hostname": h.hostname, "guid": h.guid,
+            "version": h.version, "success": h.success, "error_message": h.error_message,
             "shared_ips": h.shared_ips, "last_data_sync_time": h.last_data_sync_time,
             "last_data_sync_status": h.last_data_sync_status}
 
@@ -115,6 +121,8 @@ def _failover(args) -> int:
         ipaddress.IPv4Address(args.address)
     except ValueError:
         raise BadInput(f"--address {args.address}: not an IPv4 address") from None
+    if getattr(args, "wait", 0) is not None and getattr(args, "wait", 0) < 0:
+        raise BadInput(f"--wait {args.wait}: give a number of seconds, 0 or more")
     cid, secret = _api_credentials()
     session = BringupSession(Target(address=args.address, https_port=args.port))
     client = session.failover_client(cid, secret)
@@ -122,13 +130,23 @@ def _failover(args) -> int:
         if args.failover_command == "status":
             h = client.health()
             if args.json:
-                print(json.dumps(_health_json(h), indent=2))
+                print(json.dumps(_health_json(h) | {"xml": h.xml}, indent=2))
             else:
                 _print_health(args.address, h)
                 if h.role == "primary":
                     print(ALREADY_PRIMARY.format(address=args.address))
             return 0
-        result = promote(client, data_sync_first=args.data_sync_first)
+        def progress(elapsed: float, h) -> None:
+            # stderr, so --json output stays one document
+            print(f"waiting for the data sync: role still {h.role or '?'}, sync "
+                  f"{h.last_data_sync_status or '?'} ({elapsed:.0f} s of at most "
+                  f"{args.wait:.0f} s)", file=sys.stderr, flush=True)
+
+        if args.data_sync_first:
+            print("asking for a data sync first; the role changes when it completes",
+                  file=sys.stderr, flush=True)
+        result = promote(client, data_sync_first=args.data_sync_first, wait=args.wait,
+                         progress=progress)
     finally:
         client.close()
     if result.already_primary:
@@ -144,20 +162,30 @@ def _failover(args) -> int:
                           "before": _health_json(result.before),
                           "answer": {"ok": result.answer.ok, "message": result.answer.message,
                                      "xml": result.answer.xml},
-                          "after": _health_json(result.after) if result.after else None}, indent=2))
+                          "after": _health_json(result.after) if result.after else None,
+                          "waited_seconds": round(result.waited, 1),
+                          "timed_out": result.timed_out}, indent=2))
     else:
         _print_health("before", result.before)
         print("the appliance answered:")
         print("  " + result.answer.xml.strip().replace("\n", "\n  "))
         if result.after:
             _print_health("after ", result.after)
+        if result.waited:
+            print(f"waited {result.waited:.0f} s for the data sync to complete")
         if result.ok:
             print(f"{args.address} is now the primary. Redirect traffic as this site does "
                   "(shared IP: automatic; DNS swing: the A-record; NAT swing: the NAT rule), "
                   "then confirm the clients are working and maintain the failed appliance "
                   "(procedure line 20).")
+        elif result.timed_out:
+            pass
         else:
             print(f"not changed: {result.answer.message}", file=sys.stderr)
+    if result.timed_out:
+        print(f"the data sync did not complete within {args.wait:.0f} s: {args.address} is "
+              f"still {result.after.role or '?'} (sync {result.after.last_data_sync_status or '?'})"
+              "; run `bringup failover status` to follow it", file=sys.stderr)
     return 0 if result.ok else 1
 
 

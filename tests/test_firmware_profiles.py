@@ -1,0 +1,56 @@
+"""Firmware profiles of the page map (issue 13): the simulator serves either,
+the driver picks one from Status > Basics' software version and the sheet is
+checked against its limits before the first setting is changed."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hwprobe.pagemap import profile_for, profiles
+from simulator import control
+from test_apply_lab import ADDR, EXAMPLE, FIRST, bringup
+
+pytestmark = pytest.mark.lab
+
+
+def test_profiles_are_picked_by_software_version():
+    assert set(profiles()) >= {"legacy", "current"}
+    assert profile_for("7.1.2")[0] == "legacy" and profile_for("24.1.1")[0] == "current"
+    assert profile_for("7.1.2")[1]["syslog_servers"] == 10
+    assert profile_for("24.1.1")[1]["syslog_servers"] == 3
+    assert profile_for("99.0") is None
+
+
+def ten_syslog_sheet(tmp_path):
+    text = EXAMPLE.read_text()
+    servers = ", ".join(f'"198.51.100.{40 + i}"' for i in range(10))
+    text, n = re.subn(r'(?m)^servers = \["198\.51\.100\.5"\]', f"servers = [{servers}]", text)
+    assert n == 1
+    sheet = tmp_path / "ten-syslog.toml"
+    sheet.write_text(text)
+    return sheet
+
+
+def test_format1_sheet_with_ten_syslog_servers_refused_by_current_firmware(make_lab, tmp_path,
+                                                                           state_dir):
+    lab = make_lab(appliance_address=ADDR, sim_args=["--firmware", "current"])
+    before = control.send(lab.control, get="state")["state"]
+    assert before["software_version"] == "24.1.1"
+    r = bringup(lab, "apply", "--sheet", str(ten_syslog_sheet(tmp_path)), "--address", ADDR,
+                "--iface", "lan0", env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "this appliance takes 3 syslog servers; the sheet has 10" in r.stderr
+    assert "software 24.1.1" in r.stderr and "Traceback" not in r.stderr
+    after = control.send(lab.control, get="state")["state"]
+    for key in ("ips", "hostname", "dns_servers", "syslog_servers", "ntp_servers"):
+        assert after[key] == before[key], key
+
+
+def test_same_sheet_fits_legacy_firmware(make_lab, tmp_path, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    assert control.send(lab.control, get="state")["state"]["software_version"] == "7.1.2"
+    r = bringup(lab, "apply", "--sheet", str(ten_syslog_sheet(tmp_path)), "--address", ADDR,
+                "--iface", "lan0", env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(control.send(lab.control, get="state")["state"]["syslog_servers"]) == 10
