@@ -27,7 +27,7 @@ async def walk_to_login(pilot, app) -> None:
 
 
 async def quit_console(pilot, app) -> None:
-    await pilot.press("ctrl+q")
+    await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
     await wait_for(pilot, lambda: app.session.takeover is None, "port given back")
     await pilot.pause(0.5)
 
@@ -58,7 +58,7 @@ def test_console_refused_login_then_quit_gives_the_port_back_exactly_with_a_repo
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_login(pilot, app)
             app.screen.query_one("#password").value = "Wrong-Guess#1"
-            await pilot.press("ctrl+l")
+            await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: "tries left" in screen_text(app), "tries left")
             await quit_console(pilot, app)
 
@@ -84,7 +84,7 @@ def test_console_after_a_password_change_asks_for_the_new_one_not_the_factory_on
             seen["login"] = screen_text(app)
             seen["password"] = app.screen.query_one("#password").value
             app.screen.query_one("#password").value = NEW_PASSWORD
-            await pilot.press("ctrl+l")
+            await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: on_step(app, "network"), "network step")
             await quit_console(pilot, app)
 
@@ -110,7 +110,7 @@ def test_console_changed_certificate_stops_at_login_and_gives_the_port_back(make
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_login(pilot, app)
             app.screen.query_one("#password").value = NEW_PASSWORD
-            await pilot.press("ctrl+l")
+            await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: "certificate" in screen_text(app).lower(),
                            "the certificate refused")
             seen["login"] = screen_text(app)
