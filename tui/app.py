@@ -26,6 +26,7 @@ from . import profile as profiles
 from .cli import add_console_arguments
 from .messages import PortGivenBack
 from .screens.base import STEPS, Session, clear_progress, load_progress, save_progress
+from .widgets.safe import ControlFilter
 
 SCREENS = {
     "start": "tui.screens.start:StartScreen",
@@ -93,6 +94,7 @@ class BringupApp(App[int]):
         self.session = Session(sheet_path=options.sheet)
         self.farewell = ""                     # printed when the console ends
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
+        self.control_filter = ControlFilter()      # appliance text never drives the terminal
         self._use_theme(self.profile.theme)
         if self.profile.console:
             self.animation_level = "none"
@@ -113,8 +115,8 @@ class BringupApp(App[int]):
         self.ansi_color = theme.ansi            # the truecolor filter follows the theme
 
     def get_line_filters(self):
-        return [*super().get_line_filters(), self.ascii_filter] if self.profile.console \
-            else super().get_line_filters()
+        filters = [*super().get_line_filters(), self.control_filter]
+        return [*filters, self.ascii_filter] if self.profile.console else filters
 
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):

@@ -19,6 +19,8 @@ from textual.worker import Worker, WorkerState
 from hwprobe.constants import state_dir
 from hwprobe.errors import BringupError
 
+from ..widgets.safe import lines
+
 STEPS = (
     ("start", "Settings sheet"),
     ("port", "Laptop port"),
@@ -183,7 +185,7 @@ class FramedScreen(Screen):
         """Show one line in the status line (level: info, warning, error, success)."""
         status = self.query_one("#status", Static)
         status.set_classes(f"-{level}")
-        status.update(text)
+        status.update(lines(text))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
