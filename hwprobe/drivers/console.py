@@ -427,7 +427,7 @@ class ConsoleDriver:
                 vlan = parts[3].removeprefix("vlan=") if len(parts) > 3 else "-"
                 state.ips.append(IpAddress(nic=parts[0].lower(), address=parts[1],
                                            netmask=parts[2],
-                                           vlan=int(vlan) if vlan.isdigit() else None))
+                                           vlan=int(vlan) if vlan.isascii() and vlan.isdigit() else None))
         for value in network.get("route", []):
             parts = value.split()
             if len(parts) >= 3:
