@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from ..constants import FACTORY_PASSWORD
 from ..errors import (
@@ -199,8 +200,18 @@ class WebDriver:
         its "was it applied?" re-read (the answer may be lost, the change not)."""
         name = self.names.of(path)
         chunks, size = [], 0
+        raw = resp.raw
         try:
-            for chunk in resp.iter_content(65536):
+            while True:
+                # read1: whatever has arrived (a drip must not block one read for ages)
+                chunk = raw.read1(65536, decode_content=True)
+                if not chunk:
+                    if raw.closed or raw.isclosed():
+                        break
+                    if time.monotonic() - started > ANSWER_DEADLINE:
+                        raise Unreachable(f"the appliance's answer on {name} took longer than "
+                                          f"{ANSWER_DEADLINE:.0f} s; it was not read further")
+                    continue
                 size += len(chunk)
                 if size > MAX_ANSWER_BYTES:
                     raise Unreachable(f"the appliance's answer on {name} is larger than "
@@ -209,11 +220,11 @@ class WebDriver:
                     raise Unreachable(f"the appliance's answer on {name} took longer than "
                                       f"{ANSWER_DEADLINE:.0f} s; it was not read further")
                 chunks.append(chunk)
-        except requests.exceptions.ContentDecodingError:
+        except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
             raise Unreachable(f"the appliance's answer on {name} is not valid in its own "
                               f"encoding ({resp.headers.get('Content-Encoding', 'unknown')})") from None
         except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError,
-                requests.Timeout) as exc:
+                requests.Timeout, urllib3.exceptions.HTTPError, OSError) as exc:
             raise Unreachable(f"the appliance's answer on {name} was cut short "
                               f"({why(exc)})") from None
         finally:
