@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from .. import argcheck
 from ..constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
 from ..errors import BadInput, LoginFailed, PasswordRefused
@@ -61,9 +62,9 @@ def register(sub, root) -> None:
 
 def _target_args(p) -> None:
     p.add_argument("--address", metavar="A", help="the appliance's address (e.g. 169.254.1.3)")
-    p.add_argument("--iface", metavar="IF",
+    p.add_argument("--iface", metavar="IF", type=argcheck.iface,
                    help="take over this laptop port for the run (and check addresses on the wire)")
-    p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A",
+    p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A", type=argcheck.laptop_address,
                    help=f"the laptop port's address with --iface (default {LAPTOP_ADDRESS})")
     p.add_argument("--force-port", action="store_true",
                    help="allow --iface on a port with the default route or a global address")
@@ -239,6 +240,7 @@ def run_apply(args) -> int:
 
     settings = load_sheet(args.sheet)         # SheetInvalid: exit 2, nothing contacted
     _check_target(args)
+    argcheck.check_state_dir()                # exit 3 before the port is touched
     new_password = _new_password(args.user)
     smtp_password = os.environ.get(ENV_SMTP_PASSWORD)
     if (settings.smtp and settings.smtp.auth == "password" and not smtp_password
