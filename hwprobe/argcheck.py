@@ -54,8 +54,9 @@ def iface(text: str) -> str:
     try:
         socket.if_nametoindex(text)       # this network namespace's ports (not /sys's)
     except OSError:
-        raise argparse.ArgumentTypeError(f"no port named {shown(text)!r} on this laptop; "
-                                         f"`bringup ports` lists them")
+        ports = ", ".join(n for _, n in socket.if_nameindex() if n != "lo") or "none"
+        raise argparse.ArgumentTypeError(f"no port named {shown(text)!r} on this laptop "
+                                         f"(ports: {ports}); `bringup ports` says which is which")
     return text
 
 
