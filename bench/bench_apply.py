@@ -25,7 +25,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as state:
             env = dict(os.environ, BRINGUP_STATE_DIR=state, PYTHONPATH=str(ROOT),
                        BRINGUP_NEW_PASSWORD="Bench-Mark#2026", BRINGUP_SMTP_PASSWORD="Relay#Pass-1")
-            argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe", "apply",
+            argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup", "apply",
                     "--sheet", str(ROOT / "assets" / "example-sheet.toml"),
                     "--address", lab.appliance_address, "--iface", "lan0", "--json"]
             t0 = time.perf_counter()

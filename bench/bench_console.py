@@ -1,7 +1,7 @@
 """Console figures, measured in a real pseudo-terminal at 80x24 with TERM=linux.
 
 1. Process start to first painted frame (aim < 0.6 s): from spawning
-   ``python -m hwprobe --console-profile`` until the step bar and the footer
+   ``python -m bringup --console-profile`` until the step bar and the footer
    have both been written to the terminal. Median of 5 runs.
 2. Bytes written to the terminal for the first frame (aim < 10 KB), and per
    idle second afterwards (aim 0).
@@ -117,7 +117,7 @@ Bare().run()
 
 
 def first_frame(argv: list[str] | None = None) -> dict:
-    argv = argv or [sys.executable, "-m", "hwprobe", "--console-profile"]
+    argv = argv or [sys.executable, "-m", "bringup", "--console-profile"]
     with tempfile.TemporaryDirectory() as state:
         p = Pty(argv, _env(state))
         try:
@@ -142,7 +142,7 @@ def demo_peak_memory() -> dict:
     lab = labmod.up(name=name, appliance_address="169.254.1.2")
     try:
         with tempfile.TemporaryDirectory() as state:
-            argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe",
+            argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup",
                     "--console-profile", "--lab", name, "--sheet", str(SHEET), "--iface", "lan0"]
             p = Pty(argv, _env(state))
             t0 = time.perf_counter()

@@ -29,7 +29,7 @@ from .constants import state_dir
 from .drivers.base import ApplianceDriver, LoginResult
 from .fsutil import atomic_write
 from .errors import (ApplianceError, BringupError, CertificateChanged, LoginFailed,
-                     ReadBackMismatch, Unreachable)
+                     ReadBackMismatch, SessionExpired, Unreachable)
 from .state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
 
 # step statuses
@@ -279,8 +279,9 @@ class RunJournal:
 
 # --- apply ----------------------------------------------------------------------
 
-# errors after which no further step can be tried (LockedOut is a LoginFailed)
-RUN_ENDING = (Unreachable, CertificateChanged, LoginFailed)
+# errors after which no further step can be tried (LockedOut is a LoginFailed;
+# SessionExpired comes only after the driver's one new login did not help)
+RUN_ENDING = (Unreachable, CertificateChanged, LoginFailed, SessionExpired)
 
 WireCheck = Callable[[IpAddress, ApplianceState], "str | None"]
 
@@ -305,18 +306,27 @@ class Engine:
         self.on_step = on_step or (lambda step: None)
         self.wire_check = wire_check
         self.journal = journal
+        self._plan: Plan | None = None
+        self._state: ApplianceState | None = None
+        self._started = time.time()
 
     def plan(self) -> tuple[ApplianceState, Plan]:
         state = self.driver.read_state()
         return state, plan(state, self.settings, smtp_password_given=bool(self._smtp_password))
 
-    def run(self, dry_run: bool = False, cancel: threading.Event | None = None) -> RunResult:
+    def run(self, dry_run: bool = False, cancel: threading.Event | None = None,
+            state: ApplianceState | None = None) -> RunResult:
         """Plan, apply what differs, read back. Returns a RunResult; a failed step
         does not stop the steps after it unless they depend on it (the gateway
         and routes need their address). Raises only for errors that end the run:
-        Unreachable, CertificateChanged, LockedOut and the like."""
-        started = time.time()
-        state, the_plan = self.plan()
+        Unreachable, CertificateChanged, LockedOut and the like (``partial_result``
+        then says how far it got). ``state``: plan against this instead of
+        reading the appliance (a dry run before the first-login change)."""
+        started = self._started = time.time()
+        if state is None:
+            state = self.driver.read_state()
+        the_plan = plan(state, self.settings, smtp_password_given=bool(self._smtp_password))
+        self._plan, self._state = the_plan, state
         notes: list[str] = []
         if self.journal:
             self.journal.record(started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -346,6 +356,7 @@ class Engine:
                 self.on_step(step)
                 continue
             state, fresh = self._apply_one(step, state)
+            self._state = state
             if step.area == "ip" and step.status == FAILED:
                 failed_ips.add(step.after["address"])
         # every verified step already read the appliance back; read again only
@@ -357,6 +368,21 @@ class Engine:
         if self.journal:
             self.journal.record(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), ok=result.ok)
         return result
+
+    def partial_result(self, dry_run: bool = False) -> RunResult | None:
+        """How far a run that raised got: its steps as they stood (the one
+        that was applying is marked failed, the rest not applied), or None
+        when it ended before the plan was made."""
+        if self._plan is None:
+            return None
+        for step in self._plan.steps:
+            if step.status == APPLYING:
+                step.status = FAILED
+            elif step.status == PENDING:
+                step.status, step.message = SKIPPED, "not applied: the run ended before it"
+        return RunResult(self._plan.steps, self._plan.extras, dry_run, None, self._state,
+                         self._started, time.time(), [],
+                         str(self.journal.path) if self.journal else None)
 
     def _blocked_by(self, step: Step, failed_ips: set[str]) -> str:
         if step.area in ("gateway", "routes") and failed_ips:

@@ -48,6 +48,14 @@ class PortRefused(LinkError):
     exit_status = 2
 
 
+class PortBusy(LinkError):
+    """Another bringup holds the laptop port (``pid`` when it can be told)."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid
+
+
 class ProbeTimeout(BringupError):
     """Nothing answered on the factory addresses within the timeout."""
 

@@ -59,7 +59,7 @@ from typing import Callable
 
 from .constants import FACTORY_ADDRESSES, HTTPS_PORT
 from .errors import BadInput, LinkError
-from .link import require_privileges
+from .privileges import require_privileges
 
 _ETH_P_ARP = 0x0806
 _PACKET_OUTGOING = 4

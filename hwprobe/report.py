@@ -3,18 +3,21 @@
 Written next to the run journal (``state_dir()/reports/``). It holds the
 appliance's model, serial and certificate fingerprint, every step with its
 before and after values and timing, what was verified, and what is left for the
-technician. It never holds a password: the caller passes none, and
-``write_report`` refuses to write text containing any string given in
-``secrets``.
+technician. A run that ended early has one too, saying where it stopped and
+why. It never holds a password: the caller passes none, and ``write_report``
+masks any string given in ``secrets`` that still made its way in (an
+appliance's error echoing it, say) instead of refusing the whole report; the
+factory password is a public word and is not masked.
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Iterable
 
-from .constants import state_dir
+from .constants import FACTORY_PASSWORD, state_dir
 from .fsutil import atomic_write
 from .engine import FAILED, SKIPPED, UNCHANGED, VERIFIED, RunResult
 
@@ -38,10 +41,19 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def build(run: RunResult, *, address: str, fingerprint: str | None, sheet: str | None,
-          driver: str, cable_nic: str | None = None, notes: Iterable[str] = ()) -> dict:
-    """The report as a JSON-friendly dict (no secrets are ever passed in)."""
-    st = run.state_after
+MASK = "********"
+
+
+def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet: str | None,
+          driver: str, cable_nic: str | None = None, notes: Iterable[str] = (),
+          stopped: str | None = None, error: str | None = None,
+          password_change_pending: bool = False) -> dict:
+    """The report as a JSON-friendly dict (no secrets are ever passed in).
+
+    ``run`` is None when the run ended before its plan was made; ``stopped``
+    names the stage it ended in and ``error`` why (None: it ran to its end)."""
+    st = run.state_after if run else None
+    steps = run.steps if run else []
     return {
         "bringup_report": 1,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -55,18 +67,32 @@ def build(run: RunResult, *, address: str, fingerprint: str | None, sheet: str |
         },
         "sheet": sheet,
         "driver": driver,
-        "dry_run": run.dry_run,
-        "ok": run.ok,
-        "seconds": round(run.finished - run.started, 3),
-        "steps": [s.to_json() for s in run.steps],
-        "verified": [s.key for s in run.steps if s.status == VERIFIED],
-        "failed": [s.key for s in run.steps if s.status == FAILED],
-        "skipped": [s.key for s in run.steps if s.status == SKIPPED],
-        "left_alone_on_appliance": run.extras,
-        "notes": list(run.notes) + list(notes),
+        "dry_run": bool(run and run.dry_run),
+        "ok": bool(run and run.ok) and stopped is None,
+        "stopped": stopped,
+        "error": error,
+        "password_change_pending": password_change_pending,
+        "seconds": round(run.finished - run.started, 3) if run else 0.0,
+        "steps": [s.to_json() for s in steps],
+        "verified": [s.key for s in steps if s.status == VERIFIED],
+        "failed": [s.key for s in steps if s.status == FAILED],
+        "skipped": [s.key for s in steps if s.status == SKIPPED],
+        "left_alone_on_appliance": run.extras if run else [],
+        "notes": (list(run.notes) if run else []) + list(notes),
         "next_steps": NEXT_STEPS,
-        "journal": run.journal_path,
+        "journal": run.journal_path if run else None,
     }
+
+
+def _result(rep: dict) -> str:
+    if rep.get("stopped"):
+        why = f": {rep['error']}" if rep.get("error") else ""
+        return f"STOPPED while {rep['stopped']}{why}"
+    if rep["dry_run"]:
+        pending = (" - the first-login password change is pending"
+                   if rep.get("password_change_pending") else "")
+        return f"DRY RUN (nothing changed{pending})"
+    return "done" if rep["ok"] else "FAILED"
 
 
 def to_markdown(rep: dict) -> str:
@@ -80,8 +106,7 @@ def to_markdown(rep: dict) -> str:
         f"- software version: {a['software_version'] or '-'}",
         f"- certificate SHA-256: {a['certificate_sha256'] or '-'}",
         f"- settings sheet: {rep['sheet'] or '-'}",
-        f"- result: {'DRY RUN (nothing changed)' if rep['dry_run'] else ('done' if rep['ok'] else 'FAILED')}"
-        f" in {rep['seconds']} s",
+        f"- result: {_result(rep)} in {rep['seconds']} s",
         "",
         "## Steps",
         "",
@@ -107,18 +132,36 @@ def write_report(rep: dict, *, secrets: Iterable[str] = (), directory: Path | No
                  ) -> tuple[Path, Path]:
     """Write ``rep`` as Markdown and JSON; returns (markdown path, json path).
 
-    Raises ValueError (and writes nothing) if any of ``secrets`` occurs in it.
-    """
+    Any of ``secrets`` found in the text is masked (never written; the
+    factory password, a public word, is left as it is). Two reports never
+    share a name: the stem is claimed atomically, with -2, -3... when taken.
+    Raises OSError when the directory cannot be written."""
     directory = directory or state_dir() / "reports"
     directory.mkdir(parents=True, exist_ok=True)
     text_json = json.dumps(rep, indent=2, default=str)
     text_md = to_markdown(rep)
-    for secret in secrets:
-        if secret and (secret in text_json or secret in text_md):
-            raise ValueError("refusing to write a report that contains a password")
+    # longest first: a secret that contains another is masked whole
+    for secret in sorted({s for s in secrets if s and s != FACTORY_PASSWORD}, key=len,
+                         reverse=True):
+        text_json = text_json.replace(json.dumps(secret)[1:-1], MASK).replace(secret, MASK)
+        text_md = text_md.replace(secret, MASK)
     serial = rep["appliance"].get("serial") or rep["appliance"]["address"]
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in serial)}"
-    md, js = directory / f"{stem}.md", directory / f"{stem}.json"
+    md = _claim(directory, stem)
+    js = md.with_suffix(".json")
     for path, text in ((md, text_md), (js, text_json)):
         atomic_write(path, text, mode=0o644)
     return md, js
+
+
+def _claim(directory: Path, stem: str) -> Path:
+    """A new ``STEM[-N].md`` in ``directory``, created empty so that a run
+    writing at the same second takes the next name."""
+    for n in range(1, 1000):
+        path = directory / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(f"{directory}: too many reports named {stem}")

@@ -31,7 +31,7 @@ def bringup(lab, *args, env_extra=None, state_dir, timeout=120, popen=False):
     for key in ("BRINGUP_PASSWORD", "BRINGUP_NEW_PASSWORD", "BRINGUP_SMTP_PASSWORD"):
         env.pop(key, None)
     env.update(env_extra or {})
-    argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe", *args]
+    argv = ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup", *args]
     if popen:
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, stdin=subprocess.DEVNULL)
@@ -46,6 +46,15 @@ LATER = {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWOR
 def apply(lab, state_dir, env, *extra, **kw):
     return bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
                    "--json", *extra, env_extra=env, state_dir=state_dir, **kw)
+
+
+def first_login(lab, state_dir) -> None:
+    """Log in once and make the forced password change (a capture does it
+    when given BRINGUP_NEW_PASSWORD), changing no setting."""
+    out = Path(state_dir) / "first-login.toml"
+    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(out),
+                "--force", env_extra={"BRINGUP_NEW_PASSWORD": NEW_PASSWORD}, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr
 
 
 def appliance_matches_sheet(lab) -> list[str]:
@@ -172,9 +181,7 @@ def test_apply_killed_mid_run_resumes_without_applying_anything_twice(make_lab, 
 ], ids=["dropped-connection", "http-500", "reboot"])
 def test_apply_interrupted_by_the_appliance_converges_on_rerun(make_lab, state_dir, fault):
     lab = make_lab(appliance_address=ADDR)
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0", "--dry-run",
-                env_extra=FIRST, state_dir=state_dir)        # first login: password changed
-    assert r.returncode == 0, r.stderr
+    first_login(lab, state_dir)
     if fault["fault"] == "reboot":
         proc = apply(lab, state_dir, LATER, popen=True)
         time.sleep(0.3)
@@ -200,9 +207,7 @@ def test_apply_interrupted_by_the_appliance_converges_on_rerun(make_lab, state_d
 
 def test_expired_session_mid_run_is_recovered_by_logging_in_again(make_lab, state_dir):
     lab = make_lab(appliance_address=ADDR)
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0", "--dry-run",
-                env_extra=FIRST, state_dir=state_dir)
-    assert r.returncode == 0, r.stderr
+    first_login(lab, state_dir)
     control.send(lab.control, fault="delay", value=0.1)
     proc = apply(lab, state_dir, LATER, popen=True)
     time.sleep(1.0)
@@ -280,7 +285,7 @@ def test_console_cannot_restore_the_web_only_settings_and_says_so(make_lab, stat
 
 def test_wrong_password_says_how_many_tries_remain_and_is_not_retried(make_lab, state_dir):
     lab = make_lab(appliance_address=ADDR)
-    r = apply(lab, state_dir, {"BRINGUP_PASSWORD": "Wrong-Guess#1"})
+    r = apply(lab, state_dir, {"BRINGUP_PASSWORD": "Wrong-Guess#1", "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
     assert r.returncode == 1
     assert "4 tries left before lockout" in r.stderr
     assert "does not retry" in r.stderr

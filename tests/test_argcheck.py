@@ -12,7 +12,7 @@ SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.t
 
 
 def bringup(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "hwprobe", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bringup", *args], capture_output=True,
                           text=True, timeout=60, env={**os.environ, **(env or {})})
 
 

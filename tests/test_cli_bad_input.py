@@ -17,7 +17,7 @@ BAD = sorted((ROOT / "tests" / "bad_sheets").glob("*.toml"))
 
 def run(*args, ns=None, env_extra=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
-    argv = [sys.executable, "-m", "hwprobe", *args]
+    argv = [sys.executable, "-m", "bringup", *args]
     if ns:
         argv = ["ip", "netns", "exec", ns, *argv]
     return subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
@@ -56,7 +56,7 @@ def test_bad_sheets_exit_2_with_every_problem_and_contact_nothing(make_lab, stat
     (["lab", "up", "--appliance-address", "169.254.1.9"], "169.254.1.9"),
 ])
 def test_bad_arguments_exit_2_and_say_what(args, says):
-    r = subprocess.run([sys.executable, "-m", "hwprobe", *args], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "bringup", *args], capture_output=True, text=True,
                        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 2, r.stderr
     assert says in r.stderr
@@ -64,7 +64,7 @@ def test_bad_arguments_exit_2_and_say_what(args, says):
 
 def test_new_password_breaking_the_rule_is_refused_before_contacting_anything(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "hwprobe", "apply", "--sheet", "assets/example-sheet.toml",
+        [sys.executable, "-m", "bringup", "apply", "--sheet", "assets/example-sheet.toml",
          "--address", "169.254.1.1"],
         capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
         env=dict(os.environ, PYTHONPATH=str(ROOT), BRINGUP_NEW_PASSWORD="short"),

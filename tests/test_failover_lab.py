@@ -22,7 +22,7 @@ CLIENT = PAIR_CLIENT
 def failover(lab, *args, secret=CLIENT[1]):
     env = dict(os.environ, PYTHONPATH=str(ROOT), BRINGUP_API_CLIENT_ID=CLIENT[0],
                BRINGUP_API_SECRET=secret)
-    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "hwprobe",
+    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup",
                            "failover", *args, "--json"], capture_output=True, text=True, env=env,
                           stdin=subprocess.DEVNULL, timeout=60)
 

@@ -24,7 +24,7 @@ NEW = "Lab-Rule-2am#9"
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "hwprobe", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bringup", *args], capture_output=True,
                           text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
 
 

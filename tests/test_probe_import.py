@@ -13,7 +13,7 @@ def run(code: str) -> subprocess.CompletedProcess:
 
 def test_importing_probe_and_link_does_not_load_scapy():
     r = run("import sys; from hwprobe import probe, link, interfaces, journal;"
-            "from hwprobe.commands import probe as c;"
+            "from bringup.commands import probe as c;"
             "sys.exit(1 if 'scapy' in sys.modules else 0)")
     assert r.returncode == 0, r.stderr
 

@@ -128,7 +128,7 @@ def test_files_that_are_not_sheets_are_refused_without_being_read(tmp_path, case
 
 def test_a_fifo_given_to_the_command_line_exits_2_at_once(tmp_path):
     fifo = _fifo(tmp_path)
-    run = subprocess.run([sys.executable, "-m", "hwprobe", "readiness", "--sheet", str(fifo)],
+    run = subprocess.run([sys.executable, "-m", "bringup", "readiness", "--sheet", str(fifo)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stderr
     assert "FIFO" in run.stderr + run.stdout and "Traceback" not in run.stderr

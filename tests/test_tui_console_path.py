@@ -17,7 +17,7 @@ from simulator import lab as labmod
 from simulator.control import send
 from test_tui_flow import (NEW_PASSWORD, SHEET, app_for, lan0_addresses, on_step, screen_text,
                            wait_for, walk_to_find)
-from tui.app import make_app
+from bringup.console import make_app
 
 
 async def type_into(pilot, field, text: str) -> None:

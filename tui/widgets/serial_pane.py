@@ -36,12 +36,10 @@ def default_console_device(app) -> str:
     Never raises."""
     if os.environ.get("BRINGUP_CONSOLE"):
         return os.environ["BRINGUP_CONSOLE"]
-    lab = getattr(getattr(app, "options", None), "lab", None)
-    if lab:
+    extras = getattr(getattr(app, "options", None), "extras", None)
+    if extras is not None:
         try:
-            from simulator import lab as labmod
-
-            console = labmod.get(lab).console
+            console = extras.console_device()
             if console:
                 return console
         except Exception:  # noqa: BLE001 - a guess: the technician can type another
@@ -174,7 +172,9 @@ class SerialPane(Vertical):
     def read_port(self, device: str) -> None:
         import serial
 
-        port = serial.serial_for_url(device, baudrate=115200, timeout=BATCH_SECONDS)
+        from hwprobe.drivers.console import serial_url
+
+        port = serial.serial_for_url(serial_url(device), baudrate=115200, timeout=BATCH_SECONDS)
         self._port = port
         self.post_message(SerialText(f"-- opened {device} at 115200 8N1 --\n"))
         worker = get_current_worker()

@@ -13,8 +13,8 @@ import json
 import sys
 import threading
 
-from .. import argcheck
-from ..constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
+from hwprobe import argcheck
+from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
 
 HELP = """\
 Takes over the laptop port IF (169.254.1.254/24, no gateway, no DNS; the port's
@@ -83,8 +83,8 @@ def colon_hex(fingerprint: str) -> str:
 
 
 def _source_address(iface: str) -> str:
-    from ..errors import BadInput
-    from ..interfaces import get_port, is_link_local
+    from hwprobe.errors import BadInput
+    from hwprobe.interfaces import get_port, is_link_local
 
     port = get_port(iface)
     mine = [a.split("/")[0] for a in port.addresses if ":" not in a]
@@ -95,7 +95,8 @@ def _source_address(iface: str) -> str:
 
 
 def run(args) -> int:
-    from .. import interfaces, link, probe
+    from hwprobe import interfaces, link, probe
+    from hwprobe.session import BringupSession, Target
 
     addresses = tuple(args.addresses or FACTORY_ADDRESSES)
     link.require_privileges(("CAP_NET_RAW",) if args.no_takeover
@@ -128,10 +129,13 @@ def run(args) -> int:
         src = _source_address(args.iface)
         result = run_probe(src)
     else:
-        with link.Takeover(args.iface, address=args.laptop_address, force=args.force,
-                           on_note=note) as held:
-            src = held.address
-            result = run_probe(src)
+        target = Target(iface=args.iface, laptop_address=args.laptop_address,
+                        force_port=args.force, address=None)
+        with BringupSession(target, on_note=note) as session:
+            src = session.take_port().address
+            loader.join()
+            result = session.probe(addresses, timeout=args.timeout, on_answer=answered,
+                                   check_https=not args.no_https)
     carrier = port.carrier or bool(result.responders)
     if args.json:
         out = result.as_dict()

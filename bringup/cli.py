@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from .errors import BringupError, SheetInvalid
+from hwprobe.errors import BringupError, SheetInvalid
 
 EPILOG = """\
 exit status: 0 done, 1 failed, 2 bad input, 3 needs privileges (run as root)
@@ -32,12 +32,14 @@ class _Parser(argparse.ArgumentParser):
 
 # which module registers each command, so `bringup probe` imports only what it runs
 COMMAND_OF = {
-    "demo": "tui.cli", "probe": "hwprobe.commands.probe",
-    "apply": "hwprobe.commands.apply", "capture": "hwprobe.commands.apply",
-    "restore-link": "hwprobe.commands.link", "ports": "hwprobe.commands.link",
-    "failover": "hwprobe.commands.runbook", "readiness": "hwprobe.commands.runbook",
-    "runbook": "hwprobe.commands.runbook", "lab": "simulator.cli", "sim": "simulator.cli",
+    "demo": "bringup.commands.console", "probe": "bringup.commands.probe",
+    "apply": "bringup.commands.apply", "capture": "bringup.commands.apply",
+    "restore-link": "bringup.commands.link", "ports": "bringup.commands.link",
+    "failover": "bringup.commands.runbook", "readiness": "bringup.commands.runbook",
+    "runbook": "bringup.commands.runbook", "lab": "bringup.commands.lab",
+    "sim": "bringup.commands.lab", "verify": "bringup.commands.verify",
 }
+CONSOLE_MODULE = "bringup.commands.console"   # `bringup` alone: the console
 # every command module, in the order --help lists them
 COMMAND_MODULES = tuple(dict.fromkeys(COMMAND_OF.values()))
 ROOT_OPTIONS_WITH_VALUE = ("--sheet", "--iface", "--lab")
@@ -59,9 +61,9 @@ def _modules_for(argv: list[str] | None) -> tuple[str, ...]:
             words.append(token)
             break
     if not words:
-        return ("tui.cli",)
+        return (CONSOLE_MODULE,)
     if words[0] in COMMAND_OF:
-        return tuple(dict.fromkeys(("tui.cli", COMMAND_OF[words[0]])))
+        return tuple(dict.fromkeys((CONSOLE_MODULE, COMMAND_OF[words[0]])))
     return COMMAND_MODULES
 
 
@@ -81,7 +83,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(list(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if getattr(args, "passes_through", False):   # `bringup sim --help`: the simulator's own
+            args.sim_argv = [*unknown, *args.sim_argv]
+        else:
+            parser.error("unrecognized arguments: " + " ".join(unknown))
     handler = getattr(args, "handler", None)
     if handler is None:
         handler = getattr(parser, "default_handler", None)

@@ -8,20 +8,7 @@ import os
 import subprocess
 import sys
 
-
-def add_console_arguments(parser) -> None:
-    """The console's options (on ``bringup`` itself, and in ``make_app(argv)``)."""
-    import argparse
-
-    g = parser.add_argument_group("the console (bringup with no command)")
-    g.add_argument("--sheet", metavar="FILE", help="settings sheet to start with")
-    g.add_argument("--iface", metavar="PORT", help="laptop port to preselect (e.g. eth1)")
-    g.add_argument("--console-profile", action=argparse.BooleanOptionalAction, default=None,
-                   help="ASCII, 16 colours, no mouse, no animation (default: automatic "
-                        "on TERM=linux/vt100/vt220 or a serial line)")
-    g.add_argument("--force", action="store_true", default=False,
-                   help="allow taking over a port that holds the default route")
-    g.add_argument("--lab", metavar="NAME", help=argparse.SUPPRESS)
+from tui.options import add_console_arguments
 
 
 def register(sub, root) -> None:
@@ -48,7 +35,7 @@ def register(sub, root) -> None:
 
 
 def _console(args) -> int:
-    from tui.app import run_console
+    from bringup.console import run_console
 
     return int(run_console(args) or 0)
 
@@ -64,7 +51,7 @@ def _example_sheet() -> str:
 
 def _demo(args) -> int:
     from simulator import lab as labmod
-    from simulator.cli import describe
+    from bringup.commands.lab import describe
 
     labmod.down(args.name)  # a demo left over from a crash
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
@@ -74,7 +61,7 @@ def _demo(args) -> int:
         env = dict(os.environ)
         env["BRINGUP_LAB"] = lab.name
         if not args.shell:
-            argv = [sys.executable, "-m", "hwprobe", "--lab", lab.name]
+            argv = [sys.executable, "-m", "bringup", "--lab", lab.name]
             if not getattr(args, "sheet", None):
                 args.sheet = _example_sheet()
             for flag in ("sheet", "iface"):
