@@ -38,7 +38,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from hwprobe import validate as v
+from hwprobe import sheetcheck, validate as v
 from hwprobe.constants import ENV_PASSWORD, ENV_SMTP_PASSWORD, MAX_SYSLOG_SERVERS
 from hwprobe.errors import SheetInvalid
 from hwprobe.fsutil import atomic_write
@@ -185,13 +185,12 @@ def load_sheet(path) -> Settings:
 
     Contacts nothing. Raises ``SheetInvalid`` (exit status 2) listing every
     problem as ``FILE:LINE: [table].key: what is wrong``, where FILE is ``path``
-    as given; an unreadable file or a non-UTF-8 one is a single problem.
+    as given; an unreadable file, a non-UTF-8 one, one larger than
+    ``MAX_SHEET_BYTES``, or anything but a regular file (a FIFO, a device, a
+    directory: refused without reading) is a single problem.
     """
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise SheetInvalid([f"{name}: cannot read the sheet: {e.strerror or e}"]) from None
+    raw = sheetcheck.read_sheet_bytes(path, name)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -207,11 +206,25 @@ def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
     Returns ``Settings``; raises ``SheetInvalid`` as ``load_sheet`` does.
     """
     text = text.removeprefix("\ufeff")        # Windows editors add a byte-order mark
+    # Before tomllib: it recurses once per nesting level, and a hidden character
+    # would otherwise reach the appliance as part of a value.
+    early = sheetcheck.text_problems(text, name)
+    if early:
+        raise SheetInvalid(early)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SheetInvalid([v.syntax_problem(name, text, e)]) from None
+    except RecursionError:
+        raise SheetInvalid([f"{name}:1: syntax: nested too deeply"]) from None
     problems = _Problems(name, v.Locator(text))
+    deep = sheetcheck.too_deep(doc)
+    if deep is not None:
+        problems.add(deep, f"nested more than {sheetcheck.MAX_DEPTH} levels deep; "
+                     "a sheet's tables hold keys, not tables of tables", where=label(deep[:2]))
+        raise SheetInvalid(problems.lines())
+    for place, problem in sheetcheck.value_problems(doc):
+        problems.add(place, problem)
     secrets: set = set()
     _find_secrets(doc, (), problems, secrets)
 
@@ -306,8 +319,9 @@ def _cross_checks(doc: dict, good: dict, problems: _Problems) -> None:
         if all_ips_good and "gateway" in route:
             problem = v.gateway_in_subnets(route["gateway"], pairs)
             if problem is None and "nic" in route:
-                nics = [nic for a, m, nic in subnets if v.gateway_in_subnets(route["gateway"], [(a, m)]) is None]
-                if route["nic"] not in nics:
+                nics = [nic for a, m, nic in subnets if isinstance(nic, str)
+                        and v.gateway_in_subnets(route["gateway"], [(a, m)]) is None]
+                if nics and route["nic"] not in nics:
                     problem = f"{route['gateway']} is reached through {' and '.join(sorted(set(nics)))}, not {route['nic']}"
             if problem:
                 problems.add(("route", n, "gateway"), problem)

@@ -21,9 +21,12 @@ from collections.abc import Iterable
 
 from hwprobe.constants import NICS
 
-_DOTTED = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_LABEL = re.compile(r"^[A-Za-z0-9-]+$")
-_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+# Matched whole (fullmatch) and ASCII only: ``$`` lets a trailing newline through,
+# and ``\d`` and ``isdigit()`` accept Arabic-Indic or superscript digits that no
+# appliance (or ``int()``) reads the same way.
+_DOTTED = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", re.ASCII)
+_LABEL = re.compile(r"[A-Za-z0-9-]+", re.ASCII)
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
 _EXAMPLE_IP = "198.51.100.20"
 
 
@@ -35,6 +38,12 @@ def quote(value) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def ascii_digits(text: str) -> bool:
+    """True when ``text`` is one or more of the ASCII digits 0-9 (``isdigit()``
+    also accepts superscripts, which ``int()`` then refuses)."""
+    return isinstance(text, str) and text.isascii() and text.isdigit()
 
 
 def _is_int(value) -> bool:
@@ -53,7 +62,7 @@ def check_ipv4(value) -> str | None:
         return f"expected an IPv4 address such as {_EXAMPLE_IP}, got {quote(value)}"
     if value == "":
         return f"is empty; expected an IPv4 address such as {_EXAMPLE_IP}"
-    if not _DOTTED.match(value):
+    if not _DOTTED.fullmatch(value):
         return (f"{quote(value)} is not an IPv4 address (four numbers 0-255 "
                 f"separated by dots, such as {_EXAMPLE_IP})")
     for part in value.split("."):
@@ -86,7 +95,7 @@ def _prefix_of(value) -> int | None:
         return value if 0 <= value <= 32 else None
     if isinstance(value, str):
         text = value[1:] if value.startswith("/") else value
-        if text.isdigit() and len(text) <= 2:
+        if ascii_digits(text) and len(text) <= 2:
             n = int(text)
             return n if n <= 32 else None
         return netmask_to_prefix(value)
@@ -107,7 +116,7 @@ def check_netmask(value) -> str | None:
     if value == "":
         return "is empty; expected a netmask such as 255.255.255.0 or a prefix such as 24"
     text = value[1:] if value.startswith("/") else value
-    if text.isdigit() and len(text) <= 2:
+    if ascii_digits(text) and len(text) <= 2:
         return None if int(text) <= 32 else f"prefix {text} is outside 0-32"
     if check_ipv4(value) is not None:
         return (f"{quote(value)} is not a netmask (write it as 255.255.255.0 "
@@ -156,7 +165,7 @@ def check_cidr_network(value) -> str | None:
     problem = check_ipv4(address)
     if problem:
         return f"{quote(value)}: {problem}"
-    if not (prefix.isdigit() and len(prefix) <= 2 and int(prefix) <= 32):
+    if not (ascii_digits(prefix) and len(prefix) <= 2 and int(prefix) <= 32):
         return f"{quote(value)}: prefix {quote(prefix)} is not a number 0-32"
     net = ipaddress.IPv4Network(f"{address}/{int(prefix)}", strict=False)
     if int(prefix) == 0:
@@ -219,14 +228,14 @@ def check_hostname(value) -> str | None:
     for label in labels:
         if label == "":
             return f"{quote(value)} is not a host name: it has an empty label (a dot at an end or two in a row)"
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             return (f"{quote(value)} is not a host name: {quote(label)} may hold "
                     f"only letters, digits and '-'")
         if len(label) > 63:
             return f"{quote(value)} is not a host name: label {quote(label[:12] + '...')} is longer than 63 characters"
         if label.startswith("-") or label.endswith("-"):
             return f"{quote(value)} is not a host name: {quote(label)} starts or ends with '-'"
-    if labels[-1].isdigit():
+    if ascii_digits(labels[-1]):
         if check_ipv4(value) is None:
             return f"{quote(value)} is an IPv4 address; a host name is expected here"
         return f"{quote(value)} is neither an IPv4 address nor a host name"
@@ -236,7 +245,7 @@ def check_hostname(value) -> str | None:
 def check_server(value) -> str | None:
     """Check a server given as an IPv4 address or a host name (NTP, SMTP relay,
     syslog). Numbers and dots are checked as an address, anything else as a name."""
-    if isinstance(value, str) and re.fullmatch(r"[\d.]+", value):
+    if isinstance(value, str) and re.fullmatch(r"[0-9.]+", value):
         return check_ipv4(value)
     return check_hostname(value)
 
@@ -252,7 +261,7 @@ def check_email(value) -> str | None:
     if value.count("@") != 1:
         return f"{quote(value)} is not an e-mail address: it needs exactly one '@'"
     local, domain = value.split("@")
-    if not local or len(local) > 64 or not _LOCAL_PART.match(local):
+    if not local or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
         return f"{quote(value)} is not an e-mail address: the part before '@' is not valid"
     if domain == "":
         return f"{quote(value)} is not an e-mail address: nothing after '@'"
@@ -441,7 +450,7 @@ def type_problem(key: str, kind: str, value) -> str | None:
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return None
-        hint = f"; write {key} = {value} without quotes" if isinstance(value, str) and value.isdigit() else ""
+        hint = f"; write {key} = {value} without quotes" if ascii_digits(value) else ""
         return f"expected a whole number, got {kind_of(value)}{hint}"
     if isinstance(value, list):
         for n, item in enumerate(value, 1):

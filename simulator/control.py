@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 log = logging.getLogger("simulator.control")
 
-FAULT_NAMES = ("drop_after", "http500", "delay", "expire_sessions", "reboot",
+FAULT_NAMES = ("hostile", "drop_after", "http500", "delay", "expire_sessions", "reboot",
                "new_certificate", "clear")
 
 
@@ -58,6 +58,7 @@ class Faults:
         self.saved: Counter = Counter()
         self.dropped = 0
         self.silent_until = 0.0
+        self.hostile = None                 # simulator.hostile.Hostile, when switched on
         self.on_expire: Callable[[], None] = lambda: None
         self.on_reboot: Callable[[float], None] = lambda s: None
         self.on_new_certificate: Callable[[], None] = lambda: None
@@ -92,7 +93,10 @@ class Faults:
 
     def apply(self, name: str, value: Any = None) -> dict:
         """Flip one switch; returns the switches now. ValueError for a bad one."""
-        if name == "drop_after":
+        if name == "hostile":
+            from .hostile import Hostile
+            self.hostile = Hostile(str(value)) if value else None
+        elif name == "drop_after":
             n = None if value is None else int(value)
             if n is not None and n < 0:
                 raise ValueError("drop_after: must be 0 or more")

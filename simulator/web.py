@@ -219,6 +219,13 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: str = "", headers: dict | None = None,
               cookie: str | None = None) -> None:
         data = body.encode()
+        hostile = self.face.faults.hostile
+        if hostile is not None and hostile.matches(self.path, self.command):
+            from . import hostile as hostile_mode
+            extra = [("Set-Cookie", f"{C['session_cookie']}={cookie}; Path={BASE}; HttpOnly; Secure")
+                     ] if cookie is not None else []
+            return hostile_mode.serve(self, hostile.case, status, data,
+                                      [*extra, *(headers or {}).items()])
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

@@ -124,7 +124,11 @@ def test_line_numbers_survive_multiline_values_that_look_like_keys():
         'model = "B400"', 'model = """B400\nport = 0\n[smtp]\n"""\nnotes = [\n  "vlan = 1",\n]')
     with pytest.raises(SheetInvalid) as caught:
         parse_sheet(text, "s.toml")
-    assert caught.value.problems == ['s.toml:12: [appliance].notes: unknown key; expected one of "model", "serial"']
+    # a value is one line: the multi-line model is refused too, on its own line
+    assert caught.value.problems == [
+        's.toml:8: [appliance].model: holds the hidden character U+000A; remove it '
+        '(a value is one line of visible text)',
+        's.toml:12: [appliance].notes: unknown key; expected one of "model", "serial"']
 
 
 def test_dotted_keys_are_located_and_checked():
@@ -174,9 +178,18 @@ def test_dump_accepts_appliance_state_as_captured():
 
 
 def test_dump_quotes_awkward_text_so_it_loads_back_unchanged():
-    odd = 'B400 "rack 3" \\ \u00e9\u4e2d \U0001F600\ttab\nnew\x01\x7f'
+    odd = 'B400 "rack 3" \\ \u00e9\u4e2d \U0001F600 [b]:ab:'
     settings = dataclasses.replace(load_sheet(EXAMPLE), model=odd, serial="'single'")
     assert parse_sheet(dump_sheet(settings)) == settings
+
+
+def test_dumped_control_characters_are_refused_on_load_by_line():
+    settings = dataclasses.replace(load_sheet(EXAMPLE), model="B400\ttab\nnew\x01\x7f")
+    with pytest.raises(SheetInvalid) as caught:
+        parse_sheet(dump_sheet(settings), "s.toml")
+    assert caught.value.problems == [
+        "s.toml:7: [appliance].model: holds the hidden character U+0009; "
+        "remove it (a value is one line of visible text)"]
 
 
 def _random_settings(rng: random.Random) -> Settings:

@@ -32,6 +32,7 @@ from .options import add_console_arguments
 from .messages import PortGivenBack
 from .screens.base import explain
 from .session import STEPS, Session, clear_progress, load_progress, save_progress
+from .widgets.safe import ControlFilter
 
 if TYPE_CHECKING:
     from hwprobe.session import BringupSession
@@ -121,6 +122,7 @@ class BringupApp(App[int]):
         self.session = Session(sheet_path=options.sheet)
         self.farewell = ""                     # printed when the console ends
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
+        self.control_filter = ControlFilter()      # appliance text never drives the terminal
         self._use_theme(self.profile.theme)
         if self.profile.console:
             self.animation_level = "none"
@@ -149,6 +151,7 @@ class BringupApp(App[int]):
                 self._no_color_filter = profiles.NoColorFilter()
             filters = [f for f in filters if not isinstance(f, Monochrome)]
             filters.append(self._no_color_filter)
+        filters.append(self.control_filter)
         return [*filters, self.ascii_filter] if self.profile.console else filters
 
     def action_command_palette(self) -> None:

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from hwprobe import password_rule
+from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
 from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
@@ -63,9 +63,9 @@ def register(sub, root) -> None:
 
 def _target_args(p) -> None:
     p.add_argument("--address", metavar="A", help="the appliance's address (e.g. 169.254.1.3)")
-    p.add_argument("--iface", metavar="IF",
+    p.add_argument("--iface", metavar="IF", type=argcheck.iface,
                    help="take over this laptop port for the run (and check addresses on the wire)")
-    p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A",
+    p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A", type=argcheck.laptop_address,
                    help=f"the laptop port's address with --iface (default {LAPTOP_ADDRESS})")
     p.add_argument("--force-port", action="store_true",
                    help="allow --iface on a port with the default route or a global address")
@@ -205,6 +205,7 @@ def run_apply(args) -> int:
     settings = load_sheet(args.sheet)         # SheetInvalid: exit 2, nothing contacted
     target = target_of(args)
     target.check()
+    argcheck.check_state_dir()                # exit 3 before the port is touched
     new_password = _new_password(args.user)
     smtp_password = _smtp_password(settings, args.dry_run)
     sheet = str(Path(args.sheet).resolve())

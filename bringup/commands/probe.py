@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 
+from hwprobe import argcheck
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
 
 HELP = """\
@@ -52,7 +53,7 @@ def _seconds(text: str) -> float:
 def register(sub, root) -> None:
     p = sub.add_parser("probe", help="find the appliance on its factory addresses",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--iface", required=True, metavar="IF", help="the laptop port the cable is in")
+    p.add_argument("--iface", required=True, metavar="IF", type=argcheck.iface, help="the laptop port the cable is in")
     p.add_argument("--timeout", type=_seconds, default=1.0, metavar="S",
                    help="how long to keep asking when nothing answers (default 1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -62,7 +63,7 @@ def register(sub, root) -> None:
                    help="take over a port even if it has the default route or a global address")
     p.add_argument("--address", dest="addresses", action="append", type=_ipv4, metavar="A",
                    help="probe this address instead of the factory ones (repeatable)")
-    p.add_argument("--laptop-address", type=_ipv4, default=LAPTOP_ADDRESS, metavar="A",
+    p.add_argument("--laptop-address", type=argcheck.laptop_address, default=LAPTOP_ADDRESS, metavar="A",
                    help=f"the address the laptop port takes (default {LAPTOP_ADDRESS})")
     p.add_argument("--no-https", action="store_true", help="skip the HTTPS check")
     p.set_defaults(handler=run)

@@ -42,6 +42,8 @@ from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
 from .base import LoginResult
 from .transcript import MASK, Transcript, default_transcript_path
 
+MAX_BUFFER = 256 * 1024     # what is kept of the output since the last line typed
+
 log = logging.getLogger("hwprobe.drivers.console")
 
 BATCH_SECONDS = 0.05
@@ -116,7 +118,8 @@ class ConsoleDriver:
             raise Unreachable(f"cannot open the console {self.device}: {exc}"
                               + permission_advice(exc, self.device)) from None
         self.transcript_path = self.transcript_path or default_transcript_path()
-        self.transcript = Transcript(self.transcript_path, self.device, self.baudrate)
+        self.transcript = Transcript(self.transcript_path, self.device, self.baudrate,
+                                     scrub=self._scrub)
 
     def close(self) -> None:
         """Log out when logged in (best effort), close the port and the
@@ -129,7 +132,7 @@ class ConsoleDriver:
                 self._wait([self.k["login_prompt"]], timeout=min(self.timeout, 3.0))
         except ApplianceError:
             pass
-        self._flush_bytes()
+        self._flush_bytes(final=True)
         try:
             self._port.close()
         except Exception:           # a vanished USB adapter must not stop the shutdown
@@ -155,11 +158,28 @@ class ConsoleDriver:
                 text = text.replace(secret, MASK)
         return text
 
-    def _flush_bytes(self) -> None:
+    def _held_back(self, text: str) -> int:
+        """How many characters at the end of ``text`` could be the start of a
+        password still arriving (an echo one byte per read): held until the rest."""
+        longest = 0
+        for secret in self._secrets:
+            if secret and secret != FACTORY_PASSWORD:
+                for n in range(min(len(secret) - 1, len(text)), longest, -1):
+                    if text.endswith(secret[:n]):
+                        longest = n
+                        break
+        return longest
+
+    def _flush_bytes(self, final: bool = False) -> None:
         if self._pending and self.on_bytes is not None:
-            data, self._pending = self._pending, b""
-            self.on_bytes(self._scrub(data.decode("utf-8", "replace")).encode())
-        self._pending = b""
+            text = self._scrub(self._pending.decode("utf-8", "replace"))
+            keep = 0 if final else self._held_back(text)
+            out, rest = text[: len(text) - keep], text[len(text) - keep:]
+            self._pending = rest.encode()
+            if out:
+                self.on_bytes(out.encode())
+        else:
+            self._pending = b""
         self._last_flush = time.monotonic()
 
     def _read(self) -> None:
@@ -174,7 +194,9 @@ class ConsoleDriver:
         if data:
             text = self._decoder.decode(data)
             self._buf += text
-            self.transcript.received(self._scrub(text))
+            self.transcript.received(text)          # masked there, a whole line at a time
+            if len(self._buf) > MAX_BUFFER:         # an endless stream with no prompt
+                self._buf = self._buf[-MAX_BUFFER:]
             self._pending += data
         if time.monotonic() - self._last_flush >= BATCH_SECONDS:
             self._flush_bytes()
@@ -448,7 +470,7 @@ class ConsoleDriver:
                 vlan = parts[3].removeprefix("vlan=") if len(parts) > 3 else "-"
                 state.ips.append(IpAddress(nic=parts[0].lower(), address=parts[1],
                                            netmask=parts[2],
-                                           vlan=int(vlan) if vlan.isdigit() else None))
+                                           vlan=int(vlan) if vlan.isascii() and vlan.isdigit() else None))
         for value in network.get("route", []):
             parts = value.split()
             if len(parts) >= 3:

@@ -23,6 +23,11 @@ IMPLICIT_CLOSE = {
     "tr": ("tr", "td", "th"), "option": ("option",), "li": ("li",), "p": ("p",),
 }
 _SPACES = re.compile(r"\s+")
+MAX_DEPTH = 200          # real pages nest about 15 deep
+
+
+class PageTooDeep(ValueError):
+    """The page nests elements deeper than ``MAX_DEPTH`` (a hostile or broken page)."""
 
 
 @dataclass
@@ -44,9 +49,13 @@ class Element:
 
     def raw_text(self) -> str:
         """All text inside, unchanged (a textarea's value keeps its lines)."""
-        out = []
-        for child in self.children:
-            out.append(child if isinstance(child, str) else child.raw_text())
+        out, todo = [], list(reversed(self.children))
+        while todo:                     # no recursion: a hostile page nests deep
+            child = todo.pop()
+            if isinstance(child, str):
+                out.append(child)
+            else:
+                todo.extend(reversed(child.children))
         return "".join(out)
 
     @property
@@ -56,10 +65,11 @@ class Element:
 
     def iter(self):
         """This element and every element below it, in document order."""
-        yield self
-        for child in self.children:
-            if isinstance(child, Element):
-                yield from child.iter()
+        todo = [self]
+        while todo:
+            element = todo.pop()
+            yield element
+            todo.extend(c for c in reversed(element.children) if isinstance(c, Element))
 
 
 @dataclass
@@ -90,6 +100,8 @@ class _TreeBuilder(HTMLParser):
                           parent=self.stack[-1])
         self.stack[-1].children.append(element)
         if tag not in VOID_TAGS:
+            if len(self.stack) > MAX_DEPTH:
+                raise PageTooDeep(f"elements nested more than {MAX_DEPTH} deep")
             self.stack.append(element)
 
     def handle_startendtag(self, tag, attrs):
@@ -217,7 +229,8 @@ def _read_form(element: Element) -> Form:
 
 
 def parse(text: str) -> Page:
-    """Parse an HTML page. Never raises on malformed markup."""
+    """Parse an HTML page. Never raises on malformed markup; raises
+    ``PageTooDeep`` for elements nested deeper than ``MAX_DEPTH``."""
     builder = _TreeBuilder()
     builder.feed(text)
     builder.close()

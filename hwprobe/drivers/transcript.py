@@ -1,8 +1,10 @@
 """The console session's transcript: every line with a timestamp.
 
 ``< `` lines came from the appliance, ``> `` lines were typed (passwords as
-``********``), ``# `` lines are notes. The caller masks secrets before
-handing text in; this module only records.
+``********``), ``# `` lines are notes. Received text is masked (``scrub``)
+a whole line at a time, so a password echoed back one byte per read is masked
+too; control characters are written escaped (``hwprobe.safetext``). The file
+is 0600 in a 0700 directory: it may show what the technician typed.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..constants import state_dir
+from ..safetext import shown
 
 MASK = "********"
 
@@ -21,10 +24,14 @@ class Transcript:
     """A timestamped record of a console session: ``< `` lines came from the
     appliance, ``> `` lines were typed (passwords as ********)."""
 
-    def __init__(self, path: Path, device: str, baudrate: int):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, device: str, baudrate: int, scrub=lambda text: text):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
         self.path = path
-        self._file = open(path, "a", encoding="utf-8", buffering=1)
+        self._scrub = scrub
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        self._file = open(fd, "a", encoding="utf-8", buffering=1)
         self._partial = ""
         self._write("#", f"console {device} at {baudrate} 8N1, opened")
 
@@ -34,13 +41,13 @@ class Transcript:
 
     def _write(self, mark: str, text: str) -> None:
         if not self._file.closed:
-            self._file.write(f"{self._stamp()} {mark} {text}\n")
+            self._file.write(f"{self._stamp()} {mark} {shown(text)}\n")
 
     def received(self, text: str) -> None:
         self._partial += text
         *done, self._partial = re.split(r"\r?\n", self._partial)
         for line in done:
-            self._write("<", line.replace("\r", ""))
+            self._write("<", self._scrub(line.replace("\r", "")))
 
     def sent(self, text: str) -> None:
         self.flush_partial()
@@ -52,7 +59,7 @@ class Transcript:
 
     def flush_partial(self) -> None:
         if self._partial:
-            self._write("<", self._partial.replace("\r", ""))
+            self._write("<", self._scrub(self._partial.replace("\r", "")))
             self._partial = ""
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from ..constants import FACTORY_PASSWORD
 from ..errors import (
@@ -49,7 +50,11 @@ from .webpages import PageNames, field_of, form_shows, ips_from, read_page_state
 
 log = logging.getLogger("hwprobe.drivers.web")
 
-DEFAULT_TIMEOUT = (3.0, 10.0)          # connect, read (seconds)
+DEFAULT_TIMEOUT = (3.0, 10.0)          # connect, idle between bytes (seconds)
+# A page is tens of KB; a hostile or broken box must not grow bringup without
+# end (an endless chunked body) or hold it forever (one byte every 2 s).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+ANSWER_DEADLINE = 30.0                 # seconds for one whole answer
 MASK = "********"
 
 
@@ -166,8 +171,10 @@ class WebDriver:
         attempts = 2 if method == "GET" else 1
         for attempt in range(attempts):
             try:
-                resp = self._session.request(method, self._url(path), data=data,
+                started = time.monotonic()
+                resp = self._session.request(method, self._url(path), data=data, stream=True,
                                              timeout=self.timeout, allow_redirects=False)
+                self._read_body(resp, path, started)
                 log.debug("%s %s -> %s", method, path, resp.status_code)
                 return resp
             except requests.exceptions.SSLError as exc:
@@ -183,6 +190,46 @@ class WebDriver:
         raise Unreachable(
             f"the appliance at {self.where} did not answer ({why(failure)}) on "
             f"{self.names.of(path)}: check the cable and that the appliance is powered")
+
+    def _read_body(self, resp: requests.Response, path: str, started: float) -> None:
+        """Read the answer into ``resp`` within the size cap and the deadline
+        (the read timeout already bounds each wait between bytes).
+
+        Raises Unreachable naming the page: too large, too slow, cut short, or
+        an encoding that does not decode. Unreachable, because then a POST gets
+        its "was it applied?" re-read (the answer may be lost, the change not)."""
+        name = self.names.of(path)
+        chunks, size = [], 0
+        raw = resp.raw
+        try:
+            while True:
+                # read1: whatever has arrived (a drip must not block one read for ages)
+                chunk = raw.read1(65536, decode_content=True)
+                if not chunk:
+                    if raw.closed or raw.isclosed():
+                        break
+                    if time.monotonic() - started > ANSWER_DEADLINE:
+                        raise Unreachable(f"the appliance's answer on {name} took longer than "
+                                          f"{ANSWER_DEADLINE:.0f} s; it was not read further")
+                    continue
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise Unreachable(f"the appliance's answer on {name} is larger than "
+                                      f"{MAX_ANSWER_BYTES // (1024 * 1024)} MB; it was not read further")
+                if time.monotonic() - started > ANSWER_DEADLINE:
+                    raise Unreachable(f"the appliance's answer on {name} took longer than "
+                                      f"{ANSWER_DEADLINE:.0f} s; it was not read further")
+                chunks.append(chunk)
+        except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
+            raise Unreachable(f"the appliance's answer on {name} is not valid in its own "
+                              f"encoding ({resp.headers.get('Content-Encoding', 'unknown')})") from None
+        except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError,
+                requests.Timeout, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unreachable(f"the appliance's answer on {name} was cut short "
+                              f"({why(exc)})") from None
+        finally:
+            resp.close()
+        resp._content = b"".join(chunks)        # what requests itself sets after reading
 
     def _current_fingerprint(self) -> str:
         try:
@@ -229,8 +276,17 @@ class WebDriver:
                 continue
             if resp.status_code in (401, 403) and path != login:
                 raise _SessionGone()
-            return current, html.parse(resp.text)
+            return current, self._parse(resp, current)
         raise ApplianceError(f"the appliance redirected too many times on {self.names.of(path)}")
+
+    def _parse(self, resp: requests.Response, path: str) -> html.Page:
+        """The answer as a page. ApplianceError naming the page when it cannot
+        be read as one (nested too deep)."""
+        try:
+            return html.parse(resp.text)
+        except (html.PageTooDeep, RecursionError) as exc:
+            raise ApplianceError(f"the appliance's page {self.names.of(path)} cannot be read: "
+                                 f"{exc or 'nested too deep'}") from None
 
     def _with_session(self, attempt: Callable[[], Any], *, changing_password: bool = False) -> Any:
         """Run ``attempt``; when the session turns out to have expired, log in
@@ -297,7 +353,7 @@ class WebDriver:
                 return LoginResult(change_required=False)
             _, page = self._get(path)
         else:
-            page = html.parse(resp.text)
+            page = self._parse(resp, path)
         message = self._scrub(" ".join(e.text for e in page.by_class(common["error_class"]))
                               or "the login was refused")
         locked = re.search(spec["locked_pattern"], message)
@@ -336,7 +392,7 @@ class WebDriver:
                 if self._location(resp).split("?")[0] == self.pages["login"]["path"]:
                     raise _SessionGone()
                 return
-            errors = html.parse(resp.text).by_class(self.pages["common"]["error_class"])
+            errors = self._parse(resp, path).by_class(self.pages["common"]["error_class"])
             reason = self._scrub(" ".join(e.text for e in errors) or "no reason given")
             raise PasswordRefused(f"the appliance refused the new password: {reason}")
 
@@ -384,7 +440,10 @@ class WebDriver:
                     raise PasswordChangeRequired(
                         "the appliance opens no page until the password is changed")
                 return self._get(target)[1] if follow else None
-            shown = html.parse(resp.text)
+            try:
+                shown = self._parse(resp, action)
+            except ApplianceError as exc:       # the answer is unreadable; the change may be saved
+                raise self._after_dropped_post(Unreachable(str(exc)), page_path, applied) from None
             errors = shown.by_class(common["error_class"])
             if errors:
                 message = self._scrub("; ".join(e.text for e in errors))
@@ -411,7 +470,7 @@ class WebDriver:
                    False: "re-reading the page shows the change was NOT applied",
                    None: "the page could not be re-read to see whether it was applied"}[seen]
         error = Unreachable(f"the connection to the appliance at {self.where} dropped while "
-                            f"saving on {name}; {outcome}. Nothing was sent again.")
+                            f"saving on {name} ({exc}); {outcome}. Nothing was sent again.")
         error.applied = seen
         return error
 

@@ -65,7 +65,7 @@ def _cell(row: list[str], columns: tuple, name: str) -> str:
 
 def _vlan(text: str) -> int | None:
     t = text.strip().lower().removeprefix("vlan").strip(" =")
-    return int(t) if t.isdigit() else None
+    return int(t) if t.isascii() and t.isdigit() else None
 
 
 def ips_from(pages: Mapping[str, Any], page: html.Page,
@@ -144,7 +144,7 @@ def read_page_state(pages: Mapping[str, Any], page: Callable[[str], html.Page],
         password_set = fields.get(smtp["password_set"], "")
     state.smtp = SmtpSettings(
         relay=fields.get(smtp["relay"], "").strip(),
-        port=int(port) if port.isdigit() else 0,
+        port=int(port) if port.isascii() and port.isdigit() else 0,
         encryption=fields.get(smtp["encryption"], "").strip().lower(),
         auth=fields.get(smtp["auth"], "").strip().lower(),
         username=fields.get(smtp["username"], "").strip(),

@@ -11,6 +11,7 @@ from textual.worker import Worker, WorkerState
 
 from hwprobe.errors import BringupError
 
+from ..widgets.safe import lines
 # the session and the progress file live in tui/session.py; named here too
 # because every screen imports them from its base
 from ..session import (STEP_TITLES, STEPS, Session, clear_progress,  # noqa: F401
@@ -95,7 +96,7 @@ class FramedScreen(Screen):
         """Show one line in the status line (level: info, warning, error, success)."""
         status = self.query_one("#status", Static)
         status.set_classes(f"-{level}")
-        status.update(text)
+        status.update(lines(text))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from ..messages import CarrierChanged, LabCableMoved, ProbeAnswer, ProbeFinished
+from ..widgets.safe import cell
 from ..widgets.serial_pane import SerialPane
 from .base import StepScreen
 
@@ -55,7 +56,7 @@ class FindScreen(StepScreen):
         self.no_https = False           # a search ended with no HTTPS: offer the console
         table = self.query_one(DataTable)
         for address in self.app.options.addresses:
-            table.add_row(address, "", "", "", "waiting", key=address)
+            table.add_row(cell(address), "", "", "", "waiting", key=address)
         table.focus()
         self.start_probe()
 
@@ -97,14 +98,14 @@ class FindScreen(StepScreen):
         self.responders[r.address] = r
         table = self.query_one(DataTable)
         if r.address not in table.rows:
-            table.add_row(r.address, "", "", "", "", key=r.address)
+            table.add_row(cell(r.address), "", "", "", "", key=r.address)
         row = table.get_row_index(r.address)
         https = {True: "yes", False: "no", None: "..."}.get(getattr(r, "https_ok", None), "?")
         conflict = " CONFLICT" if getattr(r, "conflict_macs", None) else ""
         values = (r.mac + conflict, f"{r.rtt_ms:.1f}ms" if r.rtt_ms is not None else "-",
                   https, short_fp(getattr(r, "fingerprint_sha256", None)))
         for col, value in enumerate(values):
-            table.update_cell_at((row, col + 1), value, update_width=True)
+            table.update_cell_at((row, col + 1), cell(value), update_width=True)
         table.move_cursor(row=row)
 
     def on_probe_finished(self, message: ProbeFinished) -> None:

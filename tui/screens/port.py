@@ -16,6 +16,7 @@ from hwprobe import interfaces, link
 from hwprobe.errors import PortRefused
 
 from ..messages import PortGivenBack, PortNotTaken, PortsListed, PortTaken
+from ..widgets.safe import cell
 from .base import StepScreen
 
 
@@ -78,7 +79,7 @@ class PortScreen(StepScreen):
             v4 = [a for a in port.addresses if ":" not in a]
             v6 = len(port.addresses) - len(v4)
             shown = ", ".join(v4) + (f" +{v6} IPv6" if v6 else "")
-            table.add_row(port.name, "yes" if port.carrier else "no", shown.strip(" ,") or "-",
+            table.add_row(cell(port.name), "yes" if port.carrier else "no", cell(shown.strip(" ,") or "-"),
                           "DEFAULT ROUTE" if port.default_route else
                           ", ".join(note) or "", key=port.name)
         if not self.ports:

@@ -26,6 +26,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
 from hwprobe.constants import ENV_SMTP_PASSWORD
+from hwprobe.safetext import shown
 
 from ..messages import PlanReady, RunFinished, StepUpdated
 from ..profile import to_ascii
@@ -55,7 +56,7 @@ def fmt(value, width: int) -> str:
         text = " ".join(str(x) for x in value.values() if x not in (None, "", []))
     else:
         text = str(value)
-    text = to_ascii(text)
+    text = to_ascii(shown(text))
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

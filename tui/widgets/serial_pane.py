@@ -20,6 +20,8 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Log
 from textual.worker import get_current_worker
 
+from hwprobe.safetext import shown
+
 from ..messages import SerialText
 from .fields import Field
 
@@ -137,7 +139,7 @@ class SerialPane(Vertical):
     def _stamp(self, text: str) -> None:
         log = self.query_one(Log)
         for line in text.splitlines() or [""]:
-            stamped = f"{time.strftime('%H:%M:%S')} {line}"
+            stamped = f"{time.strftime('%H:%M:%S')} {shown(line)}"
             log.write_line(stamped)
             if self.feed is not None:
                 self.feed.keep(stamped)

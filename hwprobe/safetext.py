@@ -1,0 +1,71 @@
+"""Outside text made safe to show: what the appliance, the serial line or a
+sheet sends is data, never terminal control, markup or emoji.
+
+- ``shown(text)`` is for a terminal line, a console cell or label, and a
+  transcript: every control character (C0, DEL, C1, ESC included) and every
+  invisible formatting character (zero-width, bidirectional overrides) is
+  written as a visible escape (``\\x1b``, ``\\u202e``), and a backslash as
+  ``\\\\`` so an escape cannot be faked. Nothing else changes: a MAC such as
+  ``02:b5:ab:cd:00:02`` stays exactly that.
+- ``shown_lines(text)`` keeps line breaks (a console screen, an error text) and
+  escapes the rest.
+- ``markdown(text)`` is ``shown`` plus backslash-escaped Markdown punctuation,
+  for the report: no link, emphasis, table pipe or HTML from outside.
+
+The console must still hand the result to Textual as plain text (a rich
+``Text``), never as a markup string: ``[b]`` and ``:ab:`` are markup and an
+emoji code there. JSON output keeps the real string.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def _unsafe(ch: str) -> bool:
+    if ch == "\\":
+        return True
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return True
+    return unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+
+
+def _escape(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def shown(text) -> str:
+    """``text`` (anything: it is ``str()``-ed) on one line, with every control
+    and invisible character escaped. Never raises."""
+    text = text if isinstance(text, str) else str(text)
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text                    # the usual case: nothing to do
+    return "".join(_escape(c) if _unsafe(c) else c for c in text)
+
+
+def shown_lines(text) -> str:
+    """Like ``shown``, but ``\\n`` (and ``\\r\\n``) stay line breaks and a tab
+    stays a tab; a lone ``\\r`` is escaped (it would overwrite the line)."""
+    text = text if isinstance(text, str) else str(text)
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join("\t".join(shown(part) for part in line.split("\t")) for line in lines)
+
+
+def markdown(text) -> str:
+    """``shown(text)`` with Markdown punctuation escaped, for the report's
+    text and table cells. Never raises."""
+    return _MD_SPECIAL.sub(r"\\\1", shown(text))
+
+
+def unsafe_in(text: str) -> list[str]:
+    """The raw control characters left in ``text`` (ESC, C1, other C0 but
+    newline and tab): what a test asserts is empty for stdout, reports and
+    transcripts."""
+    return [c for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]

@@ -1,0 +1,76 @@
+"""A hostile appliance (simulator/hostile.py, switched at run time) against the
+web driver: real HTTPS on 127.0.0.1. Whatever it sends ends as data or as a
+message naming the page, within the answer deadline, with memory bounded."""
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+
+from hwprobe.drivers import connect_web, web as webmod
+from hwprobe.errors import ApplianceError
+from hwprobe.safetext import shown, unsafe_in
+from hwprobe.state import IpAddress
+from simfixture import make_sim, sim  # noqa: F401  (fixtures)
+
+NEW = "Tr4il-Head!"
+IP_PAGE = "/appliance/networking/ip"
+FAILING = ("huge", "endless", "drip", "cut", "bad_gzip", "deep", "redirect_out")
+SURVIVED = ("escapes", "odd_digits", "bad_utf8")
+FIGURES: dict = {"tried": 0, "refused": 0, "tracebacks": 0, "longest_s": 0.0}
+
+
+@pytest.fixture
+def web(sim, monkeypatch):
+    monkeypatch.setattr(webmod, "ANSWER_DEADLINE", 5.0)   # the drip case ends in 5 s, not 30
+    d = connect_web("127.0.0.1", sim.https_port, use_journal=False, retry_delay=0.2)
+    assert d.login("admin", "password").change_required
+    d.change_password("password", NEW)
+    yield d
+    sim.fault("hostile", "")
+    d.close()
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("case", FAILING)
+def test_hostile_answer_ends_with_a_message_naming_the_page(web, sim, case):
+    sim.fault("hostile", f"{case}@{IP_PAGE}")
+    started = time.monotonic()
+    with pytest.raises(ApplianceError) as caught:
+        web.read_state()
+    took = time.monotonic() - started
+    FIGURES["tried"] += 1
+    FIGURES["refused"] += 1
+    FIGURES["longest_s"] = max(FIGURES["longest_s"], took)
+    message = str(caught.value)
+    assert "IP Configuration" in message or "203.0.113.66" in message, message
+    assert not unsafe_in(message)
+    assert took < webmod.ANSWER_DEADLINE + 2 * webmod.DEFAULT_TIMEOUT[1]
+    assert _rss_mb() < 400      # the pytest process as a whole; the bringup figure is in bench
+    print(f"{case}: {took:.1f} s, peak RSS {_rss_mb():.0f} MB: {message}")
+
+
+@pytest.mark.parametrize("case", SURVIVED)
+def test_hostile_text_is_read_as_data_and_shown_escaped(web, sim, case):
+    sim.fault("hostile", case)
+    FIGURES["tried"] += 1
+    state = web.read_state()          # no traceback: odd digits are not numbers, ESC is text
+    for value in (state.model, state.serial, state.hostname, *state.dns_servers):
+        assert not unsafe_in(shown(value))
+    if case == "escapes":
+        mac = state.nics[0].mac
+        assert "\x1b" in mac                 # the real string is kept (JSON shows it)
+        assert "\\x1b]0;owned" in shown(mac) and not unsafe_in(shown(mac))
+
+
+def test_a_post_whose_answer_is_cut_gets_the_was_it_applied_re_read(web, sim):
+    sim.fault("hostile", "cut@/appliance/networking/ip/add")
+    with pytest.raises(ApplianceError) as caught:
+        web.add_ip(IpAddress("nic1", "198.51.100.20", "255.255.255.0"))
+    sim.fault("hostile", "")
+    assert "IP Configuration" in str(caught.value)
+    assert getattr(caught.value, "applied", "unset") in (True, False, None)

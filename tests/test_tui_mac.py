@@ -1,0 +1,36 @@
+"""A MAC with ``ab`` and ``cd`` octets (``:ab:`` and ``:cd:`` are Rich emoji
+codes) is shown exactly on the Find screen, against a real lab whose appliance
+NIC carries that MAC (the lab derives MACs from its name: ``t26d98`` gives
+``02:b5:ab:cd:00:01``)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from simulator import lab as labmod
+from test_tui_flow import app_for, walk_to_find, wait_for, screen_text  # noqa: F401
+
+pytestmark = pytest.mark.lab
+NAME = "t26d98"
+MAC = "02:b5:ab:cd:00:01"
+
+
+def test_find_screen_shows_a_mac_with_ab_and_cd_octets_exactly(make_lab, state_dir):
+    labmod.down(NAME)               # a lab of that name left by an earlier, killed run
+    lab = make_lab(name=NAME, appliance_address="169.254.1.3")
+    assert lab.nic_macs["nic1"] == MAC
+    app = app_for(lab)
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, seen)
+            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
+                           "an answer")
+            seen["find"] = screen_text(app)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    assert MAC in seen["find"], seen["find"]
+    assert not app.ascii_filter.folded          # no emoji was ever drawn
