@@ -6,10 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lab-down deps venv clean help
+.PHONY: demo test dist bench lab-down deps venv clean help
 help:
 	@echo "make demo   - the console against a simulated appliance (needs root)"
 	@echo "make test   - the whole test suite, lab tests included (needs root)"
+	@echo "make dist   - dist/bringup, one file for an offline laptop (from bringup.lock)"
 	@echo "make bench  - speed and memory figures"
 
 deps:
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 	@scripts/system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,dist]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,7 +28,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@scripts/as-root $(VENV)/bin/bringup demo
 
-test: $(STAMP)
+# the bundle, rebuilt when the code, the lockfile or the build changes
+DIST_SOURCES := $(shell find bringup hwprobe tui simulator assets -type f -not -name '*.pyc' 2>/dev/null) \
+	pyproject.toml bringup.lock scripts/build-dist scripts/gen-docs
+dist/bringup: $(STAMP) $(DIST_SOURCES)
+	scripts/build-dist
+
+dist: dist/bringup
+
+# the tests run the bundle too (tests/test_dist_offline.py), so it is built first
+test: $(STAMP) dist/bringup
 	BRINGUP_REQUIRE_LAB=1 $(PY) -m pytest -q -p no:cacheprovider --durations=12
 
 bench: $(STAMP)
@@ -37,4 +47,4 @@ lab-down: $(STAMP)
 	$(VENV)/bin/bringup lab down --all
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

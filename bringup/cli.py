@@ -14,8 +14,9 @@ import sys
 
 from hwprobe.errors import BringupError, SheetInvalid
 
-EPILOG = """\
-exit status: 0 done, 1 failed, 2 bad input, 3 needs privileges (run as root)
+from hwprobe.helptext import card_text
+
+EPILOG = card_text() + """
 
 Passwords are never taken on the command line: bringup asks for them, or reads
 BRINGUP_PASSWORD (current appliance password), BRINGUP_NEW_PASSWORD (the new
@@ -24,6 +25,34 @@ one at first login) and BRINGUP_SMTP_PASSWORD.
 Start here on a real appliance:   sudo bringup
 Practise on a simulated one:      sudo bringup demo
 """
+
+
+def version_text() -> str:
+    """``bringup X`` from the installed package's metadata (pyproject.toml is the
+    one source), then the Python and the key dependencies it runs with."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "missing"
+
+    deps = ", ".join(f"{name} {v(name)}" for name in
+                     ("textual", "rich", "scapy", "pyroute2", "pyserial", "requests",
+                      "cryptography", "netifaces-plus"))
+    return (f"bringup {v('bringup')}\n"
+            f"Python {platform.python_version()} ({sys.executable}) on {platform.machine()}\n"
+            f"{deps}")
+
+
+class _Version(argparse.Action):
+    """--version, read only when asked for (metadata look-ups cost every start)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit(0)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,7 +103,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version="bringup 0.1.0")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the version, the Python and the key libraries, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _modules_for(argv):
         importlib.import_module(name).register(sub, parser)
@@ -99,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("bringup: interrupted", file=sys.stderr)
-        return 1
+        return 130                   # 128 + SIGINT, as a shell reports it
     except SheetInvalid as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -136,7 +136,7 @@ def test_network_step_shows_every_address_of_the_sheet_and_applies_edits_to_each
             await type_into(pilot, app.screen.query_one("#vlan-2"), "21")
             await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: on_step(app, "restore"), "restore step")
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
 
     asyncio.run(run())
     ips = [(ip.nic, ip.address, ip.netmask, ip.vlan) for ip in app.session.settings.ips]
@@ -212,7 +212,7 @@ def test_escape_goes_back_a_step_and_what_was_typed_is_still_there_coming_forwar
             await pilot.press("escape")
             await wait_for(pilot, lambda: on_step(app, "login"), "back at login again")
             typed = app.screen.query_one("#new").value
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
             return login_text, typed, values
 
     login_text, typed, values = asyncio.run(run())

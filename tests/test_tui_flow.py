@@ -160,7 +160,7 @@ def test_nothing_on_nic1_asks_for_nic2_and_searches_again_when_the_cable_is_move
             await wait_for(pilot, lambda: "169.254.1.2" in app.screen.responders, "re-probe")
             await wait_for(pilot, lambda: not app.screen._probing, "probe end")
             seen["found"] = screen_text(app)
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
             await pilot.pause(0.5)
 
     with labmod.in_netns(lab.laptop_ns):
@@ -180,7 +180,7 @@ def test_quitting_midway_gives_the_port_back_and_says_what_is_left(make_lab, sta
             await walk_to_find(pilot, app, {})
             await wait_for(pilot, lambda: app.screen.responders, "an answer")
             assert lan0_addresses(lab) != before      # really taken over
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
             await pilot.pause(0.5)
 
     with labmod.in_netns(lab.laptop_ns):
@@ -204,10 +204,10 @@ def test_wrong_password_shows_tries_left_before_lockout(make_lab, state_dir):
             await pilot.press("enter")
             await wait_for(pilot, lambda: on_step(app, "login"), "login step")
             app.screen.query_one("#password").value = "not-the-password"
-            await pilot.press("ctrl+l")
+            await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: "tries left" in screen_text(app), "tries left")
             text = screen_text(app)
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
             await pilot.pause(0.5)
             return text
 
@@ -236,7 +236,7 @@ def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make
             await pilot.press("c")
             await wait_for(pilot, lambda: on_step(app, "find") and app.screen.responders,
                            "find, continued")
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
             await pilot.pause(0.5)
             return offer
 

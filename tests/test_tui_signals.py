@@ -180,7 +180,8 @@ def test_after_sigkill_the_next_start_puts_the_port_back_and_continues(console_l
     assert lan0(lab) == before                            # put back before any answer
     second.wait("Found the appliance at 169.254.1.2", since=second.keys("c"))
     assert "169.254.1.254" in lan0(lab)["addresses"]      # taken over again to go on
-    second.keys("\x11")                                   # ctrl+q
+    second.wait("unfinished", since=second.keys("\x18"))  # ^x
+    second.keys("y")
     assert second.ended() == 1
     assert lan0(lab) == before
     assert "it was at      : Find the appliance" in offer

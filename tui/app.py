@@ -107,7 +107,9 @@ class BringupApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "bringup"
     BINDINGS = [
-        Binding("ctrl+q", "quit_console", "Quit", id="quit", key_display="^q", priority=True),
+        # ^x, not only ^q: ^q is XON, which a serial line with flow control swallows
+        Binding("ctrl+x,ctrl+q", "ask_quit", "Quit", id="quit", key_display="^x", priority=True),
+        Binding("ctrl+l", "redraw", "Redraw", id="redraw", key_display="^l", show=False),
         Binding("ctrl+t", "toggle_serial", "Serial", id="serial", key_display="^t"),
     ]
 
@@ -139,8 +141,15 @@ class BringupApp(App[int]):
         self.ansi_color = theme.ansi            # the truecolor filter follows the theme
 
     def get_line_filters(self):
-        return [*super().get_line_filters(), self.ascii_filter] if self.profile.console \
-            else super().get_line_filters()
+        filters = list(super().get_line_filters())
+        if self.no_color:
+            from textual.filter import Monochrome
+
+            if not hasattr(self, "_no_color_filter"):
+                self._no_color_filter = profiles.NoColorFilter()
+            filters = [f for f in filters if not isinstance(f, Monochrome)]
+            filters.append(self._no_color_filter)
+        return [*filters, self.ascii_filter] if self.profile.console else filters
 
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):
@@ -155,7 +164,9 @@ class BringupApp(App[int]):
                             "Puts the port back as it was; the flow returns to Port",
                             self.action_give_back)
         yield SystemCommand("Keys", "Show every key of this screen", self.action_show_help_panel)
-        yield SystemCommand("Quit", "Give the port back and leave", self.action_quit_console)
+        yield SystemCommand("Quit", "Give the port back and leave", self.action_ask_quit)
+        yield SystemCommand("Redraw the screen", "After line noise on a serial line (^l)",
+                            self.action_redraw)
 
     # --- start and routing --------------------------------------------------------
     def on_mount(self) -> None:
@@ -249,6 +260,31 @@ class BringupApp(App[int]):
         return self.screen
 
     # --- leaving -------------------------------------------------------------------
+    def unfinished(self) -> bool:
+        """Work would be left half done: the port is held, or some steps are done
+        and the run has not reached Done."""
+        started = bool(self.session.done - {"start"}) or self.session.takeover is not None
+        return started and "done" not in self.session.done
+
+    def action_ask_quit(self) -> None:
+        """The Quit key: asks first when the run is unfinished (signals do not ask)."""
+        from .screens.quit import QuitScreen
+
+        if isinstance(self.screen, QuitScreen):
+            return
+        if not self.unfinished():
+            self.action_quit_console()
+            return
+        port = self.session.takeover.iface if self.session.takeover is not None else None
+        left = [t for t in self.session.left_undone() if not t.startswith("not applied")]
+        self.push_screen(QuitScreen(left, port),
+                         lambda yes: self.action_quit_console() if yes else None)
+
+    def action_redraw(self) -> None:
+        """^l: paint the whole screen again (line noise, a terminal that was reset)."""
+        self.refresh(repaint=True, layout=True)
+        self.screen.refresh(repaint=True, layout=True)
+
     def action_quit_console(self) -> None:
         if self.session.bringup is not None:
             self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path)

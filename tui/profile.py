@@ -135,3 +135,14 @@ class AsciiScrollBarRender(ScrollBarRender):
 
     VERTICAL_BARS = [" "] * 8
     HORIZONTAL_BARS = [" "] * 8
+
+
+class NoColorFilter(LineFilter):
+    """NO_COLOR: no colours at all, the terminal's own foreground on its own
+    background (bold, underline and reverse stay). Textual's greyscale filter
+    turns the ANSI theme's default colours into black on black."""
+
+    def apply(self, segments: list[Segment], background) -> list[Segment]:
+        return [seg if seg.control or seg.style is None
+                else Segment(seg.text, seg.style.without_color, seg.control)
+                for seg in segments]

@@ -34,7 +34,43 @@ def register(sub, root) -> None:
     p.set_defaults(handler=_demo)
 
 
+HEADLESS_HINT = """\
+Without a full-screen terminal, use the headless commands:
+  sudo bringup probe --iface PORT                      # find the appliance
+  sudo bringup apply --sheet FILE --address A --iface PORT
+  bringup --help                                       # every command"""
+
+
+def no_console_reason(env=None, stdin=None, stdout=None) -> str | None:
+    """Why the full-screen console cannot run here, or None when it can: no
+    terminal on standard input or output (a pipe, /dev/null, cron), or a TERM
+    that cannot place the cursor (dumb, unset). Never raises."""
+    env = os.environ if env is None else env
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+
+    def tty(stream) -> bool:
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    if not tty(stdin) or not tty(stdout):
+        which = "input" if not tty(stdin) else "output"
+        return f"standard {which} is not a terminal"
+    term = env.get("TERM", "")
+    if term in ("", "dumb", "unknown"):
+        return f"TERM={term or '(unset)'} cannot draw a full-screen console"
+    return None
+
+
 def _console(args) -> int:
+    reason = no_console_reason()
+    if reason:
+        # Textual would write escape codes into the pipe and wait for keys forever
+        print(f"bringup: the console needs a terminal: {reason}.\n{HEADLESS_HINT}",
+              file=sys.stderr)
+        return 2
     from bringup.console import run_console
 
     return int(run_console(args) or 0)

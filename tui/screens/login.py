@@ -45,9 +45,9 @@ class LoginScreen(StepScreen):
     HINT = ("The factory credentials are filled in. Type the appliance's new password "
             "twice; the rule is checked as you type.")
     CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1). Check the "
-                    "device, type the new password twice; ^l logs in.")
+                    "device, type the new password twice; ^g logs in.")
     BINDINGS = [
-        Binding("ctrl+l", "login", "Log in", id="login", key_display="^l"),
+        Binding("ctrl+g", "login", "Log in", id="login", key_display="^g"),
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
         Binding("ctrl+o", "use_web", "Web interface", id="use-web", key_display="^o"),
     ]
@@ -99,11 +99,11 @@ class LoginScreen(StepScreen):
             self.query_one("#hint", Static).update(self.CONSOLE_HINT)
             self.set_class(True, "-console")
         if self.session.password is not None:
-            self.say("Logged in already: ^l logs in again with the current password.")
+            self.say("Logged in already: ^g logs in again with the current password.")
         if self.changed_before and not self._value("password"):
             why = (self.hint.sentence().capitalize() if self.hint is not None
                    else "The run that stopped changed the password")
-            self.say(f"{why}: type that one in Password, then ^l.", "warning")
+            self.say(f"{why}: type that one in Password, then ^g.", "warning")
             self.query_one("#password", Field).focus()
         else:
             self.query_one("#new", Field).focus()
@@ -207,7 +207,7 @@ class LoginScreen(StepScreen):
     def on_login_refused(self, message: LoginRefused) -> None:
         tries = self.query_one("#tries", Static)
         if message.locked:
-            tries.update("The account is locked: wait for the lockout to end, then ^l.")
+            tries.update("The account is locked: wait for the lockout to end, then ^g.")
         elif message.tries_left is not None:
             tries.update(f"{message.tries_left} tries left before the account locks.")
         self.say(message.text, "error")

@@ -1,0 +1,42 @@
+"""Asked when the technician quits with work unfinished: the port is taken
+over, or some steps are done but not all. ``y`` quits (the port is given back),
+``n`` or Esc goes back to the step."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Dismisses with True to quit, False to stay."""
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    #quit-box { width: 64; height: auto; padding: 1 2; border: round $warning; background: $surface; }
+    """
+    BINDINGS = [
+        Binding("y", "answer(True)", "Quit", id="quit-yes"),
+        Binding("n", "answer(False)", "Stay", id="quit-no"),
+        Binding("escape", "answer(False)", "Stay", id="quit-escape", show=False),
+    ]
+
+    def __init__(self, left: list[str], port: str | None) -> None:
+        super().__init__()
+        self.left = left
+        self.port = port
+
+    def compose(self) -> ComposeResult:
+        lines = ["Quit with the bring-up unfinished?", ""]
+        if self.left:
+            lines.append("Not done yet: " + ", ".join(self.left))
+        if self.port:
+            lines.append(f"The laptop port {self.port} is given back as it was.")
+        lines += ["", "y  quit        n  stay"]
+        with Vertical(id="quit-box"):
+            yield Static("\n".join(lines), id="quit-text")
+
+    def action_answer(self, quit_: bool) -> None:
+        self.dismiss(quit_)
