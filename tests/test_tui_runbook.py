@@ -111,7 +111,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
 
     async def steps(pilot):
         await wait_for(pilot, lambda: app.session.settings is not None, "sheet loaded")
-        await wait_for(pilot, lambda: "^o" in screen_text(app), "the footer drawn")
+        await wait_for(pilot, lambda: "^o Other paths" in screen_text(app), "the footer drawn")
         seen["start"] = screen_text(app)
         assert_pure_ascii(app)
         for n, key in enumerate([*PATH_KEYS[1:], "hardware"], 1):
