@@ -128,7 +128,7 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     with labmod.in_netns(lab.laptop_ns):
         asyncio.run(run())
 
-    assert "Step 1 of 7" in seen["start"] and "host name support.example.net" in seen["start"]
+    assert "Step 1 of 7" in seen["start"] and "Host name: support.example.net" in seen["start"]
     assert "lan0" in seen["port"]
     assert "169.254.1.3" in seen["find"] and "Found the appliance at 169.254.1.3" in seen["find"]
     assert "meets the appliance's rule" in seen["login"] and NEW_PASSWORD not in seen["login"]

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
+from hwprobe.areas import AREAS
 from hwprobe.constants import ENV_SMTP_PASSWORD
 
 from ..messages import PlanReady, RunFinished, StepUpdated
@@ -129,7 +130,8 @@ class RestoreScreen(StepScreen):
         for step in self.plan.steps:
             status = ("unchanged" if not step.changed else
                       "web only" if step.area not in self.capabilities else "pending")
-            table.add_row(Text(fmt(step.title, 34)), Text(fmt(step.before, 16)),
+            table.add_row(Text(fmt(step.title, 34)),
+                          Text(fmt(AREAS.describe(step.area, step.before), 16)),
                           Text(STATUS[status]), key=step.key)
         changes = len(self.plan.changes)
         self._show_extras()
