@@ -119,11 +119,25 @@ class Area:
     needs_addresses: bool = False   # not sent when an address of the sheet failed
     secret: Secret | None = None
     limits: tuple[Limit, ...] = ()
+    keyed: bool = False             # one step per entry (addresses, routes), keyed by it
     page: str = ""                  # "Status > Basics": bound from the page map by build()
 
     def title(self, after) -> str:
         """The step's title: "DNS: 198.51.100.53, 203.0.113.53"."""
         return f"{self.label}: {self.describe(after)}"
+
+    def change(self, before, after) -> str:
+        """The whole change in words, before -> after: "DNS: none -> 198.51.100.53",
+        "Address: add NIC2 203.0.113.20/25 (255.255.255.128), VLAN 20", "E-mail:
+        relay ... (was: none)"; "(as it is)" when nothing differs."""
+        now, want = self.describe(before), self.describe(after)
+        if before == after:
+            return f"{self.label}: {want} (as it is)"
+        if before is None and self.keyed:
+            return f"{self.label}: add {want}"
+        if isinstance(after, dict) and not self.keyed:
+            return f"{self.label}: {want} (was: {now})"
+        return f"{self.label}: {now} -> {want}"
 
     def over_limit(self, key: str, items) -> str | None:
         """None, or why ``items`` under ``key`` of the area's table are too many."""
@@ -244,7 +258,8 @@ def _set(**fields) -> Callable[[ApplianceState, Settings], None]:
 ROWS: tuple[Area, ...] = (
     Area("ip", "ip_config", "ip", "Address", "Addresses",
          wanted=lambda s: [(f"ip:{ip.nic}:{ip.address}", ip_json(ip)) for ip in s.ips],
-         present=_ip_present, send=_ip_send, describe=_ip_words, capture=_ip_capture),
+         present=_ip_present, send=_ip_send, describe=_ip_words, capture=_ip_capture,
+         keyed=True),
     Area("gateway", "global_config", "network", "Default gateway", "Default gateway",
          wanted=lambda s: [("gateway", s.default_gateway)] if s.default_gateway else [],
          present=lambda st, k: st.default_gateway,
@@ -266,7 +281,7 @@ ROWS: tuple[Area, ...] = (
     Area("routes", "routes", "route", "Static route", "Static routes",
          wanted=lambda s: [(f"route:{r.destination}", route_json(r)) for r in s.routes],
          present=_route_present, send=_route_send, describe=_route_words, absent=None,
-         needs_addresses=True, capture=_set(routes=lambda st: list(st.routes))),
+         needs_addresses=True, keyed=True, capture=_set(routes=lambda st: list(st.routes))),
     Area("ntp", "ntp", "ntp", "NTP", "NTP",
          wanted=lambda s: [("ntp", _lower(s.ntp_servers))] if s.ntp_servers is not None else [],
          present=lambda st, k: _lower(st.ntp_servers),
@@ -329,6 +344,13 @@ class Areas:
     def of_table(self, table: str) -> list[Area]:
         """The areas a sheet table holds (``network``: gateway, hostname, dns)."""
         return [row for row in self.rows if row.table == table]
+
+    def change(self, name: str, before, after) -> str:
+        """Area ``name``'s change in words (see ``Area.change``)."""
+        try:
+            return self[name].change(before, after)
+        except KeyError:
+            return f"{name}: {before} -> {after}"
 
     def describe(self, name: str, value) -> str:
         """``value`` of area ``name`` in words; an unknown area's value as text."""

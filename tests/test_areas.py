@@ -234,3 +234,22 @@ def test_apply_refuses_a_sheet_over_each_limit_before_sending_anything(make_lab,
     assert (after["requests"], after["saved"], after["changes"]) == \
         (before["requests"], before["saved"], before["changes"])
     assert _lan0(lab) == before_port
+
+
+# --- one formatter per area: the Restore rows, the report, apply's output ------------------------
+
+def test_each_change_reads_whole_before_and_after_in_the_technicians_words():
+    state = ApplianceState(ips=[IpAddress("nic2", "203.0.113.20", "255.255.255.0")],
+                           dns_servers=["198.51.100.53"])
+    steps = {s.key: s for s in plan(state, load_sheet(EXAMPLE)).steps}
+    words = {k: AREAS.change(s.area, s.before, s.after) for k, s in steps.items()}
+    assert words["ip:nic1:198.51.100.20"] == "Address: add NIC1 198.51.100.20/24 (255.255.255.0)"
+    assert words["ip:nic2:203.0.113.20"] == (
+        "Address: NIC2 203.0.113.20/24 (255.255.255.0) -> NIC2 203.0.113.20/25 "
+        "(255.255.255.128), VLAN 20")
+    assert words["dns"] == "DNS: 198.51.100.53 -> 198.51.100.53, 203.0.113.53"
+    assert words["smtp"] == ("E-mail: relay mail.example.net:587, STARTTLS, login bt-alerts, "
+                             "from bt-alerts@example.net, admin noc@example.net (was: none)")
+    assert AREAS.change("ntp", ["a"], ["a"]) == "NTP: a (as it is)"
+    # the step's title (apply's plain output, the report) uses the same words
+    assert steps["dns"].title == "DNS: " + AREAS.describe("dns", steps["dns"].after)

@@ -134,7 +134,11 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     assert "meets the appliance's rule" in seen["login"] and NEW_PASSWORD not in seen["login"]
     assert "198.51.100.20" in seen["network"]
     assert "settings differ" in seen["restore"]
+    # each row says its whole change, then what the appliance holds as read back
+    assert "Host name: none -> support.example.net" in seen["restore"]
+    assert "(read back)" not in seen["restore"]
     assert "applied and read back" in seen["applied"] and "FAILED" not in seen["applied"]
+    assert "Host name: none -> support.example.net (read back)" in seen["applied"]
     assert "given back" in seen["done"] and "Report:" in seen["done"]
     assert app.return_code == 0
     assert_appliance_matches_sheet(lab)
