@@ -253,3 +253,10 @@ def test_each_change_reads_whole_before_and_after_in_the_technicians_words():
     assert AREAS.change("ntp", ["a"], ["a"]) == "NTP: a (as it is)"
     # the step's title (apply's plain output, the report) uses the same words
     assert steps["dns"].title == "DNS: " + AREAS.describe("dns", steps["dns"].after)
+
+
+def test_round_trip_times_show_the_precision_they_have():
+    from hwprobe.probe import rtt_words
+
+    assert [rtt_words(x) for x in (0.7, 0.04, 0.0, 12.34, None)] == \
+        ["0.7 ms", "< 0.1 ms", "< 0.1 ms", "12 ms", "-"]
