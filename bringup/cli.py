@@ -37,7 +37,7 @@ COMMAND_OF = {
     "restore-link": "bringup.commands.link", "ports": "bringup.commands.link",
     "failover": "bringup.commands.runbook", "readiness": "bringup.commands.runbook",
     "runbook": "bringup.commands.runbook", "lab": "bringup.commands.lab",
-    "sim": "bringup.commands.lab",
+    "sim": "bringup.commands.lab", "verify": "bringup.commands.verify",
 }
 CONSOLE_MODULE = "bringup.commands.console"   # `bringup` alone: the console
 # every command module, in the order --help lists them

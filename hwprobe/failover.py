@@ -188,6 +188,11 @@ class PromoteResult:
     def ok(self) -> bool:
         return self.answer.ok and self.after is not None and self.after.role == "primary"
 
+    @property
+    def already_primary(self) -> bool:
+        """It was primary before anything was sent (automatic failover): nothing was sent."""
+        return self.before.role == "primary"
+
 
 def promote(client: FailoverClient, *, data_sync_first: bool = False) -> PromoteResult:
     """Make the appliance behind ``client`` primary and confirm it by reading

@@ -77,7 +77,7 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
         "left_alone_on_appliance": run.extras if run else [],
         "notes": (list(run.notes) if run else []) + list(notes),
         "next_steps": NEXT_STEPS,
-        "journal": run.journal_path,
+        "journal": run.journal_path if run else None,
     }
 
 

@@ -5,7 +5,11 @@ problem (field, message) at once; ``eligibility()`` says whether a failed part
 can be shipped as a field-replaceable unit (B300/B400: disk and power supply)
 or the whole unit must go back; ``write_request()`` writes a ready-to-send
 request as Markdown and JSON; ``mark_operational()`` records the date the
-replacement went live and the return deadline two weeks later.
+replacement went live and the return deadline two weeks later, and
+``return_warning()`` says it with the procedure's list-price warning;
+``shipping_note()`` says how the failed unit goes back (US label, DHL, WEEE).
+An international replacement outside Ireland and the EU needs documented
+consent to pay VAT fees (``vat_consent``).
 
 The procedure's facts are modelled here, in one place: FRU_PARTS,
 RETURN_DAYS, REPAIR_WEEKS.
@@ -26,6 +30,13 @@ RETURN_DAYS = 14            # return the failed unit within two weeks of going l
 REPAIR_WEEKS = 4            # international repair-and-return: up to four weeks
 INTERNATIONAL_CHOICES = ("repair_and_return", "replace")
 US_NAMES = {"us", "usa", "united states", "united states of america"}
+# replacements for Ireland and the EU ship from Ireland: no VAT fees expected
+EU_NAMES = {"ireland", "austria", "belgium", "bulgaria", "croatia", "cyprus", "czechia",
+            "czech republic", "denmark", "estonia", "finland", "france", "germany", "greece",
+            "hungary", "italy", "latvia", "lithuania", "luxembourg", "malta", "netherlands",
+            "poland", "portugal", "romania", "slovakia", "slovenia", "spain", "sweden",
+            "ie", "eu"}
+VAT_CONSENT_CHOICES = ("yes",)
 
 
 @dataclass
@@ -40,6 +51,7 @@ class RmaRequest:
     failed_part: str = ""
     vat_number: str = ""
     international_choice: str = ""      # outside the US: repair_and_return | replace
+    vat_consent: str = ""               # "yes": documented consent to pay VAT fees is sent
     description: str = ""
     operational_on: str | None = None   # ISO date the replacement went live
     return_by: str | None = None
@@ -47,6 +59,16 @@ class RmaRequest:
     @property
     def in_us(self) -> bool:
         return self.country.strip().lower() in US_NAMES
+
+    @property
+    def in_ireland_or_eu(self) -> bool:
+        return self.country.strip().lower() in EU_NAMES
+
+    @property
+    def needs_vat_consent(self) -> bool:
+        """A permanent replacement shipped internationally, outside Ireland/the EU."""
+        return (bool(self.country.strip()) and not self.in_us and not self.in_ireland_or_eu
+                and self.international_choice == "replace")
 
 
 @dataclass
@@ -68,9 +90,29 @@ def eligibility(req: RmaRequest) -> Eligibility:
     notes = ["The whole appliance is replaced: bring the new unit up with `bringup` and the "
              "saved settings sheet."]
     if not req.in_us and req.country:
-        notes.append(f"Outside the United States: repair-and-return takes up to {REPAIR_WEEKS} "
-                     "weeks; a replacement may be charged VAT on import.")
+        notes.append(f"International: repair and ship back takes up to {REPAIR_WEEKS} weeks; "
+                     "a permanent replacement may incur VAT fees.")
+        if req.in_ireland_or_eu:
+            notes.append("Ireland or the EU: shipped from Ireland, no VAT fees expected.")
+        elif req.international_choice == "replace":
+            notes.append("Send Support documented consent to pay any VAT fees.")
     return Eligibility(False, f"whole-unit RMA ({reason})", notes)
+
+
+def shipping_note(req: RmaRequest) -> str:
+    """How the failed appliance goes back, as the procedure says for the country."""
+    if req.in_us:
+        return "The packing slip and tracking come by e-mail; a return shipping label is sent."
+    return ("The packing slip and tracking come by e-mail; schedule a DHL pickup with the DHL "
+            "account number given, or Support arranges WEEE scrapping.")
+
+
+def return_warning(req: RmaRequest) -> str:
+    """The return-by date and what happens after it; "" before the replacement is operational."""
+    if not req.return_by:
+        return ""
+    return (f"Replacement operational on {req.operational_on}: return the failed unit by "
+            f"{req.return_by}. Not returned within two weeks, it is invoiced at list price.")
 
 
 def check(req: RmaRequest) -> list[tuple[str, str]]:
@@ -96,6 +138,9 @@ def check(req: RmaRequest) -> list[tuple[str, str]]:
         if req.international_choice not in INTERNATIONAL_CHOICES and not eligibility(req).fru:
             out.append(("international_choice",
                         "choose repair-and-return (up to 4 weeks) or replace (VAT may apply)"))
+        if req.needs_vat_consent and req.vat_consent not in VAT_CONSENT_CHOICES:
+            out.append(("vat_consent", "an international replacement needs documented consent "
+                                       "to pay VAT fees"))
     return out
 
 
@@ -113,12 +158,14 @@ def to_markdown(req: RmaRequest) -> str:
         lines.append(f"- VAT number: {req.vat_number}")
         if req.international_choice:
             lines.append(f"- International: {req.international_choice.replace('_', '-')}")
+        if req.needs_vat_consent and req.vat_consent == "yes":
+            lines.append(f"- VAT fees: {req.contact_name} consents to pay any VAT fees this "
+                         "replacement incurs")
     if req.description:
         lines += ["", "## What happened", "", req.description]
-    lines += ["", "## Notes", ""] + [f"- {n}" for n in e.notes]
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in e.notes + [shipping_note(req)]]
     if req.return_by:
-        lines += ["", f"Replacement operational on {req.operational_on}; "
-                      f"return the failed unit by {req.return_by}."]
+        lines += ["", return_warning(req)]
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -23,14 +24,41 @@ from .state import Settings
 _DATA = tomllib.loads(resources.files(__package__).joinpath("runbook.toml").read_text())
 PATHS: dict = _DATA["paths"]
 READINESS: dict = _DATA["readiness"]
+PROCEDURE: dict = _DATA["procedure"]
+FAILED: dict = _DATA["triage"]["failed"]
 PATH_ORDER = ("hardware", "failover", "cold_spare", "virtual", "rma", "hosted", "saas")
+
+
+def procedure_lines() -> list[str]:
+    """The vendor's procedure (procedure.txt, verbatim), one string per line:
+    index 0 is line 1."""
+    text = resources.files(__package__).joinpath(PROCEDURE["file"]).read_text(encoding="utf-8")
+    return text.splitlines()
+
+
+def section_of(line: int, lines: list[str] | None = None) -> str:
+    """The procedure heading line ``line`` (1-based) falls under; the title
+    before the first heading."""
+    lines = lines or procedure_lines()
+    heading = PROCEDURE["title"]
+    for n, text in enumerate(lines[:line], 1):
+        if text.strip() in PROCEDURE["sections"]:
+            heading = text.strip()
+    return heading
 
 
 @dataclass
 class ChecklistItem:
-    who: str            # "tool" | "tech"
-    text: str
+    who: str            # "tool" (bringup does it) | "tech" | "note" (a fact, no tick)
+    text: str           # the procedure's step
+    help: str = ""      # bringup's own addition, filled from the sheet ("" if none)
+    section: str = ""   # where in the procedure
+    line: int = 0
     done: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"{self.section}, line {self.line}"
 
 
 @dataclass
@@ -39,7 +67,7 @@ class Checklist:
     title: str
     summary: str
     items: list[ChecklistItem]
-    limitations: list[str] = field(default_factory=list)
+    skipped: list[ChecklistItem] = field(default_factory=list)   # left out by a triage answer
 
 
 class _Blank(dict):
@@ -48,7 +76,8 @@ class _Blank(dict):
 
 
 def sheet_values(settings: Settings | None, failover: dict | None = None) -> dict:
-    """The placeholders a checklist can use, from a sheet (missing ones say so)."""
+    """The placeholders a checklist's bringup help can use, from a sheet
+    (missing ones say so)."""
     v = _Blank()
     if settings is not None:
         if settings.ips:
@@ -61,26 +90,167 @@ def sheet_values(settings: Settings | None, failover: dict | None = None) -> dic
             v["dns_servers"] = ", ".join(settings.dns_servers)
         if settings.hostname:
             v["hostname"] = settings.hostname
+        if failover is None:
+            failover = getattr(settings, "failover", None)
     failover = failover or {}
     method = failover.get("method")
     if failover.get("peer_address"):
         v["peer_address"] = failover["peer_address"]
     methods = PATHS["failover"]["methods"]
     if method in methods:
-        v["failover_method_text"] = methods[method].format_map(v)
+        v["failover_method_text"] = "this site (sheet): " + methods[method].format_map(v)
     else:
-        v["failover_method_text"] = ("this site's method is not in the sheet ([failover] method = "
-                                     "shared_ip | dns | nat); one of: "
-                                     + "; ".join(m.format_map(v) for m in methods.values()))
+        v["failover_method_text"] = ("the sheet does not say how this site moves traffic "
+                                     "([failover] method = shared_ip | dns | nat)")
+    v["backup_password_text"] = backup_note_text(settings)
     return v
 
 
-def checklist(key: str, settings: Settings | None = None, failover: dict | None = None) -> Checklist:
-    """Path ``key`` (see PATH_ORDER) with its steps filled from the sheet."""
+def backup_note_text(settings: Settings | None) -> str:
+    """Whether the sheet records where the backup's password is kept."""
+    note = (getattr(settings, "backup", None) or {}).get("note") if settings else None
+    if note:
+        return f"the sheet's note on the backup password: {note}"
+    return "the sheet records no note on the backup password ([backup] note)"
+
+
+def checklist(key: str, settings: Settings | None = None, failover: dict | None = None,
+              facts: dict | None = None) -> Checklist:
+    """Path ``key`` (see PATH_ORDER): the procedure's steps, in its order, each
+    with bringup's help filled from the sheet. ``facts`` are triage answers
+    (``snapshot``, ``cloud``: True/False/None); a step whose ``when`` fact is
+    False goes to ``skipped``. KeyError for an unknown path."""
     p = PATHS[key]
     values = sheet_values(settings, failover)
-    items = [ChecklistItem(s["who"], s["text"].format_map(values)) for s in p["steps"]]
-    return Checklist(key, p["title"], p["summary"], items, list(p.get("limitations", [])))
+    facts = facts or {}
+    items, skipped = [], []
+    for s in p["steps"]:
+        item = ChecklistItem(s["who"], s["text"], s.get("help", "").format_map(values),
+                             s["section"], s["line"])
+        (skipped if facts.get(s.get("when", "")) is False else items).append(item)
+    return Checklist(key, p["title"], p["summary"], items, skipped)
+
+
+def checklist_text(c: Checklist, width: int = 79) -> list[str]:
+    """The checklist as ``bringup runbook PATH`` prints it, wrapped to ``width``."""
+    def wrap(first: str, text: str, indent: int = 9) -> list[str]:
+        return textwrap.wrap(text, width, initial_indent=first,
+                             subsequent_indent=" " * indent) or [first]
+
+    out = [*wrap("", c.title, 0), *wrap("", c.summary, 0),
+           *wrap("", f"From the vendor's procedure ({PROCEDURE['title']}); lines marked "
+                 "'bringup:' are bringup's own help.", 0)]
+    n = 0
+    for item in c.items:
+        if item.who == "note":
+            out += wrap("   note: ", item.text)
+        else:
+            n += 1
+            who = "bringup" if item.who == "tool" else "you"
+            out += wrap(f"  {n:>2}. [{who}] ", item.text)
+        if item.help:
+            out += wrap("         bringup: ", item.help, 18)
+        out.append(f"         (procedure: {item.ref})")
+    for item in c.skipped:
+        out += wrap("   not for this incident: ", item.text)
+    return out
+
+
+# --- triage ---------------------------------------------------------------------------
+
+QUESTIONS = {   # fact -> the question, as the console and the prompt ask it
+    "failover": "Is there a failover partner (a backup appliance)?",
+    "spare": "Is there a cold spare appliance?",
+    "snapshot": "Is there a recent snapshot or checkpoint?",
+    "contract": "Is there an active support maintenance contract?",
+}
+ASKED = {"hardware": ("failover", "spare", "contract"),
+         "virtual": ("failover", "spare", "snapshot", "contract"),
+         "hosted": ("contract",), "saas": ("contract",), "cloud": ("contract",)}
+
+
+@dataclass
+class TriageStep:
+    path: str           # a PATH_ORDER key
+    why: str            # the procedure's reason, in short
+    line: int           # where the procedure says so
+
+
+@dataclass
+class Triage:
+    failed: str
+    answers: dict
+    order: list[TriageStep]
+    notes: list[str]
+    facts: dict         # for checklist(): snapshot, cloud
+
+    def answers_text(self) -> str:
+        parts = [f"failed: {FAILED[self.failed]}"]
+        for fact in ASKED[self.failed]:
+            value = self.answers.get(fact)
+            parts.append(f"{fact}: {'yes' if value else 'no' if value is False else '?'}")
+        return "Triage: " + "; ".join(parts)
+
+    def order_text(self) -> str:
+        return "Triage: the procedure's order: " + ", ".join(
+            f"{n}. {PATHS[s.path]['title']}" for n, s in enumerate(self.order, 1))
+
+
+def missing_answers(failed: str, answers: dict) -> list[str]:
+    """The facts the triage of ``failed`` still needs (in asking order)."""
+    return [f for f in ASKED[failed] if answers.get(f) is None]
+
+
+def triage(failed: str, answers: dict) -> Triage:
+    """The path, or order of paths, the procedure prescribes for what failed
+    (a FAILED key) and what the site has (``answers``: failover, spare,
+    snapshot, contract as True/False). ValueError for an unknown ``failed``
+    or an answer missing (see ``missing_answers``)."""
+    if failed not in FAILED:
+        raise ValueError(f"unknown failure {failed!r}: one of {', '.join(FAILED)}")
+    missing = missing_answers(failed, answers)
+    if missing:
+        raise ValueError("not answered: " + ", ".join(missing))
+    a = {f: bool(answers[f]) for f in ASKED[failed]}
+    order: list[TriageStep] = []
+    notes: list[str] = []
+    facts: dict = {}
+    if failed in ("hardware", "virtual"):
+        if a["failover"]:
+            order.append(TriageStep("failover", "the backup takes the primary role", 11))
+        elif a["spare"]:
+            order.append(TriageStep("cold_spare", "restore the backups to the spare, "
+                                    "then redirect the traffic", 22))
+    if failed == "hardware":
+        order.append(TriageStep("rma", "restore the service first, then repair with Support "
+                                "or an RMA", 49))
+        if not (a["failover"] or a["spare"]):
+            order.append(TriageStep("hosted", "a temporary hosted site while new hardware "
+                                    "is being shipped", 49))
+        order.append(TriageStep("hardware", "the replacement's settings, once it has arrived", 86))
+        if not a["contract"]:
+            notes.append("No maintenance contract: shipment of new hardware is covered under "
+                         "the maintenance contract (procedure line 49).")
+    elif failed == "virtual":
+        facts["snapshot"] = a["snapshot"]
+        order.append(TriageStep("virtual", "restore the recent snapshot or checkpoint first"
+                                if a["snapshot"] else "redeploy from the deployment file",
+                                33 if a["snapshot"] else 37))
+        if not a["contract"]:
+            notes.append("No active maintenance contract: Support sends the deployment file "
+                         "under an active support maintenance contract; use the local copy "
+                         "(procedure line 35).")
+    else:
+        facts["cloud"] = failed == "cloud"
+        order.append(TriageStep("saas", "restart, check, work around, then contact Support",
+                                120))
+        if failed == "hosted":
+            notes.append("A hosted site runs on BeyondTrust's shared appliances (procedure "
+                         "line 3); the procedure's SaaS steps are the ones that apply "
+                         "(bringup's reading: it has no section of its own for a hosted site).")
+    if failed in ("hosted", "saas", "cloud") and not a["contract"]:
+        notes.append("No support contract: step 4 (contact Support) may not be available.")
+    return Triage(failed, a, order, notes, facts)
 
 
 # --- readiness ------------------------------------------------------------------

@@ -289,6 +289,19 @@ class BringupSession:
                       f"trusted for this appliance from now on")
         return seen
 
+    def failover_client(self, client_id: str | None, client_secret: str | None):
+        """The command-API client for the target (an appliance of a failover
+        pair on its production address), its HTTPS pinned on first use.
+        Returns a hwprobe.failover.FailoverClient; the caller closes it."""
+        from .failover import FailoverClient
+
+        if not self.target.address:
+            raise BadInput("give the appliance's --address")
+        self.stage = "connecting"
+        self.keep_secret(client_secret)
+        return FailoverClient(self.target.address, self.target.https_port,
+                              client_id=client_id, client_secret=client_secret)
+
     # --- the run journal of this appliance --------------------------------------------
     def appliance_key(self) -> str:
         """How this appliance's run journal is named: the address and the MAC

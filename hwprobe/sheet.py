@@ -91,6 +91,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, object]]] = {
         "peer_address": ("str", True, v.check_ipv4),
         "shared_ips": ("list", False, v.check_ipv4),
     },
+    "backup": {"note": ("str", True, lambda x: "is empty" if not x.strip() else None)},
 }
 _REQUIRED_TABLES = ("ip", "network")
 _NEEDS = {"ip": "add [[ip]] tables, one per address of the appliance",
@@ -101,6 +102,7 @@ _NEEDS = {"ip": "add [[ip]] tables, one per address of the appliance",
 _NOT_AREAS = {
     "appliance": "Status > Basics of the old box; informational",
     "failover": "/login > Management > Failover; used by bringup failover",
+    "backup": "the /login backup: where its password is kept, never the password",
 }
 
 
@@ -356,6 +358,8 @@ def _settings(good: dict) -> Settings:
         f = good["failover"]
         settings.failover = {"method": f["method"], "peer_address": f["peer_address"],
                              "shared_ips": list(f.get("shared_ips", []))}
+    if "backup" in good:
+        settings.backup = {"note": good["backup"]["note"]}
     return settings
 
 
@@ -447,6 +451,8 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
         out += ["", _header("failover"), *_key("method", f["method"], "shared_ip | dns | nat"),
                 *_key("peer_address", f["peer_address"]),
                 *_key("shared_ips", list(f.get("shared_ips", [])))]
+    if settings.backup:
+        out += ["", _header("backup"), *_key("note", settings.backup["note"])]
     return "\n".join(out) + "\n"
 
 

@@ -62,6 +62,9 @@ class Settings:
     # [failover]: how this site moves traffic to the backup (shared_ip | dns | nat),
     # the peer's address and the shared IPs; None when the site has no pair
     failover: dict | None = None
+    # [backup]: {"note": where the /login backup's password is kept (hosted-site
+    # restore); never the password itself}; None when the sheet does not say
+    backup: dict | None = None
 
 
 @dataclass

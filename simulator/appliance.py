@@ -11,8 +11,11 @@ sentences using the page map's field names, the way the appliance shows them.
 
 Limits (how many DNS, NTP and syslog servers and admin contacts it holds) are
 read from the page map, as bringup reads them to check a sheet when it is
-loaded: change them in hwprobe/pagemap.toml. The SMTP password is write-only: only
-"a password is set" is kept (the simulator sends no mail).
+loaded: change them in hwprobe/pagemap.toml. The SMTP password is write-only on the
+pages: they show only "a password is set"; the appliance keeps it (0600
+file ``smtp-secret`` beside state.json) to log in to its relay. Hooks for the
+live side (simulator/live.py): ``on_event(text)`` listeners hear logins and
+saved settings (for syslog), ``mailer(smtp, password)`` sends the test e-mail.
 """
 from __future__ import annotations
 
@@ -132,6 +135,9 @@ class Appliance:
         self._locked_until: dict[str, float] = {}
         self.changes: Counter = Counter()
         self._nic_info = nic_info or (lambda: synthetic_nics(serial, answers_on))
+        self._events: list[Callable[[str], None]] = []
+        self.mailer: Callable[[dict, str], str] | None = None
+        self._secret_file = self.state_file.with_name("smtp-secret")
         if factory_reset or not self.state_file.exists():
             self._state = factory_state(factory_address, answers_on)
             self._save(self._state)
@@ -145,6 +151,25 @@ class Appliance:
 
     def on_change(self, listener: Callable[[dict], None]) -> None:
         self._listeners.append(listener)
+
+    def on_event(self, listener: Callable[[str], None]) -> None:
+        """``listener(text)`` hears each event the appliance logs (syslog)."""
+        self._events.append(listener)
+
+    def _event(self, text: str) -> None:
+        for listener in self._events:
+            listener(text)
+
+    def _smtp_password(self) -> str:
+        try:
+            return self._secret_file.read_text()
+        except OSError:
+            return ""
+
+    def _keep_smtp_password(self, password: str) -> None:
+        fd = os.open(self._secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password)
 
     def _commit(self, action: str, candidate: dict) -> None:
         """Check the whole candidate, then save and swap it in (caller holds the lock)."""
@@ -165,6 +190,7 @@ class Appliance:
             public = self._public()
         for listener in self._listeners:
             listener(public)
+        self._event(f"settings saved: {action}")
 
     # --- reading -----------------------------------------------------------
 
@@ -213,6 +239,7 @@ class Appliance:
             account = self._state["users"].get(key)
             if account and secrets.compare_digest(_hash(password, account["salt"]), account["hash"]):
                 self._failures.pop(key, None)
+                self._event(f"user {key} logged in")
                 return LoginOutcome(True, must_change=account["must_change"])
             failures = self._failures.get(key, 0) + 1
             left = self.lockout_attempts - failures
@@ -458,13 +485,16 @@ class Appliance:
                 return problems
             smtp["password_set"] = au == "password" and (bool(password) or st["smtp"]["password_set"])
             st["smtp"] = smtp
+            if password and au == "password":
+                self._keep_smtp_password(password)
             return []
 
         self._change("set_smtp", edit)
 
     def send_test_email(self) -> str:
-        """Pretend to send a test e-mail; returns the notice. Refused when no
-        relay or no recipient is configured."""
+        """Send a test e-mail (through ``mailer`` when one is set, else only
+        pretend); returns the notice. Refused when no relay or no recipient is
+        configured, or when the mailer could not send (its words)."""
         with self._lock:
             smtp = dict(self._state["smtp"])
         problems = []
@@ -475,6 +505,8 @@ class Appliance:
         if problems:
             raise Refused(problems)
         self.changes["send_test_email"] += 1
+        if self.mailer is not None:
+            return self.mailer(smtp, self._smtp_password() if smtp["auth"] == "password" else "")
         return (f"Test email sent to {', '.join(smtp['admin_contacts'])} "
                 f"via {smtp['relay']}:{smtp['port']}")
 

@@ -69,6 +69,7 @@ class Lab:
     sim_pid: int | None = None
     nic_macs: dict | None = None
     backup: dict | None = None      # a paired backup appliance: ns, address, control, pid
+    production: dict | None = None  # the production network (simulator/production.py)
 
     @property
     def primary_address(self) -> str | None:
@@ -151,6 +152,10 @@ def _ns_names(name: str) -> tuple[str, ...]:
     return f"{name}-laptop", f"{name}-appliance", f"{name}-patch", f"{name}-backup"
 
 
+def _all_ns_names(name: str) -> tuple[str, ...]:
+    return (*_ns_names(name), f"{name}-prod")
+
+
 def _mac(name: str, nic: int) -> str:
     h = hashlib.sha256(name.encode()).digest()
     return f"02:b5:{h[0]:02x}:{h[1]:02x}:00:{nic:02x}"
@@ -188,7 +193,7 @@ def names() -> list[str]:
     """Names of labs that have a run directory or namespaces on this machine."""
     found = {p.name for p in RUN_ROOT.glob("*") if (p / "lab.json").exists()} if RUN_ROOT.exists() else set()
     for ns in _namespaces():
-        for suffix in ("-laptop", "-appliance", "-patch", "-backup"):
+        for suffix in ("-laptop", "-appliance", "-patch", "-backup", "-prod"):
             if ns.endswith(suffix):
                 found.add(ns[: -len(suffix)])
     return sorted(found)
@@ -206,6 +211,8 @@ def up(
     fresh: bool = True,
     pair: bool = False,
     api_client: tuple[str, str] | None = None,
+    production: tuple[str, ...] | None = None,
+    smtp_password: str | None = None,
 ) -> Lab:
     """Create lab ``name`` and start its simulated appliance; returns the Lab.
 
@@ -218,6 +225,11 @@ def up(
     pair on 198.51.100.20 (primary) and .21 (backup) with shared IP .30. Their
     command API accepts ``api_client`` (id, secret); without one a random
     secret is made and kept, readable by root only, in the lab's directory.
+
+    ``production=("nic1", "nic2")`` adds the production network with its real
+    services (simulator/production.py) and cables those NICs to it; its relay
+    accepts user bt-alerts with ``smtp_password`` (else a random one, kept in
+    the lab's directory, root only).
     """
     _check_name(name)
     if appliance_address not in FACTORY:
@@ -230,7 +242,7 @@ def up(
         raise BadInput(f"--plug {plug}: must be nic1 or nic2")
     _check_root()
     laptop, appliance, patch, _ = _ns_names(name)
-    existing = _namespaces() & {laptop, appliance, patch, f"{name}-backup"}
+    existing = _namespaces() & set(_all_ns_names(name))
     if existing:
         raise LabError(
             f"lab {name!r} is already up (namespaces {', '.join(sorted(existing))}); "
@@ -257,6 +269,10 @@ def up(
         if pair:
             _add_backup(lab, list(sim_args), start_sim)
             _save(lab)
+        if production is not None:
+            from . import production as prod
+
+            prod.build(lab, tuple(production), smtp_password)
     except BaseException:
         down(name)
         raise
@@ -477,7 +493,7 @@ def down(name: str) -> bool:
     directory. Safe to repeat; returns True when there was something to remove."""
     _check_root()
     did = False
-    for ns in _ns_names(name):
+    for ns in _all_ns_names(name):
         if ns in _namespaces():
             _kill_ns_processes(ns)
             _ip("netns", "del", ns, check=False)
@@ -486,7 +502,8 @@ def down(name: str) -> bool:
     if d.exists():
         try:
             data = json.loads((d / "lab.json").read_text())
-            pids = [data.get("sim_pid"), (data.get("backup") or {}).get("pid")]
+            pids = [data.get("sim_pid"), (data.get("backup") or {}).get("pid"),
+                    *((data.get("production") or {}).get("pids") or {}).values()]
         except (OSError, ValueError):
             pids = []
         for pid in pids:

@@ -100,6 +100,9 @@ class Simulator:
         self.faults.on_new_certificate = self.certs.renew
         if self.interfaces:
             self.appliance.on_change(self.interfaces.sync)
+            from .live import Live   # settings used for real: only inside a lab namespace
+
+            self.live = Live(self.appliance)
         for flag in args.fault:  # after the hooks: new_certificate at start renews
             self.faults.apply_flag(flag)
 
@@ -107,6 +110,7 @@ class Simulator:
         """Open every listener; returns the ready record."""
         if self.interfaces:
             self.interfaces.sync(self.appliance.snapshot())
+            self.live.sync_routes(self.appliance.snapshot())
         if self.https:
             self.face.https_port = self.https.open()
         if self.http:

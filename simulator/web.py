@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from hwprobe.constants import FACTORY_ADDRESSES
 from hwprobe.pagemap import PAGES
 
-from . import pages
+from . import live, pages
 from .appliance import Appliance, Refused, Sessions
 from .control import Faults
 
@@ -110,7 +110,10 @@ def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: 
     app = face.appliance
     st = app.snapshot()
     if key == "status_basics":
-        return pages.basics(st, app.system_time(), csrf, form, error, notice)
+        page = pages.basics(st, app.system_time(), csrf, form, error, notice)
+        return page.replace("</main>", live.ntp_section(app) + "</main>", 1)
+    if key == "utilities":
+        return live.utilities_page(csrf, form, error, notice)
     if key == "status_health":
         return pages.health(st, app.uptime_seconds(), csrf, form, error, notice)
     if key == "users":
@@ -178,6 +181,8 @@ def _actions():
 
 
 ACTIONS = _actions()
+ACTIONS.update(live.utility_actions())
+PAGE_PATHS[PAGES["utilities"]["path"]] = "utilities"
 PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
 
 

@@ -15,18 +15,9 @@ import pytest
 from hwprobe import journal, link
 from hwprobe.errors import LinkError, PortRefused
 
+from lab_helpers import port_state
+
 pytestmark = pytest.mark.lab
-
-
-def port_state(ns: str, iface: str = "lan0") -> dict:
-    """What `ip` shows for the port: IPv4 addresses (all attributes) and UP flag."""
-    shown = json.loads(subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", iface],
-                                      capture_output=True, text=True, check=True).stdout)[0]
-    addrs = [{k: a.get(k) for k in ("local", "prefixlen", "broadcast", "scope", "label")}
-             for a in shown.get("addr_info", []) if a["family"] == "inet"]
-    routes = subprocess.run(["ip", "-n", ns, "-4", "route", "show", "dev", iface],
-                            capture_output=True, text=True, check=True).stdout
-    return {"addresses": addrs, "up": "UP" in shown["flags"], "routes": routes}
 
 
 def office_port(lab, up: bool = False) -> dict:

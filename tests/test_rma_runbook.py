@@ -44,29 +44,55 @@ def test_written_request_and_two_week_return_deadline(tmp_path):
     assert req.return_by == "2026-12-10"
     text = md.read_text()
     assert "whole-unit RMA" in text and "return the failed unit by 2026-12-10" in text
+    assert "Not returned within two weeks, it is invoiced at list price." in text
+    assert "a return shipping label is sent" in text
     assert json.loads(js.read_text())["eligibility"]["fru"] is False
     assert rma.load_request(js).return_by == "2026-12-10"
 
 
-def test_virtual_appliance_checklist_shows_the_sheets_values_ready_to_type():
+def test_virtual_appliance_checklist_gives_the_sheets_values_as_bringups_help():
     c = runbook.checklist("virtual", load_sheet(EXAMPLE))
-    text = "\n".join(i.text for i in c.items)
-    assert "198.51.100.20" in text and "255.255.255.0" in text and "198.51.100.1" in text
-    assert "never of a running appliance" in text
+    enter = next(i for i in c.items if i.text.startswith("Enter the IP address"))
+    assert enter.help == ("from the sheet: address 198.51.100.20, netmask 255.255.255.0, "
+                          "gateway 198.51.100.1")
+    assert enter.ref == "RS Virtual Appliances, line 43"
+    assert c.items[2].text.startswith("If there is a recent snapshot or checkpoint, restore it")
 
 
-def test_failover_checklist_names_the_sites_method():
+def test_failover_checklist_names_the_sites_method_in_bringups_help():
     c = runbook.checklist("failover", None, {"method": "dns", "peer_address": "198.51.100.21"})
-    assert any("A record" in i.text and "198.51.100.21" in i.text for i in c.items)
-    c = runbook.checklist("failover")
-    assert any("not in the sheet" in i.text for i in c.items)
+    assert c.items[0].help == ("this site (sheet): DNS swing: update the primary's DNS A-record "
+                               "to resolve the backup's IP address (198.51.100.21)")
+    assert "does not say how this site moves traffic" in runbook.checklist("failover").items[0].help
 
 
 def test_cold_spare_warns_about_the_switch_and_hosted_site_states_its_limits():
-    assert any("switch rebooted" in i.text for i in runbook.checklist("cold_spare").items)
-    lim = runbook.checklist("hosted").limitations
-    assert any("clients do not move" in x for x in lim)
-    assert any("RADIUS" in x for x in lim) and any("certificate" in x for x in lim)
+    assert any("switch must be rebooted" in i.text for i in runbook.checklist("cold_spare").items)
+    notes = [i.text for i in runbook.checklist("hosted").items if i.who == "note"]
+    assert any("normally not transferred back" in x for x in notes)
+    assert any("public internet" in x for x in notes)
+    assert any("RADIUS" in x for x in notes) and any("certificates" in x for x in notes)
+
+
+def test_international_replacement_needs_vat_consent_but_not_in_ireland_or_the_eu():
+    req = good(country="Japan", vat_number="JP123", failed_part="motherboard",
+               international_choice="replace")
+    assert dict(rma.check(req))["vat_consent"] == \
+        "an international replacement needs documented consent to pay VAT fees"
+    assert "Send Support documented consent to pay any VAT fees." in rma.eligibility(req).notes
+    req.vat_consent = "yes"
+    assert rma.check(req) == []
+    ireland = good(country="Ireland", vat_number="IE123", failed_part="motherboard",
+                   international_choice="replace")
+    assert rma.check(ireland) == []
+    assert "Ireland or the EU: shipped from Ireland, no VAT fees expected." in \
+        rma.eligibility(ireland).notes
+
+
+def test_shipping_back_a_label_in_the_us_dhl_or_weee_elsewhere():
+    assert "a return shipping label is sent" in rma.shipping_note(good())
+    elsewhere = rma.shipping_note(good(country="Japan"))
+    assert "DHL pickup" in elsewhere and "WEEE scrapping" in elsewhere
 
 
 def test_timeline_is_kept_on_disk_and_pastes_as_text(tmp_path):

@@ -73,6 +73,11 @@ def squashed(text: str) -> str:
     return "".join(text.split())
 
 
+def squashed_words(text: str) -> str:
+    """Screen text with every run of whitespace as one space (lines wrap anywhere)."""
+    return " ".join(text.split())
+
+
 def assert_pure_ascii(app) -> None:
     """The step screens' checker: ASCII on screen, and none of it by the last-resort filter."""
     _assert_ascii(screen_lines(app), app)
@@ -106,6 +111,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
 
     async def steps(pilot):
         await wait_for(pilot, lambda: app.session.settings is not None, "sheet loaded")
+        await wait_for(pilot, lambda: "^o" in screen_text(app), "the footer drawn")
         seen["start"] = screen_text(app)
         assert_pure_ascii(app)
         for n, key in enumerate([*PATH_KEYS[1:], "hardware"], 1):
@@ -114,6 +120,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
             await wait_for(pilot, lambda: isinstance(app.screen, PathsScreen), "paths list")
             seen["paths"] = screen_text(app)
             assert_pure_ascii(app)
+            app.screen.query_one("#paths").focus()
             await pilot.press("home", *["down"] * PATH_KEYS.index(key), "enter")
             if key == "hardware":        # the bring-up flow is the start screen itself
                 await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), "start")
@@ -132,7 +139,7 @@ def test_every_path_opens_from_the_start_screen_by_keyboard_in_ascii_and_escape_
                 await pilot.press("ctrl+o")
 
     run(app, steps)
-    assert "^o Other paths" in seen["start"]
+    assert "^o Other paths" in seen["start"], seen["start"]
     offer = " ".join(seen["start"].split())
     for words in ("failover", "cold spare", "virtual appliance", "RMA", "hosted site",
                   "SaaS outage", "readiness"):
@@ -280,6 +287,7 @@ def test_rma_request_is_written_and_operational_today_sets_return_by_two_weeks_l
     assert "- Contact: A. Tech, tech@example.net, +1 555 0100 200" in text
     assert "field-replaceable unit; the part is shipped" in text
     assert "return the failed unit by 2026-12-10" in operational
+    assert "invoiced at list price" in operational
     data = json.loads(js.read_text())
     assert (data["operational_on"], data["return_by"]) == ("2026-11-26", "2026-12-10")
     assert data["eligibility"]["fru"] is True
@@ -292,26 +300,27 @@ def test_incident_timeline_entries_are_written_ready_to_paste(sheet, state_dir):
 
     async def steps(pilot):
         await open_path(pilot, "hosted")
-        await pilot.press("space")                       # tick step 1
+        opened = screen_text(app)
+        await pilot.press("space")                       # tick step 1 (the notes have no box)
         app.screen.query_one("#entry").focus()
         await pilot.press(*"Case 4711 opened", "enter")
         await pilot.press(*"Site is up", "enter")
         await pilot.pause(0.1)
-        return screen_text(app)
+        return opened, screen_text(app)
 
-    shown = run(app, steps)
-    files = list((state_dir / "incidents").glob("hosted-*.txt"))
+    opened, shown = run(app, steps)
+    files = list((state_dir / "incidents").glob("incident-*.txt"))
     assert len(files) == 1
     text = files[0].read_text()
     lines = text.splitlines()
-    assert lines[0] == "Incident timeline: Temporary hosted site"
+    assert lines[0] == "Incident timeline"
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d  "
-    assert re.fullmatch(stamp + "Done: Open a support case asking for a temporary hosted site",
-                        lines[2])
+    assert re.fullmatch(stamp + "Done: Contact BeyondTrust Technical Support.", lines[2])
     assert re.fullmatch(stamp + "Case 4711 opened", lines[3])
     assert re.fullmatch(stamp + "Site is up", lines[4])
     assert str(files[0]) in squashed(shown)
-    assert "Installed clients do not move" in shown or "Kerberos" in shown
+    assert "note: Clients from the original site" in opened
+    assert "The sheet records no note on the backup password ([backup] note)." in opened
 
 
 def test_virtual_appliance_checklist_shows_the_sheets_network_values_ready_to_type(sheet):
@@ -319,12 +328,17 @@ def test_virtual_appliance_checklist_shows_the_sheets_network_values_ready_to_ty
 
     async def steps(pilot):
         await open_path(pilot, "virtual")
-        return screen_lines(app)
+        top = screen_text(app)
+        # the values are under the steps: scrolled to, as the mouse wheel or PageDown would
+        app.screen.query_one("#checklist-body").scroll_end(animate=False)
+        await pilot.pause(0.1)
+        return top, screen_lines(app)
 
-    lines = run(app, steps)
+    top, lines = run(app, steps)
     assert any(re.fullmatch(r"\s+Address\s+198\.51\.100\.20\s*", line) for line in lines)
     assert any(re.fullmatch(r"\s+Gateway\s+198\.51\.100\.1\s*", line) for line in lines)
-    assert any("never of a running" in line for line in lines)
+    assert "of a running appliance are not supported. (l.31)" in squashed_words(top)
+    assert "bringup: from the sheet, to type on the virtual console:" in "\n".join(lines)
 
 
 @pytest.fixture
@@ -348,7 +362,7 @@ def test_cold_spare_warns_about_the_switch_and_leads_into_the_bring_up_flow(shee
         return checklist, [type(s).__name__ for s in app.screen_stack], screen_text(app)
 
     checklist, stack, port = run(app, steps)
-    assert "switch rebooted" in checklist
+    assert "switch must be rebooted" in squashed_words(checklist)
     assert stack[-1] == "PortScreen" and "Step 2 of 7" in port
     assert app.session.settings.ips[0].address == "198.51.100.20"     # the saved sheet
 
@@ -388,9 +402,12 @@ def test_failover_screen_says_which_way_this_site_moves_traffic(sheet):
         return screen_text(app), app.screen.query_one("#peer").value
 
     text, peer = run(app, steps)
-    assert "> DNS swing: update the site's A record" in text
-    assert "shared IP: moves automatically" in text and "NAT swing" in text
-    assert "this site: DNS swing (from the sheet)" in text
+    words = squashed_words(text)
+    assert "[ ] 1. Redirect network traffic from the primary to the backup. (l.13)" in words
+    assert ("bringup: this site (sheet): DNS swing: update the primary's DNS A-record to "
+            "resolve the backup's IP address (the Peer address below)") in words
+    assert "or Become Primary / the API: ^y (l.19)" in words
+    assert "[ ] 3. Confirm the clients are working" in words
     assert peer == "198.51.100.21"
     assert "[ ] Sync data first (leave off when the primary is down)" in text
     assert "needs the old primary to answer, and disconnects its users" in text
@@ -406,7 +423,7 @@ def test_failover_screen_without_a_failover_table_says_not_in_the_sheet(sheet, s
         return screen_text(app)
 
     text = run(app, steps)
-    assert "this site: not in the sheet" in text
+    assert "this site: not in the sheet ([failover] method)" in text
     assert "Peer address: type the backup appliance's address" in text
 
 
@@ -510,3 +527,94 @@ def test_console_failover_errors_are_clear_and_change_nothing(pair, sheet, monke
     assert "did not answer" in seen["unreachable"]
     assert "Nothing was changed" in seen["unreachable"]
     assert role_of(pair, PAIR["backup"]) == "backup"
+
+
+# --- the triage (^o) at 80x24, leading to each path ------------------------------------------
+
+# (keys on the triage, from "What failed"; the paths marked in order; the screen Enter opens)
+# Right steps a choice (failed: hardware, virtual, hosted, saas, cloud; yes/no: yes, no);
+# Down goes to the next question.
+TRIAGE_CASES = {
+    "failover": (["right", "down", "right", "down", "right", "right", "down", "right"],
+                 ["failover", "rma", "hardware"]),
+    "cold_spare": (["right", "down", "right", "right", "down", "right", "down", "right"],
+                   ["cold_spare", "rma", "hardware"]),
+    "rma": (["right", "down", "right", "right", "down", "right", "right", "down", "right"],
+            ["rma", "hosted", "hardware"]),
+    "virtual": (["right", "right", "down", "right", "right", "down", "right", "right", "down",
+                 "right", "right", "down", "right"], ["virtual"]),
+    "saas": (["right", "right", "right", "right", "down", "right"], ["saas"]),
+}
+
+
+def triage_run(app, keys, then=None):
+    async def steps(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen)
+                       and app.session.settings is not None, "sheet loaded")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathsScreen), "triage")
+        await pilot.press(*keys)
+        await pilot.pause(0.1)
+        seen = {"triage": screen_text(app)}
+        assert_pure_ascii(app)
+        await pilot.press(*(then or ["enter"]))
+        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.screen.is_mounted, "the opened screen")
+        seen["opened"] = screen_text(app)
+        seen["screen"] = app.screen
+        assert_pure_ascii(app)
+        return seen
+    return run(app, steps)
+
+
+@pytest.mark.parametrize("first", list(TRIAGE_CASES))
+def test_triage_at_80x24_marks_the_procedures_order_and_enter_opens_the_first(
+        first, sheet, state_dir):
+    keys, order = TRIAGE_CASES[first]
+    app = console_app(sheet)
+    seen = triage_run(app, keys)
+    text = seen["triage"]
+    for place, key in enumerate(order, 1):
+        mark = {1: "1st", 2: "2nd", 3: "3rd"}[place]
+        assert f"{PATH_KEYS.index(key) + 1}  {path_title(key)}  <- {mark}" in text
+    assert "The procedure's order: " + ", then ".join(
+        str(PATH_KEYS.index(k) + 1) for k in order) + " (marked below" in text
+    assert isinstance(seen["screen"], SCREEN_OF[first])
+    assert f" bringup  {path_title(first)}" in seen["opened"]
+    timeline = json.loads(next((state_dir / "incidents").glob("incident-*.json")).read_text())
+    assert timeline[-1]["text"].startswith("Triage: the procedure's order: 1. "
+                                           + path_title(order[0]))
+
+
+def test_triage_hardware_without_partner_leads_on_to_the_hosted_site_and_the_bring_up(
+        sheet, state_dir):
+    keys, _ = TRIAGE_CASES["rma"]
+    seen = triage_run(console_app(sheet), keys, then=["6"])       # the 2nd: hosted site
+    assert isinstance(seen["screen"], ChecklistScreen) and seen["screen"].key == "hosted"
+    seen = triage_run(console_app(sheet), keys, then=["1"])       # the 3rd: the bring-up
+    assert isinstance(seen["screen"], StartScreen) and "Step 1 of 7" in seen["opened"]
+
+
+def test_triage_answers_shape_the_checklist_it_opens(sheet, state_dir):
+    no_snapshot = ["right", "right", "down", "right", "right", "down", "right", "right",
+                   "down", "right", "right", "down", "right"]
+    seen = triage_run(console_app(sheet), no_snapshot)
+    screen = seen["screen"]
+    assert screen.key == "virtual"
+    assert [i.text for i in screen.checklist.skipped] == [
+        "If there is a recent snapshot or checkpoint, restore it first: often the fastest "
+        "way back."]
+    starter = triage_run(console_app(sheet), TRIAGE_CASES["saas"][0])["screen"]
+    assert any(i.text.startswith("Cloud Appliance:") for i in starter.checklist.skipped)
+    cloud = triage_run(console_app(sheet), ["right"] * 5 + ["down", "right"])
+    assert cloud["screen"].key == "saas" and not cloud["screen"].checklist.skipped
+    assert "2. (you) Cloud Appliance: log in to /appliance" in squashed_words(cloud["opened"])
+
+
+def test_triage_unanswered_says_what_is_left_and_enter_goes_to_it(sheet, state_dir):
+    app = console_app(sheet)
+    seen = triage_run(app, ["right", "down", "right"], then=["enter"])
+    assert "Still to answer: Cold spare, Support contract." in seen["triage"]
+    assert isinstance(seen["screen"], PathsScreen)
+    assert "Still to answer: Cold spare." in seen["opened"]
+    assert not (state_dir / "incidents").exists()

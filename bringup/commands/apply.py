@@ -17,7 +17,7 @@ from pathlib import Path
 from hwprobe import password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
-from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused
+from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
 from hwprobe.session import BringupSession, Target
 
 APPLY_HELP = """\
@@ -157,6 +157,7 @@ def _current_password(session: BringupSession, new_password: str | None) -> str:
 def _login(session: BringupSession, new_password: str | None, *, dry_run: bool = False):
     """Log in (the forced change too, unless a dry run); returns the outcome."""
     session.connect()
+    session.stage = "logging in"
     password = _current_password(session, new_password)
     hint = session.password_hint()
     try:
@@ -177,7 +178,23 @@ def _login(session: BringupSession, new_password: str | None, *, dry_run: bool =
 def _find(session: BringupSession) -> None:
     """Take the port and find the appliance on it (with --iface)."""
     if session.take_port() is not None and session.target.address:
-        session.probe(timeout=2.0, check_https=not session.target.console)
+        result = session.probe(timeout=2.0, check_https=not session.target.console)
+        if session.responder is None and not session.target.console:
+            carrier = "" if result.responders or _carrier(session) else (
+                f" ({session.target.iface} has no carrier: is the cable in?)")
+            raise ProbeTimeout(
+                f"{session.target.address} does not answer on {session.target.iface}{carrier}: "
+                f"the cable may be in the other NIC of the appliance (move it from NIC1 to "
+                f"NIC2 or back and run again), or the appliance is still starting")
+
+
+def _carrier(session: BringupSession) -> bool:
+    from hwprobe import interfaces
+
+    try:
+        return interfaces.get_port(session.target.iface).carrier
+    except BringupError:
+        return True
 
 
 # --- apply ----------------------------------------------------------------------

@@ -44,6 +44,11 @@ def register(sub, root) -> None:
                    help="add a backup appliance: a failover pair on 198.51.100.20 (primary) and .21 "
                         "(backup); API client from BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET, or a "
                         "random secret kept in the lab's directory (root only)")
+    p.add_argument("--production", nargs="?", const="nic1,nic2", metavar="NICS",
+                   help="add the production network with real DNS, NTP, syslog and SMTP "
+                        "servers at the example sheet's addresses, and cable NICS to it "
+                        "(default nic1,nic2); the relay's password is BRINGUP_SMTP_PASSWORD "
+                        "or a random one kept in the lab's directory (root only)")
     p.add_argument("--json", action="store_true", help="print the lab as JSON")
     p.add_argument("sim_args", nargs=argparse.REMAINDER,
                    help="after --, extra flags for the simulator (e.g. -- --fault delay=0.5)")
@@ -53,6 +58,12 @@ def register(sub, root) -> None:
     p.add_argument("nic", choices=("nic1", "nic2"))
     p.add_argument("--name", default="lab")
     p.set_defaults(handler=_plug)
+
+    p = lsub.add_parser("production", help="cable an appliance NIC to the production network, or pull it")
+    p.add_argument("nic", choices=("nic1", "nic2"))
+    p.add_argument("--off", action="store_true", help="pull the NIC's production cable")
+    p.add_argument("--name", default="lab")
+    p.set_defaults(handler=_production)
 
     p = lsub.add_parser("unplug", help="pull the cable out (the laptop sees carrier drop)")
     p.add_argument("--name", default="lab")
@@ -92,7 +103,14 @@ def describe(lab) -> str:
         "  API client           " + ("from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"
                                       if not (Path(lab.dir) / "api-client.json").exists()
                                       else str(Path(lab.dir) / "api-client.json")),
-    ] if lab.backup else []))
+    ] if lab.backup else []) + ([
+        f"  production network   {lab.production['ns']}: gateway 198.51.100.1, DNS 198.51.100.53 "
+        f"and 203.0.113.53, NTP 198.51.100.123, syslog 198.51.100.5, mail.example.net "
+        f"(198.51.100.25); cabled: {', '.join(n.upper() for n in lab.production['patched']) or '-'}",
+        f"  relay login          {lab.production['smtp_user']}, password in "
+        f"{lab.production['smtp_password_file']}",
+        f"  laptop on production:  ip -n {lab.laptop_ns} addr add 198.51.100.250/24 dev lan0",
+    ] if lab.production else []))
 
 
 def _up(args) -> int:
@@ -103,15 +121,39 @@ def _up(args) -> int:
         client = (os.environ["BRINGUP_API_CLIENT_ID"], os.environ["BRINGUP_API_SECRET"])
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
                     answers_on=args.answers_on, plug=args.plug, sim_args=extra,
-                    pair=args.pair, api_client=client)
+                    pair=args.pair, api_client=client,
+                    production=_production_nics(args.production),
+                    smtp_password=os.environ.get("BRINGUP_SMTP_PASSWORD") or None)
     print(json.dumps(lab.to_json(), indent=2) if args.json else describe(lab))
     return 0
+
+
+def _production_nics(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    nics = tuple(n.strip().lower() for n in text.split(",") if n.strip())
+    bad = [n for n in nics if n not in ("nic1", "nic2")]
+    if bad:
+        from hwprobe.errors import BadInput
+
+        raise BadInput(f"--production {text}: {', '.join(bad)} is not a NIC (nic1, nic2)")
+    return nics
 
 
 def _plug(args) -> int:
     labmod = _lab()
     lab = labmod.plug(args.name, args.nic)
     print(f"lab {lab.name}: cable moved to {lab.plug.upper()}")
+    return 0
+
+
+def _production(args) -> int:
+    from simulator import production
+
+    lab = production.patch(args.name, args.nic, not args.off)
+    state = "pulled from" if args.off else "cabled to"
+    print(f"lab {lab.name}: {args.nic.upper()} {state} the production network "
+          f"(cabled: {', '.join(n.upper() for n in lab.production['patched']) or '-'})")
     return 0
 
 

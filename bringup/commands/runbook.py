@@ -6,6 +6,7 @@ BRINGUP_API_SECRET, or from prompts; never from argv.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import ipaddress
 import json
@@ -13,10 +14,17 @@ import os
 import sys
 
 from hwprobe.errors import BadInput
+from hwprobe.runbook import FAILED, QUESTIONS
 
+ALREADY_PRIMARY = ("{address} is already the primary: nothing to promote (with Enable "
+                   "Automatic Failover on, the backup takes the primary role by itself). "
+                   "Next (procedure line 20): confirm the clients are working, then perform "
+                   "maintenance on the failed appliance.")
 FAILOVER_HELP = """\
-Failover pair with the primary down: read the backup's role and health, then
-make it primary through the command API (set_failover_role&role=primary).
+Failover pair with the primary down: read the backup's role and health first;
+if it already took the primary role by itself (Enable Automatic Failover), say
+so and send nothing; else make it primary through the command API
+(set_failover_role&role=primary).
 
   --data-sync-first  sync data from the old primary before the swap. It needs the
                      old primary to answer and disconnects its users; leave it
@@ -26,6 +34,22 @@ The API client (id and secret, /login > Management > API Configuration) comes
 from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET or a prompt.
 
 exit status: 0 done, 1 the appliance refused or did not answer, 2 bad input
+"""
+
+
+RUNBOOK_HELP = """\
+With no path: the triage. Say what failed and what the site has; bringup prints
+the path, or the order of paths, that the vendor's procedure prescribes and
+writes the answers on today's incident timeline. On a terminal it asks what the
+options do not say.
+
+  bringup runbook --failed hardware --failover no --spare no --contract yes
+
+With a path: its checklist, each step with its place in the procedure, filled
+with the sheet's values (--sheet); --snapshot no / --failed saas|cloud leave out
+the steps that do not apply.
+
+exit status: 0 done, 2 bad input
 """
 
 
@@ -49,9 +73,15 @@ def register(sub, root) -> None:
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=_readiness)
 
-    b = sub.add_parser("runbook", help="print a recovery path's checklist")
+    b = sub.add_parser("runbook", help="triage: which recovery path; or print one path's checklist",
+                       description=RUNBOOK_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("path", nargs="?", help="hardware, failover, cold_spare, virtual, rma, hosted, saas")
     b.add_argument("--sheet", metavar="FILE", help="fill the checklist with this sheet's values")
+    b.add_argument("--failed", choices=list(FAILED),
+                   help="triage: what failed (hardware, virtual, hosted, saas, cloud)")
+    for fact in QUESTIONS:
+        b.add_argument(f"--{fact}", choices=("yes", "no"), help=f"triage: {QUESTIONS[fact]}")
     b.set_defaults(handler=_runbook)
 
 
@@ -78,14 +108,16 @@ def _print_health(label: str, h) -> None:
 
 
 def _failover(args) -> int:
-    from hwprobe.failover import FailoverClient, promote
+    from hwprobe.failover import promote
+    from hwprobe.session import BringupSession, Target
 
     try:
         ipaddress.IPv4Address(args.address)
     except ValueError:
         raise BadInput(f"--address {args.address}: not an IPv4 address") from None
     cid, secret = _api_credentials()
-    client = FailoverClient(args.address, args.port, client_id=cid, client_secret=secret)
+    session = BringupSession(Target(address=args.address, https_port=args.port))
+    client = session.failover_client(cid, secret)
     try:
         if args.failover_command == "status":
             h = client.health()
@@ -93,12 +125,23 @@ def _failover(args) -> int:
                 print(json.dumps(_health_json(h), indent=2))
             else:
                 _print_health(args.address, h)
+                if h.role == "primary":
+                    print(ALREADY_PRIMARY.format(address=args.address))
             return 0
         result = promote(client, data_sync_first=args.data_sync_first)
     finally:
         client.close()
+    if result.already_primary:
+        if args.json:
+            print(json.dumps({"ok": True, "already_primary": True, "sent": False,
+                              "before": _health_json(result.before)}, indent=2))
+        else:
+            _print_health("before", result.before)
+            print(ALREADY_PRIMARY.format(address=args.address) + " Nothing was sent.")
+        return 0
     if args.json:
-        print(json.dumps({"ok": result.ok, "before": _health_json(result.before),
+        print(json.dumps({"ok": result.ok, "already_primary": False,
+                          "before": _health_json(result.before),
                           "answer": {"ok": result.answer.ok, "message": result.answer.message,
                                      "xml": result.answer.xml},
                           "after": _health_json(result.after) if result.after else None}, indent=2))
@@ -109,8 +152,10 @@ def _failover(args) -> int:
         if result.after:
             _print_health("after ", result.after)
         if result.ok:
-            print(f"{args.address} is now the primary. Move traffic as this site does "
-                  "(shared IP: automatic; DNS swing: update the A record; NAT swing: the firewall rule).")
+            print(f"{args.address} is now the primary. Redirect traffic as this site does "
+                  "(shared IP: automatic; DNS swing: the A-record; NAT swing: the NAT rule), "
+                  "then confirm the clients are working and maintain the failed appliance "
+                  "(procedure line 20).")
         else:
             print(f"not changed: {result.answer.message}", file=sys.stderr)
     return 0 if result.ok else 1
@@ -139,12 +184,77 @@ def _readiness(args) -> int:
     return 0 if rep.ok else 1
 
 
+def _yes_no(value: str | None) -> bool | None:
+    return None if value is None else value == "yes"
+
+
+def _input(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:
+        print()
+        raise BadInput("runbook: the input ended before the triage was answered; nothing "
+                       "was written") from None
+
+
+def _ask(question: str) -> bool:
+    while True:
+        answer = _input(f"{question} [y/n] ").strip().lower()
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        print("  answer y or n")
+
+
+def _triage(args) -> int:
+    from hwprobe.runbook import ASKED, PATHS, Timeline, missing_answers, triage
+
+    answers = {fact: _yes_no(getattr(args, fact)) for fact in QUESTIONS}
+    failed = args.failed
+    interactive = sys.stdin.isatty()
+    if failed is None:
+        keys = list(FAILED)
+        print("What failed?")
+        for n, key in enumerate(keys, 1):
+            print(f"  {n}. {FAILED[key]}")
+        while failed is None:
+            typed = _input(f"number 1-{len(keys)}: ").strip()
+            if typed.isdigit() and 1 <= int(typed) <= len(keys):
+                failed = keys[int(typed) - 1]
+    missing = missing_answers(failed, answers)
+    if missing and not interactive:
+        raise BadInput(f"runbook --failed {failed}: also answer "
+                       + ", ".join(f"--{f} yes|no" for f in missing))
+    for fact in missing:
+        answers[fact] = _ask(QUESTIONS[fact])
+    t = triage(failed, {f: answers[f] for f in ASKED[failed]})
+    print(f"Failed: {FAILED[failed]}. The procedure's order:")
+    for n, step in enumerate(t.order, 1):
+        print(f"  {n}. {PATHS[step.path]['title']}  (bringup runbook {step.path})")
+        print(f"     {step.why} (procedure line {step.line})")
+    for note in t.notes:
+        print(f"  note: {note}")
+    try:
+        timeline = Timeline(f"incident-{dt.date.today():%Y%m%d}")
+        timeline.add(t.answers_text())
+        timeline.add(t.order_text())
+    except OSError as exc:
+        print(f"the incident timeline could not be written: {exc.strerror or exc}", file=sys.stderr)
+    else:
+        print(f"On the incident timeline: {timeline.path}")
+    return 0
+
+
 def _runbook(args) -> int:
-    from hwprobe.runbook import PATH_ORDER, PATHS, checklist
+    from hwprobe.runbook import PATH_ORDER, PATHS, checklist, checklist_text
 
     if not args.path:
+        if args.failed or sys.stdin.isatty():
+            return _triage(args)
         for key in PATH_ORDER:
             print(f"{key:<11} {PATHS[key]['title']}")
+        print("triage (which path, in which order): bringup runbook --failed "
+              + "|".join(FAILED) + " --failover yes|no --spare yes|no --snapshot yes|no "
+              "--contract yes|no")
         return 0
     if args.path not in PATHS:
         raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
@@ -153,11 +263,9 @@ def _runbook(args) -> int:
         from hwprobe.sheet import load_sheet
 
         settings = load_sheet(args.sheet)
-    c = checklist(args.path, settings)
-    print(c.title)
-    print(c.summary)
-    for n, item in enumerate(c.items, 1):
-        print(f"  {n}. [{'bringup' if item.who == 'tool' else 'you':>7}] {item.text}")
-    for lim in c.limitations:
-        print(f"  limitation: {lim}")
+    facts = {"snapshot": _yes_no(args.snapshot),
+             "cloud": None if args.failed not in ("saas", "cloud", "hosted")
+             else args.failed == "cloud"}
+    for line in checklist_text(checklist(args.path, settings, facts=facts)):
+        print(line)
     return 0

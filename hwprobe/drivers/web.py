@@ -516,3 +516,29 @@ class WebDriver:
         notices = shown.by_class(common["notice_class"]) if shown is not None else []
         return " ".join(n.text for n in notices) or "test email sent"
 
+
+    # --- proving it works (bringup verify) ---------------------------------------------------
+
+    def utility(self, action: str, **fields: str) -> str:
+        """Support > Utilities: run ``action`` (a page map key of [utilities]:
+        ping_action, lookup_action, connect_action, syslog_test_action) with
+        ``fields`` (page map names: host, port, name, dns_server); returns the
+        appliance's answer. ValidationRefused when it refuses to run it."""
+        spec, common = self.pages["utilities"], self.pages["common"]
+        shown = self._submit(spec["path"], spec[action],
+                             {spec[k]: v for k, v in fields.items()}, follow=True)
+        notices = shown.by_class(common["notice_class"]) if shown is not None else []
+        return " ".join(n.text for n in notices)
+
+    def ntp_status(self) -> tuple[str, list[list[str]]]:
+        """NTP sync status from the [ntp] page: (status, [[server, state, details]]).
+        ("", []) when this firmware shows none."""
+        spec = self.pages["ntp"]
+        page = self._page(spec["page"])
+        found = page.by_id(spec["status"])
+        return (found.text if found is not None else "", page.table(spec["status_table"]) or [])
+
+    def check_health(self) -> tuple[int, str]:
+        """The unauthenticated /check_health: (HTTP status, its text)."""
+        resp = self._send("GET", "/check_health")
+        return resp.status_code, resp.text.strip()[:200]

@@ -1,17 +1,21 @@
 """A recovery path as a checklist: cold spare, virtual appliance, temporary
 hosted site, SaaS outage.
 
-The steps come from ``hwprobe.runbook.checklist`` filled with the loaded
-sheet's values; the technician ticks them (Space). Limitations are shown under
-the steps. The cold spare leads into the bring-up flow (^g: the same engine
-applies the sheet to the spare). The virtual appliance shows the sheet's
-network values ready to type on its console. Hosted site and SaaS outage keep
-an incident timeline: each entry is stamped with the time, and the whole is
-written as plain text, ready to paste into a support case.
+The steps are the vendor's procedure's (``hwprobe.runbook.checklist``), in its
+order, each ending with the procedure line it comes from; notes (facts the
+procedure states) have no tick box; bringup's own help, filled with the loaded
+sheet's values, is the indented "bringup:" line under a step. The technician
+ticks steps (Space). Steps the triage's answers rule out are listed as not for
+this incident. The cold spare leads into the bring-up flow (^g: the same
+engine applies the sheet to the spare). The virtual appliance shows the sheet's
+network values ready to type on its console. The hosted site says whether the
+sheet notes where the backup password is kept. Hosted site and SaaS outage
+write to today's incident timeline (the triage's too): each entry is stamped
+with the time, and the whole is written as plain text, ready to paste into a
+support case.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 from rich.text import Text
@@ -21,22 +25,38 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hwprobe.runbook import Checklist, ChecklistItem, Timeline, checklist
+from hwprobe.runbook import Checklist, ChecklistItem, Timeline, backup_note_text, checklist
 
 from ..widgets.fields import Field
-from .paths import PathScreen, back_to_start
+from .paths import PathScreen, back_to_start, incident_name
 
 TIMELINE_PATHS = ("hosted", "saas")
 SHOWN_ENTRIES = 4
 
 
 def item_prompt(n: int, item: ChecklistItem) -> Text:
-    """One step as the list shows it: ``[x] 2. (you) text``."""
-    who = "bringup" if item.who == "tool" else "you"
-    prompt = Text(f"[{'x' if item.done else ' '}] {n}. ({who}) {item.text}")
+    """One item as the list shows it: ``[x] 2. (you) text (l.43)`` and, when
+    bringup has help of its own, ``    bringup: help`` under it; a note is
+    `` -  note: text (l.26)``. ``n`` is the step's number (0 for a note)."""
+    if item.who == "note":
+        prompt = Text(f" -  note: {item.text} (l.{item.line})")
+    else:
+        who = "bringup" if item.who == "tool" else "you"
+        prompt = Text(f"[{'x' if item.done else ' '}] {n}. ({who}) {item.text} (l.{item.line})")
     if item.text.startswith("WARNING"):
         prompt.stylize("bold")
+    if item.help:
+        prompt.append(f"\n    bringup: {item.help}", style="italic")
     return prompt
+
+
+def numbered(items: list[ChecklistItem]) -> list[int]:
+    """Each item's step number (notes are not counted: 0)."""
+    out, n = [], 0
+    for item in items:
+        n += item.who != "note"
+        out.append(0 if item.who == "note" else n)
+    return out
 
 
 def console_values(settings) -> list[tuple[str, str]]:
@@ -63,9 +83,10 @@ class ChecklistScreen(PathScreen):
         Binding("ctrl+g", "bring_up", "Bring-up: apply sheet", id="bring-up", key_display="^g"),
     ]
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, facts: dict | None = None) -> None:
         super().__init__()
         self.key = key
+        self.facts = facts or {}
         self.checklist: Checklist | None = None
         self.timeline: Timeline | None = None
         self.timeline_text_path = None
@@ -73,25 +94,29 @@ class ChecklistScreen(PathScreen):
     def compose(self) -> ComposeResult:
         s = self.session
         self.checklist = checklist(self.key, s.settings,
-                                   getattr(s.settings, "failover", None) if s.settings else None)
+                                   getattr(s.settings, "failover", None) if s.settings else None,
+                                   facts=self.facts)
         self.TITLE_TEXT = self.checklist.title
-        self.HINT = self.checklist.summary + " Space ticks the highlighted step."
+        self.HINT = (self.checklist.summary + " Space ticks a step; (l.N): the procedure's "
+                     "line.")
         yield from super().compose()
 
     def compose_body(self) -> ComposeResult:
         c = self.checklist
         with VerticalScroll(classes="body", id="checklist-body"):
-            yield OptionList(*[Option(item_prompt(n, item), id=f"item-{n}")
-                               for n, item in enumerate(c.items, 1)],
+            yield OptionList(*[Option(item_prompt(n, item), id=f"item-{i}",
+                                      disabled=item.who == "note")
+                               for i, (n, item) in enumerate(zip(numbered(c.items), c.items))],
                              id="items", compact=True)
+            if c.skipped:
+                yield Static("Not for this incident (triage):\n" + "\n".join(
+                    f" - {item.text} (l.{item.line})" for item in c.skipped),
+                    id="skipped", markup=False)
             if self.key == "virtual":
                 values = console_values(self.session.settings)
-                yield Static("Type on the virtual appliance's console:\n" + "\n".join(
+                yield Static("bringup: from the sheet, to type on the virtual console:\n" + "\n".join(
                     f"  {label:<12} {value}" for label, value in values),
                     id="values", markup=False)
-            if c.limitations:
-                yield Static("Limitations:\n" + "\n".join(f" - {x}" for x in c.limitations),
-                             id="limitations", markup=False)
             if self.key in TIMELINE_PATHS:
                 with Horizontal(classes="row"):
                     yield Label("Timeline entry", classes="label")
@@ -102,12 +127,18 @@ class ChecklistScreen(PathScreen):
 
     def on_mount(self) -> None:
         items = self.query_one("#items", OptionList)
-        items.highlighted = 0
+        items.highlighted = next((i for i, item in enumerate(self.checklist.items)
+                                  if item.who != "note"), None)
         items.focus()
         if self.key == "cold_spare":
             self.say("^g applies the saved sheet to the spare (the bring-up flow).")
+        if self.key == "hosted":
+            noted = bool((getattr(self.session.settings, "backup", None) or {}).get("note"))
+            self.say(backup_note_text(self.session.settings)[0].upper()
+                     + backup_note_text(self.session.settings)[1:] + ".",
+                     "success" if noted else "warning")
         if self.key in TIMELINE_PATHS:
-            name = f"{self.key}-{dt.date.today():%Y%m%d}"
+            name = incident_name()
             try:
                 self.timeline = Timeline(name)
             except (OSError, ValueError) as exc:
@@ -133,9 +164,11 @@ class ChecklistScreen(PathScreen):
 
     def _toggle(self, index: int) -> None:
         item = self.checklist.items[index]
+        if item.who == "note":
+            return
         item.done = not item.done
         self.query_one("#items", OptionList).replace_option_prompt_at_index(
-            index, item_prompt(index + 1, item))
+            index, item_prompt(numbered(self.checklist.items)[index], item))
         if self.timeline is not None:
             self.add_entry(("Done: " if item.done else "Not done after all: ") + item.text)
 
@@ -164,7 +197,7 @@ class ChecklistScreen(PathScreen):
         """Write the timeline as plain text beside its record; returns the path."""
         path = self.timeline_text_path
         tmp = path.with_suffix(".txt.tmp")
-        tmp.write_text(self.timeline.to_text(f"Incident timeline: {self.checklist.title}"))
+        tmp.write_text(self.timeline.to_text("Incident timeline"))
         os.replace(tmp, path)
         return path
 

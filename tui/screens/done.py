@@ -20,6 +20,7 @@ class DoneScreen(StepScreen):
     HINT = "The appliance is on its production settings. What is left is yours:"
     BINDINGS = [
         Binding("enter", "finish", "Finish", id="finish", key_display="Enter", priority=True),
+        Binding("v", "verify", "Verify after the cables move", id="verify"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -71,6 +72,12 @@ class DoneScreen(StepScreen):
         self.query_one("#port", Static).update(
             f"Laptop port {message.iface} given back as it was. You can unplug it.")
         self.say("Done. Enter leaves bringup.", "success")
+
+    def action_verify(self) -> None:
+        """Once the cables have moved: the appliance tests each restored service."""
+        from .verify import VerifyScreen
+
+        self.app.push_screen(VerifyScreen())
 
     def action_finish(self) -> None:
         self.app.action_quit_console()

@@ -1,8 +1,12 @@
-"""Failover pair, the primary is down: make the backup primary.
+"""Failover pair, the primary is down: the procedure's three steps.
 
-Shows the three ways traffic moves to the backup and which one this site uses
-(the sheet's [failover] table), reads the backup's role and health, and makes
-it primary with the command API (``hwprobe.failover.promote``): the
+Shows the procedure's steps (redirect traffic, the backup takes the primary
+role, confirm the clients), with the way this site moves traffic from the
+sheet's [failover] table. It reads the backup's role and health first (on
+opening, when the peer and API client are known): when the backup already
+holds the primary role (automatic failover) it says so, ticks step 2 and sends
+nothing. Otherwise ^y makes it primary with the command API
+(``hwprobe.failover.promote``): the
 appliance's own XML answer is shown, and the new role is confirmed by reading
 health again. The API secret lives in its field only: never logged, never
 written. Errors (wrong secret, no answer, an ``<error>`` answer) change nothing
@@ -29,7 +33,8 @@ from .paths import PathScreen
 
 ENV_CLIENT_ID = "BRINGUP_API_CLIENT_ID"
 ENV_SECRET = "BRINGUP_API_SECRET"
-METHOD_NAMES = {"shared_ip": "shared IP", "dns": "DNS swing", "nat": "NAT swing"}
+ALREADY_PRIMARY = ("is already the primary: nothing to promote. Next: step 3, confirm the "
+                   "clients are working.")
 SYNC_NOTE = "Sync first: it needs the old primary to answer, and disconnects its users."
 XML_WIDTH = 74
 
@@ -73,7 +78,7 @@ class FailoverScreen(PathScreen):
 
     TITLE_TEXT = PATHS["failover"]["title"]
     CSS_PATH = "failover.tcss"
-    HINT = "Read the backup's health (^r), then make it primary (^y)."
+    HINT = "bringup reads the backup's role first (^r); ^y makes it primary if it is not."
     BINDINGS = [
         Binding("ctrl+r", "read_health", "Read health", id="read-health", key_display="^r"),
         Binding("ctrl+y", "make_primary", "Make primary", id="make-primary", key_display="^y"),
@@ -90,21 +95,36 @@ class FailoverScreen(PathScreen):
         settings = self.session.settings
         return (getattr(settings, "failover", None) or {}) if settings is not None else {}
 
-    def methods_text(self) -> str:
+    def steps_text(self) -> str:
+        """The procedure's three steps (Failover and Spare B Series Appliances),
+        with this site's way of moving traffic from the sheet and, once health
+        was read, whether the backup already holds the primary role."""
         site = self.site
         values = sheet_values(self.session.settings, site)
-        values["peer_address"] = "below"       # the Peer address field, one line each
+        values["peer_address"] = "the Peer address below"
         method = site.get("method")
-        this = (f"this site: {METHOD_NAMES[method]} (from the sheet)" if method in METHOD_NAMES
-                else "this site: not in the sheet ([failover] method)")
-        lines = [f"How traffic moves to the backup - {this}"]
-        for key, text in PATHS["failover"]["methods"].items():
-            lines.append(f"{'>' if key == method else ' '} {text.format_map(values)}")
-        return "\n".join(lines)
+        methods = PATHS["failover"]["methods"]
+        move = (f"this site (sheet): {methods[method].format_map(values)}" if method in methods
+                else "this site: not in the sheet ([failover] method); shared IP, DNS swing "
+                     "or NAT swing")
+        h = self.health
+        if self.result is not None and self.result.ok:
+            role = ("[x] 2. The backup took the primary role: set_failover_role, read back "
+                    "(l.19)")
+        elif h is not None and h.role == "primary":
+            role = ("[x] 2. The backup already holds the primary role (Automatic Failover "
+                    "takes it by itself): nothing to promote. (l.18)")
+        else:
+            role = ("[ ] 2. The backup takes the primary role: by itself (Automatic Failover, "
+                    "l.18), or Become Primary / the API: ^y (l.19)")
+        return "\n".join([
+            "[ ] 1. Redirect network traffic from the primary to the backup. (l.13)",
+            f"    bringup: {move}", role,
+            "[ ] 3. Confirm the clients are working; maintain the failed appliance. (l.20)"])
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="body"):
-            yield Static(self.methods_text(), id="methods", markup=False)
+            yield Static(self.steps_text(), id="steps", markup=False)
             with Horizontal(classes="row"):
                 yield Label("Peer address", classes="label")
                 yield Field(self.site.get("peer_address", ""), id="peer",
@@ -127,6 +147,8 @@ class FailoverScreen(PathScreen):
     def on_mount(self) -> None:
         first_empty = next((f for f in self.query(Field) if not f.value), None)
         (first_empty or self.query_one("#peer", Field)).focus()
+        if first_empty is None:         # the procedure's step 2 starts with: is it primary yet?
+            self.action_read_health()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -172,6 +194,9 @@ class FailoverScreen(PathScreen):
     def action_make_primary(self) -> None:
         if self._waiting():
             return
+        if self.health is not None and self.health.role == "primary":
+            self.say(ALREADY_PRIMARY, "success")
+            return
         inputs = self._inputs()
         if inputs:
             self.busy = True
@@ -185,9 +210,9 @@ class FailoverScreen(PathScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
           description="read the appliance's health")
     def read_health(self, address: str, client_id: str, secret: str) -> None:
-        from hwprobe.failover import FailoverClient
+        from hwprobe.session import BringupSession, Target
 
-        client = FailoverClient(address, client_id=client_id, client_secret=secret)
+        client = BringupSession(Target(address=address)).failover_client(client_id, secret)
         try:
             health = client.health()
         finally:
@@ -198,9 +223,10 @@ class FailoverScreen(PathScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
           description="make the appliance primary")
     def make_primary(self, address: str, client_id: str, secret: str, sync_first: bool) -> None:
-        from hwprobe.failover import FailoverClient, promote
+        from hwprobe.failover import promote
+        from hwprobe.session import BringupSession, Target
 
-        client = FailoverClient(address, client_id=client_id, client_secret=secret)
+        client = BringupSession(Target(address=address)).failover_client(client_id, secret)
         try:
             result = promote(client, data_sync_first=sync_first)
         finally:
@@ -213,8 +239,9 @@ class FailoverScreen(PathScreen):
         self.busy = False
         self.health = message.health
         self._answer(f"{message.address}: {describe_health(message.health)}")
+        self.query_one("#steps", Static).update(self.steps_text())
         if message.health.role == "primary":
-            self.say(f"{message.address} is already the primary.", "success")
+            self.say(f"{message.address} " + ALREADY_PRIMARY, "success")
         else:
             self.say(f"{message.address} is the {message.health.role or 'unknown role'}: "
                      "^y makes it primary.", "info")
@@ -222,6 +249,12 @@ class FailoverScreen(PathScreen):
     def on_promote_done(self, message: PromoteDone) -> None:
         self.busy = False
         r = self.result = message.result
+        if r.already_primary:
+            self.health = r.before
+            self._answer(f"{message.address}: {describe_health(r.before)}\nNothing was sent.")
+            self.query_one("#steps", Static).update(self.steps_text())
+            self.say(f"{message.address} " + ALREADY_PRIMARY, "success")
+            return
         lines = [f"Before: {describe_health(r.before)}", "The appliance answered:",
                  *(f"  {line}" for line in xml_lines(r.answer.xml))]
         if r.after is not None and r.answer.ok:
@@ -229,10 +262,9 @@ class FailoverScreen(PathScreen):
             lines.append(f"Read again: {describe_health(r.after)}")
         self._answer("\n".join(lines))
         if r.ok:
-            method = METHOD_NAMES.get(self.site.get("method"))
-            move = (f"move traffic by {method}" if method else
-                    "move traffic (shared IP: automatic; DNS: the A record; NAT: the firewall rule)")
-            self.say(f"Confirmed: {message.address} is now the primary. Now {move}.", "success")
+            self.query_one("#steps", Static).update(self.steps_text())
+            self.say(f"Confirmed: {message.address} is now the primary. Next: confirm the "
+                     "clients are working (step 3).", "success")
         elif r.answer.ok:
             role = r.after.role if r.after is not None else "?"
             self.say(f"The appliance said it changed role, but reading health again shows "

@@ -5,7 +5,10 @@ the technician has tried to write the request). Whether the failed part ships
 as a field-replaceable unit or the whole unit goes back is shown as typed.
 ^g writes the request (Markdown and JSON) under the state directory's ``rma/``
 and shows both paths; ^o records that the replacement is operational today
-and shows the date the failed unit is due back (two weeks later).
+and shows the date the failed unit is due back (two weeks later) with the
+procedure's warning that it is invoiced at list price after that. Above the
+form: the procedure's steps for a hardware failure, in its order (restore the
+service first; repair on site; then the RMA), each with its line.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from hwprobe import rma
 from hwprobe.constants import state_dir
-from hwprobe.runbook import PATHS
+from hwprobe.runbook import PATHS, checklist
 
 from ..widgets.choice import Choice
 from ..widgets.fields import Field
@@ -28,6 +31,8 @@ PART_CHOICES = [("", "choose the failed part"), *((p, p) for p in rma.PARTS)]
 INTERNATIONAL = [("", "outside the US: choose"),
                  ("repair_and_return", f"repair-and-return (up to {rma.REPAIR_WEEKS} weeks)"),
                  ("replace", "replace (VAT may apply)")]
+VAT_CONSENT = [("", "international replacement: choose"),
+               ("yes", "documented consent to pay VAT fees is sent")]
 # (field of RmaRequest, label, placeholder or the choices)
 FIELDS = (
     ("contact_name", "Contact name", "who support calls back"),
@@ -40,9 +45,25 @@ FIELDS = (
     ("failed_part", "Failed part", PART_CHOICES),
     ("vat_number", "VAT number", "required outside the United States"),
     ("international_choice", "International", INTERNATIONAL),
+    ("vat_consent", "VAT consent", VAT_CONSENT),
     ("description", "What happened", "one line for support"),
 )
 FIELD_NAMES = [name for name, _, _ in FIELDS]
+
+
+def procedure_text() -> str:
+    """The procedure's steps for a hardware failure, compact, each with its line."""
+    from .checklist import numbered
+
+    c = checklist("rma")
+    lines = ["The procedure (Hardware; RMA), in order:"]
+    form_step = 0
+    for n, item in zip(numbered(c.items), c.items):
+        head = " -  note:" if n == 0 else f"{n:>2}."
+        lines.append(f"{head} {item.text} (l.{item.line})")
+        form_step = form_step or (n if item.who == "tool" else 0)
+    lines.append(f"The request for support (step {form_step}):")
+    return "\n".join(lines)
 
 
 class RmaScreen(PathScreen):
@@ -70,6 +91,7 @@ class RmaScreen(PathScreen):
         prefill = {"model": getattr(settings, "model", "") or "",
                    "serial": getattr(settings, "serial", "") or ""}
         with VerticalScroll(classes="body", id="form"):
+            yield Static(procedure_text(), id="procedure", markup=False)
             for name, label, hint in FIELDS:
                 with Horizontal(classes="row"):
                     yield Label(label, classes="label")
@@ -82,8 +104,8 @@ class RmaScreen(PathScreen):
         yield Static("", id="written", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#contact_name", Field).focus()
-        self._check()
+        self.query_one("#contact_name", Field).focus(scroll_visible=False)
+        self._check()       # the procedure's steps stay in view until the first Tab
 
     # --- the form ------------------------------------------------------------------------
     def request(self) -> rma.RmaRequest:
@@ -112,6 +134,8 @@ class RmaScreen(PathScreen):
         e = rma.eligibility(req)
         if req.model.strip() and req.failed_part:
             text = ("FRU: " if e.fru else "Whole unit: ") + e.summary + "\n" + " ".join(e.notes)
+            if not e.fru and req.country.strip():
+                text += " " + rma.shipping_note(req)
         else:
             text = ("FRU or whole unit: shown once the model and the failed part are filled in "
                     f"({', '.join(rma.FRU_PARTS)}: disk and power supply ship as parts).")
@@ -149,8 +173,7 @@ class RmaScreen(PathScreen):
         md, js = self.written
         lines = [f"Request: {md}", f"   JSON: {js}"]
         if req.return_by:
-            lines.insert(0, f"Replacement operational on {req.operational_on}: return the "
-                            f"failed unit by {req.return_by}.")
+            lines.insert(0, rma.return_warning(req))
         self.query_one("#written", Static).update("\n".join(lines))
         self.say("Request written: send the Markdown file (or its text) to support.", "success")
 
@@ -158,8 +181,7 @@ class RmaScreen(PathScreen):
         """Record today as the day the replacement went live; show the return date."""
         self.operational_on = self.today()
         req = self.request()
-        text = (f"Replacement operational on {req.operational_on}: return the failed unit "
-                f"by {req.return_by}.")
+        text = rma.return_warning(req)
         if self.written is not None and not rma.check(req):
             self._write(req)          # the request on disk carries the dates too
             self.say(text, "success")

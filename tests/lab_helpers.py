@@ -1,0 +1,67 @@
+"""Helpers for lab tests that run bringup as a technician would: as its own
+process inside the lab's laptop namespace, and look at lan0 from outside."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "assets" / "example-sheet.toml"
+NEW_PASSWORD = "Bring-Up-2am!x7"
+SMTP_PASSWORD = "Smtp-Relay#Secret-93"
+SECRETS = (NEW_PASSWORD, SMTP_PASSWORD)
+
+
+def port_state(ns: str, iface: str = "lan0") -> dict:
+    """What `ip` shows for the port: IPv4 addresses (all attributes), UP flag, routes."""
+    shown = json.loads(subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", iface],
+                                      capture_output=True, text=True, check=True).stdout)[0]
+    addrs = [{k: a.get(k) for k in ("local", "prefixlen", "broadcast", "scope", "label")}
+             for a in shown.get("addr_info", []) if a["family"] == "inet"]
+    routes = subprocess.run(["ip", "-n", ns, "-4", "route", "show", "dev", iface],
+                            capture_output=True, text=True, check=True).stdout
+    return {"addresses": addrs, "up": "UP" in shown["flags"], "routes": routes}
+
+
+def own_address(lab, address: str = "169.254.200.9/24") -> dict:
+    """Give lan0 an address of its own (a technician's leftover setting), up."""
+    ns = lab.laptop_ns
+    subprocess.run(["ip", "-n", ns, "addr", "add", address, "dev", "lan0"], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "lan0", "up"], check=True)
+    return port_state(ns)
+
+
+def bringup_env(state_dir, env_extra=None) -> dict:
+    env = dict(os.environ)
+    env.update({"BRINGUP_STATE_DIR": str(state_dir), "PYTHONPATH": str(ROOT)})
+    for key in ("BRINGUP_PASSWORD", "BRINGUP_NEW_PASSWORD", "BRINGUP_SMTP_PASSWORD"):
+        env.pop(key, None)
+    env.update(env_extra or {})
+    return env
+
+
+def bringup_argv(lab, *args) -> list[str]:
+    return ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup", *args]
+
+
+def run_bringup(lab, *args, state_dir, env_extra=None, timeout=120):
+    return subprocess.run(bringup_argv(lab, *args), env=bringup_env(state_dir, env_extra),
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def start_bringup(lab, *args, state_dir, env_extra=None):
+    return subprocess.Popen(bringup_argv(lab, *args), env=bringup_env(state_dir, env_extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
+def reports(state_dir) -> list[Path]:
+    return sorted((Path(state_dir) / "reports").glob("*.md"))
+
+
+def no_traceback(*texts: str) -> bool:
+    return not any("Traceback (most recent call last)" in t for t in texts)

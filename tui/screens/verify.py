@@ -1,0 +1,94 @@
+"""After the cables move: the appliance proves each restored service works.
+
+Offered on the Done screen (v). Logs in on the production address with the
+password of this run, pinned to the certificate the run trusted, and shows
+each check as hwprobe.verify runs it: reached or NOT REACHED, in the
+appliance's own words. The verify report is written beside the run's report.
+"""
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Static
+
+from .base import FramedScreen
+
+
+class VerifyScreen(FramedScreen):
+    HINT = ("Cables on the production switch? This laptop on the production network? "
+            "Enter: the appliance tests its DNS, NTP, syslog and e-mail.")
+    BINDINGS = [
+        Binding("enter", "verify", "Verify", id="verify", key_display="Enter", priority=True),
+        Binding("escape", "back", "Back", id="back", key_display="Esc"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.result = None
+        self.running = False
+        self.lines: list[str] = []
+
+    def frame_title(self) -> str:
+        return "Verify: is every restored service reached?"
+
+    def compose_body(self) -> ComposeResult:
+        ips = getattr(self.session.settings, "ips", None) or []
+        address = next((ip.address for ip in ips if ip.nic == self.session.cable_nic),
+                       ips[0].address if ips else "")
+        yield Input(address, placeholder="production address", id="address")
+        with VerticalScroll(classes="body"):
+            yield Static("", id="checks", markup=False)
+
+    def action_back(self) -> None:
+        if not self.running:
+            self.app.pop_screen()
+
+    def action_verify(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        self.lines = []
+        self.query_one("#checks", Static).update("")
+        address = self.query_one("#address", Input).value.strip()
+        self.say(f"Logging in on {address} and testing each service...")
+        self.run_verify(address)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
+    def run_verify(self, address: str) -> None:
+        """Log in on ``address`` and run every check; results go to the screen."""
+        from hwprobe.drivers.web import WebDriver
+        from hwprobe.verify import VerifyResult, add_to_run_report, to_text, verify, write_report
+
+        s = self.session
+        old = s.driver
+        pin = getattr(old, "fingerprint", None) or getattr(s.responder, "fingerprint_sha256", None)
+        try:
+            with WebDriver(address, pinned_fingerprint=pin, use_journal=pin is None) as driver:
+                driver.login(s.username, s.password or "")
+                result = verify(driver, s.settings, address, on_check=lambda c: self.app.call_from_thread(
+                    self._show, to_text(VerifyResult("", [c]))[0]))
+            md, _ = write_report(result, sheet=s.sheet_path, secrets=[s.password or ""])
+            add_to_run_report(result, run_report=s.report[0] if s.report else None,
+                              secrets=[s.password or ""])
+        finally:
+            self.running = False
+        self.app.call_from_thread(self._finished, result, str(md))
+
+    def _show(self, line: str) -> None:
+        self.lines.append(line)
+        self.query_one("#checks", Static).update("\n".join(self.lines))
+
+    def _finished(self, result, report: str) -> None:
+        self.result = result
+        missed = result.not_reached
+        if result.ok:
+            self.say(f"Every service reached. Report: {report}", "success")
+        else:
+            self.say(f"{len(missed)} NOT reached: "
+                     + ", ".join(f"{c.service} {c.target}" for c in missed), "error")
+
+    def worker_failed(self, group: str, text: str) -> None:
+        self.running = False
+        self.say(text, "error")
