@@ -228,7 +228,8 @@ def _syslog_wanted(s: Settings):
 def _smtp_words(value) -> str:
     if not value or not value.get("relay"):
         return "none"
-    login = f"login {value['username']}" if value.get("auth") == "password" else "no login"
+    login = (f"login {value['username']} with a password" if value.get("auth") == "password"
+             else "no login")
     enc = ENCRYPTIONS.get(value.get("encryption", ""), value.get("encryption", ""))
     return (f"relay {value['relay']}:{value['port']}, {enc}, {login}, "
             f"from {value.get('from_address') or 'none'}, "

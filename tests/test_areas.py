@@ -78,7 +78,7 @@ MOVED = MAP_TEXT.replace(
           '["Time", "ntp"]]')
 
 
-def test_ntp_moved_to_another_page_in_the_page_map_moves_it_everywhere_with_no_code_change():
+def test_ntp_moved_to_another_page_in_the_page_map_moves_its_row_and_step_with_no_code_change():
     assert MOVED != MAP_TEXT and MOVED.count("/appliance/networking/time") == 2
     moved = build(pagemap.load(MOVED))
     assert moved["ntp"].page == "Networking > Time > Time Servers"
@@ -248,8 +248,9 @@ def test_each_change_reads_whole_before_and_after_in_the_technicians_words():
         "Address: NIC2 203.0.113.20/24 (255.255.255.0) -> NIC2 203.0.113.20/25 "
         "(255.255.255.128), VLAN 20")
     assert words["dns"] == "DNS: 198.51.100.53 -> 198.51.100.53, 203.0.113.53"
-    assert words["smtp"] == ("E-mail: relay mail.example.net:587, STARTTLS, login bt-alerts, "
-                             "from bt-alerts@example.net, admin noc@example.net (was: none)")
+    assert words["smtp"] == ("E-mail: relay mail.example.net:587, STARTTLS, login bt-alerts "
+                             "with a password, from bt-alerts@example.net, "
+                             "admin noc@example.net (was: none)")
     assert AREAS.change("ntp", ["a"], ["a"]) == "NTP: a (as it is)"
     # the step's title (apply's plain output, the report) uses the same words
     assert steps["dns"].title == "DNS: " + AREAS.describe("dns", steps["dns"].after)

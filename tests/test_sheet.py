@@ -59,8 +59,8 @@ def test_summary_of_example_sheet_reads_as_short_lines():
         "Static routes: 203.0.113.128/25 via 198.51.100.254 on NIC1",
         "NTP: 198.51.100.123, ntp.example.net",
         "Syslog: 198.51.100.5 (RFC 5424)",
-        "E-mail: relay mail.example.net:587, STARTTLS, login bt-alerts, from bt-alerts@example.net, "
-        "admin noc@example.net",
+        "E-mail: relay mail.example.net:587, STARTTLS, login bt-alerts with a password, "
+        "from bt-alerts@example.net, admin noc@example.net",
     ]
 
 

@@ -57,7 +57,8 @@ def app_for(lab, *extra):
 
 
 async def walk_to_find(pilot, app, seen: dict) -> None:
-    await wait_for(pilot, lambda: on_step(app, "start") and app.session.settings, "sheet loaded")
+    await wait_for(pilot, lambda: on_step(app, "start") and app.session.settings
+                   and "The sheet will set" in screen_text(app), "sheet loaded and summarised")
     seen["start"] = screen_text(app)
     await pilot.press("enter")
     await wait_for(pilot, lambda: on_step(app, "port") and app.screen.ports, "port list")
