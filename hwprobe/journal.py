@@ -52,6 +52,7 @@ class SavedAddress:
     broadcast: str | None = None
     label: str | None = None
     scope: int = 0
+    dynamic: bool = False            # has a lease time (DHCP): its client puts it back
 
     def __str__(self) -> str:
         return f"{self.address}/{self.prefixlen}"
@@ -82,6 +83,7 @@ class LinkRecord:
     routes: list[SavedRoute] = field(default_factory=list)
     networkmanager: bool | None = None   # True: bringup set it unmanaged
     claimed: str | None = None           # "169.254.1.254/24" once added
+    port_owners: list = field(default_factory=list)  # DHCP clients handed off (hwprobe.portowners)
     owner_pid: int = 0
     owner_start: str = ""                # process start time, guards pid reuse
     taken_at: float = 0.0

@@ -24,8 +24,16 @@ namespace of the calling thread):
     cable after bringing the port up, default 3). A non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
-    IPv6 is otherwise left alone. DHCP-leased IPv4 addresses come back without
-    their lease time (NetworkManager, handed the port back, renews them).
+    IPv6 is otherwise left alone. nmcli is always read with LC_ALL=C. A
+    NetworkManager that runs but does not answer is a LinkError (it could
+    take the port back). DHCP and link-local clients on the port (dhclient,
+    dhcpcd, avahi-autoipd) are stopped before the port is claimed and started
+    again at the give-back; systemd-networkd is refused with the commands to
+    run (hwprobe.portowners). When NetworkManager or such a client is handed
+    the port back, its leased addresses and routes are left to it to renew
+    (re-added by hand they would stay forever); give_back waits up to
+    NM_SETTLE seconds for NetworkManager to reactivate. A port that nobody
+    owned gets its leased addresses back without their lease time.
 
 ``restore_from_journal(iface=None, on_note=None) -> list[RestoredPort]``
     Puts back every port of this namespace left in the journal by a run that
@@ -51,7 +59,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import interfaces, journal
+from . import interfaces, journal, portowners
 from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
 from .errors import BadInput, LinkError, PortRefused
 from .portlock import PortLock
@@ -66,24 +74,47 @@ _ACTIVE_LOCK = threading.Lock()
 
 # --- NetworkManager -------------------------------------------------------------
 
+NM_TIMEOUT = 5.0          # seconds an nmcli call may take before NM counts as not answering
+NM_SETTLE = 5.0           # seconds to wait for NM to pick the port up again at give-back
+
+
 def _nmcli(*args: str) -> subprocess.CompletedProcess | None:
     exe = shutil.which("nmcli")
     if exe is None:
         return None
+    # nmcli translates states ("unmanaged" is "nicht verwaltet" in German):
+    # read it in one fixed locale, whatever the technician's is
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    env["LC_ALL"] = "C"
     try:
-        return subprocess.run([exe, *args], capture_output=True, text=True, timeout=10)
+        return subprocess.run([exe, *args], capture_output=True, text=True,
+                              timeout=NM_TIMEOUT, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return subprocess.CompletedProcess([exe, *args], 1, "", str(exc))
+        return subprocess.CompletedProcess([exe, *args], 1, "", str(exc) or "timed out")
+
+
+def _nm_process() -> int | None:
+    """pid of a NetworkManager running in this network namespace, if any."""
+    return next((pid for pid, comm, _a, _s in portowners._processes()
+                 if comm == "NetworkManager"), None)
 
 
 def _nm_manages(iface: str) -> tuple[bool, str]:
-    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``."""
+    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``. Raises LinkError
+    when NetworkManager runs here but does not answer: it could take the
+    port back at any moment."""
     res = _nmcli("-t", "-f", "DEVICE,STATE", "device")
     if res is None:
         return False, "NetworkManager is not installed here (no nmcli): nothing to hand off"
     if res.returncode != 0:
-        why = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no answer"]
-        return False, f"NetworkManager did not answer ({why[0]}): nothing to hand off"
+        why = ((res.stderr or res.stdout).strip().splitlines() or ["no answer"])[-1]
+        pid = _nm_process()
+        if pid is not None:
+            raise LinkError(f"NetworkManager runs (pid {pid}) but does not answer ({why}), "
+                            f"so it cannot be asked to leave {iface} alone and could undo "
+                            f"the takeover; nothing was changed. Restart it (sudo systemctl "
+                            f"restart NetworkManager) or stop it, then try again")
+        return False, f"NetworkManager is installed but not running ({why}): nothing to hand off"
     for line in res.stdout.splitlines():
         device, _, state = line.replace("\\:", "\0").partition(":")
         if device.replace("\0", ":") == iface:
@@ -101,6 +132,30 @@ def _nm_set_managed(iface: str, managed: bool) -> str | None:
     if res.returncode != 0:
         return (res.stderr or res.stdout).strip() or f"nmcli exit {res.returncode}"
     return None
+
+
+def _nm_state(iface: str) -> str:
+    res = _nmcli("-t", "-f", "GENERAL.STATE", "device", "show", iface)
+    if res is None or res.returncode != 0:
+        return ""
+    # "GENERAL.STATE:100 (connected)"
+    return res.stdout.strip().partition(":")[2]
+
+
+def _nm_settle(iface: str) -> str:
+    """NM's state for the port once it has picked it up again (``managed yes``
+    returns at once): waits up to NM_SETTLE seconds for it to leave the
+    unmanaged/disconnected states, and says what it is."""
+    deadline = time.monotonic() + NM_SETTLE
+    state = ""
+    while time.monotonic() < deadline:
+        state = _nm_state(iface)
+        code = state.split(" ", 1)[0]
+        if code.isdigit() and int(code) >= 40:     # prepare .. activated
+            if int(code) == 100:
+                break
+        time.sleep(0.05)
+    return state.partition("(")[2].rstrip(")") or state or "no state reported"
 
 
 # --- netlink helpers --------------------------------------------------------------
@@ -123,13 +178,15 @@ def _snapshot(ipr, port: interfaces.Port) -> journal.LinkRecord:
         family = 4 if msg["family"] == socket.AF_INET else 6
         addr = msg.get("address")
         flags = msg.get("IFA_FLAGS") or msg["flags"]
+        cache = msg.get("IFA_CACHEINFO")
+        dynamic = bool(cache) and cache.get("ifa_valid", 0xFFFFFFFF) != 0xFFFFFFFF
         if family == 6 and (interfaces.is_link_local(addr) or not flags & _IFA_F_PERMANENT):
             continue  # the kernel (SLAAC, DAD) re-creates these by itself
         label = msg.get("label")
         rec.addresses.append(journal.SavedAddress(
             address=addr, prefixlen=msg["prefixlen"], family=family,
             broadcast=msg.get("broadcast"), scope=msg["scope"],
-            label=label if label and label != port.name else None))
+            label=label if label and label != port.name else None, dynamic=dynamic))
     for msg in ipr.get_routes(family=socket.AF_INET, table=254):
         if msg.get("oif") != port.index or msg["proto"] == _RTPROT_KERNEL:
             continue
@@ -150,14 +207,28 @@ def _flush_ipv4(ipr, index: int) -> None:
                 raise
 
 
+def _handed_off(rec: journal.LinkRecord) -> bool:
+    return bool(rec.networkmanager or rec.port_owners)
+
+
+def _kept(rec: journal.LinkRecord) -> list[journal.SavedAddress]:
+    """The addresses bringup puts back itself: a leased one is left to the
+    NetworkManager or DHCP client it came from, which renews it with its lease
+    time (re-added by hand it would stay forever, and NM would not remove it)."""
+    if not _handed_off(rec):
+        return rec.addresses
+    return [a for a in rec.addresses if not a.dynamic]
+
+
 def _apply_record(ipr, rec: journal.LinkRecord, index: int) -> None:
     """Make the port's addresses, routes and up/down state match ``rec``."""
-    want4 = [(a.address, a.prefixlen) for a in rec.addresses if a.family == 4]
+    addresses = _kept(rec)
+    want4 = [(a.address, a.prefixlen) for a in addresses if a.family == 4]
     have4 = [(m.get("address"), m["prefixlen"])
              for m in ipr.get_addr(family=socket.AF_INET, index=index)]
     if have4 != want4:
         _flush_ipv4(ipr, index)
-        for a in rec.addresses:
+        for a in addresses:
             if a.family == 4:
                 kw = {"broadcast": a.broadcast} if a.broadcast else {}
                 if a.label:
@@ -166,12 +237,12 @@ def _apply_record(ipr, rec: journal.LinkRecord, index: int) -> None:
                          scope=a.scope, **kw)
     have6 = {(m.get("address"), m["prefixlen"])
              for m in ipr.get_addr(family=socket.AF_INET6, index=index)}
-    for a in rec.addresses:
+    for a in addresses:
         if a.family == 6 and (a.address, a.prefixlen) not in have6:
             ipr.addr("add", index=index, address=a.address, prefixlen=a.prefixlen)
     ipr.link("set", index=index, state="up" if rec.was_up else "down")
     if rec.was_up:
-        for r in rec.routes:
+        for r in ([] if _handed_off(rec) else rec.routes):  # owners re-add their own
             kw = {"dst": f"{r.dst or '0.0.0.0'}/{r.dst_len}", "oif": index, "proto": r.proto}
             if r.gateway:
                 kw["gateway"] = r.gateway
@@ -219,7 +290,12 @@ def _restore(rec: journal.LinkRecord, note: Callable[[str], None]) -> RestoredPo
                  f"run `nmcli device set {rec.iface} managed yes`")
         else:
             handed = True
-            note(f"NetworkManager manages {rec.iface} again")
+            note(f"NetworkManager manages {rec.iface} again ({_nm_settle(rec.iface)})")
+    for saved in rec.port_owners:
+        try:
+            note(portowners.give_back(saved, rec.iface))
+        except LinkError as exc:
+            note(str(exc))
     journal.remove(rec.iface, rec.netns)
     return RestoredPort(rec.iface, [str(a) for a in rec.addresses], rec.was_up, handed)
 
@@ -404,6 +480,7 @@ class Takeover:
         else:
             rec.networkmanager = False
             self.note(why)
+        self._hand_off_owners(rec)
         with _ipr() as ipr:
             index = _index(ipr, self.iface)
             if index is None:
@@ -425,6 +502,22 @@ class Takeover:
         journal.save(rec)
         self.note(f"{self.iface} is on {self.address}/{self.prefix}, no gateway, no DNS "
                   f"(was: {rec.describe()})")
+
+    def _hand_off_owners(self, rec: journal.LinkRecord) -> None:
+        """Stop every DHCP or link-local client on the port before claiming it
+        (they would put their address back); each is journalled before it
+        is touched, so a give-back or restore-link starts it again."""
+        owners = portowners.find(self.iface, rec.ifindex)
+        for owner in owners:     # refuse before stopping any of them
+            why = portowners.refusal(owner, self.iface)
+            if why:
+                raise LinkError(why + "; nothing was changed")
+        for owner in owners:
+            rec.port_owners.append(owner.saved())
+            journal.save(rec)
+            portowners.hand_off(owner, self.iface)
+            self.note(f"{owner.kind} ran on {self.iface} (pid {owner.pid}): stopped it "
+                      f"for now; it runs again afterwards")
 
     def _wait_carrier(self, ipr, index: int) -> bool:
         deadline = time.monotonic() + self.carrier_wait

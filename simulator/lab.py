@@ -69,6 +69,7 @@ class Lab:
     sim_pid: int | None = None
     nic_macs: dict | None = None
     backup: dict | None = None      # a paired backup appliance: ns, address, control, pid
+    peers: dict | None = None       # real laptop-side programs (simulator.laptop): name -> pid, ...
     production: dict | None = None  # the production network (simulator/production.py)
 
     @property
@@ -182,7 +183,9 @@ def get(name: str) -> Lab:
     except FileNotFoundError:
         raise LabError(f"no lab named {name!r} is up (bringup lab up --name {name})") from None
     data.pop("state_file", None)
-    return Lab(**data)
+    # a lab made by a newer bringup may record more: keep what this one knows
+    known = set(Lab.__dataclass_fields__)
+    return Lab(**{k: v for k, v in data.items() if k in known})
 
 
 def _save(lab: Lab) -> None:
@@ -488,6 +491,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _started_from(pid: int | None, d: Path) -> bool:
+    """True when ``pid`` still runs with this lab's directory on its command
+    line (a recorded pid may since belong to someone else)."""
+    try:
+        return bool(pid) and str(d) in Path(f"/proc/{pid}/cmdline").read_bytes().decode(
+            errors="replace")
+    except OSError:
+        return False
+
+
 def down(name: str) -> bool:
     """Remove lab ``name``: its processes, namespaces (and so its veths) and run
     directory. Safe to repeat; returns True when there was something to remove."""
@@ -503,7 +516,9 @@ def down(name: str) -> bool:
         try:
             data = json.loads((d / "lab.json").read_text())
             pids = [data.get("sim_pid"), (data.get("backup") or {}).get("pid"),
-                    *((data.get("production") or {}).get("pids") or {}).values()]
+                    *((data.get("production") or {}).get("pids") or {}).values(),
+                    *[p.get("pid") for p in (data.get("peers") or {}).values()
+                      if _started_from(p.get("pid"), d)]]
         except (OSError, ValueError):
             pids = []
         for pid in pids:

@@ -159,12 +159,14 @@ def test_a_port_held_by_a_live_bringup_is_not_restored_under_it(lab, state_dir):
 
 
 # --- NetworkManager hand-off, with a stand-in nmcli ----------------------------
+# (the real NetworkManager: tests/test_laptop_peers.py; these pin the exact calls)
 
 NMCLI = """#!/bin/sh
 echo "$*" >> "{log}"
 case "$*" in
   "-t -f DEVICE,STATE device") printf 'lo:unmanaged\\nlan0:{state}\\n' ;;
   "device set lan0 managed "*) ;;
+  "-t -f GENERAL.STATE device show lan0") echo 'GENERAL.STATE:100 (connected)' ;;
   *) echo "unexpected" >&2; exit 2 ;;
 esac
 """
@@ -191,7 +193,8 @@ def test_networkmanager_lets_go_of_the_port_and_gets_it_back(lab, state_dir, tmp
             assert journal.load("lan0").networkmanager is True
             calls_during = log.read_text().splitlines()
     assert calls_during == ["-t -f DEVICE,STATE device", "device set lan0 managed no"]
-    assert log.read_text().splitlines()[-1] == "device set lan0 managed yes"
+    assert log.read_text().splitlines()[len(calls_during):] == [
+        "device set lan0 managed yes", "-t -f GENERAL.STATE device show lan0"]
     said = " ".join(held.notes)
     assert "NetworkManager managed lan0: set it unmanaged" in said
     assert "NetworkManager manages lan0 again" in said
@@ -209,12 +212,13 @@ def test_networkmanager_leaving_the_port_unmanaged_is_left_alone(lab, state_dir,
     assert "NetworkManager does not manage lan0" in " ".join(held.notes)
 
 
-def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir, monkeypatch):
+def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir, monkeypatch,
+                                                                tmp_path):
     from simulator.lab import in_netns
 
-    monkeypatch.setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-    if any(os.path.exists(f"{d}/nmcli") for d in ("/usr/sbin", "/usr/bin", "/sbin", "/bin")):
-        pytest.skip("this machine has a real nmcli")
+    empty = tmp_path / "no-nmcli"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))    # a laptop without NetworkManager installed
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0") as held:
             pass

@@ -224,10 +224,12 @@ def test_wrong_password_shows_tries_left_before_lockout(make_lab, state_dir):
 
 def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make_lab,
                                                                             state_dir):
+    from hwprobe.session import BringupSession, Target
     from tui.screens.base import Session, save_progress
 
     lab = make_lab(appliance_address="169.254.1.1")
-    save_progress(Session(sheet_path=SHEET, iface="lan0", done={"start", "port"}), "find")
+    save_progress(Session(sheet_path=SHEET, bringup=BringupSession(Target(iface="lan0")),
+                          done={"start", "port"}), "find")
     progress = state_dir / "console-progress.json"
     progress.write_text(progress.read_text().replace('"pid": ', '"pid": 999999999, "was": '))
     app = make_app(["--console-profile", "--lab", lab.name])

@@ -15,6 +15,7 @@ import pytest
 from hwprobe import interfaces, link
 from hwprobe import probe as probe_mod
 from hwprobe.engine import VERIFIED, RunResult, plan
+from hwprobe.session import BringupSession, Target
 from hwprobe.sheet import load_sheet
 from hwprobe.state import ApplianceState, NicInfo
 from bringup.console import make_app
@@ -80,20 +81,23 @@ def _session_until(app, step: str) -> None:
     s.settings = load_sheet(SHEET)
     s.sheet_path = "/home/tech/sheets/support.toml"
     if step in ("find", "login", "network", "restore", "done"):
-        s.iface, s.laptop_address = "eth1", "169.254.1.254"
+        s.bringup = bringup = BringupSession(Target(iface="eth1", handle_signals=False))
+        # a takeover object that never took the port: its address is all the
+        # pictures need (the probe is fixed data too)
+        bringup.takeover = link.Takeover("eth1", address="169.254.1.254", handle_signals=False)
     if step in ("login", "network", "restore", "done"):
-        s.responder = probe_mod.Responder("169.254.1.3", "02:b5:00:00:00:01", 0.4, True,
-                                          FINGERPRINT)
-        s.address = "169.254.1.3"
+        bringup.choose(probe_mod.Responder("169.254.1.3", "02:b5:00:00:00:01", 0.4, True,
+                                           FINGERPRINT))
     if step in ("restore", "done"):
-        s.driver = FixedDriver()
+        bringup.driver = FixedDriver()
         s.password = "x"
     if step == "done":
         steps = plan(_factory_state(), s.settings).steps
         for st in steps:
             st.status = VERIFIED
-        s.result = RunResult(steps, [], False, None, _factory_state(), 0.0, 4.2)
-        s.report = ("/var/lib/bringup/reports/20250101-120000-B400-0099999.md", "x.json")
+        bringup.run_result = RunResult(steps, [], False, None, _factory_state(), 0.0, 4.2)
+        bringup.report_paths = ("/var/lib/bringup/reports/20250101-120000-B400-0099999.md",
+                                "x.json")
 
 
 async def _settle(pilot, app) -> None:
@@ -178,7 +182,8 @@ def test_palette_serial_pane_and_notices_are_ascii_too(fixed_hardware):
 def test_resume_offer_is_ascii(fixed_hardware):
     from tui.screens.base import Session, save_progress
 
-    s = Session(sheet_path=SHEET, iface="eth1", address="169.254.1.3", done={"start", "port"})
+    s = Session(sheet_path=SHEET, done={"start", "port"},
+                bringup=BringupSession(Target(iface="eth1", address="169.254.1.3")))
     save_progress(s, "find")
     progress = fixed_hardware / "console-progress.json"
     progress.write_text(progress.read_text().replace('"pid": ', '"pid": 999999999, "x": '))

@@ -13,21 +13,28 @@ import importlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
+from textual.screen import Screen
 from textual.scrollbar import ScrollBar
+from textual.worker import Worker, WorkerState
 
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
+from hwprobe.errors import BringupError
 
 from . import profile as profiles
 from .extras import LabExtras
 from .options import add_console_arguments
 from .messages import PortGivenBack
-from .screens.base import STEPS, Session, clear_progress, load_progress, save_progress
+from .screens.base import explain
+from .session import STEPS, Session, clear_progress, load_progress, save_progress
+
+if TYPE_CHECKING:
+    from hwprobe.session import BringupSession
 
 SCREENS = {
     "start": "tui.screens.start:StartScreen",
@@ -39,6 +46,18 @@ SCREENS = {
     "done": "tui.screens.done:DoneScreen",
 }
 ORDER = [key for key, _ in STEPS]
+# the recovery paths (the ^o list, then one screen each, over the start screen):
+# key -> "module:Class" and its argument; "hardware" is the start screen itself
+PATH_SCREENS: dict[str, tuple[str, str | None]] = {
+    "paths": ("tui.screens.paths:PathsScreen", None),
+    "failover": ("tui.screens.failover:FailoverScreen", None),
+    "cold_spare": ("tui.screens.checklist:ChecklistScreen", "cold_spare"),
+    "virtual": ("tui.screens.checklist:ChecklistScreen", "virtual"),
+    "rma": ("tui.screens.rma:RmaScreen", None),
+    "hosted": ("tui.screens.checklist:ChecklistScreen", "hosted"),
+    "saas": ("tui.screens.checklist:ChecklistScreen", "saas"),
+    "readiness": ("tui.screens.readiness:ReadinessScreen", None),
+}
 # styles of the first screen, parsed with the app's own: shown later, they
 # would make Textual parse every stylesheet again before the first frame
 FIRST_SCREEN_CSS = [p for p in (Path(__file__).with_name("screens") / "start.tcss",) if p.exists()]
@@ -73,9 +92,13 @@ def parse_options(argv: list[str]) -> ConsoleOptions:
     return ConsoleOptions.from_args(parser.parse_args(argv))
 
 
-def _screen_class(step: str):
-    module, name = SCREENS[step].split(":")
+def _class_of(target: str) -> type[Screen]:
+    module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+def _screen_class(step: str) -> type[Screen]:
+    return _class_of(SCREENS[step])
 
 
 class BringupApp(App[int]):
@@ -204,31 +227,72 @@ class BringupApp(App[int]):
             self.session.done.discard(target)
             self.switch_screen(_screen_class(target)())
 
+    def open_path(self, key: str, facts: dict | None = None) -> Screen | None:
+        """Push the screen of recovery path ``key`` (or "paths", their list)
+        and return it; for "hardware", go back to the start screen (the
+        bring-up flow) and return None. ``facts`` (triage answers: snapshot,
+        cloud) leave out a checklist's steps that do not apply."""
+        if key == "hardware":
+            self.back_to_start()
+            return None
+        target, argument = PATH_SCREENS[key]
+        cls = _class_of(target)
+        screen = cls(argument, facts=facts or {}) if argument else cls()
+        self.push_screen(screen)
+        return screen
+
+    def back_to_start(self) -> Screen:
+        """Close every screen above the start screen; returns the start screen."""
+        start = _screen_class("start")
+        while not isinstance(self.screen, start) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        return self.screen
+
     # --- leaving -------------------------------------------------------------------
     def action_quit_console(self) -> None:
-        if self.session.takeover is not None:
-            self._give_back(then_exit=True)
+        if self.session.bringup is not None:
+            self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path)
         else:
             self._leave([])
 
     def action_give_back(self) -> None:
         if self.session.takeover is not None:
-            self._give_back(then_exit=False)
+            self._give_back(self.session.bringup, then_exit=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="giveback")
-    def _give_back(self, then_exit: bool) -> None:
-        takeover = self.session.takeover
-        iface = takeover.iface
-        takeover.give_back()
-        self.session.takeover = None
-        self.post_message(PortGivenBack(iface, list(takeover.notes[-2:])))
-        if then_exit:
-            self.call_from_thread(self._leave, takeover.notes[-1:])
+    def _give_back(self, bringup: BringupSession, then_exit: bool,
+                   sheet: str | None = None) -> None:
+        """Log out and give the laptop port back (through the bring-up session).
+        Leaving once an appliance was found writes the run's report, saying
+        where it stopped, when no run wrote one."""
+        if then_exit and bringup.responder is not None and bringup.report_paths is None:
+            try:
+                bringup.write_report(sheet=sheet)
+            except OSError:             # the port matters more than the report
+                pass
+        try:
+            bringup.close()
+        except BringupError:
+            if then_exit:       # leave all the same: run_app tries once more, and says so
+                self.post_message(PortGivenBack(bringup.target.iface, [], then_exit=True))
+            raise
+        takeover = bringup.takeover
+        notes = list(takeover.notes[-2:]) if takeover is not None else []
+        self.post_message(PortGivenBack(bringup.target.iface, notes, then_exit))
 
     def on_port_given_back(self, message: PortGivenBack) -> None:
         self.session.port_notes = message.notes
-        if hasattr(self.screen, "port_given_back"):
+        if message.then_exit:
+            self._leave(message.notes[-1:])
+        elif hasattr(self.screen, "port_given_back"):
             self.screen.port_given_back(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "giveback":
+            # the port could not be put back: say so and how to finish it
+            self.notify(explain(event.worker.error, "giving the port back")
+                        + " - `bringup restore-link` tries again", severity="error",
+                        timeout=15)
 
     def _leave(self, notes: list[str]) -> None:
         left = [] if "done" in self.session.done else self.session.left_undone()
@@ -237,7 +301,7 @@ class BringupApp(App[int]):
             lines.append("Left undone: " + "; ".join(left))
         else:
             clear_progress()
-        incomplete = getattr(self.session, "incomplete", [])
+        incomplete = self.session.incomplete
         if incomplete and not left:
             lines.append("Not applied (see the report): " + "; ".join(incomplete))
         # done means the appliance holds the whole sheet, as `bringup apply` counts it
@@ -262,14 +326,14 @@ def run_app(app: BringupApp) -> int:
     try:
         app.run(mouse=not app.profile.console)
     finally:
-        takeover = app.session.takeover
-        if takeover is not None:
-            takeover.give_back()
-            print("\n".join(takeover.notes[-1:]))
-        driver = app.session.driver    # the local console: log out, leave it as found
-        if driver is not None:
+        bringup = app.session.bringup
+        if bringup is not None:        # logs out of the local console, leaves it as found
+            held = app.session.takeover is not None
             try:
-                driver.close()
-            except Exception:  # noqa: BLE001 - leaving must not fail on a dead line
-                pass
+                bringup.close()
+            except BringupError as exc:
+                print(f"{exc} - `bringup restore-link` tries again")
+            else:
+                if held:
+                    print("\n".join(bringup.takeover.notes[-1:]))
     return app.return_code or 0

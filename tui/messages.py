@@ -3,18 +3,34 @@
 Workers never touch a widget: they do the slow, blocking work (netlink, scapy,
 HTTPS to the appliance, the serial line) in a thread and post one of these.
 Messages where only the newest copy matters set ``can_replace``.
+
+Every message of the console lives here, the widgets' own too (``Tick.Changed``
+is ``TickChanged``, so its handler is still ``on_tick_changed``). The core's
+types are imported for the type checker only: this module loads no core.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.widget import Widget
+
+    from hwprobe.engine import Plan, RunResult, Step
+    from hwprobe.failover import Health, PromoteResult
+    from hwprobe.interfaces import Port
+    from hwprobe.probe import ProbeResult, Responder
+    from hwprobe.state import ApplianceState
+    from hwprobe.verify import VerifyResult
+
 
 class PortsListed(Message):
-    """The laptop's ports were read (``ports``: list of hwprobe Port)."""
+    """The laptop's ports were read."""
 
-    def __init__(self, ports: list) -> None:
+    def __init__(self, ports: list[Port]) -> None:
         self.ports = ports
         super().__init__()
 
@@ -30,26 +46,35 @@ class PortTaken(Message):
         super().__init__()
 
 
-class PortGivenBack(Message):
-    """The laptop port is back as it was (``notes`` say what was put back)."""
+class PortNotTaken(Message):
+    """The laptop port was refused (default route, network address): ``text`` says why."""
 
-    def __init__(self, iface: str, notes: list[str]) -> None:
-        self.iface, self.notes = iface, notes
+    def __init__(self, iface: str, text: str) -> None:
+        self.iface, self.text = iface, text
+        super().__init__()
+
+
+class PortGivenBack(Message):
+    """The laptop port is back as it was (``notes`` say what was put back);
+    ``then_exit`` when the console is leaving."""
+
+    def __init__(self, iface: str | None, notes: list[str], then_exit: bool = False) -> None:
+        self.iface, self.notes, self.then_exit = iface, notes, then_exit
         super().__init__()
 
 
 class ProbeAnswer(Message):
-    """One factory address answered (``responder``: hwprobe Responder)."""
+    """One factory address answered."""
 
-    def __init__(self, responder: Any) -> None:
+    def __init__(self, responder: Responder) -> None:
         self.responder = responder
         super().__init__()
 
 
 class ProbeFinished(Message):
-    """A probe round ended (``result``: hwprobe ProbeResult)."""
+    """A probe round ended."""
 
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: ProbeResult) -> None:
         self.result = result
         super().__init__()
 
@@ -66,10 +91,14 @@ class CarrierChanged(Message):
 
 
 class LoggedIn(Message):
-    """Logged in to the appliance; ``changed_password`` when the factory one was replaced."""
+    """Logged in to the appliance as ``username``; ``password`` is the one in
+    force now (memory only); ``changed_password`` when the factory one was
+    replaced; ``state`` the appliance as read after login."""
 
-    def __init__(self, changed_password: bool, state: Any) -> None:
+    def __init__(self, changed_password: bool, state: ApplianceState, username: str,
+                 password: str) -> None:
         self.changed_password, self.state = changed_password, state
+        self.username, self.password = username, password
         super().__init__()
 
 
@@ -84,23 +113,25 @@ class LoginRefused(Message):
 class PlanReady(Message):
     """The appliance was read and diffed against the sheet."""
 
-    def __init__(self, state: Any, plan: Any) -> None:
+    def __init__(self, state: ApplianceState, plan: Plan) -> None:
         self.state, self.plan = state, plan
         super().__init__()
 
 
 class StepUpdated(Message):
-    """One step of the run changed status (``step``: hwprobe engine Step, a copy)."""
+    """One step of the run changed status (``step``: a copy)."""
 
-    def __init__(self, step: Any) -> None:
+    def __init__(self, step: Step) -> None:
         self.step = step
         super().__init__()
 
 
 class RunFinished(Message):
-    """The run ended; ``report`` is (markdown path, json path) or None."""
+    """The run ended (``result`` None when it stopped before the first step);
+    ``report`` is (markdown path, json path) or None; ``note`` says why it stopped."""
 
-    def __init__(self, result: Any, report: tuple | None, note: str = "") -> None:
+    def __init__(self, result: RunResult | None, report: tuple[Path, Path] | None,
+                 note: str = "") -> None:
         self.result, self.report, self.note = result, report, note
         super().__init__()
 
@@ -118,4 +149,68 @@ class LabCableMoved(Message):
 
     def __init__(self, nic: str) -> None:
         self.nic = nic
+        super().__init__()
+
+
+class PortPutBack(Message):
+    """The link journal was read at start: ``notes`` say what was put back (may be empty)."""
+
+    def __init__(self, notes: list[str]) -> None:
+        self.notes = notes
+        super().__init__()
+
+
+class HealthRead(Message):
+    """The appliance at ``address`` answered check_health."""
+
+    def __init__(self, address: str, health: Health) -> None:
+        self.address, self.health = address, health
+        super().__init__()
+
+
+class PromoteDone(Message):
+    """set_failover_role was sent to ``address``."""
+
+    def __init__(self, address: str, result: PromoteResult) -> None:
+        self.address, self.result = address, result
+        super().__init__()
+
+
+class TickChanged(Message):
+    """A tick box was ticked (``value`` True) or unticked (``Tick.Changed``)."""
+
+    def __init__(self, tick: Widget, value: bool) -> None:
+        self.tick, self.value = tick, value
+        super().__init__()
+
+    @property
+    def control(self) -> Widget:
+        return self.tick
+
+
+class ChoiceChanged(Message):
+    """Another value was chosen in a ``Choice`` (``Choice.Changed``)."""
+
+    def __init__(self, choice: Widget, value: str) -> None:
+        self.choice, self.value = choice, value
+        super().__init__()
+
+    @property
+    def control(self) -> Widget:
+        return self.choice
+
+
+class VerifyChecked(Message):
+    """One service check of verify ended; ``line`` says it in the appliance's words."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        super().__init__()
+
+
+class VerifyFinished(Message):
+    """Verify ended; ``report`` is the verify report's path."""
+
+    def __init__(self, result: VerifyResult, report: str) -> None:
+        self.result, self.report = result, report
         super().__init__()

@@ -44,6 +44,14 @@ def register(sub, root) -> None:
                    help="add a backup appliance: a failover pair on 198.51.100.20 (primary) and .21 "
                         "(backup); API client from BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET, or a "
                         "random secret kept in the lab's directory (root only)")
+    p.add_argument("--laptop", action="append", default=[], metavar="PEER",
+                   choices=("networkmanager", "dhclient", "dhcpcd", "networkd", "dhcp-server",
+                            "ser2net"),
+                   help="also run a real laptop-side program (repeatable): networkmanager "
+                        "(owning lan0 with a DHCP profile, on a private bus), dhclient, dhcpcd, "
+                        "networkd (systemd-networkd), "
+                        "dhcp-server (dnsmasq on NIC1's side, for leases), ser2net (the console "
+                        "over RFC 2217 and raw TCP on 127.0.0.1)")
     p.add_argument("--production", nargs="?", const="nic1,nic2", metavar="NICS",
                    help="add the production network with real DNS, NTP, syslog and SMTP "
                         "servers at the example sheet's addresses, and cable NICS to it "
@@ -110,7 +118,24 @@ def describe(lab) -> str:
         f"  relay login          {lab.production['smtp_user']}, password in "
         f"{lab.production['smtp_password_file']}",
         f"  laptop on production:  ip -n {lab.laptop_ns} addr add 198.51.100.250/24 dev lan0",
-    ] if lab.production else []))
+    ] if lab.production else []) + _describe_peers(lab))
+
+
+def _describe_peers(lab) -> list[str]:
+    out = []
+    for name, peer in (lab.peers or {}).items():
+        if name == "dbus":
+            continue
+        extra = ""
+        if name == "networkmanager":
+            extra = (f"  nmcli: DBUS_SYSTEM_BUS_ADDRESS={peer['env']['DBUS_SYSTEM_BUS_ADDRESS']}"
+                     f" ip netns exec {lab.laptop_ns} nmcli device")
+        elif name == "ser2net":
+            extra = f"  {peer['rfc2217']}  {peer['raw']}"
+        elif name == "dnsmasq":
+            extra = f"  leases {peer['first']}-{peer['last']} on NIC1's side"
+        out.append(f"  laptop peer          {name} (pid {peer['pid']}){extra}")
+    return out
 
 
 def _up(args) -> int:
@@ -124,6 +149,17 @@ def _up(args) -> int:
                     pair=args.pair, api_client=client,
                     production=_production_nics(args.production),
                     smtp_password=os.environ.get("BRINGUP_SMTP_PASSWORD") or None)
+    if args.laptop:
+        from simulator import laptop
+
+        try:
+            # the server first, so a client started after it gets its lease at once
+            for peer in sorted(set(args.laptop), key=lambda p: p != "dhcp-server"):
+                getattr(laptop, "start_" + peer.replace("-", "_"))(lab)
+        except BaseException:
+            labmod.down(lab.name)
+            raise
+        lab = labmod.get(lab.name)
     print(json.dumps(lab.to_json(), indent=2) if args.json else describe(lab))
     return 0
 

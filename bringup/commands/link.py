@@ -35,10 +35,12 @@ def register(sub, root) -> None:
     r.add_argument("--json", action="store_true", help="print what was restored as JSON")
     r.set_defaults(handler=run_restore)
 
-    p = sub.add_parser("ports", help="list the laptop's Ethernet ports",
+    p = sub.add_parser("ports", help="list the laptop's Ethernet ports and serial devices",
                        description=PORTS_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print the ports as JSON")
+    p.add_argument("--serial", action="store_true",
+                   help="only the serial devices (console cables), e.g. with --json")
     p.set_defaults(handler=run_ports)
 
 
@@ -67,9 +69,26 @@ def run_restore(args) -> int:
     return 0
 
 
-def run_ports(args) -> int:
-    from hwprobe import interfaces
+def _print_serial(devices) -> None:
+    print(f"{'serial device':<16} {'USB':<30} name (stable, /dev/serial/by-id)")
+    for d in devices:
+        name = ", ".join(d.by_id) or d.description or "-"
+        print(f"{d.device:<16} {d.usb() or '-':<30} {name}"
+              + ("" if d.accessible else "  (not yours to open: dialout group, or sudo)"))
 
+
+def run_ports(args) -> int:
+    from hwprobe import interfaces, serialports
+
+    serial_devices = serialports.list_serial()
+    if args.serial:
+        if args.json:
+            print(json.dumps([d.as_dict() for d in serial_devices], indent=2))
+        elif serial_devices:
+            _print_serial(serial_devices)
+        else:
+            print("no serial device found: plug in the console cable's USB adapter")
+        return 0
     ports = interfaces.list_ports()
     if args.json:
         print(json.dumps([p.as_dict() for p in ports], indent=2))
@@ -85,4 +104,7 @@ def run_ports(args) -> int:
     for p in ports:
         for warning in p.warnings():
             print(f"warning: {warning}")
+    if serial_devices:
+        print()
+        _print_serial(serial_devices)
     return 0

@@ -25,6 +25,7 @@ the appliance counts as one failed login.
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
 import re
 import time
@@ -50,6 +51,25 @@ _YES = {"yes", "up", "true"}
 
 class _SessionGone(Exception):
     """Internal: the console is back at its login prompt (logged out, rebooted)."""
+
+
+def permission_advice(exc: BaseException, device: str) -> str:
+    """What to do when ``exc`` is a refused open of a serial device ('' otherwise)."""
+    if getattr(exc, "errno", None) not in (errno.EACCES, errno.EPERM):
+        return ""
+    return (f". Serial adapters belong to the dialout group: add yourself once "
+            f"(sudo usermod -aG dialout $USER, then log out and in again), or run "
+            f"bringup with sudo")
+
+
+def serial_url(device: str) -> str:
+    """``device`` as pyserial should open it: an ``rfc2217://`` URL gets
+    ``ign_set_control``, because ser2net in front of a pty (and many terminal
+    servers) never confirms SET_CONTROL and pyserial would give up after 3 s
+    waiting for it; the line settings themselves are still sent."""
+    if not device.startswith("rfc2217://") or "ign_set_control" in device:
+        return device
+    return device + ("&" if "?" in device else "?") + "ign_set_control"
 
 
 class ConsoleDriver:
@@ -90,10 +110,11 @@ class ConsoleDriver:
             return
         try:
             self._port = serial.serial_for_url(
-                self.device, baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
+                serial_url(self.device), baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
                 parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=0.05)
         except (serial.SerialException, ValueError, OSError) as exc:
-            raise Unreachable(f"cannot open the console {self.device}: {exc}") from None
+            raise Unreachable(f"cannot open the console {self.device}: {exc}"
+                              + permission_advice(exc, self.device)) from None
         self.transcript_path = self.transcript_path or default_transcript_path()
         self.transcript = Transcript(self.transcript_path, self.device, self.baudrate)
 

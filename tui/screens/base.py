@@ -3,106 +3,18 @@ and the one place worker failures are turned into words a technician can use.
 """
 from __future__ import annotations
 
-import json
-import os
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from hwprobe.constants import state_dir
 from hwprobe.errors import BringupError
 
-STEPS = (
-    ("start", "Settings sheet"),
-    ("port", "Laptop port"),
-    ("find", "Find the appliance"),
-    ("login", "Log in"),
-    ("network", "Network"),
-    ("restore", "Restore"),
-    ("done", "Done"),
-)
-STEP_TITLES = dict(STEPS)
-
-
-@dataclass
-class Session:
-    """Everything the steps hand to one another. Passwords live here in memory
-    only (to log in again after a session expires); they are never written."""
-
-    sheet_path: str | None = None
-    settings: Any = None                 # hwprobe.state.Settings
-    iface: str | None = None
-    takeover: Any = None                 # hwprobe.link.Takeover while the port is held
-    laptop_address: str | None = None
-    cable_nic: str = "nic1"              # where the technician was told to patch
-    responder: Any = None                # hwprobe.probe.Responder that answered
-    address: str | None = None           # the appliance's factory address
-    username: str = "admin"
-    password: str | None = None
-    state: Any = None                    # ApplianceState read after login
-    result: Any = None                   # engine RunResult
-    report: tuple | None = None          # (markdown path, json path)
-    incomplete: list = field(default_factory=list)   # steps failed or skipped (exit 1)
-    done: set[str] = field(default_factory=set)
-    port_notes: list[str] = field(default_factory=list)
-    driver: Any = None                   # open appliance driver after login
-    resuming: bool = False               # continuing a run that did not finish
-
-    def left_undone(self) -> list[str]:
-        """Titles of the steps not finished, in order (Done itself excluded)."""
-        out = [title for key, title in STEPS if key != "done" and key not in self.done]
-        if self.result is not None:
-            missing = [s.title for s in self.result.steps if s.status in ("failed", "skipped")]
-            out += [f"not applied: {t}" for t in missing]
-        return out
-
-
-# --- progress file: lets the next start offer "continue where you left off" -------
-
-def progress_path() -> Path:
-    return state_dir() / "console-progress.json"
-
-
-def save_progress(session: Session, step: str) -> None:
-    """Record where the flow is (no passwords). Errors are ignored: losing the
-    resume offer is better than stopping the technician."""
-    data = {"sheet": session.sheet_path, "iface": session.iface, "address": session.address,
-            "step": step, "done": sorted(session.done), "pid": os.getpid(),
-            "at": time.strftime("%Y-%m-%d %H:%M")}
-    try:
-        path = progress_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
-def load_progress() -> dict | None:
-    """The progress a run that did not finish left behind, or None."""
-    try:
-        data = json.loads(progress_path().read_text())
-    except (OSError, ValueError):
-        return None
-    pid = data.get("pid")
-    if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
-        return None  # another console is running right now
-    return data if data.get("step") not in (None, "done") else None
-
-
-def clear_progress() -> None:
-    try:
-        progress_path().unlink()
-    except OSError:
-        pass
+# the session and the progress file live in tui/session.py; named here too
+# because every screen imports them from its base
+from ..session import (STEP_TITLES, STEPS, Session, clear_progress,  # noqa: F401
+                       load_progress, progress_path, save_progress)
 
 
 def explain(error: BaseException | None, group: str) -> str:

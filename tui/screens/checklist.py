@@ -28,7 +28,7 @@ from textual.widgets.option_list import Option
 from hwprobe.runbook import Checklist, ChecklistItem, Timeline, backup_note_text, checklist
 
 from ..widgets.fields import Field
-from .paths import PathScreen, back_to_start, incident_name
+from .paths import PathScreen, incident_name
 
 TIMELINE_PATHS = ("hosted", "saas")
 SHOWN_ENTRIES = 4
@@ -215,7 +215,7 @@ class ChecklistScreen(PathScreen):
     def action_bring_up(self) -> None:
         """Back to the start screen and on into the bring-up flow with the loaded
         sheet; without one, the start screen asks for it."""
-        start = back_to_start(self.app)
+        start = self.app.back_to_start()
         if self.session.settings is not None and self.session.sheet_path:
             self.app.call_later(self.app.goto, "port")
         else:

@@ -53,7 +53,7 @@ class DoneScreen(StepScreen):
     def on_mount(self) -> None:
         clear_progress()
         if getattr(self.session.driver, "kind", "") == "console":
-            self.log_out_of_console()
+            self.log_out_of_console(self.session.bringup)
         port = self.query_one("#port", Static)
         if self.session.takeover is not None:
             port.update(f"Giving {self.session.takeover.iface} back...")
@@ -62,11 +62,11 @@ class DoneScreen(StepScreen):
             port.update("Laptop port: given back." if self.session.iface else "")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="console-logout")
-    def log_out_of_console(self) -> None:
+    def log_out_of_console(self, bringup) -> None:
         """Log out of the appliance's local console: nobody finds it logged in."""
-        driver = self.session.driver
-        driver.on_bytes = None
-        driver.close()
+        if bringup.driver is not None:
+            bringup.driver.on_bytes = None
+        bringup.close_driver()
 
     def port_given_back(self, message: PortGivenBack) -> None:
         self.query_one("#port", Static).update(

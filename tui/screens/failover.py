@@ -20,13 +20,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from hwprobe import validate as v
 from hwprobe.runbook import PATHS, sheet_values
 
+from ..messages import HealthRead, PromoteDone
 from ..widgets.choice import Tick
 from ..widgets.fields import Field, SecretField
 from .paths import PathScreen
@@ -37,22 +37,6 @@ ALREADY_PRIMARY = ("is already the primary: nothing to promote. Next: step 3, co
                    "clients are working.")
 SYNC_NOTE = "Sync first: it needs the old primary to answer, and disconnects its users."
 XML_WIDTH = 74
-
-
-class HealthRead(Message):
-    """The appliance at ``address`` answered check_health (``health``: hwprobe Health)."""
-
-    def __init__(self, address: str, health) -> None:
-        self.address, self.health = address, health
-        super().__init__()
-
-
-class PromoteDone(Message):
-    """set_failover_role was sent (``result``: hwprobe PromoteResult)."""
-
-    def __init__(self, address: str, result) -> None:
-        self.address, self.result = address, result
-        super().__init__()
 
 
 def describe_health(h) -> str:

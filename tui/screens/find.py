@@ -81,17 +81,14 @@ class FindScreen(StepScreen):
         self._cancel = threading.Event()
         self._probing = True
         self.say(f"Searching through {self.session.cable_nic.upper()}...")
-        self.probe(self._cancel)
+        self.probe(self.session.bringup, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
-    def probe(self, cancel: threading.Event) -> None:
-        from hwprobe.probe import probe
-
-        result = probe(self.session.iface, self.session.laptop_address,
-                       addresses=list(self.app.options.addresses),
-                       timeout=self.app.options.probe_timeout,
-                       on_answer=lambda r: self.post_message(ProbeAnswer(r)),
-                       check_https=True, cancel=cancel)
+    def probe(self, bringup, cancel: threading.Event) -> None:
+        result = bringup.probe(tuple(self.app.options.addresses),
+                               timeout=self.app.options.probe_timeout,
+                               on_answer=lambda r: self.post_message(ProbeAnswer(r)),
+                               check_https=True, cancel=cancel)
         if not cancel.is_set():
             self.post_message(ProbeFinished(result))
 
@@ -196,26 +193,21 @@ class FindScreen(StepScreen):
         if responder is None:
             self.say(f"{address} did not answer: choose an address that did.", "warning")
             return
-        self.session.responder = responder
-        self.session.address = address
-        from .login import use_console
-
-        use_console(self.session, None)
+        self.session.bringup.choose(responder)
+        self.session.console_device = None      # log in on the web interface
         self.app.goto("login")
 
     def action_use_console(self) -> None:
         """Log in over the appliance's local console (the web does not answer)."""
         from ..widgets.serial_pane import default_console_device
-        from .login import console_device, use_console
 
         table = self.query_one(DataTable)
         if self.responders and table.cursor_row is not None:
             address = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
             if address in self.responders:   # the factory address stays left alone
-                self.session.responder = self.responders[address]
-                self.session.address = address
-        use_console(self.session, console_device(self.session)
-                    or default_console_device(self.app))
+                self.session.bringup.choose(self.responders[address])
+        self.session.console_device = (self.session.console_device
+                                       or default_console_device(self.app))
         self.app.goto("login")
 
     def check_action(self, action: str, parameters):

@@ -7,6 +7,10 @@ HTTPS, and here when the web interface is unreachable). Over the console the
 pane below shows the console's transcript as it arrives, passwords masked.
 The steps after this one run the same engine through whichever driver
 logged in; what the console cannot set is skipped with a pointer to the web.
+Connecting (pinned to the certificate Find saw, per address and MAC) and the
+first login with its password change go through the run's bring-up session,
+as in ``bringup apply``: its run journal tells a re-run that an earlier run
+already changed the password, so the factory one is not offered again.
 """
 from __future__ import annotations
 
@@ -35,17 +39,6 @@ REMINDER = ("Store the new password safely now (password manager or sealed envel
 TYPED = ("device", "user", "new", "again")      # kept when stepping back (memory only)
 
 
-def console_device(session) -> str | None:
-    """The serial device the technician chose to log in through, or None (web)."""
-    return getattr(session, "console_device", None)
-
-
-def use_console(session, device: str | None) -> None:
-    """Log in (and apply the basic settings) through ``device``'s local
-    console from now on; None goes back to the web interface."""
-    session.console_device = device
-
-
 class LoginScreen(StepScreen):
     STEP = "login"
     CSS_PATH = "login.tcss"
@@ -61,20 +54,22 @@ class LoginScreen(StepScreen):
 
     @property
     def via_console(self) -> bool:
-        return console_device(self.session) is not None
+        return self.session.console_device is not None
 
     def compose_body(self) -> ComposeResult:
         typed = drafts.recall(self.session, self.STEP, {})
         logged_in = self.session.password is not None
-        resumed = getattr(self.session, "resumed_from", None) or {}
-        self.changed_before = "login" in resumed.get("done", []) and not logged_in
+        resumed = self.session.resumed_from or {}
+        self.hint = None if logged_in else self._password_hint()
+        self.changed_before = not logged_in and (
+            "login" in resumed.get("done", []) or self.hint is not None)
         password = self.session.password or os.environ.get(ENV_PASSWORD) or (
             "" if self.changed_before else FACTORY_PASSWORD)
         with Vertical(classes="body"):
             with Horizontal(classes="row"):
                 if self.via_console:
                     yield Label("Console", classes="label")
-                    yield Field(typed.get("device") or console_device(self.session) or "",
+                    yield Field(typed.get("device") or self.session.console_device or "",
                                 id="device", placeholder="/dev/ttyUSB0, /dev/ttyS0 or a pty")
                 else:
                     yield Label("Appliance", classes="label")
@@ -95,7 +90,7 @@ class LoginScreen(StepScreen):
             yield Static("", id="match", classes="problem", markup=False)
             yield Static(REMINDER, id="reminder", markup=False)
             yield Static("", id="tries", markup=False)
-        feed = getattr(self.session.driver, "on_bytes", None)
+        feed = self.session.bringup.on_bytes if self.session.bringup is not None else None
         self.feed = feed if isinstance(feed, SerialFeed) else SerialFeed()
         yield SerialPane(self.feed if self.via_console else None, opened=self.via_console)
 
@@ -106,8 +101,9 @@ class LoginScreen(StepScreen):
         if self.session.password is not None:
             self.say("Logged in already: ^l logs in again with the current password.")
         if self.changed_before and not self._value("password"):
-            self.say("The run that stopped changed the password: type that one in Password, "
-                     "then ^l.", "warning")
+            why = (self.hint.sentence().capitalize() if self.hint is not None
+                   else "The run that stopped changed the password")
+            self.say(f"{why}: type that one in Password, then ^l.", "warning")
             self.query_one("#password", Field).focus()
         else:
             self.query_one("#new", Field).focus()
@@ -156,6 +152,17 @@ class LoginScreen(StepScreen):
             else:
                 self.focus_next()
 
+    def _password_hint(self):
+        """What the run journal of the chosen appliance says about its
+        password (a run killed after the change), or None. Never raises."""
+        bringup = self.session.bringup
+        if bringup is None or not (bringup.target.address or self.via_console):
+            return None
+        try:
+            return bringup.password_hint()
+        except (OSError, ValueError):
+            return None
+
     # --- logging in -----------------------------------------------------------------
     def action_login(self) -> None:
         if not self._check():
@@ -163,41 +170,28 @@ class LoginScreen(StepScreen):
             return
         self.query_one("#tries", Static).update("")
         user, password, new = self._value("user"), self._value("password"), self._value("new")
+        bringup = self.session.bringup
+        device = None
         if self.via_console:
             device = self._value("device").strip()
             if not device:
                 self.say("Type the console's device first (such as /dev/ttyUSB0).", "warning")
                 self.query_one("#device", Field).focus()
                 return
-            use_console(self.session, device)
+            self.session.console_device = device
             self.say(f"Logging in on the local console {device}...")
-            self.login_console(device, user, password, new or None)
         else:
             self.say(f"Logging in to {self.session.address}...")
-            self.login(user, password, new or None)
+        bringup.target.user = user
+        bringup.on_bytes = self.feed if device else None
+        self.login(bringup, device, user, password, new or None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
-    def login(self, user: str, password: str, new: str | None) -> None:
-        self._first_login(self.session_driver(), user, password, new)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
-    def login_console(self, device: str, user: str, password: str, new: str | None) -> None:
-        from hwprobe.drivers.console import ConsoleDriver
-
-        driver = self.session.driver
-        if getattr(driver, "kind", None) != "console" or driver.device != device:
-            self._close_driver()
-            driver = ConsoleDriver(device, timeout=15.0)
-            self.session.driver = driver
-        driver.on_bytes = self.feed
-        driver.open()
-        self._first_login(driver, user, password, new)
-
-    def _first_login(self, driver, user: str, password: str, new: str | None) -> None:
-        from hwprobe.engine import first_login
-
+    def login(self, bringup, device: str | None, user: str, password: str,
+              new: str | None) -> None:
+        bringup.use_console(device)          # closes the other way in (logs it out)
         try:
-            result = first_login(driver, user, password, new)
+            outcome = bringup.login(password, new)
         except LockedOut as exc:
             self.post_message(LoginRefused(str(exc), 0, True))
             return
@@ -207,36 +201,8 @@ class LoginScreen(StepScreen):
         except (PasswordChangeRequired, PasswordRefused) as exc:
             self.post_message(LoginRefused(str(exc), None, False))
             return
-        self.session.username = user
-        self.session.password = new if result.change_required else password
-        self.session.state = driver.read_state()
-        self.post_message(LoggedIn(result.change_required, self.session.state))
-
-    def session_driver(self):
-        """The open web driver for the found appliance (opened once)."""
-        from hwprobe.drivers.web import WebDriver
-
-        driver = getattr(self.app.session, "driver", None)
-        if getattr(driver, "kind", None) != "web" or driver.address != self.session.address:
-            self._close_driver()
-            # pin the certificate the technician saw on the Find step: every new
-            # appliance sits on the same factory addresses, so a pin stored by
-            # address would belong to the previous box
-            seen = getattr(self.session.responder, "fingerprint_sha256", None)
-            driver = WebDriver(self.session.address, pinned_fingerprint=seen,
-                               use_journal=seen is None)
-            driver.open()
-            self.app.session.driver = driver
-        return driver
-
-    def _close_driver(self) -> None:
-        """Close the driver of the other way in (logs the console out). Never raises."""
-        old, self.session.driver = self.session.driver, None
-        if old is not None:
-            try:
-                old.close()
-            except Exception:  # noqa: BLE001 - a driver left behind must not stop a login
-                pass
+        state = bringup.read_state()
+        self.post_message(LoggedIn(outcome.changed_password, state, user, outcome.password))
 
     def on_login_refused(self, message: LoginRefused) -> None:
         tries = self.query_one("#tries", Static)
@@ -248,6 +214,9 @@ class LoginScreen(StepScreen):
         self.query_one("#password", Field).focus()
 
     def on_logged_in(self, message: LoggedIn) -> None:
+        self.session.username = message.username
+        self.session.password = message.password
+        self.session.state = message.state
         drafts.forget(self.session, self.STEP)
         if message.changed_password:
             self.app.notify("New password set. " + REMINDER, timeout=8)
@@ -274,12 +243,12 @@ class LoginScreen(StepScreen):
         return super().check_action(action, parameters)
 
     def action_use_console(self) -> None:
-        use_console(self.session, console_device(self.session)
-                    or default_console_device(self.app))
+        self.session.console_device = (self.session.console_device
+                                       or default_console_device(self.app))
         self.app.switch_screen(LoginScreen())
 
     def action_use_web(self) -> None:
-        use_console(self.session, None)
+        self.session.console_device = None
         self.app.switch_screen(LoginScreen())
 
     def palette_commands(self):

@@ -10,15 +10,15 @@ Hardware bring-up is the seven-step flow; the other paths (failover, cold
 spare, virtual appliance, RMA, hosted site, SaaS outage, readiness) each open
 one screen on top of the start screen. Escape always goes back one screen.
 The checklists and the words come from ``hwprobe.runbook`` (runbook.toml).
+Which screen opens for which path, and going back to the start, are the
+app's (``BringupApp.open_path``, ``back_to_start``): screens ask the app.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -31,17 +31,6 @@ from .base import FramedScreen
 READINESS_TITLE = "Readiness: prepare in advance (sheet age, kit list)"
 READINESS_SUMMARY = ("Before anything fails: is the settings sheet complete and recent, "
                      "and is the kit packed?")
-# key -> the screen that opens it ("module:Class"[, argument]); hardware is the
-# start screen itself
-ROUTES: dict[str, tuple[str, str | None]] = {
-    "failover": ("tui.screens.failover:FailoverScreen", None),
-    "cold_spare": ("tui.screens.checklist:ChecklistScreen", "cold_spare"),
-    "virtual": ("tui.screens.checklist:ChecklistScreen", "virtual"),
-    "rma": ("tui.screens.rma:RmaScreen", None),
-    "hosted": ("tui.screens.checklist:ChecklistScreen", "hosted"),
-    "saas": ("tui.screens.checklist:ChecklistScreen", "saas"),
-    "readiness": ("tui.screens.readiness:ReadinessScreen", None),
-}
 PATH_KEYS = (*PATH_ORDER, "readiness")
 
 
@@ -53,30 +42,6 @@ def short_path(path: str) -> str:
 
 def path_title(key: str) -> str:
     return READINESS_TITLE if key == "readiness" else PATHS[key]["title"]
-
-
-def open_path(app, key: str, facts: dict | None = None) -> Screen | None:
-    """Push the screen of recovery path ``key`` and return it; for "hardware",
-    go back to the start screen (the bring-up flow) and return None. ``facts``
-    (triage answers: snapshot, cloud) leave out a checklist's steps that do not apply."""
-    if key == "hardware":
-        back_to_start(app)
-        return None
-    target, argument = ROUTES[key]
-    module, name = target.split(":")
-    cls = getattr(importlib.import_module(module), name)
-    screen = cls(argument, facts=facts or {}) if argument else cls()
-    app.push_screen(screen)
-    return screen
-
-
-def back_to_start(app):
-    """Close every path screen; returns the start screen underneath."""
-    from .start import StartScreen
-
-    while not isinstance(app.screen, StartScreen) and len(app.screen_stack) > 1:
-        app.pop_screen()
-    return app.screen
 
 
 class PathScreen(FramedScreen):
@@ -240,13 +205,13 @@ class PathsScreen(PathScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        open_path(self.app, event.option.id, self.facts())
+        self.app.open_path(event.option.id, self.facts())
 
     def action_open(self) -> None:
         paths = self.query_one("#paths", OptionList)
         if self.focused in self._questions():
             if self.triage is not None:
-                open_path(self.app, self.triage.order[0].path, self.facts())
+                self.app.open_path(self.triage.order[0].path, self.facts())
             else:
                 unanswered = [c for c in self._questions() if not c.value]
                 unanswered[0].focus()
@@ -254,10 +219,10 @@ class PathsScreen(PathScreen):
                                                     .render()) + ".", "warning")
             return
         if paths.highlighted is not None:
-            open_path(self.app, PATH_KEYS[paths.highlighted], self.facts())
+            self.app.open_path(PATH_KEYS[paths.highlighted], self.facts())
 
     def action_open_number(self, number: int) -> None:
-        open_path(self.app, PATH_KEYS[number - 1], self.facts())
+        self.app.open_path(PATH_KEYS[number - 1], self.facts())
 
 
 def incident_name() -> str:

@@ -1,4 +1,10 @@
-"""Step 2: which laptop port goes to the appliance; take it over."""
+"""Step 2: which laptop port goes to the appliance; take it over.
+
+Taking it over starts the run's bring-up session (``hwprobe.session``), the
+one ``bringup apply`` uses: its journal and port lock, and from here on its
+probe, driver, login, run and report. Whatever happens later, the app gives
+the port back through it.
+"""
 from __future__ import annotations
 
 from textual import work
@@ -9,7 +15,7 @@ from textual.widgets import DataTable, Static
 from hwprobe import interfaces, link
 from hwprobe.errors import PortRefused
 
-from ..messages import PortGivenBack, PortsListed, PortTaken
+from ..messages import PortGivenBack, PortNotTaken, PortsListed, PortTaken
 from .base import StepScreen
 
 
@@ -109,12 +115,22 @@ class PortScreen(StepScreen):
         self.action_take()
 
     def action_take(self, force: bool = False) -> None:
+        from hwprobe.session import BringupSession, Target
+
         port = self._current()
         if port is None:
             return
         self.say(f"Taking over {port.name}: saving its settings, then "
                  f"{self.app.options.laptop_address}/24, no gateway...")
-        self.take(port.name, force or self.app.options.force)
+        # the session exists before its worker starts: from now on the app's
+        # ways out (quit, a signal, run_app's last word) give the port back
+        # through it, even while the takeover is still under way
+        bringup = BringupSession(Target(
+            iface=port.name, laptop_address=self.app.options.laptop_address,
+            force_port=force or self.app.options.force, console_timeout=15.0,
+            handle_signals=False))          # a worker: the app handles the signals
+        self.session.bringup = bringup
+        self.take(bringup)
 
     def action_force(self) -> None:
         self.action_take(force=True)
@@ -128,26 +144,28 @@ class PortScreen(StepScreen):
         return super().check_action(action, parameters)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="takeover")
-    def take(self, iface: str, force: bool) -> None:
-        takeover = link.Takeover(iface, address=self.app.options.laptop_address, force=force,
-                                 handle_signals=False)
+    def take(self, bringup) -> None:
+        iface = bringup.target.iface
         try:
-            takeover.take()
+            takeover = bringup.take_port()
         except PortRefused as exc:
-            self.app.call_from_thread(self._refused, iface, str(exc))
+            self.post_message(PortNotTaken(iface, str(exc)))
             return
-        self.session.takeover = takeover
         self.post_message(PortTaken(iface, takeover.address, list(takeover.notes)))
 
-    def _refused(self, iface: str, text: str) -> None:
-        self.refused = iface
+    def on_port_not_taken(self, message: PortNotTaken) -> None:
+        self.session.bringup = None
+        self.refused = message.iface
         self.refresh_bindings()
-        self.say(f"{iface} refused. ^f takes it over anyway (cuts the laptop off that network).",
-                 "warning")
-        self.query_one("#warning", Static).update(text)
+        self.say(f"{message.iface} refused. ^f takes it over anyway (cuts the laptop off "
+                 "that network).", "warning")
+        self.query_one("#warning", Static).update(message.text)
 
     def on_port_taken(self, message: PortTaken) -> None:
-        self.session.iface = message.iface
-        self.session.laptop_address = message.address
         self.session.port_notes = message.notes
         self.app.goto("find")
+
+    def worker_failed(self, group: str, text: str) -> None:
+        if group == "takeover":             # nothing is held: the session gave it back
+            self.session.bringup = None
+        super().worker_failed(group, text)

@@ -5,6 +5,12 @@ appliance and found it equal to the sheet. Over the local console (when the
 web interface does not answer) the same engine runs; what the console cannot
 set (routes, NTP, syslog, SMTP) is shown as skipped, to be set on the web
 interface, and ^t shows the console's transcript.
+
+The run is the bring-up session's (``BringupSession.run``), as in
+``bringup apply``: the same wire checks (an address just added must answer
+ARP from its NIC's MAC on the laptop port), the run journal of this appliance
+(its address and MAC), and a report written for every run that ends, saying
+where it stopped when it did not finish.
 """
 from __future__ import annotations
 
@@ -55,6 +61,7 @@ class RestoreScreen(StepScreen):
         self.running = False
         self.finished = False
         self.warned_smtp = False
+        self.stopped_report: tuple | None = None    # the report of a run that ended early
         smtp = getattr(self.session.settings, "smtp", None)
         self.needs_smtp_password = bool(smtp and smtp.auth == "password"
                                         and "smtp" in self.capabilities
@@ -95,7 +102,7 @@ class RestoreScreen(StepScreen):
     def on_mount(self) -> None:
         self.query_one("#smtp-row").display = self.needs_smtp_password
         self.query_one("#smtp-password" if self.needs_smtp_password else "#steps").focus()
-        self.read_plan()
+        self.read_plan(self.session.bringup, self.session.settings)
 
     def smtp_password(self) -> str | None:
         if not self.needs_smtp_password:
@@ -103,11 +110,11 @@ class RestoreScreen(StepScreen):
         return self.query_one("#smtp-password", SecretField).value or None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
-    def read_plan(self) -> None:
+    def read_plan(self, bringup, settings) -> None:
         from hwprobe.engine import plan
 
-        state = self.session.driver.read_state()
-        self.post_message(PlanReady(state, plan(state, self.session.settings,
+        state = bringup.read_state()
+        self.post_message(PlanReady(state, plan(state, settings,
                                                 smtp_password_given=self.needs_smtp_password)))
 
     def on_plan_ready(self, message: PlanReady) -> None:
@@ -158,37 +165,35 @@ class RestoreScreen(StepScreen):
         self.running = True
         self.refresh_bindings()
         self.say("Applying; every value is read back before it is ticked...")
-        self.apply(self.smtp_password())
+        self.apply(self.session.bringup, self.session.settings, self.session.sheet_path,
+                   self.smtp_password())
 
     def action_reread(self) -> None:
         if not self.running:
             self.finished = False
-            self.read_plan()
+            self.read_plan(self.session.bringup, self.session.settings)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
-    def apply(self, smtp_password: str | None) -> None:
-        from hwprobe.engine import Engine, RunJournal, cable_nic
-        from hwprobe.report import build, write_report
+    def apply(self, bringup, settings, sheet: str | None, smtp_password: str | None) -> None:
+        from hwprobe.errors import BringupError
 
-        s = self.session
-        console = getattr(s.driver, "kind", "web") == "console"
-        serial = getattr(s.state, "serial", "") or "appliance"
-        engine = Engine(s.driver, s.settings, smtp_password=smtp_password,
-                        on_step=lambda step: self.post_message(StepUpdated(copy.copy(step))),
-                        journal=RunJournal.for_appliance(s.address or f"console-{serial}"))
-        result = engine.run()
-        s.result = result
-        mac = getattr(s.responder, "mac", None)
-        nic = cable_nic(mac, result.state_after) if result.state_after else None
-        notes = list(s.port_notes[-1:])
-        where = s.address or "-"
-        if console:
-            where += f" (local console {s.driver.device})"
-        rep = build(result, address=where,
-                    fingerprint=getattr(s.driver, "fingerprint", None),
-                    sheet=s.sheet_path, driver=s.driver.kind, cable_nic=nic, notes=notes)
-        report = write_report(rep, secrets=[x for x in (s.password, smtp_password) if x])
-        self.post_message(RunFinished(result, report))
+        try:
+            result = bringup.run(settings, smtp_password=smtp_password,
+                                 on_step=lambda step: self.post_message(StepUpdated(copy.copy(step))))
+        except BringupError as exc:
+            # the run ended early: its report says where it stopped, then the
+            # error is shown as every worker's is
+            self.post_message(RunFinished(bringup.run_result, self._report(bringup, sheet, exc),
+                                          note=str(exc)))
+            raise
+        self.post_message(RunFinished(result, bringup.write_report(sheet=sheet)))
+
+    @staticmethod
+    def _report(bringup, sheet: str | None, error: BaseException) -> tuple | None:
+        try:
+            return bringup.write_report(sheet=sheet, error=error)
+        except OSError:
+            return None
 
     def on_step_updated(self, message: StepUpdated) -> None:
         step = message.step
@@ -216,10 +221,16 @@ class RestoreScreen(StepScreen):
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.running = False
-        self.finished = True
-        self.session.report = message.report
         result = message.result
-        self._show_read_back(result)
+        if result is not None:
+            self._show_read_back(result)
+        if message.note:                # stopped early: worker_failed shows why, next
+            self.stopped_report = message.report
+            if result is not None:
+                self.session.incomplete = [x.title for x in result.steps
+                                           if x.status in ("failed", "skipped")]
+            return
+        self.finished = True
         self.session.incomplete = [x.title for x in result.steps
                                    if x.status in ("failed", "skipped")]
         applied = len(result.applied)
@@ -251,4 +262,6 @@ class RestoreScreen(StepScreen):
     def worker_failed(self, group: str, text: str) -> None:
         if group == "apply":
             self.running = False
+            if self.stopped_report:
+                text += f" (report: {self.stopped_report[0]})"
         super().worker_failed(group, text)

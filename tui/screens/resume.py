@@ -12,19 +12,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..messages import PortPutBack
 from .base import STEP_TITLES, STEPS, explain
-
-
-class PortPutBack(Message):
-    """The journal was read: ``notes`` say what was put back (may be empty)."""
-
-    def __init__(self, notes: list[str]) -> None:
-        self.notes = notes
-        super().__init__()
 
 
 class ResumeScreen(ModalScreen[dict | None]):

@@ -86,12 +86,10 @@ class StartScreen(StepScreen):
 
     def action_other_paths(self) -> None:
         """The other recovery paths (a sheet typed but not loaded yet is loaded first)."""
-        from .paths import PathsScreen
-
         typed = self.query_one("#sheet", Field).value.strip()
         if typed and self.session.sheet_path != str(Path(typed).expanduser()):
             self.load(typed)
-        self.app.push_screen(PathsScreen())
+        self.app.open_path("paths")
 
     def action_by_hand(self) -> None:
         self.session.settings = Settings()

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
+from ..messages import VerifyChecked, VerifyFinished
 from .base import FramedScreen
 
 
@@ -57,34 +58,35 @@ class VerifyScreen(FramedScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def run_verify(self, address: str) -> None:
-        """Log in on ``address`` and run every check; results go to the screen."""
-        from hwprobe.drivers.web import WebDriver
+        """Log in on ``address`` (through a bring-up session, as ``bringup
+        verify`` does) and run every check; each result is posted as it comes."""
+        from hwprobe.session import BringupSession, Target
         from hwprobe.verify import VerifyResult, add_to_run_report, to_text, verify, write_report
 
         s = self.session
-        old = s.driver
-        pin = getattr(old, "fingerprint", None) or getattr(s.responder, "fingerprint_sha256", None)
-        try:
-            with WebDriver(address, pinned_fingerprint=pin, use_journal=pin is None) as driver:
-                driver.login(s.username, s.password or "")
-                result = verify(driver, s.settings, address, on_check=lambda c: self.app.call_from_thread(
-                    self._show, to_text(VerifyResult("", [c]))[0]))
-            md, _ = write_report(result, sheet=s.sheet_path, secrets=[s.password or ""])
-            add_to_run_report(result, run_report=s.report[0] if s.report else None,
-                              secrets=[s.password or ""])
-        finally:
-            self.running = False
-        self.app.call_from_thread(self._finished, result, str(md))
+        with BringupSession(Target(address=address, user=s.username,
+                                   handle_signals=False)) as production:
+            # pinned to the certificate this run trusted: the session keeps
+            # the pin per address and the MAC the probe saw
+            production.responder = s.responder
+            production.login(s.password or "")
+            result = verify(production.driver, s.settings, address, on_check=lambda c:
+                            self.post_message(VerifyChecked(to_text(VerifyResult("", [c]))[0])))
+        md, _ = write_report(result, sheet=s.sheet_path, secrets=[s.password or ""])
+        add_to_run_report(result, run_report=s.report[0] if s.report else None,
+                          secrets=[s.password or ""])
+        self.post_message(VerifyFinished(result, str(md)))
 
-    def _show(self, line: str) -> None:
-        self.lines.append(line)
+    def on_verify_checked(self, message: VerifyChecked) -> None:
+        self.lines.append(message.line)
         self.query_one("#checks", Static).update("\n".join(self.lines))
 
-    def _finished(self, result, report: str) -> None:
-        self.result = result
+    def on_verify_finished(self, message: VerifyFinished) -> None:
+        self.running = False
+        self.result = result = message.result
         missed = result.not_reached
         if result.ok:
-            self.say(f"Every service reached. Report: {report}", "success")
+            self.say(f"Every service reached. Report: {message.report}", "success")
         else:
             self.say(f"{len(missed)} NOT reached: "
                      + ", ".join(f"{c.service} {c.target}" for c in missed), "error")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from ..messages import ChoiceChanged, TickChanged
 
 
 class Tick(Widget, can_focus=True):
@@ -22,16 +23,7 @@ class Tick(Widget, can_focus=True):
     ]
     value: reactive[bool] = reactive(False)
 
-    class Changed(Message):
-        """The box was ticked (``value`` True) or unticked."""
-
-        def __init__(self, tick: "Tick", value: bool) -> None:
-            self.tick, self.value = tick, value
-            super().__init__()
-
-        @property
-        def control(self) -> "Tick":
-            return self.tick
+    Changed = TickChanged           # the box was ticked or unticked
 
     def __init__(self, label: str, value: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -64,16 +56,7 @@ class Choice(Widget, can_focus=True):
     ]
     index: reactive[int] = reactive(0)
 
-    class Changed(Message):
-        """Another value was chosen."""
-
-        def __init__(self, choice: "Choice", value: str) -> None:
-            self.choice, self.value = choice, value
-            super().__init__()
-
-        @property
-        def control(self) -> "Choice":
-            return self.choice
+    Changed = ChoiceChanged         # another value was chosen
 
     def __init__(self, choices: list[tuple[str, str]], value: str = "", **kwargs) -> None:
         super().__init__(**kwargs)

@@ -170,7 +170,9 @@ class SerialPane(Vertical):
     def read_port(self, device: str) -> None:
         import serial
 
-        port = serial.serial_for_url(device, baudrate=115200, timeout=BATCH_SECONDS)
+        from hwprobe.drivers.console import serial_url
+
+        port = serial.serial_for_url(serial_url(device), baudrate=115200, timeout=BATCH_SECONDS)
         self._port = port
         self.post_message(SerialText(f"-- opened {device} at 115200 8N1 --\n"))
         worker = get_current_worker()

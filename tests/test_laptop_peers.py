@@ -1,0 +1,364 @@
+"""Taking the port over from the real programs that own a laptop's port, and back.
+
+Every peer here is the real Debian program, started by its fixture inside the
+lab's laptop namespace with a private /run, bus and scratch files
+(simulator/laptop.py): NetworkManager, dhclient, dhcpcd, dnsmasq for leases,
+ser2net for the console. Nothing runs on the host's interfaces.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hwprobe import link
+from hwprobe.errors import LinkError
+from peers import peers, port  # noqa: F401  (fixture)
+from sim_helpers import wait_until
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parent.parent
+CLAIMED = ("169.254.1.254", 24, False)
+
+
+@pytest.fixture
+def lab(make_lab):
+    return make_lab(start_sim=False)
+
+
+def nm(lab, env, *args):
+    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, "nmcli", *args],
+                          capture_output=True, text=True, timeout=10,
+                          env={**os.environ, **env, "LC_ALL": "C"}).stdout
+
+
+def nm_device(lab, env) -> dict:
+    """lan0's NetworkManager state and active profile, in English."""
+    out = nm(lab, env, "-t", "-f", "GENERAL.STATE,GENERAL.CONNECTION", "device", "show", "lan0")
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return {"state": fields.get("GENERAL.STATE", ""),
+            "profile": fields.get("GENERAL.CONNECTION", "")}
+
+
+def held_steady(lab, seconds: float) -> list[dict]:
+    """lan0 sampled every half second for ``seconds``."""
+    seen = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        seen.append(port(lab.laptop_ns))
+        time.sleep(0.5)
+    return seen
+
+
+# --- NetworkManager ----------------------------------------------------------------
+
+def test_networkmanager_connecting_lets_go_keeps_away_through_timeout_cable_move_and_unplug(
+        lab, peers, state_dir, monkeypatch):
+    from simulator import lab as labmod
+    from simulator.laptop import NM_DHCP_TIMEOUT
+    from simulator.lab import in_netns
+
+    nmp = peers.networkmanager(lab)
+    for key, value in nmp.env.items():
+        monkeypatch.setenv(key, value)
+    assert nm_device(lab, nmp.env)["state"].startswith("70 (connecting")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", handle_signals=False) as held:
+            assert nm_device(lab, nmp.env)["state"] == "10 (unmanaged)"
+            # longer than NM's DHCP timeout, then a cable move, then an unplug past 6 s
+            during = held_steady(lab, NM_DHCP_TIMEOUT + 1)
+            labmod.plug(lab.name, "nic2")
+            during += held_steady(lab, 1)
+            labmod.unplug(lab.name)
+            during += held_steady(lab, 6.5)
+            labmod.plug(lab.name, "nic1")
+            during += held_steady(lab, 1)
+    assert all(p["addresses"] == [CLAIMED] for p in during), during[-1]
+    assert all("default" not in p["routes"] for p in during)
+    said = " ".join(held.notes)
+    assert "NetworkManager managed lan0: set it unmanaged" in said
+    assert "NetworkManager manages lan0 again" in said
+    after = wait_until(lambda: (d := nm_device(lab, nmp.env))["state"].startswith("70 ") and d)
+    assert after["profile"] == "Wired connection 1"
+    assert port(lab.laptop_ns) == {"addresses": [], "up": True, "routes": ""}
+
+
+def test_networkmanager_holding_a_lease_gets_the_port_back_and_renews_it(
+        lab, peers, state_dir, monkeypatch):
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    nmp = peers.networkmanager(lab)
+    for key, value in nmp.env.items():
+        monkeypatch.setenv(key, value)
+    wait_until(lambda: nm_device(lab, nmp.env)["state"] == "100 (connected)")
+    before = port(lab.laptop_ns)
+    [(lease, prefix, dynamic)] = before["addresses"]
+    assert lease.startswith("10.99.0.") and dynamic
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+            during = held_steady(lab, 2)
+    assert all(p["addresses"] == [CLAIMED] for p in during)
+    assert any("connected" in n for n in held.notes if "manages lan0 again" in n)
+    after = nm_device(lab, nmp.env)
+    assert after == {"state": "100 (connected)", "profile": "Wired connection 1"}
+    # as NM has it: the lease again, with its lease time, not a forever-address
+    assert wait_until(lambda: port(lab.laptop_ns) == before and port(lab.laptop_ns))
+
+
+def test_networkmanager_installed_but_not_answering_is_refused_and_the_port_left_alone(
+        lab, peers, state_dir, monkeypatch):
+    from simulator.lab import in_netns
+
+    nmp = peers.networkmanager(lab)
+    for key, value in nmp.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(link, "NM_TIMEOUT", 2.0)
+    before = port(lab.laptop_ns)
+    os.kill(nmp.proc.pid, signal.SIGSTOP)
+    try:
+        with in_netns(lab.laptop_ns), pytest.raises(LinkError) as err:
+            link.Takeover("lan0", handle_signals=False).take()
+    finally:
+        os.kill(nmp.proc.pid, signal.SIGCONT)
+    said = str(err.value)
+    assert f"NetworkManager runs (pid {nmp.proc.pid}) but does not answer" in said
+    assert "nothing was changed" in said
+    assert port(lab.laptop_ns) == before
+    assert not list((state_dir / "links").glob("*.json"))
+
+
+def test_networkmanager_installed_but_not_running_is_said_and_the_takeover_goes_on(
+        lab, peers, state_dir, monkeypatch):
+    from simulator.lab import in_netns
+
+    nmp = peers.networkmanager(lab)
+    for key, value in nmp.env.items():
+        monkeypatch.setenv(key, value)
+    nmp.stop()                       # the bus stays; nobody owns NetworkManager's name
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", handle_signals=False) as held:
+            assert port(lab.laptop_ns)["addresses"] == [CLAIMED]
+    assert "NetworkManager is installed but not running" in " ".join(held.notes)
+
+
+@pytest.fixture(scope="session")
+def german_locale(tmp_path_factory):
+    """A compiled de_DE.UTF-8 in a private LOCPATH (the host's locales untouched)."""
+    from conftest import require_tool
+
+    require_tool("localedef", "libc-bin")
+    if not Path("/usr/share/i18n/locales/de_DE").exists():
+        pytest.fail("de_DE locale sources missing: apt-get install locales")
+    d = tmp_path_factory.mktemp("locale")
+    subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8", str(d / "de_DE.UTF-8")],
+                   check=True, capture_output=True)
+    return {"LOCPATH": str(d), "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8",
+            "LANGUAGE": "de"}
+
+
+def test_a_german_laptop_is_read_right_managed_and_unmanaged(lab, peers, state_dir, monkeypatch,
+                                                           german_locale):
+    from simulator.lab import in_netns
+
+    nmp = peers.networkmanager(lab)
+    for key, value in {**nmp.env, **german_locale}.items():
+        monkeypatch.setenv(key, value)
+    shown = subprocess.run(["ip", "netns", "exec", lab.laptop_ns, "nmcli", "device"],
+                           capture_output=True, text=True).stdout
+    assert "nicht verwaltet" in shown           # this nmcli really speaks German here
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", handle_signals=False) as managed:
+            pass
+        nm(lab, nmp.env, "device", "set", "lan0", "managed", "no")
+        with link.Takeover("lan0", handle_signals=False) as unmanaged:
+            pass
+    assert "NetworkManager managed lan0: set it unmanaged" in " ".join(managed.notes)
+    assert "NetworkManager does not manage lan0" in " ".join(unmanaged.notes)
+    assert nm_device(lab, nmp.env)["state"] == "10 (unmanaged)"   # left as it was
+
+
+# --- DHCP clients ------------------------------------------------------------------
+
+def _clients(lab, name: str, without: str = "") -> list[int]:
+    out = subprocess.run(["ip", "netns", "pids", lab.laptop_ns], capture_output=True,
+                         text=True).stdout.split()
+    found = []
+    for pid in out:
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if comm == name and state != "Z" and not (without and without in title.split()):
+            found.append(int(pid))
+    return found
+
+
+def test_dhclient_is_stopped_for_the_run_and_started_again_with_its_lease(
+        lab, peers, state_dir):
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    client = peers.dhclient(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
+    [first] = _clients(lab, "dhclient")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+            assert _clients(lab, "dhclient") == []
+            during = held_steady(lab, 2)
+    assert all(p["addresses"] == [CLAIMED] for p in during)
+    assert f"dhclient ran on lan0 (pid {first}): stopped it" in " ".join(held.notes)
+    [again] = wait_until(lambda: len(found := _clients(lab, "dhclient")) == 1 and found)
+    assert again in client.pids()            # in the laptop's own mount namespace
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"])
+
+
+def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
+        lab, peers, state_dir):
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    peers.dhcpcd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
+    # what it does to a plain flush: the lease is back within seconds
+    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "flush", "dev", "lan0"], check=True)
+    wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"], timeout=15)
+    manager = _clients(lab, "dhcpcd", without="lan0")   # the manager and its proxies
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+            during = held_steady(lab, 7)     # longer than dhcpcd takes to fight back
+            assert _clients(lab, "dhcpcd", without="lan0") == manager   # it still runs
+    assert all(p["addresses"] == [CLAIMED] for p in during), during
+    said = " ".join(held.notes)
+    assert "dhcpcd ran on lan0" in said
+    # dhcpcd 9.4 does not start a released port again on a rebind: bringup
+    # says so, with the command, instead of claiming the lease is back
+    assert "dhcpcd did not take lan0 up again by itself; restart it" in said
+    assert "sudo systemctl restart dhcpcd" in said
+    assert port(lab.laptop_ns)["addresses"] == []
+
+
+def test_systemd_networkd_on_the_port_is_refused_with_the_commands_and_left_alone(
+        lab, peers, state_dir):
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    networkd = peers.networkd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
+    with in_netns(lab.laptop_ns), pytest.raises(LinkError) as err:
+        link.Takeover("lan0", force=True, handle_signals=False).take()
+    said = str(err.value)
+    assert "systemd-networkd manages lan0 and would put its address back" in said
+    assert "Unmanaged=yes" in said and "sudo networkctl reload" in said
+    assert "nothing was changed" in said
+    assert port(lab.laptop_ns) == before
+    assert _clients(lab, "systemd-network") and networkd.proc.poll() is None
+
+
+# --- serial through ser2net --------------------------------------------------------
+
+BASIC = """format = 1
+
+[[ip]]
+nic = "nic1"
+address = "198.51.100.20"
+netmask = "255.255.255.0"
+
+[network]
+hostname = "support.example.net"
+default_gateway = "198.51.100.1"
+dns_servers = ["198.51.100.53"]
+"""
+
+
+@pytest.mark.parametrize("kind", ["rfc2217", "raw"])
+def test_apply_console_through_ser2net(make_lab, peers, state_dir, tmp_path, kind):
+    from sim_helpers import GOOD_PASSWORD
+
+    lab = make_lab()
+    server = peers.ser2net(lab)
+    url = server.info[kind]
+    sheet = tmp_path / "basic.toml"
+    sheet.write_text(BASIC)
+    env = {**os.environ, "BRINGUP_STATE_DIR": str(state_dir), "PYTHONPATH": str(ROOT),
+           "BRINGUP_NEW_PASSWORD": GOOD_PASSWORD}
+    env.pop("BRINGUP_PASSWORD", None)
+    # ser2net listens on the host's loopback, like a terminal server on the laptop
+    r = subprocess.run([sys.executable, "-m", "bringup",
+                        "apply", "--sheet", str(sheet), "--console", url, "--json"],
+                       env=env, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr + r.stdout
+    steps = {s["key"]: s["status"] for s in json.loads(r.stdout)["steps"]}
+    assert steps == {"ip:nic1:198.51.100.20": "verified", "gateway": "verified",
+                     "hostname": "verified", "dns": "verified"}
+    assert url.startswith("rfc2217://" if kind == "rfc2217" else "socket://")
+    assert "ign_set_control" not in url      # bringup adds it itself
+
+
+# --- the lab command ---------------------------------------------------------------
+
+def test_lab_up_with_real_laptop_peers_and_lab_down_removes_them_all(state_dir):
+    from conftest import require_lab, require_tool
+
+    require_lab()
+    for program, package in (("NetworkManager", "network-manager"), ("ser2net", "ser2net"),
+                             ("dnsmasq", "dnsmasq-base")):
+        require_tool(program, package)
+    name = f"p{os.getpid() % 100000}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-m", "bringup", "lab"]
+    up = subprocess.run([*cli, "up", "--name", name, "--laptop", "networkmanager",
+                         "--laptop", "dhcp-server", "--laptop", "ser2net", "--json"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    try:
+        assert up.returncode == 0, up.stderr
+        peers_up = json.loads(up.stdout)["peers"]
+        assert {"dbus", "networkmanager", "dnsmasq", "ser2net"} <= set(peers_up)
+        pids = [p["pid"] for p in peers_up.values()]
+        # the command has exited, as after a crash: the programs still run
+        assert all(Path(f"/proc/{pid}").exists() for pid in pids)
+        shown = subprocess.run([*cli, "status"], capture_output=True, text=True, env=env)
+        assert "laptop peer          networkmanager" in shown.stdout
+        assert "rfc2217://127.0.0.1:" in shown.stdout
+    finally:
+        down = subprocess.run([*cli, "down", "--name", name], capture_output=True, text=True,
+                              env=env, timeout=60)
+    assert down.returncode == 0, down.stderr
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_console_the_user_may_not_open_says_dialout_or_sudo(tmp_path):
+    """A pty owned by root, opened as an ordinary user: the words a technician
+    gets for a USB adapter they are not allowed to open."""
+    from conftest import require_tool
+
+    require_tool("setpriv", "util-linux")    # root (a lab test) drops to nobody for the open
+    master, slave = os.openpty()
+    device = os.ttyname(slave)
+    os.chmod(device, 0o600)
+    try:
+        code = ("from hwprobe.drivers.console import ConsoleDriver\n"
+                "from hwprobe.errors import Unreachable\n"
+                f"try:\n    ConsoleDriver({device!r}).open()\n"
+                "except Unreachable as e:\n    print(e)\n")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT),
+                                "BRINGUP_STATE_DIR": str(tmp_path)}, timeout=30)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert f"cannot open the console {device}" in r.stdout, r.stderr
+    assert "dialout group" in r.stdout and "sudo usermod -aG dialout $USER" in r.stdout
+    assert "or run bringup with sudo" in r.stdout

@@ -1,0 +1,164 @@
+"""The console session: what the steps hand to one another, and where the
+flow is (for "continue where you left off").
+
+Every attribute is declared here with its type (``slots``: assigning one that
+is not declared raises AttributeError). Only the app's and the screens'
+message handlers, on the console's own thread, change it: a worker thread
+posts a message saying what it found (``tui/messages.py``) and never assigns
+an attribute itself.
+
+The procedure itself (the laptop port, the probe, the driver, logging in,
+the run, the report) is the core's one bring-up session,
+``hwprobe.session.BringupSession``, the same object ``bringup apply`` uses:
+``bringup`` holds it, and what it knows (the port held, the appliance chosen,
+the open driver, the run's result and report) is read from it, never copied.
+Its methods run in the screens' workers, as the core's API allows.
+
+Imports no Textual, and the core's types only for the type checker, so
+importing it costs nothing at start-up.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hwprobe.constants import state_dir
+
+if TYPE_CHECKING:
+    from hwprobe.drivers.base import ApplianceDriver
+    from hwprobe.engine import RunResult
+    from hwprobe.link import Takeover
+    from hwprobe.probe import Responder
+    from hwprobe.session import BringupSession
+    from hwprobe.state import ApplianceState, Settings
+
+STEPS = (
+    ("start", "Settings sheet"),
+    ("port", "Laptop port"),
+    ("find", "Find the appliance"),
+    ("login", "Log in"),
+    ("network", "Network"),
+    ("restore", "Restore"),
+    ("done", "Done"),
+)
+STEP_TITLES = dict(STEPS)
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything the steps hand to one another. Passwords live here in memory
+    only (to log in again after a session expires); they are never written."""
+
+    # Settings sheet
+    sheet_path: str | None = None
+    settings: Settings | None = None
+    # the procedure, from the Laptop port step on (one per port taken)
+    bringup: BringupSession | None = None
+    port_notes: list[str] = field(default_factory=list)
+    # Find
+    cable_nic: str = "nic1"                  # where the technician was told to patch
+    # Log in
+    console_device: str | None = None        # log in over this local console; None: web
+    username: str = "admin"
+    password: str | None = None
+    state: ApplianceState | None = None      # read after login
+    # Restore and Done
+    incomplete: list[str] = field(default_factory=list)   # steps failed or skipped (exit 1)
+    # the flow
+    done: set[str] = field(default_factory=set)
+    resuming: bool = False                   # continuing a run that did not finish
+    resumed_from: dict[str, Any] | None = None   # that run's progress file
+    drafts: dict[str, Any] = field(default_factory=dict)  # typed per step (memory only)
+
+    # --- what the bring-up session knows, read from it --------------------------------
+    @property
+    def takeover(self) -> Takeover | None:
+        """The takeover while it holds the laptop port, else None."""
+        takeover = self.bringup.takeover if self.bringup is not None else None
+        return takeover if takeover is not None and takeover.record is not None else None
+
+    @property
+    def iface(self) -> str | None:
+        """The laptop port chosen (held or given back)."""
+        return self.bringup.target.iface if self.bringup is not None else None
+
+    @property
+    def laptop_address(self) -> str | None:
+        return self.bringup.laptop_address if self.bringup is not None else None
+
+    @property
+    def responder(self) -> Responder | None:
+        """The probe's answer the technician chose."""
+        return self.bringup.responder if self.bringup is not None else None
+
+    @property
+    def address(self) -> str | None:
+        """The appliance's (factory) address."""
+        return self.bringup.target.address if self.bringup is not None else None
+
+    @property
+    def driver(self) -> ApplianceDriver | None:
+        """The open appliance driver, web or local console."""
+        return self.bringup.driver if self.bringup is not None else None
+
+    @property
+    def result(self) -> RunResult | None:
+        return self.bringup.run_result if self.bringup is not None else None
+
+    @property
+    def report(self) -> tuple[Path, Path] | None:
+        """(markdown path, json path) of the run's report, once written."""
+        return self.bringup.report_paths if self.bringup is not None else None
+
+    def left_undone(self) -> list[str]:
+        """Titles of the steps not finished, in order (Done itself excluded)."""
+        out = [title for key, title in STEPS if key != "done" and key not in self.done]
+        if self.result is not None:
+            missing = [s.title for s in self.result.steps if s.status in ("failed", "skipped")]
+            out += [f"not applied: {t}" for t in missing]
+        return out
+
+
+# --- progress file: lets the next start offer "continue where you left off" -------
+
+def progress_path() -> Path:
+    return state_dir() / "console-progress.json"
+
+
+def save_progress(session: Session, step: str) -> None:
+    """Record where the flow is (no passwords). Errors are ignored: losing the
+    resume offer is better than stopping the technician."""
+    data = {"sheet": session.sheet_path, "iface": session.iface, "address": session.address,
+            "step": step, "done": sorted(session.done), "pid": os.getpid(),
+            "at": time.strftime("%Y-%m-%d %H:%M")}
+    try:
+        path = progress_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def load_progress() -> dict | None:
+    """The progress a run that did not finish left behind, or None."""
+    try:
+        data = json.loads(progress_path().read_text())
+    except (OSError, ValueError):
+        return None
+    pid = data.get("pid")
+    if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
+        return None  # another console is running right now
+    return data if data.get("step") not in (None, "done") else None
+
+
+def clear_progress() -> None:
+    try:
+        progress_path().unlink()
+    except OSError:
+        pass
