@@ -2,7 +2,8 @@
 
 ``plan(state, settings)`` diffs what the appliance holds against the settings
 sheet, field by field, and returns the steps in a safe order (addresses before
-the gateway that needs them, the network before the services that use it).
+the gateway that needs them, the network before the services that use it: the
+order of the settings-area table, hwprobe/areas.py).
 ``Engine.run()`` applies only the steps that differ, reads the appliance back
 after each one and marks a step ``verified`` only when the read-back equals the
 sheet; a step whose read-back differs is ``failed`` with the values seen.
@@ -28,26 +29,15 @@ from typing import Any, Callable
 from .constants import state_dir
 from .drivers.base import ApplianceDriver, LoginResult
 from .fsutil import atomic_write
-from .errors import (ApplianceError, BringupError, CertificateChanged, LoginFailed,
+from .errors import (ApplianceError, CertificateChanged, LoginFailed,
                      ReadBackMismatch, SessionExpired, Unreachable)
-from .state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
+from .areas import AREAS, Areas, Change
+from .state import ApplianceState, IpAddress, Settings
 
 # step statuses
 PENDING, UNCHANGED, APPLYING, VERIFIED, FAILED, SKIPPED = (
     "pending", "unchanged", "applying", "verified", "failed", "skipped",
 )
-
-PAGES = {
-    "ip": "Networking > IP Configuration",
-    "hostname": "Networking > IP Configuration > Global Configuration",
-    "gateway": "Networking > IP Configuration > Global Configuration",
-    "dns": "Networking > IP Configuration > Global Configuration",
-    "routes": "Networking > Static Routes",
-    "ntp": "Status > Basics",
-    "syslog": "Security > Appliance Administration",
-    "smtp": "Security > Email Configuration",
-}
-
 
 @dataclass
 class Step:
@@ -104,113 +94,33 @@ class RunResult:
         return [s for s in self.steps if s.status == VERIFIED]
 
 
-# --- normalisation -------------------------------------------------------------
-
-def _ip_json(ip: IpAddress) -> dict:
-    return {"nic": ip.nic, "address": ip.address, "netmask": ip.netmask, "vlan": ip.vlan}
-
-
-def _route_json(r: Route) -> dict:
-    return {"destination": r.destination, "gateway": r.gateway, "nic": r.nic}
-
-
-def _smtp_json(s: SmtpSettings | None) -> dict | None:
-    if s is None:
-        return None
-    return {
-        "relay": s.relay, "port": s.port, "encryption": s.encryption, "auth": s.auth,
-        "username": s.username if s.auth == "password" else "",
-        "from_address": s.from_address, "admin_contacts": list(s.admin_contacts),
-    }
-
-
-def _lower(items) -> list[str]:
-    return [str(x).strip().lower() for x in (items or [])]
-
-
-def _area_value(state: ApplianceState, area: str, key: str = "") -> Any:
-    """The appliance's current value for one step, in the same shape as the plan."""
-    if area == "ip":
-        _, nic, address = key.split(":", 2)
-        for ip in state.ips:
-            if ip.address == address:
-                return _ip_json(ip)
-        return None
-    if area == "hostname":
-        return state.hostname.lower()
-    if area == "gateway":
-        return state.default_gateway
-    if area == "dns":
-        return list(state.dns_servers)
-    if area == "routes":
-        dest = key.split(":", 1)[1]
-        for r in state.routes:
-            if r.destination == dest:
-                return _route_json(r)
-        return None
-    if area == "ntp":
-        return _lower(state.ntp_servers)
-    if area == "syslog":
-        return {"servers": list(state.syslog_servers or []), "format": state.syslog_format}
-    if area == "smtp":
-        return _smtp_json(state.smtp)
-    raise KeyError(area)
-
-
 # --- plan ---------------------------------------------------------------------
 
-def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool = False) -> Plan:
+def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool = False,
+         areas: Areas = AREAS) -> Plan:
     """Diff ``state`` (read off the appliance) against ``settings`` (the sheet).
 
-    Returns every step the sheet implies, in apply order, each marked
-    ``changed`` when the appliance differs. Never raises for differences.
+    Returns every step the sheet implies, in apply order (the order of the
+    ``areas`` table), each marked ``changed`` when the appliance differs. A
+    secret the sheet needs and the appliance lacks (the SMTP password, when
+    one is given) makes its step a change. Never raises for differences.
     """
     steps: list[Step] = []
+    for area in areas:
+        for key, after in area.wanted(settings):
+            before = area.present(state, key)
+            step = Step(key, area.name, area.title(after), area.page, before, after,
+                        before != after)
+            secret = area.secret
+            if (secret and smtp_password_given and secret.wanted(settings)
+                    and not secret.held(state)):
+                if not step.changed:
+                    step.title += f" ({secret.words})"
+                step.changed = True
+            steps.append(step)
     sheet_addrs = {ip.address for ip in settings.ips}
-    for ip in settings.ips:
-        key = f"ip:{ip.nic}:{ip.address}"
-        before = _area_value(state, "ip", key)
-        after = _ip_json(ip)
-        vlan = f" VLAN {ip.vlan}" if ip.vlan else ""
-        steps.append(Step(key, "ip", f"Add {ip.address} {ip.netmask}{vlan} on {ip.nic.upper()}",
-                          PAGES["ip"], before, after, before != after))
     extras = [f"{ip.address} {ip.netmask} on {ip.nic.upper()}" for ip in state.ips
               if ip.address not in sheet_addrs]
-
-    def simple(area: str, title: str, before, after) -> None:
-        steps.append(Step(area, area, title, PAGES[area], before, after, before != after))
-
-    if settings.default_gateway:
-        simple("gateway", f"Default gateway {settings.default_gateway}",
-               state.default_gateway, settings.default_gateway)
-    if settings.hostname:
-        simple("hostname", f"Hostname {settings.hostname}",
-               state.hostname.lower(), settings.hostname.lower())
-    if settings.hostname or settings.dns_servers:   # a sheet's [network]: DNS may be []
-        simple("dns", "DNS servers " + (", ".join(settings.dns_servers) or "(none)"),
-               list(state.dns_servers), list(settings.dns_servers))
-    for r in settings.routes:
-        key = f"route:{r.destination}"
-        before = _area_value(state, "routes", key)
-        steps.append(Step(key, "routes", f"Route {r.destination} via {r.gateway} on {r.nic.upper()}",
-                          PAGES["routes"], before, _route_json(r), before != _route_json(r)))
-    if settings.ntp_servers is not None:
-        simple("ntp", "NTP servers " + ", ".join(settings.ntp_servers),
-               _lower(state.ntp_servers), _lower(settings.ntp_servers))
-    if settings.syslog_servers is not None:
-        want = {"servers": list(settings.syslog_servers), "format": settings.syslog_format or "rfc5424"}
-        simple("syslog", f"Syslog {len(want['servers'])} server(s), {want['format']}",
-               _area_value(state, "syslog"), want)
-    if settings.smtp is not None:
-        want = _smtp_json(settings.smtp)
-        before = _smtp_json(state.smtp)
-        needs_password = (settings.smtp.auth == "password" and smtp_password_given
-                          and not (state.smtp and state.smtp.password_set))
-        step = Step("smtp", "smtp", f"E-mail relay {settings.smtp.relay}:{settings.smtp.port}",
-                    PAGES["smtp"], before, want, before != want or needs_password)
-        if needs_password and before == want:
-            step.title += " (SMTP password)"
-        steps.append(step)
     return Plan(steps, extras)
 
 
@@ -299,8 +209,9 @@ class Engine:
                  smtp_password: str | None = None,
                  on_step: Callable[[Step], None] | None = None,
                  wire_check: WireCheck | None = None,
-                 journal: RunJournal | None = None):
+                 journal: RunJournal | None = None, areas: Areas = AREAS):
         self.driver = driver
+        self.areas = areas
         self.settings = settings
         self._smtp_password = smtp_password
         self.on_step = on_step or (lambda step: None)
@@ -312,7 +223,8 @@ class Engine:
 
     def plan(self) -> tuple[ApplianceState, Plan]:
         state = self.driver.read_state()
-        return state, plan(state, self.settings, smtp_password_given=bool(self._smtp_password))
+        return state, plan(state, self.settings, smtp_password_given=bool(self._smtp_password),
+                                  areas=self.areas)
 
     def run(self, dry_run: bool = False, cancel: threading.Event | None = None,
             state: ApplianceState | None = None) -> RunResult:
@@ -325,7 +237,8 @@ class Engine:
         started = self._started = time.time()
         if state is None:
             state = self.driver.read_state()
-        the_plan = plan(state, self.settings, smtp_password_given=bool(self._smtp_password))
+        the_plan = plan(state, self.settings, smtp_password_given=bool(self._smtp_password),
+                                  areas=self.areas)
         self._plan, self._state = the_plan, state
         notes: list[str] = []
         if self.journal:
@@ -385,7 +298,7 @@ class Engine:
                          str(self.journal.path) if self.journal else None)
 
     def _blocked_by(self, step: Step, failed_ips: set[str]) -> str:
-        if step.area in ("gateway", "routes") and failed_ips:
+        if self.areas[step.area].needs_addresses and failed_ips:
             return ("not applied: it needs an address that failed ("
                     + ", ".join(sorted(failed_ips)) + ")")
         return ""
@@ -403,10 +316,12 @@ class Engine:
             self._send(step, state)
             state = self.driver.read_state()
             fresh = True
-            got = _area_value(state, step.area, step.key)
-            if step.area == "smtp" and self._smtp_password and self.settings.smtp.auth == "password":
-                if not (state.smtp and state.smtp.password_set):
-                    raise ReadBackMismatch(step.title, "SMTP password set", "no SMTP password")
+            area = self.areas[step.area]
+            got = area.present(state, step.key)
+            secret = area.secret
+            if (secret and self._smtp_password and secret.wanted(self.settings)
+                    and not secret.held(state)):
+                raise ReadBackMismatch(step.title, f"{secret.words} set", f"no {secret.words}")
             if got != step.after:
                 raise ReadBackMismatch(step.title, step.after, got)
             if step.area == "ip" and self.wire_check is not None:
@@ -433,34 +348,8 @@ class Engine:
             self.journal.step(step)
 
     def _send(self, step: Step, state: ApplianceState) -> None:
-        d, s = self.driver, self.settings
-        if step.area == "ip":
-            want = IpAddress(**step.after)
-            for ip in state.ips:           # same address with another mask or NIC: replace
-                if ip.address == want.address and ip != want:
-                    d.remove_ip(ip)
-            d.add_ip(want)
-        elif step.area == "gateway":
-            d.set_default_gateway(s.default_gateway)
-        elif step.area == "hostname":
-            d.set_hostname(s.hostname)
-        elif step.area == "dns":
-            d.set_dns_servers(list(s.dns_servers))
-        elif step.area == "routes":
-            want = Route(**step.after)
-            for r in state.routes:
-                if r.destination == want.destination and r != want:
-                    d.remove_route(r)
-            d.add_route(want)
-        elif step.area == "ntp":
-            d.set_ntp_servers(list(s.ntp_servers or []))
-        elif step.area == "syslog":
-            d.set_syslog(list(s.syslog_servers or []), s.syslog_format or "rfc5424")
-        elif step.area == "smtp":
-            password = self._smtp_password if s.smtp.auth == "password" else None
-            d.set_smtp(s.smtp, password)
-        else:  # pragma: no cover - plan() makes no other areas
-            raise BringupError(f"unknown step {step.key}")
+        self.areas[step.area].send(self.driver, Change(step.after, state, self.settings,
+                                                  self._smtp_password))
 
 
 def cable_nic(mac: str | None, state: ApplianceState) -> str | None:

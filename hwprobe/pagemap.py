@@ -27,6 +27,19 @@ def load(text: str | None = None) -> Mapping[str, Any]:
     return _freeze(tomllib.loads(text))
 
 
+def menu_names(pages: Mapping[str, Any]) -> dict[str, str]:
+    """Page path -> its name in the menu ("Status > Basics"), for every page
+    the map's [menu] lists (the first entry wins when two share a page)."""
+    names: dict[str, str] = {}
+    for section, entries in pages.get("menu", {}).items():
+        for title, key in entries:
+            spec = pages.get(key, {})
+            page = spec.get("path") or spec.get("page")
+            if page:
+                names.setdefault(page, f"{section} > {title}")
+    return names
+
+
 PAGES: Mapping[str, Any] = load()
 CONSOLE: Mapping[str, Any] = PAGES["console"]
 

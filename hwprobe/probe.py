@@ -89,6 +89,21 @@ class Responder:
     def conflict(self) -> bool:
         return bool(self.conflict_macs)
 
+    @property
+    def rtt_words(self) -> str:
+        """The round-trip time with the precision it has: "0.7 ms", "12 ms",
+        "< 0.1 ms" (a veth or a switch next door answers faster than that)."""
+        return rtt_words(self.rtt_ms)
+
+
+def rtt_words(ms: float | None) -> str:
+    """``ms`` milliseconds as "0.7 ms", "12 ms" or "< 0.1 ms"; "-" for None."""
+    if ms is None:
+        return "-"
+    if ms < 0.1:
+        return "< 0.1 ms"
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
+
 
 @dataclass
 class ProbeResult:

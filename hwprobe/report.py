@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from .areas import AREAS
 from .constants import FACTORY_PASSWORD, state_dir
 from .fsutil import atomic_write
 from .engine import FAILED, SKIPPED, UNCHANGED, VERIFIED, RunResult
@@ -31,14 +32,10 @@ NEXT_STEPS = [
 MARK = {VERIFIED: "[x]", UNCHANGED: "[=]", FAILED: "[!]", SKIPPED: "[-]"}
 
 
-def _fmt(value) -> str:
-    if value is None or value == "" or value == []:
-        return "-"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={_fmt(v)}" for k, v in value.items() if v not in (None, ""))
-    return str(value)
+def _words(step: dict, side: str) -> str:
+    """A step's before or after value in the words of its settings area; a
+    Markdown table cell, so "|" is escaped."""
+    return AREAS.describe(step.get("area", ""), step[side]).replace("|", "\\|")
 
 
 MASK = "********"
@@ -115,8 +112,8 @@ def to_markdown(rep: dict) -> str:
     ]
     for s in rep["steps"]:
         lines.append(
-            f"| {MARK.get(s['status'], '[ ]')} | {s['title']} | {s['page']} | {_fmt(s['before'])} | "
-            f"{_fmt(s['after'])} | {s['status']}{': ' + s['message'] if s['message'] and s['status'] != VERIFIED else ''} | {s['seconds']} |"
+            f"| {MARK.get(s['status'], '[ ]')} | {s['title']} | {s['page']} | {_words(s, 'before')} | "
+            f"{_words(s, 'after')} | {s['status']}{': ' + s['message'] if s['message'] and s['status'] != VERIFIED else ''} | {s['seconds']} |"
         )
     if rep["left_alone_on_appliance"]:
         lines += ["", "## On the appliance, not in the sheet (left alone)", ""]

@@ -26,7 +26,10 @@ never both; ``[smtp].username`` is required when ``auth = "password"`` and
 refused when ``auth = "none"``; the default gateway and every route gateway are
 checked against the ``[[ip]]`` subnets only when every ``[[ip]]`` address and
 netmask is itself valid (otherwise the fix there comes first). A key that looks
-like a secret is refused without echoing its value.
+like a secret is refused without echoing its value. Lists the appliance holds
+only so many of (DNS, NTP and syslog servers, admin contacts) are checked
+against the page map's limits (see hwprobe/areas.py), so a sheet the appliance
+would refuse half-way through a run is refused when it is loaded.
 
 ``dump_sheet``/``write_sheet`` write format 1 back (``capture``), with comments
 naming the appliance page of each table; ``load_sheet`` accepts what they write
@@ -39,7 +42,8 @@ import tomllib
 from pathlib import Path
 
 from hwprobe import sheetcheck, validate as v
-from hwprobe.constants import ENV_PASSWORD, ENV_SMTP_PASSWORD, MAX_SYSLOG_SERVERS
+from hwprobe.areas import AREAS, Areas
+from hwprobe.constants import ENV_PASSWORD, ENV_SMTP_PASSWORD
 from hwprobe.errors import SheetInvalid
 from hwprobe.fsutil import atomic_write
 from hwprobe.state import IpAddress, Route, Settings, SmtpSettings
@@ -93,15 +97,10 @@ _REQUIRED_TABLES = ("ip", "network")
 _NEEDS = {"ip": "add [[ip]] tables, one per address of the appliance",
           "network": "add [network] with hostname, default_gateway and dns_servers"}
 
-# Which appliance page each table comes from (written as comments by dump_sheet).
-PAGES = {
+# Comments dump_sheet writes on the tables that are no settings area; an
+# area's table is named by its page in the page map (hwprobe/areas.py).
+_NOT_AREAS = {
     "appliance": "Status > Basics of the old box; informational",
-    "ip": "Networking > IP Configuration, one per address",
-    "network": "Networking > IP Configuration > Global Configuration",
-    "route": "Networking > Static Routes",
-    "ntp": "Status > Basics",
-    "syslog": "Security > Appliance Administration",
-    "smtp": "Security > Email Configuration",
     "failover": "/login > Management > Failover; used by bringup failover",
     "backup": "the /login backup: where its password is kept, never the password",
 }
@@ -200,8 +199,9 @@ def load_sheet(path) -> Settings:
     return parse_sheet(text, name)
 
 
-def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
-    """Check a sheet given as text, ``name`` standing for FILE in problems.
+def parse_sheet(text: str, name: str = "<sheet>", *, areas: Areas = AREAS) -> Settings:
+    """Check a sheet given as text, ``name`` standing for FILE in problems,
+    against the limits of ``areas`` (the shipped page map's by default).
 
     Returns ``Settings``; raises ``SheetInvalid`` as ``load_sheet`` does.
     """
@@ -278,15 +278,15 @@ def parse_sheet(text: str, name: str = "<sheet>") -> Settings:
         else:
             good[table] = _check_table((table,), value, problems, secrets)
 
-    _cross_checks(doc, good, problems)
+    _cross_checks(doc, good, problems, areas)
     if problems.items:
         raise SheetInvalid(problems.lines())
     return _settings(good)
 
 
-def _cross_checks(doc: dict, good: dict, problems: _Problems) -> None:
+def _cross_checks(doc: dict, good: dict, problems: _Problems, areas: Areas) -> None:
     ips = good.get("ip", [])
-    subnets, seen, all_ips_good = [], {}, True
+    subnets, seen, given = [], {}, []
     for n, ip in enumerate(ips):
         mask = ip.get("netmask", ip.get("prefix"))
         if "netmask" in ip and "prefix" in ip:
@@ -299,8 +299,9 @@ def _cross_checks(doc: dict, good: dict, problems: _Problems) -> None:
             if problem:
                 problems.add(("ip", n, "address"), problem)
             subnets.append((ip["address"], mask, ip.get("nic")))
+            given.append((ip["address"], mask))
         else:
-            all_ips_good = False
+            given.append(None)
         if "address" in ip:
             if ip["address"] in seen:
                 problems.add(("ip", n, "address"),
@@ -308,9 +309,10 @@ def _cross_checks(doc: dict, good: dict, problems: _Problems) -> None:
             seen.setdefault(ip["address"], n)
 
     pairs = [(a, m) for a, m, _ in subnets]
+    all_ips_good = None not in given
     network = good.get("network", {})
-    if all_ips_good and "default_gateway" in network:
-        problem = v.gateway_in_subnets(network["default_gateway"], pairs)
+    if "default_gateway" in network:
+        problem = v.default_gateway_problem(network["default_gateway"], given)
         if problem:
             problems.add(("network", "default_gateway"), problem)
 
@@ -331,10 +333,8 @@ def _cross_checks(doc: dict, good: dict, problems: _Problems) -> None:
                 problems.add(("route", n, "destination"), f"{route['destination']} is already {first}")
             destinations.setdefault(route["destination"], n)
 
-    syslog = good.get("syslog", {})
-    if len(syslog.get("servers", [])) > MAX_SYSLOG_SERVERS:
-        problems.add(("syslog", "servers"), f"{len(syslog['servers'])} servers listed; "
-                     f"the appliance holds at most {MAX_SYSLOG_SERVERS}")
+    for place, problem in areas.limit_problems(good):
+        problems.add(place, problem)
 
     smtp, raw_smtp = good.get("smtp", {}), doc.get("smtp")
     if isinstance(raw_smtp, dict):
@@ -410,7 +410,9 @@ def _key(key: str, value, comment: str | None = None) -> list[str]:
 
 def _header(name: str, array: bool = False) -> str:
     head = f"[[{name}]]" if array else f"[{name}]"
-    return f"{head:<32} # {PAGES[name]}"
+    areas = AREAS.of_table(name)
+    page = areas[0].page if areas else _NOT_AREAS[name]
+    return f"{head:<32} # {page}" + (f", one per {areas[0].label.lower()}" if array else "")
 
 
 def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
@@ -438,15 +440,15 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
         out += _key("vlan", ip.vlan) if ip.vlan is not None else []
     out += ["", _header("network"), *_key("hostname", settings.hostname),
             *_key("default_gateway", settings.default_gateway),
-            *_key("dns_servers", list(settings.dns_servers))]
+            *_key("dns_servers", list(settings.dns_servers), _most("network", "dns_servers"))]
     for route in settings.routes:
         out += ["", _header("route", array=True), *_key("destination", route.destination),
                 *_key("gateway", route.gateway), *_key("nic", route.nic)]
     if settings.ntp_servers is not None:
-        out += ["", _header("ntp"), *_key("servers", list(settings.ntp_servers))]
+        out += ["", _header("ntp"), *_key("servers", list(settings.ntp_servers), _most("ntp", "servers"))]
     if settings.syslog_servers is not None or settings.syslog_format is not None:
         out += ["", _header("syslog"), *_key("servers", list(settings.syslog_servers or []),
-                                             f"at most {MAX_SYSLOG_SERVERS}")]
+                                             _most("syslog", "servers"))]
         out += _key("format", settings.syslog_format or "rfc5424", "rfc5424 | bsd")
     smtp = settings.smtp
     if smtp is not None:
@@ -456,7 +458,8 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
         out += _key("username", smtp.username) if smtp.username or smtp.auth == "password" else []
         if smtp.password_set:
             out += [f"# the appliance holds an SMTP password: give it with {ENV_SMTP_PASSWORD}"]
-        out += [*_key("from_address", smtp.from_address), *_key("admin_contacts", list(smtp.admin_contacts))]
+        out += [*_key("from_address", smtp.from_address),
+                *_key("admin_contacts", list(smtp.admin_contacts), _most("smtp", "admin_contacts"))]
     if settings.failover:
         f = settings.failover
         out += ["", _header("failover"), *_key("method", f["method"], "shared_ip | dns | nat"),
@@ -474,42 +477,24 @@ def write_sheet(settings: Settings, path, *, source_note: str | None = None) -> 
     return atomic_write(path, dump_sheet(settings, source_note=source_note), mode=0o644)
 
 
+def _most(table: str, key: str) -> str | None:
+    """A comment giving the limit of ``[table].key``, or None when it has none."""
+    for area in AREAS.of_table(table):
+        for limit in area.limits:
+            if limit.key == key and limit.most is not None:
+                return f"at most {limit.most}"
+    return None
+
+
 # --- a summary for the start screen ------------------------------------------------
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ss") else "s")
-
 
 def summarize(settings: Settings) -> list[str]:
     """Return short lines saying what the sheet will set, for the console's
-    start screen: addresses, host name, gateway, DNS, routes, NTP, syslog, SMTP.
-    A table the sheet leaves out is named as "not in the sheet"."""
+    start screen: one line per settings area, in apply order (addresses, gateway,
+    host name, DNS, routes, NTP, syslog, e-mail), in the words the plan's
+    steps use. A table the sheet leaves out is named as "not in the sheet"."""
     lines = []
     if settings.model or settings.serial:
         lines.append(f"from {' '.join(x for x in (settings.model, settings.serial) if x)}")
-    ips = []
-    for ip in settings.ips:
-        prefix = v.netmask_to_prefix(ip.netmask)
-        text = f"{ip.nic} {ip.address}/{prefix if prefix is not None else ip.netmask}"
-        ips.append(text + (f" vlan {ip.vlan}" if ip.vlan is not None else ""))
-    lines.append(f"{_count(len(ips), 'address')}: {', '.join(ips)}" if ips else "no addresses")
-    lines.append(f"host name {settings.hostname}")
-    lines.append(f"gateway {settings.default_gateway}" if settings.default_gateway else "no gateway")
-    lines.append(f"DNS {', '.join(settings.dns_servers)}" if settings.dns_servers else "no DNS servers")
-    if settings.routes:
-        routes = [f"{r.destination} via {r.gateway} on {r.nic}" for r in settings.routes]
-        lines.append(f"{_count(len(routes), 'static route')}: {', '.join(routes)}")
-    for name, servers in (("NTP", settings.ntp_servers), ("syslog", settings.syslog_servers)):
-        if servers is None:
-            lines.append(f"{name}: not in the sheet")
-        else:
-            extra = f" ({settings.syslog_format})" if name == "syslog" and settings.syslog_format else ""
-            lines.append(f"{name} {', '.join(servers) or 'none'}{extra}")
-    smtp = settings.smtp
-    if smtp is None:
-        lines.append("SMTP: not in the sheet")
-    else:
-        user = f", user {smtp.username}" if smtp.auth == "password" else ", no login"
-        lines.append(f"SMTP {smtp.relay}:{smtp.port} {smtp.encryption}{user}, from {smtp.from_address}, "
-                     f"{_count(len(smtp.admin_contacts), 'admin contact')}")
+    lines += [line for area in AREAS if (line := area.summary(settings))]
     return lines

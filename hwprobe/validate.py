@@ -209,6 +209,20 @@ def gateway_in_subnets(gateway: str, subnets: Iterable[tuple[str, object]]) -> s
     return f"{gateway} is in no configured subnet ({listed})"
 
 
+def default_gateway_problem(gateway: str, addresses) -> str | None:
+    """The one rule for the default gateway against the appliance's addresses
+    as given (a sheet's ``[[ip]]`` tables, or the console's Network step).
+
+    ``addresses`` holds an (address, netmask) pair for each address, or None
+    for one that is itself bad. Returns None when the gateway is reachable, or
+    when some address is bad (its fix comes first, and may move the subnet);
+    otherwise what ``gateway_in_subnets`` says is wrong."""
+    addresses = list(addresses)
+    if any(pair is None for pair in addresses):
+        return None
+    return gateway_in_subnets(gateway, addresses)
+
+
 # --- names -----------------------------------------------------------------------
 
 def check_hostname(value) -> str | None:

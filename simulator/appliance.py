@@ -9,8 +9,9 @@ atomically (tmp + fsync + rename).
 A refused change raises ``Refused``; its ``problems`` are ``"field: why"``
 sentences using the page map's field names, the way the appliance shows them.
 
-Limits (modelled, change here): DNS at most 3 servers, NTP at most 5, syslog at
-most 10, admin contacts at most 10. The SMTP password is write-only on the
+Limits (how many DNS, NTP and syslog servers and admin contacts it holds) are
+read from the page map, as bringup reads them to check a sheet when it is
+loaded: change them in hwprobe/pagemap.toml. The SMTP password is write-only on the
 pages: they show only "a password is set"; the appliance keeps it (0600
 file ``smtp-secret`` beside state.json) to log in to its relay. Hooks for the
 live side (simulator/live.py): ``on_event(text)`` listeners hear logins and
@@ -35,16 +36,17 @@ from typing import Callable, Iterable
 from hwprobe import password_rule
 from hwprobe.fsutil import atomic_write
 from hwprobe.constants import (
-    FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS,
-    MAX_SYSLOG_SERVERS, NICS,
+    FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS, NICS,
 )
+from hwprobe.pagemap import PAGES
 
 from . import rules
 
 FORMAT = 1
-MAX_DNS = 3
-MAX_NTP = 5
-MAX_CONTACTS = 10
+MAX_DNS = PAGES["global_config"]["max_dns_servers"]
+MAX_NTP = PAGES["ntp"]["max_servers"]
+MAX_SYSLOG_SERVERS = PAGES["syslog"]["max_servers"]
+MAX_CONTACTS = PAGES["smtp"]["max_admin_contacts"]
 SYSLOG_FORMATS = ("rfc5424", "bsd")
 ENCRYPTIONS = ("tls", "starttls", "none")
 AUTHS = ("none", "password")
@@ -431,7 +433,7 @@ class Appliance:
         self._change("set_ntp", lambda st: problems or st.update(ntp_servers=clean) or [])
 
     def set_syslog(self, servers: str | list[str], fmt: str) -> None:
-        """Syslog servers (at most 10) and format rfc5424|bsd."""
+        """Syslog servers (at most MAX_SYSLOG_SERVERS) and format rfc5424|bsd."""
         problems: list[str] = []
         items = rules.items(servers)
         if len(items) > self.max_syslog_servers:

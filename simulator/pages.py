@@ -183,7 +183,7 @@ def ip_config(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
                  + _input(g["default_gateway"], form.get(g["default_gateway"], st["default_gateway"]),
                           "Default gateway")
                  + _textarea(g["dns_servers"], form.get(g["dns_servers"], st["dns_servers"]),
-                             "DNS servers (up to 3)"),
+                             f"DNS servers (up to {g['max_dns_servers']})"),
                  "Save", "Global Configuration")
     body = (f"<h2>NICs</h2>{nics}<h2>IP addresses</h2>{addresses}<ul>{deletes}</ul>{add}{glob}")
     return layout("IP Configuration", body, path=p["path"], error=error, notice=notice)
@@ -211,7 +211,7 @@ def syslog(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
     p = PAGES["syslog"]
     body = _form(p["action"], csrf,
                  _textarea(p["servers"], form.get(p["servers"], st["syslog_servers"]),
-                           "Syslog servers (up to 10)")
+                           f"Syslog servers (up to {p['max_servers']})")
                  + _select(p["format"], [("rfc5424", "RFC 5424"), ("bsd", "Legacy BSD")],
                            form.get(p["format"], st["syslog_format"]), "Format"),
                  "Save", "Syslog")

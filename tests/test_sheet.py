@@ -52,14 +52,15 @@ def test_example_sheet_loads_with_every_value():
 def test_summary_of_example_sheet_reads_as_short_lines():
     assert summarize(load_sheet(EXAMPLE)) == [
         "from B400 B400-0012345",
-        "2 addresses: nic1 198.51.100.20/24, nic2 203.0.113.20/25 vlan 20",
-        "host name support.example.net",
-        "gateway 198.51.100.1",
-        "DNS 198.51.100.53, 203.0.113.53",
-        "1 static route: 203.0.113.128/25 via 198.51.100.254 on nic1",
-        "NTP 198.51.100.123, ntp.example.net",
-        "syslog 198.51.100.5 (rfc5424)",
-        "SMTP mail.example.net:587 starttls, user bt-alerts, from bt-alerts@example.net, 1 admin contact",
+        "Addresses: NIC1 198.51.100.20/24 (255.255.255.0); NIC2 203.0.113.20/25 (255.255.255.128), VLAN 20",
+        "Default gateway: 198.51.100.1",
+        "Host name: support.example.net",
+        "DNS: 198.51.100.53, 203.0.113.53",
+        "Static routes: 203.0.113.128/25 via 198.51.100.254 on NIC1",
+        "NTP: 198.51.100.123, ntp.example.net",
+        "Syslog: 198.51.100.5 (RFC 5424)",
+        "E-mail: relay mail.example.net:587, STARTTLS, login bt-alerts with a password, "
+        "from bt-alerts@example.net, admin noc@example.net",
     ]
 
 
@@ -67,8 +68,8 @@ def test_summary_names_tables_the_sheet_leaves_out():
     s = dataclasses.replace(load_sheet(EXAMPLE), ntp_servers=None, syslog_servers=None,
                             syslog_format=None, smtp=None, routes=[])
     lines = summarize(s)
-    assert "NTP: not in the sheet" in lines and "SMTP: not in the sheet" in lines
-    assert "syslog: not in the sheet" in lines
+    assert "NTP: not in the sheet" in lines and "E-mail: not in the sheet" in lines
+    assert "Syslog: not in the sheet" in lines
     assert not any("route" in line for line in lines)
 
 

@@ -57,7 +57,8 @@ def app_for(lab, *extra):
 
 
 async def walk_to_find(pilot, app, seen: dict) -> None:
-    await wait_for(pilot, lambda: on_step(app, "start") and app.session.settings, "sheet loaded")
+    await wait_for(pilot, lambda: on_step(app, "start") and app.session.settings
+                   and "The sheet will set" in screen_text(app), "sheet loaded and summarised")
     seen["start"] = screen_text(app)
     await pilot.press("enter")
     await wait_for(pilot, lambda: on_step(app, "port") and app.screen.ports, "port list")
@@ -128,13 +129,17 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     with labmod.in_netns(lab.laptop_ns):
         asyncio.run(run())
 
-    assert "Step 1 of 7" in seen["start"] and "host name support.example.net" in seen["start"]
+    assert "Step 1 of 7" in seen["start"] and "Host name: support.example.net" in seen["start"]
     assert "lan0" in seen["port"]
     assert "169.254.1.3" in seen["find"] and "Found the appliance at 169.254.1.3" in seen["find"]
     assert "meets the appliance's rule" in seen["login"] and NEW_PASSWORD not in seen["login"]
     assert "198.51.100.20" in seen["network"]
     assert "settings differ" in seen["restore"]
+    # each row says its whole change, then what the appliance holds as read back
+    assert "Host name: none -> support.example.net" in seen["restore"]
+    assert "(read back)" not in seen["restore"]
     assert "applied and read back" in seen["applied"] and "FAILED" not in seen["applied"]
+    assert "Host name: none -> support.example.net (read back)" in seen["applied"]
     assert "given back" in seen["done"] and "Report:" in seen["done"]
     assert app.return_code == 0
     assert_appliance_matches_sheet(lab)

@@ -129,6 +129,10 @@ def test_each_step_screen_at_80x24_in_console_profile(step, snap_compare, fixed_
     assert snap_compare(console_app(), terminal_size=(80, 24), run_before=goto(step))
 
 
+def test_restore_step_at_120x40_uses_the_width_for_whole_changes(snap_compare, fixed_hardware):
+    assert snap_compare(console_app(), terminal_size=(120, 40), run_before=goto("restore"))
+
+
 def _screen_text(app) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 

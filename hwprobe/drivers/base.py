@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ..areas import AREAS
 from ..state import ApplianceState, IpAddress, Route, SmtpSettings
 
-ALL_CAPABILITIES = frozenset({
-    "ip", "hostname", "gateway", "dns", "routes", "ntp", "syslog", "smtp",
-})
+# a capability is a settings area's name: the driver can set that area
+ALL_CAPABILITIES = frozenset(AREAS.names)
 
 
 @dataclass

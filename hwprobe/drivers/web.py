@@ -41,7 +41,7 @@ from ..errors import (
 from ..pagemap import PAGES
 from ..state import ApplianceState, IpAddress, Route, SmtpSettings
 from . import html
-from .base import LoginResult
+from .base import ALL_CAPABILITIES, LoginResult
 from .pinning import (
     fetch_fingerprint, pinned_session, format_fingerprint, journal_pins, normalize_fingerprint,
     where, why,
@@ -73,7 +73,7 @@ class WebDriver:
     """
 
     kind = "web"
-    capabilities = frozenset({"ip", "hostname", "gateway", "dns", "routes", "ntp", "syslog", "smtp"})
+    capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..errors import ApplianceError
+from ..pagemap import menu_names
 from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
 from . import html
 
@@ -23,13 +24,7 @@ class PageNames:
     ``of("/appliance/networking/global")`` -> "Networking > IP Configuration"."""
 
     def __init__(self, pages: Mapping[str, Any]):
-        by_page: dict[str, str] = {}
-        for section, entries in pages.get("menu", {}).items():
-            for title, key in entries:
-                spec = pages.get(key, {})
-                page = spec.get("path") or spec.get("page")
-                if page:
-                    by_page.setdefault(page, f"{section} > {title}")
+        by_page = menu_names(pages)
         self._names: dict[str, str] = dict(by_page)
         for key, spec in pages.items():
             if key in ("menu", "console", "common") or not isinstance(spec, Mapping):

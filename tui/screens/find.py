@@ -94,6 +94,8 @@ class FindScreen(StepScreen):
             self.post_message(ProbeFinished(result))
 
     def on_probe_answer(self, message: ProbeAnswer) -> None:
+        from hwprobe.probe import rtt_words      # the probe already imported it
+
         r = message.responder
         self.responders[r.address] = r
         table = self.query_one(DataTable)
@@ -102,7 +104,7 @@ class FindScreen(StepScreen):
         row = table.get_row_index(r.address)
         https = {True: "yes", False: "no", None: "..."}.get(getattr(r, "https_ok", None), "?")
         conflict = " CONFLICT" if getattr(r, "conflict_macs", None) else ""
-        values = (r.mac + conflict, f"{r.rtt_ms:.1f}ms" if r.rtt_ms is not None else "-",
+        values = (r.mac + conflict, rtt_words(r.rtt_ms),
                   https, short_fp(getattr(r, "fingerprint_sha256", None)))
         for col, value in enumerate(values):
             table.update_cell_at((row, col + 1), cell(value), update_width=True)

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from hwprobe import validate as v
+from hwprobe.areas import AREAS
 from hwprobe.state import IpAddress, Settings
 
 from ..widgets import drafts
@@ -79,19 +80,21 @@ def problems_of(rows: list[dict[str, str]], values: dict[str, str]) -> dict[str,
         out["ip1"] = "the appliance needs at least one address: ^n adds one"
     gateway = values["gateway"].strip()
     if gateway:
-        subnets = [(r["address"].strip(), r["netmask"].strip()) for i, r in enumerate(rows)
-                   if f"ip{i + 1}" not in out]
-        problem = v.check_ipv4(gateway) or (v.gateway_in_subnets(gateway, subnets)
-                                            if subnets else None)
-        if problem:
+        given = [None if f"ip{i + 1}" in out else (r["address"].strip(), r["netmask"].strip())
+                 for i, r in enumerate(rows)]
+        if problem := v.check_ipv4(gateway) or v.default_gateway_problem(gateway, given):
             out["gateway"] = problem
     hostname = values["hostname"].strip()
     if hostname and (problem := v.check_hostname(hostname)):
         out["hostname"] = problem
-    for server in _split(values["dns"]):
+    servers = _split(values["dns"])
+    for server in servers:
         if problem := v.check_ipv4(server):
             out["dns"] = problem
             break
+    # the same limit the sheet is checked against when it is loaded
+    if "dns" not in out and (problem := AREAS["dns"].over_limit("dns_servers", servers)):
+        out["dns"] = problem
     return out
 
 

@@ -25,6 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
+from hwprobe.areas import AREAS
 from hwprobe.constants import ENV_SMTP_PASSWORD
 from hwprobe.safetext import shown
 
@@ -44,20 +45,6 @@ STATUS = {
     "skipped": "skipped",
     "web only": "web only: skipped",
 }
-
-
-def fmt(value, width: int) -> str:
-    """A before/after value as one short ASCII cell."""
-    if value is None or value == "" or value == []:
-        text = "-"
-    elif isinstance(value, list):
-        text = ", ".join(str(x) for x in value)
-    elif isinstance(value, dict):
-        text = " ".join(str(x) for x in value.values() if x not in (None, "", []))
-    else:
-        text = str(value)
-    text = to_ascii(shown(text))
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 class RestoreScreen(StepScreen):
@@ -85,8 +72,9 @@ class RestoreScreen(StepScreen):
             yield SecretField("", id="smtp-password",
                               placeholder="for the e-mail relay (Enter to skip)")
         table = DataTable(id="steps", cursor_type="row")
-        table.add_column("Step", width=34, key="title")
-        table.add_column("Now", width=16, key="now")
+        # the change, whole: it wraps rather than being cut; wider terminals use their width
+        table.add_column("Change: now -> from the sheet", key="title",
+                         width=max(30, self.app.size.width - 2 - 20 - 6))
         table.add_column("Status", width=20, key="status")
         yield table
         yield AsciiBar(id="overall")
@@ -137,8 +125,8 @@ class RestoreScreen(StepScreen):
         for step in self.plan.steps:
             status = ("unchanged" if not step.changed else
                       "web only" if step.area not in self.capabilities else "pending")
-            table.add_row(Text(fmt(step.title, 34)), Text(fmt(step.before, 16)),
-                          Text(STATUS[status]), key=step.key)
+            table.add_row(Text(to_ascii(shown(AREAS.change(step.area, step.before, step.after)))),
+                          Text(STATUS[status]), key=step.key, height=None)
         changes = len(self.plan.changes)
         self._show_extras()
         if changes:
@@ -235,6 +223,8 @@ class RestoreScreen(StepScreen):
     def on_run_finished(self, message: RunFinished) -> None:
         self.running = False
         result = message.result
+        if result is not None:
+            self._show_read_back(result)
         if message.note:                # stopped early: worker_failed shows why, next
             self.stopped_report = message.report
             if result is not None:
@@ -257,6 +247,18 @@ class RestoreScreen(StepScreen):
             failed = [x.title for x in result.steps if x.status == "failed"]
             self.say(f"{len(failed)} step(s) failed: see the table. r re-reads, "
                      "Enter goes on.", "error")
+
+    def _show_read_back(self, result) -> None:
+        """Each row that was sent now says what the appliance holds, as read back."""
+        state = result.state_after
+        table = self.query_one(DataTable)
+        if state is None:
+            return
+        for step in result.steps:
+            if step.status in ("verified", "failed") and step.key in table.rows:
+                now = AREAS[step.area].present(state, step.key)
+                table.update_cell(step.key, "title", Text(to_ascii(shown(
+                    AREAS.change(step.area, step.before, now) + " (read back)"))))
 
     def worker_failed(self, group: str, text: str) -> None:
         if group == "apply":
