@@ -5,7 +5,9 @@ imported, without the one that imports it.
 The graph is built from the source with ``ast``, counting every import
 statement wherever it stands (a function body included: a lazy import that
 closes a circle is still a circle, it only hides it until run time) and
-``importlib.import_module`` calls with a constant name.
+``importlib.import_module`` calls with a constant name. Imports under
+``if TYPE_CHECKING:`` never run and are left out: they are how a module
+names a type of a module that imports it.
 """
 from __future__ import annotations
 
@@ -47,7 +49,12 @@ def import_graph(package: str, root: Path = ROOT) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {name: set() for name in known}
     for path, (current, is_package) in names.items():
         tree = ast.parse(path.read_text(), str(path))
+        type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                     and getattr(block.test, "id", getattr(block.test, "attr", "")) == "TYPE_CHECKING"
+                     for stmt in block.body for n in ast.walk(stmt)}
         for node in ast.walk(tree):
+            if id(node) in type_only:
+                continue
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
