@@ -225,6 +225,10 @@ class RestoreScreen(StepScreen):
         result = message.result
         if result is not None:
             self._show_read_back(result)
+            failed = [x.key for x in result.steps if x.status == "failed"]
+            table = self.query_one(DataTable)
+            if failed and failed[0] in table.rows:    # wrapped rows scroll: show the first
+                table.move_cursor(row=table.get_row_index(failed[0]))
         if message.note:                # stopped early: worker_failed shows why, next
             self.stopped_report = message.report
             if result is not None:
