@@ -530,7 +530,7 @@ class Takeover:
             time.sleep(0.02)
 
     def _choose_address(self) -> str:
-        from .probe import arp_holders  # probe imports this module: import at use
+        from .probe import arp_holders  # scapy loads only when a takeover runs
 
         holders = arp_holders(self.iface, [self.requested], self.arp_wait)
         if not holders:

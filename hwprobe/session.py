@@ -174,8 +174,14 @@ class BringupSession:
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
                             on_note=self.note, handle_signals=self.target.handle_signals)
-        takeover.take()
+        # kept before take() runs: a give-back from another thread (the console
+        # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover
+        try:
+            takeover.take()
+        except BaseException:
+            self.takeover = None    # take() already put the port back
+            raise
         return takeover
 
     def give_back(self) -> None:
