@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -78,8 +79,11 @@ def test_demo_in_tmux_at_80x24_on_a_linux_console_from_start_to_done(tmp_path, s
     name = f"x{uuid.uuid4().hex[:6]}"
     session = f"bringup-{name}"
     log = tmp_path / "demo.log"
-    command = (f"env TERM=linux BRINGUP_STATE_DIR={state_dir} {_bringup()} demo --name {name} "
-               f"--appliance-address 169.254.1.4 --keep-lab 2>&1 | tee {log}; sleep 30")
+    # script(1) keeps the console on a terminal (a pipe to tee would not be one,
+    # and bringup refuses to draw into a pipe) while it records every byte
+    demo = (f"env TERM=linux BRINGUP_STATE_DIR={state_dir} {_bringup()} demo --name {name} "
+            f"--appliance-address 169.254.1.4 --keep-lab")
+    command = f"script -qfec {shlex.quote(demo)} {log}; sleep 30"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
                     command], check=True)
     t = Tmux(session)

@@ -13,6 +13,7 @@ import pytest
 from simulator import lab as labmod
 from simulator import production
 from bringup.console import make_app
+from test_tui_flow import on_step, screen_text, wait_for as flow_wait_for
 
 SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
 NEW_PASSWORD = "Rack-42-Verify!"
@@ -20,23 +21,9 @@ SMTP_PASSWORD = "relay-Pass1"
 pytestmark = pytest.mark.lab
 
 
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 async def wait_for(pilot, condition, what: str, timeout: float = 60.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        try:
-            if condition():
-                return
-        except Exception:  # noqa: BLE001 - the screen may still be mounting
-            pass
-        await pilot.pause(0.05)
-    raise AssertionError(f"never reached: {what}\n{screen_text(pilot.app)}")
-
-
-def on_step(app, step: str) -> bool:
-    return getattr(app.screen, "STEP", None) == step and app.screen.is_mounted
+    """The flow tests' wait, with room for the production network's services."""
+    await flow_wait_for(pilot, condition, what, timeout)
 
 
 def test_done_screen_verifies_every_service_from_the_production_network(make_lab, state_dir):
