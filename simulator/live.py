@@ -61,6 +61,7 @@ class Live:
         self.appliance = appliance
         self._ntp: tuple[float, tuple] | None = None
         self._ntp_lock = threading.Lock()
+        self._ntp_asking: set[tuple[str, ...]] = set()
         self._syslog: queue.Queue = queue.Queue(maxsize=200)
         appliance.live = self
         appliance.mailer = self.send_mail
@@ -111,11 +112,28 @@ class Live:
     # --- NTP --------------------------------------------------------------------
 
     def ntp_status(self) -> tuple[str, list[tuple[str, str, str]]]:
-        """("synchronized"|"not synchronized"|"no NTP server", [(server, state, words)])."""
+        """("synchronized"|"not synchronized"|"no NTP server", [(server, state, words)]).
+
+        Never waits for the servers: like an appliance, it asks them in its own
+        time (a thread) and the page shows the last answer, or "checking"
+        until the first one. An unreachable server would otherwise hold up
+        every read of Status > Basics by its time-outs."""
         servers = tuple(self.appliance.snapshot()["ntp_servers"])
         with self._ntp_lock:
-            if self._ntp and self._ntp[1][0] == servers and time.monotonic() - self._ntp[0] < NTP_CACHE_SECONDS:
-                return self._ntp[1][1]
+            known = self._ntp if self._ntp and self._ntp[1][0] == servers else None
+            fresh = known is not None and time.monotonic() - known[0] < NTP_CACHE_SECONDS
+            if not fresh and servers not in self._ntp_asking:
+                self._ntp_asking.add(servers)
+                threading.Thread(target=self._ask_ntp, args=(servers,), daemon=True).start()
+            if known is not None:
+                return known[1][1]
+        if not servers:
+            return "no NTP server", []
+        return "not synchronized", [(server, "checking", f"asking {server}...")
+                                    for server in servers]
+
+    def _ask_ntp(self, servers: tuple[str, ...]) -> None:
+        try:
             rows = []
             for server in servers:
                 ok, addr = self.resolve(server)
@@ -129,8 +147,11 @@ class Live:
             best = next((r for r in rows if r[1] == "reached"), None)
             status = ("no NTP server" if not rows else
                       f"synchronized with {best[0]}" if best else "not synchronized")
-            self._ntp = (time.monotonic(), (servers, (status, rows)))
-            return status, rows
+            with self._ntp_lock:
+                self._ntp = (time.monotonic(), (servers, (status, rows)))
+        finally:
+            with self._ntp_lock:
+                self._ntp_asking.discard(servers)
 
     # --- syslog ------------------------------------------------------------------
 
