@@ -15,13 +15,13 @@ exception.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import validate as v
 from .constants import state_dir
 from .engine import plan
 from .errors import ApplianceError, ValidationRefused
@@ -59,13 +59,6 @@ class VerifyResult:
                 "checks": [asdict(c) for c in self.checks]}
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-        return True
-    except ValueError:
-        return False
-
 
 def names_of(settings: Settings) -> list[str]:
     """The host names the sheet uses (relay, NTP, syslog, the appliance's own)."""
@@ -73,7 +66,7 @@ def names_of(settings: Settings) -> list[str]:
     names += settings.ntp_servers or []
     names += settings.syslog_servers or []
     names += [settings.hostname] if settings.hostname else []
-    return list(dict.fromkeys(n for n in names if n and not _is_ip(n)))
+    return list(dict.fromkeys(n for n in names if n and v.check_ipv4(n) is not None))
 
 
 def _refusal(exc: ValidationRefused) -> str:

@@ -21,7 +21,6 @@ packet of it reaches the host's own network.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import queue
@@ -33,6 +32,7 @@ import time
 from email.message import EmailMessage
 from html import escape
 
+from hwprobe import validate as v
 from hwprobe.pagemap import PAGES
 
 from . import netclients as nc
@@ -44,13 +44,6 @@ U, N = PAGES["utilities"], PAGES["ntp"]
 NTP_CACHE_SECONDS = 5.0
 SYSLOG_PORT = 514
 
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-        return True
-    except ValueError:
-        return False
 
 
 class Live:
@@ -94,7 +87,7 @@ class Live:
 
     def resolve(self, name: str, server: str | None = None) -> tuple[bool, str]:
         """(True, address) or (False, why), through ``server`` or the configured DNS."""
-        if _is_ip(name):
+        if v.check_ipv4(name) is None:
             return True, name
         servers = [server] if server else self.appliance.snapshot()["dns_servers"]
         if not servers:

@@ -23,20 +23,28 @@ def _why(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 
+def _exchange(server: str, port: int, packet: bytes, timeout: float,
+              size: int) -> tuple[bool, bytes | str]:
+    """One UDP question and its answer: (True, data) or (False, why)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect((server, port))
+            s.send(packet)
+            return True, s.recv(size)
+        except OSError as exc:
+            return False, _why(exc)
+
+
 def dns_query(name: str, server: str, timeout: float = 2.0) -> tuple[bool, list[str] | str]:
     """Ask ``server`` (UDP 53) for the A records of ``name``. Returns
     (True, [addresses]) or (False, why: timed out, NXDOMAIN, ...)."""
     qid = random.randrange(65536)
     question = b"".join(bytes([len(p)]) + p.encode("ascii") for p in name.rstrip(".").split(".")) + b"\0"
     packet = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question + struct.pack("!HH", 1, 1)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect((server, 53))
-            s.send(packet)
-            data = s.recv(4096)
-        except OSError as exc:
-            return False, _why(exc)
+    ok, data = _exchange(server, 53, packet, timeout, 4096)
+    if not ok:
+        return False, data
     if len(data) < 12 or struct.unpack("!H", data[:2])[0] != qid:
         return False, "a malformed answer"
     flags, _qd, an = struct.unpack("!HHH", data[2:8])
@@ -65,14 +73,9 @@ def ntp_query(server: str, timeout: float = 2.0) -> tuple[bool, dict | str]:
     packet[0] = (0 << 6) | (4 << 3) | 3                 # no leap warning, v4, client
     t1 = time.time()
     struct.pack_into("!II", packet, 40, int(t1) + NTP_EPOCH, int((t1 % 1) * 2**32))
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect((server, 123))
-            s.send(packet)
-            data = s.recv(512)
-        except OSError as exc:
-            return False, _why(exc)
+    ok, data = _exchange(server, 123, bytes(packet), timeout, 512)
+    if not ok:
+        return False, data
     t4 = time.time()
     if len(data) < 48:
         return False, "a malformed answer"
