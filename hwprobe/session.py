@@ -48,10 +48,6 @@ if TYPE_CHECKING:
 
 Note = Callable[[str], None]
 
-# where a run stopped, for the report ("stopped while connecting")
-STAGES = ("taking the port", "finding the appliance", "connecting", "logging in",
-          "reading the appliance", "applying", "reading back", "done")
-
 
 @dataclass
 class Target:
