@@ -516,7 +516,7 @@ class ConsoleDriver:
     def set_ntp_servers(self, servers: list[str]) -> None:
         raise ApplianceError(f"setting NTP servers {WEB_ONLY}")
 
-    def set_syslog(self, servers: list[str], fmt: str) -> None:
+    def set_syslog(self, servers: list[str], fmt: str, each=None) -> None:
         raise ApplianceError(f"setting syslog servers {WEB_ONLY}")
 
     def set_smtp(self, smtp: SmtpSettings, password: str | None) -> None:
