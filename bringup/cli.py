@@ -67,6 +67,7 @@ COMMAND_OF = {
     "failover": "bringup.commands.runbook", "readiness": "bringup.commands.runbook",
     "runbook": "bringup.commands.runbook", "lab": "bringup.commands.lab",
     "sim": "bringup.commands.lab", "verify": "bringup.commands.verify",
+    "survey": "bringup.commands.survey",
 }
 CONSOLE_MODULE = "bringup.commands.console"   # `bringup` alone: the console
 # every command module, in the order --help lists them

@@ -99,6 +99,7 @@ class WebDriver:
         self.profile: str | None = None
         self.software_version = ""
         self._profile_known = False
+        self._last_html = ""
         self.fingerprint: str | None = None
         self.first_use = False
         self._pin = pinned_fingerprint
@@ -288,6 +289,7 @@ class WebDriver:
         """The answer as a page. ApplianceError naming the page when it cannot
         be read as one (nested too deep)."""
         try:
+            self._last_html = resp.text     # for read_page (survey snapshots)
             return html.parse(resp.text)
         except (html.PageTooDeep, RecursionError) as exc:
             raise ApplianceError(f"the appliance's page {self.names.of(path)} cannot be read: "
@@ -504,6 +506,17 @@ class WebDriver:
         return read_page_state(self.pages, page, self.names)
 
     # --- the firmware profile -------------------------------------------------------------
+
+    def read_page(self, path: str) -> tuple[str, html.Page]:
+        """GET one page as served: (its HTML, the parsed page). For survey."""
+        page = self._page(path)
+        return self._last_html, page
+
+    def know_profile(self) -> str | None:
+        """The firmware profile of this appliance (None: no profile claims its
+        software version), read from Status > Basics once."""
+        self._know_profile()
+        return self.profile
 
     def _know_profile(self, basics: html.Page | None = None) -> None:
         """Pick the page layout from the software version Status > Basics
