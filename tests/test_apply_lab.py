@@ -11,10 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+import re
+import tarfile
+
 import pytest
 
+from conftest import PAIR_CLIENT
 from hwprobe.sheet import load_sheet
+from hwprobe.state import syslog_targets
 from simulator import control
+from simulator.lab import PAIR
 
 pytestmark = pytest.mark.lab
 
@@ -43,9 +49,24 @@ FIRST = {"BRINGUP_NEW_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PAS
 LATER = {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD}
 
 
-def apply(lab, state_dir, env, *extra, **kw):
-    return bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
+def apply(lab, state_dir, env, *extra, sheet=EXAMPLE, **kw):
+    return bringup(lab, "apply", "--sheet", str(sheet), "--address", ADDR, "--iface", "lan0",
                    "--json", *extra, env_extra=env, state_dir=state_dir, **kw)
+
+
+def current_firmware_sheet(tmp_path) -> Path:
+    """The example sheet as the newer firmware holds it (format 2): two syslog
+    servers, each its own port and format, and e-mail encryption TLS."""
+    text = EXAMPLE.read_text().replace("format = 1", "format = 2", 1)
+    one = '[syslog]                         # Security > Appliance Administration\n' \
+          'servers = ["198.51.100.5"]\nformat = "rfc5424"\n'
+    assert one in text
+    text = text.replace(one, '[[syslog]]\nserver = "198.51.100.5"\nport = 6514\nformat = "tls"\n\n'
+                             '[[syslog]]\nserver = "198.51.100.6"\nformat = "bsd"\n')
+    text = text.replace('encryption = "starttls"', 'encryption = "tls"')
+    sheet = tmp_path / "current-firmware.toml"
+    sheet.write_text(text)
+    return sheet
 
 
 def first_login(lab, state_dir) -> None:
@@ -57,10 +78,10 @@ def first_login(lab, state_dir) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def appliance_matches_sheet(lab) -> list[str]:
-    """Differences between the simulator's state and the example sheet."""
+def appliance_matches_sheet(lab, sheet=EXAMPLE) -> list[str]:
+    """Differences between the simulator's state and the sheet."""
     st = control.send(lab.control, get="state")["state"]
-    s = load_sheet(EXAMPLE)
+    s = load_sheet(sheet)
     problems = []
     ips = {(i["nic"], i["address"], i["netmask"], i.get("vlan")) for i in st["ips"]}
     for ip in s.ips:
@@ -71,8 +92,8 @@ def appliance_matches_sheet(lab) -> list[str]:
         "default_gateway": (st["default_gateway"], s.default_gateway),
         "dns_servers": (st["dns_servers"], s.dns_servers),
         "ntp_servers": (st["ntp_servers"], s.ntp_servers),
-        "syslog_servers": (st["syslog_servers"], s.syslog_servers),
-        "syslog_format": (st["syslog_format"], s.syslog_format),
+        "syslog": ([(x["server"], x["port"], x["format"]) for x in st["syslog_targets"]],
+                   [(x.server, x.port, x.format) for x in syslog_targets(s)]),
         "smtp_relay": (st["smtp"]["relay"], s.smtp.relay),
         "smtp_port": (st["smtp"]["port"], s.smtp.port),
         "smtp_contacts": (st["smtp"]["admin_contacts"], s.smtp.admin_contacts),
@@ -90,30 +111,85 @@ def changes(lab) -> dict:
     return control.send(lab.control, get="stats")["changes"]
 
 
+@pytest.mark.parametrize("firmware", ["legacy", "current"])
 def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
-        make_lab, state_dir, tmp_path):
-    lab = make_lab(appliance_address=ADDR)
-    r = apply(lab, state_dir, FIRST)
+        make_lab, state_dir, tmp_path, firmware):
+    """The whole flow against each firmware profile: probe, first login, apply,
+    read back, capture, a second apply that changes nothing, a survey that
+    finds every field, then failover status and promote of the pair's backup."""
+    lab = make_lab(appliance_address=ADDR, pair=True, api_client=PAIR_CLIENT,
+                   sim_args=["--firmware", firmware])
+    sheet = EXAMPLE if firmware == "legacy" else current_firmware_sheet(tmp_path)
+    r = apply(lab, state_dir, FIRST, sheet=sheet)
     assert r.returncode == 0, r.stderr + r.stdout
     out = json.loads(r.stdout)
     assert out["ok"] and all(s["status"] == "verified" for s in out["steps"] if s["changed"])
-    assert appliance_matches_sheet(lab) == []
+    assert appliance_matches_sheet(lab, sheet) == []
     assert "your cable is in NIC1" in out["notes"]
 
-    sheet = tmp_path / "captured.toml"
-    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(sheet),
+    captured_path = tmp_path / "captured.toml"
+    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(captured_path),
                 env_extra=LATER, state_dir=state_dir)
     assert r.returncode == 0, r.stderr
-    captured, example = load_sheet(sheet), load_sheet(EXAMPLE)
-    assert captured == example
+    captured = load_sheet(captured_path)
+    assert captured == load_sheet(sheet)
+    assert f"format = {1 if firmware == 'legacy' else 2}" in captured_path.read_text()
 
-    r = apply(lab, state_dir, LATER)
+    r = apply(lab, state_dir, LATER, sheet=sheet)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert [s for s in out["steps"] if s["changed"]] == []
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
+    r = bringup(lab, "apply", "--sheet", str(sheet), "--address", ADDR, "--iface", "lan0",
                 env_extra=LATER, state_dir=state_dir)
     assert "nothing to change" in r.stdout, r.stderr
+
+    survey = survey_of(lab, state_dir, tmp_path)
+    assert survey["software_version"] == ("7.1.2" if firmware == "legacy" else "24.1.1")
+    assert survey["profile"] == firmware and survey["matches"]
+    assert {f["status"] for p in survey["pages"] for f in p["fields"]} == {"found"}
+
+    pair_address(lab)
+    r = failover_cli(lab, "status", "--address", PAIR["backup"])
+    assert r.returncode == 0 and json.loads(r.stdout)["role"] == "backup", r.stderr
+    r = failover_cli(lab, "promote", "--address", PAIR["backup"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["after"]["role"] == "primary"
+
+
+def survey_of(lab, state_dir, tmp_path) -> dict:
+    """`bringup survey --json` of the lab's appliance; checks its archive holds
+    no CSRF token, password or address other than the appliance's own."""
+    out = tmp_path / "survey"
+    out.mkdir()
+    r = bringup(lab, "survey", "--address", ADDR, "--iface", "lan0", "--out", str(out), "--json",
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode in (0, 1), r.stderr
+    found = json.loads(r.stdout)
+    [archive] = out.glob("survey-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        pages = {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
+    assert any(name.endswith("networking-ip.html") for name in pages)
+    text = "\n".join(pages.values())
+    assert "198.51.100.53" not in text and "noc@example.net" not in text     # DNS, admin contact
+    assert "198.51.100.20" in text                                           # its own address
+    assert NEW_PASSWORD not in text and SMTP_PASSWORD not in text
+    assert 'name="csrf_token" value="REDACTED"' in text
+    assert not re.search(r'name="csrf_token" value="(?!REDACTED)', text)
+    return found
+
+
+def pair_address(lab) -> None:
+    """The laptop's address on the pair's network (as the pair fixture gives it)."""
+    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", f"{PAIR['laptop']}/24", "dev",
+                    "lan0"], check=True)
+
+
+def failover_cli(lab, *args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BRINGUP_API_CLIENT_ID=PAIR_CLIENT[0],
+               BRINGUP_API_SECRET=PAIR_CLIENT[1])
+    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup",
+                           "failover", *args, "--json"], capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=60)
 
 
 def test_no_password_in_any_file_output_or_argv(make_lab, state_dir, tmp_path):
