@@ -392,8 +392,9 @@ class BringupSession:
             # the firmware profile's limits, before the first change (issue 13)
             from .profiles import check_fits
 
+            state = self.read_state()       # the plan is made from this same read
             self.stage = "checking the sheet against the appliance's firmware"
-            check_fits(settings, self.read_state().software_version)
+            check_fits(settings, state.software_version)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,
                         wire_check=self.wire_check if self.takeover is not None else None,

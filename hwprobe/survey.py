@@ -7,7 +7,8 @@ is not made here). The archive (``survey-VERSION-TIME.tar.gz``) holds
 ``survey.json`` (the findings, the software version and profile) and one HTML
 file per page. Redacted before writing: CSRF tokens and every password
 field's value, and every IPv4 or e-mail address that is not the appliance's
-own (its addresses as IP Configuration lists them and the one surveyed); no
+own (its addresses as IP Configuration lists them and the one surveyed), and
+host names in form values other than its own host name; no
 response header is kept, so no session cookie is. With that one file a page
 map update for an unknown firmware is a data change.
 """
@@ -33,6 +34,9 @@ REDACTED = "REDACTED"
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _INPUT = re.compile(r"<input\b[^>]*>", re.I)
+_NAME = re.compile(r"(?<![\w.-])(?=[\w-]*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)+(?![\w.-])", re.I)
+_VALUE = re.compile(r'(<input\b[^>]*\bvalue=")([^"]*)(")', re.I)
+_TEXTAREA = re.compile(r"(<textarea\b[^>]*>)(.*?)(</textarea>)", re.I | re.S)
 
 
 @dataclass
@@ -92,7 +96,13 @@ def redact(text: str, own: set[str], csrf_field: str) -> str:
             return value
         return value if value in own else "192.0.2.0"   # TEST-NET-1: plainly not real
     text = _IPV4.sub(address, text)
-    return _EMAIL.sub("redacted@example.invalid", text)
+    text = _EMAIL.sub("redacted@example.invalid", text)
+
+    def names(value: str) -> str:       # host names in values: relays, NTP and syslog servers
+        return _NAME.sub(lambda m: m.group(0) if m.group(0).lower() in own
+                         else "host.example.invalid", value)
+    text = _VALUE.sub(lambda m: m.group(1) + names(m.group(2)) + m.group(3), text)
+    return _TEXTAREA.sub(lambda m: m.group(1) + names(m.group(2)) + m.group(3), text)
 
 
 def own_addresses(driver: "WebDriver") -> set[str]:
@@ -102,9 +112,13 @@ def own_addresses(driver: "WebDriver") -> set[str]:
 
     own = {driver.address}
     try:
-        own |= {ip.address for ip in ips_from(driver.pages, driver.read_page(
-            driver.pages["ip_config"]["path"])[1])}
-    except ApplianceError:
+        page = driver.read_page(driver.pages["ip_config"]["path"])[1]
+        own |= {ip.address for ip in ips_from(driver.pages, page)}
+        glob = driver.pages["global_config"]
+        form = page.form(glob["action"])
+        if form is not None and form.fields.get(glob["hostname"], "").strip():
+            own.add(form.fields[glob["hostname"]].strip().lower())
+    except (ApplianceError, KeyError):
         pass
     return own
 

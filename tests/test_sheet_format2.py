@@ -86,8 +86,11 @@ def test_survey_snapshots_keep_the_appliances_own_addresses_and_nothing_secret()
     page = ('<form><input type="hidden" name="csrf_token" value="abc123">'
             '<input type="password" name="smtp_password" value="hunter2">'
             '<input name="relay" value="198.51.100.25"><td>198.51.100.20</td>'
+            '<input name="hostname" value="support.example.net">'
+            '<textarea name="ntp_servers">ntp.example.net\n198.51.100.123</textarea>'
             '<textarea name="admin_contacts">noc@example.net</textarea></form>')
-    out = redact(page, {"198.51.100.20"}, "csrf_token")
+    out = redact(page, {"198.51.100.20", "support.example.net"}, "csrf_token")
     assert "abc123" not in out and "hunter2" not in out and "noc@example.net" not in out
+    assert "ntp.example.net" not in out and 'value="support.example.net"' in out
     assert "198.51.100.25" not in out and "198.51.100.20" in out
     assert 'name="csrf_token" value="REDACTED"' in out
