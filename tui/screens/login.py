@@ -25,8 +25,8 @@ from textual.worker import Worker, WorkerState
 
 from hwprobe import password_rule
 from hwprobe.constants import ENV_PASSWORD, FACTORY_PASSWORD, FACTORY_USER
-from hwprobe.errors import (LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
-                            Unreachable)
+from hwprobe.errors import (CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
+                            PasswordRefused, Unreachable)
 
 from ..messages import LoggedIn, LoginRefused
 from ..widgets import drafts
@@ -50,7 +50,12 @@ class LoginScreen(StepScreen):
         Binding("ctrl+g", "login", "Log in", id="login", key_display="^g"),
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
         Binding("ctrl+o", "use_web", "Web interface", id="use-web", key_display="^o"),
+        Binding("ctrl+n", "trust_new_certificate", "Trust new certificate", id="trust-new",
+                key_display="^n"),
     ]
+    #: set when the last login stopped on a changed certificate: only then is
+    #: ^n offered (the console's --trust-new-certificate, asked for by a key)
+    certificate_changed: CertificateChanged | None = None
 
     @property
     def via_console(self) -> bool:
@@ -227,15 +232,39 @@ class LoginScreen(StepScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if (event.state == WorkerState.ERROR and event.worker.group == "login"
+                and isinstance(event.worker.error, CertificateChanged)):
+            super().on_worker_state_changed(event)
+            self.certificate_changed = event.worker.error
+            self.refresh_bindings()
+            error = event.worker.error
+            self.query_one("#tries", Static).update(
+                f"Certificate SHA-256 was {error.expected[:16]}..., is now {error.got[:16]}...")
+            self.say("The certificate changed since it was trusted; nothing was sent. If the "
+                     "box was re-imaged on purpose, ^n trusts the new one; else check the cable.",
+                     "error")
+            event.prevent_default()         # the base screens' handler would say it again
+            return
+        if (event.state == WorkerState.ERROR and event.worker.group == "login"
                 and isinstance(event.worker.error, Unreachable) and not self.via_console):
             super().on_worker_state_changed(event)
             self.say(f"{event.worker.error} - ^o: log in over the local console instead.",
                      "error")
+            event.prevent_default()
             return
-        super().on_worker_state_changed(event)
 
     # --- which way in ---------------------------------------------------------------
+    def action_trust_new_certificate(self) -> None:
+        if self.certificate_changed is None:
+            return
+        self.session.bringup.target.trust_new_certificate = True
+        self.certificate_changed = None
+        self.refresh_bindings()
+        self.say("The new certificate will be trusted for this appliance from now on: "
+                 "^g logs in.", "warning")
+
     def check_action(self, action: str, parameters):
+        if action == "trust_new_certificate":
+            return self.certificate_changed is not None
         if action == "use_console":
             return not self.via_console
         if action == "use_web":
