@@ -209,7 +209,7 @@ def _list_words(value) -> str:
     return ", ".join(str(x) for x in value) if value else "none"
 
 
-SYSLOG_FORMATS = {"rfc5424": "RFC 5424", "bsd": "BSD", "tls": "TLS (RFC 5425)"}
+SYSLOG_FORMATS = {"rfc5424": "RFC 5424", "bsd": "BSD", "tls": "TLS, RFC 5425"}
 ENCRYPTIONS = {"tls": "TLS", "starttls": "STARTTLS", "ssl": "SSL", "none": "no encryption"}
 
 
