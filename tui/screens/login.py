@@ -223,12 +223,24 @@ class LoginScreen(StepScreen):
         self.session.password = message.password
         self.session.state = message.state
         drafts.forget(self.session, self.STEP)
+        self._learn_cable_nic(message.state)
         if message.changed_password:
             self.app.notify("New password set. " + REMINDER, timeout=8)
         elif self._value("new"):
             self.app.notify("The appliance did not ask for a new password: "
                             "the one you logged in with stays.", timeout=8)
         self.app.goto("network")
+
+    def _learn_cable_nic(self, state) -> None:
+        """The appliance's NICs are known now: which one the cable is in (by
+        the MAC that answered at Find), whatever the technician was told."""
+        from hwprobe.engine import cable_nic
+
+        bringup = self.session.bringup
+        nic = cable_nic(bringup.cable_mac, state) if bringup is not None else None
+        if nic is not None:
+            self.session.cable_nic = nic
+            self.session.cable_nic_known = True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if (event.state == WorkerState.ERROR and event.worker.group == "login"
