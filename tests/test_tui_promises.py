@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,9 @@ def test_console_after_a_password_change_asks_for_the_new_one_not_the_factory_on
         asyncio.run(run())
     assert seen["password"] == ""             # the factory password is not offered
     assert "An earlier run changed this appliance's password" in seen["login"], seen["login"]
+    said = " ".join(seen["login"].split())
+    assert "factory password was already changed" in said
+    assert re.search(r"password at \d{4}-\d\d-\d\dT\d\d:", said)     # the time as written
     stats = control.send(lab.control, get="stats")
     assert stats["requests"].get("POST /appliance/login") == logins + 1   # none refused
     assert stats["changes"] == {"change_password": 1}

@@ -17,7 +17,8 @@ from pathlib import Path
 from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
-from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
+from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout,
+                            SheetInvalid)
 from hwprobe.session import BringupSession, Target
 
 APPLY_HELP = """\
@@ -331,7 +332,7 @@ def _print_step(step) -> None:
 
 def run_capture(args) -> int:
     from hwprobe.capture import settings_from_state
-    from hwprobe.sheet import write_sheet
+    from hwprobe.sheet import load_sheet, write_sheet
 
     target = target_of(args)
     target.check()
@@ -357,4 +358,15 @@ def run_capture(args) -> int:
     settings = settings_from_state(state)
     write_sheet(settings, out)
     print(f"sheet written: {out} ({len(settings.ips)} address(es); link-local addresses left out)")
+    if settings.smtp is None:
+        print("e-mail (SMTP) is not set up on the appliance: left out of the sheet")
+    try:
+        load_sheet(out)
+    except SheetInvalid as exc:
+        # the appliance lacks a value every sheet holds (a factory box has no
+        # host name): the capture itself is whole, the sheet needs filling in
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        _say("warning: the appliance does not hold every value a sheet needs (above): fill "
+             "them in before `bringup apply` takes this sheet")
     return 0

@@ -44,6 +44,8 @@ class LoginScreen(StepScreen):
     CSS_PATH = "login.tcss"
     HINT = ("The factory credentials are filled in. Type the appliance's new password "
             "twice; the rule is checked as you type.")
+    CHANGED_HINT = ("This appliance's factory password was already changed: type the "
+                    "password set then in Password; New password is not needed.")
     CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1). Check the "
                     "device, type the new password twice; ^g logs in.")
     BINDINGS = [
@@ -106,7 +108,10 @@ class LoginScreen(StepScreen):
         if self.session.password is not None:
             self.say("Logged in already: ^g logs in again with the current password.")
         if self.changed_before and not self._value("password"):
-            why = (self.hint.sentence().capitalize() if self.hint is not None
+            if not self.via_console:
+                self.query_one("#hint", Static).update(self.CHANGED_HINT)
+            sentence = self.hint.sentence() if self.hint is not None else ""
+            why = (sentence[:1].upper() + sentence[1:] if sentence
                    else "The run that stopped changed the password")
             self.say(f"{why}: type that one in Password, then ^g.", "warning")
             self.query_one("#password", Field).focus()
@@ -223,12 +228,24 @@ class LoginScreen(StepScreen):
         self.session.password = message.password
         self.session.state = message.state
         drafts.forget(self.session, self.STEP)
+        self._learn_cable_nic(message.state)
         if message.changed_password:
             self.app.notify("New password set. " + REMINDER, timeout=8)
         elif self._value("new"):
             self.app.notify("The appliance did not ask for a new password: "
                             "the one you logged in with stays.", timeout=8)
         self.app.goto("network")
+
+    def _learn_cable_nic(self, state) -> None:
+        """The appliance's NICs are known now: which one the cable is in (by
+        the MAC that answered at Find), whatever the technician was told."""
+        from hwprobe.engine import cable_nic
+
+        bringup = self.session.bringup
+        nic = cable_nic(bringup.cable_mac, state) if bringup is not None else None
+        if nic is not None:
+            self.session.cable_nic = nic
+            self.session.cable_nic_known = True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if (event.state == WorkerState.ERROR and event.worker.group == "login"
