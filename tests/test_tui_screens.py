@@ -23,6 +23,7 @@ from tui.app import ConsoleOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = "assets/example-sheet.toml"     # relative to ROOT: pictures must not show the checkout's path
+LONG_SHEET = "tests/sheets/long-values.toml"    # ten syslog servers, long host names
 FINGERPRINT = "3da8d7f693de3d" + "0" * 50
 
 PORTS = [
@@ -70,15 +71,15 @@ def fixed_hardware(monkeypatch, state_dir):
     return state_dir
 
 
-def console_app():
-    app = make_app(["--console-profile", "--sheet", SHEET])
+def console_app(sheet: str = SHEET):
+    app = make_app(["--console-profile", "--sheet", sheet])
     app.options.resume = False
     return app
 
 
-def _session_until(app, step: str) -> None:
+def _session_until(app, step: str, sheet: str = SHEET) -> None:
     s = app.session
-    s.settings = load_sheet(SHEET)
+    s.settings = load_sheet(sheet)
     s.sheet_path = "/home/tech/sheets/support.toml"
     if step in ("find", "login", "network", "restore", "done"):
         s.bringup = bringup = BringupSession(Target(iface="eth1", handle_signals=False))
@@ -95,7 +96,11 @@ def _session_until(app, step: str) -> None:
         steps = plan(_factory_state(), s.settings).steps
         for st in steps:
             st.status = VERIFIED
-        bringup.run_result = RunResult(steps, [], False, None, _factory_state(), 0.0, 4.2)
+        held = ApplianceState(**{**_factory_state().__dict__, **{
+            k: getattr(s.settings, k) for k in ("ips", "hostname", "default_gateway",
+                                                "dns_servers", "routes", "ntp_servers",
+                                                "syslog_servers", "syslog_format", "smtp")}})
+        bringup.run_result = RunResult(steps, [], False, None, held, 0.0, 4.2)
         bringup.report_paths = ("/var/lib/bringup/reports/20250101-120000-B400-0099999.md",
                                 "x.json")
 
@@ -108,15 +113,18 @@ async def _settle(pilot, app) -> None:
     await pilot.pause(0.1)
 
 
-def goto(step: str):
+def goto(step: str, sheet: str = SHEET, keys: tuple[str, ...] = ()):
     async def run_before(pilot) -> None:
         app = pilot.app
         if step != "start":
-            _session_until(app, step)
+            _session_until(app, step, sheet)
             app.goto(step)
         await _settle(pilot, app)
         if step == "restore":
             app.screen.query_one("#steps").focus()
+            await pilot.pause(0.1)
+        if keys:
+            await pilot.press(*keys)
             await pilot.pause(0.1)
     return run_before
 
@@ -131,6 +139,77 @@ def test_each_step_screen_at_80x24_in_console_profile(step, snap_compare, fixed_
 
 def test_restore_step_at_120x40_uses_the_width_for_whole_changes(snap_compare, fixed_hardware):
     assert snap_compare(console_app(), terminal_size=(120, 40), run_before=goto("restore"))
+
+
+SIZES = ((80, 24), (120, 40))
+SYSLOG_ROW = ("down",) * 8 + ("space",)     # the long sheet's syslog row, opened
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda x: f"{x[0]}x{x[1]}")
+def test_restore_step_with_long_values(size, snap_compare, fixed_hardware):
+    assert snap_compare(console_app(LONG_SHEET), terminal_size=size,
+                        run_before=goto("restore", LONG_SHEET))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda x: f"{x[0]}x{x[1]}")
+def test_restore_detail_pane_holds_ten_syslog_servers_whole(size, snap_compare, fixed_hardware):
+    assert snap_compare(console_app(LONG_SHEET), terminal_size=size,
+                        run_before=goto("restore", LONG_SHEET, SYSLOG_ROW))
+
+
+def _sheet_values(sheet: str) -> set[str]:
+    """Every value of ``sheet`` as the console says it (choices by their
+    names on the appliance's pages)."""
+    from hwprobe.areas import ENCRYPTIONS, SYSLOG_FORMATS
+
+    s = load_sheet(sheet)
+    out = {s.hostname, s.default_gateway, *s.dns_servers, *(s.ntp_servers or []),
+           *(s.syslog_servers or []), SYSLOG_FORMATS[s.syslog_format]}
+    for ip in s.ips:
+        out |= {ip.nic.upper(), ip.address, ip.netmask, str(ip.vlan or "none")}
+    for r in s.routes:
+        out |= {r.destination, r.gateway, r.nic.upper()}
+    m = s.smtp
+    out |= {m.relay, str(m.port), ENCRYPTIONS[m.encryption], m.username, m.from_address,
+            *m.admin_contacts}
+    return out
+
+
+@pytest.mark.parametrize("sheet", (SHEET, LONG_SHEET), ids=("example", "long"))
+@pytest.mark.parametrize("size", SIZES, ids=lambda x: f"{x[0]}x{x[1]}")
+def test_every_value_of_the_sheet_is_in_the_detail_pane_whole(sheet, size, fixed_hardware):
+    """Space opens the selected row; Down walks every row; PgDn scrolls an area
+    longer than the screen. Each value must be on one line of some screen."""
+    app = console_app(sheet)
+    seen: list[str] = []
+
+    async def walk(pilot):
+        await goto("restore", sheet, ("space",))(pilot)
+        pane = app.screen
+        for row in range(len(pane.restore.steps)):
+            scroll = pane.query_one("#detail-scroll")
+            while True:
+                seen.extend(_screen_text(app))
+                _assert_ascii(seen[-size[1]:], app)
+                if scroll.scroll_y >= scroll.max_scroll_y:
+                    break
+                await pilot.press("pagedown")
+                await pilot.pause(0.05)
+            assert f"row {row + 1} of {len(pane.restore.steps)}" in pane.text
+            await pilot.press("down")
+            await pilot.pause(0.05)
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        assert app.screen.STEP == "restore"
+
+    async def run():
+        async with app.run_test(size=size) as pilot:
+            await walk(pilot)
+
+    asyncio.run(run())
+    text = "\n".join(seen)
+    missing = sorted(v for v in _sheet_values(sheet) if v not in text)
+    assert not missing, f"not on any screen of the detail pane, whole: {missing}"
 
 
 def _screen_text(app) -> list[str]:
