@@ -150,7 +150,7 @@ def detail(step, now: Any = _UNREAD, *, areas: Areas = AREAS) -> list[FieldChang
     except KeyError:
         secret = None
     if secret is not None and step.changed and step.before == step.after:
-        out.append(FieldChange(secret.words.capitalize(), "none held",
+        out.append(FieldChange(secret.words[:1].upper() + secret.words[1:], "none held",
                                "typed on this screen (never shown)"))
     return out
 

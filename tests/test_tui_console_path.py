@@ -87,7 +87,7 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     assert "not HTTPS" in seen["find"] and "^o Local console" in seen["find"]
     assert seen["device"] == lab.console
     assert "Console" in seen["login"] and "^o Web interface" in seen["login"]
-    assert "web only: skipped" in seen["restore"]
+    assert "[-] web only" in seen["restore"]
     assert "set it on the web interface" in seen["restore"]
     assert "FAILED" not in seen["applied"] and "read back" in seen["applied"]
     assert "left for the web interface" in seen["applied"]

@@ -111,7 +111,7 @@ class RestoreScreen(StepScreen):
         change = room * 11 // 20 if read_back else room
         table.add_column("Change: now -> from the sheet", key="title", width=change)
         if read_back:
-            table.add_column("Read back: the appliance now", key="held", width=room - change)
+            table.add_column("Read back", key="held", width=room - change)
         table.add_column("Status", width=STATUS_WIDTH, key="status")
 
     def _status(self, step) -> str:
@@ -239,6 +239,8 @@ class RestoreScreen(StepScreen):
             return
         self.running = True
         self.refresh_bindings()
+        # the password is taken; from here keys (Space: details) go to the table
+        self.query_one("#steps").focus()
         self.say("Applying; every value is read back before it is ticked...")
         self.apply(self.session.bringup, self.session.settings, self.session.sheet_path,
                    self.smtp_password())
