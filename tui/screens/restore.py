@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import replace
 
 from rich.text import Text
 
@@ -132,18 +133,29 @@ class RestoreScreen(StepScreen):
         for step in self.steps:
             cells = [_text(wording.step_change(step))]
             if held is not None:
-                cells.append(_text(wording.read_back(step, AREAS[step.area].present(held, step.key))))
+                cells.append(_text(self._held(step)))
             table.add_row(*cells, Text(self._status(step)), key=step.key, height=None)
         if self.steps:
             table.move_cursor(row=min(cursor, len(self.steps) - 1))
+
+    def _held(self, step) -> str:
+        """What the appliance holds for ``step`` as read back after the run; the
+        local console shows no syslog or e-mail: what it cannot set is not read."""
+        if step.area not in self.capabilities:
+            return "not read: web only"
+        return wording.read_back(step, AREAS[step.area].present(self.held, step.key))
 
     def detail_of(self, index: int) -> tuple[str, list]:
         """Row ``index``'s heading (area, where, status) and every field (the
         detail pane)."""
         step = self.steps[index]
         area = AREAS[step.area]
-        now = area.present(self.held, step.key) if self.held is not None else None
-        rows = (wording.detail(step, now) if self.held is not None else wording.detail(step))
+        if self.held is None:
+            rows = wording.detail(step)
+        elif step.area not in self.capabilities:
+            rows = [replace(r, read_back="not read: web only") for r in wording.detail(step, None)]
+        else:
+            rows = wording.detail(step, area.present(self.held, step.key))
         safe = [type(r)(*(_lines(x) for x in (r.label, r.now, r.sheet, r.read_back)))
                 for r in rows]
         heading = (f"{area.label} - row {index + 1} of {len(self.steps)}, {area.page}: "
