@@ -29,12 +29,20 @@ def _cells(row: "FieldChange") -> dict[str, list[str]]:
             if getattr(row, key) is not None}
 
 
-KEYS = "* the sheet changes it.  Up/Down other rows  PgUp/PgDn scroll  Esc close"
+KEYS = ("* the sheet changes it, ! read back other than the sheet.  Up/Down rows  "
+        "PgUp/PgDn scroll  Esc close")
+
+
+def _mark(row: "FieldChange") -> str:
+    if row.read_back is not None and row.read_back != row.sheet:
+        return "! "
+    return "* " if row.differs else "  "
 
 
 def render(heading: str, rows: list["FieldChange"], width: int) -> str:
     """The pane's text for ``width`` columns: a heading (area, where, status)
-    and each field (``*`` marks the ones the sheet changes)."""
+    and each field (``*`` marks the ones the sheet changes, ``!`` those the
+    appliance read back otherwise)."""
     read = any(r.read_back is not None for r in rows)
     sides = [s for s in SIDES if read or s[0] != "read_back"]
     out = [heading, ""]
@@ -48,7 +56,7 @@ def render(heading: str, rows: list["FieldChange"], width: int) -> str:
             cells = _cells(r)
             tall = max(len(c) for c in cells.values())
             for i in range(tall):
-                head = (("* " if r.differs else "  ") + r.label) if i == 0 else ""
+                head = (_mark(r) + r.label) if i == 0 else ""
                 out.append((head.ljust(label_w) + "".join(
                     " " * GAP + (cells[k][i] if i < len(cells.get(k, [])) else "").ljust(widths[k])
                     for k, _ in sides)).rstrip())
@@ -56,7 +64,7 @@ def render(heading: str, rows: list["FieldChange"], width: int) -> str:
     # narrow: a field on one line when it fits, else each side under its name
     names = {"now": "now", "sheet": "sheet", "read_back": "read back"}
     for r in rows:
-        mark = "* " if r.differs else "  "
+        mark = _mark(r)
         back = f" (read back: {r.read_back})" if r.read_back is not None else ""
         line = (f"{mark}{r.label}: {r.sheet} (as it is)" if not r.differs
                 else f"{mark}{r.label}: {r.now} -> {r.sheet}") + back
@@ -115,6 +123,9 @@ class ChangeDetail(ModalScreen[None]):
         width = self.app.size.width - 2 - 2 - 1          # border, padding, scroll bar
         self.query_one("#detail-body", Static).update(render(heading, rows, width))
         self.query_one("#detail-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def on_resize(self, event) -> None:
+        self.show()
 
     def action_row(self, delta: int) -> None:
         self.index = self.restore.move_to(self.index + delta)

@@ -70,7 +70,7 @@ class RestoreScreen(StepScreen):
     STEP = "restore"
     CSS_PATH = "restore.tcss"
     HINT = ("What the appliance holds now against the sheet. Enter applies the "
-            "differences; each is ticked only after it is read back.")
+            "differences; each is ticked only after it is read back. Space: a row whole.")
     BINDINGS = [
         Binding("enter", "apply", "Apply", id="apply", key_display="Enter", priority=True),
         Binding("space", "detail", "Details", id="detail", key_display="Space"),
@@ -145,6 +145,10 @@ class RestoreScreen(StepScreen):
             return "not read: web only"
         return wording.read_back(step, AREAS[step.area].present(self.held, step.key))
 
+    def on_resize(self, event) -> None:
+        if self.steps:                    # the columns follow the terminal's new width
+            self._fill(self.steps, self.held)
+
     def detail_of(self, index: int) -> tuple[str, list]:
         """Row ``index``'s heading (area, where, status) and every field (the
         detail pane)."""
@@ -158,8 +162,8 @@ class RestoreScreen(StepScreen):
             rows = wording.detail(step, area.present(self.held, step.key))
         safe = [type(r)(*(_lines(x) for x in (r.label, r.now, r.sheet, r.read_back)))
                 for r in rows]
-        heading = (f"{area.label} - row {index + 1} of {len(self.steps)}, {area.page}: "
-                   f"{self._status(step)}")
+        heading = (f"{area.label} ({index + 1} of {len(self.steps)}): {self._status(step)}\n"
+                   f"Page: {area.page}")
         return heading, safe
 
     def move_to(self, index: int) -> int:
