@@ -5,7 +5,8 @@ what was read back, field by field, from ``hwprobe.wording.detail``. Side by
 side when the terminal is wide enough for every line of every column; at 80
 columns each field is stacked (now, sheet, read back under its name), so no
 value is ever cut or folded. Up/Down walk the rows of the Restore table,
-PgUp/PgDn scroll a long area (ten syslog servers), Esc or Space closes.
+PgUp/PgDn scroll a long area (ten syslog servers), Esc, Space or Enter
+closes (Enter never applies from here).
 """
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ class ChangeDetail(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="detail-close", key_display="Esc"),
         Binding("space", "close", "Close", id="detail-space", show=False),
+        # Enter too: here it can only mean "done reading", never "apply"
+        Binding("enter", "close", "Close", id="detail-enter", show=False),
         Binding("down", "row(1)", "Next", id="detail-next", key_display="Down", priority=True),
         Binding("up", "row(-1)", "Previous", id="detail-previous", key_display="Up",
                 priority=True),
