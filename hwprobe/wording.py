@@ -10,6 +10,8 @@ the Done screen, the report and ``apply``'s plain output say a change alike:
   appliance read back something else, what it holds;
 - ``fields(area, value)``: every field of a value, unabridged (the detail pane);
 - ``detail(step, now)``: those fields side by side, now / the sheet / read back.
+- ``read_back(step, now)``: what the appliance holds, in the area's words;
+- ``to_send(settings, names)``: what the Network step sends, one line a step.
 
 The fields are data (``FIELDS``): a key of the area's value, its label, how
 its value is said. A key the table does not list (a newer firmware's field:
