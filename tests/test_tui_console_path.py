@@ -60,7 +60,7 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
             await wait_for(pilot, lambda: on_step(app, "network"), "network step", timeout=60)
             await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan
-                           and "web only: skipped" in screen_text(app),
+                           and "[-] web only" in screen_text(app),
                            "the diff over the console, drawn", timeout=60)
             seen["restore"] = screen_text(app)
             await pilot.press("enter")
