@@ -54,6 +54,17 @@ def apply(lab, state_dir, env, *extra, sheet=EXAMPLE, **kw):
                    "--json", *extra, env_extra=env, state_dir=state_dir, **kw)
 
 
+def ten_syslog_sheet(tmp_path) -> Path:
+    """The example sheet with ten syslog servers: the older firmware's most."""
+    text = EXAMPLE.read_text()
+    servers = ", ".join(f'"198.51.100.{40 + i}"' for i in range(10))
+    text, n = re.subn(r'(?m)^servers = \["198\.51\.100\.5"\]', f"servers = [{servers}]", text)
+    assert n == 1
+    sheet = tmp_path / "ten-syslog.toml"
+    sheet.write_text(text)
+    return sheet
+
+
 def current_firmware_sheet(tmp_path) -> Path:
     """The example sheet as the newer firmware holds it (format 2): two syslog
     servers, each its own port and format, and e-mail encryption TLS."""
@@ -119,7 +130,9 @@ def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
     finds every field, then failover status and promote of the pair's backup."""
     lab = make_lab(appliance_address=ADDR, pair=True, api_client=PAIR_CLIENT,
                    sim_args=["--firmware", firmware])
-    sheet = EXAMPLE if firmware == "legacy" else current_firmware_sheet(tmp_path)
+    # the older firmware takes ten syslog servers in one list; the newer one
+    # three, each its own port and format
+    sheet = ten_syslog_sheet(tmp_path) if firmware == "legacy" else current_firmware_sheet(tmp_path)
     r = apply(lab, state_dir, FIRST, sheet=sheet)
     assert r.returncode == 0, r.stderr + r.stdout
     out = json.loads(r.stdout)

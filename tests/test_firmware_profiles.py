@@ -4,13 +4,12 @@ checked against its limits before the first setting is changed."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 from hwprobe.pagemap import profile_for, profiles
 from simulator import control
-from test_apply_lab import ADDR, EXAMPLE, FIRST, LATER, NEW_PASSWORD, bringup
+from test_apply_lab import ADDR, EXAMPLE, FIRST, LATER, NEW_PASSWORD, bringup, ten_syslog_sheet
 
 pytestmark = pytest.mark.lab
 
@@ -21,16 +20,6 @@ def test_profiles_are_picked_by_software_version():
     assert profile_for("7.1.2")[1]["syslog_servers"] == 10
     assert profile_for("24.1.1")[1]["syslog_servers"] == 3
     assert profile_for("99.0") is None
-
-
-def ten_syslog_sheet(tmp_path):
-    text = EXAMPLE.read_text()
-    servers = ", ".join(f'"198.51.100.{40 + i}"' for i in range(10))
-    text, n = re.subn(r'(?m)^servers = \["198\.51\.100\.5"\]', f"servers = [{servers}]", text)
-    assert n == 1
-    sheet = tmp_path / "ten-syslog.toml"
-    sheet.write_text(text)
-    return sheet
 
 
 def test_format1_sheet_with_ten_syslog_servers_refused_by_current_firmware(make_lab, tmp_path,
@@ -46,15 +35,6 @@ def test_format1_sheet_with_ten_syslog_servers_refused_by_current_firmware(make_
     after = control.send(lab.control, get="state")["state"]
     for key in ("ips", "hostname", "dns_servers", "syslog_servers", "ntp_servers"):
         assert after[key] == before[key], key
-
-
-def test_same_sheet_fits_legacy_firmware(make_lab, tmp_path, state_dir):
-    lab = make_lab(appliance_address=ADDR)
-    assert control.send(lab.control, get="state")["state"]["software_version"] == "7.1.2"
-    r = bringup(lab, "apply", "--sheet", str(ten_syslog_sheet(tmp_path)), "--address", ADDR,
-                "--iface", "lan0", env_extra=FIRST, state_dir=state_dir)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert len(control.send(lab.control, get="state")["state"]["syslog_servers"]) == 10
 
 
 def test_a_renamed_field_is_the_one_survey_reports_missing_and_apply_changes_nothing(
