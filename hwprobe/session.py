@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .constants import FACTORY_ADDRESSES, FACTORY_USER, LAPTOP_ADDRESS, LAPTOP_PREFIX, SERIAL_BAUD
-from .errors import (BadInput, BringupError, CertificateChanged, PasswordChangeRequired)
+from .errors import (BadInput, BringupError, CertificateChanged, PageMismatch,
+                     PasswordChangeRequired)
 
 if TYPE_CHECKING:
     from .drivers.base import ApplianceDriver, LoginResult
@@ -370,7 +371,14 @@ class BringupSession:
     def read_state(self) -> "ApplianceState":
         """The appliance as it is now (after login)."""
         self.stage = "reading the appliance"
-        return self.connect().read_state()
+        try:
+            return self.connect().read_state()
+        except PageMismatch as exc:
+            if self.target.iface:       # the survey needs the same way in as this run
+                here = f"--address {self.target.address}`"
+                exc.args = (str(exc).replace(here, f"--address {self.target.address} "
+                                                   f"--iface {self.target.iface}`"),)
+            raise
 
     def run(self, settings: "Settings", *, smtp_password: str | None = None,
             dry_run: bool = False, on_step: Callable[["Step"], None] | None = None,

@@ -40,7 +40,7 @@ def test_format1_sheet_with_ten_syslog_servers_refused_by_current_firmware(make_
 def test_a_renamed_field_is_the_one_survey_reports_missing_and_apply_changes_nothing(
         make_lab, tmp_path, state_dir):
     lab = make_lab(appliance_address=ADDR, sim_args=["--rename-field", "hostname=host_name"])
-    hint = "Run `bringup survey --address 169.254.1.3`"
+    hint = "Run `bringup survey --address 169.254.1.3 --iface lan0` and send the archive"
     # the first login's forced password change opens the pages; reading them stops
     r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out",
                 str(tmp_path / "c.toml"), env_extra={"BRINGUP_NEW_PASSWORD": NEW_PASSWORD},
