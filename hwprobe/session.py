@@ -393,7 +393,8 @@ class BringupSession:
             from .profiles import check_fits
 
             self.stage = "checking the sheet against the appliance's firmware"
-            check_fits(settings, self.read_state().software_version)
+            state = self.read_state()           # also what the plan is made from: read once
+            check_fits(settings, state.software_version)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,
                         wire_check=self.wire_check if self.takeover is not None else None,
