@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +67,33 @@ def reports(state_dir) -> list[Path]:
 
 def no_traceback(*texts: str) -> bool:
     return not any("Traceback (most recent call last)" in t for t in texts)
+
+
+def request_discipline(log: list[str]) -> list[str]:
+    """What a run's web requests (the simulator's ordered request log, "GET
+    /path") did beyond the engine's discipline, in words; [] when none:
+
+    - a form that holds values (Global Configuration, NTP, syslog, e-mail)
+      saved more than once in the run: one save carries all its changes;
+    - a page read again when no save touched it since it was last read (the
+      first read of each page is the plan's, the next one a read-back).
+
+    Add and delete forms may be posted once per address or route."""
+    from hwprobe.pagemap import PAGES
+    from simulator.web import ACTIONS, PAGE_OF_KEY, PAGE_PATHS
+
+    whole = {spec["action"] for spec in PAGES.values()
+             if isinstance(spec, Mapping) and isinstance(spec.get("action"), str)}
+    problems, saves, read = [], Counter(), set()
+    for entry in log:
+        method, path = entry.split(" ", 1)
+        if method == "POST" and path in ACTIONS:
+            saves[path] += 1
+            if path in whole and saves[path] == 2:
+                problems.append(f"{path} saved again")
+            read.discard(PAGE_OF_KEY[ACTIONS[path][0]])
+        elif method == "GET" and path in PAGE_PATHS:
+            if path in read:
+                problems.append(f"{path} read again with no save in between")
+            read.add(path)
+    return problems
