@@ -3,6 +3,7 @@ process inside the lab's laptop namespace, and look at lan0 from outside."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -97,3 +98,37 @@ def request_discipline(log: list[str]) -> list[str]:
                 problems.append(f"{path} read again with no save in between")
             read.add(path)
     return problems
+
+
+_CUP = re.compile(r"\x1b\[(\d*);?(\d*)H")
+_ESCAPE = re.compile(r"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|"
+                     r"[()][0-9A-B]|[=>78cDEHM])")
+
+
+def terminal_screen(data: bytes, width: int = 80, height: int = 24) -> str:
+    """What a terminal of ``width`` x ``height`` shows after ``data`` (cursor
+    moves and text; styles ignored). The console profile writes only the
+    cells that change, so the bytes alone do not say what is on the screen."""
+    grid = [[" "] * width for _ in range(height)]
+    text = data.decode("utf-8", "replace")
+    y = x = pos = 0
+
+    def put(chunk: str) -> None:
+        nonlocal x, y
+        for ch in chunk:
+            if ch == "\r":
+                x = 0
+            elif ch == "\n":
+                y = min(y + 1, height - 1)
+            elif ch >= " " and 0 <= y < height and 0 <= x < width:
+                grid[y][x] = ch
+                x += 1
+
+    for m in _ESCAPE.finditer(text):
+        put(text[pos:m.start()])
+        pos = m.end()
+        move = _CUP.fullmatch(m.group(0))
+        if move:
+            y, x = int(move.group(1) or 1) - 1, int(move.group(2) or 1) - 1
+    put(text[pos:])
+    return "\n".join("".join(row) for row in grid)
