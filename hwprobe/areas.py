@@ -212,7 +212,7 @@ def _list_words(value) -> str:
 
 
 SYSLOG_FORMATS = {"rfc5424": "RFC 5424", "bsd": "BSD"}
-ENCRYPTIONS = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
+ENCRYPTIONS = {"tls": "TLS", "starttls": "STARTTLS", "ssl": "SSL", "none": "no encryption"}
 
 
 def _syslog_words(value) -> str:
