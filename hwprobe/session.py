@@ -158,10 +158,12 @@ class BringupSession:
     def laptop_address(self) -> str | None:
         return self.takeover.address if self.takeover is not None else None
 
-    def take_port(self) -> "Takeover | None":
+    def take_port(self, on_port_up: Callable[[], None] | None = None) -> "Takeover | None":
         """Take the target's laptop port over (journal, lock); None without
-        --iface. Raises BadInput, PortRefused, PortBusy, NeedsPrivileges,
-        LinkError; the port is unchanged after any of them."""
+        --iface. ``on_port_up``: see ``Takeover`` (work that needs the link
+        but no address, started before the address check). Raises BadInput,
+        PortRefused, PortBusy, NeedsPrivileges, LinkError; the port is
+        unchanged after any of them."""
         if not self.target.iface:
             return None
         if self.takeover is not None and self.takeover.record is not None:
@@ -171,7 +173,8 @@ class BringupSession:
         self.stage = "taking the port"
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
-                            on_note=self.note, handle_signals=self.target.handle_signals)
+                            on_note=self.note, handle_signals=self.target.handle_signals,
+                            on_port_up=on_port_up)
         # kept before take() runs: a give-back from another thread (the console
         # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover
