@@ -2,13 +2,15 @@
 
 Every peer here is the real Debian program, started by its fixture inside the
 lab's laptop namespace with a private /run, bus and scratch files
-(simulator/laptop.py): NetworkManager, dhclient, dhcpcd, dnsmasq for leases,
+(simulator/laptop.py): NetworkManager, dhclient, dhcpcd, avahi-autoipd,
+systemd-networkd, dnsmasq for leases,
 ser2net for the console. Nothing runs on the host's interfaces.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -221,7 +223,22 @@ def test_dhclient_is_stopped_for_the_run_and_started_again_with_its_lease(
     assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"])
 
 
-def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
+def _dhcpcd_daemons(lab) -> dict[int, str]:
+    """dhcpcd's long-lived processes (manager and proxies) by pid, with their
+    state letter: not the per-port helpers or the script runners it forks."""
+    out = {}
+    for pid in _clients(lab, "dhcpcd"):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if re.search(r"\[(manager|privileged proxy|network proxy|control proxy)\]", title):
+            out[pid] = state
+    return out
+
+
+def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
         lab, peers, state_dir):
     from simulator.lab import in_netns
 
@@ -231,19 +248,45 @@ def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
     # what it does to a plain flush: the lease is back within seconds
     subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "flush", "dev", "lan0"], check=True)
     wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"], timeout=15)
-    manager = _clients(lab, "dhcpcd", without="lan0")   # the manager and its proxies
+    daemons = _dhcpcd_daemons(lab)
+    assert len(daemons) == 4 and set(daemons.values()) <= {"S", "R"}
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0", force=True, handle_signals=False) as held:
             during = held_steady(lab, 7)     # longer than dhcpcd takes to fight back
-            assert _clients(lab, "dhcpcd", without="lan0") == manager   # it still runs
+            paused = _dhcpcd_daemons(lab)
+    assert all(p["addresses"] == [CLAIMED] for p in during), during
+    assert set(paused) == set(daemons) and set(paused.values()) == {"T"}
+    said = " ".join(held.notes)
+    assert "dhcpcd ran on lan0" in said and "paused it" in said
+    assert "dhcpcd runs DHCP on lan0 again" in said
+    # the same dhcpcd, running again, puts its lease back by itself
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
+                      timeout=30)
+    assert set(_dhcpcd_daemons(lab)) == set(daemons)
+    assert "T" not in _dhcpcd_daemons(lab).values()
+
+
+def test_avahi_autoipd_link_local_is_stopped_for_the_run_and_claims_it_again(
+        lab, peers, state_dir):
+    from simulator.lab import in_netns
+
+    autoipd = peers.avahi_autoipd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p, timeout=30)
+    [(address, prefix, _)] = before["addresses"]
+    assert address.startswith("169.254.") and prefix == 16
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+            assert _clients(lab, "avahi-autoipd") == []
+            during = held_steady(lab, 2)
     assert all(p["addresses"] == [CLAIMED] for p in during), during
     said = " ".join(held.notes)
-    assert "dhcpcd ran on lan0" in said
-    # dhcpcd 9.4 does not start a released port again on a rebind: bringup
-    # says so, with the command, instead of claiming the lease is back
-    assert "dhcpcd did not take lan0 up again by itself; restart it" in said
-    assert "sudo systemctl restart dhcpcd" in said
-    assert port(lab.laptop_ns)["addresses"] == []
+    assert "avahi-autoipd ran on lan0" in said and "stopped it" in said
+    assert "avahi-autoipd runs on lan0 again" in said
+    again = wait_until(lambda: _clients(lab, "avahi-autoipd"))
+    assert set(again) <= set(autoipd.pids())      # in the laptop's own mount namespace
+    # it remembers its address and claims the same one again
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
+                      timeout=30)
 
 
 def test_systemd_networkd_on_the_port_is_refused_with_the_commands_and_left_alone(
