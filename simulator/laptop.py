@@ -330,7 +330,9 @@ def start_dhcpcd(lab: Lab) -> Peer:
     d = Path(lab.dir) / "peers" / "dhcpcd"
     leases, resolv = _scratch(d, "leases", "resolv.conf")
     conf = d / "dhcpcd.conf"
-    conf.write_text(f"allowinterfaces {lab.laptop_iface}\nipv4only\nnoipv6rs\n"
+    # noarp: no 5 s address probe before each lease (the lab's cable has no
+    # other host to clash with); the lease, its renewals and its fight back stay
+    conf.write_text(f"allowinterfaces {lab.laptop_iface}\nipv4only\nnoipv6rs\nnoarp\n"
                     "option domain_name_servers, domain_name, routers\n")
     command = f"{exe} -b -M --nodev -f {conf}"
     peer = _in_private_mounts(lab, "dhcpcd", [(leases, "/var/lib/dhcpcd"),
