@@ -231,7 +231,9 @@ def hand_off(owner: Owner, iface: str) -> str:
               f"dhcpcd (pid {owner.pid}) did not pause; stop it (`sudo systemctl stop "
               f"dhcpcd`) and try again")
         return "paused it (dhcpcd cannot be asked to take a released port back)"
-    _signal_all(owner.pids or [owner.pid], signal.SIGTERM)
+    # the daemon only: avahi-autoipd's helper must outlive it to run the STOP
+    # action, which takes its address and its default route away
+    _signal_all([owner.pid], signal.SIGTERM)
     _wait(lambda: not any(_alive(p) for p in owner.pids or [owner.pid]),
           f"{owner.kind} (pid {owner.pid}) did not stop; run `sudo kill {owner.pid}` "
           f"and try again")

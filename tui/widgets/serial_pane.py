@@ -95,8 +95,6 @@ class SerialPane(Vertical):
     SerialPane .row { height: 1; }
     SerialPane Label { width: 8; }
     SerialPane Label.-short { width: 6; margin-left: 1; }
-    SerialPane #serial-device { width: 1fr; }
-    SerialPane #serial-baud, SerialPane #serial-flow { width: 9; }
     """
 
     def __init__(self, feed: SerialFeed | None = None, opened: bool = False) -> None:
