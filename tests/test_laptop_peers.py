@@ -240,6 +240,21 @@ def _clients(lab, name: str, without: str = "") -> list[int]:
     return found
 
 
+def _dhcpcd_manager(lab) -> int:
+    """The pid of the dhcpcd whose parent is not itself a dhcpcd."""
+    pids = set(_clients(lab, "dhcpcd"))
+    managers = []
+    for pid in pids:
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid not in pids:
+            managers.append(pid)
+    assert len(managers) == 1, f"dhcpcd managers: {managers} of {sorted(pids)}"
+    return managers[0]
+
+
 def test_dhclient_is_stopped_for_the_run_and_started_again_with_its_lease(
         lab, peers, state_dir):
     from simulator.lab import in_netns
@@ -285,6 +300,7 @@ def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
     subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "flush", "dev", "lan0"], check=True)
     wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"], timeout=15)
     daemons = _dhcpcd_daemons(lab)
+    manager = _dhcpcd_manager(lab)
     assert len(daemons) == 4 and set(daemons.values()) <= {"S", "R"}
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0", force=True, handle_signals=False) as held:
@@ -298,7 +314,7 @@ def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
     # the same dhcpcd, running again, puts its lease back by itself
     assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
                       timeout=30)
-    assert set(_dhcpcd_daemons(lab)) == set(daemons)
+    assert set(_dhcpcd_daemons(lab)) == set(daemons) and _dhcpcd_manager(lab) == manager
     assert "T" not in _dhcpcd_daemons(lab).values()
 
 

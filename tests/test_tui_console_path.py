@@ -54,7 +54,9 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
                            and "^o Local console" in screen_text(app), "the console offered")
             seen["find"] = screen_text(app)
             await pilot.press("ctrl+o")
-            await wait_for(pilot, lambda: on_step(app, "login"), "login over the console")
+            await wait_for(pilot, lambda: on_step(app, "login")
+                           and "^o Web interface" in screen_text(app)
+                           and "Baud" in screen_text(app), "login over the console, drawn")
             seen["login"] = screen_text(app)
             seen["device"] = app.screen.query_one("#device").value
             app.screen.query_one("#serial-baud").value = "9600"
@@ -63,8 +65,9 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
             await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
             await wait_for(pilot, lambda: on_step(app, "network"), "network step", timeout=60)
             await pilot.press("ctrl+g")
-            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan,
-                           "the diff over the console", timeout=60)
+            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan
+                           and "web only: skipped" in screen_text(app),
+                           "the diff over the console, drawn", timeout=60)
             seen["restore"] = screen_text(app)
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.finished, "apply over the console",
@@ -94,7 +97,7 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     assert "Console" in seen["login"] and "^o Web interface" in seen["login"]
     assert "Baud 115200 Flow none" in seen["login"]
     assert send(lab.control, get="stats")["console_line"] == {"baud": 9600, "flow": "rtscts"}
-    assert "web only: skipped" in seen["restore"]
+    assert "web only: skipped" in seen["restore"], seen["restore"]
     assert "set it on the web interface" in seen["restore"]
     assert "FAILED" not in seen["applied"] and "read back" in seen["applied"]
     assert "left for the web interface" in seen["applied"]
