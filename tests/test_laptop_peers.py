@@ -318,6 +318,35 @@ def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
     assert "T" not in _dhcpcd_daemons(lab).values()
 
 
+def test_dhcpcd_paused_by_a_run_that_died_runs_again_after_restore_link(lab, peers, state_dir):
+    """A run SIGKILLed while it holds the port leaves dhcpcd paused: the
+    journal knows, and restore-link resumes it; it takes its lease back."""
+    from hwprobe import journal
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    peers.dhcpcd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with in_netns(lab.laptop_ns):
+        held = link.Takeover("lan0", force=True, handle_signals=False).take()
+        rec = journal.load("lan0")
+        rec.owner_pid, rec.owner_start = dead.pid, "1"       # as if SIGKILLed
+        journal.save(rec)
+        link._ACTIVE.clear()
+        held._port_lock.release()              # the kernel drops a dead run's lock
+        held.record = None
+        assert set(_dhcpcd_daemons(lab).values()) == {"T"}
+        said = []
+        [restored] = link.restore_from_journal(on_note=said.append)
+    assert restored.iface == "lan0"
+    assert "dhcpcd runs DHCP on lan0 again" in " ".join(said)
+    assert "T" not in _dhcpcd_daemons(lab).values()
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
+                      timeout=30)
+
+
 def test_avahi_autoipd_link_local_is_stopped_for_the_run_and_claims_it_again(
         lab, peers, state_dir):
     from simulator.lab import in_netns
