@@ -6,9 +6,9 @@ Any pyserial URL works (``serial.serial_for_url``): a device path such as
 rtscts or xonxoff, as tio takes them). An adapter that goes away mid-session
 (unplugged, a terminal server restarted) is reopened when it comes back
 within ``timeout``; the menu item under way is then started again from the
-menu (once, and not at all when it already landed). Prompts, menu numbers and the output format come from
-the page map's [console] table (the format is documented at the top of
-simulator/console.py).
+menu (once, and not at all when it already landed). Prompts, menu numbers
+and the output format come from the page map's [console] table (the format
+is documented at the top of simulator/console.py).
 
 The console offers four settings (IP addresses, host name, default gateway,
 DNS servers); ``capabilities`` says so and everything else raises
@@ -173,6 +173,7 @@ class ConsoleDriver:
                 break
             except Unreachable:
                 if time.monotonic() >= deadline:
+                    self._at = None         # nothing to log out of at close()
                     raise Unreachable(f"the console {self.device} stopped working ({exc}) "
                                       f"and did not come back within {self.timeout:g} s: "
                                       f"check the cable") from None
