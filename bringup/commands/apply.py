@@ -17,8 +17,10 @@ from pathlib import Path
 from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
-from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
+from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout,
+                            SheetInvalid)
 from hwprobe.session import BringupSession, Target
+from hwprobe.wording import step_change
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -301,7 +303,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
         first = "the first-login password change and " if pending else ""
         print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
         for s in changed:
-            print(f"  would: {s.title}")
+            print(f"  would: {step_change(s)}")
     elif not changed:
         print("nothing to change: the appliance already matches the sheet")
     else:
@@ -309,7 +311,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
     skipped = [s for s in run.steps if s.status == "skipped"]
     if skipped:
         print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{s.title} ({s.message})" for s in skipped))
+              + "; ".join(f"{step_change(s)} ({s.message})" for s in skipped))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
@@ -327,14 +329,14 @@ def _print_step(step) -> None:
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
         step.status, step.status)
     msg = f"  ({step.message})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {step.title}{msg}", flush=True)
+    print(f"[{mark:>4}] {step_change(step)}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------
 
 def run_capture(args) -> int:
     from hwprobe.capture import settings_from_state
-    from hwprobe.sheet import write_sheet
+    from hwprobe.sheet import load_sheet, write_sheet
 
     target = target_of(args)
     target.check()
@@ -360,4 +362,15 @@ def run_capture(args) -> int:
     settings = settings_from_state(state)
     write_sheet(settings, out)
     print(f"sheet written: {out} ({len(settings.ips)} address(es); link-local addresses left out)")
+    if settings.smtp is None:
+        print("e-mail (SMTP) is not set up on the appliance: left out of the sheet")
+    try:
+        load_sheet(out)
+    except SheetInvalid as exc:
+        # the appliance lacks a value every sheet holds (a factory box has no
+        # host name): the capture itself is whole, the sheet needs filling in
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        _say("warning: the appliance does not hold every value a sheet needs (above): fill "
+             "them in before `bringup apply` takes this sheet")
     return 0
