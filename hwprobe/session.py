@@ -61,6 +61,7 @@ class Target:
     address: str | None = None           # the appliance's address (web)
     console: str | None = None           # the appliance's local console (device, rfc2217://...)
     baud: int = SERIAL_BAUD
+    flow: str = "none"                   # the console's flow control: none, rtscts, xonxoff
     console_timeout: float = 10.0
     https_port: int = 443
     user: str = FACTORY_USER
@@ -231,7 +232,7 @@ class BringupSession:
         if self.target.console:
             from .drivers.console import ConsoleDriver
 
-            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud,
+            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud, flow=self.target.flow,
                                    timeout=self.target.console_timeout, on_bytes=self.on_bytes)
         else:
             from .drivers.web import WebDriver
