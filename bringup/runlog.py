@@ -42,6 +42,15 @@ _quiet = False
 _installed: list[logging.Handler] = []
 
 
+class _RunLogFile(logging.handlers.RotatingFileHandler):
+    """The run log: created 0600 (it names appliances and addresses), also the
+    fresh file after a rotation."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 class _Masked(logging.Formatter):
     """A formatter whose output has every known secret masked."""
 
@@ -88,12 +97,7 @@ def _open_file(root: logging.Logger) -> Path | None:
     path = log_path()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        old = os.umask(0o077)          # the log names appliances and addresses: 0600
-        try:
-            handler = logging.handlers.RotatingFileHandler(
-                path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP, encoding="utf-8")
-        finally:
-            os.umask(old)
+        handler = _RunLogFile(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP, encoding="utf-8")
     except OSError:
         return None
     handler.setLevel(logging.DEBUG)
