@@ -51,6 +51,19 @@ class _RunLogFile(logging.handlers.RotatingFileHandler):
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
+class _Stderr(logging.StreamHandler):
+    """Whatever sys.stderr is at the time of the line (a test's capture, or the
+    terminal), not the stream there was when bringup started."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 class _Masked(logging.Formatter):
     """A formatter whose output has every known secret masked."""
 
@@ -83,7 +96,7 @@ def setup(verbosity: int = 0, *, terminal: bool = True) -> Path | None:
 
     path = _open_file(root)
     if terminal:
-        err = logging.StreamHandler(sys.stderr)
+        err = _Stderr()
         err.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
             max(-1, min(verbosity, 2)), logging.DEBUG))
         err.setFormatter(_Masked("bringup: %(message)s"))
