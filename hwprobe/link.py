@@ -21,7 +21,11 @@ namespace of the calling thread):
     handler is installed: the caller (the console) must call ``give_back()``
     on its own exit paths. Other keywords: ``arp_wait`` (seconds the address
     check listens, default 0.2), ``carrier_wait`` (seconds to wait for a
-    cable after bringing the port up, default 3). A non-default ``address``
+    cable after bringing the port up, default 3), ``on_port_up`` (called,
+    and must not block, once the port is up and before its address is
+    checked and claimed: the probe command starts its 0.0.0.0 ARP search
+    there, so the search and the address check share their wait). A
+    non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
     IPv6 is otherwise left alone. nmcli is always read with LC_ALL=C. A
@@ -358,7 +362,7 @@ class Takeover:
                  prefix: int = LAPTOP_PREFIX, force: bool = False,
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
-                 carrier_wait: float = 3.0):
+                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -368,6 +372,7 @@ class Takeover:
         self.handle_signals = handle_signals
         self.arp_wait = arp_wait
         self.carrier_wait = carrier_wait
+        self.on_port_up = on_port_up
         self.notes: list[str] = []
         self.record: journal.LinkRecord | None = None
         self._lock = threading.RLock()
@@ -506,6 +511,8 @@ class Takeover:
                 if not carrier:
                     self.note(f"no carrier on {self.iface}: is the cable in, and "
                               f"the appliance powered?")
+                if self.on_port_up is not None:
+                    self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
                 self.address = self._choose_address()
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
             except (BadInput, LinkError):
@@ -544,7 +551,7 @@ class Takeover:
             time.sleep(0.02)
 
     def _choose_address(self) -> str:
-        from .probe import arp_holders  # scapy loads only when a takeover runs
+        from .probe import arp_holders
 
         holders = arp_holders(self.iface, [self.requested], self.arp_wait)
         if not holders:

@@ -21,6 +21,7 @@ from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD
 from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout,
                             SheetInvalid)
 from hwprobe.session import BringupSession, Target
+from hwprobe.wording import step_change
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -297,7 +298,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
         first = "the first-login password change and " if pending else ""
         print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
         for s in changed:
-            print(f"  would: {s.title}")
+            print(f"  would: {step_change(s)}")
     elif not changed:
         print("nothing to change: the appliance already matches the sheet")
     else:
@@ -305,7 +306,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
     skipped = [s for s in run.steps if s.status == "skipped"]
     if skipped:
         print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{s.title} ({s.message})" for s in skipped))
+              + "; ".join(f"{step_change(s)} ({s.message})" for s in skipped))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
@@ -323,7 +324,7 @@ def _print_step(step) -> None:
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
         step.status, step.status)
     msg = f"  ({step.message})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {step.title}{msg}", flush=True)
+    print(f"[{mark:>4}] {step_change(step)}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------
