@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from . import redact
 from .constants import FACTORY_ADDRESSES, FACTORY_USER, LAPTOP_ADDRESS, LAPTOP_PREFIX, SERIAL_BAUD
 from .errors import (BadInput, BringupError, CertificateChanged, PageMismatch,
                      PasswordChangeRequired)
@@ -147,8 +148,9 @@ class BringupSession:
                 pass
 
     def keep_secret(self, *values: str | None) -> None:
-        """Passwords this run knows: kept out of its report."""
+        """Passwords this run knows: kept out of its report and the run log."""
         self.secrets.extend(v for v in values if v)
+        redact.remember(*values)
 
     # --- the port ------------------------------------------------------------------
     @property

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from bringup import runlog
 from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
@@ -99,10 +100,7 @@ def target_of(args, *, handle_signals: bool = True) -> Target:
 
 
 def _say(text: str) -> None:
-    try:
-        print(f"bringup: {text}", file=sys.stderr, flush=True)
-    except OSError:  # the terminal went away (SIGHUP): keep giving the port back
-        pass
+    runlog.say(text)      # stderr unless -q, and the run log; never raises
 
 
 def _new_password(user: str) -> str | None:
