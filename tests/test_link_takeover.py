@@ -236,9 +236,12 @@ def test_pinned_fingerprint_is_remembered_per_appliance_address(state_dir):
         journal.pin_fingerprint("169.254.1.1", "not-a-hash")
 
 
-def test_a_damaged_journal_entry_is_set_aside_not_fatal(state_dir):
+def test_a_damaged_journal_entry_is_kept_and_named_never_set_aside(state_dir):
     path = state_dir / "links" / f"ns{journal.netns_inode()}-lan7.json"
     path.parent.mkdir(parents=True)
-    path.write_text("{half a record")
-    assert journal.load("lan7") is None
-    assert path.with_suffix(".bad").exists() and not path.exists()
+    for text in ("{half a record", "[]", "null", "", '{"iface": "lan7", "netns": "x"}'):
+        path.write_text(text)
+        with pytest.raises(journal.LinkJournalDamaged) as damaged:
+            journal.load("lan7")
+        assert str(path) in str(damaged.value)
+        assert path.read_text() == text        # left for the technician to decide

@@ -18,6 +18,7 @@ from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
 from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
+from hwprobe.safetext import shown, shown_lines
 from hwprobe.session import BringupSession, Target
 
 APPLY_HELP = """\
@@ -91,7 +92,7 @@ def target_of(args, *, handle_signals: bool = True) -> Target:
 
 def _say(text: str) -> None:
     try:
-        print(f"bringup: {text}", file=sys.stderr, flush=True)
+        print(f"bringup: {shown_lines(text)}", file=sys.stderr, flush=True)
     except OSError:  # the terminal went away (SIGHUP): keep giving the port back
         pass
 
@@ -235,7 +236,11 @@ def _report(session: BringupSession, sheet: str, error: BaseException | None) ->
     try:
         md, _ = session.write_report(sheet=sheet, error=error)
     except OSError as exc:
-        _say(f"could not write the report ({exc})")
+        _say(f"could not write the report ({exc.strerror or exc}); here it is:")
+        try:
+            print(session.unwritten_report or "", flush=True)   # already safe text
+        except OSError:
+            pass
         return None
     if error is not None:
         _say(f"report (the run stopped while {session.stage}): {md}")
@@ -259,7 +264,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
         first = "the first-login password change and " if pending else ""
         print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
         for s in changed:
-            print(f"  would: {s.title}")
+            print(f"  would: {shown(s.title)}")
     elif not changed:
         print("nothing to change: the appliance already matches the sheet")
     else:
@@ -267,7 +272,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
     skipped = [s for s in run.steps if s.status == "skipped"]
     if skipped:
         print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{s.title} ({s.message})" for s in skipped))
+              + "; ".join(f"{shown(s.title)} ({shown(s.message)})" for s in skipped))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
@@ -284,8 +289,8 @@ def _print_step(step) -> None:
         return
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
         step.status, step.status)
-    msg = f"  ({step.message})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {step.title}{msg}", flush=True)
+    msg = f"  ({shown(step.message)})" if step.message and step.status != "verified" else ""
+    print(f"[{mark:>4}] {shown(step.title)}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------
