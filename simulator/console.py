@@ -117,9 +117,16 @@ class Console:
 
     # --- terminal I/O --------------------------------------------------------------
 
+    def _hostile(self) -> str | None:
+        hostile = self.faults.hostile
+        return hostile.case if hostile is not None else None
+
     def _write(self, text: str) -> None:
         if self.faults.silent():
             return
+        if self._hostile() == "escapes":        # every line it prints ends in terminal control
+            from .hostile import SPOOF
+            text = text.replace("\n", SPOOF + "\n")
         data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
         while data:
             try:
@@ -202,6 +209,9 @@ class Console:
                 ch = chr(b) if b < 0x80 else "?"
                 buf.append(ch)
                 if echo:
+                    self._write(ch)
+                elif self._hostile() == "echo_secret":   # a password echoed, one byte per read
+                    time.sleep(0.08)
                     self._write(ch)
 
     # --- the conversation ---------------------------------------------------------
