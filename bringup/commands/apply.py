@@ -295,6 +295,28 @@ def _print_step(step) -> None:
 
 # --- capture --------------------------------------------------------------------
 
+def _check_writable(out: Path) -> None:
+    """The sheet is written beside ``out`` and renamed onto it: make sure that
+    works (a read-only or full file system, a file where the folder should
+    be) before anything is read. Raises BadInput naming why."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".check", dir=out.parent)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
+                       f"nothing was read from the appliance") from None
+    try:
+        os.write(fd, b"#" * 4096)
+        os.fsync(fd)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
+                       f"nothing was read from the appliance") from None
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
+
 def run_capture(args) -> int:
     from hwprobe.capture import settings_from_state
     from hwprobe.sheet import write_sheet
@@ -308,8 +330,7 @@ def run_capture(args) -> int:
         raise BadInput(f"--out {out}: the file exists (add --force to overwrite)")
     if not out.parent.exists():
         raise BadInput(f"--out {out}: folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK):
-        raise BadInput(f"--out {out}: folder {out.parent} is not writable")
+    _check_writable(out)
     # a capture changes nothing, but an appliance that forces a new password
     # opens no page before it: only a new password given in the variable is set
     new_password = os.environ.get(ENV_NEW_PASSWORD) or None
