@@ -102,6 +102,35 @@ class _DeadlineConnection(HTTPSConnection):
             watchdog.cancel()
 
 
+def read_bounded(resp: requests.Response, *, limit: int, seconds: float, what: str) -> None:
+    """Read a ``stream=True`` answer into ``resp`` (``resp.content`` then
+    works), at most ``limit`` bytes and for at most ``seconds`` from now.
+    Raises Unreachable naming ``what``: too large, too slow, cut short or
+    not valid in its encoding. The response is closed either way."""
+    import urllib3
+
+    chunks, size, until = [], 0, time.monotonic() + seconds
+    try:
+        while True:
+            chunk = resp.raw.read1(65536, decode_content=True)
+            if not chunk and (resp.raw.closed or resp.raw.isclosed()):
+                break
+            size += len(chunk)
+            if size > limit:
+                raise Unreachable(f"the answer on {what} is larger than {limit // 1024} KB; "
+                                  f"it was not read further")
+            if time.monotonic() > until:
+                raise Unreachable(f"the answer on {what} took longer than {seconds:.0f} s; "
+                                  f"it was not read further")
+            chunks.append(chunk)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise Unreachable(f"the answer on {what} was cut short or is not valid "
+                          f"({why(exc)})") from None
+    finally:
+        resp.close()
+    resp._content = b"".join(chunks)
+
+
 class _DeadlinePool(HTTPSConnectionPool):
     ConnectionCls = _DeadlineConnection
 
