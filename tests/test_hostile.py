@@ -12,7 +12,7 @@ from hwprobe.drivers import connect_web, web as webmod
 from hwprobe.errors import ApplianceError
 from hwprobe.safetext import shown, unsafe_in
 from hwprobe.state import IpAddress
-from simfixture import make_sim, sim  # noqa: F401  (fixtures)
+from simfixture import start_sim
 
 NEW = "Tr4il-Head!"
 IP_PAGE = "/appliance/networking/ip"
@@ -22,12 +22,23 @@ SURVIVED = ("escapes", "odd_digits", "bad_utf8")
 FIGURES: dict = {"tried": 0, "refused": 0, "tracebacks": 0, "longest_s": 0.0}
 
 
-@pytest.fixture
-def web(sim, monkeypatch):
-    monkeypatch.setattr(webmod, "ANSWER_DEADLINE", 5.0)   # the drip case ends in 5 s, not 30
-    d = connect_web("127.0.0.1", sim.https_port, use_journal=False, retry_delay=0.2)
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """One appliance for the module, its password changed once; each test
+    switches its hostile case on and off."""
+    s = start_sim(tmp_path_factory.mktemp("hostile-sim"))
+    d = connect_web("127.0.0.1", s.https_port, use_journal=False, retry_delay=0.2)
     assert d.login("admin", "password").change_required
     d.change_password("password", NEW)
+    d.close()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def web(sim):
+    d = connect_web("127.0.0.1", sim.https_port, use_journal=False, retry_delay=0.2)
+    assert d.login("admin", NEW).change_required is False
     yield d
     sim.fault("hostile", "")
     d.close()
