@@ -127,6 +127,13 @@ class LinkRecord:
         if not all(isinstance(a.address, str) and isinstance(a.prefixlen, int)
                    for a in rec.addresses):
             raise ValueError("an address is not an address and a prefix length")
+        # a DHCP client's command line is run again at the give-back: only a whole one
+        for owner in rec.port_owners:
+            if not (isinstance(owner, dict) and isinstance(owner.get("kind"), str)
+                    and isinstance(owner.get("argv"), list) and owner["argv"]
+                    and all(isinstance(a, str) for a in owner["argv"])
+                    and isinstance(owner.get("mount_ns", 0), int)):
+                raise ValueError("a DHCP client it stopped is not a kind and a command line")
         return rec
 
 
