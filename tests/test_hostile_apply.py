@@ -1,6 +1,7 @@
 """`bringup apply` as a technician runs it (its own process, in a lab's laptop
 namespace, taking lan0 over) against a hostile appliance: one lab for the
-module, the hostile case switched at run time (simulator/hostile.py). For
+module (its NIC1 MAC has ``ab`` and ``cd`` octets), the hostile case
+switched at run time (simulator/hostile.py). For
 every case: no raw ESC or C1 byte in stdout, stderr, the report or a
 transcript; no traceback; the run ends within its deadline; lan0 is given
 back exactly; bringup's own peak RSS (wait4 of that very process) stays
@@ -30,6 +31,7 @@ from simulator.hostile import CASES, CONSOLE_ONLY
 pytestmark = pytest.mark.lab
 
 ADDR = "169.254.1.3"
+NAME, MAC = "h182f", "02:b5:ab:cd:00:01"     # the lab derives MACs from its name
 DEADLINE = 3.0                    # the shim's answer deadline (the product's is 30 s)
 RUN_LIMIT = 60.0                  # a whole run, hostile or not, ends well before this
 RSS_CAP_MB = 150
@@ -45,8 +47,10 @@ def hostile_lab(tmp_path_factory):
     require_lab()
     from simulator import lab as labmod
 
-    name = f"h{uuid.uuid4().hex[:6]}"
+    name = NAME
+    labmod.down(name)               # a lab of that name left by an earlier, killed run
     lab = labmod.up(name=name, appliance_address=ADDR)
+    assert lab.nic_macs["nic1"] == MAC
     try:
         state = tmp_path_factory.mktemp("hostile-state")
         first = run(lab, state, ("capture", "--address", ADDR, "--iface", "lan0", "--out",
@@ -134,6 +138,8 @@ def test_apply_against_a_hostile_appliance_ends_as_data_or_a_message(hostile_lab
                 or "redirected to https://203.0.113.66/" in result["stderr"]), result["stderr"]
     if case in ("drip", "drip_head"):
         assert f"longer than {DEADLINE:.0f} s" in result["stderr"]
+    # ":ab:" and ":cd:" are emoji codes to some renderers: the MAC stays itself
+    assert f"(MAC {MAC})" in report and f"(MAC {MAC})" in result["stderr"]
 
 
 def test_apply_over_a_console_that_prints_terminal_control(hostile_lab, tmp_path):
