@@ -242,7 +242,9 @@ def _smtp_send(d: "ApplianceDriver", c: Change) -> None:
 
 
 def _smtp_capture(state: ApplianceState, out: Settings) -> None:
-    smtp = replace(state.smtp, password_set=False) if state.smtp else None
+    # no relay: e-mail is not set up on the appliance, and an [smtp] table
+    # without one would not load; left out, so apply leaves e-mail alone
+    smtp = replace(state.smtp, password_set=False) if state.smtp and state.smtp.relay else None
     if smtp is not None and smtp.auth != "password":
         smtp.username = ""
     out.smtp = smtp

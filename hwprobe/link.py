@@ -67,7 +67,7 @@ from typing import Callable
 
 from . import interfaces, journal, portowners
 from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
-from .errors import BadInput, LinkError, PortRefused
+from .errors import BadInput, LinkError, PortBusy, PortRefused
 from .portlock import PortLock
 from .privileges import missing_privileges, require_privileges  # noqa: F401 - part of this API
 
@@ -385,11 +385,24 @@ def restore_from_journal(iface: str | None = None,
             note(msg)
             continue
         require_privileges(("CAP_NET_ADMIN",), f"put {rec.iface} back")
+        # a new run on this port may be starting right now: it takes the
+        # port's lock before it reads this journal, so take it too, or leave
+        # the port to that run (it puts the port back itself first)
+        port_lock = PortLock(rec.iface, rec.netns)
+        try:
+            port_lock.acquire()
+        except PortBusy as exc:
+            if iface is not None:
+                raise LinkError(str(exc)) from None
+            note(str(exc))
+            continue
         try:
             restored = _restore(rec, note)
         except LinkError as exc:        # the other ports are still put back
             problems.append(str(exc))
             continue
+        finally:
+            port_lock.release()
         if restored is not None:
             note(f"{rec.iface} put back: {rec.describe()}")
             done.append(restored)

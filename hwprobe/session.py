@@ -69,8 +69,9 @@ class Target:
     def check(self) -> None:
         """Everything about the target that can be told before touching the
         port. Raises BadInput (exit 2, nothing changed)."""
-        if not self.address and not self.console:
-            raise BadInput("give the appliance's --address (or --console DEV)")
+        if not self.address and not self.console and not self.iface:
+            raise BadInput("give the appliance's --address, or --iface PORT to search the "
+                           "factory addresses on that port (or --console DEV)")
         if self.address:
             try:
                 addr = ipaddress.IPv4Address(self.address)

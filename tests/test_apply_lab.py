@@ -291,3 +291,27 @@ def test_wrong_password_says_how_many_tries_remain_and_is_not_retried(make_lab, 
     assert "does not retry" in r.stderr
     logins = control.send(lab.control, get="stats")["requests"].get("POST /appliance/login", 0)
     assert logins == 1
+
+
+def test_apply_without_an_address_searches_the_factory_addresses_on_the_port(make_lab, state_dir):
+    from lab_helpers import port_state
+    from simulator import lab as labmod
+
+    lab = make_lab(appliance_address="169.254.1.4", answers_on="nic2")    # the cable in NIC1
+    before = port_state(lab.laptop_ns)
+    args = ("apply", "--sheet", str(EXAMPLE), "--iface", "lan0")
+    r = bringup(lab, *args, env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "nothing answers on 169.254.1.1, 169.254.1.2, 169.254.1.3, 169.254.1.4 on lan0" \
+        in r.stderr and "other NIC" in r.stderr
+    assert port_state(lab.laptop_ns) == before
+    assert control.send(lab.control, get="stats")["changes"] == {}
+    labmod.plug(lab.name, "nic2")
+    r = bringup(lab, *args, env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr
+    [mac] = [n["mac"] for n in control.send(lab.control, get="state")["state"]["nics"]
+             if n["nic"] == "nic2"]
+    assert f"found the appliance at 169.254.1.4 (MAC {mac}) on lan0" in r.stderr
+    assert "your cable is in NIC2" in r.stdout
+    assert appliance_matches_sheet(lab) == []
+    assert port_state(lab.laptop_ns) == before

@@ -48,6 +48,11 @@ def first_login(lab, state_dir) -> None:
                     "--force", env_extra={"BRINGUP_NEW_PASSWORD": NEW_PASSWORD},
                     state_dir=state_dir)
     assert r.returncode == 0, r.stderr
+    # a factory box holds no host name or gateway: the sheet is written, and
+    # the capture says what to fill in before apply takes it
+    assert f"{out}:" in r.stderr and "[network].hostname: is empty" in r.stderr
+    assert "fill them in before `bringup apply`" in r.stderr
+    assert "e-mail (SMTP) is not set up on the appliance: left out" in r.stdout
 
 
 # --- the port comes back, whatever fails -------------------------------------------

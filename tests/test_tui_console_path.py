@@ -58,8 +58,9 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
             await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
             await wait_for(pilot, lambda: on_step(app, "network"), "network step", timeout=60)
             await pilot.press("ctrl+g")
-            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan,
-                           "the diff over the console", timeout=60)
+            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan
+                           and "web only: skipped" in screen_text(app),
+                           "the diff over the console, drawn", timeout=60)
             seen["restore"] = screen_text(app)
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.finished, "apply over the console",
@@ -87,7 +88,7 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     assert "not HTTPS" in seen["find"] and "^o Local console" in seen["find"]
     assert seen["device"] == lab.console
     assert "Console" in seen["login"] and "^o Web interface" in seen["login"]
-    assert "web only: skipped" in seen["restore"]
+    assert "web only: skipped" in seen["restore"], seen["restore"]
     assert "set it on the web interface" in seen["restore"]
     assert "FAILED" not in seen["applied"] and "read back" in seen["applied"]
     assert "left for the web interface" in seen["applied"]

@@ -121,6 +121,7 @@ class BringupApp(App[int]):
         super().__init__(css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
         self.session = Session(sheet_path=options.sheet)
         self.farewell = ""                     # printed when the console ends
+        self.interrupted = False                # SIGINT: leave as quitting does, exit 130
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
         self.control_filter = ControlFilter()      # appliance text never drives the terminal
         self._use_theme(self.profile.theme)
@@ -177,6 +178,9 @@ class BringupApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.action_quit_console)
+            # Ctrl-C from the shell (or kill -INT): the same way out, and the
+            # exit status a shell expects of an interrupted command (130)
+            loop.add_signal_handler(signal.SIGINT, self._interrupted)
             self._watch_for_hang_up()
         self.push_screen(_screen_class("start")())
         # scapy is first needed at Find, seconds away: let the first frames out first
@@ -288,6 +292,10 @@ class BringupApp(App[int]):
         self.refresh(repaint=True, layout=True)
         self.screen.refresh(repaint=True, layout=True)
 
+    def _interrupted(self) -> None:
+        self.interrupted = True
+        self.action_quit_console()
+
     def action_quit_console(self) -> None:
         if self.session.bringup is not None:
             self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path)
@@ -345,6 +353,8 @@ class BringupApp(App[int]):
             lines.append("Not applied (see the report): " + "; ".join(incomplete))
         # done means the appliance holds the whole sheet, as `bringup apply` counts it
         status = 0 if not left and not incomplete else 1
+        if self.interrupted:
+            status = 130
         self.farewell = "\n".join(lines)
         self.exit(status, return_code=status, message=self.farewell or None)
 

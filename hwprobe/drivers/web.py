@@ -62,6 +62,10 @@ class _SessionGone(Exception):
     """Internal: the appliance sent us to its login page."""
 
 
+class _StaleLoginForm(Exception):
+    """Internal: the login form expired between reading and posting it."""
+
+
 class WebDriver:
     """The appliance's web interface. Use as a context manager, or open()/close().
 
@@ -343,6 +347,21 @@ class WebDriver:
         return result
 
     def _login(self, username: str, password: str) -> LoginResult:
+        try:
+            return self._login_once(username, password)
+        except _StaleLoginForm:
+            log.info("the login form on %s went stale before it was sent; reading it again",
+                     self.where)
+        try:
+            return self._login_once(username, password)
+        except _StaleLoginForm as exc:
+            raise LoginFailed(f"the appliance at {self.where} refused the login form twice as "
+                              f"expired: {exc}") from None
+
+    def _login_once(self, username: str, password: str) -> LoginResult:
+        """One read of the login form and one post of it. Raises _StaleLoginForm
+        when the appliance says the form itself expired (the password was not
+        judged), LoginFailed / LockedOut when it refused the password."""
         spec, common = self.pages["login"], self.pages["common"]
         path = spec["path"]
         _, page = self._get(path)
@@ -365,6 +384,9 @@ class WebDriver:
             page = self._parse(resp, path)
         message = self._scrub(" ".join(e.text for e in page.by_class(common["error_class"]))
                               or "the login was refused")
+        stale = spec.get("stale_form_pattern")
+        if stale and re.search(stale, message):
+            raise _StaleLoginForm(message)
         locked = re.search(spec["locked_pattern"], message)
         if locked:
             raise LockedOut(f"the appliance at {self.where} locked the account {username!r}: "

@@ -154,6 +154,8 @@ class NetworkScreen(StepScreen):
         first = self.row_keys[0] if self.row_keys else None
         self.query_one(f"#address-{first}" if first else "#gateway", Field).focus()
         self._check()
+        if self.session.cable_nic_known:        # read off the appliance at Log in
+            self.say(f"The laptop's cable is in the appliance's {self.session.cable_nic.upper()}.")
 
     # --- values ---------------------------------------------------------------------
     def _rows(self) -> list[dict[str, str]]:
