@@ -158,6 +158,9 @@ class Console:
             if self._pending:
                 b, self._pending = self._pending[0], self._pending[1:]
                 return b
+            if self._hostile() == "chatter":     # output without end, and never a newline
+                self._write("#" * 4096)
+                time.sleep(0.001)
             r, _, _ = select.select([self.master], [], [], 0.2)
             if r:
                 try:

@@ -4,8 +4,10 @@ Switched at run time through the control socket, ``fault=hostile,
 value="CASE"`` or ``"CASE@/appliance/path"`` (only that page), ``value=""``
 to stop. ``serve`` replaces one normal answer of the web face by the case's.
 The local console (simulator/console.py) plays two cases too: ``escapes``
-(every line it prints ends with ``SPOOF``) and ``echo_secret`` (a console-only
-case: passwords are echoed back one byte per write, as a broken firmware does).
+(every line it prints ends with ``SPOOF``), and two console-only cases:
+``echo_secret`` (passwords are echoed back one byte per write, as a broken
+firmware does) and ``chatter`` (output without end and without a newline,
+whenever it waits for input).
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import time
 
 SPOOF = "\x1b]0;owned\x07\x1b[2J\x1b]8;;https://203.0.113.66/\x1b\\[b]ok[/b] :ab: \x9b31m"
 CASES = ("escapes", "huge", "endless", "drip", "drip_head", "cut", "bad_gzip", "deep",
-         "odd_digits", "bad_utf8", "redirect_out", "echo_secret")
-CONSOLE_ONLY = ("echo_secret",)
+         "odd_digits", "bad_utf8", "redirect_out", "echo_secret", "chatter")
+CONSOLE_ONLY = ("echo_secret", "chatter")
 _CELL = re.compile(r"(<td[^>]*>)([^<]*)(</td>)")
 _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 

@@ -5,8 +5,13 @@ byte per read is masked there as well as a whole one."""
 from __future__ import annotations
 
 import stat
+import time
+
+import pytest
 
 from hwprobe.drivers import connect_console
+from hwprobe.drivers.transcript import MAX_LINE
+from hwprobe.errors import Unreachable
 from hwprobe.safetext import unsafe_in
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 
@@ -56,3 +61,21 @@ def test_a_console_that_prints_terminal_control_is_written_escaped(sim, state_di
     assert not unsafe_in(text)
     assert "\\x1b]0;owned\\x07\\x1b[2J" in text and "\\x9b31m" in text
     assert state.model.startswith("B400")      # the real string is kept for JSON
+
+
+def test_a_console_that_never_stops_talking_ends_at_its_timeout_with_bounded_memory(sim, tmp_path):
+    sim.fault("hostile", "chatter")
+    path = tmp_path / "console.log"
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unreachable, match="no answer from the console"):
+            with connect_console(sim.console, timeout=3.0, transcript=path) as d:
+                d.login("admin", "password")
+    finally:
+        sim.fault("hostile", "")
+    took = time.monotonic() - started
+    lines = path.read_text().splitlines()
+    parts = [line for line in lines if line.endswith(" [the line goes on]")]
+    assert parts, lines[-3:]                 # the endless line was written in parts...
+    assert max(len(line) for line in lines) < 2 * MAX_LINE    # ...none of them endless
+    assert took < 30                         # it ends (each wait by the console timeout), not never

@@ -119,7 +119,7 @@ class ConsoleDriver:
                               + permission_advice(exc, self.device)) from None
         self.transcript_path = self.transcript_path or default_transcript_path()
         self.transcript = Transcript(self.transcript_path, self.device, self.baudrate,
-                                     scrub=self._scrub)
+                                     scrub=self._scrub, held_back=self._held_back)
 
     def close(self) -> None:
         """Log out when logged in (best effort), close the port and the
