@@ -102,7 +102,7 @@ def check_state_files(path: Path) -> None:
     from . import journal
     from .engine import RunJournal
 
-    journal._read_pins(path / "pins.json")
+    journal.read_pins(path / "pins.json")
     runs = path / "runs"
     if runs.is_dir():
         for run in sorted(runs.glob("*.json")):

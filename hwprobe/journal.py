@@ -19,6 +19,7 @@ Public API:
   ``pin_fingerprint(address, sha256)``     remember an appliance's TLS cert
   ``pinned_fingerprint(address) -> str | None``
   ``forget_fingerprint(address)``
+  ``read_pins(path) -> dict``              the pins file, checked whole
 
 Fingerprints are stored as 64 lower-case hex digits (colons and case in the
 argument are ignored). Raises ``OSError`` when the state directory cannot be
@@ -286,7 +287,7 @@ def _pins_locked():
     with open(path.with_suffix(".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            pins = _read_pins(path)
+            pins = read_pins(path)
             yield pins
             atomic_write(path, json.dumps(pins, indent=2, sort_keys=True))
         finally:
@@ -314,14 +315,14 @@ def pin_fingerprint(address: str, sha256: str) -> None:
 def pinned_fingerprint(address: str) -> str | None:
     """The pinned SHA-256 (64 lower-case hex digits) for ``address``, or None.
     Raises StateFileDamaged when the pins file cannot be read."""
-    return _read_pins(_pins_path()).get(address, {}).get("sha256")
+    return read_pins(_pins_path()).get(address, {}).get("sha256")
 
 
 _PINS_LOSING = ("trusts the certificate each appliance shows next (check its SHA-256 "
                 "against the one on the appliance's screen)")
 
 
-def _read_pins(path: Path) -> dict:
+def read_pins(path: Path) -> dict:
     """The pins file as {address: {"sha256": ...}}; {} when there is none.
     Raises StateFileDamaged for anything else."""
     pins = read_state_file(path, "certificate pins file", dict, _PINS_LOSING) or {}
