@@ -21,14 +21,18 @@ namespace of the calling thread):
     handler is installed: the caller (the console) must call ``give_back()``
     on its own exit paths. Other keywords: ``arp_wait`` (seconds the address
     check listens, default 0.2), ``carrier_wait`` (seconds to wait for a
-    cable after bringing the port up, default 3). A non-default ``address``
+    cable after bringing the port up, default 3), ``on_port_up`` (called,
+    and must not block, once the port is up and before its address is
+    checked and claimed: the probe command starts its 0.0.0.0 ARP search
+    there, so the search and the address check share their wait). A
+    non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
     IPv6 is otherwise left alone. nmcli is always read with LC_ALL=C. A
     NetworkManager that runs but does not answer is a LinkError (it could
     take the port back). DHCP and link-local clients on the port (dhclient,
-    dhcpcd, avahi-autoipd) are stopped before the port is claimed and started
-    again at the give-back; systemd-networkd is refused with the commands to
+    dhcpcd, avahi-autoipd) are stopped (dhcpcd paused) before the port is claimed
+    and started again at the give-back; systemd-networkd is refused with the commands to
     run (hwprobe.portowners). When NetworkManager or such a client is handed
     the port back, its leased addresses and routes are left to it to renew
     (re-added by hand they would stay forever); give_back waits up to
@@ -429,7 +433,7 @@ class Takeover:
                  prefix: int = LAPTOP_PREFIX, force: bool = False,
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
-                 carrier_wait: float = 3.0):
+                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -439,6 +443,7 @@ class Takeover:
         self.handle_signals = handle_signals
         self.arp_wait = arp_wait
         self.carrier_wait = carrier_wait
+        self.on_port_up = on_port_up
         self.notes: list[str] = []
         self.record: journal.LinkRecord | None = None
         self._lock = threading.RLock()
@@ -582,6 +587,8 @@ class Takeover:
                 if not carrier:
                     self.note(f"no carrier on {self.iface}: is the cable in, and "
                               f"the appliance powered?")
+                if self.on_port_up is not None:
+                    self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
                 self.address = self._choose_address()
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
             except (BadInput, LinkError):
@@ -605,8 +612,10 @@ class Takeover:
         for owner in owners:
             rec.port_owners.append(owner.saved())
             journal.save(rec)
-            portowners.hand_off(owner, self.iface)
-            self.note(f"{owner.kind} ran on {self.iface} (pid {owner.pid}): stopped it "
+            done = portowners.hand_off(owner, self.iface)
+            rec.port_owners[-1] = owner.saved()     # with any helper it forked meanwhile
+            journal.save(rec)
+            self.note(f"{owner.kind} ran on {self.iface} (pid {owner.pid}): {done} "
                       f"for now; it runs again afterwards")
 
     def _wait_carrier(self, ipr, index: int) -> bool:
@@ -620,7 +629,7 @@ class Takeover:
             time.sleep(0.02)
 
     def _choose_address(self) -> str:
-        from .probe import arp_holders  # scapy loads only when a takeover runs
+        from .probe import arp_holders
 
         holders = arp_holders(self.iface, [self.requested], self.arp_wait)
         if not holders:

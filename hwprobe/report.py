@@ -21,7 +21,8 @@ from .areas import AREAS
 from .constants import FACTORY_PASSWORD, state_dir
 from .fsutil import atomic_write
 from .safetext import markdown, shown
-from .engine import FAILED, SKIPPED, UNCHANGED, VERIFIED, RunResult
+from .engine import FAILED, SKIPPED, VERIFIED, RunResult
+from .wording import MARK      # the marks the console's Done screen uses too
 
 NEXT_STEPS = [
     "Restore the certificates (SSL/TLS) on the appliance: outside this tool.",
@@ -30,7 +31,6 @@ NEXT_STEPS = [
     "Store the new appliance password safely (password manager or sealed envelope).",
 ]
 
-MARK = {VERIFIED: "[x]", UNCHANGED: "[=]", FAILED: "[!]", SKIPPED: "[-]"}
 
 
 def _words(step: dict, side: str) -> str:

@@ -60,6 +60,7 @@ class Target:
     address: str | None = None           # the appliance's address (web)
     console: str | None = None           # the appliance's local console (device, rfc2217://...)
     baud: int = SERIAL_BAUD
+    flow: str = "none"                   # the console's flow control: none, rtscts, xonxoff
     console_timeout: float = 10.0
     https_port: int = 443
     user: str = FACTORY_USER
@@ -158,10 +159,12 @@ class BringupSession:
     def laptop_address(self) -> str | None:
         return self.takeover.address if self.takeover is not None else None
 
-    def take_port(self) -> "Takeover | None":
+    def take_port(self, on_port_up: Callable[[], None] | None = None) -> "Takeover | None":
         """Take the target's laptop port over (journal, lock); None without
-        --iface. Raises BadInput, PortRefused, PortBusy, NeedsPrivileges,
-        LinkError, StateDirUnusable / StateFileDamaged (exit 3); the port is
+        --iface. ``on_port_up``: see ``Takeover`` (work that needs the link
+        but no address, started before the address check). Raises BadInput,
+        PortRefused, PortBusy, NeedsPrivileges, LinkError, StateDirUnusable /
+        StateFileDamaged (exit 3); the port is
         unchanged after any of them."""
         if not self.target.iface:
             return None
@@ -176,7 +179,8 @@ class BringupSession:
         self.stage = "taking the port"
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
-                            on_note=self.note, handle_signals=self.target.handle_signals)
+                            on_note=self.note, handle_signals=self.target.handle_signals,
+                            on_port_up=on_port_up)
         # kept before take() runs: a give-back from another thread (the console
         # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover
@@ -233,7 +237,7 @@ class BringupSession:
         if self.target.console:
             from .drivers.console import ConsoleDriver
 
-            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud,
+            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud, flow=self.target.flow,
                                    timeout=self.target.console_timeout, on_bytes=self.on_bytes)
         else:
             from .drivers.web import WebDriver
@@ -400,7 +404,8 @@ class BringupSession:
             from .profiles import check_fits
 
             self.stage = "checking the sheet against the appliance's firmware"
-            check_fits(settings, self.read_state().software_version)
+            state = self.read_state()           # also what the plan is made from: read once
+            check_fits(settings, state.software_version)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,
                         wire_check=self.wire_check if self.takeover is not None else None,

@@ -83,6 +83,14 @@ async def walk_from_find(pilot, app, seen: dict) -> None:
     await pilot.press(*SMTP_PASSWORD, "enter")
     await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=60)
     seen["applied"] = screen_text(app)
+    table = app.screen.query_one("#steps")
+    seen["held"] = {str(key.value): str(table.get_cell(key, "held")) for key in table.rows}
+    app.screen.move_to([s.key for s in app.screen.steps].index("dns"))
+    await pilot.press("space")                  # the DNS row, every field
+    await wait_for(pilot, lambda: hasattr(app.screen, "restore"), "the detail pane")
+    seen["dns detail"] = app.screen.text
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: on_step(app, "restore"), "back on the Restore step")
     await pilot.press("enter")
     await wait_for(pilot, lambda: on_step(app, "done") and app.session.takeover is None,
                    "done, port given back")
@@ -139,7 +147,22 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     assert "Host name: none -> support.example.net" in seen["restore"]
     assert "(read back)" not in seen["restore"]
     assert "applied and read back" in seen["applied"] and "FAILED" not in seen["applied"]
-    assert "Host name: none -> support.example.net (read back)" in seen["applied"]
+    # the Read back column says what the simulated appliance holds now
+    held = send(lab.control, get="state")["state"]
+    assert "Read back" in seen["applied"]
+    cells = seen["held"]
+    assert cells["hostname"] == held["hostname"] == "support.example.net"
+    assert cells["gateway"] == held["default_gateway"]
+    assert cells["dns"] == ", ".join(held["dns_servers"])
+    assert cells["ntp"] == ", ".join(held["ntp_servers"])
+    assert cells["syslog"].startswith(", ".join(held["syslog_servers"]))
+    assert f"relay {held['smtp']['relay']}:{held['smtp']['port']}" in cells["smtp"]
+    for ip in held["ips"]:
+        key = f"ip:{ip['nic']}:{ip['address']}"
+        if key in cells:
+            assert f"{ip['address']}/" in cells[key] and ip["netmask"] in cells[key]
+    assert "Read back" in seen["dns detail"] and "[x] read back" in seen["dns detail"]
+    assert all(x in seen["dns detail"] for x in held["dns_servers"])
     assert "given back" in seen["done"] and "Report:" in seen["done"]
     assert app.return_code == 0
     assert_appliance_matches_sheet(lab)

@@ -189,6 +189,8 @@ def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_la
             await pilot.press(*SMTP_PASSWORD, "enter")
             await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=90)
             seen["applied"] = screen_text(app)
+            table = app.screen.query_one("#steps")
+            seen["held"] = {str(k.value): str(table.get_cell(k, "held")) for k in table.rows}
             await quit_console(pilot, app)
 
     with labmod.in_netns(lab.laptop_ns):
@@ -197,4 +199,9 @@ def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_la
     assert any("does not answer ARP on the laptop port" in (m or "") for m in failed.values()), \
         failed
     assert "FAILED" in seen["applied"]
+    # the Read back column says what the appliance holds, not what the sheet
+    # asked: the gateway was not sent (its address failed), so none
+    held = control.send(lab.control, get="state")["state"]
+    assert held["default_gateway"] == "" and seen["held"]["gateway"] == "none"
+    assert seen["held"]["hostname"] == held["hostname"] == "support.example.net"
     assert app.return_code == 1

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from lab_helpers import terminal_screen
+
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "assets" / "example-sheet.toml"
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-B]|[=>78cDEHM])")
@@ -86,8 +88,10 @@ class Console:
         position to wait from next."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(n in self.text(since) for n in needles):
-                return len(self.data)
+            if len(self.data) > since:
+                shown = self.text(since) + "\n" + terminal_screen(bytes(self.data))
+                if all(n in shown for n in needles):
+                    return len(self.data)
             if self.proc.poll() is not None:
                 self._read(0.05)
                 break

@@ -125,9 +125,13 @@ class BringupApp(App[int]):
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
         self.control_filter = ControlFilter()      # appliance text never drives the terminal
         self._use_theme(self.profile.theme)
+        self._shadow = None
         if self.profile.console:
             self.animation_level = "none"
             ScrollBar.renderer = profiles.AsciiScrollBarRender
+            from .shadow import ShadowScreen
+
+            self._shadow = ShadowScreen()      # send only the cells that changed
 
     # --- profile -----------------------------------------------------------------
     def _use_theme(self, name: str) -> None:
@@ -183,7 +187,7 @@ class BringupApp(App[int]):
             loop.add_signal_handler(signal.SIGINT, self._interrupted)
             self._watch_for_hang_up()
         self.push_screen(_screen_class("start")())
-        # scapy is first needed at Find, seconds away: let the first frames out first
+        # netlink is first needed at Find, seconds away: let the first frames out first
         self.set_timer(1.0, self._load_slow_modules)
         previous = load_progress() if self.options.resume else None
         if previous:
@@ -217,7 +221,7 @@ class BringupApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def _load_slow_modules(self) -> None:
-        """scapy costs over a second to import: do it after the first frame."""
+        """pyroute2 costs about half a second to import: do it after the first frame."""
         importlib.import_module("hwprobe.probe").preload()
 
     def _resume(self, previous: dict | None) -> None:
@@ -287,8 +291,23 @@ class BringupApp(App[int]):
         self.push_screen(QuitScreen(left, port),
                          lambda yes: self.action_quit_console() if yes else None)
 
+    def _display(self, screen, renderable) -> None:
+        # the console profile (a serial line, a KVM) gets only what changed
+        from textual._compositor import CompositorUpdate
+
+        if (self._shadow is not None and isinstance(renderable, CompositorUpdate)
+                and not self.is_inline):
+            renderable = self._shadow.wrap(renderable)
+        super()._display(screen, renderable)
+
+    def on_resize(self) -> None:
+        if self._shadow is not None:
+            self._shadow.forget()              # the terminal may have reflowed its lines
+
     def action_redraw(self) -> None:
         """^l: paint the whole screen again (line noise, a terminal that was reset)."""
+        if self._shadow is not None:
+            self._shadow.forget()
         self.refresh(repaint=True, layout=True)
         self.screen.refresh(repaint=True, layout=True)
 

@@ -21,6 +21,7 @@ from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused
                             SheetInvalid)
 from hwprobe.safetext import shown, shown_lines
 from hwprobe.session import BringupSession, Target
+from hwprobe.wording import step_change
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -77,7 +78,10 @@ def _target_args(p) -> None:
                    help="allow --iface on a port with the default route or a global address")
     p.add_argument("--console", metavar="DEV",
                    help="use the appliance's local console instead of the web (device, rfc2217:// or socket://)")
-    p.add_argument("--baud", type=int, default=115200, help="console speed (default 115200, 8N1)")
+    p.add_argument("--baud", type=argcheck.baud, default=115200,
+                   help="console speed (default 115200, 8N1)")
+    p.add_argument("--flow", choices=("none", "rtscts", "xonxoff"), default="none",
+                   help="console flow control (default none; rtscts: hardware, xonxoff: software)")
     p.add_argument("--user", default=FACTORY_USER, help="appliance user (default admin)")
     p.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
     p.add_argument("--trust-new-certificate", action="store_true",
@@ -90,7 +94,7 @@ def target_of(args, *, handle_signals: bool = True) -> Target:
     """The session's target from the command line (checked later by Target.check)."""
     return Target(iface=args.iface, laptop_address=args.laptop_address,
                   force_port=args.force_port, address=args.address, console=args.console,
-                  baud=args.baud, https_port=args.https_port, user=args.user,
+                  baud=args.baud, flow=args.flow, https_port=args.https_port, user=args.user,
                   trust_new_certificate=args.trust_new_certificate,
                   handle_signals=handle_signals)
 
@@ -304,7 +308,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
         first = "the first-login password change and " if pending else ""
         print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
         for s in changed:
-            print(f"  would: {shown(s.title)}")
+            print(f"  would: {shown(step_change(s))}")
     elif not changed:
         print("nothing to change: the appliance already matches the sheet")
     else:
@@ -312,7 +316,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
     skipped = [s for s in run.steps if s.status == "skipped"]
     if skipped:
         print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{shown(s.title)} ({shown(s.message)})" for s in skipped))
+              + "; ".join(f"{shown(step_change(s))} ({shown(s.message)})" for s in skipped))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
@@ -330,7 +334,7 @@ def _print_step(step) -> None:
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
         step.status, step.status)
     msg = f"  ({shown(step.message)})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {shown(step.title)}{msg}", flush=True)
+    print(f"[{mark:>4}] {shown(step_change(step))}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------
