@@ -19,6 +19,7 @@ import time
 from hwprobe.errors import BringupError, SheetInvalid
 
 from hwprobe.helptext import card_text
+from hwprobe.safetext import shown, shown_lines
 
 EPILOG = card_text() + """
 
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     from bringup import runlog
 
     console = handler is getattr(parser, "default_handler", None) and args.command is None
+    if getattr(args, "command", None) not in (None, "demo", "lab", "sim"):
+        _data_only_output()           # before the run log holds on to stderr
     runlog.setup(args.verbose, terminal=not console)
     started = time.monotonic()
     runlog.log.info("start: bringup %s (uid %d)",
@@ -202,7 +205,7 @@ def _run(handler, args) -> int:
         return 130                   # 128 + SIGINT, as a shell reports it
     except SheetInvalid as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(shown_lines(problem), file=sys.stderr)
         n = len(exc.problems)
         log.error("%d problem(s) in the settings sheet:\n%s", n, "\n".join(exc.problems),
                   extra=SHOWN)
@@ -210,9 +213,63 @@ def _run(handler, args) -> int:
               "nothing was sent to the appliance", file=sys.stderr)
         return exc.exit_status
     except BringupError as exc:
-        print(f"bringup: {exc}", file=sys.stderr)
+        # the message may quote the appliance: its text is data, never terminal control
+        print(f"bringup: {shown_lines(exc)}", file=sys.stderr)
         log.error("%s (exit status %d)", exc, exc.exit_status, extra=SHOWN)
         return exc.exit_status
+    except OSError as exc:
+        # a disk that filled (or went read-only) under a run: the port is
+        # already given back (every path holds it in a `with`)
+        print(f"bringup: {os_error_words(exc)}", file=sys.stderr)
+        log.error("%s", os_error_words(exc), extra=SHOWN)
+        return 1
+
+
+class _DataOnly:
+    """A text stream that writes any raw control character (ESC, C1, other C0
+    but newline and tab) escaped: the last guard that appliance text never
+    reaches the technician's terminal as control, whichever message quotes it.
+    Everything else is the wrapped stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if not (text.isascii() and text.isprintable()):
+            text = "".join(shown(c) if c in _CONTROLS else c for c in text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+_CONTROLS = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))) - {"\n", "\t"}
+
+
+def _data_only_output() -> None:
+    """Headless commands: stdout and stderr behind ``_DataOnly`` (the console
+    draws its own screen, with every outside string made safe text)."""
+    if not isinstance(sys.stdout, _DataOnly):
+        sys.stdout = _DataOnly(sys.stdout)
+    if not isinstance(sys.stderr, _DataOnly):
+        sys.stderr = _DataOnly(sys.stderr)
+
+
+def os_error_words(exc: OSError) -> str:
+    """A sentence for a file bringup could not write (or read) mid-run."""
+    import errno
+
+    where = f" {exc.filename}" if exc.filename else ""
+    what = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = ("free some space on that disk (or set BRINGUP_STATE_DIR to another "
+                  "directory) and run again")
+    elif exc.errno == errno.EROFS:
+        advice = "set BRINGUP_STATE_DIR to a writable directory and run again"
+    else:
+        advice = "check that file and run again"
+    return shown_lines(f"could not use{where} ({what}): {advice}; what already landed on "
+                       f"the appliance is not applied twice, and the laptop port was given back")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from hwprobe import redact
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, state_dir)
+from hwprobe.safetext import shown_lines
 
 LOG_NAME = "bringup.log"
 LOG_BYTES = 1_000_000
@@ -132,6 +133,7 @@ def say(text: str) -> None:
     if _quiet:
         return
     try:
-        print(f"bringup: {text}", file=sys.stderr, flush=True)
+        # the text may quote the appliance: data, never terminal control
+        print(f"bringup: {shown_lines(text)}", file=sys.stderr, flush=True)
     except OSError:  # the terminal went away (SIGHUP): keep giving the port back
         pass

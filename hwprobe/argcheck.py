@@ -3,7 +3,8 @@ directory, made before anything is touched (the port, the appliance, a file).
 
 ``laptop_address``, ``iface`` and ``baud`` are argparse types (a bad value: exit 2 with
 the option named); ``check_state_dir`` raises ``StateDirUnusable`` (exit 3)
-when journals and reports could not be written.
+when journals and reports could not be written, and ``StateFileDamaged``
+(exit 3) when the pins file or a run journal cannot be read back.
 """
 from __future__ import annotations
 
@@ -107,4 +108,20 @@ def check_state_dir(path: Path | None = None) -> Path:
             pass
     if shutil.disk_usage(path).free < MIN_FREE_BYTES:
         raise StateDirUnusable(f"the state directory {path} is on a full disk; free some space or {hint}")
+    check_state_files(path)
     return path
+
+
+def check_state_files(path: Path) -> None:
+    """Read back the pins file and every run journal in ``path`` (small
+    files), so a damaged one is told before the port is touched, not after
+    the login. Raises StateFileDamaged naming the file and how to move it
+    aside. (Link journals are checked when their port is taken.)"""
+    from . import journal
+    from .engine import RunJournal
+
+    journal.read_pins(path / "pins.json")
+    runs = path / "runs"
+    if runs.is_dir():
+        for run in sorted(runs.glob("*.json")):
+            RunJournal(run)

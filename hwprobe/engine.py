@@ -38,7 +38,8 @@ from .constants import state_dir
 from .drivers.base import ApplianceDriver, LoginResult
 from .fsutil import atomic_write
 from .errors import (ApplianceError, CertificateChanged, LoginFailed,
-                     ReadBackMismatch, SessionExpired, Unreachable, ValidationRefused)
+                     ReadBackMismatch, SessionExpired, StateFileDamaged, Unreachable,
+                     ValidationRefused)
 from .areas import AREAS, Areas, Change
 from .state import ApplianceState, IpAddress, Settings
 
@@ -159,13 +160,23 @@ class RunJournal:
     """What a run did, step by step, on disk (atomic rewrites; no secrets)."""
 
     def __init__(self, path: Path):
+        """Reads ``path`` when it exists. Raises StateFileDamaged (naming the
+        file and how to move it aside) when it cannot be read as a journal."""
+        from .journal import read_state_file
+
         self.path = path
         self.data: dict = {"steps": {}, "events": []}
-        if path.exists():
-            try:
-                self.data = json.loads(path.read_text())
-            except ValueError:
-                pass
+        losing = ("no longer knows what an earlier run did to this appliance (its password "
+                  "change included: give the password in force in BRINGUP_PASSWORD)")
+        data = read_state_file(path, "run journal", dict, losing)
+        if data is not None:
+            steps = data.setdefault("steps", {})
+            if not (isinstance(steps, dict) and all(isinstance(v, dict) for v in steps.values())
+                    and isinstance(data.setdefault("events", []), list)):
+                raise StateFileDamaged(f"the run journal {path} is damaged (its steps are not "
+                                       f"records). Move it aside and run again: `mv {path} "
+                                       f"{path}.bad`; bringup then {losing}. Nothing was changed.")
+            self.data = data
         self._lock = threading.Lock()
 
     @classmethod

@@ -30,6 +30,14 @@ class SheetInvalid(BadInput):
         super().__init__("\n".join(self.problems))
 
 
+class StateFileDamaged(BringupError):
+    """A file bringup keeps in its state directory (a run journal, the pins
+    file, a link journal) cannot be read: the message names it and says how
+    to fix it by hand. Raised before anything is changed with it."""
+
+    exit_status = 3
+
+
 class NeedsPrivileges(BringupError):
     """Root, CAP_NET_ADMIN or CAP_NET_RAW is missing."""
 

@@ -26,8 +26,13 @@ from typing import Callable
 
 import requests
 
-from .drivers.pinning import fetch_fingerprint, normalize_fingerprint, pinned_session
+from .drivers.pinning import (answer_deadline, fetch_fingerprint, normalize_fingerprint,
+                              pinned_session, read_bounded)
 from .errors import ApplianceError, CertificateChanged, LoginFailed, Unreachable
+
+
+ANSWER_BYTES = 1024 * 1024          # a command API answer is a few KB of XML
+ANSWER_SECONDS = 30.0
 
 
 @dataclass
@@ -143,8 +148,15 @@ class FailoverClient:
     def _request(self, method: str, path: str, **kw) -> requests.Response:
         try:
             headers = {"Connection": "close", **kw.pop("headers", {})}
-            return self._open().request(method, self.base + path, timeout=self.timeout,
-                                        allow_redirects=False, headers=headers, **kw)
+            # bounded like the web driver's pages: a hostile or broken box must
+            # neither hold the run (a drip) nor grow it (an endless body)
+            with answer_deadline(ANSWER_SECONDS):
+                resp = self._open().request(method, self.base + path, timeout=self.timeout,
+                                            allow_redirects=False, headers=headers,
+                                            stream=True, **kw)
+            read_bounded(resp, limit=ANSWER_BYTES, seconds=ANSWER_SECONDS,
+                         what=f"{path} of {self.address}")
+            return resp
         except requests.exceptions.SSLError as exc:
             if "fingerprint" in str(exc).lower():
                 raise CertificateChanged(self.fingerprint or "?", "a different certificate") from None

@@ -19,10 +19,14 @@ Public API:
   ``pin_fingerprint(address, sha256)``     remember an appliance's TLS cert
   ``pinned_fingerprint(address) -> str | None``
   ``forget_fingerprint(address)``
+  ``read_pins(path) -> dict``              the pins file, checked whole
 
 Fingerprints are stored as 64 lower-case hex digits (colons and case in the
 argument are ignored). Raises ``OSError`` when the state directory cannot be
-written; ``ValueError`` for a malformed fingerprint.
+written; ``ValueError`` for a malformed fingerprint. A file that cannot be
+read back (truncated, ``[]``, ``null``, wrong types) is never set aside
+silently: ``LinkJournalDamaged`` / ``StateFileDamaged`` name it and say how to
+fix it by hand (``read_state_file`` does this for every state file).
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .constants import state_dir
+from .errors import StateFileDamaged
 from .fsutil import atomic_write
 
 FORMAT = 1
@@ -103,10 +108,71 @@ class LinkRecord:
 
     @classmethod
     def from_json(cls, text: str) -> "LinkRecord":
+        """The record in ``text``. Raises ValueError (with what is wrong) for
+        anything but a whole record with the right types."""
         raw = json.loads(text)
-        raw["addresses"] = [SavedAddress(**a) for a in raw.get("addresses", [])]
-        raw["routes"] = [SavedRoute(**r) for r in raw.get("routes", [])]
-        return cls(**raw)
+        if not isinstance(raw, dict):
+            raise ValueError(f"a record is a JSON object, not {type(raw).__name__}")
+        for name, kind in _RECORD_TYPES.items():
+            if not isinstance(raw.get(name), kind) or (kind is int and raw[name] is True):
+                raise ValueError(f"{name!r} is missing or not a {kind.__name__}")
+        for name in ("addresses", "routes", "port_owners"):
+            if not isinstance(raw.get(name, []), list):
+                raise ValueError(f"{name!r} is not a list")
+        try:
+            raw["addresses"] = [SavedAddress(**a) for a in raw.get("addresses", [])]
+            raw["routes"] = [SavedRoute(**r) for r in raw.get("routes", [])]
+            rec = cls(**raw)
+        except TypeError as exc:     # an unknown or missing field, a list of non-objects
+            raise ValueError(str(exc)) from None
+        if not all(isinstance(a.address, str) and isinstance(a.prefixlen, int)
+                   for a in rec.addresses):
+            raise ValueError("an address is not an address and a prefix length")
+        # a DHCP client's command line is run again at the give-back: only a whole one
+        for owner in rec.port_owners:
+            if not (isinstance(owner, dict) and isinstance(owner.get("kind"), str)
+                    and isinstance(owner.get("argv"), list) and owner["argv"]
+                    and all(isinstance(a, str) for a in owner["argv"])
+                    and isinstance(owner.get("mount_ns", 0), int)):
+                raise ValueError("a DHCP client it stopped is not a kind and a command line")
+        return rec
+
+
+_RECORD_TYPES = {"iface": str, "netns": int, "ifindex": int, "mac": str, "was_up": bool}
+
+
+class LinkJournalDamaged(StateFileDamaged):
+    """A link journal that cannot be read: ``path``, ``iface`` (from the file
+    name) and ``why``. The port may still be taken over by a run that died;
+    ``hwprobe.link`` tells the technician what it holds now."""
+
+    def __init__(self, path: Path, iface: str, why: str):
+        self.path, self.iface, self.why = path, iface, why
+        super().__init__(f"the link journal {path} of {iface} is damaged ({why})")
+
+
+def read_state_file(path: Path, what: str, kind: type, losing: str):
+    """The JSON in ``path`` (a ``kind``: dict or list), or None when there is
+    no such file. Raises StateFileDamaged naming the file, what is wrong and
+    how to move it aside (``losing``: what bringup then forgets)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            why = f"not JSON: {exc}" if text.strip() else "empty (cut short?)"
+        else:
+            if isinstance(data, kind):
+                return data
+            why = f"holds {json.dumps(data)[:40]} where a JSON {'object' if kind is dict else 'list'} belongs"
+    raise StateFileDamaged(
+        f"the {what} {path} is damaged ({why}). Move it aside and run again: "
+        f"`mv {path} {path}.bad`; bringup then {losing}. Nothing was changed.")
 
 
 def netns_inode() -> int:
@@ -136,6 +202,11 @@ def _path(iface: str, netns: int | None = None) -> Path:
     return _links_dir() / f"ns{netns if netns is not None else netns_inode()}-{iface}.json"
 
 
+def path_of(iface: str, netns: int | None = None) -> Path:
+    """The file that holds ``iface``'s record (whether or not it exists)."""
+    return _path(iface, netns)
+
+
 def save(record: LinkRecord) -> Path:
     """Write ``record`` atomically; returns the file's path. Raises OSError."""
     record.owner_pid = record.owner_pid or os.getpid()
@@ -149,25 +220,46 @@ def save(record: LinkRecord) -> Path:
 def load(iface: str, netns: int | None = None) -> LinkRecord | None:
     """This namespace's record for ``iface``, or None when there is none.
 
-    A record that cannot be parsed is moved aside (``*.bad``) and None returned,
-    so one damaged file never blocks the technician.
+    Raises LinkJournalDamaged for a record that cannot be read, or one that
+    names another port or namespace than its file: it is left where it is,
+    since setting it aside would let the next run journal the takeover
+    address as the port's own.
     """
     path = _path(iface, netns)
+    ns = netns if netns is not None else netns_inode()
     try:
-        return LinkRecord.from_json(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError, KeyError):
-        path.rename(path.with_suffix(".bad"))
-        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LinkJournalDamaged(path, iface, getattr(exc, "strerror", None)
+                                 or "not UTF-8 text") from None
+    try:
+        rec = LinkRecord.from_json(text)
+    except ValueError as exc:
+        raise LinkJournalDamaged(path, iface, str(exc) if text.strip() else "empty") from None
+    if rec.iface != iface or rec.netns != ns:
+        raise LinkJournalDamaged(path, iface, f"it names port {rec.iface!r} in namespace "
+                                              f"{rec.netns}, not its own file's")
+    return rec
 
 
-def records(netns: int | None = None) -> list[LinkRecord]:
-    """Every record of this (or the given) namespace, sorted by interface."""
+def records(netns: int | None = None, damaged: list | None = None) -> list[LinkRecord]:
+    """Every readable record of this (or the given) namespace, sorted by
+    interface. Records that cannot be read are appended to ``damaged`` (as
+    LinkJournalDamaged) when it is given, else the first one is raised."""
     ns = netns if netns is not None else netns_inode()
     out = []
     for path in sorted(_links_dir().glob(f"ns{ns}-*.json")):
-        rec = load(path.stem.split("-", 1)[1], ns)
+        try:
+            rec = load(path.stem.split("-", 1)[1], ns)
+        except LinkJournalDamaged as exc:
+            if damaged is None:
+                raise
+            damaged.append(exc)
+            continue
+        except ValueError:           # a file name that is no port name: not ours
+            continue
         if rec is not None:
             out.append(rec)
     return out
@@ -195,10 +287,7 @@ def _pins_locked():
     with open(path.with_suffix(".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            try:
-                pins = json.loads(path.read_text())
-            except (FileNotFoundError, ValueError):
-                pins = {}
+            pins = read_pins(path)
             yield pins
             atomic_write(path, json.dumps(pins, indent=2, sort_keys=True))
         finally:
@@ -224,13 +313,27 @@ def pin_fingerprint(address: str, sha256: str) -> None:
 
 
 def pinned_fingerprint(address: str) -> str | None:
-    """The pinned SHA-256 (64 lower-case hex digits) for ``address``, or None."""
-    try:
-        pins = json.loads(_pins_path().read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    entry = pins.get(address)
-    return entry["sha256"] if entry else None
+    """The pinned SHA-256 (64 lower-case hex digits) for ``address``, or None.
+    Raises StateFileDamaged when the pins file cannot be read."""
+    return read_pins(_pins_path()).get(address, {}).get("sha256")
+
+
+_PINS_LOSING = ("trusts the certificate each appliance shows next (check its SHA-256 "
+                "against the one on the appliance's screen)")
+
+
+def read_pins(path: Path) -> dict:
+    """The pins file as {address: {"sha256": ...}}; {} when there is none.
+    Raises StateFileDamaged for anything else."""
+    pins = read_state_file(path, "certificate pins file", dict, _PINS_LOSING) or {}
+    for key, entry in pins.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])):
+            raise StateFileDamaged(
+                f"the certificate pins file {path} is damaged (the pin of {key!r} is not a "
+                f"SHA-256 fingerprint). Move it aside and run again: `mv {path} {path}.bad`; "
+                f"bringup then {_PINS_LOSING}. Nothing was changed.")
+    return pins
 
 
 def forget_fingerprint(address: str) -> None:

@@ -43,6 +43,12 @@ namespace of the calling thread):
     Puts back every port of this namespace left in the journal by a run that
     died (SIGKILL, power loss). Ports still held by a live bringup are left
     alone (LinkError when ``iface`` names one). Repeating it is harmless.
+    A journal is only applied to the port it was written for: its interface
+    name and MAC must match the live port, and never the loopback. A journal
+    that cannot be read, or that names another port, is kept and reported
+    (LinkError) with what the port holds now and how to put it back by hand;
+    ``take()`` refuses the port in that case too, so the takeover address is
+    never journalled as the port's own.
 
 ``missing_privileges(needed) -> list[str]`` / ``require_privileges(needed, what)``
 
@@ -274,13 +280,67 @@ class RestoredPort:
                 + (", managed by NetworkManager again" if self.networkmanager else ""))
 
 
+IFF_LOOPBACK = 0x8
+
+
+def _port_now(iface: str) -> str:
+    """What ``iface`` holds now, in words (for a journal bringup cannot use)."""
+    try:
+        with _ipr() as ipr:
+            index = _index(ipr, iface)
+            if index is None:
+                return f"{iface} is not on this laptop now"
+            up = bool(ipr.get_links(index)[0]["flags"] & 1)
+            addrs = [f"{m.get('address')}/{m['prefixlen']}" for m in ipr.get_addr(index=index)]
+    except Exception as exc:  # noqa: BLE001 - only words for a message
+        return f"what {iface} holds now could not be read ({exc})"
+    return f"{iface} now holds {', '.join(addrs) or 'no address'}, {'up' if up else 'down'}"
+
+
+def _by_hand(iface: str, path) -> str:
+    return (f"Put {iface} back by hand: remove the takeover address if it is there "
+            f"(`ip addr del {LAPTOP_ADDRESS}/{LAPTOP_PREFIX} dev {iface}`), add back its own "
+            f"addresses or hand it back to its owner (`nmcli device set {iface} managed yes`, "
+            f"or restart its DHCP client), then remove the journal (`rm {path}`) and run again. "
+            f"Nothing was changed on {iface}.")
+
+
+def damaged_journal_message(exc: "journal.LinkJournalDamaged") -> str:
+    """The loud sentence for a link journal that cannot be read."""
+    return (f"{exc}: bringup cannot tell how {exc.iface} was before an earlier run took "
+            f"it over. {_port_now(exc.iface)}. {_by_hand(exc.iface, exc.path)}")
+
+
+def _refusal(rec: journal.LinkRecord, ipr, index: int) -> str | None:
+    """Why ``rec`` must not be applied to the port at ``index`` (None: it may)."""
+    link = ipr.get_links(index)[0]
+    path = journal.path_of(rec.iface, rec.netns)
+    if rec.iface == "lo" or link["flags"] & IFF_LOOPBACK:
+        return (f"the link journal {path} names the loopback {rec.iface}, which bringup "
+                f"never takes over: it is not applied (it would cut this laptop's own "
+                f"services off). Remove it: `rm {path}`")
+    live = (link.get_attr("IFLA_ADDRESS") or "").lower()
+    if live != rec.mac.lower():
+        return (f"the link journal {path} was written for {rec.iface} with MAC {rec.mac}, "
+                f"but {rec.iface} here has MAC {live or 'none'} (another adapter, or the "
+                f"same name on another socket): it is not applied. {_port_now(rec.iface)}. "
+                f"{_by_hand(rec.iface, path)}")
+    return None
+
+
 def _restore(rec: journal.LinkRecord, note: Callable[[str], None]) -> RestoredPort | None:
+    """Apply ``rec`` to its port. Returns None when the port is gone (journal
+    kept); raises LinkError when netlink refuses or the journal does not
+    belong to the live port (journal kept, nothing changed)."""
     with _ipr() as ipr:
         index = _index(ipr, rec.iface)
         if index is None:
             note(f"{rec.iface} is gone (adapter unplugged?): its journal is kept; "
                  f"plug it back in and run `bringup restore-link`")
             return None
+        refusal = _refusal(rec, ipr, index)
+        if refusal:
+            raise LinkError(refusal)
         try:
             _apply_record(ipr, rec, index)
         except Exception as exc:  # noqa: BLE001 - netlink errors come in many types
@@ -315,7 +375,9 @@ def restore_from_journal(iface: str | None = None,
     """
     note = on_note or (lambda _text: None)
     done = []
-    for rec in journal.records():
+    damaged: list = []
+    problems = []
+    for rec in journal.records(damaged=damaged):
         if iface is not None and rec.iface != iface:
             continue
         if rec.owner_alive() and (rec.owner_pid != os.getpid()
@@ -340,11 +402,20 @@ def restore_from_journal(iface: str | None = None,
             continue
         try:
             restored = _restore(rec, note)
+        except LinkError as exc:        # the other ports are still put back
+            problems.append(str(exc))
+            continue
         finally:
             port_lock.release()
         if restored is not None:
             note(f"{rec.iface} put back: {rec.describe()}")
             done.append(restored)
+    problems += [damaged_journal_message(d) for d in damaged
+                 if iface is None or d.iface == iface]
+    if problems:
+        for restored in done:
+            problems.insert(0, f"{restored.iface} put back: {restored.describe()}")
+        raise LinkError("\n".join(problems))
     return done
 
 
@@ -451,7 +522,12 @@ class Takeover:
     def _take_locked(self, key: tuple[int, str]) -> None:
         """Under the port lock: put back a dead run's leftovers, check the
         port may be taken, and journal it (nothing is changed yet)."""
-        stale = journal.load(self.iface)
+        try:
+            stale = journal.load(self.iface)
+        except journal.LinkJournalDamaged as exc:
+            # set aside, the next journal would record the takeover address
+            # as the port's own: the technician decides, by hand
+            raise LinkError(damaged_journal_message(exc)) from None
         if stale is not None:
             if stale.owner_alive() and stale.owner_pid != os.getpid():
                 raise LinkError(f"{self.iface} is in use by another bringup "

@@ -20,6 +20,7 @@ from typing import Iterable
 from .areas import AREAS
 from .constants import FACTORY_PASSWORD, state_dir
 from .fsutil import atomic_write
+from .safetext import markdown, shown
 from .engine import FAILED, SKIPPED, VERIFIED, RunResult
 from .wording import MARK      # the marks the console's Done screen uses too
 
@@ -33,9 +34,9 @@ NEXT_STEPS = [
 
 
 def _words(step: dict, side: str) -> str:
-    """A step's before or after value in the words of its settings area; a
-    Markdown table cell, so "|" is escaped."""
-    return AREAS.describe(step.get("area", ""), step[side]).replace("|", "\\|")
+    """A step's before or after value in the words of its settings area, as a
+    Markdown table cell: outside text escaped (no markup, pipe or control)."""
+    return markdown(AREAS.describe(step.get("area", ""), step[side]))
 
 
 MASK = "********"
@@ -83,8 +84,8 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
 
 def _result(rep: dict) -> str:
     if rep.get("stopped"):
-        why = f": {rep['error']}" if rep.get("error") else ""
-        return f"STOPPED while {rep['stopped']}{why}"
+        why = f": {markdown(rep['error'])}" if rep.get("error") else ""
+        return f"STOPPED while {markdown(rep['stopped'])}{why}"
     if rep["dry_run"]:
         pending = (" - the first-login password change is pending"
                    if rep.get("password_change_pending") else "")
@@ -93,16 +94,20 @@ def _result(rep: dict) -> str:
 
 
 def to_markdown(rep: dict) -> str:
+    """The report in Markdown. Everything that came from outside (the
+    appliance, the sheet, an error text) is written as data: control
+    characters escaped, Markdown punctuation escaped (``safetext.markdown``)."""
     a = rep["appliance"]
+    m = markdown
     lines = [
-        f"# bringup report: {a['model'] or 'appliance'} {a['serial']}".rstrip(),
+        f"# bringup report: {m(a['model']) or 'appliance'} {m(a['serial'])}".rstrip(),
         "",
         f"- written: {rep['written']}",
-        f"- appliance: {a['address']} via {rep['driver']}"
-        + (f", cable in {a['cable_in'].upper()}" if a.get("cable_in") else ""),
-        f"- software version: {a['software_version'] or '-'}",
-        f"- certificate SHA-256: {a['certificate_sha256'] or '-'}",
-        f"- settings sheet: {rep['sheet'] or '-'}",
+        f"- appliance: {m(a['address'])} via {m(rep['driver'])}"
+        + (f", cable in {m(a['cable_in'].upper())}" if a.get("cable_in") else ""),
+        f"- software version: {m(a['software_version']) or '-'}",
+        f"- certificate SHA-256: {m(a['certificate_sha256'] or '-')}",
+        f"- settings sheet: {m(rep['sheet'] or '-')}",
         f"- result: {_result(rep)} in {rep['seconds']} s",
         "",
         "## Steps",
@@ -111,15 +116,16 @@ def to_markdown(rep: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for s in rep["steps"]:
+        why = f": {s['message']}" if s["message"] and s["status"] != VERIFIED else ""
         lines.append(
-            f"| {MARK.get(s['status'], '[ ]')} | {s['title']} | {s['page']} | {_words(s, 'before')} | "
-            f"{_words(s, 'after')} | {s['status']}{': ' + s['message'] if s['message'] and s['status'] != VERIFIED else ''} | {s['seconds']} |"
-        )
+            f"| {MARK.get(s['status'], '[ ]')} | {m(s['title'])} | {m(s['page'])} | "
+            f"{_words(s, 'before')} | {_words(s, 'after')} | {m(s['status'] + why)} | "
+            f"{s['seconds']} |")
     if rep["left_alone_on_appliance"]:
         lines += ["", "## On the appliance, not in the sheet (left alone)", ""]
-        lines += [f"- {x}" for x in rep["left_alone_on_appliance"]]
+        lines += [f"- {m(x)}" for x in rep["left_alone_on_appliance"]]
     if rep["notes"]:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in rep["notes"]]
+        lines += ["", "## Notes", ""] + [f"- {m(n)}" for n in rep["notes"]]
     lines += ["", "## Next steps for the technician", ""]
     lines += [f"{i}. {n}" for i, n in enumerate(rep["next_steps"], 1)]
     return "\n".join(lines) + "\n"
@@ -135,20 +141,39 @@ def write_report(rep: dict, *, secrets: Iterable[str] = (), directory: Path | No
     Raises OSError when the directory cannot be written."""
     directory = directory or state_dir() / "reports"
     directory.mkdir(parents=True, exist_ok=True)
-    text_json = json.dumps(rep, indent=2, default=str)
-    text_md = to_markdown(rep)
-    # longest first: a secret that contains another is masked whole
-    for secret in sorted({s for s in secrets if s and s != FACTORY_PASSWORD}, key=len,
-                         reverse=True):
-        text_json = text_json.replace(json.dumps(secret)[1:-1], MASK).replace(secret, MASK)
-        text_md = text_md.replace(secret, MASK)
+    text_md, text_json = render(rep, secrets)
     serial = rep["appliance"].get("serial") or rep["appliance"]["address"]
     stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in serial)}"
     md = _claim(directory, stem)
     js = md.with_suffix(".json")
-    for path, text in ((md, text_md), (js, text_json)):
-        atomic_write(path, text, mode=0o644)
+    try:
+        for path, text in ((md, text_md), (js, text_json)):
+            atomic_write(path, text, mode=0o644)
+    except OSError:
+        # a full disk: no empty report left behind to be taken for the real one
+        for path in (md, js):
+            try:
+                if not path.stat().st_size:
+                    path.unlink()
+            except OSError:
+                pass
+        raise
     return md, js
+
+
+def render(rep: dict, secrets: Iterable[str] = ()) -> tuple[str, str]:
+    """The report as (Markdown, JSON) text, every one of ``secrets`` masked
+    (the factory password, a public word, is left as it is). Never raises."""
+    text_json = json.dumps(rep, indent=2, default=str)
+    text_md = to_markdown(rep)
+    # longest first: a secret that contains another is masked whole; in the
+    # Markdown also as it reads once escaped (a "!" or "(" in it)
+    for secret in sorted({s for s in secrets if s and s != FACTORY_PASSWORD}, key=len,
+                         reverse=True):
+        text_json = text_json.replace(json.dumps(secret)[1:-1], MASK).replace(secret, MASK)
+        for form in (markdown(secret), shown(secret), secret):
+            text_md = text_md.replace(form, MASK)
+    return text_md, text_json
 
 
 def _claim(directory: Path, stem: str) -> Path:

@@ -22,7 +22,10 @@ import re
 import unicodedata
 
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# anywhere: what makes emphasis, code, links, HTML or a table cell's end
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<|~])")
+# only at the start of a line or list item: a heading, quote, list or rule
+_MD_LEADING = re.compile(r"^(\s*|\s*\d+)((?<=\d)[.)]|(?<!\d)[#>+\-=!])")
 
 
 def _unsafe(ch: str) -> bool:
@@ -60,8 +63,10 @@ def shown_lines(text) -> str:
 
 def markdown(text) -> str:
     """``shown(text)`` with Markdown punctuation escaped, for the report's
-    text and table cells. Never raises."""
-    return _MD_SPECIAL.sub(r"\\\1", shown(text))
+    text and table cells: no emphasis, code, link, HTML or table pipe, and
+    no heading, quote or list at its start. Plain words, dots, dashes and
+    parentheses inside stay as they are. Never raises."""
+    return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", shown(text)), count=1)
 
 
 def unsafe_in(text: str) -> list[str]:

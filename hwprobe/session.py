@@ -133,6 +133,7 @@ class BringupSession:
     login_outcome: LoginOutcome | None = None
     run_result: "RunResult | None" = None
     report_paths: tuple[Path, Path] | None = None
+    unwritten_report: str | None = None   # the Markdown, when the disk was full
     stage: str = "taking the port"
     notes: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
@@ -165,13 +166,18 @@ class BringupSession:
         """Take the target's laptop port over (journal, lock); None without
         --iface. ``on_port_up``: see ``Takeover`` (work that needs the link
         but no address, started before the address check). Raises BadInput,
-        PortRefused, PortBusy, NeedsPrivileges, LinkError; the port is
+        PortRefused, PortBusy, NeedsPrivileges, LinkError, StateDirUnusable /
+        StateFileDamaged (exit 3); the port is
         unchanged after any of them."""
         if not self.target.iface:
             return None
         if self.takeover is not None and self.takeover.record is not None:
             return self.takeover
+        from .argcheck import check_state_dir
         from .link import Takeover
+
+        # journals and reports must be writable before the port changes
+        check_state_dir()
 
         self.stage = "taking the port"
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
@@ -417,7 +423,7 @@ class BringupSession:
         self.stage = "applying"
         try:
             result = engine.run(dry_run=dry_run, cancel=cancel, state=state)
-        except BringupError:
+        except (BringupError, OSError):     # OSError: the disk filled under the run journal
             self.run_result = engine.partial_result(dry_run)
             raise
         self.run_result = result
@@ -455,8 +461,10 @@ class BringupSession:
                      ) -> tuple[Path, Path]:
         """Write this run's report (Markdown and JSON; never a password), also
         for a run that ended early: it then says where it stopped and why.
-        Returns the paths; raises OSError when the state dir cannot be written."""
-        from .report import build, write_report
+        Returns the paths; raises OSError when the state dir cannot be written
+        (a full disk): ``unwritten_report`` then holds the Markdown, for the
+        terminal."""
+        from .report import build, render, write_report
 
         run = self.run_result
         notes = list(self.notes)
@@ -474,7 +482,11 @@ class BringupSession:
                     error=None if error is None else str(error),
                     password_change_pending=bool(self.login_outcome
                                                  and self.login_outcome.change_pending))
-        self.report_paths = write_report(rep, secrets=self.secrets)
+        try:
+            self.report_paths = write_report(rep, secrets=self.secrets)
+        except OSError:
+            self.unwritten_report = render(rep, self.secrets)[0]
+            raise
         return self.report_paths
 
     # --- the end ------------------------------------------------------------------------------

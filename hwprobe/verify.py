@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import validate as v
+from .safetext import shown
 from .constants import state_dir
 from .engine import plan
 from .errors import ApplianceError, ValidationRefused
@@ -158,8 +159,10 @@ def _ntp(driver, add, wait: float) -> None:
 
 def to_text(result: VerifyResult) -> list[str]:
     """One line per check, for a terminal or a report."""
-    return [f"[{'ok' if c.reached else 'NOT REACHED':>11}] {c.service:<8} {c.target}: {c.words}"
-            for c in result.checks]
+    # the words are the appliance's: shown as data (no control character, no
+    # ``` to end the report's code block)
+    return [f"[{'ok' if c.reached else 'NOT REACHED':>11}] {c.service:<8} {shown(c.target)}: "
+            f"{shown(c.words).replace('```', '` ` `')}" for c in result.checks]
 
 
 def write_report(result: VerifyResult, *, sheet: str | None, secrets: Iterable[str] = (),

@@ -160,9 +160,16 @@ class Console:
 
     # --- terminal I/O --------------------------------------------------------------
 
+    def _hostile(self) -> str | None:
+        hostile = self.faults.hostile
+        return hostile.case if hostile is not None else None
+
     def _write(self, text: str) -> None:
         if self.faults.silent() or self.master < 0:
             return
+        if self._hostile() == "escapes":        # every line it prints ends in terminal control
+            from .hostile import SPOOF
+            text = text.replace("\n", SPOOF + "\n")
         data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
         if not self._line_ok():        # framing errors: high-bit noise, no text
             data = bytes((b | 0x80) ^ 0x15 for b in data)
@@ -201,6 +208,9 @@ class Console:
             if self._pending:
                 b, self._pending = self._pending[0], self._pending[1:]
                 return b
+            if self._hostile() == "chatter":     # output without end, and never a newline
+                self._write("#" * 4096)
+                time.sleep(0.001)
             r, _, _ = select.select([self.master], [], [], 0.2)
             if r:
                 try:
@@ -254,6 +264,9 @@ class Console:
                 ch = chr(b) if b < 0x80 else "?"
                 buf.append(ch)
                 if echo:
+                    self._write(ch)
+                elif self._hostile() == "echo_secret":   # a password echoed, one byte per read
+                    time.sleep(0.08)
                     self._write(ch)
 
     # --- the conversation ---------------------------------------------------------

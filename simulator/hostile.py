@@ -3,6 +3,11 @@
 Switched at run time through the control socket, ``fault=hostile,
 value="CASE"`` or ``"CASE@/appliance/path"`` (only that page), ``value=""``
 to stop. ``serve`` replaces one normal answer of the web face by the case's.
+The local console (simulator/console.py) plays two cases too: ``escapes``
+(every line it prints ends with ``SPOOF``), and two console-only cases:
+``echo_secret`` (passwords are echoed back one byte per write, as a broken
+firmware does) and ``chatter`` (output without end and without a newline,
+whenever it waits for input).
 """
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ import re
 import time
 
 SPOOF = "\x1b]0;owned\x07\x1b[2J\x1b]8;;https://203.0.113.66/\x1b\\[b]ok[/b] :ab: \x9b31m"
-CASES = ("escapes", "huge", "endless", "drip", "cut", "bad_gzip", "deep", "odd_digits",
-         "bad_utf8", "redirect_out")
+CASES = ("escapes", "huge", "endless", "drip", "drip_head", "cut", "bad_gzip", "deep",
+         "odd_digits", "bad_utf8", "redirect_out", "echo_secret", "chatter")
+CONSOLE_ONLY = ("echo_secret", "chatter")
 _CELL = re.compile(r"(<td[^>]*>)([^<]*)(</td>)")
 _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
@@ -27,6 +33,9 @@ class Hostile:
         self.case, self.path = case, path or None
 
     def matches(self, path: str, command: str) -> bool:
+        """True when the web face must answer ``command path`` with the case."""
+        if self.case in CONSOLE_ONLY:
+            return False
         path = path.split("?")[0]
         if self.path is not None:
             return path == self.path
@@ -84,6 +93,17 @@ def serve(handler, case: str, status: int, data: bytes, headers: list[tuple[str,
         try:
             for i in range(len(data)):
                 w.write(data[i:i + 1])
+                w.flush()
+                time.sleep(2.0)
+        except OSError:
+            pass
+        return
+    if case == "drip_head":       # the status line and headers too, one byte every 2 s
+        head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+        handler.close_connection = True
+        try:
+            for i in range(len(head)):
+                w.write(head[i:i + 1])
                 w.flush()
                 time.sleep(2.0)
         except OSError:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_lab
+
 SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
 
 
@@ -57,3 +59,21 @@ def test_state_dir_that_cannot_be_written_exits_3(tmp_path):
         capture_output=True, text=True, timeout=60, cwd="/")
     assert run.returncode == 3, run.stdout + run.stderr
     assert "cannot create the state directory" in run.stdout
+
+
+def test_capture_out_on_a_read_only_file_system_is_refused_before_anything_is_read(tmp_path):
+    """A read-only tmpfs in a private mount namespace, and an empty network
+    namespace: had bringup tried the appliance first, it would end with
+    "did not answer" (exit 1), not the --out refusal (exit 2)."""
+    require_lab()                    # root, for the namespaces
+    d = tmp_path / "ro"
+    d.mkdir()
+    script = ('mount -t tmpfs tmpfs "$D" && mount -o remount,ro "$D" && exec "$PY" -m bringup '
+              'capture --address 192.0.2.1 --out "$D/site.toml"')
+    run = subprocess.run(["unshare", "-m", "-n", "--propagation", "private", "sh", "-c", script],
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "D": str(d), "PY": sys.executable,
+                              "BRINGUP_STATE_DIR": str(tmp_path / "state")})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"--out {d}/site.toml: cannot write in {d} (Read-only file system)" in run.stderr
+    assert "nothing was read" in run.stderr and "Traceback" not in run.stderr

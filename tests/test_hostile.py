@@ -12,21 +12,33 @@ from hwprobe.drivers import connect_web, web as webmod
 from hwprobe.errors import ApplianceError
 from hwprobe.safetext import shown, unsafe_in
 from hwprobe.state import IpAddress
-from simfixture import make_sim, sim  # noqa: F401  (fixtures)
+from simfixture import start_sim
 
 NEW = "Tr4il-Head!"
 IP_PAGE = "/appliance/networking/ip"
-FAILING = ("huge", "endless", "drip", "cut", "bad_gzip", "deep", "redirect_out")
+# the two drips (body, and head before it) are run end to end in test_hostile_apply.py
+FAILING = ("huge", "endless", "cut", "bad_gzip", "deep", "redirect_out")
 SURVIVED = ("escapes", "odd_digits", "bad_utf8")
 FIGURES: dict = {"tried": 0, "refused": 0, "tracebacks": 0, "longest_s": 0.0}
 
 
-@pytest.fixture
-def web(sim, monkeypatch):
-    monkeypatch.setattr(webmod, "ANSWER_DEADLINE", 5.0)   # the drip case ends in 5 s, not 30
-    d = connect_web("127.0.0.1", sim.https_port, use_journal=False, retry_delay=0.2)
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """One appliance for the module, its password changed once; each test
+    switches its hostile case on and off."""
+    s = start_sim(tmp_path_factory.mktemp("hostile-sim"))
+    d = connect_web("127.0.0.1", s.https_port, use_journal=False, retry_delay=0.2)
     assert d.login("admin", "password").change_required
     d.change_password("password", NEW)
+    d.close()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def web(sim):
+    d = connect_web("127.0.0.1", sim.https_port, use_journal=False, retry_delay=0.2)
+    assert d.login("admin", NEW).change_required is False
     yield d
     sim.fault("hostile", "")
     d.close()
@@ -74,3 +86,41 @@ def test_a_post_whose_answer_is_cut_gets_the_was_it_applied_re_read(web, sim):
     sim.fault("hostile", "")
     assert "IP Configuration" in str(caught.value)
     assert getattr(caught.value, "applied", "unset") in (True, False, None)
+
+
+def test_a_tls_handshake_dripped_byte_by_byte_ends_at_its_deadline():
+    """A local server that answers the TLS hello with a record header and then
+    one byte every 0.3 s (each inside the 1 s timeout): the fingerprint read
+    still ends, with a message (CPython bounds a whole TLS handshake by the
+    socket's timeout, not each byte of it)."""
+    import socket
+    import threading
+
+    from hwprobe.drivers.pinning import fetch_fingerprint
+    from hwprobe.errors import Unreachable
+
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"\x16\x03\x03\x40\x00")        # a 16 KB handshake record follows...
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"\x00")
+                except OSError:
+                    return
+                stop.wait(0.3)
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unreachable, match="did not answer HTTPS"):
+            fetch_fingerprint("127.0.0.1", server.getsockname()[1], timeout=1.0)
+    finally:
+        stop.set()
+        server.close()
+    FIGURES["tried"] += 1
+    FIGURES["longest_s"] = max(FIGURES["longest_s"], time.monotonic() - started)

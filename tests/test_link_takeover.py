@@ -267,9 +267,19 @@ def test_pinned_fingerprint_is_remembered_per_appliance_address(state_dir):
         journal.pin_fingerprint("169.254.1.1", "not-a-hash")
 
 
-def test_a_damaged_journal_entry_is_set_aside_not_fatal(state_dir):
+def test_a_damaged_journal_entry_is_kept_and_named_never_set_aside(state_dir):
     path = state_dir / "links" / f"ns{journal.netns_inode()}-lan7.json"
     path.parent.mkdir(parents=True)
-    path.write_text("{half a record")
-    assert journal.load("lan7") is None
-    assert path.with_suffix(".bad").exists() and not path.exists()
+    whole = {"iface": "lan7", "netns": journal.netns_inode(), "ifindex": 7,
+             "mac": "02:00:00:00:00:07", "was_up": True}
+    for text in ("{half a record", "[]", "null", "", '{"iface": "lan7", "netns": "x"}',
+                 json.dumps({**whole, "iface": "lo"}),            # not its own file's port
+                 json.dumps({**whole, "addresses": [{"address": 5}]}),
+                 json.dumps({**whole, "port_owners": [{"kind": "dhclient", "argv": "sh -c x"}]})):
+        path.write_text(text)
+        with pytest.raises(journal.LinkJournalDamaged) as damaged:
+            journal.load("lan7")
+        assert str(path) in str(damaged.value)
+        assert path.read_text() == text        # left for the technician to decide
+    path.write_text(json.dumps(whole))                  # the same record, whole, loads
+    assert journal.load("lan7").mac == "02:00:00:00:00:07"

@@ -20,6 +20,7 @@ from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD
                          FACTORY_USER, LAPTOP_ADDRESS)
 from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout,
                             SheetInvalid)
+from hwprobe.safetext import shown
 from hwprobe.session import BringupSession, Target
 from hwprobe.wording import step_change
 
@@ -277,7 +278,11 @@ def _report(session: BringupSession, sheet: str, error: BaseException | None) ->
     try:
         md, _ = session.write_report(sheet=sheet, error=error)
     except OSError as exc:
-        _say(f"could not write the report ({exc})")
+        _say(f"could not write the report ({exc.strerror or exc}); here it is:")
+        try:
+            print(session.unwritten_report or "", flush=True)   # already safe text
+        except OSError:
+            pass
         return None
     if error is not None:
         _say(f"report (the run stopped while {session.stage}): {md}")
@@ -301,7 +306,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
         first = "the first-login password change and " if pending else ""
         print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
         for s in changed:
-            print(f"  would: {step_change(s)}")
+            print(f"  would: {shown(step_change(s))}")
     elif not changed:
         print("nothing to change: the appliance already matches the sheet")
     else:
@@ -309,7 +314,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
     skipped = [s for s in run.steps if s.status == "skipped"]
     if skipped:
         print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{step_change(s)} ({s.message})" for s in skipped))
+              + "; ".join(f"{shown(step_change(s))} ({shown(s.message)})" for s in skipped))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
@@ -326,11 +331,33 @@ def _print_step(step) -> None:
         return
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
         step.status, step.status)
-    msg = f"  ({step.message})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {step_change(step)}{msg}", flush=True)
+    msg = f"  ({shown(step.message)})" if step.message and step.status != "verified" else ""
+    print(f"[{mark:>4}] {shown(step_change(step))}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------
+
+def _check_writable(out: Path) -> None:
+    """The sheet is written beside ``out`` and renamed onto it: make sure that
+    works (a read-only or full file system, a file where the folder should
+    be) before anything is read. Raises BadInput naming why."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".check", dir=out.parent)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
+                       f"nothing was read from the appliance") from None
+    try:
+        os.write(fd, b"#" * 4096)
+        os.fsync(fd)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
+                       f"nothing was read from the appliance") from None
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
 
 def run_capture(args) -> int:
     from hwprobe.capture import settings_from_state
@@ -345,8 +372,7 @@ def run_capture(args) -> int:
         raise BadInput(f"--out {out}: the file exists (add --force to overwrite)")
     if not out.parent.exists():
         raise BadInput(f"--out {out}: folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK):
-        raise BadInput(f"--out {out}: folder {out.parent} is not writable")
+    _check_writable(out)
     # a capture changes nothing, but an appliance that forces a new password
     # opens no page before it: only a new password given in the variable is set
     new_password = os.environ.get(ENV_NEW_PASSWORD) or None

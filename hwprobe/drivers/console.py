@@ -96,9 +96,9 @@ def permission_advice(exc: BaseException, device: str) -> str:
     """What to do when ``exc`` is a refused open of a serial device ('' otherwise)."""
     if getattr(exc, "errno", None) not in (errno.EACCES, errno.EPERM):
         return ""
-    return (f". Serial adapters belong to the dialout group: add yourself once "
-            f"(sudo usermod -aG dialout $USER, then log out and in again), or run "
-            f"bringup with sudo")
+    return (". Serial adapters belong to the dialout group: add yourself once "
+            "(sudo usermod -aG dialout $USER, then log out and in again), or run "
+            "bringup with sudo")
 
 
 def serial_url(device: str) -> str:
@@ -153,7 +153,8 @@ class ConsoleDriver:
         self._port = open_port(self.device, self.baudrate, self.flow)
         self.transcript_path = self.transcript_path or default_transcript_path()
         self.transcript = Transcript(self.transcript_path, self.device,
-                                     line_settings(self.baudrate, self.flow), scrub=self._scrub)
+                                     line_settings(self.baudrate, self.flow), scrub=self._scrub,
+                                     held_back=self._held_back)
 
     def _reopen(self, exc: BaseException) -> None:
         """The adapter stopped working (unplugged, the terminal server went

@@ -3,15 +3,25 @@
 ``fetch_fingerprint`` reads the SHA-256 of the certificate a server presents
 (without verifying anything: it only reads it); ``PinnedAdapter`` is a requests
 adapter whose every HTTPS connection must present that exact certificate.
+Inside ``answer_deadline(seconds)`` a connection of that adapter waits for
+the status line and headers no longer than the time left: an appliance that
+drips its headers one byte at a time (each byte inside the idle timeout)
+is cut off, and the wait ends with urllib3's ReadTimeoutError.
 """
 from __future__ import annotations
 
 import hashlib
 import socket
 import ssl
+import threading
+import time
+from contextlib import contextmanager
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
+from urllib3.exceptions import ReadTimeoutError
 
 from ..errors import Unreachable
 
@@ -46,6 +56,85 @@ def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0) -> st
     return format_fingerprint(hashlib.sha256(der).hexdigest())
 
 
+_DEADLINE = threading.local()     # per calling thread: when the current answer must be in
+
+
+@contextmanager
+def answer_deadline(seconds: float):
+    """Requests made inside (on this thread) get their status line and
+    headers within ``seconds`` of entering, whatever the idle timeout."""
+    _DEADLINE.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _DEADLINE.at = None
+
+
+class _DeadlineConnection(HTTPSConnection):
+    """An HTTPS connection whose wait for the answer's head ends at the
+    thread's ``answer_deadline``: a watchdog shuts the socket down then (a
+    blocked read cannot be given a shorter timeout from outside)."""
+
+    def getresponse(self, *args, **kwargs):
+        at = getattr(_DEADLINE, "at", None)
+        if at is None:
+            return super().getresponse(*args, **kwargs)
+        fired = threading.Event()
+
+        def cut() -> None:
+            fired.set()
+            try:
+                if self.sock is not None:
+                    self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        watchdog = threading.Timer(max(0.0, at - time.monotonic()), cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return super().getresponse(*args, **kwargs)
+        except Exception as exc:
+            if fired.is_set():
+                raise ReadTimeoutError(None, None, "the answer's head took too long") from exc
+            raise
+        finally:
+            watchdog.cancel()
+
+
+def read_bounded(resp: requests.Response, *, limit: int, seconds: float, what: str) -> None:
+    """Read a ``stream=True`` answer into ``resp`` (``resp.content`` then
+    works), at most ``limit`` bytes and for at most ``seconds`` from now.
+    Raises Unreachable naming ``what``: too large, too slow, cut short or
+    not valid in its encoding. The response is closed either way."""
+    import urllib3
+
+    chunks, size, until = [], 0, time.monotonic() + seconds
+    try:
+        while True:
+            chunk = resp.raw.read1(65536, decode_content=True)
+            if not chunk and (resp.raw.closed or resp.raw.isclosed()):
+                break
+            size += len(chunk)
+            if size > limit:
+                raise Unreachable(f"the answer on {what} is larger than {limit // 1024} KB; "
+                                  f"it was not read further")
+            if time.monotonic() > until:
+                raise Unreachable(f"the answer on {what} took longer than {seconds:.0f} s; "
+                                  f"it was not read further")
+            chunks.append(chunk)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise Unreachable(f"the answer on {what} was cut short or is not valid "
+                          f"({why(exc)})") from None
+    finally:
+        resp.close()
+    resp._content = b"".join(chunks)
+
+
+class _DeadlinePool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
 class PinnedAdapter(HTTPAdapter):
     """An HTTPS adapter whose every connection must present the certificate
     with this SHA-256 fingerprint (urllib3 checks it during the handshake).
@@ -56,6 +145,11 @@ class PinnedAdapter(HTTPAdapter):
         self.fingerprint = normalize_fingerprint(fingerprint)
         kwargs.setdefault("max_retries", 0)
         super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            **self.poolmanager.pool_classes_by_scheme, "https": _DeadlinePool}
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
@@ -70,11 +164,21 @@ class PinnedAdapter(HTTPAdapter):
         conn.assert_fingerprint = self.fingerprint
 
 
+class _OwnRedirects(requests.Session):
+    """A session that never looks behind a redirect itself. Even with
+    ``allow_redirects=False`` requests reads a redirect's whole body (to
+    prepare ``Response.next``): a 302 with an endless body would grow
+    bringup without end. Its callers follow redirects themselves."""
+
+    def get_redirect_target(self, resp):
+        return None
+
+
 def pinned_session(fingerprint: str) -> requests.Session:
     """A requests session whose every HTTPS connection must present the
     certificate with this fingerprint, never going through a proxy from the
-    environment."""
-    session = requests.Session()
+    environment, and never following (or reading) a redirect by itself."""
+    session = _OwnRedirects()
     session.trust_env = False
     session.headers["User-Agent"] = "bringup"
     session.mount("https://", PinnedAdapter(fingerprint))

@@ -52,7 +52,7 @@ from ..state import ApplianceState, IpAddress, Route, SmtpSettings, SyslogServer
 from . import html
 from .base import ALL_CAPABILITIES, LoginResult
 from .pinning import (
-    fetch_fingerprint, pinned_session, format_fingerprint, journal_pins, normalize_fingerprint,
+    answer_deadline, fetch_fingerprint, pinned_session, format_fingerprint, journal_pins, normalize_fingerprint,
     where, why,
 )
 from .webpages import PageNames, field_of, form_shows, ips_from, read_page_state
@@ -159,8 +159,12 @@ class WebDriver:
             return
         if self._credentials is not None:
             try:
-                self._session.get(self._url(self.pages["logout"]["path"]),
-                                  timeout=(1.0, 2.0), allow_redirects=False)
+                # the answer is not read: a hostile logout page (endless, a
+                # drip) must not hold or grow a run that is ending
+                with answer_deadline(3.0):
+                    self._session.get(self._url(self.pages["logout"]["path"]),
+                                      timeout=(1.0, 2.0), allow_redirects=False,
+                                      stream=True).close()
             except requests.RequestException:
                 pass
         self._session.close()
@@ -196,8 +200,9 @@ class WebDriver:
         for attempt in range(attempts):
             try:
                 started = time.monotonic()
-                resp = self._session.request(method, self._url(path), data=data, stream=True,
-                                             timeout=self.timeout, allow_redirects=False)
+                with answer_deadline(ANSWER_DEADLINE):      # a drip before the headers too
+                    resp = self._session.request(method, self._url(path), data=data, stream=True,
+                                                 timeout=self.timeout, allow_redirects=False)
                 self._read_body(resp, path, started)
                 log.debug("%s %s -> %s", method, path, resp.status_code)
                 return resp
@@ -207,6 +212,10 @@ class WebDriver:
                         self.fingerprint or "", self._current_fingerprint()) from None
                 failure: Exception = exc
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if time.monotonic() - started >= ANSWER_DEADLINE:   # no second try after that
+                    raise Unreachable(f"the appliance's answer on {self.names.of(path)} took "
+                                      f"longer than {ANSWER_DEADLINE:.0f} s; it was not read "
+                                      f"further") from None
                 failure = exc
             log.debug("%s %s failed: %s", method, path, why(failure))
             if attempt + 1 < attempts:
