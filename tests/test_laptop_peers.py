@@ -235,7 +235,8 @@ def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0", force=True, handle_signals=False) as held:
             during = held_steady(lab, 7)     # longer than dhcpcd takes to fight back
-            assert _clients(lab, "dhcpcd", without="lan0") == manager   # it still runs
+            # it still runs (a helper it forks meanwhile may come on top under load)
+            assert set(manager) <= set(_clients(lab, "dhcpcd", without="lan0"))
     assert all(p["addresses"] == [CLAIMED] for p in during), during
     said = " ".join(held.notes)
     assert "dhcpcd ran on lan0" in said

@@ -52,7 +52,9 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
                            and "^o Local console" in screen_text(app), "the console offered")
             seen["find"] = screen_text(app)
             await pilot.press("ctrl+o")
-            await wait_for(pilot, lambda: on_step(app, "login"), "login over the console")
+            # mounted is not yet drawn: under load the footer came a frame later
+            await wait_for(pilot, lambda: on_step(app, "login")
+                           and "^o Web interface" in screen_text(app), "login over the console")
             seen["login"] = screen_text(app)
             seen["device"] = app.screen.query_one("#device").value
             await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
