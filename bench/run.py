@@ -1,35 +1,106 @@
-"""`make bench`: run every bench/bench_*.py in turn and print their figures.
+"""`make bench`: run every bench/bench_*.py in turn, print their tables, then
+every figure as a ratio to its anchor, in one run.
 
-Each script is standalone (run as root; the probe and apply benches make their
-own lab) and prints a small table. Results are also appended to
-bench/results/latest.txt.
+Anchors: the request floor (bench_apply.py defines it), arp-scan over the
+same addresses (bench_probe.py), a bare Textual app started alternately with
+the console (bench_console.py), and the byte budgets (a step's first screen
+4096 B, a keystroke 200 B, idle 0 B/s). A ratio <= 1.00 meets its goal
+(requests: <= 1.25).
+
+Each script is standalone (run as root; the probe and apply benches make
+their own labs) and also writes its figures as JSON. The last run is kept in
+bench/results/: latest.txt (every table, as printed) and latest.json (the
+figures).
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SCREEN_BUDGET, KEY_BUDGET = 4096, 200
+
+
+def ratios(figures: dict) -> list[tuple[str, str, float | None, float]]:
+    """(figure, measured against its anchor, ratio, the ratio's goal)."""
+    rows = []
+    apply = figures.get("bench_apply.py") or {}
+    for what, run in apply.items():
+        rows.append((f"apply requests, {what}", f"{run['requests']} / floor {run['floor']}",
+                     run["ratio"], 1.25))
+    slow = next((r for w, r in apply.items() if "delay" in w), None)
+    if slow:
+        waiting = slow["floor"] * 0.2
+        rows.append(("apply wall time, delay=0.2", f"{slow['wall_s']:.2f} s / floor's "
+                     f"waiting {waiting:.1f} s", slow["wall_s"] / waiting, float("nan")))
+    probe = figures.get("bench_probe.py") or {}
+    if probe:
+        rows.append(("bringup probe process / arp-scan", f"{probe['whole_process_ms']:.0f} ms / "
+                     f"{probe['arp_scan_process_ms']:.0f} ms", probe["whole_ratio"], 1.0))
+        rows.append(("  in-process probe (port held) / arp-scan",
+                     f"{probe['in_process_https_ms']:.0f} ms", probe["in_process_ratio"], 1.0))
+    console = figures.get("bench_console.py") or {}
+    if console:
+        rows.append(("console first frame / bare Textual", f"{console['first_frame_s']:.2f} s / "
+                     f"{console['bare_textual_s']:.2f} s", console["first_frame_ratio"], 1.15))
+        for step, size in (console.get("screens") or {}).items():
+            rows.append((f"console step {step}, first screen", f"{size} B / {SCREEN_BUDGET} B",
+                         size / SCREEN_BUDGET, 1.0))
+        if "keystroke_median" in console:
+            rows.append(("console keystroke in a text field (median)",
+                         f"{console['keystroke_median']:.0f} B / {KEY_BUDGET} B",
+                         console["keystroke_median"] / KEY_BUDGET, 1.0))
+            rows.append(("  largest keystroke", f"{console['keystroke_max']} B / {KEY_BUDGET} B",
+                         console["keystroke_max"] / KEY_BUDGET, 1.0))
+        rows.append(("console idle", f"{console['idle_bytes_per_s']:.0f} B/s / 0 B/s", None, 0.0))
+    return rows
 
 
 def main() -> int:
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
-    log = out_dir / "latest.txt"
     failures = 0
-    with log.open("w") as f:
+    text: list[str] = []
+    figures: dict[str, dict] = {}
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        text.append(line)
+
+    with tempfile.TemporaryDirectory() as tmp:
         for script in sorted(HERE.glob("bench_*.py")):
-            header = f"== {script.name} ({time.strftime('%Y-%m-%d %H:%M:%S')})"
-            print(header, flush=True)
-            r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
-            print(r.stdout, end="")
+            say(f"== {script.name} ({time.strftime('%Y-%m-%d %H:%M:%S')})")
+            out = Path(tmp) / f"{script.stem}.json"
+            r = subprocess.run([sys.executable, str(script), "--json", str(out)],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                say(line)
             if r.returncode != 0:
                 failures += 1
-                print(f"   FAILED (exit {r.returncode}): {r.stderr[-800:]}")
-            f.write(f"{header}\n{r.stdout}\n")
-    print(f"figures saved in {log}")
+                say(f"   FAILED (exit {r.returncode}): {r.stderr[-800:]}")
+            elif out.exists():
+                figures[script.name] = json.loads(out.read_text())
+    say("== every figure against its anchor")
+    width = 44
+    say(f"  {'figure'.ljust(width)} {'measured / anchor':>34} {'ratio':>6}  goal")
+    for what, measured, ratio, goal in ratios(figures):
+        shown = "-" if ratio is None else f"{ratio:.2f}"
+        if goal != goal:                                   # nan: no goal, a figure
+            verdict = "figure"
+        elif ratio is None:
+            verdict = "met" if measured.startswith("0 B") else "MISSED"
+        else:
+            verdict = "met" if ratio <= goal else "MISSED"
+        goal_text = "" if goal != goal else f"<= {goal:g}"
+        say(f"  {what.ljust(width)} {measured:>34} {shown:>6}  {goal_text} {verdict}")
+    (out_dir / "latest.txt").write_text("\n".join(text) + "\n")
+    (out_dir / "latest.json").write_text(json.dumps(
+        {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "figures": figures}, indent=2))
+    print(f"figures saved in {out_dir / 'latest.txt'} and latest.json")
     return 1 if failures else 0
 
 

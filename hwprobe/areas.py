@@ -120,6 +120,9 @@ class Area:
     secret: Secret | None = None
     limits: tuple[Limit, ...] = ()
     keyed: bool = False             # one step per entry (addresses, routes), keyed by it
+    # its value as a keyword of ``driver.set_global``: the areas that have one
+    # share one form (Global Configuration), saved once with all their changes
+    joint: Callable[[Settings], dict[str, Any]] | None = None
     page: str = ""                  # "Status > Basics": bound from the page map by build()
 
     def title(self, after) -> str:
@@ -209,7 +212,7 @@ def _list_words(value) -> str:
 
 
 SYSLOG_FORMATS = {"rfc5424": "RFC 5424", "bsd": "BSD"}
-ENCRYPTIONS = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
+ENCRYPTIONS = {"tls": "TLS", "starttls": "STARTTLS", "ssl": "SSL", "none": "no encryption"}
 
 
 def _syslog_words(value) -> str:
@@ -242,7 +245,9 @@ def _smtp_send(d: "ApplianceDriver", c: Change) -> None:
 
 
 def _smtp_capture(state: ApplianceState, out: Settings) -> None:
-    smtp = replace(state.smtp, password_set=False) if state.smtp else None
+    # no relay: e-mail is not set up on the appliance, and an [smtp] table
+    # without one would not load; left out, so apply leaves e-mail alone
+    smtp = replace(state.smtp, password_set=False) if state.smtp and state.smtp.relay else None
     if smtp is not None and smtp.auth != "password":
         smtp.username = ""
     out.smtp = smtp
@@ -266,18 +271,21 @@ ROWS: tuple[Area, ...] = (
          present=lambda st, k: st.default_gateway,
          send=lambda d, c: d.set_default_gateway(c.settings.default_gateway),
          describe=lambda x: x or "none", needs_addresses=True,
+         joint=lambda s: {"default_gateway": s.default_gateway},
          capture=_set(default_gateway=lambda st: st.default_gateway)),
     Area("hostname", "global_config", "network", "Host name", "Host name",
          wanted=lambda s: [("hostname", s.hostname.lower())] if s.hostname else [],
          present=lambda st, k: st.hostname.lower(),
          send=lambda d, c: d.set_hostname(c.settings.hostname),
-         describe=lambda x: x or "none", capture=_set(hostname=lambda st: st.hostname)),
+         describe=lambda x: x or "none", joint=lambda s: {"hostname": s.hostname},
+         capture=_set(hostname=lambda st: st.hostname)),
     Area("dns", "global_config", "network", "DNS", "DNS",
          # a sheet's [network] may hold dns_servers = []: clearing them is a change
          wanted=lambda s: [("dns", list(s.dns_servers))] if s.hostname or s.dns_servers else [],
          present=lambda st, k: list(st.dns_servers),
          send=lambda d, c: d.set_dns_servers(list(c.settings.dns_servers)),
          describe=_list_words, limits=(Limit("dns_servers", "max_dns_servers", "servers"),),
+         joint=lambda s: {"dns_servers": list(s.dns_servers)},
          capture=_set(dns_servers=lambda st: list(st.dns_servers))),
     Area("routes", "routes", "route", "Static route", "Static routes",
          wanted=lambda s: [(f"route:{r.destination}", route_json(r)) for r in s.routes],

@@ -4,9 +4,17 @@
 sheet, field by field, and returns the steps in a safe order (addresses before
 the gateway that needs them, the network before the services that use it: the
 order of the settings-area table, hwprobe/areas.py).
-``Engine.run()`` applies only the steps that differ, reads the appliance back
-after each one and marks a step ``verified`` only when the read-back equals the
-sheet; a step whose read-back differs is ``failed`` with the values seen.
+``Engine.run()`` applies only the steps that differ and marks a step
+``verified`` only when the read-back equals the sheet; a step whose read-back
+differs is ``failed`` with the values seen.
+
+Requests, because a slow appliance or line pays for each: the appliance is read
+once for the plan; each form is saved once with all of its changes (host name,
+gateway and DNS share Global Configuration); after the saves on one page, that
+page alone is read again, and that read-back verifies every step saved there.
+A save that failed is not verified, but its page is read again at the end (it
+may have landed), and a refused joint save is sent again one value at a time to
+tell which one the appliance refused.
 
 Re-running after an interruption converges: the plan is made from what the
 appliance holds *now*, so a step that landed before the interruption is
@@ -30,7 +38,7 @@ from .constants import state_dir
 from .drivers.base import ApplianceDriver, LoginResult
 from .fsutil import atomic_write
 from .errors import (ApplianceError, CertificateChanged, LoginFailed,
-                     ReadBackMismatch, SessionExpired, Unreachable)
+                     ReadBackMismatch, SessionExpired, Unreachable, ValidationRefused)
 from .areas import AREAS, Areas, Change
 from .state import ApplianceState, IpAddress, Settings
 
@@ -220,6 +228,7 @@ class Engine:
         self._plan: Plan | None = None
         self._state: ApplianceState | None = None
         self._started = time.time()
+        self._started_at: dict[str, float] = {}     # step key -> when it was sent
 
     def plan(self) -> tuple[ApplianceState, Plan]:
         state = self.driver.read_state()
@@ -233,7 +242,8 @@ class Engine:
         and routes need their address). Raises only for errors that end the run:
         Unreachable, CertificateChanged, LockedOut and the like (``partial_result``
         then says how far it got). ``state``: plan against this instead of
-        reading the appliance (a dry run before the first-login change)."""
+        reading the appliance (read just before through the same driver, or a
+        factory state for a dry run before the first-login change)."""
         started = self._started = time.time()
         if state is None:
             state = self.driver.read_state()
@@ -248,33 +258,34 @@ class Engine:
             step.status = PENDING if step.changed else UNCHANGED
             self.on_step(step)
         failed_ips: set[str] = set()
-        fresh = True            # ``state`` is what the appliance holds now
-        for step in the_plan.steps:
-            if not step.changed:
-                continue
-            if cancel is not None and cancel.is_set():
-                step.status, step.message = SKIPPED, "not applied: the run was stopped"
-                self.on_step(step)
-                continue
-            if step.area not in self.driver.capabilities:
-                step.status = SKIPPED
-                step.message = f"not available over the {self.driver.kind}: set it on the web interface"
-                self.on_step(step)
-                continue
-            if dry_run:
-                continue
-            blocked = self._blocked_by(step, failed_ips)
-            if blocked:
-                step.status, step.message = SKIPPED, blocked
-                self.on_step(step)
-                continue
-            state, fresh = self._apply_one(step, state)
-            self._state = state
-            if step.area == "ip" and step.status == FAILED:
-                failed_ips.add(step.after["address"])
-        # every verified step already read the appliance back; read again only
-        # when the last attempt failed before its read-back
-        state_after = state if fresh else self.driver.read_state()
+        for steps in self._by_page([s for s in the_plan.steps if s.changed]):
+            sent: list[Step] = []
+            for step in steps:
+                if step.status != PENDING:      # went out in a save with an earlier one
+                    continue
+                if cancel is not None and cancel.is_set():
+                    step.status, step.message = SKIPPED, "not applied: the run was stopped"
+                    self.on_step(step)
+                    continue
+                if step.area not in self.driver.capabilities:
+                    step.status = SKIPPED
+                    step.message = f"not available over the {self.driver.kind}: set it on the web interface"
+                    self.on_step(step)
+                    continue
+                if dry_run:
+                    continue
+                blocked = self._blocked_by(step, failed_ips)
+                if blocked:
+                    step.status, step.message = SKIPPED, blocked
+                    self.on_step(step)
+                    continue
+                sent += self._save(self._one_save(step, steps, failed_ips), state, failed_ips)
+            if sent:
+                state = self._read_back(sent, state, failed_ips)
+                self._state = state
+        # a save that failed may still have landed: its page is read again here
+        state_after = (self._driver_read_back()
+                       if any(s.status == FAILED for s in the_plan.steps) else state)
         result = RunResult(the_plan.steps, the_plan.extras, dry_run, None, state_after,
                            started, time.time(), notes,
                            str(self.journal.path) if self.journal else None)
@@ -303,46 +314,113 @@ class Engine:
                     + ", ".join(sorted(failed_ips)) + ")")
         return ""
 
-    def _apply_one(self, step: Step, state: ApplianceState) -> tuple[ApplianceState, bool]:
-        """Send one step and read it back; returns the appliance state and whether
-        it was read after the step (False when the step failed before that)."""
-        step.status = APPLYING
-        self.on_step(step)
-        if self.journal:
-            self.journal.step(step)
-        t0 = time.monotonic()
-        fresh = False
+    def _by_page(self, steps: list[Step]) -> list[list[Step]]:
+        """``steps`` cut where the page their form is on changes (plan order
+        keeps one page's steps together): each part is read back once."""
+        groups: list[list[Step]] = []
+        last = None
+        for step in steps:
+            spec = self.areas.pages.get(self.areas[step.area].section, {})
+            page = spec.get("path") or spec.get("page") or step.page
+            if not groups or page != last:
+                groups.append([])
+            groups[-1].append(step)
+            last = page
+        return groups
+
+    def _one_save(self, step: Step, steps: list[Step], failed_ips: set[str]) -> list[Step]:
+        """The steps that go out in one save with ``step``: with a form shared
+        by several areas (Global Configuration), every pending step of it
+        that may be sent; else ``step`` alone."""
+        area = self.areas[step.area]
+        if area.joint is None:
+            return [step]
+        return [s for s in steps if s.status == PENDING and self.areas[s.area].joint is not None
+                and self.areas[s.area].section == area.section
+                and s.area in self.driver.capabilities and not self._blocked_by(s, failed_ips)]
+
+    def _save(self, steps: list[Step], state: ApplianceState,
+              failed_ips: set[str]) -> list[Step]:
+        """Send one save for ``steps``; returns those that went out and wait
+        for their read-back. A refused or failed save marks its steps failed;
+        a refused joint save is sent again one step at a time, to tell which
+        value the appliance refused. Raises the errors that end the run."""
+        for step in steps:
+            step.status = APPLYING
+            self._started_at[step.key] = time.monotonic()
+            self.on_step(step)
+            if self.journal:
+                self.journal.step(step)
         try:
-            self._send(step, state)
-            state = self.driver.read_state()
-            fresh = True
+            if len(steps) == 1 and self.areas[steps[0].area].joint is None:
+                self._send(steps[0], state)
+            else:
+                values: dict[str, Any] = {}
+                for step in steps:
+                    values.update(self.areas[step.area].joint(self.settings))
+                self.driver.set_global(**values)
+        except ValidationRefused as exc:
+            if len(steps) > 1:
+                for step in steps:
+                    step.status = PENDING
+                return [s for step in steps for s in self._save([step], state, failed_ips)]
+            self._fail(steps, str(exc), failed_ips)
+            return []
+        except ApplianceError as exc:
+            self._fail(steps, str(exc), failed_ips)
+            if isinstance(exc, RUN_ENDING):
+                raise
+            return []
+        for step in steps:
+            if step.area == "ip" and self.wire_check is not None:
+                problem = self.wire_check(IpAddress(**step.after), state)
+                if problem:
+                    mismatch = ReadBackMismatch(step.title, "answer on the wire", problem)
+                    self._fail([step], f"read back differs: {mismatch}", failed_ips)
+        return [s for s in steps if s.status == APPLYING]
+
+    def _read_back(self, sent: list[Step], state: ApplianceState,
+                   failed_ips: set[str]) -> ApplianceState:
+        """Read the page ``sent`` were saved on again and mark each verified
+        when it shows the sheet's value, else failed with what it shows.
+        Returns the state read (``state`` when it could not be read)."""
+        try:
+            state = self._driver_read_back()
+        except ApplianceError as exc:
+            self._fail(sent, str(exc), failed_ips)
+            if isinstance(exc, RUN_ENDING):
+                raise
+            return state
+        for step in sent:
             area = self.areas[step.area]
             got = area.present(state, step.key)
             secret = area.secret
             if (secret and self._smtp_password and secret.wanted(self.settings)
                     and not secret.held(state)):
-                raise ReadBackMismatch(step.title, f"{secret.words} set", f"no {secret.words}")
-            if got != step.after:
-                raise ReadBackMismatch(step.title, step.after, got)
-            if step.area == "ip" and self.wire_check is not None:
-                problem = self.wire_check(IpAddress(**step.after), state)
-                if problem:
-                    raise ReadBackMismatch(step.title, "answer on the wire", problem)
-            step.status = VERIFIED
-            step.message = "read back"
-        except ReadBackMismatch as exc:
-            step.status = FAILED
-            step.message = f"read back differs: {exc}"
-        except ApplianceError as exc:
-            step.status, step.message = FAILED, str(exc)
-            if isinstance(exc, RUN_ENDING):
-                self._finished(step, t0)
-                raise
-        self._finished(step, t0)
-        return state, fresh
+                mismatch = ReadBackMismatch(step.title, f"{secret.words} set", f"no {secret.words}")
+            elif got != step.after:
+                mismatch = ReadBackMismatch(step.title, step.after, got)
+            else:
+                step.status, step.message = VERIFIED, "read back"
+                self._finished(step)
+                continue
+            self._fail([step], f"read back differs: {mismatch}", failed_ips)
+        return state
 
-    def _finished(self, step: Step, t0: float) -> None:
-        step.seconds = round(time.monotonic() - t0, 3)
+    def _driver_read_back(self) -> ApplianceState:
+        read_back = getattr(self.driver, "read_back", None)
+        return read_back() if read_back is not None else self.driver.read_state()
+
+    def _fail(self, steps: list[Step], message: str, failed_ips: set[str]) -> None:
+        for step in steps:
+            step.status, step.message = FAILED, message
+            if step.area == "ip":
+                failed_ips.add(step.after["address"])
+            self._finished(step)
+
+    def _finished(self, step: Step) -> None:
+        started = self._started_at.pop(step.key, None)
+        step.seconds = round(time.monotonic() - started, 3) if started is not None else 0.0
         self.on_step(step)
         if self.journal:
             self.journal.step(step)

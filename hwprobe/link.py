@@ -21,7 +21,11 @@ namespace of the calling thread):
     handler is installed: the caller (the console) must call ``give_back()``
     on its own exit paths. Other keywords: ``arp_wait`` (seconds the address
     check listens, default 0.2), ``carrier_wait`` (seconds to wait for a
-    cable after bringing the port up, default 3). A non-default ``address``
+    cable after bringing the port up, default 3), ``on_port_up`` (called,
+    and must not block, once the port is up and before its address is
+    checked and claimed: the probe command starts its 0.0.0.0 ARP search
+    there, so the search and the address check share their wait). A
+    non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
     IPv6 is otherwise left alone. nmcli is always read with LC_ALL=C. A
@@ -61,7 +65,7 @@ from typing import Callable
 
 from . import interfaces, journal, portowners
 from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
-from .errors import BadInput, LinkError, PortRefused
+from .errors import BadInput, LinkError, PortBusy, PortRefused
 from .portlock import PortLock
 from .privileges import missing_privileges, require_privileges  # noqa: F401 - part of this API
 
@@ -323,7 +327,21 @@ def restore_from_journal(iface: str | None = None,
             note(msg)
             continue
         require_privileges(("CAP_NET_ADMIN",), f"put {rec.iface} back")
-        restored = _restore(rec, note)
+        # a new run on this port may be starting right now: it takes the
+        # port's lock before it reads this journal, so take it too, or leave
+        # the port to that run (it puts the port back itself first)
+        port_lock = PortLock(rec.iface, rec.netns)
+        try:
+            port_lock.acquire()
+        except PortBusy as exc:
+            if iface is not None:
+                raise LinkError(str(exc)) from None
+            note(str(exc))
+            continue
+        try:
+            restored = _restore(rec, note)
+        finally:
+            port_lock.release()
         if restored is not None:
             note(f"{rec.iface} put back: {rec.describe()}")
             done.append(restored)
@@ -344,7 +362,7 @@ class Takeover:
                  prefix: int = LAPTOP_PREFIX, force: bool = False,
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
-                 carrier_wait: float = 3.0):
+                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -354,6 +372,7 @@ class Takeover:
         self.handle_signals = handle_signals
         self.arp_wait = arp_wait
         self.carrier_wait = carrier_wait
+        self.on_port_up = on_port_up
         self.notes: list[str] = []
         self.record: journal.LinkRecord | None = None
         self._lock = threading.RLock()
@@ -492,6 +511,8 @@ class Takeover:
                 if not carrier:
                     self.note(f"no carrier on {self.iface}: is the cable in, and "
                               f"the appliance powered?")
+                if self.on_port_up is not None:
+                    self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
                 self.address = self._choose_address()
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
             except (BadInput, LinkError):
@@ -530,7 +551,7 @@ class Takeover:
             time.sleep(0.02)
 
     def _choose_address(self) -> str:
-        from .probe import arp_holders  # scapy loads only when a takeover runs
+        from .probe import arp_holders
 
         holders = arp_holders(self.iface, [self.requested], self.arp_wait)
         if not holders:

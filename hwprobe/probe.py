@@ -3,26 +3,29 @@
 Public API (usable from a worker thread; the sockets belong to the network
 namespace of the calling thread):
 
-``probe(iface, src_address, addresses=FACTORY_ADDRESSES, timeout=1.0,
+``probe(iface, src_address="0.0.0.0", addresses=FACTORY_ADDRESSES, timeout=1.0,
         on_answer=None, check_https=True, cancel=None, settle=0.1) -> ProbeResult``
 
-    Sends one ARP who-has per address (scapy-built, explicit hwsrc/psrc, on a
-    raw socket bound to ``iface`` so nothing leaves by another port), repeats
-    it for addresses still silent every ``resend`` seconds, and calls
-    ``on_answer(Responder)`` the moment each address answers, with the MAC and
-    round-trip time. The ARP phase ends at ``timeout`` when nothing answers;
-    once something answered, ``settle`` seconds after the last new answer
-    (long enough for a second device claiming the same address, or another
-    device on another address, to be heard; 20 ms once every address has
-    answered); or as soon as ``cancel`` (a threading.Event) is set. A second
-    MAC answering for an address is a conflict: it lands in
+    Sends one ARP who-has per address (on a raw socket bound to ``iface`` so
+    nothing leaves by another port), repeats it for addresses still silent
+    every ``resend`` seconds, and calls ``on_answer(Responder)`` the moment
+    each address answers, with the MAC and round-trip time. From sender
+    address 0.0.0.0 (the default) the requests are RFC 5227 ARP probes: the
+    search needs no address of its own on the port, so it can run while the
+    laptop's address is still being checked. The ARP phase ends at ``timeout``
+    when nothing answers; once something answered, ``settle`` seconds after
+    the last new answer (long enough for a second device claiming the same
+    address, or another device on another address, to be heard; 20 ms once
+    every address has answered); or as soon as ``cancel`` (a threading.Event)
+    is set. A second MAC answering for an address is a conflict: it lands in
     ``Responder.conflict_macs`` and ``on_answer`` is called again. With
-    ``check_https``, each responder's TCP 443 is tried the moment it answers
-    (in parallel with the ARP phase) and the SHA-256 fingerprint of its TLS
-    certificate read (no verification: only to show and later pin it);
-    ``on_answer`` is called again, from that check's own thread, when it
-    arrives. ``probe()`` returns once those checks are done (at most
-    ``https_timeout`` seconds each) unless cancelled.
+    ``check_https`` (it needs a laptop address: not from 0.0.0.0), each
+    responder's TCP 443 is tried the moment it answers (in parallel with the
+    ARP phase) and the SHA-256 fingerprint of its TLS certificate read (no
+    verification: only to show and later pin it); ``on_answer`` is called
+    again, from that check's own thread, when it arrives. ``probe()`` returns
+    once those checks are done (at most ``https_timeout`` seconds each)
+    unless cancelled.
 
     ``ProbeResult(iface, src_address, addresses, responders, elapsed_ms,
     first_answer_ms, arp_ms, cancelled)`` with ``Responder(address, mac,
@@ -34,15 +37,18 @@ namespace of the calling thread):
     Raises BadInput (unknown port, bad address), NeedsPrivileges (no
     CAP_NET_RAW), LinkError (port down) and OSError for other socket failures.
 
+``check_https(result, iface, src_address, on_answer=None)``: the HTTPS check
+of a probe made from 0.0.0.0, once the laptop has its address.
+
 ``arp_holders(iface, candidates, wait=0.2) -> {address: MAC}``: the RFC
 5227-style check (ARP probes from 0.0.0.0) the takeover runs before claiming
 an address.
 
 ``https_fingerprint(address, iface, src_address) -> (sha256 | None, why | None)``
 
-``preload()`` imports scapy (about half a second) ahead of time, e.g. in a
-thread while the port is taken over. scapy is otherwise only imported inside
-``probe()``, always with its routing-table autoload turned off.
+Frames are built and read with ``struct`` (an ARP frame is 42 fixed bytes):
+importing scapy costs over a second, longer than arp-scan takes for the whole
+search.
 """
 from __future__ import annotations
 
@@ -64,7 +70,7 @@ from .privileges import require_privileges
 _ETH_P_ARP = 0x0806
 _PACKET_OUTGOING = 4
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
-_scapy_lock = threading.Lock()
+ANY = "0.0.0.0"                       # RFC 5227 probe: no sender address
 
 
 @dataclass
@@ -133,22 +139,10 @@ class ProbeResult:
         return d
 
 
-def _scapy():
-    """Import scapy's Ethernet/ARP layers with route autoloading off."""
-    with _scapy_lock:
-        from scapy.config import conf
-
-        conf.route_autoload = False       # reading a big routing table costs seconds
-        conf.route6_autoload = False
-        conf.ipv6_enabled = False
-        conf.verb = 0
-        from scapy.layers.l2 import ARP, Ether
-    return Ether, ARP
-
-
 def preload() -> None:
-    """Import scapy now so the first probe does not pay for it."""
-    _scapy()
+    """Import now what a takeover and a probe need (the netlink library,
+    about half a second), e.g. after the console's first frame."""
+    import pyroute2  # noqa: F401
 
 
 def _check_inputs(src_address: str, addresses) -> tuple[str, ...]:
@@ -182,10 +176,22 @@ def _open(iface: str) -> socket.socket:
 
 # --- RFC 5227-style check that an address is free -------------------------------
 
-def _arp_frame(mac: bytes, target: str) -> bytes:
+def _arp_frame(mac: bytes, target: str, sender: str = ANY) -> bytes:
+    """A broadcast ARP who-has ``target`` from ``mac`` (sender 0.0.0.0: a probe)."""
     return (b"\xff" * 6 + mac + struct.pack("!H", _ETH_P_ARP)
-            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + b"\0" * 4
+            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + socket.inet_aton(sender)
             + b"\0" * 6 + socket.inet_aton(target))
+
+
+def _arp_reply(data: bytes) -> tuple[str, str, str] | None:
+    """(sender address, sender MAC, target address) of an Ethernet ARP reply,
+    or None for anything else."""
+    if len(data) < 42 or data[12:14] != b"\x08\x06":
+        return None
+    htype, ptype, hlen, plen, op = struct.unpack("!HHBBH", data[14:22])
+    if (htype, ptype, hlen, plen, op) != (1, 0x0800, 6, 4, 2):
+        return None
+    return (socket.inet_ntoa(data[28:32]), data[22:28].hex(":"), socket.inet_ntoa(data[38:42]))
 
 
 def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
@@ -241,6 +247,10 @@ def https_fingerprint(address: str, iface: str, src_address: str,
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         raw.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, iface.encode())
+        # closed with a reset, not a FIN exchange: nothing of this connection is
+        # left in the kernel to answer the appliance once the port is given back
+        # (with the laptop address gone, another port's route could carry it)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         raw.bind((src_address, 0))
         raw.settimeout(timeout)
         raw.connect((address, port))
@@ -275,7 +285,7 @@ def _send(sock: socket.socket, frame: bytes, iface: str) -> None:
         raise
 
 
-def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: float = 1.0,
+def probe(iface: str, src_address: str = ANY, addresses=FACTORY_ADDRESSES, timeout: float = 1.0,
           on_answer: Callable[[Responder], None] | None = None, check_https: bool = True,
           cancel: threading.Event | None = None, settle: float = 0.1,
           resend: float = 0.25, https_timeout: float = 2.0) -> ProbeResult:
@@ -284,7 +294,7 @@ def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: fl
     if timeout <= 0:
         raise BadInput(f"--timeout {timeout:g}: must be more than 0 seconds")
     require_privileges(("CAP_NET_RAW",), f"send ARP on {iface}")
-    Ether, ARP = _scapy()
+    check_https = check_https and src_address != ANY
     notify = on_answer or (lambda _r: None)
     start = time.monotonic()
     found: dict[str, Responder] = {}
@@ -292,12 +302,8 @@ def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: fl
     first = last_new = None
     sock = _open(iface)
     try:
-        mac = sock.getsockname()[4].hex(":")
-        template = bytes(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
-                         / ARP(op=1, hwsrc=mac, psrc=src_address,
-                               hwdst="00:00:00:00:00:00", pdst=addresses[0]))
-        # the target address is the frame's last 4 bytes; one scapy build is enough
-        frames = {a: template[:-4] + socket.inet_aton(a) for a in addresses}
+        own_mac = sock.getsockname()[4]
+        frames = {a: _arp_frame(own_mac, a, src_address) for a in addresses}
         sent_at: dict[str, float] = {}
         next_send = start
         while True:
@@ -330,15 +336,17 @@ def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: fl
                 got = time.monotonic()
                 if where[2] == _PACKET_OUTGOING:
                     continue
-                arp = Ether(data).getlayer(ARP)
-                if (arp is None or arp.op != 2 or arp.psrc not in sent_at
-                        or arp.pdst != src_address):
+                reply = _arp_reply(data)
+                if reply is None:
                     continue
-                their_mac = str(arp.hwsrc).lower()
-                known = found.get(arp.psrc)
+                psrc, their_mac, pdst = reply
+                # a probe from 0.0.0.0 is answered to 0.0.0.0 (RFC 5227)
+                if psrc not in sent_at or pdst != src_address:
+                    continue
+                known = found.get(psrc)
                 if known is None:
-                    known = found[arp.psrc] = Responder(
-                        arp.psrc, their_mac, round((got - sent_at[arp.psrc]) * 1000, 3))
+                    known = found[psrc] = Responder(
+                        psrc, their_mac, round((got - sent_at[psrc]) * 1000, 3))
                     first = first if first is not None else got
                     last_new = got
                     notify(known)
@@ -364,6 +372,23 @@ def probe(iface: str, src_address: str, addresses=FACTORY_ADDRESSES, timeout: fl
         arp_ms=round((arp_done - start) * 1000, 3),
         cancelled=cancelled,
     )
+
+
+def check_https(result: ProbeResult, iface: str, src_address: str,
+                on_answer: Callable[[Responder], None] | None = None,
+                timeout: float = 2.0) -> ProbeResult:
+    """The HTTPS check of every responder of ``result`` (a probe made from
+    0.0.0.0), from ``src_address`` now that the port holds it, all at once;
+    returns ``result`` with fingerprints filled in and ``elapsed_ms`` grown
+    by the wait. Never raises for network errors."""
+    start = time.monotonic()
+    checks = [_start_check(r, iface, src_address, timeout, on_answer or (lambda _r: None))
+              for r in result.responders]
+    for t in checks:
+        t.join()
+    result.src_address = src_address
+    result.elapsed_ms = round(result.elapsed_ms + (time.monotonic() - start) * 1000, 3)
+    return result
 
 
 def _start_check(responder: Responder, iface: str, src_address: str, timeout: float,

@@ -20,7 +20,8 @@ from typing import Iterable
 from .areas import AREAS
 from .constants import FACTORY_PASSWORD, state_dir
 from .fsutil import atomic_write
-from .engine import FAILED, SKIPPED, UNCHANGED, VERIFIED, RunResult
+from .engine import FAILED, SKIPPED, VERIFIED, RunResult
+from .wording import MARK      # the marks the console's Done screen uses too
 
 NEXT_STEPS = [
     "Restore the certificates (SSL/TLS) on the appliance: outside this tool.",
@@ -29,7 +30,6 @@ NEXT_STEPS = [
     "Store the new appliance password safely (password manager or sealed envelope).",
 ]
 
-MARK = {VERIFIED: "[x]", UNCHANGED: "[=]", FAILED: "[!]", SKIPPED: "[-]"}
 
 
 def _words(step: dict, side: str) -> str:

@@ -133,8 +133,12 @@ def check(req: RmaRequest) -> list[tuple[str, str]]:
     if req.failed_part.strip() and req.failed_part.strip().lower() not in PARTS:
         out.append(("failed_part", f"choose one of: {', '.join(PARTS)}"))
     if req.country.strip() and not req.in_us:
-        if not req.vat_number.strip():
-            out.append(("vat_number", "a VAT number is required outside the United States"))
+        # the procedure asks for a VAT number "if necessary": where VAT fees
+        # are expected, a permanent replacement shipped from outside the
+        # country's customs union (not the US, not Ireland or the EU)
+        if req.needs_vat_consent and not req.vat_number.strip():
+            out.append(("vat_number", "a VAT number is needed for an international replacement "
+                                      "outside Ireland and the EU"))
         if req.international_choice not in INTERNATIONAL_CHOICES and not eligibility(req).fru:
             out.append(("international_choice",
                         "choose repair-and-return (up to 4 weeks) or replace (VAT may apply)"))

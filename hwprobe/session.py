@@ -69,8 +69,9 @@ class Target:
     def check(self) -> None:
         """Everything about the target that can be told before touching the
         port. Raises BadInput (exit 2, nothing changed)."""
-        if not self.address and not self.console:
-            raise BadInput("give the appliance's --address (or --console DEV)")
+        if not self.address and not self.console and not self.iface:
+            raise BadInput("give the appliance's --address, or --iface PORT to search the "
+                           "factory addresses on that port (or --console DEV)")
         if self.address:
             try:
                 addr = ipaddress.IPv4Address(self.address)
@@ -156,10 +157,12 @@ class BringupSession:
     def laptop_address(self) -> str | None:
         return self.takeover.address if self.takeover is not None else None
 
-    def take_port(self) -> "Takeover | None":
+    def take_port(self, on_port_up: Callable[[], None] | None = None) -> "Takeover | None":
         """Take the target's laptop port over (journal, lock); None without
-        --iface. Raises BadInput, PortRefused, PortBusy, NeedsPrivileges,
-        LinkError; the port is unchanged after any of them."""
+        --iface. ``on_port_up``: see ``Takeover`` (work that needs the link
+        but no address, started before the address check). Raises BadInput,
+        PortRefused, PortBusy, NeedsPrivileges, LinkError; the port is
+        unchanged after any of them."""
         if not self.target.iface:
             return None
         if self.takeover is not None and self.takeover.record is not None:
@@ -169,7 +172,8 @@ class BringupSession:
         self.stage = "taking the port"
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
-                            on_note=self.note, handle_signals=self.target.handle_signals)
+                            on_note=self.note, handle_signals=self.target.handle_signals,
+                            on_port_up=on_port_up)
         # kept before take() runs: a give-back from another thread (the console
         # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover
@@ -393,7 +397,8 @@ class BringupSession:
             from .profiles import check_fits
 
             self.stage = "checking the sheet against the appliance's firmware"
-            check_fits(settings, self.read_state().software_version)
+            state = self.read_state()           # also what the plan is made from: read once
+            check_fits(settings, state.software_version)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,
                         wire_check=self.wire_check if self.takeover is not None else None,

@@ -19,7 +19,10 @@ per line in, one JSON answer per line out.
     {"get": "stats"}                       {"requests": {"GET /path": n},
                                             "saved": {"POST /path": n},
                                             "changes": {"add_ip": n, ...},
+                                            "log": ["GET /path", "POST /path", ...],
                                             "dropped": n, "faults": {...}}
+                                           ("log": every web request in order, the
+                                           last LOG_SIZE of them)
 
 Answers are {"ok": true, ...} or {"ok": false, "error": "..."}.
 ``send(path, **msg)`` is the client.
@@ -33,11 +36,12 @@ import socket
 import socketserver
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any, Callable
 
 log = logging.getLogger("simulator.control")
 
+LOG_SIZE = 5000
 FAULT_NAMES = ("hostile", "drop_after", "http500", "delay", "expire_sessions", "reboot",
                "new_certificate", "clear")
 
@@ -55,6 +59,7 @@ class Faults:
         self.http500: set[str] = set()
         self.delay: float = 0.0
         self.requests: Counter = Counter()
+        self.log: deque[str] = deque(maxlen=LOG_SIZE)
         self.saved: Counter = Counter()
         self.dropped = 0
         self.silent_until = 0.0
@@ -69,6 +74,7 @@ class Faults:
         """Decide a request's fate: "drop", "500" or "answer" (after any delay)."""
         with self._lock:
             self.requests[f"{method} {path}"] += 1
+            self.log.append(f"{method} {path}")
             if self.drop_after is not None:
                 if self.drop_after <= 0:
                     self.drop_after = None
@@ -150,7 +156,7 @@ class Faults:
     def stats(self) -> dict:
         with self._lock:
             return {"requests": dict(self.requests), "saved": dict(self.saved),
-                    "dropped": self.dropped}
+                    "log": list(self.log), "dropped": self.dropped}
 
 
 class _Handler(socketserver.StreamRequestHandler):

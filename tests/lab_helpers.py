@@ -3,9 +3,12 @@ process inside the lab's laptop namespace, and look at lan0 from outside."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +68,67 @@ def reports(state_dir) -> list[Path]:
 
 def no_traceback(*texts: str) -> bool:
     return not any("Traceback (most recent call last)" in t for t in texts)
+
+
+def request_discipline(log: list[str]) -> list[str]:
+    """What a run's web requests (the simulator's ordered request log, "GET
+    /path") did beyond the engine's discipline, in words; [] when none:
+
+    - a form that holds values (Global Configuration, NTP, syslog, e-mail)
+      saved more than once in the run: one save carries all its changes;
+    - a page read again when no save touched it since it was last read (the
+      first read of each page is the plan's, the next one a read-back).
+
+    Add and delete forms may be posted once per address or route."""
+    from hwprobe.pagemap import PAGES
+    from simulator.web import ACTIONS, PAGE_OF_KEY, PAGE_PATHS
+
+    whole = {spec["action"] for spec in PAGES.values()
+             if isinstance(spec, Mapping) and isinstance(spec.get("action"), str)}
+    problems, saves, read = [], Counter(), set()
+    for entry in log:
+        method, path = entry.split(" ", 1)
+        if method == "POST" and path in ACTIONS:
+            saves[path] += 1
+            if path in whole and saves[path] == 2:
+                problems.append(f"{path} saved again")
+            read.discard(PAGE_OF_KEY[ACTIONS[path][0]])
+        elif method == "GET" and path in PAGE_PATHS:
+            if path in read:
+                problems.append(f"{path} read again with no save in between")
+            read.add(path)
+    return problems
+
+
+_CUP = re.compile(r"\x1b\[(\d*);?(\d*)H")
+_ESCAPE = re.compile(r"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|"
+                     r"[()][0-9A-B]|[=>78cDEHM])")
+
+
+def terminal_screen(data: bytes, width: int = 80, height: int = 24) -> str:
+    """What a terminal of ``width`` x ``height`` shows after ``data`` (cursor
+    moves and text; styles ignored). The console profile writes only the
+    cells that change, so the bytes alone do not say what is on the screen."""
+    grid = [[" "] * width for _ in range(height)]
+    text = data.decode("utf-8", "replace")
+    y = x = pos = 0
+
+    def put(chunk: str) -> None:
+        nonlocal x, y
+        for ch in chunk:
+            if ch == "\r":
+                x = 0
+            elif ch == "\n":
+                y = min(y + 1, height - 1)
+            elif ch >= " " and 0 <= y < height and 0 <= x < width:
+                grid[y][x] = ch
+                x += 1
+
+    for m in _ESCAPE.finditer(text):
+        put(text[pos:m.start()])
+        pos = m.end()
+        move = _CUP.fullmatch(m.group(0))
+        if move:
+            y, x = int(move.group(1) or 1) - 1, int(move.group(2) or 1) - 1
+    put(text[pos:])
+    return "\n".join("".join(row) for row in grid)

@@ -10,13 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from hwprobe.pagemap import PAGES
 from hwprobe.sheet import load_sheet
+from lab_helpers import request_discipline
 from simulator import control
 from simulator.lab import in_netns
+from simulator.web import PAGE_PATHS
 
 pytestmark = pytest.mark.lab
 
@@ -25,6 +29,7 @@ EXAMPLE = ROOT / "assets" / "example-sheet.toml"
 NEW_PASSWORD = "Bring-Up-2am!x7"
 SMTP_PASSWORD = "Smtp-Relay#Secret-93"
 ADDR = "169.254.1.3"
+IP_PAGE = PAGES["ip_config"]
 
 
 def bringup(lab, *args, env_extra=None, state_dir, timeout=120, popen=False):
@@ -117,6 +122,14 @@ def answers_https(lab) -> bool:
             return False
 
 
+def request_log(lab) -> list[str]:
+    return control.send(lab.control, get="stats")["log"]
+
+
+def posts(log: list[str]) -> Counter:
+    return Counter(e.split(" ", 1)[1] for e in log if e.startswith("POST "))
+
+
 def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
         make_lab, state_dir, tmp_path):
     lab = make_lab(appliance_address=ADDR)
@@ -126,6 +139,14 @@ def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
     assert out["ok"] and all(s["status"] == "verified" for s in out["steps"] if s["changed"])
     assert appliance_matches_sheet(lab) == []
     assert "your cable is in NIC1" in out["notes"]
+    # each form saved once, each page read once and read back once after its saves
+    log = request_log(lab)
+    assert request_discipline(log) == []
+    saved = posts(log)
+    assert saved[IP_PAGE["add_action"]] == 2 and saved[PAGES["routes"]["add_action"]] == 1
+    assert saved[PAGES["global_config"]["action"]] == 1      # host name, gateway and DNS
+    assert Counter(e for e in log if e == f"GET {IP_PAGE['path']}") == {
+        f"GET {IP_PAGE['path']}": 2}
 
     sheet = tmp_path / "captured.toml"
     r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(sheet),
@@ -134,13 +155,39 @@ def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
     captured, example = load_sheet(sheet), load_sheet(EXAMPLE)
     assert captured == example
 
+    mark = len(request_log(lab))
     r = apply(lab, state_dir, LATER)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert [s for s in out["steps"] if s["changed"]] == []
+    log = request_log(lab)[mark:]
+    assert request_discipline(log) == [] and set(posts(log)) == {PAGES["login"]["path"]}
     r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
                 env_extra=LATER, state_dir=state_dir)
     assert "nothing to change" in r.stdout, r.stderr
+
+    # a new host name, DNS and one more route: one Global Configuration save
+    # with both, and only IP Configuration and Static Routes read back
+    changed = tmp_path / "changed.toml"
+    changed.write_text(EXAMPLE.read_text()
+                       .replace('"support.example.net"', '"support2.example.net"')
+                       .replace('"203.0.113.53"]', '"203.0.113.54"]')
+                       + '\n[[route]]\ndestination = "203.0.113.192/26"\n'
+                         'gateway = "198.51.100.254"\nnic = "nic1"\n')
+    mark = len(request_log(lab))
+    r = bringup(lab, "apply", "--sheet", str(changed), "--address", ADDR, "--iface", "lan0",
+                "--json", env_extra=LATER, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert {s["key"] for s in json.loads(r.stdout)["steps"] if s["status"] == "verified"} == {
+        "hostname", "dns", "route:203.0.113.192/26"}
+    log = request_log(lab)[mark:]
+    assert request_discipline(log) == []
+    assert posts(log) == {PAGES["login"]["path"]: 1, PAGES["global_config"]["action"]: 1,
+                          PAGES["routes"]["add_action"]: 1}
+    reads = Counter(e.split(" ", 1)[1] for e in log if e.startswith("GET /appliance/")
+                    and e.split(" ", 1)[1] in PAGE_PATHS)
+    assert {page for page, n in reads.items() if n > 1} == {IP_PAGE["path"],
+                                                            PAGES["routes"]["path"]}
 
 
 def test_no_password_in_any_file_output_or_argv(make_lab, state_dir, tmp_path):
@@ -321,3 +368,27 @@ def test_wrong_password_says_how_many_tries_remain_and_is_not_retried(make_lab, 
     assert "does not retry" in r.stderr
     logins = control.send(lab.control, get="stats")["requests"].get("POST /appliance/login", 0)
     assert logins == 1
+
+
+def test_apply_without_an_address_searches_the_factory_addresses_on_the_port(make_lab, state_dir):
+    from lab_helpers import port_state
+    from simulator import lab as labmod
+
+    lab = make_lab(appliance_address="169.254.1.4", answers_on="nic2")    # the cable in NIC1
+    before = port_state(lab.laptop_ns)
+    args = ("apply", "--sheet", str(EXAMPLE), "--iface", "lan0")
+    r = bringup(lab, *args, env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "nothing answers on 169.254.1.1, 169.254.1.2, 169.254.1.3, 169.254.1.4 on lan0" \
+        in r.stderr and "other NIC" in r.stderr
+    assert port_state(lab.laptop_ns) == before
+    assert control.send(lab.control, get="stats")["changes"] == {}
+    labmod.plug(lab.name, "nic2")
+    r = bringup(lab, *args, env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 0, r.stderr
+    [mac] = [n["mac"] for n in control.send(lab.control, get="state")["state"]["nics"]
+             if n["nic"] == "nic2"]
+    assert f"found the appliance at 169.254.1.4 (MAC {mac}) on lan0" in r.stderr
+    assert "your cable is in NIC2" in r.stdout
+    assert appliance_matches_sheet(lab) == []
+    assert port_state(lab.laptop_ns) == before

@@ -66,6 +66,21 @@ def test_capture_reads_every_area_back_into_a_sheet_that_loads_equal():
     assert plan(state, captured).changes == []
 
 
+def test_capture_of_an_appliance_without_e_mail_leaves_smtp_out_and_loads():
+    from hwprobe.state import SmtpSettings
+
+    sheet = load_sheet(EXAMPLE)
+    unset = SmtpSettings(relay="", port=25, encryption="none", auth="none", username="",
+                         from_address="", admin_contacts=[])
+    state = ApplianceState(**{**sheet.__dict__, "smtp": unset, "ntp_servers": [],
+                              "syslog_servers": []})
+    captured = settings_from_state(state)
+    assert captured.smtp is None                   # apply then leaves e-mail alone
+    loaded = parse_sheet(dump_sheet(captured), "captured.toml")
+    assert loaded.smtp is None and loaded.ntp_servers == [] and loaded.syslog_servers == []
+    assert plan(state, loaded).changes == []
+
+
 # --- a firmware that moves a setting is one data change ---------------------------------------
 
 MOVED = MAP_TEXT.replace(

@@ -166,6 +166,22 @@ def test_refused_value_raises_with_the_appliance_message_and_changes_nothing(web
     assert sim.state() == before
 
 
+def test_one_refused_value_of_the_shared_global_save_fails_only_its_own_step(web, sim):
+    from hwprobe.engine import Engine
+    from hwprobe.state import Settings
+
+    settings = Settings(hostname="support.example.net", default_gateway="203.0.113.1",
+                        dns_servers=["198.51.100.53"])
+    result = Engine(web, settings).run()
+    steps = {s.key: s for s in result.steps}
+    assert {k: s.status for k, s in steps.items()} == {
+        "gateway": "failed", "hostname": "verified", "dns": "verified"}
+    assert "203.0.113.1 is not in any configured subnet" in steps["gateway"].message
+    st = sim.state()
+    assert (st["hostname"], st["dns_servers"], st["default_gateway"]) == (
+        "support.example.net", ["198.51.100.53"], "")
+
+
 def test_send_test_email_returns_the_notice_or_the_refusal(web):
     with pytest.raises(ValidationRefused, match="no SMTP relay is configured"):
         web.send_test_email()

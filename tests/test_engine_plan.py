@@ -1,5 +1,6 @@
 """The plan: what differs between the appliance and the sheet, in a safe order."""
 from hwprobe.engine import plan
+from hwprobe.pagemap import PAGES
 from hwprobe.state import ApplianceState, IpAddress, NicInfo, Route, Settings, SmtpSettings
 
 FACTORY = IpAddress("nic1", "169.254.1.1", "255.255.255.0")
@@ -60,3 +61,16 @@ def test_address_on_the_wrong_nic_is_a_change():
     state = ApplianceState(ips=[IpAddress("nic2", "198.51.100.20", "255.255.255.0")])
     step = plan(state, s).steps[0]
     assert step.changed and step.before["nic"] == "nic2" and step.after["nic"] == "nic1"
+
+
+def test_request_discipline_check_flags_a_second_save_and_a_read_back_no_save_touched():
+    from lab_helpers import request_discipline
+
+    ip, glob = PAGES["ip_config"], PAGES["global_config"]
+    clean = [f"GET {ip['path']}", f"POST {ip['add_action']}", f"POST {ip['add_action']}",
+             f"POST {glob['action']}", f"GET {ip['path']}"]
+    assert request_discipline(clean) == []
+    assert request_discipline(clean + [f"POST {glob['action']}"]) == [
+        f"{glob['action']} saved again"]
+    assert request_discipline(clean + [f"GET {ip['path']}"]) == [
+        f"{ip['path']} read again with no save in between"]

@@ -89,6 +89,30 @@ def test_in_a_lab_first_login_must_change_the_password_before_any_page(web):
         assert r.status_code in (302, 303) and "login" in r.headers["Location"]
 
 
+def test_in_a_lab_a_login_form_that_expires_before_it_is_sent_is_read_again_once(web):
+    # The window between reading the login form and posting it is opened on
+    # purpose: the driver's page read is wrapped to end every session on the
+    # real simulator right after the first read of the login page.
+    with WebDriver("169.254.1.2", use_journal=False) as d:
+        reads, real_get = [], d._get
+
+        def get_then_expire(path, *args, **kwargs):
+            answer = real_get(path, *args, **kwargs)
+            reads.append(path)
+            if len(reads) == 1:
+                control.send(web.control, fault="expire_sessions")
+            return answer
+
+        d._get = get_then_expire
+        assert d.login("admin", "password").change_required
+        assert reads.count(reads[0]) == 2           # the form was read again, once
+    with WebDriver("169.254.1.2", use_journal=False) as d:   # no failed try was counted
+        for _ in range(4):
+            with pytest.raises(LoginFailed) as exc:
+                d.login("admin", "not-it")
+        assert exc.value.tries_left == 1
+
+
 def test_in_a_lab_five_bad_logins_lock_the_account(web):
     with WebDriver("169.254.1.2", use_journal=False) as d:
         left = []

@@ -127,24 +127,55 @@ def test_two_lab_namespaces_keep_separate_journals_for_their_lan0(make_lab, stat
     assert port_state(second.laptop_ns)["addresses"] == []
 
 
+def left_by_a_dead_run() -> None:
+    """lan0 taken over and journalled as if by a run that was SIGKILLed."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    held = link.Takeover("lan0", force=True).take()
+    rec = journal.load("lan0")
+    rec.owner_pid, rec.owner_start = dead.pid, "1"
+    journal.save(rec)
+    link._ACTIVE.clear()
+    held._port_lock.release()              # the kernel drops a dead run's lock
+    held.record = None
+
+
 def test_restore_from_journal_after_a_dead_run_and_again_is_harmless(lab, state_dir):
     from simulator.lab import in_netns
 
     before = office_port(lab)
-    dead = subprocess.Popen(["true"])
-    dead.wait()
     with in_netns(lab.laptop_ns):
-        held = link.Takeover("lan0", force=True).take()
-        rec = journal.load("lan0")
-        rec.owner_pid, rec.owner_start = dead.pid, "1"
-        journal.save(rec)                      # as if a SIGKILLed run wrote it
-        link._ACTIVE.clear()
-        held.record = None
+        left_by_a_dead_run()
         restored = link.restore_from_journal()
         again = link.restore_from_journal()
     assert [r.describe() for r in restored] == ["lan0: 10.99.0.5/24, down"]
     assert again == []
     assert port_state(lab.laptop_ns) == before
+
+
+def test_a_dead_runs_journal_is_left_to_a_new_run_that_holds_the_ports_lock(lab, state_dir):
+    """A run that is starting takes the port's lock, then puts the port back
+    from the journal itself: restore-link must not do it under it."""
+    from hwprobe.portlock import PortLock
+    from simulator.lab import in_netns
+
+    with in_netns(lab.laptop_ns):
+        left_by_a_dead_run()
+        taken = port_state(lab.laptop_ns)
+        starting = PortLock("lan0", journal.netns_inode())
+        starting.acquire()                     # as a new run holds it before reading
+        try:
+            with pytest.raises(LinkError) as err:
+                link.restore_from_journal("lan0")
+            said = []
+            assert link.restore_from_journal(on_note=said.append) == []
+            assert journal.load("lan0") is not None
+            assert port_state(lab.laptop_ns) == taken
+        finally:
+            starting.release()
+        assert [r.iface for r in link.restore_from_journal("lan0")] == ["lan0"]
+    assert f"in use by another bringup (pid {os.getpid()})" in str(err.value)
+    assert any("in use by another bringup" in line for line in said)
 
 
 def test_a_port_held_by_a_live_bringup_is_not_restored_under_it(lab, state_dir):

@@ -1,4 +1,6 @@
-"""scapy is loaded only when a probe needs it, and never reads the routing table."""
+"""A probe builds and reads its ARP frames itself: scapy (over a second to
+import) is never loaded by bringup; scapy is the independent peer that builds
+the frames the reader is checked against."""
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +20,26 @@ def test_importing_probe_and_link_does_not_load_scapy():
     assert r.returncode == 0, r.stderr
 
 
-def test_scapy_loads_with_route_autoload_off():
-    r = run("from hwprobe import probe; probe.preload();"
-            "from scapy.config import conf;"
-            "assert conf.route_autoload is False and conf.route6_autoload is False;"
-            "assert conf.route.routes == [], conf.route.routes")
+def test_a_probe_and_its_preload_never_load_scapy():
+    r = run("import sys; from hwprobe import probe; probe.preload();"
+            "import bringup.commands.probe;"
+            "sys.exit(1 if 'scapy' in sys.modules else 0)")
     assert r.returncode == 0, r.stderr
+
+
+def test_arp_frames_match_what_scapy_builds_and_reads():
+    from scapy.layers.l2 import ARP, Ether
+
+    from hwprobe import probe
+
+    mac = bytes.fromhex("020000000001")
+    ours = probe._arp_frame(mac, "169.254.1.3")
+    theirs = Ether(ours)
+    assert theirs[ARP].op == 1 and theirs[ARP].pdst == "169.254.1.3"
+    assert theirs[ARP].psrc == "0.0.0.0" and theirs.dst == "ff:ff:ff:ff:ff:ff"
+    assert probe._arp_frame(mac, "169.254.1.3", "169.254.1.254")[28:32] == bytes([169, 254, 1, 254])
+    reply = bytes(Ether(dst="02:00:00:00:00:01", src="02:00:00:00:00:09")
+                  / ARP(op=2, hwsrc="02:00:00:00:00:09", psrc="169.254.1.3",
+                        hwdst="02:00:00:00:00:01", pdst="0.0.0.0"))
+    assert probe._arp_reply(reply) == ("169.254.1.3", "02:00:00:00:00:09", "0.0.0.0")
+    assert probe._arp_reply(bytes(Ether() / ARP(op=1))) is None     # a request, not a reply

@@ -25,12 +25,18 @@ def test_b400_disk_ships_as_a_part_but_motherboard_is_a_whole_unit():
     assert not rma.eligibility(good(model="B200", failed_part="disk")).fru
 
 
-def test_vat_required_outside_the_us_and_bad_email_refused():
+def test_vat_number_needed_only_where_vat_fees_are_expected_and_bad_email_refused():
     problems = dict(rma.check(good(country="Germany", email="tech@", failed_part="motherboard")))
-    assert problems["vat_number"] == "a VAT number is required outside the United States"
+    assert "vat_number" not in problems                  # the EU: shipped from Ireland
     assert "e-mail" in problems["email"]
     assert "repair-and-return" in problems["international_choice"]
-    assert rma.check(good(country="Germany", vat_number="DE123456789", failed_part="disk")) == []
+    assert rma.check(good(country="Germany", failed_part="disk")) == []
+    japan = dict(rma.check(good(country="Japan", failed_part="motherboard",
+                                international_choice="replace", vat_consent="yes")))
+    assert japan == {"vat_number": "a VAT number is needed for an international replacement "
+                                   "outside Ireland and the EU"}
+    assert rma.check(good(country="Japan", failed_part="motherboard",
+                          international_choice="repair_and_return")) == []
 
 
 def test_every_missing_field_is_listed_at_once():

@@ -48,6 +48,11 @@ def first_login(lab, state_dir) -> None:
                     "--force", env_extra={"BRINGUP_NEW_PASSWORD": NEW_PASSWORD},
                     state_dir=state_dir)
     assert r.returncode == 0, r.stderr
+    # a factory box holds no host name or gateway: the sheet is written, and
+    # the capture says what to fill in before apply takes it
+    assert f"{out}:" in r.stderr and "[network].hostname: is empty" in r.stderr
+    assert "fill them in before `bringup apply`" in r.stderr
+    assert "e-mail (SMTP) is not set up on the appliance: left out" in r.stdout
 
 
 # --- the port comes back, whatever fails -------------------------------------------
@@ -174,6 +179,8 @@ def test_dry_run_on_a_factory_appliance_saves_nothing_and_leaves_the_password_ch
     r = run_bringup(lab, *apply_args("--dry-run"), env_extra=FIRST, state_dir=state_dir)
     assert r.returncode == 0, r.stderr
     assert "password change" in r.stdout and "would" in r.stdout, r.stdout
+    # in the words of the console's Restore rows (hwprobe.wording)
+    assert "would: DNS: none -> 198.51.100.53, 203.0.113.53" in r.stdout, r.stdout
     s = stats(lab)
     assert s["changes"] == {}, s["changes"]
     saved = {k for k in s["saved"] if k != "POST /appliance/login"}

@@ -44,6 +44,7 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     before = lan0_addresses(lab)
     app = app_for(lab)
     seen: dict[str, str] = {}
+    held: dict[str, str] = {}           # the Read back column after the run
 
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
@@ -60,13 +61,16 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
             await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
             await wait_for(pilot, lambda: on_step(app, "network"), "network step", timeout=60)
             await pilot.press("ctrl+g")
-            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan,
-                           "the diff over the console", timeout=60)
+            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan
+                           and "[-] web only" in screen_text(app),
+                           "the diff over the console, drawn", timeout=60)
             seen["restore"] = screen_text(app)
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.finished, "apply over the console",
                            timeout=90)
             seen["applied"] = screen_text(app)
+            table = app.screen.query_one("#steps")
+            held.update({str(k.value): str(table.get_cell(k, "held")) for k in table.rows})
             await pilot.press("ctrl+t")
             await pilot.pause(0.2)
             seen["transcript"] = screen_text(app)
@@ -89,10 +93,13 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     assert "not HTTPS" in seen["find"] and "^o Local console" in seen["find"]
     assert seen["device"] == lab.console
     assert "Console" in seen["login"] and "^o Web interface" in seen["login"]
-    assert "web only: skipped" in seen["restore"]
+    assert "[-] web only" in seen["restore"], seen["restore"]
     assert "set it on the web interface" in seen["restore"]
     assert "FAILED" not in seen["applied"] and "read back" in seen["applied"]
     assert "left for the web interface" in seen["applied"]
+    # the console shows no syslog or e-mail: not read, rather than "none"
+    assert held["syslog"] == held["smtp"] == "not read: web only"
+    assert held["hostname"] == "support.example.net"
     assert "login: admin" in seen["pane"] and "Hostname: support.example.net" in seen["pane"]
     assert "Set on the web interface when it answers" in seen["done"]
     for text in seen.values():

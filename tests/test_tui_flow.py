@@ -83,6 +83,14 @@ async def walk_from_find(pilot, app, seen: dict) -> None:
     await pilot.press(*SMTP_PASSWORD, "enter")
     await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=60)
     seen["applied"] = screen_text(app)
+    table = app.screen.query_one("#steps")
+    seen["held"] = {str(key.value): str(table.get_cell(key, "held")) for key in table.rows}
+    app.screen.move_to([s.key for s in app.screen.steps].index("dns"))
+    await pilot.press("space")                  # the DNS row, every field
+    await wait_for(pilot, lambda: hasattr(app.screen, "restore"), "the detail pane")
+    seen["dns detail"] = app.screen.text
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: on_step(app, "restore"), "back on the Restore step")
     await pilot.press("enter")
     await wait_for(pilot, lambda: on_step(app, "done") and app.session.takeover is None,
                    "done, port given back")
@@ -139,7 +147,22 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     assert "Host name: none -> support.example.net" in seen["restore"]
     assert "(read back)" not in seen["restore"]
     assert "applied and read back" in seen["applied"] and "FAILED" not in seen["applied"]
-    assert "Host name: none -> support.example.net (read back)" in seen["applied"]
+    # the Read back column says what the simulated appliance holds now
+    held = send(lab.control, get="state")["state"]
+    assert "Read back" in seen["applied"]
+    cells = seen["held"]
+    assert cells["hostname"] == held["hostname"] == "support.example.net"
+    assert cells["gateway"] == held["default_gateway"]
+    assert cells["dns"] == ", ".join(held["dns_servers"])
+    assert cells["ntp"] == ", ".join(held["ntp_servers"])
+    assert cells["syslog"].startswith(", ".join(held["syslog_servers"]))
+    assert f"relay {held['smtp']['relay']}:{held['smtp']['port']}" in cells["smtp"]
+    for ip in held["ips"]:
+        key = f"ip:{ip['nic']}:{ip['address']}"
+        if key in cells:
+            assert f"{ip['address']}/" in cells[key] and ip["netmask"] in cells[key]
+    assert "Read back" in seen["dns detail"] and "[x] read back" in seen["dns detail"]
+    assert all(x in seen["dns detail"] for x in held["dns_servers"])
     assert "given back" in seen["done"] and "Report:" in seen["done"]
     assert app.return_code == 0
     assert_appliance_matches_sheet(lab)
@@ -172,7 +195,41 @@ def test_nothing_on_nic1_asks_for_nic2_and_searches_again_when_the_cable_is_move
         asyncio.run(run())
     assert "Nothing answered through NIC1" in seen["advice"]
     assert "to NIC2" in seen["advice"]
-    assert "through NIC2" in seen["found"]
+    assert "Found the appliance at 169.254.1.2 (MAC " in seen["found"]
+
+
+def test_a_cable_found_in_nic2_is_named_once_the_appliance_is_read_not_assumed(make_lab,
+                                                                               state_dir):
+    """Told to use NIC1, the technician used NIC2 and it answered at once: Find
+    names the MAC it saw, not a NIC it cannot know yet; after logging in the
+    appliance's own NIC list tells, and the console says so."""
+    lab = make_lab(appliance_address="169.254.1.4", answers_on="nic2", plug="nic2")
+    app = app_for(lab)
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, seen)
+            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
+                           "an answer")
+            seen["find"] = " ".join(screen_text(app).split())
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: on_step(app, "login"), "login step")
+            await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
+            await wait_for(pilot, lambda: on_step(app, "network"), "network step", timeout=60)
+            await wait_for(pilot, lambda: "cable is in" in screen_text(app), "the NIC told")
+            seen["network"] = " ".join(screen_text(app).split())
+            await pilot.press("ctrl+x", "y")
+            await wait_for(pilot, lambda: app.session.takeover is None, "port given back")
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    [mac] = [n["mac"] for n in send(lab.control, get="state")["state"]["nics"]
+             if n["nic"] == "nic2"]
+    assert f"Found the appliance at 169.254.1.4 (MAC {mac})" in seen["find"]
+    assert "NIC1" not in seen["find"].split("Found the appliance")[1]
+    assert "The laptop's cable is in the appliance's NIC2." in seen["network"]
+    assert app.session.cable_nic == "nic2"
 
 
 def test_quitting_midway_gives_the_port_back_and_says_what_is_left(make_lab, state_dir):

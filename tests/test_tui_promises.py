@@ -6,6 +6,8 @@ re-run after the password was changed knows it from the run journal."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,9 @@ def test_console_after_a_password_change_asks_for_the_new_one_not_the_factory_on
         asyncio.run(run())
     assert seen["password"] == ""             # the factory password is not offered
     assert "An earlier run changed this appliance's password" in seen["login"], seen["login"]
+    said = " ".join(seen["login"].split())
+    assert "factory password was already changed" in said
+    assert re.search(r"password at \d{4}-\d\d-\d\dT\d\d:", said)     # the time as written
     stats = control.send(lab.control, get="stats")
     assert stats["requests"].get("POST /appliance/login") == logins + 1   # none refused
     assert stats["changes"] == {"change_password": 1}
@@ -124,6 +129,43 @@ def test_console_changed_certificate_stops_at_login_and_gives_the_port_back(make
     assert control.send(lab.control, get="stats")["changes"] == {"change_password": 1}
 
 
+def test_console_trusts_a_changed_certificate_only_when_asked_with_ctrl_n(make_lab, state_dir):
+    lab = make_lab(appliance_address=ADDR)
+    first_login_headless(lab, state_dir)
+    pins = Path(state_dir) / "pins.json"
+    [(key, old)] = json.loads(pins.read_text()).items()
+    control.send(lab.control, fault="new_certificate")
+    app = app_for(lab)
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_login(pilot, app)
+            seen["offered before"] = "^n" in screen_text(app)
+            app.screen.query_one("#password").value = NEW_PASSWORD
+            await pilot.press("ctrl+g")
+            await wait_for(pilot, lambda: "^n trusts the new one" in " ".join(screen_text(app).split()),
+                           "the changed certificate explained")
+            seen["refused"] = " ".join(screen_text(app).split())
+            await pilot.press("ctrl+n")
+            await pilot.pause(0.2)
+            seen["trusted"] = " ".join(screen_text(app).split())
+            await pilot.press("ctrl+g")
+            await wait_for(pilot, lambda: on_step(app, "network"), "logged in", timeout=60)
+            await quit_console(pilot, app)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    assert seen["offered before"] is False          # only after a changed certificate
+    assert "Trust new certificate" in seen["refused"] and "nothing was sent" in seen["refused"]
+    assert f"was {old['sha256'][:16]}" in seen["refused"]
+    assert "--trust-new-certificate" not in seen["refused"]       # a key here, not a flag
+    assert "will be trusted" in seen["trusted"]
+    new = json.loads(pins.read_text())[key]
+    assert new["sha256"] != old["sha256"]           # pinned again, for this appliance
+    assert control.send(lab.control, get="stats")["changes"] == {"change_password": 1}
+
+
 def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_lab, state_dir):
     """As with ``bringup apply --iface``: an address just added must answer ARP
     from its NIC's MAC on the laptop port. The appliance here answers ARP on
@@ -147,6 +189,8 @@ def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_la
             await pilot.press(*SMTP_PASSWORD, "enter")
             await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=90)
             seen["applied"] = screen_text(app)
+            table = app.screen.query_one("#steps")
+            seen["held"] = {str(k.value): str(table.get_cell(k, "held")) for k in table.rows}
             await quit_console(pilot, app)
 
     with labmod.in_netns(lab.laptop_ns):
@@ -155,4 +199,9 @@ def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_la
     assert any("does not answer ARP on the laptop port" in (m or "") for m in failed.values()), \
         failed
     assert "FAILED" in seen["applied"]
+    # the Read back column says what the appliance holds, not what the sheet
+    # asked: the gateway was not sent (its address failed), so none
+    held = control.send(lab.control, get="state")["state"]
+    assert held["default_gateway"] == "" and seen["held"]["gateway"] == "none"
+    assert seen["held"]["hostname"] == held["hostname"] == "support.example.net"
     assert app.return_code == 1

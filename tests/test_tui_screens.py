@@ -8,6 +8,7 @@ the same screens against real ports and a simulated appliance.
 from __future__ import annotations
 
 import asyncio
+import copy
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from tui.app import ConsoleOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = "assets/example-sheet.toml"     # relative to ROOT: pictures must not show the checkout's path
+LONG_SHEET = "tests/sheets/long-values.toml"    # ten syslog servers, long host names
 FINGERPRINT = "3da8d7f693de3d" + "0" * 50
 
 PORTS = [
@@ -70,15 +72,15 @@ def fixed_hardware(monkeypatch, state_dir):
     return state_dir
 
 
-def console_app():
-    app = make_app(["--console-profile", "--sheet", SHEET])
+def console_app(sheet: str = SHEET):
+    app = make_app(["--console-profile", "--sheet", sheet])
     app.options.resume = False
     return app
 
 
-def _session_until(app, step: str) -> None:
+def _session_until(app, step: str, sheet: str = SHEET) -> None:
     s = app.session
-    s.settings = load_sheet(SHEET)
+    s.settings = load_sheet(sheet)
     s.sheet_path = "/home/tech/sheets/support.toml"
     if step in ("find", "login", "network", "restore", "done"):
         s.bringup = bringup = BringupSession(Target(iface="eth1", handle_signals=False))
@@ -95,9 +97,17 @@ def _session_until(app, step: str) -> None:
         steps = plan(_factory_state(), s.settings).steps
         for st in steps:
             st.status = VERIFIED
-        bringup.run_result = RunResult(steps, [], False, None, _factory_state(), 0.0, 4.2)
+        bringup.run_result = RunResult(steps, [], False, None, _holding(s.settings), 0.0, 4.2)
         bringup.report_paths = ("/var/lib/bringup/reports/20250101-120000-B400-0099999.md",
                                 "x.json")
+
+
+def _holding(settings, **changes) -> ApplianceState:
+    """The fixed appliance after a run: the sheet's values, but ``changes``."""
+    fields = ("ips", "hostname", "default_gateway", "dns_servers", "routes", "ntp_servers",
+              "syslog_servers", "syslog_format", "smtp")
+    return ApplianceState(**{**_factory_state().__dict__,
+                             **{k: getattr(settings, k) for k in fields}, **changes})
 
 
 async def _settle(pilot, app) -> None:
@@ -108,15 +118,18 @@ async def _settle(pilot, app) -> None:
     await pilot.pause(0.1)
 
 
-def goto(step: str):
+def goto(step: str, sheet: str = SHEET, keys: tuple[str, ...] = ()):
     async def run_before(pilot) -> None:
         app = pilot.app
         if step != "start":
-            _session_until(app, step)
+            _session_until(app, step, sheet)
             app.goto(step)
         await _settle(pilot, app)
         if step == "restore":
             app.screen.query_one("#steps").focus()
+            await pilot.pause(0.1)
+        if keys:
+            await pilot.press(*keys)
             await pilot.pause(0.1)
     return run_before
 
@@ -131,6 +144,109 @@ def test_each_step_screen_at_80x24_in_console_profile(step, snap_compare, fixed_
 
 def test_restore_step_at_120x40_uses_the_width_for_whole_changes(snap_compare, fixed_hardware):
     assert snap_compare(console_app(), terminal_size=(120, 40), run_before=goto("restore"))
+
+
+SIZES = ((80, 24), (120, 40))
+SYSLOG_ROW = ("down",) * 8 + ("space",)     # the long sheet's syslog row, opened
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda x: f"{x[0]}x{x[1]}")
+def test_restore_step_with_long_values(size, snap_compare, fixed_hardware):
+    assert snap_compare(console_app(LONG_SHEET), terminal_size=size,
+                        run_before=goto("restore", LONG_SHEET))
+
+
+def test_restore_detail_pane_holds_ten_syslog_servers_whole_at_80x24(snap_compare,
+                                                                     fixed_hardware):
+    # at 120x40 the Restore table itself holds them (the picture above)
+    assert snap_compare(console_app(LONG_SHEET), terminal_size=(80, 24),
+                        run_before=goto("restore", LONG_SHEET, SYSLOG_ROW))
+
+
+def _after_a_run(*keys: str):
+    """The Restore step once a run has ended: every step read back, but DNS
+    failed, the appliance keeping one server of two."""
+    async def run_before(pilot) -> None:
+        await goto("restore")(pilot)
+        screen = pilot.app.screen
+        steps = [copy.copy(x) for x in screen.plan.steps]
+        for x in steps:
+            x.status = "failed" if x.area == "dns" else VERIFIED
+        screen._fill(steps, _holding(pilot.app.session.settings, dns_servers=["198.51.100.53"]))
+        screen.move_to([x.area for x in steps].index("dns"))
+        await pilot.pause(0.1)
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause(0.1)
+    return run_before
+
+
+@pytest.mark.parametrize("keys", ((), ("space",)), ids=("table", "detail"))
+def test_restore_step_after_the_run_shows_what_the_appliance_holds(keys, snap_compare,
+                                                                   fixed_hardware):
+    assert snap_compare(console_app(), terminal_size=(80, 24), run_before=_after_a_run(*keys))
+
+
+def _sheet_values(sheet: str) -> set[str]:
+    """Every value of ``sheet`` as the console says it (choices by their
+    names on the appliance's pages)."""
+    from hwprobe.areas import ENCRYPTIONS, SYSLOG_FORMATS
+
+    s = load_sheet(sheet)
+    out = {s.hostname, s.default_gateway, *s.dns_servers, *(s.ntp_servers or []),
+           *(s.syslog_servers or []), SYSLOG_FORMATS[s.syslog_format]}
+    for ip in s.ips:
+        out |= {ip.nic.upper(), ip.address, ip.netmask, str(ip.vlan or "none")}
+    for r in s.routes:
+        out |= {r.destination, r.gateway, r.nic.upper()}
+    m = s.smtp
+    out |= {m.relay, str(m.port), ENCRYPTIONS[m.encryption], m.username, m.from_address,
+            *m.admin_contacts}
+    return out
+
+
+@pytest.mark.parametrize("sheet", (SHEET, LONG_SHEET), ids=("example", "long"))
+def test_every_value_of_the_sheet_is_in_the_detail_pane_whole(sheet, fixed_hardware):
+    """At 80x24 and at 120x40: Space opens the selected row, Down walks every
+    row, PgDn scrolls an area longer than the screen. Each value of the
+    sheet must be whole on one line of some screen, at each size."""
+    app = console_app(sheet)
+    seen: dict[tuple, list[str]] = {size: [] for size in SIZES}
+
+    async def walk(pilot, size):
+        pane = app.screen
+        rows = len(pane.restore.steps)
+        for row in range(rows):
+            assert f"({row + 1} of {rows})" in pane.text
+            scroll = pane.query_one("#detail-scroll")
+            while True:
+                screen = _screen_text(app)
+                assert len(screen) == size[1] and all(len(x) == size[0] for x in screen)
+                seen[size].extend(screen)
+                if scroll.scroll_y >= scroll.max_scroll_y:
+                    break
+                await pilot.press("pagedown")
+            await pilot.press("down")
+
+    async def run():
+        async with app.run_test(size=SIZES[0]) as pilot:
+            await goto("restore", sheet, ("space",))(pilot)
+            for size in SIZES:
+                await pilot.resize_terminal(*size)
+                await pilot.press("home")          # scrolls the pane; the row stays
+                app.screen.action_row(-len(app.screen.restore.steps))
+                await pilot.pause(0.1)
+                await walk(pilot, size)
+            _assert_ascii(seen[SIZES[0]] + seen[SIZES[1]], app)
+            await pilot.press("enter")            # closes the pane; it never applies
+            await pilot.pause(0.05)
+            assert app.screen.STEP == "restore" and not app.screen.running
+
+    asyncio.run(run())
+    for size, lines in seen.items():
+        text = "\n".join(lines)
+        missing = sorted(v for v in _sheet_values(sheet) if v not in text)
+        assert not missing, f"at {size}, not whole on any screen of the detail pane: {missing}"
 
 
 def _screen_text(app) -> list[str]:

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from lab_helpers import terminal_screen
+
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "assets" / "example-sheet.toml"
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-B]|[=>78cDEHM])")
@@ -86,8 +88,10 @@ class Console:
         position to wait from next."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(n in self.text(since) for n in needles):
-                return len(self.data)
+            if len(self.data) > since:
+                shown = self.text(since) + "\n" + terminal_screen(bytes(self.data))
+                if all(n in shown for n in needles):
+                    return len(self.data)
             if self.proc.poll() is not None:
                 self._read(0.05)
                 break
@@ -186,3 +190,30 @@ def test_after_sigkill_the_next_start_puts_the_port_back_and_continues(console_l
     assert lan0(lab) == before
     assert "it was at      : Find the appliance" in offer
     assert str(SHEET) in offer
+
+
+def test_sigint_while_logging_in_gives_the_port_back_writes_a_report_and_exits_130(
+        console_lab, state_dir):
+    from lab_helpers import NEW_PASSWORD, reports
+    from simulator import control
+
+    lab, start = console_lab
+    before = lan0(lab)
+    console = start("--sheet", str(SHEET))
+    to_find(console)
+    mark = console.keys("\r")
+    console.wait("Step 4 of 7", "checked as you type", since=mark)
+    time.sleep(0.5)             # the screen is drawn; its focus is set as it mounts
+    control.send(lab.control, fault="delay", value=5)     # the login hangs on the appliance
+    console.wait("meets the appliance's rule", since=console.keys(NEW_PASSWORD))
+    console.keys("\r")                                    # on to the confirmation, as typed:
+    time.sleep(0.5)                                       # keys after Enter follow the focus
+    mark = console.keys(NEW_PASSWORD + "\r")              # Enter there logs in
+    console.wait("Logging in to", since=mark)
+    console.proc.send_signal(signal.SIGINT)                # Ctrl-C from the shell, or kill -INT
+    assert console.ended() == 130
+    assert lan0(lab) == before
+    [report] = reports(state_dir)
+    text = report.read_text()
+    assert "STOPPED while" in text and NEW_PASSWORD not in text
+    assert "Traceback" not in console.text()

@@ -35,6 +35,9 @@ def test_a_bad_address_or_the_console_exits_2_saying_why():
     r = run("--sheet", str(EXAMPLE), "--console", "/dev/null")
     assert r.returncode == 2 and "verify needs the web interface" in r.stderr
     assert "Traceback" not in r.stderr
+    r = run("--sheet", str(EXAMPLE))
+    assert r.returncode == 2, r.stderr
+    assert "production --address (the sheet's: 198.51.100.20, 203.0.113.20)" in r.stderr
 
 
 def test_utilities_answers_are_read_per_target_in_the_appliances_words():

@@ -121,12 +121,17 @@ class BringupApp(App[int]):
         super().__init__(css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
         self.session = Session(sheet_path=options.sheet)
         self.farewell = ""                     # printed when the console ends
+        self.interrupted = False                # SIGINT: leave as quitting does, exit 130
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
         self.control_filter = ControlFilter()      # appliance text never drives the terminal
         self._use_theme(self.profile.theme)
+        self._shadow = None
         if self.profile.console:
             self.animation_level = "none"
             ScrollBar.renderer = profiles.AsciiScrollBarRender
+            from .shadow import ShadowScreen
+
+            self._shadow = ShadowScreen()      # send only the cells that changed
 
     # --- profile -----------------------------------------------------------------
     def _use_theme(self, name: str) -> None:
@@ -177,9 +182,12 @@ class BringupApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.action_quit_console)
+            # Ctrl-C from the shell (or kill -INT): the same way out, and the
+            # exit status a shell expects of an interrupted command (130)
+            loop.add_signal_handler(signal.SIGINT, self._interrupted)
             self._watch_for_hang_up()
         self.push_screen(_screen_class("start")())
-        # scapy is first needed at Find, seconds away: let the first frames out first
+        # netlink is first needed at Find, seconds away: let the first frames out first
         self.set_timer(1.0, self._load_slow_modules)
         previous = load_progress() if self.options.resume else None
         if previous:
@@ -213,7 +221,7 @@ class BringupApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def _load_slow_modules(self) -> None:
-        """scapy costs over a second to import: do it after the first frame."""
+        """pyroute2 costs about half a second to import: do it after the first frame."""
         importlib.import_module("hwprobe.probe").preload()
 
     def _resume(self, previous: dict | None) -> None:
@@ -283,10 +291,29 @@ class BringupApp(App[int]):
         self.push_screen(QuitScreen(left, port),
                          lambda yes: self.action_quit_console() if yes else None)
 
+    def _display(self, screen, renderable) -> None:
+        # the console profile (a serial line, a KVM) gets only what changed
+        from textual._compositor import CompositorUpdate
+
+        if (self._shadow is not None and isinstance(renderable, CompositorUpdate)
+                and not self.is_inline):
+            renderable = self._shadow.wrap(renderable)
+        super()._display(screen, renderable)
+
+    def on_resize(self) -> None:
+        if self._shadow is not None:
+            self._shadow.forget()              # the terminal may have reflowed its lines
+
     def action_redraw(self) -> None:
         """^l: paint the whole screen again (line noise, a terminal that was reset)."""
+        if self._shadow is not None:
+            self._shadow.forget()
         self.refresh(repaint=True, layout=True)
         self.screen.refresh(repaint=True, layout=True)
+
+    def _interrupted(self) -> None:
+        self.interrupted = True
+        self.action_quit_console()
 
     def action_quit_console(self) -> None:
         if self.session.bringup is not None:
@@ -345,6 +372,8 @@ class BringupApp(App[int]):
             lines.append("Not applied (see the report): " + "; ".join(incomplete))
         # done means the appliance holds the whole sheet, as `bringup apply` counts it
         status = 0 if not left and not incomplete else 1
+        if self.interrupted:
+            status = 130
         self.farewell = "\n".join(lines)
         self.exit(status, return_code=status, message=self.farewell or None)
 

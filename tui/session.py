@@ -61,6 +61,7 @@ class Session:
     port_notes: list[str] = field(default_factory=list)
     # Find
     cable_nic: str = "nic1"                  # where the technician was told to patch
+    cable_nic_known: bool = False            # ...until Log in read it off the appliance
     # Log in
     console_device: str | None = None        # log in over this local console; None: web
     username: str = "admin"

@@ -17,8 +17,10 @@ from pathlib import Path
 from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
-from hwprobe.errors import BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout
+from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout,
+                            SheetInvalid)
 from hwprobe.session import BringupSession, Target
+from hwprobe.wording import step_change
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -27,6 +29,7 @@ back, and writes a report (Markdown and JSON). Safe to run again after an
 interruption: what already landed is not applied twice.
 
 examples:
+  bringup apply --sheet site.toml --iface eth1          (finds the appliance on .1-.4)
   bringup apply --sheet site.toml --address 169.254.1.3 --iface eth1
   bringup apply --sheet site.toml --address 169.254.1.3 --dry-run
   bringup apply --sheet site.toml --console /dev/ttyUSB0      (basic settings only)
@@ -62,7 +65,10 @@ def register(sub, root) -> None:
 
 
 def _target_args(p) -> None:
-    p.add_argument("--address", metavar="A", help="the appliance's address (e.g. 169.254.1.3)")
+    p.add_argument("--address", metavar="A",
+                   help="the appliance's address (e.g. 169.254.1.3); with --iface it may be "
+                        "left out: the factory addresses 169.254.1.1-.4 are searched and the "
+                        "one that answers is used")
     p.add_argument("--iface", metavar="IF", type=argcheck.iface,
                    help="take over this laptop port for the run (and check addresses on the wire)")
     p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A", type=argcheck.laptop_address,
@@ -176,16 +182,51 @@ def _login(session: BringupSession, new_password: str | None, *, dry_run: bool =
 
 
 def _find(session: BringupSession) -> None:
-    """Take the port and find the appliance on it (with --iface)."""
-    if session.take_port() is not None and session.target.address:
-        result = session.probe(timeout=2.0, check_https=not session.target.console)
-        if session.responder is None and not session.target.console:
-            carrier = "" if result.responders or _carrier(session) else (
-                f" ({session.target.iface} has no carrier: is the cable in?)")
-            raise ProbeTimeout(
-                f"{session.target.address} does not answer on {session.target.iface}{carrier}: "
-                f"the cable may be in the other NIC of the appliance (move it from NIC1 to "
-                f"NIC2 or back and run again), or the appliance is still starting")
+    """Take the port and find the appliance on it (with --iface): at the
+    target's address, or without one on whichever factory address answers."""
+    if session.take_port() is None:
+        return
+    if session.target.console:           # over the console the web's answer does not matter
+        if session.target.address:
+            session.probe(timeout=2.0, check_https=False)
+        return
+    if not session.target.address:
+        _search(session)
+        return
+    result = session.probe(timeout=2.0)
+    if session.responder is None:
+        carrier = "" if result.responders or _carrier(session) else (
+            f" ({session.target.iface} has no carrier: is the cable in?)")
+        raise ProbeTimeout(
+            f"{session.target.address} does not answer on {session.target.iface}{carrier}: "
+            f"the cable may be in the other NIC of the appliance (move it from NIC1 to "
+            f"NIC2 or back and run again), or the appliance is still starting")
+
+
+def _search(session: BringupSession) -> None:
+    """No --address: the factory addresses are searched and the one that
+    answers is used. None answering: ProbeTimeout; two or more: BadInput
+    naming them (nothing was changed on any)."""
+    from hwprobe.constants import FACTORY_ADDRESSES
+    from hwprobe.safetext import shown
+
+    iface = session.target.iface
+    result = session.probe(FACTORY_ADDRESSES, timeout=2.0)
+    found = {r.address: r for r in result.responders}
+    if not found:
+        carrier = "" if _carrier(session) else f" ({iface} has no carrier: is the cable in?)"
+        raise ProbeTimeout(
+            f"nothing answers on {', '.join(FACTORY_ADDRESSES)} on {iface}{carrier}: the cable "
+            f"may be in the other NIC of the appliance (move it and run again), or the "
+            f"appliance is still starting")
+    if len(found) > 1:
+        raise BadInput(
+            f"{len(found)} appliances answer on {iface}: "
+            + ", ".join(f"{a} (MAC {shown(r.mac)})" for a, r in sorted(found.items()))
+            + "; give the one to set up with --address; nothing was changed")
+    [(address, responder)] = found.items()
+    session.choose(responder)
+    session.note(f"found the appliance at {address} (MAC {shown(responder.mac)}) on {iface}")
 
 
 def _carrier(session: BringupSession) -> bool:
@@ -259,7 +300,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
         first = "the first-login password change and " if pending else ""
         print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
         for s in changed:
-            print(f"  would: {s.title}")
+            print(f"  would: {step_change(s)}")
     elif not changed:
         print("nothing to change: the appliance already matches the sheet")
     else:
@@ -267,7 +308,7 @@ def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
     skipped = [s for s in run.steps if s.status == "skipped"]
     if skipped:
         print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{s.title} ({s.message})" for s in skipped))
+              + "; ".join(f"{step_change(s)} ({s.message})" for s in skipped))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
@@ -285,14 +326,14 @@ def _print_step(step) -> None:
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
         step.status, step.status)
     msg = f"  ({step.message})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {step.title}{msg}", flush=True)
+    print(f"[{mark:>4}] {step_change(step)}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------
 
 def run_capture(args) -> int:
     from hwprobe.capture import settings_from_state
-    from hwprobe.sheet import write_sheet
+    from hwprobe.sheet import load_sheet, write_sheet
 
     target = target_of(args)
     target.check()
@@ -318,4 +359,15 @@ def run_capture(args) -> int:
     settings = settings_from_state(state)
     write_sheet(settings, out)
     print(f"sheet written: {out} ({len(settings.ips)} address(es); link-local addresses left out)")
+    if settings.smtp is None:
+        print("e-mail (SMTP) is not set up on the appliance: left out of the sheet")
+    try:
+        load_sheet(out)
+    except SheetInvalid as exc:
+        # the appliance lacks a value every sheet holds (a factory box has no
+        # host name): the capture itself is whole, the sheet needs filling in
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        _say("warning: the appliance does not hold every value a sheet needs (above): fill "
+             "them in before `bringup apply` takes this sheet")
     return 0

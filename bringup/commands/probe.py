@@ -103,8 +103,6 @@ def run(args) -> int:
                             else ("CAP_NET_ADMIN", "CAP_NET_RAW"),
                             f"probe on {args.iface}")
     port = interfaces.get_port(args.iface)             # bad --iface: exit 2, nothing done
-    loader = threading.Thread(target=probe.preload, daemon=True)
-    loader.start()                                     # scapy loads while the port is set up
     notes: list[str] = []
 
     def note(text: str) -> None:
@@ -120,22 +118,21 @@ def run(args) -> int:
         elif r.conflict and r.https_ok is None:
             _say(f"{r.address} ALSO answered from {', '.join(r.conflict_macs)}")
 
-    def run_probe(src: str):
-        loader.join()
-        return probe.probe(args.iface, src, addresses, timeout=args.timeout,
-                           on_answer=answered, check_https=not args.no_https)
-
     if args.no_takeover:
         src = _source_address(args.iface)
-        result = run_probe(src)
+        result = probe.probe(args.iface, src, addresses, timeout=args.timeout,
+                             on_answer=answered, check_https=not args.no_https)
     else:
         target = Target(iface=args.iface, laptop_address=args.laptop_address,
                         force_port=args.force, address=None)
+        search = _Search(args.iface, addresses, args.timeout, answered)
         with BringupSession(target, on_note=note) as session:
-            src = session.take_port().address
-            loader.join()
-            result = session.probe(addresses, timeout=args.timeout, on_answer=answered,
-                                   check_https=not args.no_https)
+            # the ARP search runs from 0.0.0.0 as soon as the port is up, while
+            # the takeover checks that the laptop's own address is free
+            src = session.take_port(on_port_up=search.start).address
+            result = search.result()
+            if not args.no_https:   # TCP needs the laptop's address: now it has one
+                probe.check_https(result, args.iface, src, on_answer=answered)
     carrier = port.carrier or bool(result.responders)
     if args.json:
         out = result.as_dict()
@@ -153,6 +150,41 @@ def run(args) -> int:
         msg += f" (and check it is in: {args.iface} had no carrier)"
     print(msg, file=sys.stderr if args.json else sys.stdout)
     return 1
+
+
+class _Search:
+    """The ARP search from 0.0.0.0, in a thread of its own (started from the
+    takeover's thread, so in its network namespace)."""
+
+    def __init__(self, iface: str, addresses: tuple[str, ...], timeout: float, on_answer):
+        self.iface, self.addresses, self.timeout, self.on_answer = (iface, addresses, timeout,
+                                                                    on_answer)
+        self._thread: threading.Thread | None = None
+        self._result = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="arp-search", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from hwprobe import probe
+
+        try:
+            self._result = probe.probe(self.iface, probe.ANY, self.addresses,
+                                       timeout=self.timeout, on_answer=self.on_answer,
+                                       check_https=False)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self._error = exc
+
+    def result(self):
+        """The search's ProbeResult; raises what the search raised."""
+        if self._thread is None:            # the takeover never got the port up
+            self.start()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _print_table(result, carrier: bool) -> None:

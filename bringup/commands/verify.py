@@ -50,6 +50,10 @@ def run_verify(args) -> int:
     if args.console:
         raise BadInput("--console: verify needs the web interface (Support > Utilities); "
                        "give the appliance's production --address")
+    if not args.address:
+        known = ", ".join(ip.address for ip in settings.ips)
+        raise BadInput("give the appliance's production --address"
+                       + (f" (the sheet's: {known})" if known else ""))
     target = target_of(args)
     target.check()
     secrets = [os.environ.get(v) for v in (ENV_PASSWORD, ENV_NEW_PASSWORD, ENV_SMTP_PASSWORD)]

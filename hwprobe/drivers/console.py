@@ -478,6 +478,11 @@ class ConsoleDriver:
                                           nic=parts[2].lower()))
         return state
 
+    def read_back(self) -> ApplianceState:
+        """The state after changes: "show status" and "show network" again
+        (the console has no pages to keep)."""
+        return self.read_state()
+
     def _has_ip(self, address: str) -> bool:
         return any(ip.address == address for ip in self.read_state().ips)
 
@@ -494,6 +499,16 @@ class ConsoleDriver:
         """Menu "remove IP". ValidationRefused when it is not configured."""
         self._run("remove_ip", [("address_prompt", ip.address)], "Remove IP address",
                   applied=lambda: not self._has_ip(ip.address))
+
+    def set_global(self, *, hostname: str | None = None, default_gateway: str | None = None,
+                   dns_servers: list[str] | None = None) -> None:
+        """Gateway, DNS and host name: one menu item each, for those given."""
+        if default_gateway is not None:
+            self.set_default_gateway(default_gateway)
+        if dns_servers is not None:
+            self.set_dns_servers(dns_servers)
+        if hostname is not None:
+            self.set_hostname(hostname)
 
     def set_default_gateway(self, gateway: str) -> None:
         """Menu "set gateway" ("" clears it)."""

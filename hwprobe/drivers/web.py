@@ -20,6 +20,14 @@ Retries, and what a dropped connection means:
   the driver logs in again with the credentials it logged in with (held in
   memory only) and repeats the request once; if that fails, ``SessionExpired``.
 
+Requests (a slow appliance or line pays for each one): the pages read by
+``read_state()`` are kept; a save posts the form from the kept page when the
+page's CSRF token and the form's other fields are still what the appliance
+holds (a form saved before is read again only when fields it does not set
+would be posted as they stood), and marks its page as touched.
+``read_back()`` then reads again only the pages a save touched. A new login
+(an expired session) forgets every kept page: their CSRF tokens are gone.
+
 Passwords never appear in logs or exception messages.
 """
 from __future__ import annotations
@@ -60,6 +68,10 @@ MASK = "********"
 
 class _SessionGone(Exception):
     """Internal: the appliance sent us to its login page."""
+
+
+class _StaleLoginForm(Exception):
+    """Internal: the login form expired between reading and posting it."""
 
 
 class WebDriver:
@@ -103,6 +115,11 @@ class WebDriver:
         self._session: requests.Session | None = None
         self._credentials: tuple[str, str] | None = None
         self._secrets: set[str] = set()
+        # pages as last read (path -> page), pages a save touched since, and
+        # per page the form actions saved since it was read
+        self._pages: dict[str, html.Page] = {}
+        self._touched: set[str] = set()
+        self._saved_forms: dict[str, set[str]] = {}
 
     # --- open / close ----------------------------------------------------------
 
@@ -144,6 +161,7 @@ class WebDriver:
         self._session = None
         self._credentials = None
         self._secrets.clear()
+        self._forget_pages()
 
     def __enter__(self) -> "WebDriver":
         self.open()
@@ -318,7 +336,35 @@ class WebDriver:
             raise PasswordChangeRequired("the appliance opens no page until the password is changed")
 
     def _page(self, path: str) -> html.Page:
-        return self._with_session(lambda: self._get(path)[1])
+        """GET ``path`` (logging in again once when the session ended) and keep it."""
+        page = self._with_session(lambda: self._get(path)[1])
+        self._keep(path, page)
+        return page
+
+    def _keep(self, path: str, page: html.Page) -> None:
+        self._pages[path] = page
+        self._touched.discard(path)
+        self._saved_forms.pop(path, None)
+
+    def _forget_pages(self) -> None:
+        self._pages.clear()
+        self._touched.clear()
+        self._saved_forms.clear()
+
+    def _form_page(self, path: str, action: str, changes: dict[str, str]) -> html.Page:
+        """The page to fill the form posting to ``action`` from: the kept one,
+        unless that form was saved since and would post fields it does not
+        set as they stood then (an add form sets all of its fields)."""
+        page = self._pages.get(path)
+        if page is not None and action in self._saved_forms.get(path, ()):
+            csrf = self.pages["common"]["csrf_field"]
+            forms = page.forms_with_action(action)
+            if not forms or any(k not in changes and k != csrf for k in forms[0].fields):
+                page = None
+        if page is None:
+            _, page = self._get(path)
+            self._keep(path, page)
+        return page
 
     # --- login and password ------------------------------------------------------------
 
@@ -334,6 +380,22 @@ class WebDriver:
         return result
 
     def _login(self, username: str, password: str) -> LoginResult:
+        self._forget_pages()                # their CSRF tokens belong to the old session
+        try:
+            return self._login_once(username, password)
+        except _StaleLoginForm:
+            log.info("the login form on %s went stale before it was sent; reading it again",
+                     self.where)
+        try:
+            return self._login_once(username, password)
+        except _StaleLoginForm as exc:
+            raise LoginFailed(f"the appliance at {self.where} refused the login form twice as "
+                              f"expired: {exc}") from None
+
+    def _login_once(self, username: str, password: str) -> LoginResult:
+        """One read of the login form and one post of it. Raises _StaleLoginForm
+        when the appliance says the form itself expired (the password was not
+        judged), LoginFailed / LockedOut when it refused the password."""
         spec, common = self.pages["login"], self.pages["common"]
         path = spec["path"]
         _, page = self._get(path)
@@ -356,6 +418,9 @@ class WebDriver:
             page = self._parse(resp, path)
         message = self._scrub(" ".join(e.text for e in page.by_class(common["error_class"]))
                               or "the login was refused")
+        stale = spec.get("stale_form_pattern")
+        if stale and re.search(stale, message):
+            raise _StaleLoginForm(message)
         locked = re.search(spec["locked_pattern"], message)
         if locked:
             raise LockedOut(f"the appliance at {self.where} locked the account {username!r}: "
@@ -415,7 +480,7 @@ class WebDriver:
         common = self.pages["common"]
 
         def attempt() -> html.Page | None:
-            _, page = self._get(page_path)
+            page = self._form_page(page_path, action, changes)
             forms = [f for f in page.forms_with_action(action) if pick is None or pick(f)]
             data: dict[str, str] = dict(forms[0].fields) if forms else {}
             if not forms:
@@ -425,6 +490,9 @@ class WebDriver:
                               if common["csrf_field"] in f.fields), "")
                 data[common["csrf_field"]] = token
             data.update(changes)
+            # from here on the page may hold the change: read it again to read back
+            self._touched.add(page_path)
+            self._saved_forms.setdefault(page_path, set()).add(action)
             try:
                 resp = self._send("POST", action, data)
             except Unreachable as exc:
@@ -439,7 +507,12 @@ class WebDriver:
                 if target == self.pages["change_password"]["path"]:
                     raise PasswordChangeRequired(
                         "the appliance opens no page until the password is changed")
-                return self._get(target)[1] if follow else None
+                if not follow:
+                    return None
+                shown = self._get(target)[1]
+                if target == page_path:         # the saved page itself: that is the read-back
+                    self._keep(target, shown)
+                return shown
             try:
                 shown = self._parse(resp, action)
             except ApplianceError as exc:       # the answer is unreadable; the change may be saved
@@ -483,18 +556,39 @@ class WebDriver:
 
     def read_state(self) -> ApplianceState:
         """Everything the appliance shows: Status > Basics, NTP, IP Configuration
-        (NICs, addresses, Global Configuration), Static Routes, syslog and SMTP.
+        (NICs, addresses, Global Configuration), Static Routes, syslog and SMTP,
+        each page read once, now.
 
         Raises Unreachable, SessionExpired, ApplianceError (HTTP 5xx, page
         without the expected table or form)."""
-        cache: dict[str, html.Page] = {}
+        got: dict[str, html.Page] = {}     # a new login mid-read forgets the kept ones
 
         def page(path: str) -> html.Page:
-            if path not in cache:
-                cache[path] = self._page(path)
-            return cache[path]
+            if path not in got:
+                got[path] = self._page(path)
+            return got[path]
 
         return read_page_state(self.pages, page, self.names)
+
+    def read_back(self) -> ApplianceState:
+        """The appliance's state after saves: the pages a save touched (or
+        that were never read) are read again, the others are as last read.
+        Raises as ``read_state``."""
+        got: dict[str, html.Page] = {}
+
+        def page(path: str) -> html.Page:
+            if path not in got:
+                kept = self._pages.get(path)
+                got[path] = (self._page(path) if kept is None or path in self._touched
+                             else kept)
+            return got[path]
+
+        return read_page_state(self.pages, page, self.names)
+
+    @property
+    def touched_pages(self) -> frozenset[str]:
+        """Pages a save touched since they were last read."""
+        return frozenset(self._touched)
 
     # --- changes ----------------------------------------------------------------------------
 
@@ -514,6 +608,22 @@ class WebDriver:
                      {spec["nic"]: ip.nic, spec["address"]: ip.address},
                      pick=lambda f: f.fields.get(spec["address"]) == ip.address,
                      applied=lambda p: all(a.address != ip.address for a in ips_from(self.pages, p)))
+
+    def set_global(self, *, hostname: str | None = None, default_gateway: str | None = None,
+                   dns_servers: list[str] | None = None) -> None:
+        """Global Configuration in one save: each value given (None leaves
+        it as the page shows it; "" or [] clears it). ValidationRefused with
+        the appliance's message when it refuses any of them (nothing saved)."""
+        spec = self.pages["global_config"]
+        changes = {}
+        if hostname is not None:
+            changes[spec["hostname"]] = hostname
+        if default_gateway is not None:
+            changes[spec["default_gateway"]] = default_gateway
+        if dns_servers is not None:
+            changes[spec["dns_servers"]] = "\n".join(dns_servers)
+        if changes:
+            self._save_form("global_config", changes)
 
     def set_hostname(self, hostname: str) -> None:
         """Global Configuration: host name."""

@@ -1,5 +1,6 @@
-"""Step 7: what was done, where the report is, what the technician does next,
-and the laptop port given back."""
+"""Step 7: what was done, where the report is, the laptop port given back,
+what the technician does next, and each setting as read back off the
+appliance, in the words of the Restore rows (``hwprobe.wording``)."""
 from __future__ import annotations
 
 from textual import work
@@ -8,9 +9,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from hwprobe import wording
+from hwprobe.areas import AREAS
 from hwprobe.report import NEXT_STEPS
+from hwprobe.safetext import shown
 
 from ..messages import PortGivenBack
+from ..profile import to_ascii
 from .base import StepScreen, clear_progress
 
 
@@ -43,12 +48,25 @@ class DoneScreen(StepScreen):
                      + (f" (password changed as {s.username})" if s.password else ""))
         if s.report:
             lines.append(f"Report: {s.report[0]}")
-        lines.append("")
-        lines.append("Next steps:")
-        lines += [f" {i}. {text}" for i, text in enumerate(NEXT_STEPS, 1)]
+        steps = ["Next steps:"] + [f" {i}. {text}" for i, text in enumerate(NEXT_STEPS, 1)]
         with VerticalScroll(classes="body"):
             yield Static("\n".join(lines), id="summary", markup=False)
             yield Static("", id="port", markup=False)
+            yield Static("\n".join(steps), id="next-steps", markup=False)
+            yield Static(self._read_back(result), id="read-back", markup=False)
+
+    @staticmethod
+    def _read_back(result) -> str:
+        """Each step as the Restore rows said it, marked as the report marks it,
+        with what the appliance holds when that is not what the sheet asked."""
+        held = result.state_after if result is not None else None
+        if held is None:
+            return ""
+        lines = ["Read back from the appliance:"]
+        for step in result.steps:
+            now = AREAS[step.area].present(held, step.key)
+            lines.append(" " + to_ascii(shown(wording.step_line(step, now))))
+        return "\n".join(lines)
 
     def on_mount(self) -> None:
         clear_progress()

@@ -129,11 +129,12 @@ class FindScreen(StepScreen):
         self._stop_watcher()
         best = next((r for r in found if getattr(r, "https_ok", False)), found[0])
         table.move_cursor(row=table.get_row_index(best.address))
-        nic = self.session.cable_nic.upper()
         if len(found) > 1:
             self.say(f"{len(found)} addresses answered: pick one, Enter logs in.", "warning")
         elif getattr(best, "https_ok", False):
-            self.say(f"Found the appliance at {best.address} through {nic}. "
+            # which NIC the cable is in is known only once the appliance's
+            # NICs are read (after logging in): the MAC is what is known now
+            self.say(f"Found the appliance at {best.address} (MAC {best.mac}). "
                      "Enter: log in.", "success")
         else:
             self.say(f"{best.address} answers ARP but not HTTPS (still booting?). r searches "

@@ -25,8 +25,8 @@ from textual.worker import Worker, WorkerState
 
 from hwprobe import password_rule
 from hwprobe.constants import ENV_PASSWORD, FACTORY_PASSWORD, FACTORY_USER
-from hwprobe.errors import (LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
-                            Unreachable)
+from hwprobe.errors import (CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
+                            PasswordRefused, Unreachable)
 
 from ..messages import LoggedIn, LoginRefused
 from ..widgets import drafts
@@ -44,13 +44,20 @@ class LoginScreen(StepScreen):
     CSS_PATH = "login.tcss"
     HINT = ("The factory credentials are filled in. Type the appliance's new password "
             "twice; the rule is checked as you type.")
+    CHANGED_HINT = ("This appliance's factory password was already changed: type the "
+                    "password set then in Password; New password is not needed.")
     CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1). Check the "
                     "device, type the new password twice; ^g logs in.")
     BINDINGS = [
         Binding("ctrl+g", "login", "Log in", id="login", key_display="^g"),
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
         Binding("ctrl+o", "use_web", "Web interface", id="use-web", key_display="^o"),
+        Binding("ctrl+n", "trust_new_certificate", "Trust new certificate", id="trust-new",
+                key_display="^n"),
     ]
+    #: set when the last login stopped on a changed certificate: only then is
+    #: ^n offered (the console's --trust-new-certificate, asked for by a key)
+    certificate_changed: CertificateChanged | None = None
 
     @property
     def via_console(self) -> bool:
@@ -101,7 +108,10 @@ class LoginScreen(StepScreen):
         if self.session.password is not None:
             self.say("Logged in already: ^g logs in again with the current password.")
         if self.changed_before and not self._value("password"):
-            why = (self.hint.sentence().capitalize() if self.hint is not None
+            if not self.via_console:
+                self.query_one("#hint", Static).update(self.CHANGED_HINT)
+            sentence = self.hint.sentence() if self.hint is not None else ""
+            why = (sentence[:1].upper() + sentence[1:] if sentence
                    else "The run that stopped changed the password")
             self.say(f"{why}: type that one in Password, then ^g.", "warning")
             self.query_one("#password", Field).focus()
@@ -218,6 +228,7 @@ class LoginScreen(StepScreen):
         self.session.password = message.password
         self.session.state = message.state
         drafts.forget(self.session, self.STEP)
+        self._learn_cable_nic(message.state)
         if message.changed_password:
             self.app.notify("New password set. " + REMINDER, timeout=8)
         elif self._value("new"):
@@ -225,17 +236,52 @@ class LoginScreen(StepScreen):
                             "the one you logged in with stays.", timeout=8)
         self.app.goto("network")
 
+    def _learn_cable_nic(self, state) -> None:
+        """The appliance's NICs are known now: which one the cable is in (by
+        the MAC that answered at Find), whatever the technician was told."""
+        from hwprobe.engine import cable_nic
+
+        bringup = self.session.bringup
+        nic = cable_nic(bringup.cable_mac, state) if bringup is not None else None
+        if nic is not None:
+            self.session.cable_nic = nic
+            self.session.cable_nic_known = True
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if (event.state == WorkerState.ERROR and event.worker.group == "login"
+                and isinstance(event.worker.error, CertificateChanged)):
+            super().on_worker_state_changed(event)
+            self.certificate_changed = event.worker.error
+            self.refresh_bindings()
+            error = event.worker.error
+            self.query_one("#tries", Static).update(
+                f"Certificate SHA-256 was {error.expected[:16]}..., is now {error.got[:16]}...")
+            self.say("The certificate changed since it was trusted; nothing was sent. If the "
+                     "box was re-imaged on purpose, ^n trusts the new one; else check the cable.",
+                     "error")
+            event.prevent_default()         # the base screens' handler would say it again
+            return
         if (event.state == WorkerState.ERROR and event.worker.group == "login"
                 and isinstance(event.worker.error, Unreachable) and not self.via_console):
             super().on_worker_state_changed(event)
             self.say(f"{event.worker.error} - ^o: log in over the local console instead.",
                      "error")
+            event.prevent_default()
             return
-        super().on_worker_state_changed(event)
 
     # --- which way in ---------------------------------------------------------------
+    def action_trust_new_certificate(self) -> None:
+        if self.certificate_changed is None:
+            return
+        self.session.bringup.target.trust_new_certificate = True
+        self.certificate_changed = None
+        self.refresh_bindings()
+        self.say("The new certificate will be trusted for this appliance from now on: "
+                 "^g logs in.", "warning")
+
     def check_action(self, action: str, parameters):
+        if action == "trust_new_certificate":
+            return self.certificate_changed is not None
         if action == "use_console":
             return not self.via_console
         if action == "use_web":

@@ -5,7 +5,8 @@ address of the sheet is a row of its own (NIC, address, netmask or prefix,
 VLAN); ^n adds one, ^r removes the one the cursor is in. What is typed here
 replaces the sheet's addresses, gateway, host name and DNS servers for this
 run; the sheet file itself is not changed. What was typed survives Esc (back a
-step) and coming forward again.
+step) and coming forward again. Below the fields, what goes to the appliance
+is said as the Restore step and the report say it (``hwprobe.wording``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from hwprobe import validate as v
+from hwprobe import wording
 from hwprobe.areas import AREAS
 from hwprobe.state import IpAddress, Settings
 
@@ -30,6 +32,7 @@ GLOBAL_FIELDS = (
     ("hostname", "Host name", "e.g. support.example.net"),
     ("dns", "DNS servers", "comma separated, e.g. 198.51.100.53"),
 )
+NETWORK_AREAS = ("ip", "gateway", "hostname", "dns")     # what this step sets
 IP_COLUMNS = (                      # (key, placeholder)
     ("nic", "nic1"),
     ("address", "198.51.100.20"),
@@ -138,6 +141,7 @@ class NetworkScreen(StepScreen):
                     yield Label(label, classes="label")
                     yield Field(values[name], id=name, placeholder=placeholder)
                 yield Static("", id=f"{name}-problem", classes="problem", markup=False)
+            yield Static("", id="to-appliance", markup=False)
 
     def _address_row(self, ip: dict[str, str]) -> list:
         """The widgets of one address: its row of fields, and its problem line."""
@@ -154,6 +158,8 @@ class NetworkScreen(StepScreen):
         first = self.row_keys[0] if self.row_keys else None
         self.query_one(f"#address-{first}" if first else "#gateway", Field).focus()
         self._check()
+        if self.session.cable_nic_known:        # read off the appliance at Log in
+            self.say(f"The laptop's cable is in the appliance's {self.session.cable_nic.upper()}.")
 
     # --- values ---------------------------------------------------------------------
     def _rows(self) -> list[dict[str, str]]:
@@ -176,6 +182,10 @@ class NetworkScreen(StepScreen):
             box.display = name in found
         drafts.keep(self.session, self.STEP, {"sheet": self.session.sheet_path,
                                               "values": {"ips": self._rows(), **self._values()}})
+        self.query_one("#to-appliance", Static).update(
+            "To the appliance: fix the values above first." if found else
+            "To the appliance:\n" + "\n".join(
+                "  " + line for line in wording.to_send(self._typed(), NETWORK_AREAS)))
         return found
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -237,6 +247,12 @@ class NetworkScreen(StepScreen):
             self.query_one(target, Field).focus()
             self.say(f"{len(found)} value(s) to fix before going on.", "warning")
             return
+        self.session.settings = self._typed()
+        self.app.goto("restore")
+
+    def _typed(self) -> Settings:
+        """The sheet with what is typed here in place of its network settings
+        (the values must have passed ``problems_of``)."""
         values = self._values()
         ips = []
         for row in self._rows():
@@ -245,7 +261,6 @@ class NetworkScreen(StepScreen):
                                  v.to_netmask(row["netmask"].strip()),
                                  int(vlan) if vlan.isdigit() else None))
         s = self.session.settings or Settings()
-        self.session.settings = dataclasses.replace(
+        return dataclasses.replace(
             s, ips=ips, default_gateway=values["gateway"].strip(),
             hostname=values["hostname"].strip(), dns_servers=_split(values["dns"]))
-        self.app.goto("restore")

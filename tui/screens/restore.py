@@ -6,6 +6,12 @@ web interface does not answer) the same engine runs; what the console cannot
 set (routes, NTP, syslog, SMTP) is shown as skipped, to be set on the web
 interface, and ^t shows the console's transcript.
 
+Each row says its whole change (``hwprobe.wording``: the words the report,
+``apply`` and the Done screen use); after the run a Read back column says what
+the appliance holds now. Space opens the selected row's every field, before,
+after and read back (``change_detail.py``); Enter stays "apply", as the hint
+says, so a technician reading a row never sends the changes by accident.
+
 The run is the bring-up session's (``BringupSession.run``), as in
 ``bringup apply``: the same wire checks (an address just added must answer
 ARP from its NIC's MAC on the laptop port), the run journal of this appliance
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import replace
 
 from rich.text import Text
 
@@ -25,6 +32,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
+from hwprobe import wording
 from hwprobe.areas import AREAS
 from hwprobe.constants import ENV_SMTP_PASSWORD
 from hwprobe.safetext import shown
@@ -36,24 +44,36 @@ from ..widgets.fields import SecretField
 from ..widgets.serial_pane import SerialFeed, SerialPane
 from .base import StepScreen
 
+# the report's marks ([x] [=] [!] [-]), short so the changes keep the width
 STATUS = {
-    "pending": "[        ] to do",
-    "applying": "[####    ] sending",
-    "verified": "[########] read back",
-    "unchanged": "already so",
-    "failed": "FAILED",
-    "skipped": "skipped",
-    "web only": "web only: skipped",
+    "pending": "[ ] to do",
+    "applying": "[>] sending",
+    "verified": "[x] read back",
+    "unchanged": "[=] as it is",
+    "failed": "[!] FAILED",
+    "skipped": "[-] skipped",
+    "web only": "[-] web only",
 }
+STATUS_WIDTH = max(len(x) for x in STATUS.values())
+
+
+def _text(words: str) -> Text:
+    return Text(to_ascii(shown(words)))
+
+
+def _lines(words: str | None) -> str | None:
+    """Appliance text shown as sent, line by line (a list field's entries)."""
+    return None if words is None else "\n".join(to_ascii(shown(x)) for x in words.split("\n"))
 
 
 class RestoreScreen(StepScreen):
     STEP = "restore"
     CSS_PATH = "restore.tcss"
     HINT = ("What the appliance holds now against the sheet. Enter applies the "
-            "differences; each is ticked only after it is read back.")
+            "differences; each is ticked only after it is read back. Space: a row whole.")
     BINDINGS = [
         Binding("enter", "apply", "Apply", id="apply", key_display="Enter", priority=True),
+        Binding("space", "detail", "Details", id="detail", key_display="Space"),
         Binding("r", "reread", "Read again", id="reread"),
     ]
 
@@ -63,6 +83,8 @@ class RestoreScreen(StepScreen):
         self.finished = False
         self.warned_smtp = False
         self.stopped_report: tuple | None = None    # the report of a run that ended early
+        self.steps: list = []                 # the rows, in order, with their latest status
+        self.held = None                      # the appliance as read back after the run
         smtp = getattr(self.session.settings, "smtp", None)
         self.needs_smtp_password = bool(smtp and smtp.auth == "password"
                                         and "smtp" in self.capabilities
@@ -72,10 +94,7 @@ class RestoreScreen(StepScreen):
             yield SecretField("", id="smtp-password",
                               placeholder="for the e-mail relay (Enter to skip)")
         table = DataTable(id="steps", cursor_type="row")
-        # the change, whole: it wraps rather than being cut; wider terminals use their width
-        table.add_column("Change: now -> from the sheet", key="title",
-                         width=max(30, self.app.size.width - 2 - 20 - 6))
-        table.add_column("Status", width=20, key="status")
+        self._columns(table)
         yield table
         yield AsciiBar(id="overall")
         yield Static("", id="extras", markup=False)
@@ -84,6 +103,83 @@ class RestoreScreen(StepScreen):
             if not isinstance(feed, SerialFeed):
                 feed = self.session.driver.on_bytes = SerialFeed()
             yield SerialPane(feed)
+
+    def _columns(self, table: DataTable, read_back: bool = False) -> None:
+        """The change, whole: it wraps rather than being cut, and wider terminals
+        give it their width; after the run it shares it with the read back."""
+        columns = 3 if read_back else 2
+        room = max(40, self.app.size.width - 2 - 2 - 2 * columns - STATUS_WIDTH)
+        change = room * 11 // 20 if read_back else room
+        table.add_column("Change: now -> from the sheet", key="title", width=change)
+        if read_back:
+            table.add_column("Read back", key="held", width=room - change)
+        table.add_column("Status", width=STATUS_WIDTH, key="status")
+
+    def _status(self, step) -> str:
+        if step.status in ("pending", "skipped") and step.area not in self.capabilities:
+            return STATUS["web only"] if step.changed else STATUS["unchanged"]
+        if step.status == "pending" and not step.changed:
+            return STATUS["unchanged"]
+        return STATUS.get(step.status, step.status)
+
+    def _fill(self, steps, held=None) -> None:
+        """(Re)build the table: one row per step, the read back column when
+        ``held`` (the appliance after the run) is given."""
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        self._columns(table, read_back=held is not None)
+        self.steps, self.held = list(steps), held
+        for step in self.steps:
+            cells = [_text(wording.step_change(step))]
+            if held is not None:
+                cells.append(_text(self._held(step)))
+            table.add_row(*cells, Text(self._status(step)), key=step.key, height=None)
+        if self.steps:
+            table.move_cursor(row=min(cursor, len(self.steps) - 1))
+
+    def _held(self, step) -> str:
+        """What the appliance holds for ``step`` as read back after the run; the
+        local console shows no syslog or e-mail: what it cannot set is not read."""
+        if step.area not in self.capabilities:
+            return "not read: web only"
+        return wording.read_back(step, AREAS[step.area].present(self.held, step.key))
+
+    def on_resize(self, event) -> None:
+        if self.steps:                    # the columns follow the terminal's new width
+            self._fill(self.steps, self.held)
+
+    def detail_of(self, index: int) -> tuple[str, list]:
+        """Row ``index``'s heading (area, where, status) and every field (the
+        detail pane)."""
+        step = self.steps[index]
+        area = AREAS[step.area]
+        if self.held is None:
+            rows = wording.detail(step)
+        elif step.area not in self.capabilities:
+            rows = [replace(r, read_back="not read: web only") for r in wording.detail(step, None)]
+        else:
+            rows = wording.detail(step, area.present(self.held, step.key))
+        safe = [type(r)(*(_lines(x) for x in (r.label, r.now, r.sheet, r.read_back)))
+                for r in rows]
+        heading = (f"{area.label} ({index + 1} of {len(self.steps)}): {self._status(step)}\n"
+                   f"Page: {area.page}")
+        return heading, safe
+
+    def move_to(self, index: int) -> int:
+        """Put the table's cursor on row ``index`` (kept in range); returns it."""
+        index = max(0, min(index, len(self.steps) - 1))
+        self.query_one(DataTable).move_cursor(row=index)
+        return index
+
+    def action_detail(self) -> None:
+        """Every field of the selected row, before, after and read back."""
+        if not self.steps:
+            self.say("Still reading the appliance...")
+            return
+        from .change_detail import ChangeDetail
+
+        self.app.push_screen(ChangeDetail(self, self.query_one(DataTable).cursor_row))
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -120,13 +216,7 @@ class RestoreScreen(StepScreen):
 
     def on_plan_ready(self, message: PlanReady) -> None:
         self.plan = message.plan
-        table = self.query_one(DataTable)
-        table.clear()
-        for step in self.plan.steps:
-            status = ("unchanged" if not step.changed else
-                      "web only" if step.area not in self.capabilities else "pending")
-            table.add_row(Text(to_ascii(shown(AREAS.change(step.area, step.before, step.after)))),
-                          Text(STATUS[status]), key=step.key, height=None)
+        self._fill(self.plan.steps)
         changes = len(self.plan.changes)
         self._show_extras()
         if changes:
@@ -165,6 +255,8 @@ class RestoreScreen(StepScreen):
             return
         self.running = True
         self.refresh_bindings()
+        # the password is taken; from here keys (Space: details) go to the table
+        self.query_one("#steps").focus()
         self.say("Applying; every value is read back before it is ticked...")
         self.apply(self.session.bringup, self.session.settings, self.session.sheet_path,
                    self.smtp_password())
@@ -201,10 +293,8 @@ class RestoreScreen(StepScreen):
         table = self.query_one(DataTable)
         if step.key not in table.rows:
             return
-        status = STATUS.get(step.status, step.status)
-        if step.status == "skipped" and step.area not in self.capabilities:
-            status = STATUS["web only"]
-        table.update_cell(step.key, "status", Text(status))
+        self.steps = [step if x.key == step.key else x for x in self.steps]
+        table.update_cell(step.key, "status", Text(self._status(step)))
         if step.status in ("applying", "failed"):
             table.move_cursor(row=table.get_row_index(step.key))
         if step.status == "failed":
@@ -253,16 +343,9 @@ class RestoreScreen(StepScreen):
                      "Enter goes on.", "error")
 
     def _show_read_back(self, result) -> None:
-        """Each row that was sent now says what the appliance holds, as read back."""
-        state = result.state_after
-        table = self.query_one(DataTable)
-        if state is None:
-            return
-        for step in result.steps:
-            if step.status in ("verified", "failed") and step.key in table.rows:
-                now = AREAS[step.area].present(state, step.key)
-                table.update_cell(step.key, "title", Text(to_ascii(shown(
-                    AREAS.change(step.area, step.before, now) + " (read back)"))))
+        """Every row gains what the appliance holds now, as read back after the run."""
+        if result.state_after is not None:
+            self._fill(result.steps, result.state_after)
 
     def worker_failed(self, group: str, text: str) -> None:
         if group == "apply":

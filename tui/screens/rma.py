@@ -43,7 +43,7 @@ FIELDS = (
     ("serial", "Serial number", "Status > Basics, or the label"),
     ("model", "Model", "e.g. B400"),
     ("failed_part", "Failed part", PART_CHOICES),
-    ("vat_number", "VAT number", "required outside the United States"),
+    ("vat_number", "VAT number", "if necessary: an international replacement"),
     ("international_choice", "International", INTERNATIONAL),
     ("vat_consent", "VAT consent", VAT_CONSENT),
     ("description", "What happened", "one line for support"),
