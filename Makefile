@@ -29,7 +29,7 @@ demo: $(STAMP)
 	@scripts/as-root $(VENV)/bin/bringup demo
 
 # the bundle, rebuilt when the code, the lockfile or the build changes
-DIST_SOURCES := $(shell find bringup hwprobe tui simulator assets -type f -not -name '*.pyc' 2>/dev/null) \
+DIST_SOURCES := $(shell find bringup hwprobe tui simulator assets docs -type f -not -name '*.pyc' 2>/dev/null) \
 	pyproject.toml bringup.lock scripts/build-dist scripts/gen-docs
 dist/bringup: $(STAMP) $(DIST_SOURCES)
 	scripts/build-dist

@@ -1,6 +1,7 @@
 """The ``bringup`` command line.
 
-Exit status (DESIGN.md): 0 done, 1 failed, 2 bad input, 3 needs privileges.
+Exit status (docs/exit-status.md): 0 done, 1 failed, 2 bad input, 3 needs
+privileges, 130 interrupted (128 + the signal).
 Each sub-command lives in its own module and provides ``register(subparsers)``;
 the module's handler receives the parsed arguments and returns an exit status.
 This module imports no UI code at import time: the console's module is loaded
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import shlex
 import sys
+import time
 
 from hwprobe.errors import BringupError, SheetInvalid
 
@@ -24,6 +28,12 @@ one at first login) and BRINGUP_SMTP_PASSWORD.
 
 Start here on a real appliance:   sudo bringup
 Practise on a simulated one:      sudo bringup demo
+
+More: `bringup man` (the sheet format, every exit status, what bringup changes
+on the laptop; also offline), `sudo bringup install-extras` (man page and
+bash/zsh completion); in the source: docs/sheet.md, docs/exit-status.md,
+docs/laptop.md. Run log: bringup.log in the state directory (-v, -q: how much
+is said here).
 """
 
 
@@ -59,6 +69,24 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with 'bringup: error: ...' (bad input, nothing changed)."""
 
 
+def add_verbosity(parser: argparse.ArgumentParser, *, root: bool = False) -> None:
+    """-v/--verbose (repeatable) and -q/--quiet, before or after the command
+    name: a sub-command's default must not undo the root's, hence SUPPRESS."""
+    default = 0 if root else argparse.SUPPRESS
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="count", default=default,
+                       help="say more: what the drivers do (-vv: every request); "
+                            "all of it is in the run log anyway")
+    group.add_argument("-q", "--quiet", dest="verbose", action="store_const", const=-1,
+                       default=default, help="only errors and results")
+
+
+def _subparsers(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.values()
+
+
 # which module registers each command, so `bringup probe` imports only what it runs
 COMMAND_OF = {
     "demo": "bringup.commands.console", "probe": "bringup.commands.probe",
@@ -67,6 +95,9 @@ COMMAND_OF = {
     "failover": "bringup.commands.runbook", "readiness": "bringup.commands.runbook",
     "runbook": "bringup.commands.runbook", "lab": "bringup.commands.lab",
     "sim": "bringup.commands.lab", "verify": "bringup.commands.verify",
+    "survey": "bringup.commands.survey",
+    "man": "bringup.commands.extras", "completion": "bringup.commands.extras",
+    "install-extras": "bringup.commands.extras",
 }
 CONSOLE_MODULE = "bringup.commands.console"   # `bringup` alone: the console
 # every command module, in the order --help lists them
@@ -108,6 +139,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _modules_for(argv):
         importlib.import_module(name).register(sub, parser)
+    add_verbosity(parser, root=True)
+    todo = list(_subparsers(parser))
+    while todo:                           # every command and sub-command (lab up, ...)
+        p = todo.pop()
+        if p.get_default("passes_through"):
+            continue                      # `bringup sim`: its options are the simulator's
+        add_verbosity(p)
+        todo += _subparsers(p)
     return parser
 
 
@@ -125,20 +164,54 @@ def main(argv: list[str] | None = None) -> int:
         if handler is None:
             parser.print_help()
             return 2
+    if getattr(args, "passes_through", False):
+        return int(handler(args) or 0)
+    from bringup import runlog
+
+    console = handler is getattr(parser, "default_handler", None) and args.command is None
+    runlog.setup(args.verbose, terminal=not console)
+    started = time.monotonic()
+    runlog.log.info("start: bringup %s (uid %d)",
+                    shlex.join(sys.argv[1:] if argv is None else argv), os.geteuid(),
+                    extra=runlog.SHOWN)
+    status = 1
+    try:
+        status = _run(handler, args)
+        return status
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+        raise
+    except BaseException:
+        runlog.log.exception("unexpected error", extra=runlog.SHOWN)
+        raise
+    finally:
+        runlog.log.info("end: exit status %s after %.1f s", status, time.monotonic() - started,
+                        extra=runlog.SHOWN)
+
+
+def _run(handler, args) -> int:
+    """The handler's exit status; bringup's own errors become their message on
+    stderr and their exit status (DESIGN.md), Ctrl-C becomes 130."""
+    from bringup.runlog import SHOWN, log
+
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
+        log.info("interrupted (Ctrl-C)", extra=SHOWN)
         print("bringup: interrupted", file=sys.stderr)
         return 130                   # 128 + SIGINT, as a shell reports it
     except SheetInvalid as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         n = len(exc.problems)
+        log.error("%d problem(s) in the settings sheet:\n%s", n, "\n".join(exc.problems),
+                  extra=SHOWN)
         print(f"bringup: {n} problem{'s' if n != 1 else ''} in the settings sheet; "
               "nothing was sent to the appliance", file=sys.stderr)
         return exc.exit_status
     except BringupError as exc:
         print(f"bringup: {exc}", file=sys.stderr)
+        log.error("%s (exit status %d)", exc, exc.exit_status, extra=SHOWN)
         return exc.exit_status
 
 

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from . import validate as v
 from .pagemap import PAGES, menu_names
-from .state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
+from .state import (ApplianceState, IpAddress, Route, Settings, SmtpSettings, one_list,
+                    syslog_targets)
 
 if TYPE_CHECKING:                                   # pragma: no cover
     from .drivers.base import ApplianceDriver
@@ -211,21 +212,57 @@ def _list_words(value) -> str:
     return ", ".join(str(x) for x in value) if value else "none"
 
 
-SYSLOG_FORMATS = {"rfc5424": "RFC 5424", "bsd": "BSD"}
+SYSLOG_FORMATS = {"rfc5424": "RFC 5424", "bsd": "BSD", "tls": "TLS, RFC 5425"}
 ENCRYPTIONS = {"tls": "TLS", "starttls": "STARTTLS", "ssl": "SSL", "none": "no encryption"}
 
 
 def _syslog_words(value) -> str:
     if not value or not (value.get("servers") or value.get("format")):
         return "none"
+    if value.get("each"):
+        return ", ".join(f"{t['server']}:{t['port']} ({SYSLOG_FORMATS.get(t['format'], t['format'])})"
+                         for t in value["each"])
     fmt = value.get("format")
     return f"{_list_words(value['servers'])} ({SYSLOG_FORMATS.get(fmt, fmt or 'no format')})"
+
+
+def _syslog_value(s: Settings) -> dict:
+    """The syslog value of settings or state: one list and a format, plus each
+    server's port and format ("each") when they are not all the same format
+    on its default port."""
+    targets = syslog_targets(s)
+    value = {"servers": [t.server for t in targets],
+             "format": targets[0].format if targets and one_list(targets) else
+             (s.syslog_format if not targets else None)}
+    if not one_list(targets):
+        value["each"] = [{"server": t.server, "port": t.port, "format": t.format}
+                         for t in targets]
+    return value
 
 
 def _syslog_wanted(s: Settings):
     if s.syslog_servers is None:
         return []
-    return [("syslog", {"servers": list(s.syslog_servers), "format": s.syslog_format or "rfc5424"})]
+    value = _syslog_value(s)
+    value["format"] = value["format"] or (None if value.get("each") else "rfc5424")
+    return [("syslog", value)]
+
+
+def _syslog_send(d: "ApplianceDriver", c: Change) -> None:
+    s = c.settings
+    targets = syslog_targets(s)
+    d.set_syslog([t.server for t in targets], s.syslog_format or "rfc5424",
+                 each=None if one_list(targets) else targets)
+
+
+def _syslog_capture(state: ApplianceState, out: Settings) -> None:
+    targets = syslog_targets(state)
+    out.syslog_servers = [t.server for t in targets]
+    if one_list(targets):
+        out.syslog_format = targets[0].format if targets else (state.syslog_format or "rfc5424")
+    else:
+        out.syslog_format = None
+    out.syslog_each = None if one_list(targets) else targets
 
 
 def _smtp_words(value) -> str:
@@ -300,13 +337,10 @@ ROWS: tuple[Area, ...] = (
          capture=_set(ntp_servers=lambda st: list(st.ntp_servers or []))),
     Area("syslog", "syslog", "syslog", "Syslog", "Syslog",
          wanted=_syslog_wanted,
-         present=lambda st, k: {"servers": list(st.syslog_servers or []), "format": st.syslog_format},
-         send=lambda d, c: d.set_syslog(list(c.settings.syslog_servers or []),
-                                        c.settings.syslog_format or "rfc5424"),
+         present=lambda st, k: _syslog_value(st), send=_syslog_send,
          describe=_syslog_words, absent="not in the sheet",
          limits=(Limit("servers", "max_servers", "servers"),),
-         capture=_set(syslog_servers=lambda st: list(st.syslog_servers or []),
-                      syslog_format=lambda st: st.syslog_format or "rfc5424")),
+         capture=_syslog_capture),
     Area("smtp", "smtp", "smtp", "E-mail", "E-mail",
          wanted=lambda s: [("smtp", smtp_json(s.smtp))] if s.smtp is not None else [],
          present=lambda st, k: smtp_json(st.smtp), send=_smtp_send, describe=_smtp_words,

@@ -1,7 +1,7 @@
 """Checks on what the technician gives on the command line, and on the state
 directory, made before anything is touched (the port, the appliance, a file).
 
-``laptop_address`` and ``iface`` are argparse types (a bad value: exit 2 with
+``laptop_address``, ``iface`` and ``baud`` are argparse types (a bad value: exit 2 with
 the option named); ``check_state_dir`` raises ``StateDirUnusable`` (exit 3)
 when journals and reports could not be written.
 """
@@ -58,6 +58,24 @@ def iface(text: str) -> str:
         raise argparse.ArgumentTypeError(f"no port named {shown(text)!r} on this laptop "
                                          f"(ports: {ports}); `bringup ports` says which is which")
     return text
+
+
+COMMON_BAUDS = (9600, 19200, 38400, 57600, 115200)
+
+
+def baud(text: str) -> int:
+    """``--baud``: a serial speed in bits per second (9600 ... 115200 are the
+    usual; any whole number from 50 to 4000000 the adapter may take).
+    Raises ArgumentTypeError."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 50 <= value <= 4_000_000:
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)!r} is not a baud rate; the appliance's console runs at 115200 "
+            f"(others: {', '.join(map(str, COMMON_BAUDS[:-1]))})")
+    return value
 
 
 def check_state_dir(path: Path | None = None) -> Path:

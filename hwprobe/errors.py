@@ -122,6 +122,16 @@ class ValidationRefused(ApplianceError):
         super().__init__(message)
 
 
+class PageMismatch(ApplianceError):
+    """A page does not hold a field the firmware profile's page map names; the
+    driver stops before the first change. ``page``, ``field`` and ``version``
+    say where and on which software."""
+
+    def __init__(self, message: str, page: str = "", field: str = "", version: str = ""):
+        self.page, self.field, self.version = page, field, version
+        super().__init__(message)
+
+
 class SessionExpired(ApplianceError):
     """The appliance ended the session (idle timeout or restart)."""
 

@@ -31,8 +31,8 @@ namespace of the calling thread):
     IPv6 is otherwise left alone. nmcli is always read with LC_ALL=C. A
     NetworkManager that runs but does not answer is a LinkError (it could
     take the port back). DHCP and link-local clients on the port (dhclient,
-    dhcpcd, avahi-autoipd) are stopped before the port is claimed and started
-    again at the give-back; systemd-networkd is refused with the commands to
+    dhcpcd, avahi-autoipd) are stopped (dhcpcd paused) before the port is claimed
+    and started again at the give-back; systemd-networkd is refused with the commands to
     run (hwprobe.portowners). When NetworkManager or such a client is handed
     the port back, its leased addresses and routes are left to it to renew
     (re-added by hand they would stay forever); give_back waits up to
@@ -536,8 +536,10 @@ class Takeover:
         for owner in owners:
             rec.port_owners.append(owner.saved())
             journal.save(rec)
-            portowners.hand_off(owner, self.iface)
-            self.note(f"{owner.kind} ran on {self.iface} (pid {owner.pid}): stopped it "
+            done = portowners.hand_off(owner, self.iface)
+            rec.port_owners[-1] = owner.saved()     # with any helper it forked meanwhile
+            journal.save(rec)
+            self.note(f"{owner.kind} ran on {self.iface} (pid {owner.pid}): {done} "
                       f"for now; it runs again afterwards")
 
     def _wait_carrier(self, ipr, index: int) -> bool:

@@ -64,3 +64,53 @@ def profile_for(version: str) -> tuple[str, Mapping[str, Any]] | None:
         if any(version.strip().startswith(p) for p in prof.get("versions", ())):
             return name, prof
     return None
+
+
+def pages_for(name: str | None, pages: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """The page map as firmware profile ``name`` lays it out: each table of
+    ``[profiles.NAME.pages]`` replaces the base section of that name. The base
+    map itself for None or a profile without pages. KeyError for an unknown
+    profile name."""
+    base = PAGES if pages is None else pages
+    if name is None:
+        return base
+    known = base.get("profiles", {})
+    if name not in known:
+        raise KeyError(f"no firmware profile {name!r}; known: {', '.join(known)}")
+    own = known[name].get("pages", {})
+    if not own:
+        return base
+    return MappingProxyType({**base, **own})
+
+
+def pages_for_version(version: str) -> tuple[str | None, Mapping[str, Any]]:
+    """(profile name, its page map) for a software version as Status > Basics
+    shows it; (None, the base map) when no profile claims the version."""
+    found = profile_for(version or "")
+    return (None, PAGES) if found is None else (found[0], pages_for(found[0]))
+
+
+def renamed(pages: Mapping[str, Any], old: str, new: str) -> Mapping[str, Any]:
+    """A copy of ``pages`` where the form field or element id ``old`` is called
+    ``new`` wherever a section names it (the simulator's ``--rename-field``: a
+    firmware that renamed one field, for `bringup survey` drills). Paths, the
+    menu and the console are left as they are."""
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            return new if value == old else value
+        if isinstance(value, tuple):
+            return tuple(swap(v) for v in value)
+        if isinstance(value, Mapping):
+            return {k: swap(v) for k, v in value.items()}
+        return value
+
+    out = {k: (v if k in ("menu", "console", "common") else swap(v)) for k, v in pages.items()}
+    return _freeze(_thaw(out))
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

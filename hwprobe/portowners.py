@@ -10,18 +10,22 @@ Public API (everything in the network namespace of the calling thread):
 ``find(iface, ifindex) -> list[Owner]``
     dhclient, dhcpcd, systemd-networkd and avahi-autoipd processes of this
     network namespace that run DHCP or link-local addressing on ``iface``.
-``hand_off(owner) -> None``
-    dhclient and avahi-autoipd are stopped (SIGTERM, waited for); dhcpcd is
-    told over its control socket to release just this port (``-k IF``), so it
-    keeps serving the laptop's other ports. systemd-networkd cannot be asked
-    safely: LinkError with the exact commands to run. LinkError too when the
-    owner does not let go within a few seconds.
-``give_back(saved) -> str``
+``hand_off(owner, iface) -> str``
+    dhclient and avahi-autoipd are stopped (SIGTERM, waited for). dhcpcd is
+    paused (SIGSTOP on each of its processes): dhcpcd 9.4 with privilege
+    separation serves one control-socket client and refuses every later one
+    ("cannot handle another client"), so a port released with ``dhcpcd -k``
+    can never be asked back without restarting dhcpcd for every port; paused,
+    it cannot put its lease back, and its other ports keep their addresses.
+    systemd-networkd cannot be asked safely: LinkError with the exact
+    commands to run. LinkError too when the owner does not let go within a
+    few seconds. Returns what was done, for the technician's notes.
+``give_back(saved, iface) -> str``
     Start what was handed off again, as it was: dhclient / avahi-autoipd with
-    their own command line, in their own mount namespace; dhcpcd is asked to
-    rebind the port (``-n IF``), which dhcpcd 9.4 ignores for a released port:
-    then the LinkError says to restart dhcpcd. Returns the sentence to tell the technician; raises
-    LinkError with the command to run by hand when it cannot.
+    their own command line, in their own mount namespace; dhcpcd resumes
+    (SIGCONT) and puts its lease back by itself, as it does after any flush.
+    Returns the sentence to tell the technician; raises LinkError with the
+    command to run by hand when it cannot.
 
 ``Owner.saved()`` is the JSON-able record kept in the link journal, so
 ``bringup restore-link`` can give the port back after a crash too.
@@ -29,9 +33,9 @@ Public API (everything in the network namespace of the calling thread):
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -58,7 +62,7 @@ class Owner:
 
     def saved(self) -> dict:
         return {"kind": self.kind, "pid": self.pid, "argv": self.argv,
-                "mount_ns": self.mount_ns}
+                "mount_ns": self.mount_ns, "pids": self.pids}
 
     def command(self) -> str:
         return shlex.join(self.argv)
@@ -115,6 +119,9 @@ def find(iface: str, ifindex: int) -> list[Owner]:
         if kind == "dhcpcd":
             dhcpcd_titles.append((pid, argv))
             continue
+        if kind == "avahi-autoipd":
+            _add_autoipd(found, pid, argv, iface)
+            continue
         args = [a for a in argv[1:] if not a.startswith("-")]
         if kind == "systemd-networkd":
             if not _networkd_manages(pid, ifindex):
@@ -133,26 +140,50 @@ def find(iface: str, ifindex: int) -> list[Owner]:
     return list(found.values())
 
 
-def _dhcpcd_port_helpers(iface: str) -> list[int]:
-    return [pid for pid, comm, argv, _ in _processes()
-            if comm == "dhcpcd" and iface in " ".join(argv).split()]
+def _add_autoipd(found: dict, pid: int, argv: list[str], iface: str) -> None:
+    """avahi-autoipd rewrites its title ("avahi-autoipd: [lan0] bound
+    169.254.7.9", and its helper "... [lan0] callout dispatcher"), so the port
+    comes from the title and the command to start it again is the one
+    Debian's hooks use."""
+    m = re.match(r"avahi-autoipd: \[([^\]]+)\]", " ".join(argv))
+    port = m.group(1) if m else next((a for a in argv[1:] if not a.startswith("-")), iface)
+    if port != iface:
+        return
+    owner = found.get("avahi-autoipd")
+    if owner is None:
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            exe = "/usr/sbin/avahi-autoipd"
+        owner = found["avahi-autoipd"] = Owner("avahi-autoipd", pid, [exe, "-D", iface],
+                                               _mount_ns(pid), [])
+    owner.pids.append(pid)
+    if "callout" not in " ".join(argv):
+        owner.pid = pid          # the daemon itself; the helper follows it out
 
 
-def _dhcpcd_control(owner: Owner | dict, *args: str) -> None:
-    """Send ``dhcpcd ARGS`` to the manager's control socket (what the dhcpcd
-    command does; its own front end refuses -k IF for a manager)."""
-    pids = owner.pids if isinstance(owner, Owner) else [p for p, c, _, _ in _processes()
-                                                        if c == "dhcpcd"]
-    # the manager runs chrooted; its privileged helper still sees /run
-    paths = [f"/proc/{p}/root/run/dhcpcd/sock" for p in pids]
-    path = next((p for p in paths if os.path.exists(p)), None)
-    if path is None:
-        raise LinkError("dhcpcd runs but its control socket (/run/dhcpcd/sock) is gone")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(3)
-        s.connect(path)
-        s.sendall(b"\0".join(a.encode() for a in ("dhcpcd", *args)) + b"\0")
-        time.sleep(0.1)  # dhcpcd reads the whole request before the close
+def _still_dhcpcd(pid: int, mount_ns: int) -> bool:
+    """``pid`` is still the dhcpcd process it was (not a reused pid)."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return False
+    return comm == "dhcpcd" and (not mount_ns or _mount_ns(pid) == mount_ns)
+
+
+def _signal_all(pids, sig) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "Tt"
+    except OSError:
+        return True
 
 
 def _wait(gone, what: str) -> None:
@@ -183,24 +214,30 @@ def refusal(owner: Owner, iface: str) -> str | None:
     return None
 
 
-def hand_off(owner: Owner, iface: str) -> None:
-    """Make ``owner`` let go of ``iface`` for good; raises LinkError if it won't."""
+def hand_off(owner: Owner, iface: str) -> str:
+    """Make ``owner`` let go of ``iface`` until give_back; returns what was
+    done ("stopped it"). Raises LinkError if it won't."""
     why = refusal(owner, iface)
     if why:
         raise LinkError(why)
     if owner.kind == "dhcpcd":
-        _dhcpcd_control(owner, "-k", iface)
-        _wait(lambda: not _dhcpcd_port_helpers(iface),
-              f"dhcpcd did not release {iface}; run `sudo dhcpcd -k {iface}` (or stop "
-              f"dhcpcd) and try again")
-        return
-    try:
-        os.kill(owner.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    _wait(lambda: not _alive(owner.pid),
+        # the manager first, so it forks no new helper; then any it forked meanwhile
+        _signal_all([owner.pid, *owner.pids], signal.SIGSTOP)
+        more = [p for p, comm, _a, state in _processes()
+                if comm == "dhcpcd" and p not in owner.pids and _mount_ns(p) == owner.mount_ns]
+        _signal_all(more, signal.SIGSTOP)
+        owner.pids += more
+        _wait(lambda: all(_stopped(p) for p in owner.pids),
+              f"dhcpcd (pid {owner.pid}) did not pause; stop it (`sudo systemctl stop "
+              f"dhcpcd`) and try again")
+        return "paused it (dhcpcd cannot be asked to take a released port back)"
+    # the daemon only: avahi-autoipd's helper must outlive it to run the STOP
+    # action, which takes its address and its default route away
+    _signal_all([owner.pid], signal.SIGTERM)
+    _wait(lambda: not any(_alive(p) for p in owner.pids or [owner.pid]),
           f"{owner.kind} (pid {owner.pid}) did not stop; run `sudo kill {owner.pid}` "
           f"and try again")
+    return "stopped it"
 
 
 def _anchor(mount_ns: int) -> int | None:
@@ -218,20 +255,13 @@ def give_back(saved: dict, iface: str) -> str:
     Raises LinkError naming the command to run by hand when it cannot."""
     kind, argv = saved["kind"], saved["argv"]
     if kind == "dhcpcd":
-        try:
-            _dhcpcd_control(saved, "-n", iface)
-        except (OSError, LinkError) as exc:
-            raise LinkError(f"could not give {iface} back to dhcpcd ({exc}): run "
-                            f"`sudo dhcpcd -n {iface}`") from None
-        # dhcpcd 9.4 takes the rebind but does not start a released port again
-        # until it restarts: say so rather than claim it is back
-        try:
-            _wait(lambda: _dhcpcd_port_helpers(iface), "")
-        except LinkError:
-            raise LinkError(f"dhcpcd did not take {iface} up again by itself; restart it "
-                            f"to get its lease back: sudo systemctl restart dhcpcd "
-                            f"(or sudo dhcpcd -x && sudo dhcpcd)") from None
-        return f"dhcpcd runs DHCP on {iface} again"
+        pids = [p for p in saved.get("pids") or [saved["pid"]]
+                if _still_dhcpcd(p, saved.get("mount_ns", 0))]
+        if not pids:
+            raise LinkError(f"dhcpcd is no longer running: start it again to get {iface}'s "
+                            f"lease back: sudo systemctl start dhcpcd (or sudo dhcpcd)")
+        _signal_all(pids, signal.SIGCONT)
+        return f"dhcpcd runs DHCP on {iface} again (it takes its lease back itself)"
     command = shlex.join(argv)
     anchor = _anchor(saved.get("mount_ns", 0))
     if anchor is None:

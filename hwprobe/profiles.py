@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .errors import BadInput
 from .pagemap import profile_for
+from .state import one_list, syslog_targets
 
 if TYPE_CHECKING:
     from .state import Settings
@@ -32,10 +33,21 @@ def check_fits(settings: "Settings", version: str) -> str | None:
     if len(servers) > prof["syslog_servers"]:
         problems.append(f"this appliance takes {prof['syslog_servers']} syslog servers; the "
                         f"sheet has {len(servers)} ([syslog].servers)")
-    fmt = settings.syslog_format
-    if servers and fmt and fmt not in prof["syslog_formats"]:
+    targets = syslog_targets(settings)
+    asked = sorted({t.format for t in targets} - set(prof["syslog_formats"]))
+    if asked:
         problems.append(f"this appliance's syslog formats are {', '.join(prof['syslog_formats'])};"
-                        f" the sheet asks for {fmt} ([syslog].format)")
+                        f" the sheet asks for {', '.join(asked)} ([syslog] format)")
+    elif not prof.get("syslog_per_server") and not one_list(targets):
+        problems.append("this appliance takes one syslog format for all its servers, each on "
+                        "port 514; the sheet gives each server its own ("
+                        + ", ".join(f"{t.server}:{t.port} {t.format}" for t in targets)
+                        + "; [[syslog]])")
+    smtp = settings.smtp
+    if smtp is not None and smtp.encryption not in prof["smtp_encryption"]:
+        problems.append(f"this appliance's e-mail encryption is "
+                        f"{', '.join(prof['smtp_encryption'])}; the sheet asks for "
+                        f"{smtp.encryption} ([smtp].encryption)")
     if problems:
         raise SheetDoesNotFit(f"the sheet does not fit this appliance (software {version}, "
                               f"firmware profile {name}): " + "; ".join(problems)

@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from . import redact
 from .constants import FACTORY_ADDRESSES, FACTORY_USER, LAPTOP_ADDRESS, LAPTOP_PREFIX, SERIAL_BAUD
-from .errors import (BadInput, BringupError, CertificateChanged, PasswordChangeRequired)
+from .errors import (BadInput, BringupError, CertificateChanged, PageMismatch,
+                     PasswordChangeRequired)
 
 if TYPE_CHECKING:
     from .drivers.base import ApplianceDriver, LoginResult
@@ -60,6 +62,7 @@ class Target:
     address: str | None = None           # the appliance's address (web)
     console: str | None = None           # the appliance's local console (device, rfc2217://...)
     baud: int = SERIAL_BAUD
+    flow: str = "none"                   # the console's flow control: none, rtscts, xonxoff
     console_timeout: float = 10.0
     https_port: int = 443
     user: str = FACTORY_USER
@@ -145,8 +148,9 @@ class BringupSession:
                 pass
 
     def keep_secret(self, *values: str | None) -> None:
-        """Passwords this run knows: kept out of its report."""
+        """Passwords this run knows: kept out of its report and the run log."""
         self.secrets.extend(v for v in values if v)
+        redact.remember(*values)
 
     # --- the port ------------------------------------------------------------------
     @property
@@ -230,7 +234,7 @@ class BringupSession:
         if self.target.console:
             from .drivers.console import ConsoleDriver
 
-            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud,
+            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud, flow=self.target.flow,
                                    timeout=self.target.console_timeout, on_bytes=self.on_bytes)
         else:
             from .drivers.web import WebDriver
@@ -373,7 +377,14 @@ class BringupSession:
     def read_state(self) -> "ApplianceState":
         """The appliance as it is now (after login)."""
         self.stage = "reading the appliance"
-        return self.connect().read_state()
+        try:
+            return self.connect().read_state()
+        except PageMismatch as exc:
+            if self.target.iface:       # the survey needs the same way in as this run
+                here = f"--address {self.target.address}`"
+                exc.args = (str(exc).replace(here, f"--address {self.target.address} "
+                                                   f"--iface {self.target.iface}`"),)
+            raise
 
     def run(self, settings: "Settings", *, smtp_password: str | None = None,
             dry_run: bool = False, on_step: Callable[["Step"], None] | None = None,
@@ -396,8 +407,8 @@ class BringupSession:
             # the firmware profile's limits, before the first change (issue 13)
             from .profiles import check_fits
 
+            state = self.read_state()       # the plan is made from this same read
             self.stage = "checking the sheet against the appliance's firmware"
-            state = self.read_state()           # also what the plan is made from: read once
             check_fits(settings, state.software_version)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,

@@ -46,9 +46,11 @@ from hwprobe.areas import AREAS, Areas
 from hwprobe.constants import ENV_PASSWORD, ENV_SMTP_PASSWORD
 from hwprobe.errors import SheetInvalid
 from hwprobe.fsutil import atomic_write
-from hwprobe.state import IpAddress, Route, Settings, SmtpSettings
+from hwprobe.state import (DEFAULT_SYSLOG_PORTS, IpAddress, Route, Settings, SmtpSettings,
+                           SyslogServer, one_list, syslog_targets)
 
-FORMAT = 1
+FORMAT = 1          # what dump_sheet writes when format 1 holds the settings
+FORMATS = (1, 2)    # format 2: format 1 plus [[syslog]] per server, e-mail "ssl"
 ARRAY_TABLES = ("ip", "route")
 _SECRET = re.compile(r"pass|secret|token|pwd|credential|api_?key", re.I)
 
@@ -93,6 +95,17 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool, object]]] = {
     },
     "backup": {"note": ("str", True, lambda x: "is empty" if not x.strip() else None)},
 }
+# format 2: one [[syslog]] per server, each its own port and format (the newer
+# firmware); format 2 also takes format 1's [syslog] and more e-mail encryptions
+_SYSLOG_EACH = {
+    "server": ("str", True, v.check_server),
+    "port": ("int", False, v.check_port),
+    "format": ("str", True, lambda x: v.check_choice(x, ("rfc5424", "bsd", "tls"))),
+}
+_FORMAT2 = {**_SCHEMA,
+            "syslog": {**_SCHEMA["syslog"], "format": _SYSLOG_EACH["format"]},
+            "smtp": {**_SCHEMA["smtp"], "encryption": (
+                "str", True, lambda x: v.check_choice(x, ("tls", "starttls", "ssl", "none")))}}
 _REQUIRED_TABLES = ("ip", "network")
 _NEEDS = {"ip": "add [[ip]] tables, one per address of the appliance",
           "network": "add [network] with hostname, default_gateway and dns_servers"}
@@ -148,9 +161,10 @@ def _find_secrets(node, path: tuple, problems: _Problems, found: set) -> None:
             _find_secrets(value, here, problems, found)
 
 
-def _check_table(path: tuple, table: dict, problems: _Problems, secrets: set) -> dict:
+def _check_table(path: tuple, table: dict, problems: _Problems, secrets: set,
+                 schema: dict | None = None) -> dict:
     """Check one table's keys against the schema; return the keys whose values are good."""
-    schema = _SCHEMA[path[0]]
+    schema = schema if schema is not None else _SCHEMA[path[0]]
     good = {}
     for key, value in table.items():
         if path + (key,) in secrets:
@@ -233,9 +247,11 @@ def parse_sheet(text: str, name: str = "<sheet>", *, areas: Areas = AREAS) -> Se
         problems.add(("format",), f"missing; the sheet must start with format = {FORMAT}", line=1)
     elif not isinstance(fmt, int) or isinstance(fmt, bool):
         problems.add(("format",), f"expected the whole number {FORMAT}, got {v.kind_of(fmt)}")
-    elif fmt != FORMAT:
-        problems.add(("format",), f"format {fmt} is not supported; this bringup reads format {FORMAT}")
+    elif fmt not in FORMATS:
+        problems.add(("format",), f"format {fmt} is not supported; this bringup reads formats "
+                                  f"{' and '.join(map(str, FORMATS))}")
         raise SheetInvalid(problems.lines())   # another format's tables mean other things
+    schema = _FORMAT2 if fmt == 2 else _SCHEMA
 
     for key, value in doc.items():
         if key == "format" or (key,) in secrets or key in _SCHEMA:
@@ -260,6 +276,15 @@ def parse_sheet(text: str, name: str = "<sheet>", *, areas: Areas = AREAS) -> Se
             continue
         if (table,) in secrets:
             continue
+        if table == "syslog" and isinstance(value, list) and value \
+                and all(isinstance(x, dict) for x in value):
+            if fmt == 2:
+                good["syslog_each"] = [_check_table(("syslog", n), entry, problems, secrets,
+                                                    _SYSLOG_EACH) for n, entry in enumerate(value)]
+            else:
+                problems.add((table,), "one [[syslog]] per server needs format = 2; format 1 "
+                             "has one [syslog] with servers and format", where="[[syslog]]")
+            continue
         if table in ARRAY_TABLES:
             if isinstance(value, dict):
                 problems.add((table,), f"write [[{table}]] with double brackets, one per entry")
@@ -276,7 +301,7 @@ def parse_sheet(text: str, name: str = "<sheet>", *, areas: Areas = AREAS) -> Se
         elif not isinstance(value, dict):
             problems.add((table,), f"expected a [{table}] table, got {v.kind_of(value)}")
         else:
-            good[table] = _check_table((table,), value, problems, secrets)
+            good[table] = _check_table((table,), value, problems, secrets, schema[table])
 
     _cross_checks(doc, good, problems, areas)
     if problems.items:
@@ -335,6 +360,17 @@ def _cross_checks(doc: dict, good: dict, problems: _Problems, areas: Areas) -> N
 
     for place, problem in areas.limit_problems(good):
         problems.add(place, problem)
+    each = good.get("syslog_each", [])
+    hosts: dict = {}
+    for n, target in enumerate(each):
+        if "server" in target:
+            if target["server"] in hosts:
+                problems.add(("syslog", n, "server"), f"{target['server']} is already "
+                             f"{label(('syslog', hosts[target['server']], 'server'))}")
+            hosts.setdefault(target["server"], n)
+    most = areas["syslog"].over_limit("servers", each)
+    if most:
+        problems.add(("syslog", len(each) - 1), most, where="[[syslog]]")
 
     smtp, raw_smtp = good.get("smtp", {}), doc.get("smtp")
     if isinstance(raw_smtp, dict):
@@ -362,6 +398,12 @@ def _settings(good: dict) -> Settings:
     if "syslog" in good:
         settings.syslog_servers = list(good["syslog"]["servers"])
         settings.syslog_format = good["syslog"]["format"]
+    if "syslog_each" in good:
+        each = [SyslogServer(t["server"], t.get("port", DEFAULT_SYSLOG_PORTS[t["format"]]),
+                             t["format"]) for t in good["syslog_each"]]
+        settings.syslog_servers = [t.server for t in each]
+        settings.syslog_format = each[0].format if one_list(each) else None
+        settings.syslog_each = None if one_list(each) else each
     if "smtp" in good:
         s = good["smtp"]
         settings.smtp = SmtpSettings(
@@ -424,11 +466,12 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
     comment at the top (for example where and when it was captured). No password
     is written: ``smtp.password_set`` only leaves a reminder comment.
     """
-    out = ["# Settings sheet for one B Series appliance (bringup format 1)."]
+    fmt = sheet_format(settings)
+    out = [f"# Settings sheet for one B Series appliance (bringup format {fmt})."]
     out += [f"# {line}".rstrip() for line in (source_note or "").splitlines()]
     out += ["# No password belongs in this file: bringup asks for them, or reads",
             "# BRINGUP_PASSWORD / BRINGUP_NEW_PASSWORD / BRINGUP_SMTP_PASSWORD.",
-            f"format = {FORMAT}"]
+            f"format = {fmt}"]
     if settings.model or settings.serial:
         out += ["", _header("appliance")]
         out += _key("model", settings.model) if settings.model else []
@@ -446,14 +489,22 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
                 *_key("gateway", route.gateway), *_key("nic", route.nic)]
     if settings.ntp_servers is not None:
         out += ["", _header("ntp"), *_key("servers", list(settings.ntp_servers), _most("ntp", "servers"))]
-    if settings.syslog_servers is not None or settings.syslog_format is not None:
+    if settings.syslog_each is not None and settings.syslog_each and fmt == 2:
+        for n, target in enumerate(syslog_targets(settings)):
+            head = f"{'[[syslog]]':<32} # {AREAS['syslog'].page}, one per server"
+            out += ["", head if n == 0 else "[[syslog]]",
+                    *_key("server", target.server), *_key("port", target.port),
+                    *_key("format", target.format, "rfc5424 | bsd | tls (RFC 5425)")]
+    elif settings.syslog_servers is not None or settings.syslog_format is not None:
         out += ["", _header("syslog"), *_key("servers", list(settings.syslog_servers or []),
                                              _most("syslog", "servers"))]
-        out += _key("format", settings.syslog_format or "rfc5424", "rfc5424 | bsd")
+        out += _key("format", settings.syslog_format or "rfc5424",
+                    "rfc5424 | bsd | tls" if fmt == 2 else "rfc5424 | bsd")
     smtp = settings.smtp
     if smtp is not None:
         out += ["", _header("smtp"), *_key("relay", smtp.relay), *_key("port", smtp.port),
-                *_key("encryption", smtp.encryption, "tls | starttls | none"),
+                *_key("encryption", smtp.encryption,
+                      "tls | starttls | ssl | none" if fmt == 2 else "tls | starttls | none"),
                 *_key("auth", smtp.auth, "none | password")]
         out += _key("username", smtp.username) if smtp.username or smtp.auth == "password" else []
         if smtp.password_set:
@@ -468,6 +519,16 @@ def dump_sheet(settings: Settings, *, source_note: str | None = None) -> str:
     if settings.backup:
         out += ["", _header("backup"), *_key("note", settings.backup["note"])]
     return "\n".join(out) + "\n"
+
+
+def sheet_format(settings: Settings) -> int:
+    """1 when format 1 holds ``settings``; 2 when they need per-server syslog
+    settings, syslog over TLS or e-mail encryption "ssl" (the newer firmware)."""
+    each = settings.syslog_each
+    if (each and not one_list(each)) or settings.syslog_format == "tls" \
+            or (settings.smtp is not None and settings.smtp.encryption == "ssl"):
+        return 2
+    return 1
 
 
 def write_sheet(settings: Settings, path, *, source_note: str | None = None) -> Path:

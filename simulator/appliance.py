@@ -126,7 +126,11 @@ class Appliance:
         self.state_file = Path(state_file)
         self.model, self.serial = model, serial
         self.software_version = SOFTWARE_VERSION
-        self.max_syslog_servers = MAX_SYSLOG_SERVERS    # a firmware profile may lower it
+        # what the firmware profile's pages take (simulator/server.py sets them)
+        self.max_syslog_servers = MAX_SYSLOG_SERVERS
+        self.syslog_formats = SYSLOG_FORMATS
+        self.syslog_default_ports = {"rfc5424": 514, "bsd": 514, "tls": 6514}
+        self.encryptions = ENCRYPTIONS
         self.lockout_attempts, self.lockout_seconds = lockout_attempts, lockout_seconds
         self._clock = clock
         self._started = clock()
@@ -205,10 +209,26 @@ class Appliance:
             "default_gateway": s["default_gateway"], "dns_servers": list(s["dns_servers"]),
             "routes": copy.deepcopy(s["routes"]), "ntp_servers": list(s["ntp_servers"]),
             "syslog_servers": list(s["syslog_servers"]), "syslog_format": s["syslog_format"],
+            "syslog_targets": self._targets(s),
             "smtp": copy.deepcopy(s["smtp"]),
+            # Appliance Administration's other settings (documented, not set by
+            # bringup; the values are modelled)
+            "admin": {"failed_login_limit": self.lockout_attempts,
+                      "lockout_duration": f"{self.lockout_seconds} seconds",
+                      "password_expiry": "never", "accepted_networks": "any",
+                      "rejected_networks": "none"},
             "users": [{"name": u, "must_change": a["must_change"]}
                       for u, a in sorted(s["users"].items())],
         }
+
+    def _targets(self, s: dict) -> list[dict]:
+        """Each syslog server with its port and format (the one-list layout:
+        every server on its format's default port)."""
+        if s.get("syslog_targets") is not None:
+            return copy.deepcopy(s["syslog_targets"])
+        port = self.syslog_default_ports.get(s["syslog_format"], 514)
+        return [{"server": h, "port": port, "format": s["syslog_format"]}
+                for h in s["syslog_servers"]]
 
     def snapshot(self) -> dict:
         """The appliance's state as plain JSON-able data (no passwords, no clock)."""
@@ -441,10 +461,51 @@ class Appliance:
                             f"{self.max_syslog_servers} allowed")
         clean = rules.list_of(items, rules.host, "syslog_servers", problems)
         f = (fmt or "").strip().lower()
-        if f not in SYSLOG_FORMATS:
-            problems.append(f"syslog_format: {fmt!r} is not a format (rfc5424 or bsd)")
+        if f not in self.syslog_formats:
+            problems.append(f"syslog_format: {fmt!r} is not a format "
+                            f"({' or '.join(self.syslog_formats)})")
         self._change("set_syslog", lambda st: problems or st.update(
-            syslog_servers=clean, syslog_format=f) or [])
+            syslog_servers=clean, syslog_format=f, syslog_targets=None) or [])
+
+    def set_syslog_each(self, slots: list[tuple[str, str, str]]) -> None:
+        """The newer layout: (server, port, format) per server slot; a slot
+        with a blank server is unused. Port blank: the format's default.
+        Raises Refused naming the slot's field ("syslog_port_2: ...")."""
+        problems: list[str] = []
+        targets = []
+        for n, (server, port, fmt) in enumerate(slots, start=1):
+            f = (fmt or "").strip().lower()
+            if f not in self.syslog_formats:
+                problems.append(f"syslog_format_{n}: {fmt!r} is not a format "
+                                f"({', '.join(self.syslog_formats)})")
+            if not (server or "").strip():
+                continue
+            try:
+                host = rules.host(server)
+            except ValueError as e:
+                problems.append(f"syslog_server_{n}: {e}")
+                continue
+            p = str(port or "").strip() or str(self.syslog_default_ports.get(f, 514))
+            if not p.isdigit() or not 1 <= int(p) <= 65535:
+                problems.append(f"syslog_port_{n}: {p!r} is not a port number (1-65535)")
+                continue
+            if any(t["server"] == host for t in targets):
+                problems.append(f"syslog_server_{n}: {host} is already server "
+                                f"{[t['server'] for t in targets].index(host) + 1}")
+            targets.append({"server": host, "port": int(p), "format": f,
+                            "certificate": "appliance CA" if f == "tls" else ""})
+        if len(targets) > self.max_syslog_servers:
+            problems.append(f"syslog_servers: at most {self.max_syslog_servers} allowed")
+        first = next(((fmt or "").strip().lower() for _, _, fmt in slots), "rfc5424")
+
+        def edit(st: dict) -> list[str]:
+            if problems:
+                return problems
+            st.update(syslog_targets=targets, syslog_servers=[t["server"] for t in targets],
+                      syslog_format=targets[0]["format"] if targets else first)
+            return []
+
+        self._change("set_syslog", edit)
 
     def set_smtp(self, *, relay: str, port: str | int, encryption: str, auth: str,
                  username: str = "", password: str = "", from_address: str = "",
@@ -463,8 +524,9 @@ class Appliance:
         else:
             smtp["port"] = int(p)
         enc, au = encryption.strip().lower(), auth.strip().lower()
-        if enc not in ENCRYPTIONS:
-            problems.append(f"encryption: {encryption!r} is not one of tls, starttls, none")
+        if enc not in self.encryptions:
+            problems.append(f"encryption: {encryption!r} is not one of "
+                            f"{', '.join(self.encryptions)}")
         if au not in AUTHS:
             problems.append(f"auth: {auth!r} is not one of none, password")
         smtp.update(encryption=enc, auth=au, username=username.strip())

@@ -47,6 +47,14 @@ Anything else at the menu prompt: "Error: unknown selection 'x'". Ctrl-C at any
 prompt inside an item abandons it ("Error: cancelled"). During a ``reboot``
 fault the console says nothing and ignores input; afterwards it prints the
 banner and asks for a login again.
+
+The line: the console reads the speed and flow control the technician's end
+set on the pty (ptys do not pace bytes, so it checks them itself) and reports
+them in the control channel's stats. When the speed is not the appliance's
+(``console_baud`` fault, 115200 by default) what it sends arrives as garbage
+and what it is sent is lost, as on a real line; a pty nobody set (its default
+38400) counts as right. The ``unplug_console`` fault takes the pty away and
+brings a new one (behind the same link) back, the session untouched.
 """
 from __future__ import annotations
 
@@ -55,6 +63,7 @@ import fcntl
 import logging
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -72,6 +81,12 @@ MENU = [
     (K["set_gateway"], "Set default gateway"), (K["set_dns"], "Set DNS servers"),
     (K["set_hostname"], "Set hostname"), (K["ping"], "Ping"), (K["logout"], "Log out"),
 ]
+
+
+_SPEEDS = {getattr(termios, f"B{n}"): n for n in
+           (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+           if hasattr(termios, f"B{n}")}
+UNSET_SPEED = 38400                 # a fresh pty's speed: nobody set the line
 
 
 class _Restart(Exception):
@@ -95,6 +110,11 @@ class Console:
         self.path = ""
 
     def start(self) -> str:
+        self._open_pty()
+        threading.Thread(target=self._run, name="console", daemon=True).start()
+        return self.path
+
+    def _open_pty(self) -> None:
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
         flags = fcntl.fcntl(self.master, fcntl.F_GETFL)
@@ -104,8 +124,31 @@ class Console:
             if os.path.islink(self.link) or os.path.exists(self.link):
                 os.unlink(self.link)
             os.symlink(self.path, self.link)
-        threading.Thread(target=self._run, name="console", daemon=True).start()
-        return self.path
+
+    def _unplug(self, seconds: float) -> None:
+        """Take the pty away for ``seconds`` and open a new one (run by the
+        console's own thread, so no read or write is on the old fds)."""
+        log.info("console unplugged for %.1f s", seconds)
+        if self.link and os.path.islink(self.link):
+            os.unlink(self.link)
+        os.close(self.slave)
+        os.close(self.master)
+        self.master = self.slave = -1
+        self._stop.wait(seconds)
+        self._open_pty()
+        log.info("console plugged back in at %s", self.path)
+
+    def _line_ok(self) -> bool:
+        """Whether the technician's end set the appliance's speed (see module doc)."""
+        try:
+            iflag, _o, cflag, _l, _i, ospeed, _cc = termios.tcgetattr(self.slave)
+        except termios.error:
+            return True
+        baud = _SPEEDS.get(ospeed, 0)
+        flow = ("rtscts" if cflag & termios.CRTSCTS
+                else "xonxoff" if iflag & termios.IXOFF else "none")
+        self.faults.console_line = {"baud": baud, "flow": flow}
+        return baud in (self.faults.console_baud, UNSET_SPEED)
 
     def stop(self) -> None:
         self._stop.set()
@@ -118,9 +161,11 @@ class Console:
     # --- terminal I/O --------------------------------------------------------------
 
     def _write(self, text: str) -> None:
-        if self.faults.silent():
+        if self.faults.silent() or self.master < 0:
             return
         data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        if not self._line_ok():        # framing errors: high-bit noise, no text
+            data = bytes((b | 0x80) ^ 0x15 for b in data)
         while data:
             try:
                 n = os.write(self.master, data)
@@ -139,6 +184,11 @@ class Console:
         while True:
             if self._stop.is_set():
                 raise _Restart
+            if self.faults.console_unplug:
+                seconds, self.faults.console_unplug = self.faults.console_unplug, 0.0
+                self._unplug(seconds)
+                self._pending = b""
+                continue
             if self.faults.silent():
                 self._silent_seen = True
                 self._pending = b""
@@ -155,6 +205,8 @@ class Console:
             if r:
                 try:
                     self._pending = os.read(self.master, 1024)
+                    if not self._line_ok():
+                        self._pending = b""         # noise to the appliance
                 except (BlockingIOError, InterruptedError):
                     continue
                 except OSError as exc:

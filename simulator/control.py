@@ -14,15 +14,26 @@ per line in, one JSON answer per line out.
                                            closed: connections refused), then back
                                            with every session gone
     {"fault": "new_certificate"}           new key and certificate for new connections
+    {"fault": "unplug_console", "value": 2} the console's pty goes away (the link
+                                           too) and a new one is there 2 s later,
+                                           as a USB adapter unplugged and
+                                           plugged back in; the session goes on
+    {"fault": "console_baud", "value": 9600}
+                                           the appliance's console speed: a line
+                                           set to another speed reads garbage
     {"fault": "clear"}                     every switch off
     {"get": "state"}                       the appliance's state (no passwords)
     {"get": "stats"}                       {"requests": {"GET /path": n},
                                             "saved": {"POST /path": n},
                                             "changes": {"add_ip": n, ...},
                                             "log": ["GET /path", "POST /path", ...],
-                                            "dropped": n, "faults": {...}}
+                                            "dropped": n, "faults": {...},
+                                            "console_line": {"baud": 115200,
+                                                             "flow": "none"}}
                                            ("log": every web request in order, the
-                                           last LOG_SIZE of them)
+                                           last LOG_SIZE of them; console_line:
+                                           what the technician's end last set on
+                                           the pty)
 
 Answers are {"ok": true, ...} or {"ok": false, "error": "..."}.
 ``send(path, **msg)`` is the client.
@@ -43,7 +54,7 @@ log = logging.getLogger("simulator.control")
 
 LOG_SIZE = 5000
 FAULT_NAMES = ("hostile", "drop_after", "http500", "delay", "expire_sessions", "reboot",
-               "new_certificate", "clear")
+               "new_certificate", "unplug_console", "console_baud", "clear")
 
 
 class Faults:
@@ -64,6 +75,9 @@ class Faults:
         self.dropped = 0
         self.silent_until = 0.0
         self.hostile = None                 # simulator.hostile.Hostile, when switched on
+        self.console_unplug = 0.0           # seconds asked for; the console thread takes it
+        self.console_baud = 115200
+        self.console_line: dict = {}        # set by the console: what the client set
         self.on_expire: Callable[[], None] = lambda: None
         self.on_reboot: Callable[[float], None] = lambda s: None
         self.on_new_certificate: Callable[[], None] = lambda: None
@@ -133,6 +147,16 @@ class Faults:
             self.on_reboot(seconds)
         elif name == "new_certificate":
             self.on_new_certificate()
+        elif name == "unplug_console":
+            seconds = float(2 if value is None else value)
+            if not 0 <= seconds <= 60:
+                raise ValueError("unplug_console: 0 to 60 seconds")
+            self.console_unplug = seconds
+        elif name == "console_baud":
+            baud = int(value or 115200)
+            if baud <= 0:
+                raise ValueError("console_baud: a speed such as 9600 or 115200")
+            self.console_baud = baud
         elif name == "clear":
             with self._lock:
                 self.drop_after, self.delay = None, 0.0
@@ -156,7 +180,8 @@ class Faults:
     def stats(self) -> dict:
         with self._lock:
             return {"requests": dict(self.requests), "saved": dict(self.saved),
-                    "log": list(self.log), "dropped": self.dropped}
+                    "log": list(self.log), "dropped": self.dropped,
+                    "console_line": dict(self.console_line)}
 
 
 class _Handler(socketserver.StreamRequestHandler):

@@ -11,6 +11,8 @@ dhcpcd own its Ethernet port. These start the real Debian programs on a lab's
 ``start_dhclient(lab)`` / ``start_dhcpcd(lab)``  ISC dhclient, or dhcpcd as a
     manager, on lan0.
 ``start_networkd(lab)``  systemd-networkd with a DHCPv4 .network for lan0.
+``start_avahi_autoipd(lab)``  avahi-autoipd (IPv4 link-local) on lan0, as
+    Debian's ifupdown and dhclient hooks start it (``-wD lan0``).
 ``start_dhcp_server(lab)``  dnsmasq in the patch panel on NIC1's bridge
     (10.99.0.1/24, leases 10.99.0.50-.99): a lease when a test needs one.
 ``start_ser2net(lab)``  ser2net on the host's loopback in front of the
@@ -20,7 +22,7 @@ Every peer runs under ``ip netns exec`` and, when it writes system files,
 ``unshare --mount --uts`` with a tmpfs over ``/run`` and scratch directories
 from the lab's run directory bound over ``/etc/resolv.conf``,
 ``/etc/NetworkManager``, ``/var/lib/NetworkManager``, ``/var/lib/dhcp`` and
-``/var/lib/dhcpcd`` — never the host's. The lab directory is bound back into
+``/var/lib/dhcpcd``, ``/var/lib/avahi-autoipd`` — never the host's. The lab directory is bound back into
 the private ``/run`` so the peer still sees its files and the bus socket.
 
 Each start returns a ``Peer`` once the program is ready, and records it in the
@@ -328,7 +330,9 @@ def start_dhcpcd(lab: Lab) -> Peer:
     d = Path(lab.dir) / "peers" / "dhcpcd"
     leases, resolv = _scratch(d, "leases", "resolv.conf")
     conf = d / "dhcpcd.conf"
-    conf.write_text(f"allowinterfaces {lab.laptop_iface}\nipv4only\nnoipv6rs\n"
+    # noarp: no 5 s address probe before each lease (the lab's cable has no
+    # other host to clash with); the lease, its renewals and its fight back stay
+    conf.write_text(f"allowinterfaces {lab.laptop_iface}\nipv4only\nnoipv6rs\nnoarp\n"
                     "option domain_name_servers, domain_name, routers\n")
     command = f"{exe} -b -M --nodev -f {conf}"
     peer = _in_private_mounts(lab, "dhcpcd", [(leases, "/var/lib/dhcpcd"),
@@ -354,6 +358,29 @@ def start_networkd(lab: Lab) -> Peer:
                                                 (resolv, "/etc/resolv.conf")], command,
                               read_only_sys=True)
     _wait(peer, lambda: "Enumeration completed" in peer.log_tail(), "systemd-networkd")
+    return _record(lab, peer)
+
+
+def start_avahi_autoipd(lab: Lab) -> Peer:
+    """avahi-autoipd claiming a 169.254.x.x/16 on lan0, started as Debian's
+    hooks start it (``avahi-autoipd -wD lan0``, backgrounded once it has an
+    address or gave up waiting); its state directory a scratch one. Ready when
+    it runs (the address follows within seconds). Raises LabError."""
+    import pwd
+
+    exe = _need("avahi-autoipd", "avahi-autoipd")
+    d = Path(lab.dir) / "peers" / "avahi-autoipd"
+    state, resolv = _scratch(d, "state", "resolv.conf")
+    try:
+        user = pwd.getpwnam("avahi-autoipd")
+        os.chown(state, user.pw_uid, user.pw_gid)   # it drops to this user in a chroot there
+    except KeyError:
+        pass
+    command = f"{exe} -D {lab.laptop_iface}"
+    peer = _in_private_mounts(lab, "avahi-autoipd", [(state, "/var/lib/avahi-autoipd"),
+                                                     (resolv, "/etc/resolv.conf")],
+                              _holder(command))
+    _wait(peer, lambda: _named(peer, "avahi-autoipd"), "avahi-autoipd")
     return _record(lab, peer)
 
 

@@ -161,12 +161,15 @@ class Live:
     def send_syslog(self, text: str) -> list[tuple[str, bool, str]]:
         """Send ``text`` to every syslog server; [(server, sent, words)]."""
         st = self.appliance.snapshot()
-        line = nc.syslog_line(st["syslog_format"], st["hostname"], text)
         out = []
-        for server in st["syslog_servers"]:
+        for target in st["syslog_targets"]:
+            server = target["server"]
+            # syslog over TLS (RFC 5425) carries RFC 5424 messages
+            fmt = "rfc5424" if target["format"] == "tls" else target["format"]
+            line = nc.syslog_line(fmt, st["hostname"], text)
             ok, addr = self.resolve(server)
             if ok:
-                ok, words = nc.syslog_send(addr, line, SYSLOG_PORT)
+                ok, words = nc.syslog_send(addr, line, int(target.get("port") or SYSLOG_PORT))
             else:
                 words = addr
             out.append((server, ok, words))

@@ -13,7 +13,7 @@ from html import escape
 
 from hwprobe.pagemap import PAGES
 
-C = PAGES["common"]
+C = PAGES["common"]     # PAGES and C are rebound by simulator.web.use_pages (firmware profile)
 STYLE = """
 body{font-family:sans-serif;margin:0;color:#222}
 header{background:#1d3557;color:#fff;padding:.5em 1em}
@@ -185,7 +185,12 @@ def ip_config(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
                  + _textarea(g["dns_servers"], form.get(g["dns_servers"], st["dns_servers"]),
                              f"DNS servers (up to {g['max_dns_servers']})"),
                  "Save", "Global Configuration")
-    body = (f"<h2>NICs</h2>{nics}<h2>IP addresses</h2>{addresses}<ul>{deletes}</ul>{add}{glob}")
+    m = PAGES["ip_modes"]["fields"]
+    modes = ("<table>" + _value(m[0], "static", "NIC1 address settings (static or DHCP)")
+             + _value(m[1], "static", "NIC2 address settings (static or DHCP)")
+             + _value(m[2], "off", "NIC teaming") + "</table>")
+    body = (f"<h2>NICs</h2>{nics}{modes}<h2>IP addresses</h2>{addresses}<ul>{deletes}</ul>"
+            f"{add}{glob}")
     return layout("IP Configuration", body, path=p["path"], error=error, notice=notice)
 
 
@@ -207,15 +212,46 @@ def routes(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
                   error=error, notice=notice)
 
 
+def _admin_settings(st: dict) -> str:
+    """Appliance Administration's other documented settings, read-only here."""
+    a = PAGES["admin_settings"]
+    adm = st.get("admin", {})
+    labels = ("Failed login limit", "Lockout duration", "Password expiry",
+              "Accepted networks", "Rejected networks")
+    rows = "".join(_value(name, adm.get(name, ""), label)
+                   for name, label in zip(a["fields"], labels))
+    return f"<h2>Login security</h2><table>{rows}</table>"
+
+
 def syslog(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
     p = PAGES["syslog"]
-    body = _form(p["action"], csrf,
-                 _textarea(p["servers"], form.get(p["servers"], st["syslog_servers"]),
-                           f"Syslog servers (up to {p['max_servers']})")
-                 + _select(p["format"], [("rfc5424", "RFC 5424"), ("bsd", "Legacy BSD")],
-                           form.get(p["format"], st["syslog_format"]), "Format"),
-                 "Save", "Syslog")
-    return layout("Appliance Administration", body, path=p["page"], error=error, notice=notice)
+    names = {"rfc5424": "RFC 5424", "bsd": "Legacy BSD", "tls": "Syslog over TLS (RFC 5425)"}
+    choices = [(f, names.get(f, f)) for f in p["formats"]]
+    if "slots" in p:         # the newer layout: each server its own port and format
+        targets = st["syslog_targets"]
+        body = ""
+        for n in range(1, p["slots"] + 1):
+            t = targets[n - 1] if n <= len(targets) else {}
+            key = {k: p[k].format(n=n) for k in ("server", "port", "format", "certificate")}
+            default = t.get("format", st["syslog_format"])
+            body += (f"<fieldset><legend>Syslog server {n}</legend>"
+                     + _input(key["server"], form.get(key["server"], t.get("server", "")),
+                              "Hostname or address")
+                     + _input(key["port"], form.get(key["port"], t.get("port", "")), "Port")
+                     + _select(key["format"], choices, form.get(key["format"], default),
+                               "Message format")
+                     + "<table>" + _value(key["certificate"], t.get("certificate") or "none",
+                                          "Trusted certificate (TLS)") + "</table></fieldset>")
+        forms = _form(p["action"], csrf, body, "Save", "Syslog")
+    else:
+        forms = _form(p["action"], csrf,
+                      _textarea(p["servers"], form.get(p["servers"], st["syslog_servers"]),
+                                f"Syslog servers (up to {p['max_servers']})")
+                      + _select(p["format"], choices,
+                                form.get(p["format"], st["syslog_format"]), "Format"),
+                      "Save", "Syslog")
+    return layout("Appliance Administration", _admin_settings(st) + forms, path=p["page"],
+                  error=error, notice=notice)
 
 
 def email(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
@@ -224,23 +260,64 @@ def email(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
     def v(key: str, current):
         return form.get(p[key], current)
 
+    names = {"tls": "TLS", "starttls": "STARTTLS", "ssl": "SSL", "none": "None"}
     body = ("<table>" + _value(p["password_set"], "yes" if s["password_set"] else "no",
                                "SMTP password set") + "</table>")
+    auth = ""
+    if "auth" in p:          # the older layout has an authentication selector
+        auth = _select(p["auth"], [("none", "None"), ("password", "User name and password")],
+                       v("auth", s["auth"]), "Authentication")
+    checks = ""
+    if "test_on_save" in p:  # the newer layout: a test e-mail goes out when saved
+        checks = (f'<p><label for="f-{p["test_on_save"]}">Send a test email when saved</label>'
+                  f'<input type="checkbox" id="f-{p["test_on_save"]}" name="{p["test_on_save"]}"'
+                  f' value="1"></p>'
+                  f'<p><label for="f-{p["daily_notice"]}">Daily communication notice</label>'
+                  f'<input type="checkbox" id="f-{p["daily_notice"]}" name="{p["daily_notice"]}"'
+                  f' value="1"{" checked" if s.get("daily_notice") else ""}></p>')
     body += _form(p["action"], csrf,
                   _input(p["relay"], v("relay", s["relay"]), "SMTP relay")
                   + _input(p["port"], v("port", s["port"]), "Port")
-                  + _select(p["encryption"], [("tls", "TLS"), ("starttls", "STARTTLS"), ("none", "None")],
+                  + _select(p["encryption"], [(e, names.get(e, e)) for e in p["encryptions"]],
                             v("encryption", s["encryption"]), "Encryption")
-                  + _select(p["auth"], [("none", "None"), ("password", "User name and password")],
-                            v("auth", s["auth"]), "Authentication")
+                  + auth
                   + _input(p["username"], v("username", s["username"]), "User name")
                   + _input(p["password"], "", "Password (blank keeps the current one)", "password")
                   + _input(p["from_address"], v("from_address", s["from_address"]), "From address")
                   + _textarea(p["admin_contacts"], v("admin_contacts", s["admin_contacts"]),
-                              "Admin contacts"),
+                              "Admin contacts") + checks,
                   "Save", "Email Configuration")
-    body += _form(p["test_action"], csrf, "", "Send test email")
+    if "test_action" in p:
+        body += _form(p["test_action"], csrf, "", "Send test email")
     return layout("Email Configuration", body, path=p["page"], error=error, notice=notice)
+
+
+# Pages bringup does not set, with the fields the /appliance guide documents
+# (values are the simulator's own; ids are the page map's "fields").
+DOCUMENTED = {
+    "certificates": ("Certificates", {
+        "certificate_list": "appliance (self-signed) - in use for the web interface",
+        "csr_form": "Create a certificate signing request: subject, key size, SANs"}),
+    "tls_config": ("TLS Configuration", {
+        "tls_versions": "TLS 1.2, TLS 1.3", "cipher_suites": "default (recommended) set"}),
+    "secret_store": ("Secret Store", {"secret_store_status": "local (on the appliance)"}),
+    "snmp": ("SNMP", {"snmp_enabled": "no", "snmp_version": "v2c",
+                      "snmp_community": "(not set)", "snmp_allowed_networks": "(none)"}),
+    "storage": ("Storage", {"storage_status": "healthy, 23% used",
+                            "storage_encryption": "enabled"}),
+    "advanced_support": ("Advanced Support", {
+        "support_tunnel": "not connected",
+        "support_code": "enter the code BeyondTrust Technical Support gives you"}),
+}
+
+
+def documented(key: str, csrf: str, form: dict, error: str, notice: str) -> str:
+    """One of the documented pages bringup only reads (survey)."""
+    title, values = DOCUMENTED[key]
+    spec = PAGES[key]
+    rows = "".join(_value(name, values.get(name, ""), name.replace("_", " ").capitalize())
+                   for name in spec["fields"])
+    return layout(title, f"<table>{rows}</table>", path=spec["path"], error=error, notice=notice)
 
 
 def plain(title: str, path: str, text: str, *, error: str = "", notice: str = "", nav=True) -> str:

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--control", help="unix socket path for fault switches and state queries")
     p.add_argument("--firmware", default="legacy", metavar="NAME",
                    help="firmware profile of the page map: legacy (default) or current")
+    p.add_argument("--rename-field", metavar="OLD=NEW",
+                   help="serve the form field or value OLD under the name NEW (a firmware "
+                        "that renamed one field: drills for `bringup survey`)")
     p.add_argument("--model", default="B400")
     p.add_argument("--serial", default="B400-0012345")
     p.add_argument("--lockout-attempts", type=int, default=LOCKOUT_ATTEMPTS)
@@ -84,11 +87,24 @@ class Simulator:
             lockout_attempts=args.lockout_attempts, lockout_seconds=args.lockout_seconds,
             factory_reset=args.factory_reset,
             nic_info=self.interfaces.nic_info if self.interfaces else None)
-        from hwprobe.pagemap import profile
+        from hwprobe.pagemap import pages_for, profile, renamed
 
         prof = profile(args.firmware)             # KeyError: main() answers exit 2
-        self.appliance.software_version = prof["sim_version"]
-        self.appliance.max_syslog_servers = prof["syslog_servers"]
+        layout = pages_for(args.firmware)
+        if args.rename_field:
+            old, sep, new = args.rename_field.partition("=")
+            if not (sep and old.strip() and new.strip()):
+                raise ValueError(f"--rename-field {args.rename_field}: give OLD=NEW")
+            layout = renamed(layout, old.strip(), new.strip())
+        from . import web
+
+        web.use_pages(layout)
+        a = self.appliance
+        a.software_version = prof["sim_version"]
+        a.max_syslog_servers = prof["syslog_servers"]
+        a.syslog_formats = tuple(layout["syslog"]["formats"])
+        a.syslog_default_ports = dict(layout["syslog"]["default_ports"])
+        a.encryptions = tuple(layout["smtp"]["encryptions"])
         self.sessions = Sessions(args.session_idle)
         self.certs = Certificates(state_dir, args.serial)
         self.face = WebFace(self.appliance, self.faults, self.sessions)

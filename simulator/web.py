@@ -126,6 +126,8 @@ def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: 
         return pages.syslog(st, csrf, form, error, notice)
     if key == "smtp":
         return pages.email(st, csrf, form, error, notice)
+    if key in pages.DOCUMENTED:
+        return pages.documented(key, csrf, form, error, notice)
     if key == "updates":
         return pages.plain("Updates", PAGES["updates"]["path"],
                            f"Software version {app.software_version}. No updates are available "
@@ -136,14 +138,40 @@ def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: 
                        error=error, notice=notice)
 
 
-# page path -> page key
-PAGE_PATHS = {
-    PAGES["status_basics"]["path"]: "status_basics", PAGES["status_health"]["path"]: "status_health",
-    PAGES["users"]["path"]: "users", PAGES["ip_config"]["path"]: "ip_config",
-    PAGES["routes"]["path"]: "routes", PAGES["syslog"]["page"]: "syslog",
-    PAGES["smtp"]["page"]: "smtp", PAGES["updates"]["path"]: "updates",
-    PAGES["support"]["path"]: "support",
-}
+def _page_paths() -> dict:
+    """page path -> page key, for every page the page map names."""
+    P = PAGES
+    keys = ("status_basics", "status_health", "users", "ip_config", "routes", "syslog", "smtp",
+            "updates", "support", "utilities", *pages.DOCUMENTED)
+    return {P[k].get("path") or P[k]["page"]: k for k in keys}
+
+
+def _syslog_action(a: Appliance, f: dict) -> str:
+    sl = PAGES["syslog"]
+    if "slots" in sl:
+        a.set_syslog_each([(f.get(sl["server"].format(n=n), ""), f.get(sl["port"].format(n=n), ""),
+                            f.get(sl["format"].format(n=n), ""))
+                           for n in range(1, sl["slots"] + 1)])
+    else:
+        a.set_syslog(f.get(sl["servers"], ""), f.get(sl["format"], ""))
+    return "Syslog settings saved."
+
+
+def _smtp_action(a: Appliance, f: dict) -> str:
+    sm = PAGES["smtp"]
+    username = f.get(sm["username"], "")
+    # the newer layout has no authentication selector: a user name means a login
+    auth = f.get(sm["auth"], "") if "auth" in sm else ("password" if username.strip() else "none")
+    a.set_smtp(relay=f.get(sm["relay"], ""), port=f.get(sm["port"], ""),
+               encryption=f.get(sm["encryption"], ""), auth=auth, username=username,
+               password=f.get(sm["password"], ""), from_address=f.get(sm["from_address"], ""),
+               admin_contacts=f.get(sm["admin_contacts"], ""))
+    if "test_on_save" in sm and f.get(sm["test_on_save"]):
+        try:
+            return "Email configuration saved. " + a.send_test_email()
+        except Refused as exc:
+            raise Refused([f"Email configuration saved; {p}" for p in exc.problems]) from None
+    return "Email configuration saved."
 
 
 def _actions():
@@ -151,7 +179,7 @@ def _actions():
     P = PAGES
     ip, g, r, n, sl, sm = (P["ip_config"], P["global_config"], P["routes"], P["ntp"],
                            P["syslog"], P["smtp"])
-    return {
+    actions = {
         ip["add_action"]: ("ip_config", lambda a, f: a.add_ip(
             f.get(ip["nic"], ""), f.get(ip["address"], ""), f.get(ip["netmask"], ""),
             f.get(ip["vlan"], "")) or "IP address added."),
@@ -168,21 +196,32 @@ def _actions():
                              or "Route deleted."),
         n["action"]: ("status_basics", lambda a, f: a.set_ntp(f.get(n["servers"], ""))
                       or "NTP servers saved."),
-        sl["action"]: ("syslog", lambda a, f: a.set_syslog(
-            f.get(sl["servers"], ""), f.get(sl["format"], "")) or "Syslog settings saved."),
-        sm["action"]: ("smtp", lambda a, f: a.set_smtp(
-            relay=f.get(sm["relay"], ""), port=f.get(sm["port"], ""),
-            encryption=f.get(sm["encryption"], ""), auth=f.get(sm["auth"], ""),
-            username=f.get(sm["username"], ""), password=f.get(sm["password"], ""),
-            from_address=f.get(sm["from_address"], ""),
-            admin_contacts=f.get(sm["admin_contacts"], "")) or "Email configuration saved."),
-        sm["test_action"]: ("smtp", lambda a, f: a.send_test_email()),
+        sl["action"]: ("syslog", _syslog_action),
+        sm["action"]: ("smtp", _smtp_action),
     }
+    if "test_action" in sm:
+        actions[sm["test_action"]] = ("smtp", lambda a, f: a.send_test_email())
+    actions.update(live.utility_actions())
+    return actions
 
 
+def use_pages(pages_map) -> None:
+    """Serve the interface as ``pages_map`` lays it out (a firmware profile's
+    page map, hwprobe.pagemap.pages_for): rebinds the page map of this module,
+    simulator.pages and simulator.live. Called once, before listening."""
+    global PAGES, C, LOGIN, CHANGE, LOGOUT, BASE, PAGE_PATHS, ACTIONS, PAGE_OF_KEY
+    PAGES = pages.PAGES = live.PAGES = pages_map
+    C = pages.C = pages_map["common"]
+    live.U, live.N = pages_map["utilities"], pages_map["ntp"]
+    LOGIN, CHANGE, LOGOUT = pages_map["login"], pages_map["change_password"], pages_map["logout"]
+    BASE = C["base"]
+    PAGE_PATHS = _page_paths()
+    ACTIONS = _actions()
+    PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
+
+
+PAGE_PATHS = _page_paths()
 ACTIONS = _actions()
-ACTIONS.update(live.utility_actions())
-PAGE_PATHS[PAGES["utilities"]["path"]] = "utilities"
 PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
 
 

@@ -1,7 +1,7 @@
 """Fixtures for the real laptop-side programs (simulator.laptop) in a lab.
 
 ``peers`` is a factory: ``peers.networkmanager(lab)``, ``peers.dhclient(lab)``,
-``peers.dhcpcd(lab)``, ``peers.networkd(lab)``, ``peers.dhcp_server(lab)``, ``peers.ser2net(lab)``
+``peers.dhcpcd(lab)``, ``peers.networkd(lab)``, ``peers.avahi_autoipd(lab)``, ``peers.dhcp_server(lab)``, ``peers.ser2net(lab)``
 start the real program (failing, never skipping, under BRINGUP_REQUIRE_LAB=1
 when it is not installed) and stop every one of them after the test, before
 the lab itself goes. Import it into a test module: ``from peers import peers``.
@@ -22,6 +22,7 @@ TOOLS = {"networkmanager": [("NetworkManager", "network-manager"), ("nmcli", "ne
          "dhclient": [("dhclient", "isc-dhcp-client")],
          "dhcpcd": [("dhcpcd", "dhcpcd-base")],
          "networkd": [("systemd-networkd", "systemd")],
+         "avahi_autoipd": [("avahi-autoipd", "avahi-autoipd")],
          "dhcp_server": [("dnsmasq", "dnsmasq-base")],
          "ser2net": [("ser2net", "ser2net")]}
 

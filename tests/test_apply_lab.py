@@ -13,13 +13,18 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import re
+import tarfile
+
 import pytest
 
+from conftest import PAIR_CLIENT
 from hwprobe.pagemap import PAGES
 from hwprobe.sheet import load_sheet
+from hwprobe.state import syslog_targets
 from lab_helpers import request_discipline
 from simulator import control
-from simulator.lab import in_netns
+from simulator.lab import PAIR, in_netns
 from simulator.web import PAGE_PATHS
 
 pytestmark = pytest.mark.lab
@@ -50,9 +55,35 @@ FIRST = {"BRINGUP_NEW_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PAS
 LATER = {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD}
 
 
-def apply(lab, state_dir, env, *extra, **kw):
-    return bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
+def apply(lab, state_dir, env, *extra, sheet=EXAMPLE, **kw):
+    return bringup(lab, "apply", "--sheet", str(sheet), "--address", ADDR, "--iface", "lan0",
                    "--json", *extra, env_extra=env, state_dir=state_dir, **kw)
+
+
+def ten_syslog_sheet(tmp_path) -> Path:
+    """The example sheet with ten syslog servers: the older firmware's most."""
+    text = EXAMPLE.read_text()
+    servers = ", ".join(f'"198.51.100.{40 + i}"' for i in range(10))
+    text, n = re.subn(r'(?m)^servers = \["198\.51\.100\.5"\]', f"servers = [{servers}]", text)
+    assert n == 1
+    sheet = tmp_path / "ten-syslog.toml"
+    sheet.write_text(text)
+    return sheet
+
+
+def current_firmware_sheet(tmp_path) -> Path:
+    """The example sheet as the newer firmware holds it (format 2): two syslog
+    servers, each its own port and format, and e-mail encryption TLS."""
+    text = EXAMPLE.read_text().replace("format = 1", "format = 2", 1)
+    one = '[syslog]                         # Security > Appliance Administration\n' \
+          'servers = ["198.51.100.5"]\nformat = "rfc5424"\n'
+    assert one in text
+    text = text.replace(one, '[[syslog]]\nserver = "198.51.100.5"\nport = 6514\nformat = "tls"\n\n'
+                             '[[syslog]]\nserver = "198.51.100.6"\nformat = "bsd"\n')
+    text = text.replace('encryption = "starttls"', 'encryption = "tls"')
+    sheet = tmp_path / "current-firmware.toml"
+    sheet.write_text(text)
+    return sheet
 
 
 def first_login(lab, state_dir) -> None:
@@ -64,10 +95,10 @@ def first_login(lab, state_dir) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def appliance_matches_sheet(lab) -> list[str]:
-    """Differences between the simulator's state and the example sheet."""
+def appliance_matches_sheet(lab, sheet=EXAMPLE) -> list[str]:
+    """Differences between the simulator's state and the sheet."""
     st = control.send(lab.control, get="state")["state"]
-    s = load_sheet(EXAMPLE)
+    s = load_sheet(sheet)
     problems = []
     ips = {(i["nic"], i["address"], i["netmask"], i.get("vlan")) for i in st["ips"]}
     for ip in s.ips:
@@ -78,8 +109,8 @@ def appliance_matches_sheet(lab) -> list[str]:
         "default_gateway": (st["default_gateway"], s.default_gateway),
         "dns_servers": (st["dns_servers"], s.dns_servers),
         "ntp_servers": (st["ntp_servers"], s.ntp_servers),
-        "syslog_servers": (st["syslog_servers"], s.syslog_servers),
-        "syslog_format": (st["syslog_format"], s.syslog_format),
+        "syslog": ([(x["server"], x["port"], x["format"]) for x in st["syslog_targets"]],
+                   [(x.server, x.port, x.format) for x in syslog_targets(s)]),
         "smtp_relay": (st["smtp"]["relay"], s.smtp.relay),
         "smtp_port": (st["smtp"]["port"], s.smtp.port),
         "smtp_contacts": (st["smtp"]["admin_contacts"], s.smtp.admin_contacts),
@@ -130,46 +161,56 @@ def posts(log: list[str]) -> Counter:
     return Counter(e.split(" ", 1)[1] for e in log if e.startswith("POST "))
 
 
+@pytest.mark.parametrize("firmware", ["legacy", "current"])
 def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
-        make_lab, state_dir, tmp_path):
-    lab = make_lab(appliance_address=ADDR)
-    r = apply(lab, state_dir, FIRST)
+        make_lab, state_dir, tmp_path, firmware):
+    """The whole flow against each firmware profile: probe, first login, apply,
+    read back, capture, a second apply that changes nothing, a survey that
+    finds every field, then failover status and promote of the pair's backup."""
+    lab = make_lab(appliance_address=ADDR, pair=True, api_client=PAIR_CLIENT,
+                   sim_args=["--firmware", firmware])
+    # the older firmware takes ten syslog servers in one list; the newer one
+    # three, each its own port and format
+    sheet = ten_syslog_sheet(tmp_path) if firmware == "legacy" else current_firmware_sheet(tmp_path)
+    r = apply(lab, state_dir, FIRST, sheet=sheet)
     assert r.returncode == 0, r.stderr + r.stdout
     out = json.loads(r.stdout)
     assert out["ok"] and all(s["status"] == "verified" for s in out["steps"] if s["changed"])
-    assert appliance_matches_sheet(lab) == []
+    assert appliance_matches_sheet(lab, sheet) == []
     assert "your cable is in NIC1" in out["notes"]
     # each form saved once, each page read once and read back once after its saves
     log = request_log(lab)
     assert request_discipline(log) == []
     saved = posts(log)
-    assert saved[IP_PAGE["add_action"]] == 2 and saved[PAGES["routes"]["add_action"]] == 1
+    # the pair's primary already holds 198.51.100.20: one address to add
+    assert saved[IP_PAGE["add_action"]] == 1 and saved[PAGES["routes"]["add_action"]] == 1
     assert saved[PAGES["global_config"]["action"]] == 1      # host name, gateway and DNS
     assert Counter(e for e in log if e == f"GET {IP_PAGE['path']}") == {
         f"GET {IP_PAGE['path']}": 2}
 
-    sheet = tmp_path / "captured.toml"
-    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(sheet),
+    captured_path = tmp_path / "captured.toml"
+    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out", str(captured_path),
                 env_extra=LATER, state_dir=state_dir)
     assert r.returncode == 0, r.stderr
-    captured, example = load_sheet(sheet), load_sheet(EXAMPLE)
-    assert captured == example
+    captured = load_sheet(captured_path)
+    assert captured == load_sheet(sheet)
+    assert f"format = {1 if firmware == 'legacy' else 2}" in captured_path.read_text()
 
     mark = len(request_log(lab))
-    r = apply(lab, state_dir, LATER)
+    r = apply(lab, state_dir, LATER, sheet=sheet)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert [s for s in out["steps"] if s["changed"]] == []
     log = request_log(lab)[mark:]
     assert request_discipline(log) == [] and set(posts(log)) == {PAGES["login"]["path"]}
-    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
+    r = bringup(lab, "apply", "--sheet", str(sheet), "--address", ADDR, "--iface", "lan0",
                 env_extra=LATER, state_dir=state_dir)
     assert "nothing to change" in r.stdout, r.stderr
 
     # a new host name, DNS and one more route: one Global Configuration save
     # with both, and only IP Configuration and Static Routes read back
     changed = tmp_path / "changed.toml"
-    changed.write_text(EXAMPLE.read_text()
+    changed.write_text(sheet.read_text()
                        .replace('"support.example.net"', '"support2.example.net"')
                        .replace('"203.0.113.53"]', '"203.0.113.54"]')
                        + '\n[[route]]\ndestination = "203.0.113.192/26"\n'
@@ -188,6 +229,54 @@ def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
                     and e.split(" ", 1)[1] in PAGE_PATHS)
     assert {page for page, n in reads.items() if n > 1} == {IP_PAGE["path"],
                                                             PAGES["routes"]["path"]}
+
+    survey = survey_of(lab, state_dir, tmp_path)
+    assert survey["software_version"] == ("7.1.2" if firmware == "legacy" else "24.1.1")
+    assert survey["profile"] == firmware and survey["matches"]
+    assert {f["status"] for p in survey["pages"] for f in p["fields"]} == {"found"}
+
+    pair_address(lab)
+    r = failover_cli(lab, "status", "--address", PAIR["backup"])
+    assert r.returncode == 0 and json.loads(r.stdout)["role"] == "backup", r.stderr
+    r = failover_cli(lab, "promote", "--address", PAIR["backup"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["after"]["role"] == "primary"
+
+
+def survey_of(lab, state_dir, tmp_path) -> dict:
+    """`bringup survey --json` of the lab's appliance; checks its archive holds
+    no CSRF token, password or address other than the appliance's own."""
+    out = tmp_path / "survey"
+    out.mkdir()
+    r = bringup(lab, "survey", "--address", ADDR, "--iface", "lan0", "--out", str(out), "--json",
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode in (0, 1), r.stderr
+    found = json.loads(r.stdout)
+    [archive] = out.glob("survey-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        pages = {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}
+    assert any(name.endswith("networking-ip.html") for name in pages)
+    text = "\n".join(pages.values())
+    assert "198.51.100.53" not in text and "noc@example.net" not in text     # DNS, admin contact
+    assert "198.51.100.20" in text                                           # its own address
+    assert NEW_PASSWORD not in text and SMTP_PASSWORD not in text
+    assert 'name="csrf_token" value="REDACTED"' in text
+    assert not re.search(r'name="csrf_token" value="(?!REDACTED)', text)
+    return found
+
+
+def pair_address(lab) -> None:
+    """The laptop's address on the pair's network (as the pair fixture gives it)."""
+    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", f"{PAIR['laptop']}/24", "dev",
+                    "lan0"], check=True)
+
+
+def failover_cli(lab, *args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BRINGUP_API_CLIENT_ID=PAIR_CLIENT[0],
+               BRINGUP_API_SECRET=PAIR_CLIENT[1])
+    return subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup",
+                           "failover", *args, "--json"], capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=60)
 
 
 def test_no_password_in_any_file_output_or_argv(make_lab, state_dir, tmp_path):

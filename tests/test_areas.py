@@ -88,9 +88,10 @@ MOVED = MAP_TEXT.replace(
     'action = "/appliance/status/basics/ntp"',
     '[ntp]\npage = "/appliance/networking/time"\naction = "/appliance/networking/time/save"\n'
     'panel = "Time Servers"',
-).replace('Networking = [["IP Configuration", "ip_config"], ["Static Routes", "routes"]]',
+).replace('Networking = [["IP Configuration", "ip_config"], ["Static Routes", "routes"], '
+          '["SNMP", "snmp"]]',
           'Networking = [["IP Configuration", "ip_config"], ["Static Routes", "routes"], '
-          '["Time", "ntp"]]')
+          '["SNMP", "snmp"], ["Time", "ntp"]]')
 
 
 def test_ntp_moved_to_another_page_in_the_page_map_moves_its_row_and_step_with_no_code_change():

@@ -148,5 +148,12 @@ def test_bundle_makes_a_lab_probes_and_applies_offline(tmp_path):
         assert r.returncode == 0, r.stderr[-2000:] + r.stdout[-2000:]
         out = json.loads(r.stdout)
         assert out["ok"], out
+        log = (tmp_path / "state" / "bringup.log").read_text()     # the run log, from the file
+        assert "start: bringup apply" in log and "end: exit status 0" in log
+        # the man page and completion the build wrote from the parser, shipped in the file
+        r = offline(tmp_path, [str(bundle), "man"])
+        assert r.returncode == 0 and ".SH EXIT STATUS" in r.stdout and ".B restore\\-link" in r.stdout
+        r = offline(tmp_path, [str(bundle), "completion", "bash"])
+        assert r.returncode == 0 and "complete -F _bringup bringup" in r.stdout
     finally:
         labmod.down(name)

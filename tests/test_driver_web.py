@@ -300,3 +300,33 @@ def test_page_reader_reads_forms_tables_and_messages():
     assert form.fields == {"csrf_token": "tok", "dns": "198.51.100.53\n203.0.113.53",
                            "fmt": "bsd", "plain": ""}
     assert html.lines(form.fields["dns"]) == ["198.51.100.53", "203.0.113.53"]
+
+
+# --- the newer firmware's layout (issue 13) -------------------------------------------------
+
+def test_newer_firmware_layout_each_syslog_server_its_port_and_format_and_email_test_on_save(
+        make_sim):
+    from hwprobe.state import SyslogServer
+
+    sim = make_sim("--firmware", "current")
+    with driver(sim) as d:
+        d.login("admin", "password")
+        d.change_password("password", NEW)
+        assert d.read_state().software_version == "24.1.1" and d.profile == "current"
+        each = [SyslogServer("198.51.100.5", 6514, "tls"), SyslogServer("198.51.100.6", 514, "bsd")]
+        d.set_syslog(["198.51.100.5", "198.51.100.6"], "rfc5424", each=each)
+        # no authentication selector: the user name filled in is the login
+        d.set_smtp(SmtpSettings(relay="mail.example.net", port=465, encryption="ssl",
+                                auth="password", username="bt-alerts",
+                                from_address="bt-alerts@example.net",
+                                admin_contacts=["noc@example.net"]), SMTP_SECRET)
+        state = d.read_state()
+        assert state.syslog_each == each and state.syslog_format is None
+        assert (state.smtp.encryption, state.smtp.auth, state.smtp.password_set) == \
+            ("ssl", "password", True)
+        # no test button: the form is saved as it is with "send a test e-mail" ticked
+        assert d.send_test_email() == ("Email configuration saved. Test email sent to "
+                                       "noc@example.net via mail.example.net:465")
+        with pytest.raises(ValidationRefused, match="takes 3 syslog servers; 4 were given"):
+            d.set_syslog([f"198.51.100.{n}" for n in range(5, 9)], "bsd")
+    assert sim.state()["syslog_targets"][0]["port"] == 6514

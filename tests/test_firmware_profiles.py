@@ -3,13 +3,13 @@ the driver picks one from Status > Basics' software version and the sheet is
 checked against its limits before the first setting is changed."""
 from __future__ import annotations
 
-import re
+import json
 
 import pytest
 
 from hwprobe.pagemap import profile_for, profiles
 from simulator import control
-from test_apply_lab import ADDR, EXAMPLE, FIRST, bringup
+from test_apply_lab import ADDR, EXAMPLE, FIRST, LATER, NEW_PASSWORD, bringup, ten_syslog_sheet
 
 pytestmark = pytest.mark.lab
 
@@ -20,16 +20,6 @@ def test_profiles_are_picked_by_software_version():
     assert profile_for("7.1.2")[1]["syslog_servers"] == 10
     assert profile_for("24.1.1")[1]["syslog_servers"] == 3
     assert profile_for("99.0") is None
-
-
-def ten_syslog_sheet(tmp_path):
-    text = EXAMPLE.read_text()
-    servers = ", ".join(f'"198.51.100.{40 + i}"' for i in range(10))
-    text, n = re.subn(r'(?m)^servers = \["198\.51\.100\.5"\]', f"servers = [{servers}]", text)
-    assert n == 1
-    sheet = tmp_path / "ten-syslog.toml"
-    sheet.write_text(text)
-    return sheet
 
 
 def test_format1_sheet_with_ten_syslog_servers_refused_by_current_firmware(make_lab, tmp_path,
@@ -47,10 +37,34 @@ def test_format1_sheet_with_ten_syslog_servers_refused_by_current_firmware(make_
         assert after[key] == before[key], key
 
 
-def test_same_sheet_fits_legacy_firmware(make_lab, tmp_path, state_dir):
-    lab = make_lab(appliance_address=ADDR)
-    assert control.send(lab.control, get="state")["state"]["software_version"] == "7.1.2"
-    r = bringup(lab, "apply", "--sheet", str(ten_syslog_sheet(tmp_path)), "--address", ADDR,
-                "--iface", "lan0", env_extra=FIRST, state_dir=state_dir)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert len(control.send(lab.control, get="state")["state"]["syslog_servers"]) == 10
+def test_a_renamed_field_is_the_one_survey_reports_missing_and_apply_changes_nothing(
+        make_lab, tmp_path, state_dir):
+    lab = make_lab(appliance_address=ADDR, sim_args=["--rename-field", "hostname=host_name"])
+    hint = "Run `bringup survey --address 169.254.1.3 --iface lan0` and send the archive"
+    # the first login's forced password change opens the pages; reading them stops
+    r = bringup(lab, "capture", "--address", ADDR, "--iface", "lan0", "--out",
+                str(tmp_path / "c.toml"), env_extra={"BRINGUP_NEW_PASSWORD": NEW_PASSWORD},
+                state_dir=state_dir)
+    assert r.returncode == 1 and hint in r.stderr, r.stderr
+    assert not (tmp_path / "c.toml").exists()
+    before = control.send(lab.control, get="state")["state"]
+
+    out = tmp_path / "survey"
+    out.mkdir()
+    r = bringup(lab, "survey", "--address", ADDR, "--iface", "lan0", "--out", str(out), "--json",
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode == 1, r.stderr
+    survey = json.loads(r.stdout)
+    status = {(f["field"], f["status"]) for p in survey["pages"] for f in p["fields"]
+              if f["status"] != "found"}
+    assert status == {("hostname", "missing"), ("host_name", "unexpected")}
+    assert survey["software_version"] == "7.1.2" and len(list(out.glob("survey-*.tar.gz"))) == 1
+
+    r = bringup(lab, "apply", "--sheet", str(EXAMPLE), "--address", ADDR, "--iface", "lan0",
+                env_extra=LATER, state_dir=state_dir)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert ("Networking > IP Configuration does not match what bringup knows of this firmware: "
+            "no form field 'hostname' (software 7.1.2, firmware profile legacy). Nothing was "
+            "changed.") in r.stderr and hint in r.stderr and "Traceback" not in r.stderr
+    assert control.send(lab.control, get="state")["state"] == before
+    assert set(control.send(lab.control, get="stats")["changes"]) == {"change_password"}

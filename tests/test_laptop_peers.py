@@ -2,13 +2,15 @@
 
 Every peer here is the real Debian program, started by its fixture inside the
 lab's laptop namespace with a private /run, bus and scratch files
-(simulator/laptop.py): NetworkManager, dhclient, dhcpcd, dnsmasq for leases,
+(simulator/laptop.py): NetworkManager, dhclient, dhcpcd, avahi-autoipd,
+systemd-networkd, dnsmasq for leases,
 ser2net for the console. Nothing runs on the host's interfaces.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,10 +60,9 @@ def held_steady(lab, seconds: float) -> list[dict]:
 
 # --- NetworkManager ----------------------------------------------------------------
 
-def test_networkmanager_connecting_lets_go_keeps_away_through_timeout_cable_move_and_unplug(
+def test_networkmanager_connecting_lets_go_keeps_away_through_cable_move_and_unplug(
         lab, peers, state_dir, monkeypatch):
     from simulator import lab as labmod
-    from simulator.laptop import NM_DHCP_TIMEOUT
     from simulator.lab import in_netns
 
     nmp = peers.networkmanager(lab)
@@ -71,8 +72,9 @@ def test_networkmanager_connecting_lets_go_keeps_away_through_timeout_cable_move
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0", handle_signals=False) as held:
             assert nm_device(lab, nmp.env)["state"] == "10 (unmanaged)"
-            # longer than NM's DHCP timeout, then a cable move, then an unplug past 6 s
-            during = held_steady(lab, NM_DHCP_TIMEOUT + 1)
+            # a cable move, then an unplug past 6 s (a run longer than NM's DHCP
+            # timeout: test_networkmanager_keeps_away_through_a_slow_apply...)
+            during = held_steady(lab, 1)
             labmod.plug(lab.name, "nic2")
             during += held_steady(lab, 1)
             labmod.unplug(lab.name)
@@ -87,6 +89,42 @@ def test_networkmanager_connecting_lets_go_keeps_away_through_timeout_cable_move
     after = wait_until(lambda: (d := nm_device(lab, nmp.env))["state"].startswith("70 ") and d)
     assert after["profile"] == "Wired connection 1"
     assert port(lab.laptop_ns) == {"addresses": [], "up": True, "routes": ""}
+
+
+def test_networkmanager_keeps_away_through_a_slow_apply_longer_than_its_dhcp_timeout(
+        make_lab, peers, state_dir, tmp_path):
+    """A real run, slowed by the simulator's delay fault, outlasts NM's DHCP
+    timeout: NM never touches the port during it and gets it back afterwards."""
+    from lab_helpers import start_bringup
+    from simulator import control
+    from simulator.laptop import NM_DHCP_TIMEOUT
+    from sim_helpers import GOOD_PASSWORD
+
+    lab = make_lab(appliance_address="169.254.1.3")
+    nmp = peers.networkmanager(lab)
+    sheet = tmp_path / "basic.toml"
+    sheet.write_text(BASIC)
+    control.send(lab.control, fault="delay", value=0.07)
+    run = start_bringup(lab, "apply", "--sheet", str(sheet), "--address", "169.254.1.3",
+                        "--iface", "lan0", "--json", state_dir=state_dir,
+                        env_extra={**nmp.env, "BRINGUP_NEW_PASSWORD": GOOD_PASSWORD})
+    during = []
+    while run.poll() is None:
+        during.append((port(lab.laptop_ns), nm_device(lab, nmp.env)["state"]))
+        time.sleep(0.5)
+    out, err = run.communicate()
+    assert run.returncode == 0, err
+    assert {s["status"] for s in json.loads(out)["steps"]} == {"verified"}
+    held = [p for p, state in during if p["addresses"] == [CLAIMED]]
+    assert len(held) * 0.5 > NM_DHCP_TIMEOUT, "the run was too short to prove anything"
+    # from the takeover on: the laptop address only, NM unmanaged, until the give-back
+    first = next(i for i, (p, _) in enumerate(during) if p["addresses"] == [CLAIMED])
+    taken = during[first:first + len(held)]
+    assert all(p["addresses"] == [CLAIMED] and "default" not in p["routes"]
+               and state == "10 (unmanaged)" for p, state in taken), taken
+    after = wait_until(lambda: (d := nm_device(lab, nmp.env))["state"].startswith("70 ") and d)
+    assert after["profile"] == "Wired connection 1"
+    assert port(lab.laptop_ns)["addresses"] == []
 
 
 def test_networkmanager_holding_a_lease_gets_the_port_back_and_renews_it(
@@ -236,7 +274,22 @@ def test_dhclient_is_stopped_for_the_run_and_started_again_with_its_lease(
     assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"])
 
 
-def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
+def _dhcpcd_daemons(lab) -> dict[int, str]:
+    """dhcpcd's long-lived processes (manager and proxies) by pid, with their
+    state letter: not the per-port helpers or the script runners it forks."""
+    out = {}
+    for pid in _clients(lab, "dhcpcd"):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if re.search(r"\[(manager|privileged proxy|network proxy|control proxy)\]", title):
+            out[pid] = state
+    return out
+
+
+def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
         lab, peers, state_dir):
     from simulator.lab import in_netns
 
@@ -246,21 +299,78 @@ def test_dhcpcd_that_puts_its_lease_back_is_released_not_raced_then_rebinds(
     # what it does to a plain flush: the lease is back within seconds
     subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "flush", "dev", "lan0"], check=True)
     wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"], timeout=15)
-    # the manager and its long-lived proxies; a hook runner it forks for a
-    # moment (comm "dhcpcd" too) can come and go, so only the manager counts
+    daemons = _dhcpcd_daemons(lab)
     manager = _dhcpcd_manager(lab)
+    assert len(daemons) == 4 and set(daemons.values()) <= {"S", "R"}
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0", force=True, handle_signals=False) as held:
             during = held_steady(lab, 7)     # longer than dhcpcd takes to fight back
-            assert _dhcpcd_manager(lab) == manager      # it still runs, not restarted
+            paused = _dhcpcd_daemons(lab)
     assert all(p["addresses"] == [CLAIMED] for p in during), during
+    assert set(paused) == set(daemons) and set(paused.values()) == {"T"}
     said = " ".join(held.notes)
-    assert "dhcpcd ran on lan0" in said
-    # dhcpcd 9.4 does not start a released port again on a rebind: bringup
-    # says so, with the command, instead of claiming the lease is back
-    assert "dhcpcd did not take lan0 up again by itself; restart it" in said
-    assert "sudo systemctl restart dhcpcd" in said
-    assert port(lab.laptop_ns)["addresses"] == []
+    assert "dhcpcd ran on lan0" in said and "paused it" in said
+    assert "dhcpcd runs DHCP on lan0 again" in said
+    # the same dhcpcd, running again, puts its lease back by itself
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
+                      timeout=30)
+    assert set(_dhcpcd_daemons(lab)) == set(daemons) and _dhcpcd_manager(lab) == manager
+    assert "T" not in _dhcpcd_daemons(lab).values()
+
+
+def test_dhcpcd_paused_by_a_run_that_died_runs_again_after_restore_link(lab, peers, state_dir):
+    """A run SIGKILLed while it holds the port leaves dhcpcd paused: the
+    journal knows, and restore-link resumes it; it takes its lease back."""
+    from hwprobe import journal
+    from simulator.lab import in_netns
+
+    peers.dhcp_server(lab)
+    peers.dhcpcd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with in_netns(lab.laptop_ns):
+        held = link.Takeover("lan0", force=True, handle_signals=False).take()
+        rec = journal.load("lan0")
+        rec.owner_pid, rec.owner_start = dead.pid, "1"       # as if SIGKILLed
+        journal.save(rec)
+        link._ACTIVE.clear()
+        held._port_lock.release()              # the kernel drops a dead run's lock
+        held.record = None
+        assert set(_dhcpcd_daemons(lab).values()) == {"T"}
+        said = []
+        [restored] = link.restore_from_journal(on_note=said.append)
+    assert restored.iface == "lan0"
+    assert "dhcpcd runs DHCP on lan0 again" in " ".join(said)
+    assert "T" not in _dhcpcd_daemons(lab).values()
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
+                      timeout=30)
+
+
+def test_avahi_autoipd_link_local_is_stopped_for_the_run_and_claims_it_again(
+        lab, peers, state_dir):
+    from simulator.lab import in_netns
+
+    autoipd = peers.avahi_autoipd(lab)
+    before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p, timeout=30)
+    [(address, prefix, _)] = before["addresses"]
+    assert address.startswith("169.254.") and prefix == 16
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+            assert _clients(lab, "avahi-autoipd") == []
+            during = held_steady(lab, 2)
+    assert all(p["addresses"] == [CLAIMED] and "default" not in p["routes"]
+               for p in during), during
+    said = " ".join(held.notes)
+    assert "avahi-autoipd ran on lan0" in said and "stopped it" in said
+    assert "avahi-autoipd runs on lan0 again" in said
+    # started again in the laptop's own mount namespace (polled: the parent
+    # that daemonizes is there for a moment, then gone)
+    wait_until(lambda: (again := set(_clients(lab, "avahi-autoipd")))
+               and again <= set(autoipd.pids()))
+    # it remembers its address and claims the same one again
+    assert wait_until(lambda: port(lab.laptop_ns)["addresses"] == before["addresses"],
+                      timeout=30)
 
 
 def test_systemd_networkd_on_the_port_is_refused_with_the_commands_and_left_alone(

@@ -3,14 +3,23 @@ key that crosses a serial line and asks before leaving work half done."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
+import tempfile
+import termios
+import time
 from pathlib import Path
 
+import pytest
+
 from bringup.console import make_app
+from conftest import require_tool
 from tui.app import ConsoleOptions
 from tui.screens.quit import QuitScreen
 
@@ -147,3 +156,111 @@ def test_no_color_in_the_console_profile_stays_readable(monkeypatch):
     same = [(fg, bg) for fg, bg in seen["colours"] if fg == bg and fg is not None]
     assert same == []                                  # never text in its own background
     assert all(fg is None and bg is None for fg, bg in seen["colours"])  # the terminal's own
+
+
+# --- TERM=linux, vt100, vt220: only what the terminfo entry has ---------------------
+
+XTERM_ONLY = {"focus events": "\x1b[?1004h", "bracketed paste": "\x1b[?2004h",
+              "kitty keyboard": "\x1b[>", "mode query": "$p", "synchronized output": "?2026",
+              "mouse": "\x1b[?1000h", "SGR mouse": "\x1b[?1006h", "any-event mouse": "\x1b[?1003h",
+              "OSC (pointer shape, title)": "\x1b]"}
+_SEQ = re.compile(r"\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+                  r"|\x1b[\x20-\x2f]*[\x30-\x7e]")
+
+
+def _infocmp(term: str) -> tuple[dict, int]:
+    """{capability: value with escapes decoded} and colors#, from `infocmp -1`
+    (independent of the curses reading the console does)."""
+    out = subprocess.run(["infocmp", "-1", term], capture_output=True, text=True,
+                         check=True).stdout
+    caps, colors = {}, 0
+    for line in out.splitlines()[2:]:
+        line = line.strip().rstrip(",")
+        if line.startswith("colors#"):
+            colors = int(line.split("#")[1], 0)
+        if "=" in line:
+            name, _, value = line.partition("=")
+            value = re.sub(r"\$<[\d.*/]+>", "", value)
+            value = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), value)
+            value = re.sub(r"\^(.)", lambda m: chr(ord(m.group(1)) & 0x1f), value)
+            for code, char in (("\\E", "\x1b"), ("\\e", "\x1b"), ("\\,", ","), ("\\:", ":"),
+                               ("\\^", "^"), ("\\\\", "\\")):
+                value = value.replace(code, char)
+            caps[name] = value
+    return caps, colors
+
+
+def _allowed(term: str):
+    """(regexes of every sequence the entry can produce, SGR parameters it has)."""
+    caps, colors = _infocmp(term)
+    patterns, sgr = [], {0}
+    for name, value in caps.items():
+        for piece in re.split(r"(?=\x1b)", value):
+            if not piece.startswith("\x1b") or "%?" in piece:
+                continue
+            rx = "".join(r"\d+" if tok.startswith("%") else re.escape(tok)
+                         for tok in re.findall(r"%i|%p\d%d|%d|%p\d|.", piece, re.S)
+                         if tok != "%i" and not re.fullmatch(r"%p\d", tok))
+            patterns.append(re.compile(rx))
+    for value in caps.values():                   # attributes: bold=\E[1m, sgr's ;1 ;4 ...
+        for params in re.findall(r"\x1b\[([\d;%?pt|e]*)m", value):
+            sgr.update(int(n) for n in re.findall(r"(?<![%p\d])\d+", params))
+    for base, cap in ((30, "setaf"), (40, "setab")):
+        if cap in caps and colors:
+            sgr.update(range(base, base + min(colors, 8)))
+    if "op" in caps:
+        sgr.update((39, 49))
+    return patterns, sgr
+
+
+def _console_bytes(term: str) -> tuple[int, bytes]:
+    """The console on a real 80x24 pty at TERM=term: every byte it writes from
+    its start to its exit after ^x (nothing done: no question)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = _env(TERM=term, BRINGUP_STATE_DIR=tempfile.mkdtemp(prefix="bringup-term-"))
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bringup"], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, close_fds=True, start_new_session=True)
+    os.close(slave)
+    out, sent = b"", False
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:                   # EIO: the console closed the pty
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and b"Quit" in out:       # the first screen is drawn, footer too
+                os.write(master, b"\x18")
+                sent = True
+        return proc.wait(timeout=30), out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+@pytest.mark.parametrize("term", ["linux", "vt100", "vt220"])
+def test_console_sends_only_what_the_terminfo_entry_has(term):
+    require_tool("infocmp", "ncurses-bin")
+    status, raw = _console_bytes(term)
+    out = raw.decode("latin-1")
+    assert b"Quit" in raw and status == 1, (status, out[-800:])    # drawn, then left at ^x
+    for what, seq in XTERM_ONLY.items():
+        assert seq not in out, f"TERM={term}: {what} {seq!r} sent"
+    patterns, sgr = _allowed(term)
+    foreign, bad_sgr = set(), set()
+    for m in _SEQ.finditer(out):
+        seq = m.group(0)
+        if m.group(3) == "m" and not m.group(2) and not re.search(r"[<=>?]", m.group(1)):
+            bad_sgr.update(int(p) for p in m.group(1).split(";") if p and int(p) not in sgr)
+        elif not any(p.fullmatch(seq) for p in patterns):
+            foreign.add(seq)
+    assert foreign == set(), f"TERM={term}: not in its terminfo entry: {sorted(foreign)}"
+    assert bad_sgr == set(), f"TERM={term}: SGR parameters it has not: {sorted(bad_sgr)}"

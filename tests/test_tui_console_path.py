@@ -40,7 +40,9 @@ def offline_app():
 
 @pytest.mark.lab
 def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, state_dir):
-    lab = make_lab(appliance_address="169.254.1.1", sim_args=["--https-port", "-1"])
+    # a console at 9600 with hardware flow control, set in the login step's console row
+    lab = make_lab(appliance_address="169.254.1.1",
+                   sim_args=["--https-port", "-1", "--fault", "console_baud=9600"])
     before = lan0_addresses(lab)
     app = app_for(lab)
     seen: dict[str, str] = {}
@@ -53,11 +55,14 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
                            and "^o Local console" in screen_text(app), "the console offered")
             seen["find"] = screen_text(app)
             await pilot.press("ctrl+o")
-            # mounted is not yet drawn: under load the footer came a frame later
             await wait_for(pilot, lambda: on_step(app, "login")
-                           and "^o Web interface" in screen_text(app), "login over the console")
+                           and "^o Web interface" in screen_text(app)
+                           and "Baud" in screen_text(app), "login over the console, drawn")
             seen["login"] = screen_text(app)
             seen["device"] = app.screen.query_one("#device").value
+            app.screen.query_one("#serial-baud").value = "9600"
+            app.screen.query_one("#serial-flow").value = "rtscts"
+            app.screen.query_one("#new").focus()
             await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
             await wait_for(pilot, lambda: on_step(app, "network"), "network step", timeout=60)
             await pilot.press("ctrl+g")
@@ -93,6 +98,8 @@ def test_web_interface_silent_sets_the_basics_over_the_local_console(make_lab, s
     assert "not HTTPS" in seen["find"] and "^o Local console" in seen["find"]
     assert seen["device"] == lab.console
     assert "Console" in seen["login"] and "^o Web interface" in seen["login"]
+    assert "Baud 115200 Flow none" in seen["login"]
+    assert send(lab.control, get="stats")["console_line"] == {"baud": 9600, "flow": "rtscts"}
     assert "[-] web only" in seen["restore"], seen["restore"]
     assert "set it on the web interface" in seen["restore"]
     assert "FAILED" not in seen["applied"] and "read back" in seen["applied"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
 from hwprobe.errors import BringupError
 
-from . import profile as profiles
+from . import profile as profiles, terminfo
 from .extras import LabExtras
 from .options import add_console_arguments
 from .messages import PortGivenBack
@@ -118,7 +119,11 @@ class BringupApp(App[int]):
         self.options = options
         self.profile = profiles.detect(options.console_profile)
         css = [profiles.CONSOLE_CSS] if self.profile.console else []
-        super().__init__(css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
+        # TERM=linux/vt100/vt220: only what the terminfo entry has (tui/terminfo.py)
+        driver = None
+        if terminfo.restricted(os.environ.get("TERM")):
+            from .vtdriver import TerminfoDriver as driver
+        super().__init__(driver_class=driver, css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
         self.session = Session(sheet_path=options.sheet)
         self.farewell = ""                     # printed when the console ends
         self.interrupted = False                # SIGINT: leave as quitting does, exit 130

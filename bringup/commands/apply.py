@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from bringup import runlog
 from hwprobe import argcheck, password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
@@ -77,7 +78,10 @@ def _target_args(p) -> None:
                    help="allow --iface on a port with the default route or a global address")
     p.add_argument("--console", metavar="DEV",
                    help="use the appliance's local console instead of the web (device, rfc2217:// or socket://)")
-    p.add_argument("--baud", type=int, default=115200, help="console speed (default 115200, 8N1)")
+    p.add_argument("--baud", type=argcheck.baud, default=115200,
+                   help="console speed (default 115200, 8N1)")
+    p.add_argument("--flow", choices=("none", "rtscts", "xonxoff"), default="none",
+                   help="console flow control (default none; rtscts: hardware, xonxoff: software)")
     p.add_argument("--user", default=FACTORY_USER, help="appliance user (default admin)")
     p.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
     p.add_argument("--trust-new-certificate", action="store_true",
@@ -90,16 +94,13 @@ def target_of(args, *, handle_signals: bool = True) -> Target:
     """The session's target from the command line (checked later by Target.check)."""
     return Target(iface=args.iface, laptop_address=args.laptop_address,
                   force_port=args.force_port, address=args.address, console=args.console,
-                  baud=args.baud, https_port=args.https_port, user=args.user,
+                  baud=args.baud, flow=args.flow, https_port=args.https_port, user=args.user,
                   trust_new_certificate=args.trust_new_certificate,
                   handle_signals=handle_signals)
 
 
 def _say(text: str) -> None:
-    try:
-        print(f"bringup: {text}", file=sys.stderr, flush=True)
-    except OSError:  # the terminal went away (SIGHUP): keep giving the port back
-        pass
+    runlog.say(text)      # stderr unless -q, and the run log; never raises
 
 
 def _new_password(user: str) -> str | None:

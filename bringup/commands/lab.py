@@ -48,11 +48,11 @@ def register(sub, root) -> None:
     p.add_argument("--firmware", metavar="NAME",
                    help="the simulated appliance's firmware profile: legacy (default) or current")
     p.add_argument("--laptop", action="append", default=[], metavar="PEER",
-                   choices=("networkmanager", "dhclient", "dhcpcd", "networkd", "dhcp-server",
-                            "ser2net"),
+                   choices=("networkmanager", "dhclient", "dhcpcd", "networkd", "avahi-autoipd",
+                            "dhcp-server", "ser2net"),
                    help="also run a real laptop-side program (repeatable): networkmanager "
                         "(owning lan0 with a DHCP profile, on a private bus), dhclient, dhcpcd, "
-                        "networkd (systemd-networkd), "
+                        "networkd (systemd-networkd), avahi-autoipd (link-local), "
                         "dhcp-server (dnsmasq on NIC1's side, for leases), ser2net (the console "
                         "over RFC 2217 and raw TCP on 127.0.0.1)")
     p.add_argument("--production", nargs="?", const="nic1,nic2", metavar="NICS",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from bringup import runlog
 
 RESTORE_HELP = """\
 Puts the laptop port back the way it was before bringup took it over
@@ -45,7 +46,7 @@ def register(sub, root) -> None:
 
 
 def _say(text: str) -> None:
-    print(f"bringup: {text}", file=sys.stderr, flush=True)
+    runlog.say(text)      # stderr unless -q, and the run log; never raises
 
 
 def run_restore(args) -> int:

@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 
+from bringup import runlog
 from hwprobe import argcheck
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
 
@@ -70,10 +71,7 @@ def register(sub, root) -> None:
 
 
 def _say(text: str) -> None:
-    try:
-        print(f"bringup: {text}", file=sys.stderr, flush=True)
-    except OSError:  # the terminal went away (SIGHUP): keep giving the port back
-        pass
+    runlog.say(text)      # stderr unless -q, and the run log; never raises
 
 
 def colon_hex(fingerprint: str) -> str:

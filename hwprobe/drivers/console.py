@@ -2,9 +2,13 @@
 
 Any pyserial URL works (``serial.serial_for_url``): a device path such as
 ``/dev/ttyUSB0`` or a pty, ``rfc2217://host:port`` or ``socket://host:port``;
-115200 8N1 by default. Prompts, menu numbers and the output format come from
-the page map's [console] table (the format is documented at the top of
-simulator/console.py).
+115200 8N1 without flow control by default (``baudrate``, ``flow``: none,
+rtscts or xonxoff, as tio takes them). An adapter that goes away mid-session
+(unplugged, a terminal server restarted) is reopened when it comes back
+within ``timeout``; the menu item under way is then started again from the
+menu (once, and not at all when it already landed). Prompts, menu numbers
+and the output format come from the page map's [console] table (the format
+is documented at the top of simulator/console.py).
 
 The console offers four settings (IP addresses, host name, default gateway,
 DNS servers); ``capabilities`` says so and everything else raises
@@ -55,6 +59,39 @@ class _SessionGone(Exception):
     """Internal: the console is back at its login prompt (logged out, rebooted)."""
 
 
+class _Reopened(_SessionGone):
+    """Internal: the adapter went away and was reopened: where the console is
+    now has to be found again."""
+
+
+FLOW_CONTROL = {"none": {}, "rtscts": {"rtscts": True}, "xonxoff": {"xonxoff": True}}
+REOPEN_POLL = 0.2
+
+
+def open_port(device: str, baudrate: int = SERIAL_BAUD, flow: str = "none",
+              timeout: float = 0.05):
+    """The pyserial port for ``device`` (a path or URL) at ``baudrate`` 8N1
+    with ``flow`` control ("none", "rtscts", "xonxoff"). Raises Unreachable
+    saying what to do (the dialout group, or sudo) when it cannot be opened."""
+    import serial
+
+    if flow not in FLOW_CONTROL:
+        raise ValueError(f"flow control {flow!r}: choose none, rtscts or xonxoff")
+    try:
+        return serial.serial_for_url(
+            serial_url(device), baudrate=baudrate, bytesize=serial.EIGHTBITS,
+            parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=timeout,
+            **FLOW_CONTROL[flow])
+    except (serial.SerialException, ValueError, OSError) as exc:
+        raise Unreachable(f"cannot open the console {device}: {exc}"
+                          + permission_advice(exc, device)) from None
+
+
+def line_settings(baudrate: int, flow: str = "none") -> str:
+    """"115200 8N1" (and ", RTS/CTS" or ", XON/XOFF"), as the transcript and pane say it."""
+    return f"{baudrate} 8N1" + {"rtscts": ", RTS/CTS", "xonxoff": ", XON/XOFF"}.get(flow, "")
+
+
 def permission_advice(exc: BaseException, device: str) -> str:
     """What to do when ``exc`` is a refused open of a serial device ('' otherwise)."""
     if getattr(exc, "errno", None) not in (errno.EACCES, errno.EPERM):
@@ -83,11 +120,16 @@ class ConsoleDriver:
     kind = "console"
     capabilities = frozenset({"ip", "hostname", "gateway", "dns"})
 
-    def __init__(self, device: str, *, baudrate: int = SERIAL_BAUD, timeout: float = 10.0,
+    def __init__(self, device: str, *, baudrate: int = SERIAL_BAUD, flow: str = "none",
+                 timeout: float = 10.0,
                  transcript: str | Path | None = None,
                  on_bytes: Callable[[bytes], None] | None = None,
                  pages: Mapping[str, Any] = PAGES):
         self.device, self.baudrate, self.timeout = device, baudrate, timeout
+        if flow not in FLOW_CONTROL:
+            raise ValueError(f"flow control {flow!r}: choose none, rtscts or xonxoff")
+        self.flow = flow
+        self._in_item = False
         self.k = pages["console"]
         self.on_bytes = on_bytes
         self.transcript_path = Path(transcript) if transcript else None
@@ -104,22 +146,42 @@ class ConsoleDriver:
     # --- open / close -------------------------------------------------------------------
 
     def open(self) -> None:
-        """Open the serial port (8N1) and start the transcript.
-        Raises Unreachable when the port cannot be opened."""
-        import serial
-
+        """Open the serial port (8N1, the flow control asked for) and start the
+        transcript. Raises Unreachable when the port cannot be opened."""
         if self._port is not None:          # already open (connect_console, then ``with``)
             return
-        try:
-            self._port = serial.serial_for_url(
-                serial_url(self.device), baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
-                parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=0.05)
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise Unreachable(f"cannot open the console {self.device}: {exc}"
-                              + permission_advice(exc, self.device)) from None
+        self._port = open_port(self.device, self.baudrate, self.flow)
         self.transcript_path = self.transcript_path or default_transcript_path()
-        self.transcript = Transcript(self.transcript_path, self.device, self.baudrate,
-                                     scrub=self._scrub)
+        self.transcript = Transcript(self.transcript_path, self.device,
+                                     line_settings(self.baudrate, self.flow), scrub=self._scrub)
+
+    def _reopen(self, exc: BaseException) -> None:
+        """The adapter stopped working (unplugged, the terminal server went
+        away): wait up to ``timeout`` for it to come back and open it again.
+        Raises _Reopened inside a menu item (the caller starts over from the
+        menu), Unreachable when it does not come back."""
+        self.transcript.note(f"the console {self.device} stopped working ({exc}): "
+                             f"waiting for it to come back")
+        try:
+            self._port.close()
+        except Exception:           # noqa: BLE001 - it is gone already
+            pass
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self._port = open_port(self.device, self.baudrate, self.flow)
+                break
+            except Unreachable:
+                if time.monotonic() >= deadline:
+                    self._at = None         # nothing to log out of at close()
+                    raise Unreachable(f"the console {self.device} stopped working ({exc}) "
+                                      f"and did not come back within {self.timeout:g} s: "
+                                      f"check the cable") from None
+                time.sleep(REOPEN_POLL)
+        self.transcript.note(f"reopened {self.device}")
+        self._buf = ""
+        if self._in_item:
+            raise _Reopened()
 
     def close(self) -> None:
         """Log out when logged in (best effort), close the port and the
@@ -189,8 +251,8 @@ class ConsoleDriver:
         try:
             data = self._port.read(max(1, self._port.in_waiting))
         except (serial.SerialException, OSError) as exc:
-            raise Unreachable(f"the console {self.device} stopped working ({exc}): "
-                              f"check the cable") from None
+            self._reopen(exc)
+            return
         if data:
             text = self._decoder.decode(data)
             self._buf += text
@@ -214,13 +276,19 @@ class ConsoleDriver:
             self._port.write(data)
             self._port.flush()
         except (serial.SerialException, OSError) as exc:
-            raise Unreachable(f"cannot write to the console {self.device} ({exc}): "
-                              f"check the cable") from None
+            self._reopen(exc)           # inside an item, it starts over from the menu
+            try:
+                self._port.write(data)
+                self._port.flush()
+            except (serial.SerialException, OSError) as again:
+                raise Unreachable(f"cannot write to the console {self.device} ({again}): "
+                                  f"check the cable") from None
 
     def _no_answer(self, timeout: float) -> Unreachable:
         return Unreachable(
             f"no answer from the console on {self.device} within {timeout:g} s: check the "
-            f"cable, the baud rate ({self.baudrate} 8N1) and that the appliance is powered")
+            f"cable, the baud rate ({line_settings(self.baudrate, self.flow)}) and that "
+            f"the appliance is powered")
 
     def _wait(self, prompts: list[str], timeout: float | None = None) -> tuple[str, str]:
         """Read until the output ends with one of ``prompts`` (the console then
@@ -366,7 +434,15 @@ class ConsoleDriver:
     def _item(self, key: str, answers: list[tuple[str, str]]) -> str:
         """Choose menu item ``key``, answer its prompts, return its output
         (what came before the next menu prompt). _SessionGone when the
-        console went back to its login prompt on the way."""
+        console went back to its login prompt on the way, _Reopened when
+        the adapter was replugged."""
+        self._in_item = True
+        try:
+            return self._item_answered(key, answers)
+        finally:
+            self._in_item = False
+
+    def _item_answered(self, key: str, answers: list[tuple[str, str]]) -> str:
         k = self.k
         self._send(str(k[key]))
         for prompt_key, value in answers:
@@ -400,9 +476,10 @@ class ConsoleDriver:
         self._at_menu()
         try:
             return self._item(key, answers)
+        except _Reopened:
+            self._at_menu()             # where the console is after the replug
         except _SessionGone:
-            pass
-        self._relogin()
+            self._relogin()
         if applied is not None and applied():
             return None
         try:
@@ -531,7 +608,7 @@ class ConsoleDriver:
     def set_ntp_servers(self, servers: list[str]) -> None:
         raise ApplianceError(f"setting NTP servers {WEB_ONLY}")
 
-    def set_syslog(self, servers: list[str], fmt: str) -> None:
+    def set_syslog(self, servers: list[str], fmt: str, each=None) -> None:
         raise ApplianceError(f"setting syslog servers {WEB_ONLY}")
 
     def set_smtp(self, smtp: SmtpSettings, password: str | None) -> None:

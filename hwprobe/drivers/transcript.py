@@ -24,7 +24,10 @@ class Transcript:
     """A timestamped record of a console session: ``< `` lines came from the
     appliance, ``> `` lines were typed (passwords as ********)."""
 
-    def __init__(self, path: Path, device: str, baudrate: int, scrub=lambda text: text):
+    def __init__(self, path: Path, device: str, settings: int | str,
+                 scrub=lambda text: text):
+        """``settings``: the line as the technician set it ("115200 8N1, RTS/CTS");
+        a bare baud rate means 8N1."""
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)
         self.path = path
@@ -33,7 +36,9 @@ class Transcript:
         os.fchmod(fd, 0o600)
         self._file = open(fd, "a", encoding="utf-8", buffering=1)
         self._partial = ""
-        self._write("#", f"console {device} at {baudrate} 8N1, opened")
+        if isinstance(settings, int):
+            settings = f"{settings} 8N1"
+        self._write("#", f"console {device} at {settings}, opened")
 
     @staticmethod
     def _stamp() -> str:

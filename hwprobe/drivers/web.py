@@ -43,11 +43,12 @@ import urllib3
 
 from ..constants import FACTORY_PASSWORD
 from ..errors import (
-    ApplianceError, CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
-    PasswordRefused, SessionExpired, Unreachable, ValidationRefused,
+    ApplianceError, CertificateChanged, LockedOut, LoginFailed, PageMismatch,
+    PasswordChangeRequired, PasswordRefused, SessionExpired, Unreachable, ValidationRefused,
 )
-from ..pagemap import PAGES
-from ..state import ApplianceState, IpAddress, Route, SmtpSettings
+from ..pagecheck import MISSING, READ_SECTIONS, check_section, page_of
+from ..pagemap import PAGES, pages_for, profile_for
+from ..state import ApplianceState, IpAddress, Route, SmtpSettings, SyslogServer, one_list
 from . import html
 from .base import ALL_CAPABILITIES, LoginResult
 from .pinning import (
@@ -104,8 +105,13 @@ class WebDriver:
         self.where = where(address, port)
         self.timeout = timeout
         self.retry_delay = retry_delay
-        self.pages = pages
+        self.base_pages = pages
+        self.pages = pages          # the firmware profile's layout, once Status > Basics is read
         self.names = PageNames(pages)
+        self.profile: str | None = None
+        self.software_version = ""
+        self._profile_known = False
+        self._last_html = ""
         self.fingerprint: str | None = None
         self.first_use = False
         self._pin = pinned_fingerprint
@@ -301,6 +307,7 @@ class WebDriver:
         """The answer as a page. ApplianceError naming the page when it cannot
         be read as one (nested too deep)."""
         try:
+            self._last_html = resp.text     # for read_page (survey snapshots)
             return html.parse(resp.text)
         except (html.PageTooDeep, RecursionError) as exc:
             raise ApplianceError(f"the appliance's page {self.names.of(path)} cannot be read: "
@@ -568,7 +575,57 @@ class WebDriver:
                 got[path] = self._page(path)
             return got[path]
 
+        self._know_profile(page(self.base_pages["status_basics"]["path"]))
+        self._check_pages(page)
         return read_page_state(self.pages, page, self.names)
+
+    # --- the firmware profile -------------------------------------------------------------
+
+    def read_page(self, path: str) -> tuple[str, html.Page]:
+        """GET one page as served: (its HTML, the parsed page). For survey."""
+        page = self._page(path)
+        return self._last_html, page
+
+    def know_profile(self) -> str | None:
+        """The firmware profile of this appliance (None: no profile claims its
+        software version), read from Status > Basics once."""
+        self._know_profile()
+        return self.profile
+
+    def _know_profile(self, basics: html.Page | None = None) -> None:
+        """Pick the page layout from the software version Status > Basics
+        shows (hwprobe/pagemap.toml [profiles]); once per driver. A version
+        no profile claims keeps the base layout."""
+        if self._profile_known:
+            return
+        if basics is None:
+            basics = self._page(self.base_pages["status_basics"]["path"])
+        version = (basics.text_of("software_version") or "").strip()
+        found = profile_for(version)
+        known = self.base_pages.get("profiles", {})
+        if found is not None and found[0] in known:
+            self.profile, self.pages = found[0], pages_for(found[0], self.base_pages)
+            self.names = PageNames(self.pages)
+        self.software_version, self._profile_known = version, True
+
+    def _check_pages(self, page: Callable[[str], html.Page]) -> None:
+        """Every field the layout names on the pages settings are read from is
+        there; else PageMismatch naming the page, the field and the software
+        version, before anything is changed."""
+        for section in READ_SECTIONS:
+            where = page_of(self.pages[section])
+            missing = [f for f in check_section(self.pages, section, page(where))
+                       if f.status == MISSING]
+            if missing:
+                f = missing[0]
+                name = self.names.of(where)
+                profile = f", firmware profile {self.profile}" if self.profile else ""
+                raise PageMismatch(
+                    f"{name} does not match what bringup knows of this firmware: no {f.kind} "
+                    f"{f.field!r} (software {self.software_version or 'unknown'}{profile}). "
+                    f"Nothing was changed. Run `bringup survey --address {self.address}` and "
+                    f"send the archive it writes, so the page map can be updated",
+                    page=name, field=f.field, version=self.software_version)
 
     def read_back(self) -> ApplianceState:
         """The appliance's state after saves: the pages a save touched (or
@@ -657,22 +714,55 @@ class WebDriver:
         """NTP servers (the page named by the page map's [ntp])."""
         self._save_form("ntp", {self.pages["ntp"]["servers"]: "\n".join(servers)})
 
-    def set_syslog(self, servers: list[str], fmt: str) -> None:
-        """Security > Appliance Administration: syslog servers and format."""
+    def set_syslog(self, servers: list[str], fmt: str,
+                   each: list[SyslogServer] | None = None) -> None:
+        """Security > Appliance Administration: syslog servers and format (the
+        one-list layout), or each server's host, port and format (the newer
+        layout; ``each`` None: every server on ``fmt``'s default port).
+        ValidationRefused when this firmware cannot hold them."""
+        self._know_profile()
         spec = self.pages["syslog"]
-        self._save_form("syslog", {spec["servers"]: "\n".join(servers), spec["format"]: fmt})
+        if "slots" not in spec:
+            if each is not None and not one_list(each):
+                raise ValidationRefused(
+                    f"this appliance (software {self.software_version}) takes one syslog "
+                    f"format for every server, on port 514: not "
+                    + ", ".join(f"{t.server}:{t.port} {t.format}" for t in each),
+                    page=self.names.of(spec["page"]), field=spec["servers"])
+            self._save_form("syslog", {spec["servers"]: "\n".join(servers), spec["format"]: fmt})
+            return
+        defaults = spec.get("default_ports", {})
+        targets = each if each is not None else [
+            SyslogServer(h, int(defaults.get(fmt, 514)), fmt) for h in servers]
+        if len(targets) > int(spec["slots"]):
+            raise ValidationRefused(
+                f"this appliance (software {self.software_version}) takes {spec['slots']} "
+                f"syslog servers; {len(targets)} were given", page=self.names.of(spec["page"]),
+                field=spec["server"].format(n=1))
+        changes = {}
+        for n in range(1, int(spec["slots"]) + 1):
+            t = targets[n - 1] if n <= len(targets) else SyslogServer("", int(defaults.get(fmt, 514)), fmt)
+            changes[spec["server"].format(n=n)] = t.server
+            changes[spec["port"].format(n=n)] = str(t.port) if t.server else ""
+            changes[spec["format"].format(n=n)] = t.format
+        self._save_form("syslog", changes)
 
     def set_smtp(self, smtp: SmtpSettings, password: str | None) -> None:
         """Security > Email Configuration. ``password`` None (or "") keeps the
         password the appliance holds."""
+        self._know_profile()
         spec = self.pages["smtp"]
         changes = {
             spec["relay"]: smtp.relay, spec["port"]: str(smtp.port),
-            spec["encryption"]: smtp.encryption, spec["auth"]: smtp.auth,
-            spec["username"]: smtp.username, spec["from_address"]: smtp.from_address,
+            spec["encryption"]: smtp.encryption,
+            # the newer layout has no selector: a user name left blank means no login
+            spec["username"]: smtp.username if smtp.auth == "password" or "auth" in spec else "",
+            spec["from_address"]: smtp.from_address,
             spec["admin_contacts"]: "\n".join(smtp.admin_contacts),
             spec["password"]: password or "",
         }
+        if "auth" in spec:
+            changes[spec["auth"]] = smtp.auth
         if password:
             self._secrets.add(password)
         self._save_form("smtp", changes)
@@ -680,8 +770,13 @@ class WebDriver:
     def send_test_email(self) -> str:
         """Security > Email Configuration > send test email; returns the
         appliance's notice. ValidationRefused when it cannot send."""
+        self._know_profile()
         spec, common = self.pages["smtp"], self.pages["common"]
-        shown = self._submit(spec["page"], spec["test_action"], {}, follow=True)
+        if "test_action" in spec:
+            shown = self._submit(spec["page"], spec["test_action"], {}, follow=True)
+        else:   # the newer layout: save the form as it is, with "send a test e-mail" ticked
+            shown = self._submit(spec["page"], spec["action"], {spec["test_on_save"]: "1"},
+                                 follow=True)
         notices = shown.by_class(common["notice_class"]) if shown is not None else []
         return " ".join(n.text for n in notices) or "test email sent"
 

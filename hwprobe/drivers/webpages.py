@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import ApplianceError
 from ..pagemap import menu_names
-from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
+from ..state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings, SyslogServer
 from . import html
 
 _PAGE_KEYS = ("path", "page", "action", "add_action", "delete_action", "test_action")
@@ -127,8 +127,11 @@ def read_page_state(pages: Mapping[str, Any], page: Callable[[str], html.Page],
 
     syslog = pages["syslog"]
     fields = _form(page(syslog["page"]), syslog["action"], syslog["page"], names).fields
-    state.syslog_servers = html.lines(fields.get(syslog["servers"], ""))
-    state.syslog_format = fields.get(syslog["format"], "").strip().lower() or None
+    if "slots" in syslog:
+        _syslog_slots(syslog, fields, state)
+    else:
+        state.syslog_servers = html.lines(fields.get(syslog["servers"], ""))
+        state.syslog_format = fields.get(syslog["format"], "").strip().lower() or None
 
     smtp = pages["smtp"]
     smtp_page = page(smtp["page"])
@@ -141,13 +144,36 @@ def read_page_state(pages: Mapping[str, Any], page: Callable[[str], html.Page],
         relay=fields.get(smtp["relay"], "").strip(),
         port=int(port) if port.isascii() and port.isdigit() else 0,
         encryption=fields.get(smtp["encryption"], "").strip().lower(),
-        auth=fields.get(smtp["auth"], "").strip().lower(),
+        # the newer layout has no authentication selector: a user name means a login
+        auth=(fields.get(smtp["auth"], "").strip().lower() if "auth" in smtp
+              else "password" if fields.get(smtp["username"], "").strip() else "none"),
         username=fields.get(smtp["username"], "").strip(),
         from_address=fields.get(smtp["from_address"], "").strip(),
         admin_contacts=html.lines(fields.get(smtp["admin_contacts"], "")),
         password_set=password_set.strip().lower() in _YES,
     )
     return state
+
+
+def _syslog_slots(spec: Mapping[str, Any], fields: dict, state: ApplianceState) -> None:
+    """The newer layout: one host, port and format per server slot; a slot
+    with no host is unused. ``syslog_format`` is the servers' one format, or
+    None when they differ (with no server: the first slot's)."""
+    each, first = [], ""
+    defaults = spec.get("default_ports", {})
+    for n in range(1, int(spec["slots"]) + 1):
+        fmt = fields.get(spec["format"].format(n=n), "").strip().lower()
+        first = first or fmt
+        host = fields.get(spec["server"].format(n=n), "").strip()
+        if not host:
+            continue
+        port = fields.get(spec["port"].format(n=n), "").strip()
+        each.append(SyslogServer(host, int(port) if port.isascii() and port.isdigit()
+                                 else int(defaults.get(fmt, 514)), fmt))
+    state.syslog_each = each
+    state.syslog_servers = [t.server for t in each]
+    formats = {t.format for t in each}
+    state.syslog_format = (formats.pop() if len(formats) == 1 else None) if each else (first or None)
 
 
 def form_shows(action: str, changes: dict[str, str]) -> Callable[[html.Page], bool]:

@@ -49,6 +49,11 @@ def _after_typing(cls, name: str) -> None:
         from textual.widgets import Input
 
         field = self.focused
+        if isinstance(field, Input) and field.has_class("-own-enter"):
+            # a field whose Enter does its own thing (the serial pane's Device
+            # opens the device): submit it rather than go on to the next step
+            field.call_later(field.action_submit)
+            return None
         if isinstance(field, Input):
             field.call_later(original, self, *args)
             return None

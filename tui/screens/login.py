@@ -46,8 +46,9 @@ class LoginScreen(StepScreen):
             "twice; the rule is checked as you type.")
     CHANGED_HINT = ("This appliance's factory password was already changed: type the "
                     "password set then in Password; New password is not needed.")
-    CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1). Check the "
-                    "device, type the new password twice; ^g logs in.")
+    CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1 unless Baud and "
+                    "Flow say otherwise). Check the device, type the new password twice; "
+                    "^g logs in.")
     BINDINGS = [
         Binding("ctrl+g", "login", "Log in", id="login", key_display="^g"),
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
@@ -78,6 +79,11 @@ class LoginScreen(StepScreen):
                     yield Label("Console", classes="label")
                     yield Field(typed.get("device") or self.session.console_device or "",
                                 id="device", placeholder="/dev/ttyUSB0, /dev/ttyS0 or a pty")
+                    target = self.session.bringup.target if self.session.bringup else None
+                    yield Label("Baud", classes="-short")
+                    yield Field(str(target.baud if target else 115200), id="serial-baud")
+                    yield Label("Flow", classes="-short")
+                    yield Field(target.flow if target else "none", id="serial-flow")
                 else:
                     yield Label("Appliance", classes="label")
                     yield Static(self.session.address or "-", id="where", markup=False)
@@ -188,17 +194,44 @@ class LoginScreen(StepScreen):
                 self.say("Type the console's device first (such as /dev/ttyUSB0).", "warning")
                 self.query_one("#device", Field).focus()
                 return
+            line = self._line_settings()
+            if line is None:
+                return
             self.session.console_device = device
             self.say(f"Logging in on the local console {device}...")
         else:
+            line = None
             self.say(f"Logging in to {self.session.address}...")
         bringup.target.user = user
         bringup.on_bytes = self.feed if device else None
-        self.login(bringup, device, user, password, new or None)
+        self.login(bringup, device, user, password, new or None, line)
+
+    def _line_settings(self) -> tuple[int, str] | None:
+        """(baud, flow) from the console row; None (and said) when one is wrong."""
+        from hwprobe import argcheck
+
+        from ..widgets.serial_pane import FLOWS
+
+        try:
+            baud = argcheck.baud(self._value("serial-baud").strip() or "115200")
+        except Exception as exc:  # noqa: BLE001 - argparse's type error carries the words
+            self.say(f"Baud: {exc}", "warning")
+            self.query_one("#serial-baud", Field).focus()
+            return None
+        flow = self._value("serial-flow").strip().lower() or "none"
+        if flow not in FLOWS:
+            self.say(f"Flow: {flow!r} is not none, rtscts or xonxoff", "warning")
+            self.query_one("#serial-flow", Field).focus()
+            return None
+        return baud, flow
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def login(self, bringup, device: str | None, user: str, password: str,
-              new: str | None) -> None:
+              new: str | None, line: tuple[int, str] | None = None) -> None:
+        target = bringup.target
+        if line is not None and (target.baud, target.flow) != line:
+            bringup.close_driver()           # reopened at the new speed below
+            target.baud, target.flow = line
         bringup.use_console(device)          # closes the other way in (logs it out)
         try:
             outcome = bringup.login(password, new)

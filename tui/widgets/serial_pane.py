@@ -2,7 +2,12 @@
 timestamped transcript.
 
 Two uses. Opened by hand (Find, Login): type a device (``/dev/ttyUSB0``, a
-pty, or a pyserial URL), Enter opens it, then type lines into it. Fed by the
+pty, or a pyserial URL), its baud rate and flow control (none, rtscts,
+xonxoff, as tio takes them); Enter in any of the three opens it, then type
+lines into it. Such a session is logged like the driver's: a transcript in
+STATE/transcripts, a line typed at a password prompt written (and shown) as
+``********``, its echo masked. An adapter that goes away (unplugged, the
+terminal server restarted) is reopened when it comes back. Fed by the
 console driver (the basic settings run over the local console): the pane only
 shows what the appliance sends, which the driver hands over in batches with
 every known password already masked; nothing is typed from here then, so the
@@ -20,6 +25,8 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Log
 from textual.worker import get_current_worker
 
+from hwprobe.constants import FACTORY_PASSWORD, SERIAL_BAUD
+from hwprobe.pagemap import PAGES
 from hwprobe.safetext import shown
 
 from ..messages import SerialText
@@ -28,6 +35,11 @@ from .fields import Field
 BATCH_SECONDS = 0.1
 PARTIAL_LINE_SECONDS = 0.3          # a prompt ("login: ") has no newline: show it after this
 DEFAULT_DEVICE = "/dev/ttyUSB0"
+REOPEN_SECONDS = 0.5                # how often a vanished adapter is looked for
+FLOWS = ("none", "rtscts", "xonxoff")
+MASK = "********"
+SECRET_PROMPTS = tuple(PAGES["console"][k].strip() for k in
+                       ("password_prompt", "new_password_prompt", "confirm_password_prompt"))
 
 
 def default_console_device(app) -> str:
@@ -82,6 +94,7 @@ class SerialPane(Vertical):
     SerialPane Log { height: 1fr; }
     SerialPane .row { height: 1; }
     SerialPane Label { width: 8; }
+    SerialPane Label.-short { width: 6; margin-left: 1; }
     """
 
     def __init__(self, feed: SerialFeed | None = None, opened: bool = False) -> None:
@@ -92,6 +105,9 @@ class SerialPane(Vertical):
         self._port = None
         self._partial = ""
         self._partial_timer = None
+        self._tail = ""                 # the line the appliance is on (a prompt), kept
+        self._secrets: set[str] = set()
+        self.transcript = None          # hwprobe Transcript of a session opened here
 
     def compose(self) -> ComposeResult:
         if self.feed is not None:
@@ -100,11 +116,16 @@ class SerialPane(Vertical):
         with Horizontal(classes="row"):
             yield Label("Device")
             yield Field(default_console_device(self.app), id="serial-device",
-                        placeholder="/dev/ttyUSB0 (Enter opens, 115200 8N1)")
+                        placeholder="/dev/ttyUSB0 (Enter opens)", classes="-own-enter")
+            yield Label("Baud", classes="-short")
+            yield Field(str(SERIAL_BAUD), id="serial-baud", classes="-own-enter")
+            yield Label("Flow", classes="-short")
+            yield Field("none", id="serial-flow", placeholder="none", classes="-own-enter")
         yield Log(id="serial-log", max_lines=500)
         with Horizontal(classes="row"):
             yield Label("Send")
-            yield Field("", id="serial-send", placeholder="a line for the appliance (Enter sends)")
+            yield Field("", id="serial-send", placeholder="a line for the appliance (Enter sends)",
+                        classes="-own-enter")
 
     def on_mount(self) -> None:
         if self.feed is not None:
@@ -128,13 +149,56 @@ class SerialPane(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "serial-device":
-            if event.value.strip():
-                self.read_port(event.value.strip())
+        if event.input.id in ("serial-device", "serial-baud", "serial-flow"):
+            self.open_device()
         elif self._port is not None:
-            self._port.write((event.value + "\r").encode())
-            self._stamp(f"> {event.value}")
+            self.send_line(event.value)
             event.input.value = ""
+
+    def open_device(self) -> None:
+        """Open what the Device, Baud and Flow fields say (a bad value is said
+        in the transcript pane, and nothing is opened)."""
+        device = self.query_one("#serial-device", Input).value.strip()
+        baud_text = self.query_one("#serial-baud", Input).value.strip() or str(SERIAL_BAUD)
+        flow = self.query_one("#serial-flow", Input).value.strip().lower() or "none"
+        from hwprobe import argcheck
+
+        try:
+            baud = argcheck.baud(baud_text)
+        except Exception as exc:  # noqa: BLE001 - argparse's type error carries the words
+            self._stamp(f"-- Baud: {exc} --")
+            return
+        if flow not in FLOWS:
+            self._stamp(f"-- Flow: {flow!r} is not none, rtscts or xonxoff --")
+            return
+        if device:
+            self.read_port(device, baud, flow)
+
+    def _at_secret_prompt(self) -> bool:
+        return self._tail.strip().endswith(SECRET_PROMPTS)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+    def send_line(self, line: str) -> None:
+        """Type ``line`` (and Enter) into the open device; at a password prompt
+        it is written as ******** in the pane and the transcript."""
+        secret = self._at_secret_prompt()
+        if secret and line and line != FACTORY_PASSWORD:  # the factory one is public, and a word
+            self._secrets.add(line)
+        try:
+            self._port.write((line + "\r").encode())
+        except Exception as exc:  # noqa: BLE001 - the reader reopens a vanished adapter
+            self._stamp(f"-- not sent: {exc} --")
+            return
+        if self.transcript is not None:
+            self.transcript.sent(MASK if secret else line)
+        self._stamp(f"> {MASK if secret else line}")
+        self._tail = ""
+        self.query_one("#serial-send", Input).password = False
 
     def _stamp(self, text: str) -> None:
         log = self.query_one(Log)
@@ -149,6 +213,9 @@ class SerialPane(Vertical):
         moment for the rest, so a line split across two reads stays one line."""
         message.stop()
         text = (self._partial + message.text).replace("\r\n", "\n").replace("\r", "\n")
+        self._tail = (self._tail + message.text.replace("\r", "\n")).rsplit("\n", 1)[-1]
+        if not self.feed_only:
+            self.query_one("#serial-send", Input).password = self._at_secret_prompt()
         *lines, self._partial = text.split("\n")
         for line in lines:
             self._stamp(line)
@@ -169,23 +236,72 @@ class SerialPane(Vertical):
                 self.feed.partial = ""
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="serial")
-    def read_port(self, device: str) -> None:
+    def read_port(self, device: str, baud: int = SERIAL_BAUD, flow: str = "none") -> None:
+        """Read ``device`` until the pane goes, reopening it when it comes back
+        after going away. A refused open is said in the pane (with what to do:
+        the dialout group, or sudo)."""
         import serial
 
-        from hwprobe.drivers.console import serial_url
+        from hwprobe.drivers.console import line_settings, open_port
+        from hwprobe.drivers.transcript import Transcript, default_transcript_path
+        from hwprobe.errors import Unreachable
 
-        port = serial.serial_for_url(serial_url(device), baudrate=115200, timeout=BATCH_SECONDS)
-        self._port = port
-        self.post_message(SerialText(f"-- opened {device} at 115200 8N1 --\n"))
         worker = get_current_worker()
+        settings = line_settings(baud, flow)
+        try:
+            port = open_port(device, baud, flow, timeout=BATCH_SECONDS)
+        except Unreachable as exc:
+            self.post_message(SerialText(f"-- {exc} --\n"))
+            return
+        transcript = self.transcript = Transcript(default_transcript_path(), device, settings,
+                                                  scrub=self._scrub)
+        self._port = port
+        self.post_message(SerialText(f"-- opened {device} at {settings}; transcript "
+                                     f"{transcript.path} --\n"))
         try:
             while not worker.is_cancelled:
-                data = port.read(4096)
+                try:
+                    data = port.read(4096)
+                except (serial.SerialException, OSError) as exc:
+                    port = self._wait_for(port, device, baud, flow, exc, worker)
+                    if port is None:
+                        return
+                    continue
                 if data:
-                    self.post_message(SerialText(data.decode("ascii", "replace")))
+                    text = data.decode("utf-8", "replace")
+                    transcript.received(text)
+                    self.post_message(SerialText(self._scrub(text)))
         finally:
             self._port = None
-            port.close()
+            if port is not None:
+                port.close()
+            transcript.close()
+
+    def _wait_for(self, gone, device, baud, flow, exc, worker):
+        """The adapter ``gone`` went away: the reopened port once it is back,
+        None when the pane closed first."""
+        from hwprobe.drivers.console import open_port
+        from hwprobe.errors import Unreachable
+
+        self._port = None
+        try:
+            gone.close()
+        except Exception:  # noqa: BLE001 - gone already
+            pass
+        said = f"{device} stopped working ({exc}): waiting for it to come back"
+        self.transcript.note(said)
+        self.post_message(SerialText(f"-- {said} --\n"))
+        while not worker.is_cancelled:
+            try:
+                port = open_port(device, baud, flow, timeout=BATCH_SECONDS)
+            except Unreachable:
+                time.sleep(REOPEN_SECONDS)
+                continue
+            self._port = port
+            self.transcript.note(f"reopened {device}")
+            self.post_message(SerialText(f"-- reopened {device} --\n"))
+            return port
+        return None
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "serial")

@@ -1,0 +1,86 @@
+"""``bringup man``, ``bringup completion bash|zsh``, ``bringup install-extras``:
+the man page and shell completion, which the one-file bundle carries (written
+from the argument parser when it was built), printed or installed."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from hwprobe.errors import BadInput, BringupError, NeedsPrivileges
+
+# where each file goes under --prefix, and its name in the bundle
+INSTALLED = (("share/man/man1/bringup.1", "bringup.1"),
+             ("share/bash-completion/completions/bringup", "bringup.bash"),
+             ("share/zsh/site-functions/_bringup", "_bringup"))
+
+INSTALL_HELP = """\
+Installs the man page and the bash and zsh completion that this bringup
+carries, under PREFIX (default /usr/local):
+  PREFIX/share/man/man1/bringup.1                   (man bringup)
+  PREFIX/share/bash-completion/completions/bringup  (bash, from the next shell)
+  PREFIX/share/zsh/site-functions/_bringup          (zsh, from the next shell)
+Run it again after installing a newer bringup. Needs root for /usr/local.
+"""
+
+
+def register(sub, root) -> None:
+    m = sub.add_parser("man", help="print the man page (bringup man | man -l -)",
+                       description="Print bringup's man page (roff): every command and "
+                                   "option, the quick card, the sheet format, the exit "
+                                   "status and what bringup changes on the laptop.")
+    m.set_defaults(handler=lambda args: _print("bringup.1"))
+    c = sub.add_parser("completion", help="print the bash or zsh completion script",
+                       description="Print the completion script for SHELL, e.g. "
+                                   "`source <(bringup completion bash)`.")
+    c.add_argument("shell", choices=("bash", "zsh"))
+    c.set_defaults(handler=lambda args: _print("bringup.bash" if args.shell == "bash"
+                                               else "_bringup"))
+    i = sub.add_parser("install-extras", help="install the man page and shell completion",
+                       description=INSTALL_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    i.add_argument("--prefix", default="/usr/local", metavar="DIR",
+                   help="install under DIR (default /usr/local)")
+    i.set_defaults(handler=_install)
+
+
+def text_of(name: str) -> str:
+    """The file the bundle carries, or (from a source tree) the same text made now."""
+    from bringup import docgen
+
+    shipped = docgen.shipped(name)
+    if shipped is not None:
+        return shipped
+    from bringup.cli import build_parser
+
+    make = {"bringup.1": docgen.man, "bringup.bash": docgen.bash, "_bringup": docgen.zsh}[name]
+    return make(build_parser())
+
+
+def _print(name: str) -> int:
+    print(text_of(name), end="")
+    return 0
+
+
+def _install(args) -> int:
+    prefix = Path(args.prefix)
+    if not prefix.is_dir():
+        raise BadInput(f"--prefix {prefix}: no such folder")
+    written = []
+    for rel, name in INSTALLED:
+        path = prefix / rel
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(text_of(name))
+            tmp.chmod(0o644)
+            tmp.replace(path)
+        except PermissionError:
+            raise NeedsPrivileges(f"cannot write {path}: run `sudo bringup install-extras`"
+                                  + (" (nothing was installed)" if not written else
+                                     f" (installed so far: {', '.join(written)})")) from None
+        except OSError as exc:
+            raise BringupError(f"cannot write {path} ({exc.strerror})") from None
+        written.append(str(path))
+        print(f"installed {path}")
+    return 0

@@ -1,0 +1,137 @@
+"""How much bringup says, and the run log it keeps.
+
+``setup(verbosity, terminal=True)`` is called once per command (cli.main):
+
+- the run log, ``<state dir>/bringup.log`` (mode 0600), gets every line the
+  drivers and the session log (``hwprobe.*``, e.g. "the session on ... expired;
+  logging in again"), what bringup says on stderr, each command line and its
+  exit status, and the traceback of anything unexpected. Each line starts with
+  a UTC timestamp and the pid. It rotates at ``LOG_BYTES`` with ``LOG_KEEP``
+  old files (bringup.log.1 ... .4). Every line is masked with hwprobe.redact
+  first: no password is ever written. A state directory that cannot be
+  written means no run log, never a failed command.
+- standard error shows warnings by default; ``-v`` adds what the drivers log
+  (info), ``-vv`` their debug lines too (each request); ``-q`` (verbosity -1)
+  keeps only errors and drops bringup's running commentary (``say``).
+  ``terminal=False`` (the full-screen console) shows nothing on stderr, which
+  would tear the screen.
+
+``say(text)`` prints ``bringup: text`` on stderr unless quiet, and logs it.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import time
+from pathlib import Path
+
+from hwprobe import redact
+from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, state_dir)
+
+LOG_NAME = "bringup.log"
+LOG_BYTES = 1_000_000
+LOG_KEEP = 4
+SECRET_VARIABLES = (ENV_PASSWORD, ENV_NEW_PASSWORD, ENV_SMTP_PASSWORD, "BRINGUP_API_SECRET")
+OURS = ("hwprobe", "bringup", "tui")    # the loggers whose info and debug lines are kept
+
+log = logging.getLogger("bringup")
+SHOWN = {"shown": True}     # a record already printed for the technician: the run log only
+_quiet = False
+_installed: list[logging.Handler] = []
+
+
+class _RunLogFile(logging.handlers.RotatingFileHandler):
+    """The run log: created 0600 (it names appliances and addresses), also the
+    fresh file after a rotation."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
+class _Stderr(logging.StreamHandler):
+    """Whatever sys.stderr is at the time of the line (a test's capture, or the
+    terminal), not the stream there was when bringup started."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class _Masked(logging.Formatter):
+    """A formatter whose output has every known secret masked."""
+
+    converter = time.gmtime
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact.mask(super().format(record))
+
+
+def log_path() -> Path:
+    return state_dir() / LOG_NAME
+
+
+def setup(verbosity: int = 0, *, terminal: bool = True) -> Path | None:
+    """Install the run log and the stderr handler; returns the log's path, or
+    None when it cannot be written. Safe to call again (handlers are replaced)."""
+    global _quiet
+    _quiet = verbosity < 0
+    redact.remember(*(os.environ.get(v) for v in SECRET_VARIABLES))
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+    root.setLevel(logging.DEBUG)
+    for name in OURS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    for name in ("urllib3", "asyncio", "scapy", "pyroute2", "markdown_it"):
+        logging.getLogger(name).setLevel(logging.WARNING)   # their chatter is not ours
+
+    path = _open_file(root)
+    if terminal:
+        err = _Stderr()
+        err.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+            max(-1, min(verbosity, 2)), logging.DEBUG))
+        err.setFormatter(_Masked("bringup: %(message)s"))
+        err.addFilter(lambda record: not getattr(record, "shown", False))  # printed already
+        root.addHandler(err)
+        _installed.append(err)
+    return path
+
+
+def _open_file(root: logging.Logger) -> Path | None:
+    path = log_path()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handler = _RunLogFile(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(_Masked("%(asctime)s.%(msecs)03dZ %(process)d %(levelname)s "
+                                 "%(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"))
+    handler.handleError = lambda record: None      # a full disk must not stop a give-back
+    root.addHandler(handler)
+    _installed.append(handler)
+    return path
+
+
+def quiet() -> bool:
+    return _quiet
+
+
+def say(text: str) -> None:
+    """``bringup: text`` on stderr (unless -q) and in the run log; never raises."""
+    log.info("%s", text, extra=SHOWN)
+    if _quiet:
+        return
+    try:
+        print(f"bringup: {text}", file=sys.stderr, flush=True)
+    except OSError:  # the terminal went away (SIGHUP): keep giving the port back
+        pass
