@@ -36,9 +36,15 @@ dist/bringup: $(STAMP) $(DIST_SOURCES)
 
 dist: dist/bringup
 
-# the tests run the bundle too (tests/test_dist_offline.py), so it is built first
+# the tests run the bundle too (tests/test_dist_offline.py), so it is built first.
+# Parallel workers (pytest-xdist): most tests wait on namespaces, the simulated
+# appliance and timers, so one more worker than cores, and at least 3 (2 cores:
+# 3, which keeps both busy without starving the CPU-heavy tests).
+# TEST_WORKERS=0 runs serially; BRINGUP_REQUIRE_LAB holds in every worker.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 > 3 ? n + 1 : 3 )))
 test: $(STAMP) dist/bringup
-	BRINGUP_REQUIRE_LAB=1 $(PY) -m pytest -q -p no:cacheprovider --durations=12
+	BRINGUP_REQUIRE_LAB=1 $(PY) -m pytest -q -p no:cacheprovider --durations=12 \
+		-n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	@scripts/as-root $(PY) bench/run.py

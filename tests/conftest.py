@@ -57,6 +57,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "lab" in item.keywords:
             item.fixturenames.insert(0, "_lab_required")
+    # lab tests first: they are the long ones (they wait on namespaces and the
+    # simulated appliance), so parallel workers (make test) share them out
+    # early and the short tests fill in the gaps instead of one long lab test
+    # running alone at the end. A stable sort: the order within each kind stays.
+    items.sort(key=lambda item: "lab" not in item.keywords)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under BRINGUP_REQUIRE_LAB=1 a skipped test is a failed one, whoever
+    skipped it (a skipif mark, a pytest.skip or importorskip in a helper): the
+    suite cannot pass by not running something. Runs in every xdist worker."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_LAB and report.skipped and not hasattr(report, "wasxfail"):
+        where, line, reason = report.longrepr if isinstance(report.longrepr, tuple) else (
+            item.nodeid, 0, str(report.longrepr))
+        report.outcome = "failed"
+        report.longrepr = (f"skipped under BRINGUP_REQUIRE_LAB=1, which is a failure: {reason} "
+                           f"({where}:{line})")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from hwprobe.sheet import load_sheet
 from hwprobe.state import syslog_targets
 from lab_helpers import request_discipline
 from simulator import control
-from simulator.lab import PAIR
+from simulator.lab import PAIR, in_netns
 from simulator.web import PAGE_PATHS
 
 pytestmark = pytest.mark.lab
@@ -125,6 +126,31 @@ def appliance_matches_sheet(lab, sheet=EXAMPLE) -> list[str]:
 def changes(lab) -> dict:
     """How many times the appliance made each kind of change (add_ip, ...)."""
     return control.send(lab.control, get="stats")["changes"]
+
+
+def saves(lab) -> int:
+    """How many forms the appliance has saved so far (any page)."""
+    return sum(control.send(lab.control, get="stats")["saved"].values())
+
+
+def wait_for(check, what: str, timeout: float = 60.0):
+    """Poll ``check()`` until it is truthy; a generous ceiling, not a timing check."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout} s: {what}")
+        time.sleep(0.05)
+    return value
+
+
+def answers_https(lab) -> bool:
+    """True when the appliance accepts a connection on its web port again."""
+    with in_netns(lab.appliance_ns):
+        try:
+            socket.create_connection((ADDR, lab.https_port), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
 
 def request_log(lab) -> list[str]:
@@ -320,12 +346,14 @@ def test_apply_interrupted_by_the_appliance_converges_on_rerun(make_lab, state_d
     lab = make_lab(appliance_address=ADDR)
     first_login(lab, state_dir)
     if fault["fault"] == "reboot":
+        before = saves(lab)
         proc = apply(lab, state_dir, LATER, popen=True)
-        time.sleep(0.3)
+        wait_for(lambda: saves(lab) > before or proc.poll() is not None, "the run saving a form")
         control.send(lab.control, **fault)
         stdout, stderr = proc.communicate(timeout=120)
         first_rc = proc.returncode
-        time.sleep(fault["value"] + 0.5)
+        wait_for(lambda: not control.send(lab.control, get="stats")["faults"]["rebooting"]
+                 and answers_https(lab), "the appliance back from its reboot")
     else:
         control.send(lab.control, **fault)
         res = apply(lab, state_dir, LATER)
@@ -346,8 +374,9 @@ def test_expired_session_mid_run_is_recovered_by_logging_in_again(make_lab, stat
     lab = make_lab(appliance_address=ADDR)
     first_login(lab, state_dir)
     control.send(lab.control, fault="delay", value=0.1)
+    before = saves(lab)
     proc = apply(lab, state_dir, LATER, popen=True)
-    time.sleep(1.0)
+    wait_for(lambda: saves(lab) > before, "the run saving a form")     # logged in, mid-run
     control.send(lab.control, fault="expire_sessions")
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr + stdout

@@ -30,15 +30,18 @@ pytestmark = [pytest.mark.lab, pytest.mark.tmux]
 
 
 class Tmux:
-    def __init__(self, name: str):
-        self.name = name
+    """One tmux server of the test's own (``-L``): nothing shared with another
+    test, a parallel worker or a person's tmux on the same machine."""
+
+    def __init__(self, socket: str, name: str):
+        self.socket, self.name = socket, name
 
     def run(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              check=True).stdout
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.run("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
-        time.sleep(0.15)
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", self.name)
@@ -55,6 +58,26 @@ class Tmux:
                 return shown
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never showed; the pane:\n{shown}")
+
+    def wait_typing_in(self, label: str, timeout: float = 45.0) -> None:
+        """Block until the terminal cursor is on the row of the field labelled
+        ``label``: the console puts it in a field that takes the focus on a
+        drawn screen (a screen's first field is focused before it is drawn, so
+        there the cursor says nothing). Keys sent before that could still land
+        in the previous field: Enter moves the focus only once the console has
+        handled it, and keys already queued go first."""
+        deadline = time.monotonic() + timeout
+        shown, cursor = "", -1
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            rows = [n for n, line in enumerate(shown.splitlines())
+                    if line.strip().startswith(label + " ") or line.strip() == label]
+            cursor = int(self.run("display-message", "-p", "-t", self.name, "#{cursor_y}"))
+            if cursor in rows:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the cursor never went to {label!r} (it is on row {cursor}); "
+                             f"the pane:\n{shown}")
 
 
 def _bringup() -> str:
@@ -84,9 +107,8 @@ def test_demo_in_tmux_at_80x24_on_a_linux_console_from_start_to_done(tmp_path, s
     demo = (f"env TERM=linux BRINGUP_STATE_DIR={state_dir} {_bringup()} demo --name {name} "
             f"--appliance-address 169.254.1.4 --keep-lab")
     command = f"script -qfec {shlex.quote(demo)} {log}; sleep 30"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    command], check=True)
-    t = Tmux(session)
+    t = Tmux(session, session)
+    t.run("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
     shots: dict[str, str] = {}
     try:
         shots["start"] = t.wait("Step 1 of 7")
@@ -101,6 +123,7 @@ def test_demo_in_tmux_at_80x24_on_a_linux_console_from_start_to_done(tmp_path, s
         t.wait("Step 4 of 7")
         t.keys(NEW_PASSWORD, literal=True)
         t.keys("Enter")
+        t.wait_typing_in("Again")
         t.keys(NEW_PASSWORD, literal=True)
         shots["login"] = t.wait("the two match")
         t.keys("Enter")
@@ -117,7 +140,7 @@ def test_demo_in_tmux_at_80x24_on_a_linux_console_from_start_to_done(tmp_path, s
         after = _lan0(f"{name}-laptop")
         state = send(labmod.get(name).control, get="state")["state"]
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
         labmod.down(name)
 
     for step, shot in shots.items():
