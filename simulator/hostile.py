@@ -42,6 +42,17 @@ class Hostile:
         return command == "GET" and "/login" not in path and path not in ("/appliance", "/appliance/")
 
 
+def _drip(w, data: bytes) -> None:
+    """Send ``data`` one byte every 2 s, until the peer goes away."""
+    try:
+        for i in range(len(data)):
+            w.write(data[i:i + 1])
+            w.flush()
+            time.sleep(2.0)
+    except OSError:
+        pass
+
+
 def serve(handler, case: str, status: int, data: bytes, headers: list[tuple[str, str]]) -> None:
     """Write the hostile answer for ``case`` on ``handler`` (an HTTP request
     handler) in place of ``status``/``data``/``headers``."""
@@ -90,24 +101,12 @@ def serve(handler, case: str, status: int, data: bytes, headers: list[tuple[str,
             return
     if case == "drip":
         _head(handler, status, headers, length=len(data))
-        try:
-            for i in range(len(data)):
-                w.write(data[i:i + 1])
-                w.flush()
-                time.sleep(2.0)
-        except OSError:
-            pass
+        _drip(w, data)
         return
     if case == "drip_head":       # the status line and headers too, one byte every 2 s
         head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(data)}\r\n\r\n".encode()
         handler.close_connection = True
-        try:
-            for i in range(len(head)):
-                w.write(head[i:i + 1])
-                w.flush()
-                time.sleep(2.0)
-        except OSError:
-            pass
+        _drip(w, head)
         return
     if case == "cut":
         _head(handler, status, headers, length=len(data) + 1000)

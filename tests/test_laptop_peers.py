@@ -392,18 +392,7 @@ def test_systemd_networkd_on_the_port_is_refused_with_the_commands_and_left_alon
 
 # --- serial through ser2net --------------------------------------------------------
 
-BASIC = """format = 1
-
-[[ip]]
-nic = "nic1"
-address = "198.51.100.20"
-netmask = "255.255.255.0"
-
-[network]
-hostname = "support.example.net"
-default_gateway = "198.51.100.1"
-dns_servers = ["198.51.100.53"]
-"""
+BASIC = (Path(__file__).parent / "sheets" / "basic.toml").read_text()
 
 
 @pytest.mark.parametrize("kind", ["rfc2217", "raw"])

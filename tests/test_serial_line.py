@@ -27,18 +27,7 @@ from sim_helpers import GOOD_PASSWORD, wait_until
 from test_tui_screens import console_app, fixed_hardware, goto  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-BASIC = """format = 1
-
-[[ip]]
-nic = "nic1"
-address = "198.51.100.20"
-netmask = "255.255.255.0"
-
-[network]
-hostname = "support.example.net"
-default_gateway = "198.51.100.1"
-dns_servers = ["198.51.100.53"]
-"""
+BASIC = (Path(__file__).parent / "sheets" / "basic.toml").read_text()
 
 
 def link(sim) -> str:
