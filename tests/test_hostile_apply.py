@@ -28,7 +28,10 @@ from lab_helpers import (EXAMPLE, NEW_PASSWORD, SMTP_PASSWORD, bringup_env, no_t
 from simulator import control
 from simulator.hostile import CASES, CONSOLE_ONLY
 
-pytestmark = pytest.mark.lab
+# one lab for the module, under a fixed name (its MACs come from the name):
+# every test of the module runs on one xdist worker, or a second worker's
+# fixture would take that lab down under the first
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("hostile-lab")]
 
 ADDR = "169.254.1.3"
 NAME, MAC = "h182f", "02:b5:ab:cd:00:01"     # the lab derives MACs from its name
