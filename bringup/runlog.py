@@ -107,6 +107,10 @@ def setup(verbosity: int = 0, *, terminal: bool = True) -> Path | None:
     return path
 
 
+def _ours_or_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in OURS
+
+
 def _open_file(root: logging.Logger) -> Path | None:
     path = log_path()
     try:
@@ -115,6 +119,9 @@ def _open_file(root: logging.Logger) -> Path | None:
     except OSError:
         return None
     handler.setLevel(logging.DEBUG)
+    # a library may set its own loggers' levels when it is imported (pyroute2
+    # does, and then logs every netlink message): only its warnings are kept
+    handler.addFilter(_ours_or_warning)
     handler.setFormatter(_Masked("%(asctime)s.%(msecs)03dZ %(process)d %(levelname)s "
                                  "%(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"))
     handler.handleError = lambda record: None      # a full disk must not stop a give-back

@@ -218,6 +218,8 @@ def test_run_log_has_the_drivers_relogin_and_no_password_and_q_is_quiet(make_lab
                      log_text), log_text[-2000:]
     assert re.search(r"DEBUG hwprobe\.drivers\.web: (GET|POST) /appliance", log_text)
     assert "end: exit status 0" in log_text
+    # the libraries' own chatter (pyroute2 logs every netlink message) stays out
+    assert not re.search(r"(DEBUG|INFO) (pyroute2|urllib3|asyncio)", log_text)
     for secret in SECRETS:
         assert secret not in log_text
     assert stat.S_IMODE((state / runlog.LOG_NAME).stat().st_mode) == 0o600
