@@ -41,30 +41,47 @@ def test_without_a_terminal_bringup_says_use_probe_or_apply_and_exits_2():
     assert "\x1b" not in r.stdout + r.stderr
 
 
-def _on_a_pty(term: str) -> tuple[int, str]:
-    """bringup with no command on a real pty; (exit status, everything it wrote)."""
+def _bringup_on_a_pty(env: dict, *, size: tuple[int, int] | None = None, idle: float = 30,
+                      react=None) -> tuple[int, bytes]:
+    """``bringup`` with no command on a real pty (its controlling terminal
+    when ``size`` is given); reads everything it writes until it closes the
+    pty, ``idle`` seconds pass with no output, or 90 s go by. ``react(out)``
+    is called after each read and may return keys to type. Returns (exit
+    status, the bytes)."""
     master, slave = pty.openpty()
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "bringup"], stdin=slave, stdout=slave,
-                            stderr=slave, env=_env(TERM=term), close_fds=True)
+                            stderr=slave, env=env, close_fds=True,
+                            start_new_session=size is not None)
     os.close(slave)
-    out = b""
+    out, quiet_since = b"", time.monotonic()
+    deadline = quiet_since + 90
     try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 30)
-            if not ready:
-                break                             # it hung: the assertions say so
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:                       # EIO: the child closed the pty
-                break
-            if not chunk:
-                break
-            out += chunk
-        return proc.wait(timeout=30), out.decode(errors="replace")
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < idle:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:                   # EIO: the child closed the pty
+                    break
+                if not chunk:
+                    break
+                out, quiet_since = out + chunk, time.monotonic()
+            keys = react(out) if react else None
+            if keys:
+                os.write(master, keys)
+        return proc.wait(timeout=30), out
     finally:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def _on_a_pty(term: str) -> tuple[int, str]:
+    """bringup with no command on a real pty; (exit status, everything it wrote)."""
+    status, out = _bringup_on_a_pty(_env(TERM=term))
+    return status, out.decode(errors="replace")
 
 
 def test_term_dumb_on_a_real_terminal_says_so_and_draws_nothing():
@@ -216,34 +233,17 @@ def _allowed(term: str):
 def _console_bytes(term: str) -> tuple[int, bytes]:
     """The console on a real 80x24 pty at TERM=term: every byte it writes from
     its start to its exit after ^x (nothing done: no question)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = _env(TERM=term, BRINGUP_STATE_DIR=tempfile.mkdtemp(prefix="bringup-term-"))
     env.pop("NO_COLOR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bringup"], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, close_fds=True, start_new_session=True)
-    os.close(slave)
-    out, sent = b"", False
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:                   # EIO: the console closed the pty
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            if not sent and b"Quit" in out:       # the first screen is drawn, footer too
-                os.write(master, b"\x18")
-                sent = True
-        return proc.wait(timeout=30), out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+    sent = []
+
+    def quit_once_drawn(out: bytes) -> bytes | None:
+        if not sent and b"Quit" in out:       # the first screen is drawn, footer too
+            sent.append(True)
+            return b"\x18"
+        return None
+
+    return _bringup_on_a_pty(env, size=(24, 80), idle=90, react=quit_once_drawn)
 
 
 @pytest.mark.parametrize("term", ["linux", "vt100", "vt220"])
