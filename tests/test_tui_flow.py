@@ -67,8 +67,13 @@ async def walk_to_find(pilot, app, seen: dict) -> None:
     await wait_for(pilot, lambda: on_step(app, "find"), "find step")
 
 
-async def walk_from_find(pilot, app, seen: dict) -> None:
+async def found(pilot, app) -> None:
+    """Wait until the Find step's search ended with an answer."""
     await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing, "an answer")
+
+
+async def walk_from_find(pilot, app, seen: dict) -> None:
+    await found(pilot, app)
     seen["find"] = screen_text(app)
     await pilot.press("enter")
     await wait_for(pilot, lambda: on_step(app, "login"), "login step")
@@ -210,8 +215,7 @@ def test_a_cable_found_in_nic2_is_named_once_the_appliance_is_read_not_assumed(m
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_find(pilot, app, seen)
-            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
-                           "an answer")
+            await found(pilot, app)
             seen["find"] = " ".join(screen_text(app).split())
             await pilot.press("enter")
             await wait_for(pilot, lambda: on_step(app, "login"), "login step")
@@ -261,8 +265,7 @@ def test_wrong_password_shows_tries_left_before_lockout(make_lab, state_dir):
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_find(pilot, app, {})
-            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
-                           "an answer")
+            await found(pilot, app)
             await pilot.press("enter")
             await wait_for(pilot, lambda: on_step(app, "login"), "login step")
             app.screen.query_one("#password").value = "not-the-password"

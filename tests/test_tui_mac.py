@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from simulator import lab as labmod
-from test_tui_flow import app_for, walk_to_find, wait_for, screen_text  # noqa: F401
+from test_tui_flow import app_for, found, screen_text, wait_for, walk_to_find  # noqa: F401
 
 pytestmark = pytest.mark.lab
 NAME = "t26d98"
@@ -26,8 +26,7 @@ def test_find_screen_shows_a_mac_with_ab_and_cd_octets_exactly(make_lab, state_d
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_find(pilot, app, seen)
-            await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing,
-                           "an answer")
+            await found(pilot, app)
             seen["find"] = screen_text(app)
 
     with labmod.in_netns(lab.laptop_ns):

@@ -15,7 +15,7 @@ import pytest
 from lab_helpers import NEW_PASSWORD, SECRETS, own_address, port_state, reports, run_bringup
 from simulator import control
 from simulator import lab as labmod
-from test_tui_flow import app_for, on_step, screen_text, wait_for, walk_to_find
+from test_tui_flow import app_for, found, on_step, screen_text, wait_for, walk_to_find
 
 pytestmark = pytest.mark.lab
 ADDR = "169.254.1.3"
@@ -23,7 +23,7 @@ ADDR = "169.254.1.3"
 
 async def walk_to_login(pilot, app) -> None:
     await walk_to_find(pilot, app, {})
-    await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing, "an answer")
+    await found(pilot, app)
     await pilot.press("enter")
     await wait_for(pilot, lambda: on_step(app, "login"), "login step")
 
