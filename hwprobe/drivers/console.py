@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .. import redact
 from ..constants import FACTORY_PASSWORD, SERIAL_BAUD
 from ..errors import (
     ApplianceError, LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
@@ -216,10 +217,8 @@ class ConsoleDriver:
     # --- bytes in and out ------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret and secret != FACTORY_PASSWORD:   # the factory one is public, and a word
-                text = text.replace(secret, MASK)
-        return text
+        # the factory password is public, and a word
+        return redact.masked(text, self._secrets - {FACTORY_PASSWORD}, MASK)
 
     def _held_back(self, text: str) -> int:
         """How many characters at the end of ``text`` could be the start of a

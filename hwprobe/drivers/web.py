@@ -41,6 +41,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
+from .. import redact
 from ..constants import FACTORY_PASSWORD
 from ..errors import (
     ApplianceError, CertificateChanged, LockedOut, LoginFailed, PageMismatch,
@@ -187,10 +188,8 @@ class WebDriver:
         return f"https://{host}{path}"
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret and secret != FACTORY_PASSWORD:   # the factory one is public, and a word
-                text = text.replace(secret, MASK)
-        return text
+        # the factory password is public, and a word
+        return redact.masked(text, self._secrets - {FACTORY_PASSWORD}, MASK)
 
     def _send(self, method: str, path: str, data: dict | None = None) -> requests.Response:
         """One request, no redirects followed. GETs get one bounded retry."""

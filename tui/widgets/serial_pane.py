@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Log
 from textual.worker import get_current_worker
 
+from hwprobe import redact
 from hwprobe.constants import FACTORY_PASSWORD, SERIAL_BAUD
 from hwprobe.pagemap import PAGES
 from hwprobe.safetext import shown
@@ -178,10 +179,7 @@ class SerialPane(Vertical):
         return self._tail.strip().endswith(SECRET_PROMPTS)
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
+        return redact.masked(text, self._secrets, MASK)
 
     def send_line(self, line: str) -> None:
         """Type ``line`` (and Enter) into the open device; at a password prompt
