@@ -213,7 +213,7 @@ def _search(session: BringupSession) -> None:
     from hwprobe.safetext import shown
 
     iface = session.target.iface
-    result = session.probe(FACTORY_ADDRESSES, timeout=2.0)
+    result = session.probe(timeout=2.0)        # no address: the factory ones
     found = {r.address: r for r in result.responders}
     if not found:
         carrier = "" if _carrier(session) else f" ({iface} has no carrier: is the cable in?)"
@@ -226,8 +226,7 @@ def _search(session: BringupSession) -> None:
             f"{len(found)} appliances answer on {iface}: "
             + ", ".join(f"{a} (MAC {shown(r.mac)})" for a, r in sorted(found.items()))
             + "; give the one to set up with --address; nothing was changed")
-    [(address, responder)] = found.items()
-    session.choose(responder)
+    [(address, responder)] = found.items()      # the session chose it
     session.note(f"found the appliance at {address} (MAC {shown(responder.mac)}) on {iface}")
 
 
