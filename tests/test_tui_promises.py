@@ -187,7 +187,10 @@ def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_la
             await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan, "the diff")
             await pilot.press(*SMTP_PASSWORD, "enter")
-            await wait_for(pilot, lambda: app.screen.finished, "apply finished", timeout=90)
+            # finished, and drawn: the table scrolls to the first failed row
+            # only after the run's last step, so the frame may lag behind
+            await wait_for(pilot, lambda: app.screen.finished and "FAILED" in screen_text(app),
+                           "apply finished, the failed row in view", timeout=90)
             seen["applied"] = screen_text(app)
             table = app.screen.query_one("#steps")
             seen["held"] = {str(k.value): str(table.get_cell(k, "held")) for k in table.rows}
