@@ -217,6 +217,25 @@ def _flush_ipv4(ipr, index: int) -> None:
                 raise
 
 
+def _competing_routes(ipr, index: int, mine: ipaddress.IPv4Network):
+    """(network, device name) of every main-table IPv4 route of another port
+    that the kernel would prefer to, or rank with, this port's connected route
+    to ``mine`` for some address of it: it overlaps ``mine`` with a prefix at
+    least as long. Routes through a gateway are left alone (they go to another
+    network)."""
+    names = {}
+    for msg in ipr.get_links():
+        names[msg["index"]] = msg.get("ifname") or str(msg["index"])
+    for msg in ipr.get_routes(family=socket.AF_INET, table=254):
+        oif = msg.get("oif")
+        if oif is None or oif == index or msg.get("gateway"):
+            continue
+        net = ipaddress.IPv4Network(f"{msg.get('dst') or '0.0.0.0'}/{msg['dst_len']}",
+                                    strict=False)
+        if net.prefixlen >= mine.prefixlen and net.subnet_of(mine):
+            yield net, names.get(oif, str(oif))
+
+
 def _handed_off(rec: journal.LinkRecord) -> bool:
     return bool(rec.networkmanager or rec.port_owners)
 
@@ -591,6 +610,7 @@ class Takeover:
                     self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
                 self.address = self._choose_address()
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
+                self._pin_network(ipr, index)
             except (BadInput, LinkError):
                 raise
             except Exception as exc:  # noqa: BLE001 - pyroute2 raises NetlinkError/OSError
@@ -599,6 +619,43 @@ class Takeover:
         journal.save(rec)
         self.note(f"{self.iface} is on {self.address}/{self.prefix}, no gateway, no DNS "
                   f"(was: {rec.describe()})")
+
+    def _pin_network(self, ipr, index: int) -> None:
+        """Keep the laptop port's network on this port while it is held.
+
+        Another port of the laptop on the same network (a second link-local
+        port, a USB adapter left configured) has a connected route as good as
+        this port's, and the kernel takes the older one: traffic that is not
+        bound to this port (the web driver's, and the kernel's own resets and
+        ICMP for the appliance's late segments) would leave by the other
+        port, from this port's address. Each competing network gets two
+        routes one bit longer through this port, from the claimed address;
+        the kernel drops them by itself when that address goes (give-back,
+        restore-link), so nothing of them needs journalling."""
+        mine = ipaddress.IPv4Network(f"{self.address}/{self.prefix}", strict=False)
+        pinned: list[str] = []
+        others: list[str] = []
+        for net, dev in list(_competing_routes(ipr, index, mine)):
+            if net.prefixlen >= 32:
+                self.note(f"{net.network_address} is routed through {dev} as a host route: "
+                          f"traffic to that one address leaves by {dev}, not "
+                          f"{self.iface}")
+                continue
+            for half in net.subnets(prefixlen_diff=1):
+                if str(half) in pinned:
+                    continue
+                try:
+                    ipr.route("add", dst=str(half), oif=index, prefsrc=self.address,
+                              scope=253, proto=4)   # scope link, proto static
+                except Exception as exc:  # noqa: BLE001
+                    if getattr(exc, "code", None) != 17:  # EEXIST: already there
+                        raise
+                pinned.append(str(half))
+            others.append(f"{dev} ({net})")
+        if pinned:
+            self.note(f"{', '.join(others)} is also on this port's network {mine}: while "
+                      f"bringup holds {self.iface}, that network goes through {self.iface} "
+                      f"only (routes {', '.join(pinned)}, removed with the address)")
 
     def _hand_off_owners(self, rec: journal.LinkRecord) -> None:
         """Stop every DHCP or link-local client on the port before claiming it

@@ -173,10 +173,7 @@ def sniff(ns: str, iface: str, stop: threading.Event, frames: list) -> threading
 def test_probe_sends_nothing_on_any_other_port_of_the_laptop(lab, state_dir):
     ns = lab.laptop_ns
     # a second laptop port on the same link-local network: the tempting wrong way out
-    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
-                ["link", "set", "other1", "up"], ["link", "set", "other0", "up"],
-                ["addr", "add", "169.254.1.100/24", "dev", "other0"]):
-        subprocess.run(["ip", "-n", ns, *cmd], check=True)
+    _second_port_on_the_laptop_network(ns)
     stop = threading.Event()
     on_other, on_lan0 = [], []
     sniffers = [sniff(ns, "other0", stop, on_other), sniff(ns, "lan0", stop, on_lan0)]
@@ -189,6 +186,65 @@ def test_probe_sends_nothing_on_any_other_port_of_the_laptop(lab, state_dir):
     assert r.returncode == 0, r.stderr
     assert on_lan0, "the sniffer saw nothing on lan0 either: it is broken"
     assert on_other == []
+
+
+def _second_port_on_the_laptop_network(ns: str) -> None:
+    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
+                ["link", "set", "other1", "up"], ["link", "set", "other0", "up"],
+                ["addr", "add", "169.254.1.100/24", "dev", "other0"]):
+        subprocess.run(["ip", "-n", ns, *cmd], check=True)
+
+
+def _route_dev(ns: str, address: str) -> str:
+    out = subprocess.run(["ip", "-n", ns, "route", "get", address], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return out[out.index("dev") + 1]
+
+
+def test_a_second_port_on_the_same_network_carries_nothing_while_the_port_is_held(
+        lab, state_dir):
+    """The kernel's own answers are not bound to a port: a reset for a segment
+    the appliance sends after bringup's connection is gone (a TLS ticket in
+    flight, say) takes the best route to the appliance. With another port on
+    the same network that route was the other port's, from lan0's address: it
+    leaked there in one CI run in twenty. While lan0 is held, the appliance's
+    network goes through lan0, and the routes saying so go with its address."""
+    from simulator.lab import in_netns
+
+    ns = lab.laptop_ns
+    _second_port_on_the_laptop_network(ns)
+    assert _route_dev(ns, "169.254.1.1") == "other0"      # the tempting wrong way out
+    stop = threading.Event()
+    on_other: list = []
+    sniffer = sniff(ns, "other0", stop, on_other)
+    notes: list[str] = []
+    try:
+        with in_netns(ns):
+            with link.Takeover("lan0", force=True, on_note=notes.append, handle_signals=False):
+                held_routes = {a: _route_dev(ns, a) for a in
+                               ("169.254.1.1", "169.254.1.4", "169.254.1.77", "169.254.1.200")}
+                # a segment for no socket of the laptop (TCP 9 is closed there):
+                # the laptop's reset must come back to the appliance through lan0
+                with in_netns(lab.appliance_ns):
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    sock.settimeout(3)
+                    with sock, pytest.raises(ConnectionRefusedError):
+                        sock.connect(("169.254.1.254", 9))
+    finally:
+        stop.set()
+        sniffer.join()
+    assert set(held_routes.values()) == {"lan0"}, held_routes
+    assert on_other == [], "the laptop sent on other0 while lan0 was held"
+    assert any("other0 (169.254.1.0/24) is also on this port's network" in n
+               and "goes through lan0 only" in n for n in notes), notes
+    # given back: the pinned routes went with the address; other0 is as it was
+    assert _route_dev(ns, "169.254.1.1") == "other0"
+    lan0_routes = subprocess.run(["ip", "-n", ns, "route", "show", "dev", "lan0"],
+                                 capture_output=True, text=True, check=True).stdout
+    assert lan0_routes.strip() == ""
+    other_routes = subprocess.run(["ip", "-n", ns, "route", "show", "dev", "other0"],
+                                  capture_output=True, text=True, check=True).stdout
+    assert "169.254.1.0/24" in other_routes and "169.254.1.100" in other_routes
 
 
 def test_probe_without_privileges_exits_3_and_says_how_to_grant_them(lab, state_dir):
