@@ -102,6 +102,7 @@ def setup(verbosity: int = 0, *, terminal: bool = True) -> Path | None:
             max(-1, min(verbosity, 2)), logging.DEBUG))
         err.setFormatter(_Masked("bringup: %(message)s"))
         err.addFilter(lambda record: not getattr(record, "shown", False))  # printed already
+        err.addFilter(_ours_or_warning)     # -vv is bringup's every step, not a library's
         root.addHandler(err)
         _installed.append(err)
     return path

@@ -247,6 +247,15 @@ def test_a_second_port_on_the_same_network_carries_nothing_while_the_port_is_hel
     assert "169.254.1.0/24" in other_routes and "169.254.1.100" in other_routes
 
 
+def test_probe_vv_says_bringup_s_every_step_and_no_library_chatter(lab, state_dir):
+    r = bringup_probe(lab, "-vv")
+    assert r.returncode == 0, r.stderr
+    assert "169.254.1.1 answered from" in r.stderr and "lan0 given back" in r.stderr
+    # pyroute2 logs every netlink message at DEBUG: the run log keeps it out, so must -vv
+    assert "pyroute2" not in r.stderr and "netlink" not in r.stderr.lower(), r.stderr[-800:]
+    assert "enqueue" not in r.stderr
+
+
 def test_probe_without_privileges_exits_3_and_says_how_to_grant_them(lab, state_dir):
     r = bringup_probe(lab, prefix=["setpriv", "--reuid=nobody", "--regid=nogroup",
                                    "--clear-groups", "--"])
