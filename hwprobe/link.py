@@ -651,9 +651,9 @@ class Takeover:
                     if getattr(exc, "code", None) != 17:  # EEXIST: already there
                         raise
                 pinned.append(str(half))
-            others.append(f"{dev} ({net})")
+            others.append(dev if net == mine else f"{dev} (with {net})")
         if pinned:
-            self.note(f"{', '.join(others)} is also on this port's network {mine}: while "
+            self.note(f"{', '.join(dict.fromkeys(others))} is also on {mine}: while "
                       f"bringup holds {self.iface}, that network goes through {self.iface} "
                       f"only (routes {', '.join(pinned)}, removed with the address)")
 
