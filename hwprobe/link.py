@@ -634,7 +634,7 @@ class Takeover:
         restore-link), so nothing of them needs journalling."""
         mine = ipaddress.IPv4Network(f"{self.address}/{self.prefix}", strict=False)
         pinned: list[str] = []
-        others: list[str] = []
+        others: dict[str, list[str]] = {}
         for net, dev in list(_competing_routes(ipr, index, mine)):
             if net.prefixlen >= 32:
                 self.note(f"{net.network_address} is routed through {dev} as a host route: "
@@ -651,9 +651,11 @@ class Takeover:
                     if getattr(exc, "code", None) != 17:  # EEXIST: already there
                         raise
                 pinned.append(str(half))
-            others.append(dev if net == mine else f"{dev} (with {net})")
+            others.setdefault(dev, []).append(str(net))
         if pinned:
-            self.note(f"{', '.join(dict.fromkeys(others))} is also on {mine}: while "
+            who = ", ".join(dev if nets == [str(mine)] else f"{dev} ({', '.join(nets)})"
+                            for dev, nets in others.items())
+            self.note(f"{who} is also on {mine}: while "
                       f"bringup holds {self.iface}, that network goes through {self.iface} "
                       f"only (routes {', '.join(pinned)}, removed with the address)")
 
