@@ -464,6 +464,7 @@ class Takeover:
         self.carrier_wait = carrier_wait
         self.on_port_up = on_port_up
         self.notes: list[str] = []
+        self.heeded: list[str] = []
         self.record: journal.LinkRecord | None = None
         self._lock = threading.RLock()
         self._key: tuple[int, str] | None = None
@@ -473,8 +474,13 @@ class Takeover:
         self._port_lock: PortLock | None = None
 
     # -- words for the technician
-    def note(self, text: str) -> None:
+    def note(self, text: str, heed: bool = False) -> None:
+        """Say ``text`` to the technician; ``heed``: it changes what they should
+        expect (an address moved aside, a client stopped, no cable...), so the
+        console shows it on the next step too (``heeded``)."""
         self.notes.append(text)
+        if heed:
+            self.heeded.append(text)
         if self.on_note is not None:
             try:
                 self.on_note(text)
@@ -489,7 +495,7 @@ class Takeover:
         if not 1 <= int(self.prefix) <= 30:
             raise BadInput(f"prefix /{self.prefix}: must be 1-30")
         if not ip.is_link_local:
-            self.note(f"{ip} is not a link-local address; using it as asked")
+            self.note(f"{ip} is not a link-local address; using it as asked", heed=True)
 
     def _refusals(self, port: interfaces.Port) -> list[str]:
         reasons = []
@@ -552,7 +558,7 @@ class Takeover:
                 raise LinkError(f"{self.iface} is in use by another bringup "
                                 f"(pid {stale.owner_pid}); quit that one first")
             self.note(f"{self.iface} was left taken over by an earlier run "
-                      f"that did not finish; putting it back first")
+                      f"that did not finish; putting it back first", heed=True)
             _restore(stale, self.note)
         port = interfaces.get_port(self.iface)
         reasons = self._refusals(port)
@@ -565,7 +571,7 @@ class Takeover:
                 f"add --force.")
         if reasons:
             self.note(f"--force: taking over {self.iface} although "
-                      f"{' and '.join(reasons)}")
+                      f"{' and '.join(reasons)}", heed=True)
         with _ipr() as ipr:
             record = _snapshot(ipr, port)
         try:
@@ -590,7 +596,7 @@ class Takeover:
             journal.save(rec)
             self.note(f"NetworkManager managed {self.iface}: set it unmanaged for now "
                       f"(`nmcli device set {self.iface} managed no`); it gets it "
-                      f"back afterwards")
+                      f"back afterwards", heed=True)
         else:
             rec.networkmanager = False
             self.note(why)
@@ -605,7 +611,7 @@ class Takeover:
                 carrier = self._wait_carrier(ipr, index)
                 if not carrier:
                     self.note(f"no carrier on {self.iface}: is the cable in, and "
-                              f"the appliance powered?")
+                              f"the appliance powered?", heed=True)
                 if self.on_port_up is not None:
                     self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
                 self.address = self._choose_address()
@@ -639,7 +645,7 @@ class Takeover:
             if net.prefixlen >= 32:
                 self.note(f"{net.network_address} is routed through {dev} as a host route: "
                           f"traffic to that one address leaves by {dev}, not "
-                          f"{self.iface}")
+                          f"{self.iface}", heed=True)
                 continue
             for half in net.subnets(prefixlen_diff=1):
                 if str(half) in pinned:
@@ -657,7 +663,7 @@ class Takeover:
                             for dev, nets in others.items())
             self.note(f"{who} is also on {mine}: while "
                       f"bringup holds {self.iface}, that network goes through {self.iface} "
-                      f"only (routes {', '.join(pinned)}, removed with the address)")
+                      f"only (routes {', '.join(pinned)}, removed with the address)", heed=True)
 
     def _hand_off_owners(self, rec: journal.LinkRecord) -> None:
         """Stop every DHCP or link-local client on the port before claiming it
@@ -675,7 +681,7 @@ class Takeover:
             rec.port_owners[-1] = owner.saved()     # with any helper it forked meanwhile
             journal.save(rec)
             self.note(f"{owner.kind} ran on {self.iface} (pid {owner.pid}): {done} "
-                      f"for now; it runs again afterwards")
+                      f"for now; it runs again afterwards", heed=True)
 
     def _wait_carrier(self, ipr, index: int) -> bool:
         deadline = time.monotonic() + self.carrier_wait
@@ -701,7 +707,7 @@ class Takeover:
         for candidate in reversed(FALLBACK_ADDRESSES):
             if candidate not in taken:
                 self.note(f"{self.requested} is already used on {self.iface} by {who}: "
-                          f"using {candidate} instead")
+                          f"using {candidate} instead", heed=True)
                 return candidate
         raise LinkError(f"every laptop address 169.254.1.200-.254 is in use on "
                         f"{self.iface}; pick one with --address")

@@ -203,6 +203,35 @@ def test_nothing_on_nic1_asks_for_nic2_and_searches_again_when_the_cable_is_move
     assert "Found the appliance at 169.254.1.2 (MAC " in seen["found"]
 
 
+def test_find_says_what_the_takeover_did_that_matters_a_second_port_on_the_network(
+        make_lab, state_dir):
+    lab = make_lab()
+    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
+                ["link", "set", "other1", "up"], ["link", "set", "other0", "up"],
+                ["addr", "add", "169.254.1.100/24", "dev", "other0"]):
+        labmod.netns_exec(lab.laptop_ns, ["ip", *cmd])
+    app = app_for(lab, "--force")
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, seen)
+            await found(pilot, app)
+            seen["find"] = screen_text(app)
+            await pilot.press("ctrl+x", "y")
+            await pilot.pause(0.5)
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    text = " ".join(seen["find"].split())
+    assert "Found the appliance at 169.254.1.1" in text
+    assert "Port: other0 is also on 169.254.1.0/24: while bringup holds lan0, that " \
+           "network goes through lan0 only" in text, seen["find"]
+    # the routine words (NetworkManager not running here, the address taken) stay in the
+    # report and the run log
+    assert "NetworkManager" not in text and "no gateway, no DNS" not in text
+
+
 def test_a_cable_found_in_nic2_is_named_once_the_appliance_is_read_not_assumed(make_lab,
                                                                                state_dir):
     """Told to use NIC1, the technician used NIC2 and it answered at once: Find

@@ -45,6 +45,10 @@ class FindScreen(StepScreen):
         table = DataTable(id="answers", cursor_type="row")
         table.add_columns("Address", "MAC", "RTT", "HTTPS", "Certificate SHA-256")
         yield table
+        # what the takeover did that the technician should know (an address
+        # moved aside, a DHCP client stopped, another port on this network)
+        notes = "\n".join(f"Port: {n}" for n in self.session.port_notes)
+        yield Static(notes, id="port-notes", markup=False).set_class(not notes, "-empty")
         yield Static("", id="advice", markup=False)
         yield SerialPane()
 

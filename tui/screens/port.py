@@ -152,7 +152,7 @@ class PortScreen(StepScreen):
         except PortRefused as exc:
             self.post_message(PortNotTaken(iface, str(exc)))
             return
-        self.post_message(PortTaken(iface, takeover.address, list(takeover.notes)))
+        self.post_message(PortTaken(iface, takeover.address, list(takeover.heeded)))
 
     def on_port_not_taken(self, message: PortNotTaken) -> None:
         self.session.bringup = None
