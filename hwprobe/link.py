@@ -217,6 +217,14 @@ def _flush_ipv4(ipr, index: int) -> None:
                 raise
 
 
+def _addresses_elsewhere(ipr, index: int) -> dict[str, str]:
+    """IPv4 address -> port name, for every address of this laptop's other
+    ports (loopback's 127/8 included: none of them can be claimed twice)."""
+    names = {msg["index"]: msg.get("ifname") or str(msg["index"]) for msg in ipr.get_links()}
+    return {msg.get("address"): names.get(msg["index"], str(msg["index"]))
+            for msg in ipr.get_addr(family=socket.AF_INET) if msg["index"] != index}
+
+
 def _competing_routes(ipr, index: int, mine: ipaddress.IPv4Network):
     """(network, device name) of every main-table IPv4 route of another port
     that the kernel would prefer to, or rank with, this port's connected route
@@ -491,7 +499,7 @@ class Takeover:
         try:
             ip = ipaddress.IPv4Address(self.requested)
         except ValueError:
-            raise BadInput(f"--address {self.requested}: not an IPv4 address") from None
+            raise BadInput(f"--laptop-address {self.requested}: not an IPv4 address") from None
         if not 1 <= int(self.prefix) <= 30:
             raise BadInput(f"prefix /{self.prefix}: must be 1-30")
         if not ip.is_link_local:
@@ -614,7 +622,7 @@ class Takeover:
                               f"the appliance powered?", heed=True)
                 if self.on_port_up is not None:
                     self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
-                self.address = self._choose_address()
+                self.address = self._choose_address(_addresses_elsewhere(ipr, index))
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
                 self._pin_network(ipr, index)
             except (BadInput, LinkError):
@@ -693,24 +701,34 @@ class Takeover:
                 return False
             time.sleep(0.02)
 
-    def _choose_address(self) -> str:
+    def _choose_address(self, elsewhere: dict[str, str] | None = None) -> str:
+        """The address to claim: the requested one unless something holds it,
+        on the wire (ARP) or on another port of this laptop (``elsewhere``:
+        address -> port); the default moves aside to a free fallback, a
+        chosen one is refused."""
         from .probe import arp_holders
 
-        holders = arp_holders(self.iface, [self.requested], self.arp_wait)
-        if not holders:
-            return self.requested
-        who = holders[self.requested]
+        elsewhere = elsewhere or {}
+        if self.requested in elsewhere:
+            who = f"this laptop's own {elsewhere[self.requested]}"
+        else:
+            holders = arp_holders(self.iface, [self.requested], self.arp_wait)
+            if not holders:
+                return self.requested
+            who = holders[self.requested]
         if self.requested != LAPTOP_ADDRESS:
-            raise LinkError(f"{self.requested} is already used on {self.iface} by "
-                            f"{who}; pick another --address")
-        taken = arp_holders(self.iface, list(FALLBACK_ADDRESSES), self.arp_wait)
-        for candidate in reversed(FALLBACK_ADDRESSES):
+            raise LinkError(f"{self.requested} is already used by {who}; pick another "
+                            f"--laptop-address")
+        free = [a for a in FALLBACK_ADDRESSES if a not in elsewhere]
+        taken = arp_holders(self.iface, free, self.arp_wait) if free else {}
+        for candidate in reversed(free):
             if candidate not in taken:
-                self.note(f"{self.requested} is already used on {self.iface} by {who}: "
+                self.note(f"{self.requested} is already used by {who}: "
                           f"using {candidate} instead", heed=True)
                 return candidate
         raise LinkError(f"every laptop address 169.254.1.200-.254 is in use on "
-                        f"{self.iface}; pick one with --address")
+                        f"{self.iface} or another port of this laptop; pick one with "
+                        f"--laptop-address")
 
     def give_back(self) -> RestoredPort | None:
         """Restore the port exactly as recorded; returns what was restored

@@ -107,6 +107,42 @@ def test_address_moves_aside_when_another_host_holds_169_254_1_254(lab, state_di
     assert "using 169.254.1.253 instead" in said
 
 
+def _other_port(lab, address: str) -> None:
+    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
+                ["link", "set", "other0", "up"], ["addr", "add", address, "dev", "other0"]):
+        subprocess.run(["ip", "-n", lab.laptop_ns, *cmd], check=True)
+
+
+def test_the_address_moves_aside_when_another_port_of_this_laptop_holds_it(lab, state_dir):
+    """Nobody on lan0's wire answers for 169.254.1.254, but the laptop's own
+    other0 has it: claimed twice, the laptop would answer for it on two links."""
+    from simulator.lab import in_netns
+
+    _other_port(lab, "169.254.1.254/16")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0", force=True) as held:
+            during = port_state(lab.laptop_ns)
+            assert held.address == "169.254.1.253"
+            assert [a["local"] for a in during["addresses"]] == ["169.254.1.253"]
+    said = " ".join(held.heeded)
+    assert "169.254.1.254 is already used by this laptop's own other0" in said
+    assert "using 169.254.1.253 instead" in said
+
+
+def test_a_chosen_laptop_address_held_by_another_port_is_refused_and_nothing_changes(
+        lab, state_dir):
+    from simulator.lab import in_netns
+
+    before = office_port(lab, up=True)
+    _other_port(lab, "169.254.7.7/24")
+    with in_netns(lab.laptop_ns), pytest.raises(LinkError) as refused:
+        link.Takeover("lan0", address="169.254.7.7", force=True).take()
+    assert "169.254.7.7 is already used by this laptop's own other0" in str(refused.value)
+    assert "--laptop-address" in str(refused.value)
+    assert port_state(lab.laptop_ns) == before
+    assert not list((state_dir / "links").glob("*.json"))
+
+
 def test_two_lab_namespaces_keep_separate_journals_for_their_lan0(make_lab, state_dir):
     from simulator.lab import in_netns
 
