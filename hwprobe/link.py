@@ -110,9 +110,17 @@ def _nm_process() -> int | None:
 
 
 def _nm_manages(iface: str) -> tuple[bool, str]:
-    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``. Raises LinkError
+    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``, asked only when
+    a NetworkManager process runs in this network namespace. Raises LinkError
     when NetworkManager runs here but does not answer: it could take the
     port back at any moment."""
+    if shutil.which("nmcli") is None:
+        return False, "NetworkManager is not installed here (no nmcli): nothing to hand off"
+    if _nm_process() is None:
+        # no NetworkManager in this network namespace: nothing could answer
+        # nmcli, so it is not run (a fork and exec on every takeover)
+        return False, ("NetworkManager is installed but not running (no NetworkManager "
+                       "process in this network namespace): nothing to hand off")
     res = _nmcli("-t", "-f", "DEVICE,STATE", "device")
     if res is None:
         return False, "NetworkManager is not installed here (no nmcli): nothing to hand off"
