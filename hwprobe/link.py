@@ -179,9 +179,9 @@ def _nm_settle(iface: str) -> str:
 # --- netlink helpers --------------------------------------------------------------
 
 def _ipr():
-    from pyroute2 import IPRoute
+    from .rtnl import Rtnl     # pyroute2's import alone took longer than the whole probe
 
-    return IPRoute()
+    return Rtnl()
 
 
 def _index(ipr, iface: str) -> int | None:
@@ -327,7 +327,7 @@ def _refusal(rec: journal.LinkRecord, ipr, index: int) -> str | None:
         return (f"the link journal {path} names the loopback {rec.iface}, which bringup "
                 f"never takes over: it is not applied (it would cut this laptop's own "
                 f"services off). Remove it: `rm {path}`")
-    live = (link.get_attr("IFLA_ADDRESS") or "").lower()
+    live = (link.get("address") or "").lower()
     if live != rec.mac.lower():
         return (f"the link journal {path} was written for {rec.iface} with MAC {rec.mac}, "
                 f"but {rec.iface} here has MAC {live or 'none'} (another adapter, or the "
@@ -601,7 +601,7 @@ class Takeover:
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
             except (BadInput, LinkError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - pyroute2 raises NetlinkError/OSError
+            except Exception as exc:  # noqa: BLE001 - rtnl raises NetlinkError/OSError
                 raise LinkError(f"could not set up {self.iface}: {exc}") from exc
         rec.claimed = f"{self.address}/{self.prefix}"
         journal.save(rec)

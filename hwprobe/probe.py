@@ -140,9 +140,9 @@ class ProbeResult:
 
 
 def preload() -> None:
-    """Import now what a takeover and a probe need (the netlink library,
-    about half a second), e.g. after the console's first frame."""
-    import pyroute2  # noqa: F401
+    """Import now what a takeover and a probe need, e.g. after the console's
+    first frame (cheap since netlink is hwprobe.rtnl, not pyroute2)."""
+    from . import interfaces, link, rtnl  # noqa: F401
 
 
 def _check_inputs(src_address: str, addresses) -> tuple[str, ...]:
