@@ -52,11 +52,9 @@ search.
 """
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import select
 import socket
-import ssl
 import struct
 import threading
 import time
@@ -145,6 +143,19 @@ def preload() -> None:
     from . import interfaces, link, rtnl  # noqa: F401
 
 
+def warm_https() -> threading.Thread:
+    """Load what the HTTPS check needs (ssl, hashlib: about 10 ms) in a thread
+    of its own, e.g. while the takeover waits out its address check; returns
+    the thread (the check itself imports them again, at no cost)."""
+    def load() -> None:
+        import hashlib  # noqa: F401
+        import ssl  # noqa: F401
+
+    t = threading.Thread(target=load, name="warm-https", daemon=True)
+    t.start()
+    return t
+
+
 def _check_inputs(src_address: str, addresses) -> tuple[str, ...]:
     bad = []
     for a in (src_address, *addresses):
@@ -203,7 +214,8 @@ def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
     """
     wanted = {socket.inet_aton(a): a for a in candidates}
     holders: dict[str, str] = {}
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as s:  # registered once, at bind
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # registered once, at bind
+    try:
         s.bind((iface, _ETH_P_ARP))
         mac = s.getsockname()[4]
         frames = [_arp_frame(mac, a) for a in candidates]
@@ -233,6 +245,10 @@ def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
                 holders[wanted[spa]] = sha
             elif op == 1 and spa == b"\0" * 4 and tpa in wanted:  # somebody probing it
                 holders[wanted[tpa]] = sha
+    finally:
+        # closing a packet socket waits for an RCU grace period (10-20 ms):
+        # not on the takeover's time
+        threading.Thread(target=s.close, daemon=True).start()
     return holders
 
 
@@ -244,6 +260,9 @@ def https_fingerprint(address: str, iface: str, src_address: str,
     is read without verification (it is self-signed: this is only to show and
     pin it). Never raises for network errors.
     """
+    import hashlib
+    import ssl      # here, not at import: ``warm_https()`` loads it off the critical path
+
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         raw.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, iface.encode())

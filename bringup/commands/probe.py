@@ -127,7 +127,12 @@ def run(args) -> int:
         with BringupSession(target, on_note=note) as session:
             # the ARP search runs from 0.0.0.0 as soon as the port is up, while
             # the takeover checks that the laptop's own address is free
-            src = session.take_port(on_port_up=search.start).address
+            def port_up() -> None:
+                search.start()
+                if not args.no_https:
+                    probe.warm_https()      # ssl loads during the address check's wait
+
+            src = session.take_port(on_port_up=port_up).address
             result = search.result()
             if not args.no_https:   # TCP needs the laptop's address: now it has one
                 probe.check_https(result, args.iface, src, on_answer=answered)
