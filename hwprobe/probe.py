@@ -140,7 +140,7 @@ class ProbeResult:
 def preload() -> None:
     """Import now what a takeover and a probe need, e.g. after the console's
     first frame (cheap since netlink is hwprobe.rtnl, not pyroute2)."""
-    from . import interfaces, link, rtnl  # noqa: F401
+    from . import interfaces, journal, portowners, rtnl  # noqa: F401 - what link.py needs
 
 
 def warm_https() -> threading.Thread:
