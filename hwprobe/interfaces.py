@@ -31,7 +31,7 @@ import select
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import BadInput
 
