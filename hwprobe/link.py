@@ -24,7 +24,10 @@ namespace of the calling thread):
     cable after bringing the port up, default 3), ``on_port_up`` (called,
     and must not block, once the port is up and before its address is
     checked and claimed: the probe command starts its 0.0.0.0 ARP search
-    there, so the search and the address check share their wait). A
+    there, so the search and the address check share their wait),
+    ``on_claimed(address)`` (called, and must not block, once the address
+    is on the port, before the journal records it: the probe command starts
+    its HTTPS check there). A
     non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
@@ -441,7 +444,8 @@ class Takeover:
                  prefix: int = LAPTOP_PREFIX, force: bool = False,
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
-                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None):
+                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None,
+                 on_claimed: Callable[[str], None] | None = None):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -452,6 +456,7 @@ class Takeover:
         self.arp_wait = arp_wait
         self.carrier_wait = carrier_wait
         self.on_port_up = on_port_up
+        self.on_claimed = on_claimed
         self.notes: list[str] = []
         self.record: journal.LinkRecord | None = None
         self._lock = threading.RLock()
@@ -603,6 +608,8 @@ class Takeover:
                 raise
             except Exception as exc:  # noqa: BLE001 - rtnl raises NetlinkError/OSError
                 raise LinkError(f"could not set up {self.iface}: {exc}") from exc
+        if self.on_claimed is not None:
+            self.on_claimed(self.address)   # e.g. the HTTPS check, during the save below
         rec.claimed = f"{self.address}/{self.prefix}"
         journal.save(rec)
         self.note(f"{self.iface} is on {self.address}/{self.prefix}, no gateway, no DNS "
