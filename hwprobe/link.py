@@ -24,7 +24,9 @@ namespace of the calling thread):
     cable after bringing the port up, default 3), ``on_port_up`` (called,
     and must not block, once the port is up and before its address is
     checked and claimed: the probe command starts its 0.0.0.0 ARP search
-    there, so the search and the address check share their wait),
+    there, so the search and the address check share their wait; a port
+    already up with a cable is checked, from 0.0.0.0, which changes nothing
+    on it, while the journal is written and its owners are handed off),
     ``on_claimed(address)`` (called, and must not block, once the address
     is on the port, before the journal records it: the probe command starts
     its HTTPS check there). A
@@ -276,6 +278,31 @@ def _apply_record(ipr, rec: journal.LinkRecord, index: int) -> None:
                     raise
 
 
+class _Early:
+    """``fn()`` in a thread of its own (started from the calling thread, so in
+    its network namespace); ``result()`` waits for it and returns or raises
+    what it did."""
+
+    def __init__(self, fn: Callable[[], str]):
+        self._value: str | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as exc:  # noqa: BLE001 - raised again in result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="address-check", daemon=True)
+        self._thread.start()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 @dataclass
 class RestoredPort:
     """A port put back from the journal."""
@@ -465,6 +492,7 @@ class Takeover:
         self._busy = False
         self._pending_signal: int | None = None
         self._port_lock: PortLock | None = None
+        self._early_check: _Early | None = None
 
     # -- words for the technician
     def note(self, text: str) -> None:
@@ -560,6 +588,14 @@ class Takeover:
         if reasons:
             self.note(f"--force: taking over {self.iface} although "
                       f"{' and '.join(reasons)}")
+        self._early_check = None
+        if port.up and port.carrier:
+            # the port is already up with a cable: the address check (and the
+            # on_port_up work) change nothing on it, so they start now and
+            # wait while the journal is written and its owners handed off
+            self._early_check = _Early(self._choose_address)
+            if self.on_port_up is not None:
+                self.on_port_up()
         with _ipr() as ipr:
             record = _snapshot(ipr, port)
         try:
@@ -600,9 +636,12 @@ class Takeover:
                 if not carrier:
                     self.note(f"no carrier on {self.iface}: is the cable in, and "
                               f"the appliance powered?")
-                if self.on_port_up is not None:
-                    self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
-                self.address = self._choose_address()
+                if self._early_check is not None:
+                    self.address = self._early_check.result()
+                else:
+                    if self.on_port_up is not None:
+                        self.on_port_up()   # e.g. a 0.0.0.0 search, during the address check
+                    self.address = self._choose_address()
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
             except (BadInput, LinkError):
                 raise
