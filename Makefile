@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dist]'
+	@# bytecode once, as an installed package has it (PYTHONDONTWRITEBYTECODE
+	@# would otherwise make every bringup start compile its modules again)
+	$(PY) -m compileall -q bringup hwprobe tui simulator
 	@touch $(STAMP)
 
 venv: $(STAMP)

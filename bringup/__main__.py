@@ -1,5 +1,3 @@
-import sys
+from bringup.cli import entry
 
-from bringup.cli import main
-
-sys.exit(main())
+entry()

@@ -118,10 +118,12 @@ def check_state_files(path: Path) -> None:
     the login. Raises StateFileDamaged naming the file and how to move it
     aside. (Link journals are checked when their port is taken.)"""
     from . import journal
-    from .engine import RunJournal
 
     journal.read_pins(path / "pins.json")
     runs = path / "runs"
-    if runs.is_dir():
-        for run in sorted(runs.glob("*.json")):
+    found = sorted(runs.glob("*.json")) if runs.is_dir() else []
+    if found:
+        from .engine import RunJournal    # the engine (and its page map) only when needed
+
+        for run in found:
             RunJournal(run)

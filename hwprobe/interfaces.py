@@ -9,7 +9,7 @@ a namespace and use this module unchanged):
     other software-only devices left out), with name, MAC, carrier, operstate,
     IPv4/IPv6 addresses, whether it holds the default route and whether it holds
     a global address. Discovery and addresses come from ``netifaces``
-    (netifaces-plus); carrier, operstate and routes from ``pyroute2``.
+    (netifaces-plus); carrier, operstate and routes from rtnetlink (hwprobe.rtnl).
 
 ``get_port(name) -> Port``
     One port; raises ``hwprobe.errors.BadInput`` (exit 2) naming the ports that
@@ -31,7 +31,7 @@ import select
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import BadInput
 
@@ -42,7 +42,6 @@ _NOT_A_PORT = {
 }
 _ARPHRD_ETHER = 1
 _RTMGRP_LINK = 1
-_RTM_NEWLINK = 16
 
 
 @dataclass
@@ -109,13 +108,13 @@ def is_link_local(address: str) -> bool:
 
 
 def _ipr():
-    from pyroute2 import IPRoute  # one netlink socket in this thread's namespace
+    from .rtnl import Rtnl  # one netlink socket in this thread's namespace
 
-    return IPRoute()
+    return Rtnl()
 
 
 def _kind(link) -> str:
-    kind = link.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+    kind = link.get("kind")
     if kind:
         return str(kind)
     name = link.get("ifname") or ""
@@ -234,8 +233,8 @@ class CarrierWatcher:
 
     def start(self) -> "CarrierWatcher":
         """Start watching; returns self. Raises BadInput for an unknown port."""
-        # a plain netlink socket: pyroute2's sync IPRoute keeps one socket per
-        # thread, and the watcher's thread may not be in the caller's namespace
+        # a netlink socket of its own, opened here: the watcher's thread may
+        # not be in the caller's namespace
         self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
         self._sock.bind((0, _RTMGRP_LINK))
         with _ipr() as ipr:
@@ -252,19 +251,18 @@ class CarrierWatcher:
         return self
 
     def _run(self) -> None:
-        from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+        from .rtnl import link_events
 
-        marshal = MarshalRtnl()
         while not self._stopping.is_set():
             ready, _, _ = select.select([self._sock, self._wake_r], [], [])
             if self._wake_r in ready:
                 break
             try:
-                messages = marshal.parse(self._sock.recv(1 << 16))
+                messages = link_events(self._sock.recv(1 << 16))
             except OSError:  # ENOBUFS after a burst: events lost, next one resyncs
                 continue
             for msg in messages:
-                if msg["header"]["type"] != _RTM_NEWLINK or msg.get("ifname") != self.iface:
+                if msg.get("ifname") != self.iface:
                     continue
                 carrier = bool(msg.get("carrier"))
                 if carrier == self.carrier:

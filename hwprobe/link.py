@@ -24,7 +24,12 @@ namespace of the calling thread):
     cable after bringing the port up, default 3), ``on_port_up`` (called,
     and must not block, once the port is up and before its address is
     checked and claimed: the probe command starts its 0.0.0.0 ARP search
-    there, so the search and the address check share their wait). A
+    there, so the search and the address check share their wait; a port
+    already up with a cable is checked, from 0.0.0.0, which changes nothing
+    on it, while the journal is written and its owners are handed off),
+    ``on_claimed(address)`` (called, and must not block, once the address
+    is on the port, before the journal records it: the probe command starts
+    its HTTPS check there). A
     non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
@@ -67,7 +72,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from . import interfaces, journal, portowners
 from .constants import FALLBACK_ADDRESSES, LAPTOP_ADDRESS, LAPTOP_PREFIX
@@ -77,6 +82,8 @@ from .privileges import missing_privileges, require_privileges  # noqa: F401 - p
 
 _IFA_F_PERMANENT = 0x80
 _RTPROT_KERNEL = 2
+_RTPROT_STATIC = 4
+_RT_SCOPE_LINK = 253
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _ACTIVE: dict[tuple[int, str], "Takeover"] = {}
 _ACTIVE_LOCK = threading.Lock()
@@ -110,9 +117,17 @@ def _nm_process() -> int | None:
 
 
 def _nm_manages(iface: str) -> tuple[bool, str]:
-    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``. Raises LinkError
+    """(managed, why) from ``nmcli -t -f DEVICE,STATE device``, asked only when
+    a NetworkManager process runs in this network namespace. Raises LinkError
     when NetworkManager runs here but does not answer: it could take the
     port back at any moment."""
+    if shutil.which("nmcli") is None:
+        return False, "NetworkManager is not installed here (no nmcli): nothing to hand off"
+    if _nm_process() is None:
+        # no NetworkManager in this network namespace: nothing could answer
+        # nmcli, so it is not run (a fork and exec on every takeover)
+        return False, ("NetworkManager is installed but not running (no NetworkManager "
+                       "process in this network namespace): nothing to hand off")
     res = _nmcli("-t", "-f", "DEVICE,STATE", "device")
     if res is None:
         return False, "NetworkManager is not installed here (no nmcli): nothing to hand off"
@@ -171,9 +186,9 @@ def _nm_settle(iface: str) -> str:
 # --- netlink helpers --------------------------------------------------------------
 
 def _ipr():
-    from pyroute2 import IPRoute
+    from .rtnl import Rtnl     # pyroute2's import alone took longer than the whole probe
 
-    return IPRoute()
+    return Rtnl()
 
 
 def _index(ipr, iface: str) -> int | None:
@@ -292,6 +307,31 @@ def _apply_record(ipr, rec: journal.LinkRecord, index: int) -> None:
                     raise
 
 
+class _Early:
+    """``fn()`` in a thread of its own (started from the calling thread, so in
+    its network namespace); ``result()`` waits for it and returns or raises
+    what it did."""
+
+    def __init__(self, fn: Callable[[], str]):
+        self._value: str | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as exc:  # noqa: BLE001 - raised again in result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="address-check", daemon=True)
+        self._thread.start()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 @dataclass
 class RestoredPort:
     """A port put back from the journal."""
@@ -346,7 +386,7 @@ def _refusal(rec: journal.LinkRecord, ipr, index: int) -> str | None:
         return (f"the link journal {path} names the loopback {rec.iface}, which bringup "
                 f"never takes over: it is not applied (it would cut this laptop's own "
                 f"services off). Remove it: `rm {path}`")
-    live = (link.get_attr("IFLA_ADDRESS") or "").lower()
+    live = (link.get("address") or "").lower()
     if live != rec.mac.lower():
         return (f"the link journal {path} was written for {rec.iface} with MAC {rec.mac}, "
                 f"but {rec.iface} here has MAC {live or 'none'} (another adapter, or the "
@@ -460,7 +500,8 @@ class Takeover:
                  prefix: int = LAPTOP_PREFIX, force: bool = False,
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
-                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None):
+                 carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None,
+                 on_claimed: Callable[[str], None] | None = None):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -471,6 +512,7 @@ class Takeover:
         self.arp_wait = arp_wait
         self.carrier_wait = carrier_wait
         self.on_port_up = on_port_up
+        self.on_claimed = on_claimed
         self.notes: list[str] = []
         self.heeded: list[str] = []
         self.record: journal.LinkRecord | None = None
@@ -480,6 +522,8 @@ class Takeover:
         self._busy = False
         self._pending_signal: int | None = None
         self._port_lock: PortLock | None = None
+        self._early_check: _Early | None = None
+        self._elsewhere: dict[str, str] = {}
 
     # -- words for the technician
     def note(self, text: str, heed: bool = False) -> None:
@@ -581,6 +625,17 @@ class Takeover:
             self.note(f"--force: taking over {self.iface} although "
                       f"{' and '.join(reasons)}", heed=True)
         with _ipr() as ipr:
+            # the laptop's own addresses on its other ports: never claimed twice
+            self._elsewhere = _addresses_elsewhere(ipr, port.index)
+        self._early_check = None
+        if port.up and port.carrier:
+            # the port is already up with a cable: the address check (and the
+            # on_port_up work) change nothing on it, so they start now and
+            # wait while the journal is written and its owners handed off
+            self._early_check = _Early(lambda: self._choose_address(self._elsewhere))
+            if self.on_port_up is not None:
+                self.on_port_up()
+        with _ipr() as ipr:
             record = _snapshot(ipr, port)
         try:
             journal.save(record)
@@ -620,15 +675,20 @@ class Takeover:
                 if not carrier:
                     self.note(f"no carrier on {self.iface}: is the cable in, and "
                               f"the appliance powered?", heed=True)
-                if self.on_port_up is not None:
-                    self.on_port_up()       # e.g. a 0.0.0.0 search, during the address check
-                self.address = self._choose_address(_addresses_elsewhere(ipr, index))
+                if self._early_check is not None:
+                    self.address = self._early_check.result()
+                else:
+                    if self.on_port_up is not None:
+                        self.on_port_up()   # e.g. a 0.0.0.0 search, during the address check
+                    self.address = self._choose_address(self._elsewhere)
                 ipr.addr("add", index=index, address=self.address, prefixlen=self.prefix)
                 self._pin_network(ipr, index)
             except (BadInput, LinkError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - pyroute2 raises NetlinkError/OSError
+            except Exception as exc:  # noqa: BLE001 - rtnl raises NetlinkError/OSError
                 raise LinkError(f"could not set up {self.iface}: {exc}") from exc
+        if self.on_claimed is not None:
+            self.on_claimed(self.address)   # e.g. the HTTPS check, during the save below
         rec.claimed = f"{self.address}/{self.prefix}"
         journal.save(rec)
         self.note(f"{self.iface} is on {self.address}/{self.prefix}, no gateway, no DNS "
@@ -660,7 +720,7 @@ class Takeover:
                     continue
                 try:
                     ipr.route("add", dst=str(half), oif=index, prefsrc=self.address,
-                              scope=253, proto=4)   # scope link, proto static
+                              scope=_RT_SCOPE_LINK, proto=_RTPROT_STATIC)
                 except Exception as exc:  # noqa: BLE001
                     if getattr(exc, "code", None) != 17:  # EEXIST: already there
                         raise

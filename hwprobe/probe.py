@@ -52,16 +52,14 @@ search.
 """
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import select
 import socket
-import ssl
 import struct
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from .constants import FACTORY_ADDRESSES, HTTPS_PORT
 from .errors import BadInput, LinkError
@@ -140,9 +138,28 @@ class ProbeResult:
 
 
 def preload() -> None:
-    """Import now what a takeover and a probe need (the netlink library,
-    about half a second), e.g. after the console's first frame."""
-    import pyroute2  # noqa: F401
+    """Import now what a takeover and a probe need, e.g. after the console's
+    first frame (cheap since netlink is hwprobe.rtnl, not pyroute2)."""
+    from . import interfaces, journal, portowners, rtnl  # noqa: F401 - what link.py needs
+
+
+def warm_https(after: float = 0.03) -> threading.Thread:
+    """Load what the HTTPS check needs (ssl, hashlib, OpenSSL's one-time set-up
+    on the first context: about 15 ms) in a thread of its own, e.g. while the
+    takeover waits out its address check; returns the thread (the check then
+    finds them loaded). It starts ``after`` seconds from now: loading holds
+    the interpreter lock, and the ARP search and address check started with
+    it must send their first probes first."""
+    def load() -> None:
+        time.sleep(after)
+        import hashlib  # noqa: F401
+        import ssl
+
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # reads openssl.cnf once per process
+
+    t = threading.Thread(target=load, name="warm-https", daemon=True)
+    t.start()
+    return t
 
 
 def _check_inputs(src_address: str, addresses) -> tuple[str, ...]:
@@ -203,7 +220,8 @@ def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
     """
     wanted = {socket.inet_aton(a): a for a in candidates}
     holders: dict[str, str] = {}
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as s:  # registered once, at bind
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # registered once, at bind
+    try:
         s.bind((iface, _ETH_P_ARP))
         mac = s.getsockname()[4]
         frames = [_arp_frame(mac, a) for a in candidates]
@@ -233,6 +251,10 @@ def arp_holders(iface: str, candidates: list[str], wait: float = 0.2,
                 holders[wanted[spa]] = sha
             elif op == 1 and spa == b"\0" * 4 and tpa in wanted:  # somebody probing it
                 holders[wanted[tpa]] = sha
+    finally:
+        # closing a packet socket waits for an RCU grace period (10-20 ms):
+        # not on the takeover's time
+        threading.Thread(target=s.close, daemon=True).start()
     return holders
 
 
@@ -244,6 +266,9 @@ def https_fingerprint(address: str, iface: str, src_address: str,
     is read without verification (it is self-signed: this is only to show and
     pin it). Never raises for network errors.
     """
+    import hashlib
+    import ssl      # here, not at import: ``warm_https()`` loads it off the critical path
+
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         raw.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, iface.encode())

@@ -34,7 +34,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+
+TYPE_CHECKING = False           # (typing itself costs every bringup start)
 
 from . import redact
 from .constants import FACTORY_ADDRESSES, FACTORY_USER, LAPTOP_ADDRESS, LAPTOP_PREFIX, SERIAL_BAUD
@@ -162,10 +164,12 @@ class BringupSession:
     def laptop_address(self) -> str | None:
         return self.takeover.address if self.takeover is not None else None
 
-    def take_port(self, on_port_up: Callable[[], None] | None = None) -> "Takeover | None":
+    def take_port(self, on_port_up: Callable[[], None] | None = None,
+                  on_claimed: Callable[[str], None] | None = None) -> "Takeover | None":
         """Take the target's laptop port over (journal, lock); None without
-        --iface. ``on_port_up``: see ``Takeover`` (work that needs the link
-        but no address, started before the address check). Raises BadInput,
+        --iface. ``on_port_up``, ``on_claimed``: see ``Takeover`` (work that
+        needs the link but no address, started before the address check; work
+        that needs the address, started as soon as it is on). Raises BadInput,
         PortRefused, PortBusy, NeedsPrivileges, LinkError, StateDirUnusable /
         StateFileDamaged (exit 3); the port is
         unchanged after any of them."""
@@ -183,7 +187,7 @@ class BringupSession:
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
                             on_note=self.note, handle_signals=self.target.handle_signals,
-                            on_port_up=on_port_up)
+                            on_port_up=on_port_up, on_claimed=on_claimed)
         # kept before take() runs: a give-back from another thread (the console
         # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover

@@ -250,8 +250,23 @@ def stand_in_nmcli(tmp_path, monkeypatch, state: str):
     return log
 
 
+@pytest.fixture
+def nm_process(lab, tmp_path):
+    """A process called NetworkManager in the laptop namespace (a copy of sleep):
+    bringup asks nmcli only when NetworkManager runs in the port's namespace."""
+    import shutil
+
+    exe = tmp_path / "sbin" / "NetworkManager"
+    exe.parent.mkdir()
+    shutil.copy("/bin/sleep", exe)
+    proc = subprocess.Popen(["ip", "netns", "exec", lab.laptop_ns, str(exe), "600"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
 def test_networkmanager_lets_go_of_the_port_and_gets_it_back(lab, state_dir, tmp_path,
-                                                              monkeypatch):
+                                                              monkeypatch, nm_process):
     from simulator.lab import in_netns
 
     log = stand_in_nmcli(tmp_path, monkeypatch, "connected")
@@ -268,7 +283,7 @@ def test_networkmanager_lets_go_of_the_port_and_gets_it_back(lab, state_dir, tmp
 
 
 def test_networkmanager_leaving_the_port_unmanaged_is_left_alone(lab, state_dir, tmp_path,
-                                                                 monkeypatch):
+                                                                 monkeypatch, nm_process):
     from simulator.lab import in_netns
 
     log = stand_in_nmcli(tmp_path, monkeypatch, "unmanaged")
@@ -277,6 +292,19 @@ def test_networkmanager_leaving_the_port_unmanaged_is_left_alone(lab, state_dir,
             pass
     assert log.read_text().splitlines() == ["-t -f DEVICE,STATE device"]
     assert "NetworkManager does not manage lan0" in " ".join(held.notes)
+
+
+def test_networkmanager_installed_but_not_running_here_is_not_asked(lab, state_dir, tmp_path,
+                                                                    monkeypatch):
+    from simulator.lab import in_netns
+
+    log = stand_in_nmcli(tmp_path, monkeypatch, "connected")
+    with in_netns(lab.laptop_ns):
+        with link.Takeover("lan0") as held:
+            assert journal.load("lan0").networkmanager is False
+    assert not log.exists()                  # nmcli never ran
+    assert "NetworkManager is installed but not running" in " ".join(held.notes)
+    assert "nothing to hand off" in " ".join(held.notes)
 
 
 def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir, monkeypatch,

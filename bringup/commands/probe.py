@@ -127,10 +127,17 @@ def run(args) -> int:
         with BringupSession(target, on_note=note) as session:
             # the ARP search runs from 0.0.0.0 as soon as the port is up, while
             # the takeover checks that the laptop's own address is free
-            src = session.take_port(on_port_up=search.start).address
-            result = search.result()
-            if not args.no_https:   # TCP needs the laptop's address: now it has one
-                probe.check_https(result, args.iface, src, on_answer=answered)
+            def port_up() -> None:
+                search.start()
+                if not args.no_https:
+                    probe.warm_https()      # ssl loads during the address check's wait
+
+            def claimed(address: str) -> None:
+                if not args.no_https:   # TCP needs the laptop's address: now it has one
+                    search.check_https_from(address)
+
+            src = session.take_port(on_port_up=port_up, on_claimed=claimed).address
+            result = search.result()          # with the HTTPS check, before the give-back
     carrier = port.carrier or bool(result.responders)
     if args.json:
         out = result.as_dict()
@@ -158,6 +165,7 @@ class _Search:
         self.iface, self.addresses, self.timeout, self.on_answer = (iface, addresses, timeout,
                                                                     on_answer)
         self._thread: threading.Thread | None = None
+        self._https: threading.Thread | None = None
         self._result = None
         self._error: BaseException | None = None
 
@@ -175,11 +183,32 @@ class _Search:
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             self._error = exc
 
+    def check_https_from(self, src: str) -> None:
+        """Once the search ends, the HTTPS check of whoever answered, from
+        ``src`` (the laptop's address, just claimed), in a thread of its own
+        (started from the takeover's thread, so in its network namespace):
+        it overlaps the takeover's last journal save."""
+        from hwprobe import probe
+
+        def run() -> None:
+            self._thread.join()
+            if self._error is None:
+                try:
+                    probe.check_https(self._result, self.iface, src, on_answer=self.on_answer)
+                except BaseException as exc:  # noqa: BLE001 - raised again in result()
+                    self._error = exc
+
+        self._https = threading.Thread(target=run, name="https-check", daemon=True)
+        self._https.start()
+
     def result(self):
-        """The search's ProbeResult; raises what the search raised."""
+        """The search's ProbeResult (with the HTTPS check, when one was
+        started); raises what the search or the check raised."""
         if self._thread is None:            # the takeover never got the port up
             self.start()
         self._thread.join()
+        if self._https is not None:
+            self._https.join()
         if self._error is not None:
             raise self._error
         return self._result
