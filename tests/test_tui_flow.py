@@ -145,7 +145,9 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     assert "Step 1 of 7" in seen["start"] and "Host name: support.example.net" in seen["start"]
     assert "lan0" in seen["port"]
     assert "169.254.1.3" in seen["find"] and "Found the appliance at 169.254.1.3" in seen["find"]
-    assert "meets the appliance's rule" in seen["login"] and NEW_PASSWORD not in seen["login"]
+    assert all(f"[x] {part}" in seen["login"] for part in (
+        "8+ characters", "upper case", "lower case", "a digit", "a symbol", "not the user name"))
+    assert NEW_PASSWORD not in seen["login"]
     assert "198.51.100.20" in seen["network"]
     assert "settings differ" in seen["restore"]
     # each row says its whole change, then what the appliance holds as read back

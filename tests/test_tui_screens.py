@@ -318,3 +318,27 @@ def test_default_profile_keeps_textual_look_and_no_filter(fixed_hardware):
     assert not app.profile.console
     assert app.theme == "textual-dark"
     assert app.ascii_filter not in app.get_line_filters()
+
+
+def test_login_marks_each_part_of_the_password_rule_as_it_is_typed(fixed_hardware):
+    """Under New password each part of the appliance's rule keeps its place, and
+    its mark tells, after every key, whether the password typed so far meets it."""
+    app = console_app()
+    shown: dict[str, str] = {}
+
+    async def prepare(pilot):
+        await goto("login")(pilot)
+        for typed in ("Rack", "-42-Green", "admin"):
+            await pilot.press(*typed)
+            await pilot.pause(0.1)
+            shown[typed] = "\n".join(_screen_text(app))
+
+    asyncio.run(_ascii_check(app, prepare))
+    for mark, part in (("[ ]", "8+ characters"), ("[x]", "upper case"), ("[x]", "lower case"),
+                       ("[ ]", "a digit"), ("[ ]", "a symbol"), ("[x]", "not the user name")):
+        assert f"{mark} {part}" in shown["Rack"], shown["Rack"]
+    for part in ("8+ characters", "upper case", "lower case", "a digit", "a symbol",
+                 "not the user name"):
+        assert f"[x] {part}" in shown["-42-Green"], shown["-42-Green"]
+    assert "[ ] not the user name" in shown["admin"] and "[x] a symbol" in shown["admin"]
+    assert "Rack" not in shown["admin"]               # the password itself is never shown
