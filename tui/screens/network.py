@@ -103,12 +103,15 @@ def problems_of(rows: list[dict[str, str]], values: dict[str, str]) -> dict[str,
 
 
 def _one_line(text: str, box: Static) -> str:
-    """``text`` on the one row its problem line has: too long, it loses its
-    closing explanation in brackets first, then its end (ASCII ``...``)."""
+    """``text`` made to fit the one row its problem line keeps, when it can:
+    too long, each of its problems loses its closing explanation in brackets.
+    Still too long (two problems at once), it wraps onto a second row."""
     width = box.content_size.width or max(box.app.size.width - 18, 20)
-    if len(text) > width and text.endswith(")") and " (" in text:
-        text = text[:text.rindex(" (")]
-    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
+    if len(text) <= width:
+        return text
+    parts = [part[:part.rindex(" (")] if part.endswith(")") and " (" in part else part
+             for part in text.split("; ")]
+    return "; ".join(parts)
 
 
 def _ip_of(row: dict[str, str]) -> IpAddress:
