@@ -199,9 +199,13 @@ class BringupApp(App[int]):
         """One key or paste from the terminal, as Textual handles it; after Enter
         or Tab in a text field the keys that follow wait for it (tui/typeahead.py)."""
         from textual import events
+        from textual.app import ScreenStackError
         from textual.widgets import Input
 
-        field = self.focused
+        try:
+            field = self.focused
+        except ScreenStackError:             # no screen yet (or any more)
+            field = None
         await super().on_event(event)
         if (isinstance(event, events.Key) and event.key in MOVES and isinstance(field, Input)
                 and field.is_attached):
