@@ -9,7 +9,11 @@
    console runs in its laptop namespace and is driven by keystrokes from the
    first step to Done. Bytes of each step's first screen (from the key that
    opens it until the terminal is quiet for 0.3 s; aim <= 4 KB), bytes per
-   keystroke in a text field (the password fields of Login; aim <= 200 B),
+   keystroke in a text field (aim <= 200 B): the sheet's path at Start, both
+   new-password fields at Login, the first fields of Network in Tab order
+   (a wrong letter typed and rubbed out in each), the SMTP password at
+   Restore, and in the recovery paths' forms (RMA, Failover, Readiness); the
+   largest is named by its field's label on the screen,
    and peak memory (VmHWM, aim < 120 MB).
 
 The first frame is compared with a bare Textual app (a Static and a Footer)
@@ -180,15 +184,49 @@ def _settled(p: Pty, mark: int, *needles: str, timeout: float = 30.0) -> int:
     return len(p.data) - mark
 
 
-def _keystrokes(p: Pty, keys: str) -> list[int]:
-    """Bytes the console writes for each key of ``keys``, one at a time."""
-    sizes = []
+END, BACKSPACE, TAB = "\x1b[F", "\x7f", "\t"
+
+
+def _field_at(before: str, after: str, fallback: str) -> str:
+    """The field a key was typed in, as the screen shows it: the label of the
+    first row that changed and has one (its first 17 columns); in a row of
+    several fields (Network's addresses) with the heading of the column."""
+    rows = after.splitlines()
+    for old, new in zip(before.splitlines(), rows):
+        if old != new and new[:17].strip():
+            label = new[:17].strip().split("  ")[0]
+            heading = next((r for r in rows if "Netmask" in r and not r[:17].strip()), None)
+            if heading is None or not label.startswith("Address"):
+                return label
+            at = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
+            start = new.rfind(" ", 0, at) + 1
+            column = heading[start:].split(" ", 1)[0] if start < len(heading) else ""
+            return f"{label} {column}".strip()
+    return fallback
+
+
+def _keystrokes(p: Pty, keys: list[str] | str, step: str,
+                sizes: list[tuple[int, str]], field: str = "?") -> None:
+    """Bytes the console writes for each key of ``keys`` (typed in one field),
+    one at a time, added to ``sizes`` with the field ("Step: label"): as the
+    screen shows it once a key changes its text, else ``field``."""
+    group = []
     for key in keys:
+        before = p.screen()
         mark = len(p.data)
         p.send(key)
         p.quiet(0.3)
-        sizes.append(len(p.data) - mark)
-    return sizes
+        group.append((len(p.data) - mark, _field_at(before, p.screen(), "")))
+    seen = next((label for _, label in group if label), field)
+    sizes += [(size, f"{step}: {label or seen}") for size, label in group]
+
+
+def _moves(p: Pty, key: str, moves: list[int]) -> None:
+    """Bytes for a key that moves between fields (Tab, Enter)."""
+    mark = len(p.data)
+    p.send(key)
+    p.quiet(0.3)
+    moves.append(len(p.data) - mark)
 
 
 def demo_walk() -> dict:
@@ -197,7 +235,7 @@ def demo_walk() -> dict:
     sys.path.insert(0, str(ROOT))
     from simulator import lab as labmod
 
-    name = f"b{uuid.uuid4().hex[:6]}"
+    name = f"{os.environ.get('BENCH_LAB_PREFIX', 'b')}{uuid.uuid4().hex[:6]}"
     lab = labmod.up(name=name, appliance_address="169.254.1.2")
     screens: dict[str, int] = {}
     try:
@@ -208,6 +246,10 @@ def demo_walk() -> dict:
             t0 = time.perf_counter()
             try:
                 screens["1 Start"] = _settled(p, 0, "Step 1 of 7", "Sheet loaded")
+                keys: list[tuple[int, str]] = []      # (bytes, "Step: field")
+                moves: list[int] = []                 # Tab and Enter between fields
+                # the sheet's path: to its end, its last letter rubbed out and typed again
+                _keystrokes(p, [END, BACKSPACE, SHEET.name[-1]], "Start", keys, "Settings sheet")
                 mark = len(p.data)
                 p.send("\r")
                 screens["2 Port"] = _settled(p, mark, "Step 2 of 7", "Arrows choose")
@@ -217,17 +259,26 @@ def demo_walk() -> dict:
                 mark = len(p.data)
                 p.send("\r")
                 screens["4 Login"] = _settled(p, mark, "Step 4 of 7")
-                keys = _keystrokes(p, "Rack-42-Green")
-                p.send("\r")
-                keys += _keystrokes(p, "Rack-42-Green")
+                _keystrokes(p, "Rack-42-Green", "Login", keys, "New password")
+                _moves(p, "\r", moves)
+                _keystrokes(p, "Rack-42-Green", "Login", keys, "Again")
                 mark = len(p.data)
                 p.send("\r")
+                logged_in = time.perf_counter()
                 screens["5 Network"] = _settled(p, mark, "Step 5 of 7")
+                # the password's notice goes after 8 s: not while a key is measured
+                time.sleep(max(0.0, logged_in + NOTICE_SECONDS - time.perf_counter()))
+                p.quiet(0.3)
+                # each field in turn: to its end, a wrong letter typed and rubbed out
+                for _ in range(NETWORK_FIELDS):
+                    _keystrokes(p, [END, "x", BACKSPACE], "Network", keys)
+                    _moves(p, TAB, moves)
                 mark = len(p.data)
                 p.send(b"\x07")                          # ctrl+g
                 screens["6 Restore"] = _settled(p, mark, "settings differ")
+                _keystrokes(p, "relay-Pass1", "Restore", keys, "SMTP password")
                 mark = len(p.data)
-                p.send("relay-Pass1\r")
+                p.send("\r")
                 p.wait_for("applied and read back", timeout=90, since=mark)
                 mark = len(p.data)
                 p.send("\r")
@@ -243,11 +294,47 @@ def demo_walk() -> dict:
     finally:
         labmod.down(name)
     return {"peak_mb": hwm_kb / 1024, "seconds": seconds, "bytes": written,
-            "screens": screens, "keystrokes": keys}
+            "screens": screens, "keystrokes": keys, "moves": moves}
+
+
+def runbook_keys() -> tuple[list[tuple[int, str]], list[int]]:
+    """Keystrokes in the recovery paths' forms (^o on Start; no lab needed):
+    RMA after a first write was tried (its problems shown under the fields),
+    Failover's peer address and API client id, Readiness's sheet path."""
+    keys: list[tuple[int, str]] = []
+    moves: list[int] = []
+    for number, title, fields in (
+            ("5", "RMA", [("\x07", ""), ("Jo", "Contact name"), ("jo@x.net", "E-mail")]),
+            ("2", "Failover", [("198.51.100.9", "Peer address"), ("api-1", "API client id")]),
+            ("8", "Readiness", [(BACKSPACE + "l", "Settings sheet")])):
+        with tempfile.TemporaryDirectory() as state:
+            p = Pty([sys.executable, "-m", "bringup", "--console-profile", "--sheet", str(SHEET)],
+                    _env(state))
+            try:
+                _settled(p, 0, "Step 1 of 7", "Sheet loaded")
+                mark = len(p.data)
+                p.send(b"\x0f")                          # ctrl+o: the recovery paths
+                _settled(p, mark, "Recovery paths")
+                mark = len(p.data)
+                p.send(number)
+                p.quiet(0.5)
+                for index, (typed, field) in enumerate(fields):
+                    if index and fields[index - 1][1]:
+                        _moves(p, TAB, moves)
+                    if field:
+                        _keystrokes(p, typed, title, keys, field)
+                    else:                                # a key that is not typing (^g)
+                        p.send(typed)
+                        p.quiet(0.3)
+            finally:
+                p.close()
+    return keys, moves
 
 
 SCREEN_BUDGET = 4096          # bytes: a step's first screen (0.36 s at 115200 baud)
 KEY_BUDGET = 200              # bytes: one keystroke in a text field
+NOTICE_SECONDS = 9.0          # Log in's notice (8 s) is gone by then
+NETWORK_FIELDS = 10           # fields typed in at Network (in Tab order from the first)
 FRAME_RATIO_AIM = 1.15        # first frame against a bare Textual app, same run
 
 
@@ -284,18 +371,31 @@ def main() -> int:
         for step, size in demo["screens"].items():
             rows.append((f"step {step}: first screen", f"{size} B",
                          f"<= {SCREEN_BUDGET} B ({size / SCREEN_BUDGET:.2f})"))
-        keys = demo["keystrokes"]
-        key = statistics.median(keys)
+        more, more_moves = runbook_keys()
+        keys = demo["keystrokes"] + more
+        demo["moves"] += more_moves
+        key = statistics.median(size for size, _ in keys)
+        largest, where = max(keys)
+        fields: dict[str, int] = {}
+        for size, field in keys:
+            fields[field] = max(size, fields.get(field, 0))
         rows += [
-            ("keystroke in a text field (median)", f"{key:.0f} B",
+            (f"keystroke in a text field (median of {len(keys)})", f"{key:.0f} B",
              f"<= {KEY_BUDGET} B ({key / KEY_BUDGET:.2f})"),
-            ("  largest keystroke", f"{max(keys)} B", f"<= {KEY_BUDGET} B"),
+            (f"  largest keystroke ({where})", f"{largest} B",
+             f"<= {KEY_BUDGET} B ({largest / KEY_BUDGET:.2f})"),
+        ]
+        rows += [(f"    largest in {field}", f"{size} B", "-") for field, size in fields.items()]
+        rows.append(("  Tab or Enter to the next field (largest)", f"{max(demo['moves'])} B", "-"))
+        rows += [
             ("peak memory over a demo run", f"{demo['peak_mb']:.0f} MB", "< 120 MB"),
             ("demo run, start to done (keys sent by the bench)", f"{demo['seconds']:.1f} s", "-"),
             ("bytes written over the demo run", f"{demo['bytes'] / 1024:.0f} KB", "-"),
         ]
         figures.update(screens=demo["screens"], keystroke_median=key,
-                       keystroke_max=max(keys), peak_mb=round(demo["peak_mb"], 1))
+                       keystroke_max=largest, keystroke_max_field=where,
+                       keystroke_max_by_field=fields, field_move_max=max(demo["moves"]),
+                       peak_mb=round(demo["peak_mb"], 1))
     else:
         rows.append(("steps and keystrokes, peak memory", "skipped (needs root)", "-"))
     print(f"console at 80x24, TERM=linux, console profile ({len(runs)} starts)")

@@ -145,7 +145,9 @@ def test_console_takes_a_factory_appliance_to_the_sheet_and_gives_the_port_back(
     assert "Step 1 of 7" in seen["start"] and "Host name: support.example.net" in seen["start"]
     assert "lan0" in seen["port"]
     assert "169.254.1.3" in seen["find"] and "Found the appliance at 169.254.1.3" in seen["find"]
-    assert "meets the appliance's rule" in seen["login"] and NEW_PASSWORD not in seen["login"]
+    assert all(f"[x] {part}" in seen["login"] for part in (
+        "8+ characters", "upper case", "lower case", "a digit", "a symbol", "not the user name"))
+    assert NEW_PASSWORD not in seen["login"]
     assert "198.51.100.20" in seen["network"]
     assert "settings differ" in seen["restore"]
     # each row says its whole change, then what the appliance holds as read back
@@ -311,6 +313,56 @@ def test_wrong_password_shows_tries_left_before_lockout(make_lab, state_dir):
     assert "not-the-password" not in text
 
 
+async def type_fast(pilot, *keys: str) -> None:
+    """Keys as a fast typist (or a serial line's burst) delivers them: read by
+    the App one after another, none handled before the next arrives. (Textual's
+    ``pilot.press`` waits for the app to be idle after each key, so it cannot
+    show keys typed ahead of Enter.)"""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    driver = pilot.app._driver
+    for key in keys:
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+
+
+def test_a_fast_typist_logs_in_with_both_passwords_typed_ahead_of_enter(make_lab, state_dir):
+    """The new password, Enter, the same again, Enter, typed faster than the
+    console handles Enter: each field gets its own keys, and the login goes on."""
+    lab = make_lab(appliance_address="169.254.1.1")
+    app = app_for(lab)
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_find(pilot, app, {})
+            await found(pilot, app)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: on_step(app, "login") and app.focused.id == "new",
+                           "login step, New password focused")
+            await type_fast(pilot, *NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
+            await wait_for(pilot, lambda: on_step(app, "network")
+                           or "differ" in screen_text(app), "logged in (or refused)")
+            text = screen_text(app)
+            await pilot.press("ctrl+x", "y")          # Quit, and yes when asked
+            await pilot.pause(0.5)
+            return text
+
+    with labmod.in_netns(lab.laptop_ns):
+        text = asyncio.run(run())
+    assert "Step 5 of 7" in text, text
+    assert app.session.password == NEW_PASSWORD
+
+
 def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make_lab,
                                                                             state_dir):
     from hwprobe.session import BringupSession, Target
@@ -362,3 +414,33 @@ def test_network_step_flags_a_gateway_outside_the_subnet_as_typed(state_dir):
     text, step = asyncio.run(run())
     assert "203.0.113.200" in text and "subnet" in text
     assert step == "network"       # not allowed on with a bad gateway
+
+
+def test_network_fields_typed_ahead_of_tab_and_enter_each_get_their_own_keys(state_dir):
+    """Gateway, Tab, host name, Enter, DNS typed in one burst: each value lands
+    in its own field, in order, as on the screen."""
+    app = make_app(["--console-profile", "--sheet", SHEET])
+    app.options.resume = False
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.1)
+            app.goto("network")
+            await pilot.pause(0.2)
+            for name in ("gateway", "hostname", "dns"):
+                app.screen.query_one(f"#{name}").value = ""
+            app.screen.query_one("#gateway").focus()
+            await pilot.pause(0.1)
+            await type_fast(pilot, *"198.51.100.1", "tab", *"rack7.example.net", "enter",
+                            *"198.51.100.53")
+            await wait_for(pilot, lambda: app.screen.query_one("#dns").value == "198.51.100.53"
+                           or app.screen.query_one("#gateway").value != "198.51.100.1",
+                           "the burst typed")
+            await pilot.pause(0.2)
+            values = {n: app.screen.query_one(f"#{n}").value for n in ("gateway", "hostname", "dns")}
+            return values, screen_text(app)
+
+    values, text = asyncio.run(run())
+    assert values == {"gateway": "198.51.100.1", "hostname": "rack7.example.net",
+                      "dns": "198.51.100.53"}, text
+    assert "rack7.example.net" in text and "198.51.100.53" in text

@@ -236,9 +236,37 @@ def test_rma_form_refuses_a_bad_email_and_a_missing_vat_number_each_at_its_field
     assert any("Not written: 1 problem(s)" in line for line in seen["email"])
     vat = seen["vat"]
     assert "a VAT number is needed for an international replacement" in line_after(vat, "VAT number")
-    assert line_after(vat, "E-mail").strip().startswith("Phone")       # e-mail fixed: no message
+    assert not any("not an e-mail address" in line for line in vat)    # e-mail fixed
     assert any("Not written: 1 problem(s)" in line for line in vat)
     assert not (state_dir / "rma").exists()
+
+
+def test_rma_a_problem_fixed_as_typed_leaves_its_row_and_moves_no_field(sheet):
+    """After a write was refused for a bad e-mail, typing the rest of the
+    address clears the message under E-mail; the row stays, empty, so Phone
+    and the fields after it stay where the technician's eyes are."""
+    app = console_app(sheet)
+    seen = {}
+
+    async def steps(pilot):
+        await open_path(pilot, "rma")
+        await fill(pilot, {**GOOD_US, "email": "tech@"}, typed=("email",))
+        await choose(pilot, "failed_part", "disk")
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.1)
+        seen["refused"] = screen_lines(app)
+        pilot.app.screen.query_one("#email").focus()
+        await pilot.press("end", *"example.net")
+        await pilot.pause(0.1)
+        seen["fixed"] = screen_lines(app)
+
+    run(app, steps)
+    refused, fixed = seen["refused"], seen["fixed"]
+    assert "not an e-mail address" in line_after(refused, "E-mail")
+    assert "tech@example.net" in "\n".join(fixed) and not line_after(fixed, "E-mail").strip()
+    for label in ("Phone", "Ship to", "Country"):
+        assert [i for i, line in enumerate(fixed) if line.strip().startswith(label)] == \
+            [i for i, line in enumerate(refused) if line.strip().startswith(label)], label
 
 
 def test_rma_shows_fru_for_a_b400_disk_and_whole_unit_for_its_motherboard(sheet):

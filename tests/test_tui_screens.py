@@ -318,3 +318,56 @@ def test_default_profile_keeps_textual_look_and_no_filter(fixed_hardware):
     assert not app.profile.console
     assert app.theme == "textual-dark"
     assert app.ascii_filter not in app.get_line_filters()
+
+
+def test_login_marks_each_part_of_the_password_rule_as_it_is_typed(fixed_hardware):
+    """Under New password each part of the appliance's rule keeps its place, and
+    its mark tells, after every key, whether the password typed so far meets it."""
+    app = console_app()
+    shown: dict[str, str] = {}
+
+    async def prepare(pilot):
+        await goto("login")(pilot)
+        for typed in ("Rack", "-42-Green", "admin"):
+            await pilot.press(*typed)
+            await pilot.pause(0.1)
+            shown[typed] = "\n".join(_screen_text(app))
+
+    asyncio.run(_ascii_check(app, prepare))
+    for mark, part in (("[ ]", "8+ characters"), ("[x]", "upper case"), ("[x]", "lower case"),
+                       ("[ ]", "a digit"), ("[ ]", "a symbol"), ("[x]", "not the user name")):
+        assert f"{mark} {part}" in shown["Rack"], shown["Rack"]
+    for part in ("8+ characters", "upper case", "lower case", "a digit", "a symbol",
+                 "not the user name"):
+        assert f"[x] {part}" in shown["-42-Green"], shown["-42-Green"]
+    assert "[ ] not the user name" in shown["admin"] and "[x] a symbol" in shown["admin"]
+    assert "Rack" not in shown["admin"]               # the password itself is never shown
+
+
+def test_network_a_wrong_value_keeps_every_row_in_place_and_says_where(fixed_hardware):
+    """A wrong letter in Address 1 shows its problem on the row kept under it:
+    no field moves, and "To the appliance" keeps a line per value, the wrong
+    one saying to fix it, the others still what will be sent."""
+    app = console_app()
+    shown: dict[str, list[str]] = {}
+
+    async def prepare(pilot):
+        await goto("network")(pilot)
+        shown["before"] = _screen_text(app)
+        app.screen.query_one("#address-1").focus()
+        await pilot.press("end", "x")
+        await pilot.pause(0.1)
+        shown["typed"] = _screen_text(app)
+
+    asyncio.run(_ascii_check(app, prepare))
+    before, typed = shown["before"], shown["typed"]
+    rows = ("Address 2", "Gateway", "Host name", "DNS servers", "To the appliance")
+    for label in rows:
+        assert [i for i, line in enumerate(before) if line.strip().startswith(label)] == \
+            [i for i, line in enumerate(typed) if line.strip().startswith(label)], label
+    at = next(i for i, line in enumerate(typed) if "198.51.100.20x" in line)
+    assert 'address "198.51.100.20x" is not an IPv4 address' in typed[at + 1]
+    text = "\n".join(typed)
+    assert "Address: fix Address 1 above" in text
+    assert "Address: NIC2 203.0.113.20/25 (255.255.255.128), VLAN 20" in text
+    assert "Default gateway: 198.51.100.1" in text

@@ -205,7 +205,7 @@ def test_sigint_while_logging_in_gives_the_port_back_writes_a_report_and_exits_1
     console.wait("Step 4 of 7", "checked as you type", since=mark)
     time.sleep(0.5)             # the screen is drawn; its focus is set as it mounts
     control.send(lab.control, fault="delay", value=5)     # the login hangs on the appliance
-    console.wait("meets the appliance's rule", since=console.keys(NEW_PASSWORD))
+    console.wait("[x] 8+ characters", "[x] a symbol", since=console.keys(NEW_PASSWORD))
     console.keys("\r")                                    # on to the confirmation, as typed:
     time.sleep(0.5)                                       # keys after Enter follow the focus
     mark = console.keys(NEW_PASSWORD + "\r")              # Enter there logs in

@@ -33,6 +33,7 @@ from .options import add_console_arguments
 from .messages import PortGivenBack
 from .screens.base import explain
 from .session import STEPS, Session, clear_progress, load_progress, save_progress
+from .typeahead import MOVES, TypeAhead
 from .widgets.safe import ControlFilter
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class BringupApp(App[int]):
         self.control_filter = ControlFilter()      # appliance text never drives the terminal
         self._use_theme(self.profile.theme)
         self._shadow = None
+        self.typeahead = TypeAhead(self, self._input_event)
         if self.profile.console:
             self.animation_level = "none"
             ScrollBar.renderer = profiles.AsciiScrollBarRender
@@ -180,6 +182,34 @@ class BringupApp(App[int]):
         yield SystemCommand("Quit", "Give the port back and leave", self.action_ask_quit)
         yield SystemCommand("Redraw the screen", "After line noise on a serial line (^l)",
                             self.action_redraw)
+
+    # --- keys ---------------------------------------------------------------------
+    async def on_event(self, event) -> None:
+        from textual import events
+
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self.typeahead.holding:       # typed after Enter/Tab in a field: wait
+                self.typeahead.hold(event)
+                return
+            await self._input_event(event)
+            return
+        await super().on_event(event)
+
+    async def _input_event(self, event) -> None:
+        """One key or paste from the terminal, as Textual handles it; after Enter
+        or Tab in a text field the keys that follow wait for it (tui/typeahead.py)."""
+        from textual import events
+        from textual.app import ScreenStackError
+        from textual.widgets import Input
+
+        try:
+            field = self.focused
+        except ScreenStackError:             # no screen yet (or any more)
+            field = None
+        await super().on_event(event)
+        if (isinstance(event, events.Key) and event.key in MOVES and isinstance(field, Input)
+                and field.is_attached):
+            self.typeahead.start(field)
 
     # --- start and routing --------------------------------------------------------
     def on_mount(self) -> None:

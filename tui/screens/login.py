@@ -20,6 +20,7 @@ from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
@@ -39,11 +40,31 @@ REMINDER = ("Store the new password safely now (password manager or sealed envel
 TYPED = ("device", "user", "new", "again")      # kept when stepping back (memory only)
 
 
+RULE_COLUMNS = 3      # parts of the password rule per line
+
+
+def rule_marks(checks: list[tuple[str, bool]]) -> Content:
+    """The password rule, part by part, each on a fixed line and column with
+    ``[x]`` (met) or ``[ ]`` (missed) before it: as the technician types, only a
+    mark changes, which a serial line carries in a few bytes."""
+    names = [name for name, _ in checks]
+    widths = [max(len(n) for n in names[col::RULE_COLUMNS]) + 7 for col in range(RULE_COLUMNS)]
+    parts: list = []
+    for index, (name, ok) in enumerate(checks):
+        col = index % RULE_COLUMNS
+        if index and not col:
+            parts.append("\n")
+        parts.append(("[x]", "$text-success") if ok else ("[ ]", "$text-error bold"))
+        last = col == RULE_COLUMNS - 1 or index == len(checks) - 1
+        parts.append(f" {name}" if last else f" {name}".ljust(widths[col] - 3))
+    return Content.assemble(*parts)
+
+
 class LoginScreen(StepScreen):
     STEP = "login"
     CSS_PATH = "login.tcss"
     HINT = ("The factory credentials are filled in. Type the appliance's new password "
-            "twice; the rule is checked as you type.")
+            "twice; the rule is checked as you type ([x] met, [ ] missing).")
     CHANGED_HINT = ("This appliance's factory password was already changed: type the "
                     "password set then in Password; New password is not needed.")
     CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1 unless Baud and "
@@ -96,7 +117,7 @@ class LoginScreen(StepScreen):
             with Horizontal(classes="row"):
                 yield Label("New password", classes="label")
                 yield SecretField("" if logged_in else typed.get("new", ""), id="new")
-            yield Static("", id="rule", classes="problem", markup=False)
+            yield Static(rule_marks(password_rule.checks("")), id="rule")
             with Horizontal(classes="row"):
                 yield Label("Again", classes="label")
                 yield SecretField("" if logged_in else typed.get("again", ""), id="again")
@@ -131,18 +152,10 @@ class LoginScreen(StepScreen):
     def _check(self) -> bool:
         """Show the rule and the match as typed; True when the new password may be sent."""
         new, again = self._value("new"), self._value("again")
-        rule = self.query_one("#rule", Static)
         match = self.query_one("#match", Static)
-        problems = password_rule.problems(new, self._value("user")) if new else []
-        if not new:
-            rule.update("needs 8+ characters: upper and lower case, a digit, a symbol")
-            rule.set_classes("problem")
-        elif problems:
-            rule.update("; ".join(problems))
-            rule.set_classes("problem")
-        else:
-            rule.update("meets the appliance's rule")
-            rule.set_classes("problem -ok")
+        checks = password_rule.checks(new, self._value("user"))
+        problems = [name for name, ok in checks if not ok]
+        self.query_one("#rule", Static).update(rule_marks(checks))
         if again and again != new:
             match.update("the two new passwords differ")
             match.set_classes("problem")

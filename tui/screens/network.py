@@ -49,8 +49,9 @@ def _ip_problems(row: dict[str, str], earlier: list[dict[str, str]]) -> list[str
     nic, address = row["nic"].strip().lower(), row["address"].strip()
     netmask, vlan = row["netmask"].strip(), row["vlan"].strip()
     out = []
-    if problem := v.check_nic(nic):
-        out.append(f"NIC {problem}")
+    if v.check_nic(nic):             # said short: its line under the row has 62 columns
+        out.append(f"NIC {v.quote(nic)}: the appliance has "
+                   + " and ".join(v.quote(n) for n in v.NICS))
     address_bad = v.check_ipv4(address)
     mask_bad = v.check_netmask(netmask)
     if address_bad:
@@ -99,6 +100,25 @@ def problems_of(rows: list[dict[str, str]], values: dict[str, str]) -> dict[str,
     if "dns" not in out and (problem := AREAS["dns"].over_limit("dns_servers", servers)):
         out["dns"] = problem
     return out
+
+
+def _one_line(text: str, box: Static) -> str:
+    """``text`` made to fit the one row its problem line keeps, when it can:
+    too long, each of its problems loses its closing explanation in brackets.
+    Still too long (two problems at once), it wraps onto a second row."""
+    width = box.content_size.width or max(box.app.size.width - 18, 20)
+    if len(text) <= width:
+        return text
+    parts = [part[:part.rindex(" (")] if part.endswith(")") and " (" in part else part
+             for part in text.split("; ")]
+    return "; ".join(parts)
+
+
+def _ip_of(row: dict[str, str]) -> IpAddress:
+    """One address row as typed (it must have passed ``problems_of``)."""
+    vlan = row["vlan"].strip()
+    return IpAddress(row["nic"].strip().lower(), row["address"].strip(),
+                     v.to_netmask(row["netmask"].strip()), int(vlan) if vlan.isdigit() else None)
 
 
 def _sheet_values(s: Settings) -> dict:
@@ -174,19 +194,38 @@ class NetworkScreen(StepScreen):
         for i, key in enumerate(self.row_keys):
             box = self.query_one(f"#ip-problem-{key}", Static)
             text = found.get(f"ip{i + 1}", "")
-            box.update(text)
-            box.display = bool(text)
+            box.update(_one_line(text, box))
         for name, _, _ in GLOBAL_FIELDS:
             box = self.query_one(f"#{name}-problem", Static)
-            box.update(found.get(name, ""))
-            box.display = name in found
+            box.update(_one_line(found.get(name, ""), box))
         drafts.keep(self.session, self.STEP, {"sheet": self.session.sheet_path,
                                               "values": {"ips": self._rows(), **self._values()}})
         self.query_one("#to-appliance", Static).update(
-            "To the appliance: fix the values above first." if found else
-            "To the appliance:\n" + "\n".join(
-                "  " + line for line in wording.to_send(self._typed(), NETWORK_AREAS)))
+            "To the appliance:\n" + "\n".join("  " + line for line in self._to_send(found)))
         return found
+
+    def _to_send(self, found: dict[str, str]) -> list[str]:
+        """What goes to the appliance, one line per address and per setting, as
+        the Restore step says it; a value with a problem keeps its line, which
+        says to fix it. Every line keeps its place as the technician types (on a
+        serial line only what changed is sent), the problem lines too."""
+        out = []
+        if not self.row_keys:
+            out.append(f"{AREAS['ip'].label}: {found.get('ip1', 'none')}")
+        for i, row in enumerate(self._rows()):
+            if f"ip{i + 1}" in found:
+                out.append(f"{AREAS['ip'].label}: fix Address {i + 1} above")
+            else:
+                out += wording.to_send(dataclasses.replace(Settings(), ips=[_ip_of(row)]),
+                                       ("ip",))
+        values = self._values()
+        typed = dataclasses.replace(
+            self.session.settings or Settings(), default_gateway=values["gateway"].strip(),
+            hostname=values["hostname"].strip(), dns_servers=_split(values["dns"]))
+        for name in NETWORK_AREAS[1:]:
+            out += ([f"{AREAS[name].label}: fix it above"] if name in found
+                    else wording.to_send(typed, (name,)))
+        return out
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self.is_mounted:
@@ -254,12 +293,7 @@ class NetworkScreen(StepScreen):
         """The sheet with what is typed here in place of its network settings
         (the values must have passed ``problems_of``)."""
         values = self._values()
-        ips = []
-        for row in self._rows():
-            vlan = row["vlan"].strip()
-            ips.append(IpAddress(row["nic"].strip().lower(), row["address"].strip(),
-                                 v.to_netmask(row["netmask"].strip()),
-                                 int(vlan) if vlan.isdigit() else None))
+        ips = [_ip_of(row) for row in self._rows()]
         s = self.session.settings or Settings()
         return dataclasses.replace(
             s, ips=ips, default_gateway=values["gateway"].strip(),

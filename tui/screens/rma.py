@@ -83,6 +83,7 @@ class RmaScreen(PathScreen):
     def __init__(self) -> None:
         super().__init__()
         self.tried = False              # problems shown live once a write was tried
+        self.problem_rows: set[str] = set()     # fields whose problem row has shown
         self.written: tuple | None = None
         self.operational_on: dt.date | None = None
 
@@ -130,7 +131,11 @@ class RmaScreen(PathScreen):
             box = self.query_one(f"#{name}-problem", Static)
             shown = self.tried and name in by_field
             box.update("; ".join(by_field.get(name, [])) if shown else "")
-            box.display = shown
+            # a problem row, once shown, stays (empty when fixed): a row that
+            # came and went as the field is typed would move every field below
+            if shown:
+                self.problem_rows.add(name)
+            box.display = name in self.problem_rows
         e = rma.eligibility(req)
         if req.model.strip() and req.failed_part:
             text = ("FRU: " if e.fru else "Whole unit: ") + e.summary + "\n" + " ".join(e.notes)
