@@ -19,10 +19,9 @@ import time
 
 from hwprobe.errors import BringupError, SheetInvalid
 
-from hwprobe.helptext import card_text
 from hwprobe.safetext import shown, shown_lines
 
-EPILOG = card_text() + """
+EPILOG_TAIL = """
 
 Passwords are never taken on the command line: bringup asks for them, or reads
 BRINGUP_PASSWORD (current appliance password), BRINGUP_NEW_PASSWORD (the new
@@ -37,6 +36,14 @@ bash/zsh completion); in the source: docs/sheet.md, docs/exit-status.md,
 docs/laptop.md. Run log: bringup.log in the state directory (-v, -q: how much
 is said here).
 """
+
+
+def epilog() -> str:
+    """The root --help's epilog: the quick card, then how passwords are given
+    and where to read more (built when help is asked for, not at every start)."""
+    from hwprobe.helptext import card_text
+
+    return card_text() + EPILOG_TAIL
 
 
 def version_text() -> str:
@@ -133,7 +140,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bringup",
         description="Bring a replacement B Series appliance online from this laptop.",
-        epilog=EPILOG,
+        epilog=epilog() if argv is None or "-h" in argv or "--help" in argv else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action=_Version, nargs=0,

@@ -5,7 +5,6 @@ Imports no Textual at module level: ``bringup probe --help`` must stay fast.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 from tui.options import add_console_arguments
@@ -112,6 +111,8 @@ def _demo(args) -> int:
                   f"  curl -k https://{lab.appliance_address}/appliance/\n"
                   f"Leave the shell (exit) to take the lab down.\n", flush=True)
             argv = [os.environ.get("SHELL", "/bin/sh")]
+        import subprocess
+
         return subprocess.call(["ip", "netns", "exec", lab.laptop_ns, *argv], env=env)
     finally:
         if getattr(args, "keep_lab", False):
