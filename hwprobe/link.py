@@ -29,7 +29,11 @@ namespace of the calling thread):
     on it, while the journal is written and its owners are handed off),
     ``on_claimed(address)`` (called, and must not block, once the address
     is on the port, before the journal records it: the probe command starts
-    its HTTPS check there). A
+    its HTTPS check there), ``address_check`` (the ARP check of ``address``
+    from 0.0.0.0, started by the caller before the takeover: an object whose
+    ``result()`` returns ``probe.arp_holders``' answer; used when the port is
+    already up with a cable, so the check's wait starts before the takeover's
+    own imports and journal). A
     non-default ``address``
     that is taken raises LinkError instead of moving aside.
     IPv6: only permanent global IPv6 addresses are journalled and re-added;
@@ -501,7 +505,7 @@ class Takeover:
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
                  carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None,
-                 on_claimed: Callable[[str], None] | None = None):
+                 on_claimed: Callable[[str], None] | None = None, address_check=None):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -513,6 +517,7 @@ class Takeover:
         self.carrier_wait = carrier_wait
         self.on_port_up = on_port_up
         self.on_claimed = on_claimed
+        self.address_check = address_check
         self.notes: list[str] = []
         self.heeded: list[str] = []
         self.record: journal.LinkRecord | None = None
@@ -632,7 +637,9 @@ class Takeover:
             # the port is already up with a cable: the address check (and the
             # on_port_up work) change nothing on it, so they start now and
             # wait while the journal is written and its owners handed off
-            self._early_check = _Early(lambda: self._choose_address(self._elsewhere))
+            started = self.address_check
+            self._early_check = _Early(lambda: self._choose_address(
+                self._elsewhere, started.result() if started is not None else None))
             if self.on_port_up is not None:
                 self.on_port_up()
         with _ipr() as ipr:
@@ -761,7 +768,8 @@ class Takeover:
                 return False
             time.sleep(0.02)
 
-    def _choose_address(self, elsewhere: dict[str, str] | None = None) -> str:
+    def _choose_address(self, elsewhere: dict[str, str] | None = None,
+                        holders: dict[str, str] | None = None) -> str:
         """The address to claim: the requested one unless something holds it,
         on the wire (ARP) or on another port of this laptop (``elsewhere``:
         address -> port); the default moves aside to a free fallback, a
@@ -772,7 +780,8 @@ class Takeover:
         if self.requested in elsewhere:
             who = f"this laptop's own {elsewhere[self.requested]}"
         else:
-            holders = arp_holders(self.iface, [self.requested], self.arp_wait)
+            if holders is None:    # else: a check the caller started already
+                holders = arp_holders(self.iface, [self.requested], self.arp_wait)
             if not holders:
                 return self.requested
             who = holders[self.requested]

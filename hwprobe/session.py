@@ -165,11 +165,14 @@ class BringupSession:
         return self.takeover.address if self.takeover is not None else None
 
     def take_port(self, on_port_up: Callable[[], None] | None = None,
-                  on_claimed: Callable[[str], None] | None = None) -> "Takeover | None":
+                  on_claimed: Callable[[str], None] | None = None,
+                  address_check=None) -> "Takeover | None":
         """Take the target's laptop port over (journal, lock); None without
         --iface. ``on_port_up``, ``on_claimed``: see ``Takeover`` (work that
         needs the link but no address, started before the address check; work
-        that needs the address, started as soon as it is on). Raises BadInput,
+        that needs the address, started as soon as it is on), ``address_check``:
+        see ``Takeover`` (the laptop address's ARP check, already started).
+        Raises BadInput,
         PortRefused, PortBusy, NeedsPrivileges, LinkError, StateDirUnusable /
         StateFileDamaged (exit 3); the port is
         unchanged after any of them."""
@@ -187,7 +190,8 @@ class BringupSession:
         takeover = Takeover(self.target.iface, address=self.target.laptop_address,
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
                             on_note=self.note, handle_signals=self.target.handle_signals,
-                            on_port_up=on_port_up, on_claimed=on_claimed)
+                            on_port_up=on_port_up, on_claimed=on_claimed,
+                            address_check=address_check)
         # kept before take() runs: a give-back from another thread (the console
         # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover

@@ -93,11 +93,11 @@ def _source_address(iface: str) -> str:
 
 
 def run(args) -> int:
-    from hwprobe import interfaces, link, probe
-    from hwprobe.session import BringupSession, Target
+    from hwprobe import interfaces, probe
+    from hwprobe.privileges import require_privileges
 
     addresses = tuple(args.addresses or FACTORY_ADDRESSES)
-    link.require_privileges(("CAP_NET_RAW",) if args.no_takeover
+    require_privileges(("CAP_NET_RAW",) if args.no_takeover
                             else ("CAP_NET_ADMIN", "CAP_NET_RAW"),
                             f"probe on {args.iface}")
     port = interfaces.get_port(args.iface)             # bad --iface: exit 2, nothing done
@@ -121,9 +121,20 @@ def run(args) -> int:
         result = probe.probe(args.iface, src, addresses, timeout=args.timeout,
                              on_answer=answered, check_https=not args.no_https)
     else:
+        search = _Search(args.iface, addresses, args.timeout, answered)
+        check = None
+        if port.up and port.carrier and (args.force or not (port.default_route
+                                                            or port.global_address)):
+            # a port up with a cable is checked from 0.0.0.0 by the takeover
+            # anyway, which changes nothing on it: the search and the laptop
+            # address's check start now, and wait while the takeover's modules
+            # load and its journal is written (a port it refuses gets neither)
+            check = probe.ArpCheck(args.iface, [args.laptop_address])   # the long pole first
+            search.start()
+        from hwprobe.session import BringupSession, Target
+
         target = Target(iface=args.iface, laptop_address=args.laptop_address,
                         force_port=args.force, address=None)
-        search = _Search(args.iface, addresses, args.timeout, answered)
         with BringupSession(target, on_note=note) as session:
             # the ARP search runs from 0.0.0.0 as soon as the port is up, while
             # the takeover checks that the laptop's own address is free
@@ -136,7 +147,8 @@ def run(args) -> int:
                 if not args.no_https:   # TCP needs the laptop's address: now it has one
                     search.check_https_from(address)
 
-            src = session.take_port(on_port_up=port_up, on_claimed=claimed).address
+            src = session.take_port(on_port_up=port_up, on_claimed=claimed,
+                                    address_check=check).address
             result = search.result()          # with the HTTPS check, before the give-back
     carrier = port.carrier or bool(result.responders)
     if args.json:
@@ -170,6 +182,8 @@ class _Search:
         self._error: BaseException | None = None
 
     def start(self) -> None:
+        if self._thread is not None:        # started early already
+            return
         self._thread = threading.Thread(target=self._run, name="arp-search", daemon=True)
         self._thread.start()
 
