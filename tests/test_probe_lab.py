@@ -274,9 +274,19 @@ def test_probe_refuses_a_port_with_an_office_address_without_force(lab, state_di
                    check=True)
     subprocess.run(["ip", "-n", lab.laptop_ns, "route", "add", "default", "via", "10.99.0.1"],
                    check=True)
-    r = bringup_probe(lab)
+    stop = threading.Event()
+    on_lan0: list = []
+    sniffer = sniff(lab.laptop_ns, "lan0", stop, on_lan0)
+    try:
+        r = bringup_probe(lab)
+    finally:
+        stop.set()
+        sniffer.join()
     assert r.returncode == 2
     assert "lan0 refused" in r.stderr and "default route" in r.stderr and "--force" in r.stderr
+    # the search and the address check start before the takeover only on a port
+    # it will take: a refused port (the office network) gets no ARP from bringup
+    assert not [f for f in on_lan0 if f[12:14] == b"\x08\x06"]
 
 
 def test_probe_on_an_unknown_port_is_bad_input(lab, state_dir):
