@@ -30,7 +30,6 @@ import os
 import select
 import socket
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
 
 from .errors import BadInput
@@ -44,27 +43,42 @@ _ARPHRD_ETHER = 1
 _RTMGRP_LINK = 1
 
 
-@dataclass
 class Port:
     """One laptop port as the technician sees it.
 
     ``addresses`` are ``"address/prefix"`` strings, IPv4 first. ``carrier`` is
     True when a live cable is in; ``up`` is the administrative state (``ip link
     set up``); ``operstate`` is the kernel's word for it (UP, DOWN,
-    LOWERLAYERDOWN...). ``default_route`` and ``global_address`` are the two
-    reasons bringup refuses to take a port over without ``--force``.
+    LOWERLAYERDOWN...); ``kind`` is "ethernet", "veth", "wireless", ...
+    ``default_route`` and ``global_address`` are the two reasons bringup
+    refuses to take a port over without ``--force``.
+
+    A plain class, not a dataclass: ``bringup probe`` reads the port before
+    its first ARP probe, and the dataclasses module (with inspect) costs
+    about 4 ms of that.
     """
 
-    name: str
-    index: int
-    mac: str
-    carrier: bool
-    up: bool
-    operstate: str
-    kind: str                        # "ethernet", "veth", "wireless", ...
-    addresses: list[str] = field(default_factory=list)
-    default_route: bool = False
-    global_address: bool = False
+    _FIELDS = ("name", "index", "mac", "carrier", "up", "operstate", "kind", "addresses",
+               "default_route", "global_address")
+
+    def __init__(self, name: str, index: int, mac: str, carrier: bool, up: bool,
+                 operstate: str, kind: str, addresses: list[str] | None = None,
+                 default_route: bool = False, global_address: bool = False):
+        self.name, self.index, self.mac = name, index, mac
+        self.carrier, self.up, self.operstate, self.kind = carrier, up, operstate, kind
+        self.addresses = [] if addresses is None else addresses
+        self.default_route, self.global_address = default_route, global_address
+
+    def __eq__(self, other) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
+
+    __hash__ = None     # mutable, as a dataclass's
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS)
+        return f"Port({inner})"
 
     @property
     def global_addresses(self) -> list[str]:
@@ -85,18 +99,27 @@ class Port:
         return out
 
     def as_dict(self) -> dict:
-        d = dict(self.__dict__)
+        d = {f: getattr(self, f) for f in self._FIELDS}
         d["warnings"] = self.warnings()
         return d
 
 
-@dataclass(frozen=True)
-class CarrierChange:
-    """What a ``CarrierWatcher`` reports: the port and its new carrier."""
+class CarrierChange(tuple):
+    """What a ``CarrierWatcher`` reports: the port (``iface``), its new
+    ``carrier`` and ``operstate``. Immutable."""
 
-    iface: str
-    carrier: bool
-    operstate: str
+    __slots__ = ()
+
+    def __new__(cls, iface: str, carrier: bool, operstate: str):
+        return super().__new__(cls, (iface, carrier, operstate))
+
+    iface = property(lambda self: self[0])
+    carrier = property(lambda self: self[1])
+    operstate = property(lambda self: self[2])
+
+    def __repr__(self) -> str:
+        return (f"CarrierChange(iface={self.iface!r}, carrier={self.carrier!r}, "
+                f"operstate={self.operstate!r})")
 
 
 def is_link_local(address: str) -> bool:

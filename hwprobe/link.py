@@ -774,7 +774,7 @@ class Takeover:
         on the wire (ARP) or on another port of this laptop (``elsewhere``:
         address -> port); the default moves aside to a free fallback, a
         chosen one is refused."""
-        from .probe import arp_holders
+        from .arp import arp_holders
 
         elsewhere = elsewhere or {}
         if self.requested in elsewhere:

@@ -27,6 +27,18 @@ def test_a_probe_and_its_preload_never_load_scapy():
     assert r.returncode == 0, r.stderr
 
 
+def test_what_bringup_probe_needs_before_its_first_arp_probe_stays_small():
+    """``bringup probe`` reads the port and sends the address check's first
+    probes before the rest of bringup loads: that path must not pull in the
+    heavy modules again (dataclasses brings inspect; hashlib OpenSSL)."""
+    r = run("import sys; import bringup.cli, bringup.runlog, bringup.commands.probe;"
+            "from hwprobe import arp, interfaces, privileges;"
+            "heavy = [m for m in ('dataclasses', 'inspect', 'hashlib', 'ssl', 'pyroute2',"
+            " 'hwprobe.probe', 'hwprobe.link', 'hwprobe.journal') if m in sys.modules];"
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_arp_frames_match_what_scapy_builds_and_reads():
     from scapy.layers.l2 import ARP, Ether
 

@@ -93,7 +93,9 @@ def _source_address(iface: str) -> str:
 
 
 def run(args) -> int:
-    from hwprobe import interfaces, probe
+    # the ARP work may start before the rest of bringup loads (see below):
+    # what it needs is small (hwprobe.arp: no dataclasses, no hashlib)
+    from hwprobe import arp, interfaces
     from hwprobe.privileges import require_privileges
 
     addresses = tuple(args.addresses or FACTORY_ADDRESSES)
@@ -117,6 +119,8 @@ def run(args) -> int:
             _say(f"{r.address} ALSO answered from {', '.join(r.conflict_macs)}")
 
     if args.no_takeover:
+        from hwprobe import probe
+
         src = _source_address(args.iface)
         result = probe.probe(args.iface, src, addresses, timeout=args.timeout,
                              on_answer=answered, check_https=not args.no_https)
@@ -129,8 +133,9 @@ def run(args) -> int:
             # anyway, which changes nothing on it: the search and the laptop
             # address's check start now, and wait while the takeover's modules
             # load and its journal is written (a port it refuses gets neither)
-            check = probe.ArpCheck(args.iface, [args.laptop_address])   # the long pole first
+            check = arp.ArpCheck(args.iface, [args.laptop_address])     # the long pole first
             search.start()
+        from hwprobe import probe
         from hwprobe.session import BringupSession, Target
 
         target = Target(iface=args.iface, laptop_address=args.laptop_address,
