@@ -35,3 +35,17 @@ def state_dir() -> Path:
         return Path("/var/lib/bringup")
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(xdg) / "bringup"
+
+
+def netns_inode() -> int:
+    """Inode of this thread's network namespace (what ``ip netns identify`` uses)."""
+    import threading
+
+    # /proc/self/ns/net is the main thread's; a thread moved by setns differs
+    return os.stat(f"/proc/self/task/{threading.get_native_id()}/ns/net").st_ino
+
+
+def link_journal_file(iface: str, netns: int | None = None) -> Path:
+    """Where a port's link journal is kept (``hwprobe.journal`` writes it;
+    ``bringup probe`` looks for one before it starts any ARP early)."""
+    return state_dir() / "links" / f"ns{netns if netns is not None else netns_inode()}-{iface}.json"

@@ -34,13 +34,12 @@ import fcntl
 import json
 import os
 import re
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .constants import state_dir
+from .constants import link_journal_file, netns_inode, state_dir  # noqa: F401 - netns_inode: this API
 from .errors import StateFileDamaged
 from .fsutil import atomic_write
 
@@ -175,12 +174,6 @@ def read_state_file(path: Path, what: str, kind: type, losing: str):
         f"`mv {path} {path}.bad`; bringup then {losing}. Nothing was changed.")
 
 
-def netns_inode() -> int:
-    """Inode of this thread's network namespace (what ``ip netns identify`` uses)."""
-    # /proc/self/ns/net is the main thread's; a thread moved by setns differs
-    return os.stat(f"/proc/self/task/{threading.get_native_id()}/ns/net").st_ino
-
-
 def process_start(pid: int) -> str:
     """Start time of ``pid`` in clock ticks since boot ("" when it is gone)."""
     try:
@@ -199,7 +192,8 @@ def _links_dir() -> Path:
 def _path(iface: str, netns: int | None = None) -> Path:
     if not re.fullmatch(r"[\w.:@-]{1,15}", iface):
         raise ValueError(f"not an interface name: {iface!r}")
-    return _links_dir() / f"ns{netns if netns is not None else netns_inode()}-{iface}.json"
+    _links_dir()
+    return link_journal_file(iface, netns)
 
 
 def path_of(iface: str, netns: int | None = None) -> Path:

@@ -118,6 +118,14 @@ def test_ctrl_c_at_a_prompt_exits_130_and_is_logged(tmp_path):
                 os.write(master, b"\x03")
                 sent, last = sent + 1, time.monotonic()
         status = proc.wait(timeout=30)
+        while select.select([master], [], [], 0.2)[0]:   # what it wrote as it left
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:                 # EIO: the pty's other end is closed
+                break
+            if not chunk:
+                break
+            out += chunk
     finally:
         if proc.poll() is None:
             proc.kill()

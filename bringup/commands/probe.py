@@ -127,12 +127,13 @@ def run(args) -> int:
     else:
         search = _Search(args.iface, addresses, args.timeout, answered)
         check = None
-        if port.up and port.carrier and (args.force or not (port.default_route
-                                                            or port.global_address)):
+        if port.up and port.carrier and not _left_taken_over(args.iface) and (
+                args.force or not (port.default_route or port.global_address)):
             # a port up with a cable is checked from 0.0.0.0 by the takeover
             # anyway, which changes nothing on it: the search and the laptop
             # address's check start now, and wait while the takeover's modules
-            # load and its journal is written (a port it refuses gets neither)
+            # load and its journal is written (a port it refuses gets neither,
+            # nor one a journal says is taken over: held, or to be put back)
             check = arp.ArpCheck(args.iface, [args.laptop_address])     # the long pole first
             search.start()
         from hwprobe import probe
@@ -172,6 +173,18 @@ def run(args) -> int:
         msg += f" (and check it is in: {args.iface} had no carrier)"
     print(msg, file=sys.stderr if args.json else sys.stdout)
     return 1
+
+
+def _left_taken_over(iface: str) -> bool:
+    """A link journal names this port: another bringup holds it, or a dead
+    run left it taken over (the takeover puts it back first). Either way
+    what the port looks like now is not what will be probed. Unsure: True."""
+    from hwprobe.constants import link_journal_file
+
+    try:
+        return link_journal_file(iface).exists()
+    except OSError:
+        return True
 
 
 class _Search:
