@@ -18,6 +18,16 @@ SMTP_PASSWORD = "Smtp-Relay#Secret-93"
 SECRETS = (NEW_PASSWORD, SMTP_PASSWORD)
 
 
+def second_port(ns: str, address: str = "169.254.1.100/24") -> None:
+    """A second laptop port, other0 (a veth whose peer other1 stays in the
+    laptop namespace, up, with no address), holding ``address``: on the
+    appliance's network by default, the tempting wrong way out."""
+    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
+                ["link", "set", "other1", "up"], ["link", "set", "other0", "up"],
+                ["addr", "add", address, "dev", "other0"]):
+        subprocess.run(["ip", "-n", ns, *cmd], check=True)
+
+
 def port_state(ns: str, iface: str = "lan0") -> dict:
     """What `ip` shows for the port: IPv4 addresses (all attributes), UP flag, routes."""
     shown = json.loads(subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", iface],

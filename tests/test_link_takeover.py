@@ -15,7 +15,7 @@ import pytest
 from hwprobe import journal, link
 from hwprobe.errors import LinkError, PortRefused
 
-from lab_helpers import port_state
+from lab_helpers import port_state, second_port
 
 pytestmark = pytest.mark.lab
 
@@ -107,18 +107,12 @@ def test_address_moves_aside_when_another_host_holds_169_254_1_254(lab, state_di
     assert "using 169.254.1.253 instead" in said
 
 
-def _other_port(lab, address: str) -> None:
-    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
-                ["link", "set", "other0", "up"], ["addr", "add", address, "dev", "other0"]):
-        subprocess.run(["ip", "-n", lab.laptop_ns, *cmd], check=True)
-
-
 def test_the_address_moves_aside_when_another_port_of_this_laptop_holds_it(lab, state_dir):
     """Nobody on lan0's wire answers for 169.254.1.254, but the laptop's own
     other0 has it: claimed twice, the laptop would answer for it on two links."""
     from simulator.lab import in_netns
 
-    _other_port(lab, "169.254.1.254/16")
+    second_port(lab.laptop_ns, "169.254.1.254/16")
     with in_netns(lab.laptop_ns):
         with link.Takeover("lan0", force=True) as held:
             during = port_state(lab.laptop_ns)
@@ -134,7 +128,7 @@ def test_a_chosen_laptop_address_held_by_another_port_is_refused_and_nothing_cha
     from simulator.lab import in_netns
 
     before = office_port(lab, up=True)
-    _other_port(lab, "169.254.7.7/24")
+    second_port(lab.laptop_ns, "169.254.7.7/24")
     with in_netns(lab.laptop_ns), pytest.raises(LinkError) as refused:
         link.Takeover("lan0", address="169.254.7.7", force=True).take()
     assert "169.254.7.7 is already used by this laptop's own other0" in str(refused.value)

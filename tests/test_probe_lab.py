@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hwprobe import link, probe
+from lab_helpers import second_port
 
 pytestmark = pytest.mark.lab
 
@@ -173,7 +174,7 @@ def sniff(ns: str, iface: str, stop: threading.Event, frames: list) -> threading
 def test_probe_sends_nothing_on_any_other_port_of_the_laptop(lab, state_dir):
     ns = lab.laptop_ns
     # a second laptop port on the same link-local network: the tempting wrong way out
-    _second_port_on_the_laptop_network(ns)
+    second_port(ns)
     stop = threading.Event()
     on_other, on_lan0 = [], []
     sniffers = [sniff(ns, "other0", stop, on_other), sniff(ns, "lan0", stop, on_lan0)]
@@ -186,13 +187,6 @@ def test_probe_sends_nothing_on_any_other_port_of_the_laptop(lab, state_dir):
     assert r.returncode == 0, r.stderr
     assert on_lan0, "the sniffer saw nothing on lan0 either: it is broken"
     assert on_other == []
-
-
-def _second_port_on_the_laptop_network(ns: str) -> None:
-    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
-                ["link", "set", "other1", "up"], ["link", "set", "other0", "up"],
-                ["addr", "add", "169.254.1.100/24", "dev", "other0"]):
-        subprocess.run(["ip", "-n", ns, *cmd], check=True)
 
 
 def _route_dev(ns: str, address: str) -> str:
@@ -212,7 +206,7 @@ def test_a_second_port_on_the_same_network_carries_nothing_while_the_port_is_hel
     from simulator.lab import in_netns
 
     ns = lab.laptop_ns
-    _second_port_on_the_laptop_network(ns)
+    second_port(ns)
     assert _route_dev(ns, "169.254.1.1") == "other0"      # the tempting wrong way out
     stop = threading.Event()
     on_other: list = []

@@ -18,6 +18,7 @@ from hwprobe.sheet import load_sheet
 from simulator import lab as labmod
 from simulator.control import send
 from bringup.console import make_app
+from lab_helpers import second_port
 
 SHEET = str(Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml")
 NEW_PASSWORD = "Rack-42-Green"
@@ -208,10 +209,7 @@ def test_nothing_on_nic1_asks_for_nic2_and_searches_again_when_the_cable_is_move
 def test_find_says_what_the_takeover_did_that_matters_a_second_port_on_the_network(
         make_lab, state_dir):
     lab = make_lab()
-    for cmd in (["link", "add", "other0", "type", "veth", "peer", "name", "other1"],
-                ["link", "set", "other1", "up"], ["link", "set", "other0", "up"],
-                ["addr", "add", "169.254.1.100/24", "dev", "other0"]):
-        labmod.netns_exec(lab.laptop_ns, ["ip", *cmd])
+    second_port(lab.laptop_ns)
     app = app_for(lab, "--force")
     seen: dict[str, str] = {}
 
