@@ -254,9 +254,13 @@ class BringupSession:
             from .drivers.web import WebDriver
 
             pin = self._pin()
+            # with the port held, the appliance is reached through it only,
+            # whatever other ports of the laptop are on the same network
+            device = self.target.iface if self.takeover is not None else None
             driver = WebDriver(self.target.address, port=self.target.https_port,
                                pinned_fingerprint=pin, use_journal=pin is None,
-                               trust_new_certificate=self.target.trust_new_certificate)
+                               trust_new_certificate=self.target.trust_new_certificate,
+                               device=device)
         try:
             driver.open()
         except BaseException:

@@ -481,3 +481,24 @@ def test_apply_without_an_address_searches_the_factory_addresses_on_the_port(mak
     assert "your cable is in NIC2" in r.stdout
     assert appliance_matches_sheet(lab) == []
     assert port_state(lab.laptop_ns) == before
+
+
+def test_apply_reaches_the_appliance_through_the_held_port_even_when_a_host_route_points_away(
+        make_lab, state_dir):
+    """A second laptop port with a host route to the appliance's own factory
+    address (no route bringup adds can outrank a /32): the web connections are
+    bound to the held port, so the whole run goes through lan0 all the same.
+    Unbound, the certificate fetch would ARP for the appliance on other0 and
+    the run would end unreachable."""
+    from lab_helpers import second_port
+
+    lab = make_lab(appliance_address=ADDR)
+    second_port(lab.laptop_ns)
+    subprocess.run(["ip", "-n", lab.laptop_ns, "route", "add", f"{ADDR}/32", "dev", "other0"],
+                   check=True)
+    r = apply(lab, state_dir, FIRST, "--force-port")
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    changed = [s for s in out["steps"] if s["changed"]]
+    assert out["ok"] and changed and all(s["status"] == "verified" for s in changed), out
+    assert any(f"{ADDR} is routed through other0 as a host route" in n for n in out["notes"])

@@ -36,16 +36,42 @@ def format_fingerprint(text: str) -> str:
     return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
 
 
-def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0) -> str:
+_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+
+
+def _bound(device: str) -> list[tuple[int, int, object]]:
+    """Socket options that keep a connection on ``device`` whatever the
+    routing table says (another port of the laptop on the same network)."""
+    return [(socket.SOL_SOCKET, _SO_BINDTODEVICE, device.encode())]
+
+
+def _connect(address: str, port: int, timeout: float, device: str | None) -> socket.socket:
+    if device is None:
+        return socket.create_connection((address, port), timeout=timeout)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        for level, name, value in _bound(device):
+            sock.setsockopt(level, name, value)
+        sock.settimeout(timeout)
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0,
+                      device: str | None = None) -> str:
     """The SHA-256 fingerprint (``AB:CD:...``) of the certificate the server at
     ``address:port`` presents. Nothing is verified: this only reads it.
+    ``device``: connect through that laptop port only (an IPv4 ``address``).
 
     Raises Unreachable when no TLS connection can be made."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((address, port), timeout=timeout) as sock:
+        with _connect(address, port, timeout, device) as sock:
             with context.wrap_socket(sock) as tls:
                 der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
@@ -141,12 +167,18 @@ class PinnedAdapter(HTTPAdapter):
     CA verification is replaced by the pin, not switched off: urllib3 counts
     a pinned connection as verified, so no InsecureRequestWarning."""
 
-    def __init__(self, fingerprint: str, **kwargs):
+    def __init__(self, fingerprint: str, device: str | None = None, **kwargs):
         self.fingerprint = normalize_fingerprint(fingerprint)
+        self.device = device
         kwargs.setdefault("max_retries", 0)
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
+        if self.device is not None:     # every connection through that laptop port only
+            from urllib3.connection import HTTPConnection
+
+            kwargs["socket_options"] = [*HTTPConnection.default_socket_options,
+                                        *_bound(self.device)]
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
             **self.poolmanager.pool_classes_by_scheme, "https": _DeadlinePool}
@@ -174,14 +206,15 @@ class _OwnRedirects(requests.Session):
         return None
 
 
-def pinned_session(fingerprint: str) -> requests.Session:
+def pinned_session(fingerprint: str, device: str | None = None) -> requests.Session:
     """A requests session whose every HTTPS connection must present the
     certificate with this fingerprint, never going through a proxy from the
-    environment, and never following (or reading) a redirect by itself."""
+    environment, and never following (or reading) a redirect by itself;
+    with ``device``, every connection goes through that laptop port only."""
     session = _OwnRedirects()
     session.trust_env = False
     session.headers["User-Agent"] = "bringup"
-    session.mount("https://", PinnedAdapter(fingerprint))
+    session.mount("https://", PinnedAdapter(fingerprint, device))
     return session
 
 

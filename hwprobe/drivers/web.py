@@ -83,7 +83,9 @@ class WebDriver:
     the journal's pin store is asked (``use_journal``), and with no pin at all
     the certificate seen now is trusted and reported to ``on_first_use(fp)``
     and the pin store. ``trust_new_certificate`` re-pins a changed certificate
-    instead of refusing it.
+    instead of refusing it. ``device`` (a laptop port's name) keeps every
+    connection on that port (SO_BINDTODEVICE), whatever the routing table
+    says: the session passes the port it holds.
     """
 
     kind = "web"
@@ -101,8 +103,10 @@ class WebDriver:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry_delay: float = 1.0,
         pages: Mapping[str, Any] = PAGES,
+        device: str | None = None,
     ):
         self.address, self.port = address, port
+        self.device = device        # the laptop port every connection must use, if any
         self.where = where(address, port)
         self.timeout = timeout
         self.retry_delay = retry_delay
@@ -137,7 +141,7 @@ class WebDriver:
         certificate than the pinned one)."""
         if self._session is not None:       # already open (connect_web, then ``with``)
             return
-        got = fetch_fingerprint(self.address, self.port, self.timeout[0])
+        got = fetch_fingerprint(self.address, self.port, self.timeout[0], self.device)
         expected = self._pin
         if expected is None and self._pins is not None:
             expected = self._pins[0](self.where)
@@ -152,7 +156,7 @@ class WebDriver:
         elif normalize_fingerprint(expected) != normalize_fingerprint(got):
             raise CertificateChanged(format_fingerprint(expected), got)
         self.fingerprint = got
-        self._session = pinned_session(got)
+        self._session = pinned_session(got, self.device)
 
     def close(self) -> None:
         """Log out (best effort) and drop the session. Never raises."""
@@ -265,7 +269,7 @@ class WebDriver:
 
     def _current_fingerprint(self) -> str:
         try:
-            return fetch_fingerprint(self.address, self.port, self.timeout[0])
+            return fetch_fingerprint(self.address, self.port, self.timeout[0], self.device)
         except Unreachable:
             return "(could not be read)"
 
