@@ -236,10 +236,15 @@ def _flush_ipv4(ipr, index: int) -> None:
                 raise
 
 
+def _port_names(ipr) -> dict[int, str]:
+    """Interface index -> name, for every link of this namespace."""
+    return {msg["index"]: msg.get("ifname") or str(msg["index"]) for msg in ipr.get_links()}
+
+
 def _addresses_elsewhere(ipr, index: int) -> dict[str, str]:
     """IPv4 address -> port name, for every address of this laptop's other
     ports (loopback's 127/8 included: none of them can be claimed twice)."""
-    names = {msg["index"]: msg.get("ifname") or str(msg["index"]) for msg in ipr.get_links()}
+    names = _port_names(ipr)
     return {msg.get("address"): names.get(msg["index"], str(msg["index"]))
             for msg in ipr.get_addr(family=socket.AF_INET) if msg["index"] != index}
 
@@ -250,9 +255,7 @@ def _competing_routes(ipr, index: int, mine: ipaddress.IPv4Network):
     to ``mine`` for some address of it: it overlaps ``mine`` with a prefix at
     least as long. Routes through a gateway are left alone (they go to another
     network)."""
-    names = {}
-    for msg in ipr.get_links():
-        names[msg["index"]] = msg.get("ifname") or str(msg["index"])
+    names = _port_names(ipr)
     for msg in ipr.get_routes(family=socket.AF_INET, table=254):
         oif = msg.get("oif")
         if oif is None or oif == index or msg.get("gateway"):
@@ -632,17 +635,16 @@ class Takeover:
         with _ipr() as ipr:
             # the laptop's own addresses on its other ports: never claimed twice
             self._elsewhere = _addresses_elsewhere(ipr, port.index)
-        self._early_check = None
-        if port.up and port.carrier:
-            # the port is already up with a cable: the address check (and the
-            # on_port_up work) change nothing on it, so they start now and
-            # wait while the journal is written and its owners handed off
-            started = self.address_check
-            self._early_check = _Early(lambda: self._choose_address(
-                self._elsewhere, started.result() if started is not None else None))
-            if self.on_port_up is not None:
-                self.on_port_up()
-        with _ipr() as ipr:
+            self._early_check = None
+            if port.up and port.carrier:
+                # the port is already up with a cable: the address check (and the
+                # on_port_up work) change nothing on it, so they start now and
+                # wait while the journal is written and its owners handed off
+                started = self.address_check
+                self._early_check = _Early(lambda: self._choose_address(
+                    self._elsewhere, started.result() if started is not None else None))
+                if self.on_port_up is not None:
+                    self.on_port_up()
             record = _snapshot(ipr, port)
         try:
             journal.save(record)
