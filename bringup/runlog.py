@@ -58,15 +58,20 @@ class _RunLogFile(logging.FileHandler):
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Write one line, formatted (and masked) once; rotate first when it
+        would reach ``maxBytes``."""
         try:
+            line = self.format(record) + self.terminator
             if self.stream is None:
                 self.stream = self._open()
-            if self.stream.tell() + len(self.format(record)) + 1 >= self.maxBytes > 0:
+            if self.stream.tell() + len(line) >= self.maxBytes > 0:
                 self._rotate()
+            self.stream.write(line)
+            self.flush()
+        except RecursionError:
+            raise
         except Exception:  # noqa: BLE001 - a full disk must not stop a give-back
             self.handleError(record)
-            return
-        super().emit(record)
 
     def _rotate(self) -> None:
         self.stream.close()
