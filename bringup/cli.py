@@ -120,20 +120,26 @@ def _modules_for(argv: list[str] | None) -> tuple[str, ...]:
     and the named command's."""
     if argv is None or "-h" in argv or "--help" in argv:
         return COMMAND_MODULES
-    words, skip = [], False
+    word = _command_word(argv)
+    if word is None:
+        return (CONSOLE_MODULE,)
+    if word in COMMAND_OF:
+        return tuple(dict.fromkeys((CONSOLE_MODULE, COMMAND_OF[word])))
+    return COMMAND_MODULES
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The first word of a command line that is not an option or a root
+    option's value: the command's name (or a typo of one); None: the console."""
+    skip = False
     for token in argv:
         if skip:
             skip = False
         elif token in ROOT_OPTIONS_WITH_VALUE:
             skip = True
         elif not token.startswith("-"):
-            words.append(token)
-            break
-    if not words:
-        return (CONSOLE_MODULE,)
-    if words[0] in COMMAND_OF:
-        return tuple(dict.fromkeys((CONSOLE_MODULE, COMMAND_OF[words[0]])))
-    return COMMAND_MODULES
+            return token
+    return None
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -212,9 +218,8 @@ def entry() -> None:
     atexit handlers run (the run log's flush among them), stdout and stderr
     are flushed, then ``os._exit``. Any live non-daemon thread, an error
     flushing, or the console/lab commands: the normal exit instead."""
-    argv = sys.argv[1:]
+    command = _command_word(sys.argv[1:])
     status = main()
-    command = next((a for a in argv if a in COMMAND_OF), None)
     if command not in QUICK_EXIT or any(
             t.is_alive() and not t.daemon for t in threading.enumerate()
             if t is not threading.main_thread()):
