@@ -218,10 +218,7 @@ class NetworkScreen(StepScreen):
             else:
                 out += wording.to_send(dataclasses.replace(Settings(), ips=[_ip_of(row)]),
                                        ("ip",))
-        values = self._values()
-        typed = dataclasses.replace(
-            self.session.settings or Settings(), default_gateway=values["gateway"].strip(),
-            hostname=values["hostname"].strip(), dns_servers=_split(values["dns"]))
+        typed = self._typed(ips=[])         # the rows may not parse: said above, one by one
         for name in NETWORK_AREAS[1:]:
             out += ([f"{AREAS[name].label}: fix it above"] if name in found
                     else wording.to_send(typed, (name,)))
@@ -289,11 +286,13 @@ class NetworkScreen(StepScreen):
         self.session.settings = self._typed()
         self.app.goto("restore")
 
-    def _typed(self) -> Settings:
+    def _typed(self, ips: list[IpAddress] | None = None) -> Settings:
         """The sheet with what is typed here in place of its network settings
-        (the values must have passed ``problems_of``)."""
+        (the values must have passed ``problems_of``); ``ips`` in place of the
+        address rows, when given."""
         values = self._values()
-        ips = [_ip_of(row) for row in self._rows()]
+        if ips is None:
+            ips = [_ip_of(row) for row in self._rows()]
         s = self.session.settings or Settings()
         return dataclasses.replace(
             s, ips=ips, default_gateway=values["gateway"].strip(),
