@@ -73,6 +73,14 @@ async def found(pilot, app) -> None:
     await wait_for(pilot, lambda: app.screen.responders and not app.screen._probing, "an answer")
 
 
+async def walk_to_login(pilot, app) -> None:
+    """From the start to the Log in step, the appliance found."""
+    await walk_to_find(pilot, app, {})
+    await found(pilot, app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: on_step(app, "login"), "login step")
+
+
 async def walk_from_find(pilot, app, seen: dict) -> None:
     await found(pilot, app)
     seen["find"] = screen_text(app)
@@ -293,10 +301,7 @@ def test_wrong_password_shows_tries_left_before_lockout(make_lab, state_dir):
 
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
-            await walk_to_find(pilot, app, {})
-            await found(pilot, app)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: on_step(app, "login"), "login step")
+            await walk_to_login(pilot, app)
             app.screen.query_one("#password").value = "not-the-password"
             await pilot.press("ctrl+g")
             await wait_for(pilot, lambda: "tries left" in screen_text(app), "tries left")
@@ -342,11 +347,8 @@ def test_a_fast_typist_logs_in_with_both_passwords_typed_ahead_of_enter(make_lab
 
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
-            await walk_to_find(pilot, app, {})
-            await found(pilot, app)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: on_step(app, "login") and app.focused.id == "new",
-                           "login step, New password focused")
+            await walk_to_login(pilot, app)
+            await wait_for(pilot, lambda: app.focused.id == "new", "New password focused")
             await type_fast(pilot, *NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
             await wait_for(pilot, lambda: on_step(app, "network")
                            or "differ" in screen_text(app), "logged in (or refused)")
@@ -390,15 +392,26 @@ def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make
     assert app.session.sheet_path == SHEET
 
 
-def test_network_step_flags_a_gateway_outside_the_subnet_as_typed(state_dir):
+def sheet_app():
+    """The console with the example sheet and no lab (for the steps that need
+    no appliance, opened directly)."""
     app = make_app(["--console-profile", "--sheet", SHEET])
     app.options.resume = False
+    return app
+
+
+async def open_step(pilot, app, step: str) -> None:
+    await pilot.pause(0.1)
+    app.goto(step)
+    await pilot.pause(0.2)
+
+
+def test_network_step_flags_a_gateway_outside_the_subnet_as_typed(state_dir):
+    app = sheet_app()
 
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.1)
-            app.goto("network")
-            await pilot.pause(0.2)
+            await open_step(pilot, app, "network")
             gateway = app.screen.query_one("#gateway")
             gateway.value = ""
             gateway.focus()
@@ -417,14 +430,11 @@ def test_network_step_flags_a_gateway_outside_the_subnet_as_typed(state_dir):
 def test_network_fields_typed_ahead_of_tab_and_enter_each_get_their_own_keys(state_dir):
     """Gateway, Tab, host name, Enter, DNS typed in one burst: each value lands
     in its own field, in order, as on the screen."""
-    app = make_app(["--console-profile", "--sheet", SHEET])
-    app.options.resume = False
+    app = sheet_app()
 
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.1)
-            app.goto("network")
-            await pilot.pause(0.2)
+            await open_step(pilot, app, "network")
             for name in ("gateway", "hostname", "dns"):
                 app.screen.query_one(f"#{name}").value = ""
             app.screen.query_one("#gateway").focus()
