@@ -44,8 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hwprobe.areas import AREAS  # noqa: E402
-from hwprobe.pagemap import PAGES  # noqa: E402
+from hwprobe.settings.areas import AREAS  # noqa: E402
+from hwprobe.appliance.pagemap import PAGES  # noqa: E402
 from simulator import control  # noqa: E402
 from simulator import lab as labmod  # noqa: E402
 

@@ -10,7 +10,7 @@ them), makes a lab (appliance on 169.254.1.1 via NIC1), then alternates N times:
   - arp-scan over the same four addresses, as a whole process (the goal:
     bringup probe no slower than it);
 then takes lan0 over in-process and alternates N times:
-  - hwprobe.probe.probe() over 169.254.1.1-.4 (modules already imported, as in
+  - hwprobe.port.probe.probe() over 169.254.1.1-.4 (modules already imported, as in
     the console), ARP only and with the HTTPS check, with the
     same 200 ms timeout as arp-scan;
   - arp-scan --retry=1 --timeout=200 -I lan0 --arpspa=169.254.1.254 169.254.1.1-169.254.1.4
@@ -89,7 +89,7 @@ def main() -> int:
     # module on every start, ~30 ms that no installed bringup pays.
     subprocess.run([sys.executable, "-m", "compileall", "-q",
                     *(str(ROOT / p) for p in ("bringup", "hwprobe", "tui"))], check=True)
-    from hwprobe import link, probe
+    from hwprobe.port import link, probe
     from simulator import lab as labmod
 
     bringup = str(Path(sys.executable).with_name("bringup"))

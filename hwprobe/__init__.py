@@ -1,2 +1,16 @@
-"""Everything in bringup that talks to hardware: laptop port, probe, appliance
-drivers, settings sheet, plan/apply engine, journal and report. No UI code."""
+"""bringup's core: everything that talks to the laptop, the appliance and the
+disk, with no UI code. It imports no face (``tui``), no command line
+(``bringup``) and no simulator, not even lazily.
+
+The rooms, from the bottom up (each may import the rooms before it):
+
+- loose modules: ``errors``, ``constants``, ``safetext``, ``redact``,
+  ``fsutil``, ``helptext`` (shared words, exceptions and file writing);
+- ``port/``: the laptop port (take over, give back, journal, lock, probe);
+- ``appliance/``: how to reach and read an appliance (page map, drivers,
+  pinning, survey, the failover API);
+- ``settings/``: the settings sheet and its areas, one module each;
+- ``procedure/``: one bring-up session walking the procedure, the engine,
+  the report and verify;
+- ``runbook/``: the other recovery paths (checklists, readiness, RMA).
+"""

@@ -46,6 +46,6 @@ def netns_inode() -> int:
 
 
 def link_journal_file(iface: str, netns: int | None = None) -> Path:
-    """Where a port's link journal is kept (``hwprobe.journal`` writes it;
+    """Where a port's link journal is kept (``hwprobe.port.journal`` writes it;
     ``bringup probe`` looks for one before it starts any ARP early)."""
     return state_dir() / "links" / f"ns{netns if netns is not None else netns_inode()}-{iface}.json"

@@ -1,10 +1,14 @@
-"""Writing files so that a crash never leaves half of one."""
+"""Writing files so that a crash never leaves half of one, and reading the
+state files back so that a damaged one is named, never set aside silently."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+
+from hwprobe.errors import StateFileDamaged
 
 
 def atomic_write(path: str | Path, text: str, *, mode: int | None = None) -> Path:
@@ -37,3 +41,27 @@ def atomic_write(path: str | Path, text: str, *, mode: int | None = None) -> Pat
     finally:
         os.close(dfd)
     return path
+
+
+def read_state_file(path: Path, what: str, kind: type, losing: str):
+    """The JSON in ``path`` (a ``kind``: dict or list), or None when there is
+    no such file. Raises StateFileDamaged naming the file, what is wrong and
+    how to move it aside (``losing``: what bringup then forgets)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            why = f"not JSON: {exc}" if text.strip() else "empty (cut short?)"
+        else:
+            if isinstance(data, kind):
+                return data
+            why = f"holds {json.dumps(data)[:40]} where a JSON {'object' if kind is dict else 'list'} belongs"
+    raise StateFileDamaged(
+        f"the {what} {path} is damaged ({why}). Move it aside and run again: "
+        f"`mv {path} {path}.bad`; bringup then {losing}. Nothing was changed.")

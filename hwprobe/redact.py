@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from .constants import FACTORY_PASSWORD
+from hwprobe.constants import FACTORY_PASSWORD
 
 MASK = "***"
 _known: set[str] = set()

@@ -11,7 +11,7 @@ sentences using the page map's field names, the way the appliance shows them.
 
 Limits (how many DNS, NTP and syslog servers and admin contacts it holds) are
 read from the page map, as bringup reads them to check a sheet when it is
-loaded: change them in hwprobe/pagemap.toml. The SMTP password is write-only on the
+loaded: change them in hwprobe/appliance/pagemap.toml. The SMTP password is write-only on the
 pages: they show only "a password is set"; the appliance keeps it (0600
 file ``smtp-secret`` beside state.json) to log in to its relay. Hooks for the
 live side (simulator/live.py): ``on_event(text)`` listeners hear logins and
@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from hwprobe import password_rule
+from hwprobe.appliance import password_rule
 from hwprobe.fsutil import atomic_write
 from hwprobe.constants import (
     FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS, NICS,
 )
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 
 from . import rules
 

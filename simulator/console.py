@@ -7,7 +7,7 @@ the slave open itself, so a client may close and reopen it (cable unplugged and
 replugged) at any time; output written while nobody listens may be partly
 dropped (like a real serial line) or read by the next client.
 
-Exact format (prompts and numbers from [console] in hwprobe/pagemap.toml; every
+Exact format (prompts and numbers from [console] in hwprobe/appliance/pagemap.toml; every
 line ends with CR LF; typed characters are echoed except passwords):
 
     B Series Appliance                      <- banner (start, logout, reboot)
@@ -68,7 +68,7 @@ import threading
 import time
 import tty
 
-from hwprobe.pagemap import CONSOLE as K
+from hwprobe.appliance.pagemap import CONSOLE as K
 
 from .appliance import Appliance, Refused
 from .control import Faults

@@ -32,8 +32,8 @@ import time
 from email.message import EmailMessage
 from html import escape
 
-from hwprobe import validate as v
-from hwprobe.pagemap import PAGES
+from hwprobe.settings import validate as v
+from hwprobe.appliance.pagemap import PAGES
 
 from . import netclients as nc
 from . import pages

@@ -1,7 +1,7 @@
 """HTML of the simulated /appliance web interface.
 
 Every path, field name, id and class comes from the page map (see the header
-of hwprobe/pagemap.toml for the conventions the drivers rely on). Pages are
+of hwprobe/appliance/pagemap.toml for the conventions the drivers rely on). Pages are
 plain HTML with no script: what a technician sees in a browser is what the web
 driver parses. Values in the address table's vlan cell are empty when the
 address has no VLAN; delete buttons live in small forms under each table, never
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 
 C = PAGES["common"]     # PAGES and C are rebound by simulator.web.use_pages (firmware profile)
 STYLE = """

@@ -87,7 +87,7 @@ class Simulator:
             lockout_attempts=args.lockout_attempts, lockout_seconds=args.lockout_seconds,
             factory_reset=args.factory_reset,
             nic_info=self.interfaces.nic_info if self.interfaces else None)
-        from hwprobe.pagemap import pages_for, profile, renamed
+        from hwprobe.appliance.pagemap import pages_for, profile, renamed
 
         prof = profile(args.firmware)             # KeyError: main() answers exit 2
         layout = pages_for(args.firmware)

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from hwprobe.constants import FACTORY_ADDRESSES
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 
 from . import live, pages
 from .appliance import Appliance, Refused, Sessions
@@ -207,7 +207,7 @@ def _actions():
 
 def use_pages(pages_map) -> None:
     """Serve the interface as ``pages_map`` lays it out (a firmware profile's
-    page map, hwprobe.pagemap.pages_for): rebinds the page map of this module,
+    page map, hwprobe.appliance.pagemap.pages_for): rebinds the page map of this module,
     simulator.pages and simulator.live. Called once, before listening."""
     global PAGES, C, LOGIN, CHANGE, LOGOUT, BASE, PAGE_PATHS, ACTIONS, PAGE_OF_KEY
     PAGES = pages.PAGES = live.PAGES = pages_map

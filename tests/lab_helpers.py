@@ -90,7 +90,7 @@ def request_discipline(log: list[str]) -> list[str]:
       first read of each page is the plan's, the next one a read-back).
 
     Add and delete forms may be posted once per address or route."""
-    from hwprobe.pagemap import PAGES
+    from hwprobe.appliance.pagemap import PAGES
     from simulator.web import ACTIONS, PAGE_OF_KEY, PAGE_PATHS
 
     whole = {spec["action"] for spec in PAGES.values()

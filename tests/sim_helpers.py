@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 from simulator.control import send
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,9 @@ import tarfile
 import pytest
 
 from conftest import PAIR_CLIENT
-from hwprobe.pagemap import PAGES
-from hwprobe.sheet import load_sheet
-from hwprobe.state import syslog_targets
+from hwprobe.appliance.pagemap import PAGES
+from hwprobe.settings.sheet import load_sheet
+from hwprobe.appliance.state import syslog_targets
 from lab_helpers import request_discipline
 from simulator import control
 from simulator.lab import PAIR, in_netns

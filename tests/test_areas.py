@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe import pagemap
-from hwprobe.areas import AREAS, build
-from hwprobe.capture import settings_from_state
-from hwprobe.drivers.base import ALL_CAPABILITIES
-from hwprobe.engine import plan
+from hwprobe.appliance import pagemap
+from hwprobe.settings.areas import AREAS, build
+from hwprobe.settings.capture import settings_from_state
+from hwprobe.appliance.base import ALL_CAPABILITIES
+from hwprobe.procedure.engine import plan
 from hwprobe.errors import SheetInvalid
-from hwprobe.sheet import dump_sheet, load_sheet, parse_sheet, summarize
-from hwprobe.state import ApplianceState, IpAddress, NicInfo
+from hwprobe.settings.sheet import dump_sheet, load_sheet, parse_sheet, summarize
+from hwprobe.appliance.state import ApplianceState, IpAddress, NicInfo
 from simulator.appliance import Appliance, Refused
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "assets" / "example-sheet.toml"
-MAP_TEXT = (ROOT / "hwprobe" / "pagemap.toml").read_text()
+MAP_TEXT = (ROOT / "hwprobe" / "appliance" / "pagemap.toml").read_text()
 ADDR = "169.254.1.3"
 
 
@@ -67,7 +67,7 @@ def test_capture_reads_every_area_back_into_a_sheet_that_loads_equal():
 
 
 def test_capture_of_an_appliance_without_e_mail_leaves_smtp_out_and_loads():
-    from hwprobe.state import SmtpSettings
+    from hwprobe.appliance.state import SmtpSettings
 
     sheet = load_sheet(EXAMPLE)
     unset = SmtpSettings(relay="", port=25, encryption="none", auth="none", username="",
@@ -273,7 +273,7 @@ def test_each_change_reads_whole_before_and_after_in_the_technicians_words():
 
 
 def test_round_trip_times_show_the_precision_they_have():
-    from hwprobe.probe import rtt_words
+    from hwprobe.port.probe import rtt_words
 
     assert [rtt_words(x) for x in (0.7, 0.04, 0.0, 12.34, None)] == \
         ["0.7 ms", "< 0.1 ms", "< 0.1 ms", "12 ms", "-"]

@@ -49,11 +49,11 @@ def test_state_dir_that_cannot_be_written_exits_3(tmp_path):
     ro.chmod(0o500)
     run = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-c", "from hwprobe import argcheck; from pathlib import Path; import sys\n"
+         sys.executable, "-c", "from hwprobe.procedure import argcheck; from pathlib import Path; import sys\n"
          "try: argcheck.check_state_dir(Path(sys.argv[1]))\n"
          "except argcheck.StateDirUnusable as e: print(e); sys.exit(e.exit_status)", str(ro / "s")]
         if os.geteuid() == 0 else
-        [sys.executable, "-c", "from hwprobe import argcheck; from pathlib import Path; import sys\n"
+        [sys.executable, "-c", "from hwprobe.procedure import argcheck; from pathlib import Path; import sys\n"
          "try: argcheck.check_state_dir(Path(sys.argv[1]))\n"
          "except argcheck.StateDirUnusable as e: print(e); sys.exit(e.exit_status)", str(ro / "s")],
         capture_output=True, text=True, timeout=60, cwd="/")

@@ -10,12 +10,12 @@ import time
 import pytest
 import serial
 
-from hwprobe.drivers import connect_console
-from hwprobe.drivers.console import ConsoleDriver
+from hwprobe.appliance.connect import connect_console
+from hwprobe.appliance.console import ConsoleDriver
 from hwprobe.errors import (
     ApplianceError, LockedOut, LoginFailed, PasswordRefused, Unreachable, ValidationRefused,
 )
-from hwprobe.state import IpAddress, Route
+from hwprobe.appliance.state import IpAddress, Route
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 
 NEW = "Tr4il-Head!"

@@ -6,14 +6,16 @@ import socket
 
 import pytest
 
-from hwprobe.drivers import connect_web, html
-from hwprobe.drivers.pinning import normalize_fingerprint
-from hwprobe.drivers.web import WebDriver
+from hwprobe.appliance.connect import connect_web
+
+from hwprobe.appliance import html
+from hwprobe.appliance.pinning import normalize_fingerprint
+from hwprobe.appliance.web import WebDriver
 from hwprobe.errors import (
     ApplianceError, CertificateChanged, LockedOut, LoginFailed, PasswordRefused, SessionExpired,
     Unreachable, ValidationRefused,
 )
-from hwprobe.state import IpAddress, Route, SmtpSettings
+from hwprobe.appliance.state import IpAddress, Route, SmtpSettings
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 
 NEW = "Tr4il-Head!"
@@ -167,8 +169,8 @@ def test_refused_value_raises_with_the_appliance_message_and_changes_nothing(web
 
 
 def test_one_refused_value_of_the_shared_global_save_fails_only_its_own_step(web, sim):
-    from hwprobe.engine import Engine
-    from hwprobe.state import Settings
+    from hwprobe.procedure.engine import Engine
+    from hwprobe.appliance.state import Settings
 
     settings = Settings(hostname="support.example.net", default_gateway="203.0.113.1",
                         dns_servers=["198.51.100.53"])
@@ -265,12 +267,12 @@ def test_changed_certificate_mid_run_is_caught_on_the_next_connection(web, sim):
 
 
 def test_certificate_is_pinned_in_the_journal_on_first_use(sim, state_dir):
-    from hwprobe import journal
+    from hwprobe.appliance import pins
 
     with driver(sim, use_journal=True) as d:
         assert d.first_use
     where = f"127.0.0.1:{sim.https_port}"
-    assert journal.pinned_fingerprint(where) == sim.fingerprint
+    assert pins.pinned_fingerprint(where) == sim.fingerprint
     with driver(sim, use_journal=True) as d:
         assert not d.first_use
     sim.fault("new_certificate")
@@ -306,7 +308,7 @@ def test_page_reader_reads_forms_tables_and_messages():
 
 def test_newer_firmware_layout_each_syslog_server_its_port_and_format_and_email_test_on_save(
         make_sim):
-    from hwprobe.state import SyslogServer
+    from hwprobe.appliance.state import SyslogServer
 
     sim = make_sim("--firmware", "current")
     with driver(sim) as d:

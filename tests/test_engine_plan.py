@@ -1,7 +1,7 @@
 """The plan: what differs between the appliance and the sheet, in a safe order."""
-from hwprobe.engine import plan
-from hwprobe.pagemap import PAGES
-from hwprobe.state import ApplianceState, IpAddress, NicInfo, Route, Settings, SmtpSettings
+from hwprobe.procedure.engine import plan
+from hwprobe.appliance.pagemap import PAGES
+from hwprobe.appliance.state import ApplianceState, IpAddress, NicInfo, Route, Settings, SmtpSettings
 
 FACTORY = IpAddress("nic1", "169.254.1.1", "255.255.255.0")
 

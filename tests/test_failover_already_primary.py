@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PAIR_CLIENT
-from hwprobe.failover import FailoverClient
+from hwprobe.appliance.failover import FailoverClient
 from simulator import control
 from simulator import lab as labmod
 from simulator.lab import PAIR
@@ -87,7 +87,7 @@ def test_console_reads_the_role_first_says_already_primary_and_does_not_promote(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("BRINGUP_API_CLIENT_ID", PAIR_CLIENT[0])
     monkeypatch.setenv("BRINGUP_API_SECRET", PAIR_CLIENT[1])
-    from hwprobe import probe as probe_mod
+    from hwprobe.port import probe as probe_mod
     monkeypatch.setattr(probe_mod, "preload", lambda: None)     # no scapy needed here
     before = command_requests(pair)
     app = make_app(["--console-profile", "--sheet", str(sheet)])

@@ -1,11 +1,11 @@
 """check_health answers in the shape BeyondTrust documents, parsed by
-hwprobe.failover.parse_health (pure parsing: the XML texts are the documented
+hwprobe.appliance.failover.parse_health (pure parsing: the XML texts are the documented
 shape written out, the lab tests read the simulator's own)."""
 from __future__ import annotations
 
 import pytest
 
-from hwprobe.failover import parse_health
+from hwprobe.appliance.failover import parse_health
 
 NS = 'xmlns="https://www.beyondtrust.com/namespaces/API/command"'
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hwprobe.pagemap import profile_for, profiles
+from hwprobe.appliance.pagemap import profile_for, profiles
 from simulator import control
 from test_apply_lab import ADDR, EXAMPLE, FIRST, LATER, NEW_PASSWORD, bringup, ten_syslog_sheet
 

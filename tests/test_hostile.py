@@ -8,10 +8,12 @@ import time
 
 import pytest
 
-from hwprobe.drivers import connect_web, web as webmod
+from hwprobe.appliance.connect import connect_web
+
+from hwprobe.appliance import web as webmod
 from hwprobe.errors import ApplianceError
 from hwprobe.safetext import shown, unsafe_in
-from hwprobe.state import IpAddress
+from hwprobe.appliance.state import IpAddress
 from simfixture import start_sim
 
 NEW = "Tr4il-Head!"
@@ -96,7 +98,7 @@ def test_a_tls_handshake_dripped_byte_by_byte_ends_at_its_deadline():
     import socket
     import threading
 
-    from hwprobe.drivers.pinning import fetch_fingerprint
+    from hwprobe.appliance.pinning import fetch_fingerprint
     from hwprobe.errors import Unreachable
 
     server = socket.create_server(("127.0.0.1", 0))

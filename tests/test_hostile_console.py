@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hwprobe.drivers import connect_console
-from hwprobe.drivers.transcript import MAX_LINE
+from hwprobe.appliance.connect import connect_console
+from hwprobe.appliance.transcript import MAX_LINE
 from hwprobe.errors import Unreachable
 from hwprobe.safetext import unsafe_in
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from hwprobe import interfaces
+from hwprobe.port import interfaces
 from hwprobe.errors import BadInput
 
 pytestmark = pytest.mark.lab

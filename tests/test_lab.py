@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from hwprobe.drivers.pinning import PinnedAdapter, fetch_fingerprint
-from hwprobe.drivers.web import WebDriver
+from hwprobe.appliance.pinning import PinnedAdapter, fetch_fingerprint
+from hwprobe.appliance.web import WebDriver
 from hwprobe.errors import LockedOut, LoginFailed, PasswordChangeRequired, ValidationRefused
-from hwprobe.state import IpAddress, SmtpSettings
+from hwprobe.appliance.state import IpAddress, SmtpSettings
 from simulator import control
 from simulator import lab as labmod
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe import link
+from hwprobe.port import link
 from hwprobe.errors import LinkError
 from peers import peers, port  # noqa: F401  (fixture)
 from sim_helpers import wait_until
@@ -324,7 +324,7 @@ def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
 def test_dhcpcd_paused_by_a_run_that_died_runs_again_after_restore_link(lab, peers, state_dir):
     """A run SIGKILLed while it holds the port leaves dhcpcd paused: the
     journal knows, and restore-link resumes it; it takes its lease back."""
-    from hwprobe import journal
+    from hwprobe.port import journal
     from simulator.lab import in_netns
 
     peers.dhcp_server(lab)
@@ -467,7 +467,7 @@ def test_a_console_the_user_may_not_open_says_dialout_or_sudo(tmp_path):
     device = os.ttyname(slave)
     os.chmod(device, 0o600)
     try:
-        code = ("from hwprobe.drivers.console import ConsoleDriver\n"
+        code = ("from hwprobe.appliance.console import ConsoleDriver\n"
                 "from hwprobe.errors import Unreachable\n"
                 f"try:\n    ConsoleDriver({device!r}).open()\n"
                 "except Unreachable as e:\n    print(e)\n")

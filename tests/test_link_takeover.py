@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from hwprobe import journal, link
+from hwprobe.appliance import pins
+from hwprobe.port import journal, link
 from hwprobe.errors import LinkError, PortRefused
 
 from lab_helpers import port_state, second_port
@@ -186,7 +187,7 @@ def test_restore_from_journal_after_a_dead_run_and_again_is_harmless(lab, state_
 def test_a_dead_runs_journal_is_left_to_a_new_run_that_holds_the_ports_lock(lab, state_dir):
     """A run that is starting takes the port's lock, then puts the port back
     from the journal itself: restore-link must not do it under it."""
-    from hwprobe.portlock import PortLock
+    from hwprobe.port.lock import PortLock
     from simulator.lab import in_netns
 
     with in_netns(lab.laptop_ns):
@@ -316,13 +317,13 @@ def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir,
 
 def test_pinned_fingerprint_is_remembered_per_appliance_address(state_dir):
     fp = "AB:" * 31 + "CD"
-    journal.pin_fingerprint("169.254.1.1", fp)
-    assert journal.pinned_fingerprint("169.254.1.1") == ("ab" * 31 + "cd")
-    assert journal.pinned_fingerprint("169.254.1.2") is None
-    journal.forget_fingerprint("169.254.1.1")
-    assert journal.pinned_fingerprint("169.254.1.1") is None
+    pins.pin_fingerprint("169.254.1.1", fp)
+    assert pins.pinned_fingerprint("169.254.1.1") == ("ab" * 31 + "cd")
+    assert pins.pinned_fingerprint("169.254.1.2") is None
+    pins.forget_fingerprint("169.254.1.1")
+    assert pins.pinned_fingerprint("169.254.1.1") is None
     with pytest.raises(ValueError):
-        journal.pin_fingerprint("169.254.1.1", "not-a-hash")
+        pins.pin_fingerprint("169.254.1.1", "not-a-hash")
 
 
 def test_a_damaged_journal_entry_is_kept_and_named_never_set_aside(state_dir):

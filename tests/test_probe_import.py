@@ -14,14 +14,14 @@ def run(code: str) -> subprocess.CompletedProcess:
 
 
 def test_importing_probe_and_link_does_not_load_scapy():
-    r = run("import sys; from hwprobe import probe, link, interfaces, journal;"
+    r = run("import sys; from hwprobe.port import probe, link, interfaces, journal;"
             "from bringup.commands import probe as c;"
             "sys.exit(1 if 'scapy' in sys.modules else 0)")
     assert r.returncode == 0, r.stderr
 
 
 def test_a_probe_and_its_preload_never_load_scapy():
-    r = run("import sys; from hwprobe import probe; probe.preload();"
+    r = run("import sys; from hwprobe.port import probe; probe.preload();"
             "import bringup.commands.probe;"
             "sys.exit(1 if 'scapy' in sys.modules else 0)")
     assert r.returncode == 0, r.stderr
@@ -32,9 +32,9 @@ def test_what_bringup_probe_needs_before_its_first_arp_probe_stays_small():
     probes before the rest of bringup loads: that path must not pull in the
     heavy modules again (dataclasses brings inspect; hashlib OpenSSL)."""
     r = run("import sys; import bringup.cli, bringup.runlog, bringup.commands.probe;"
-            "from hwprobe import arp, interfaces, privileges;"
+            "from hwprobe.port import arp, interfaces, privileges;"
             "heavy = [m for m in ('dataclasses', 'inspect', 'hashlib', 'ssl', 'pyroute2',"
-            " 'hwprobe.probe', 'hwprobe.link', 'hwprobe.journal') if m in sys.modules];"
+            " 'hwprobe.port.probe', 'hwprobe.port.link', 'hwprobe.port.journal') if m in sys.modules];"
             "print(heavy); sys.exit(1 if heavy else 0)")
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -42,7 +42,7 @@ def test_what_bringup_probe_needs_before_its_first_arp_probe_stays_small():
 def test_arp_frames_match_what_scapy_builds_and_reads():
     from scapy.layers.l2 import ARP, Ether
 
-    from hwprobe import probe
+    from hwprobe.port import probe
 
     mac = bytes.fromhex("020000000001")
     ours = probe._arp_frame(mac, "169.254.1.3")

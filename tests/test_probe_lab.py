@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe import link, probe
+from hwprobe.port import link, probe
 from lab_helpers import second_port
 
 pytestmark = pytest.mark.lab

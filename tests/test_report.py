@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hwprobe.report import build, write_report
+from hwprobe.procedure.report import build, write_report
 
 
 def _report(**kw):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import re
 
-from hwprobe.engine import VERIFIED, RunResult, Step
-from hwprobe.report import build, write_report
+from hwprobe.procedure.engine import VERIFIED, RunResult, Step
+from hwprobe.procedure.report import build, write_report
 from hwprobe.safetext import unsafe_in
-from hwprobe.state import ApplianceState, NicInfo
+from hwprobe.appliance.state import ApplianceState, NicInfo
 
 SPOOF = "\x1b]0;owned\x07\x1b[2J\x1b]8;;https://203.0.113.66/\x1b\\[click](https://203.0.113.66/) **ok** | <b>x</b> \x9b31m"
 SECRET = "p|a*ss[w]ord!"

@@ -2,8 +2,8 @@
 import datetime as dt
 import json
 
-from hwprobe import rma, runbook
-from hwprobe.sheet import load_sheet
+from hwprobe.runbook import rma, checklists as runbook
+from hwprobe.settings.sheet import load_sheet
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml"
@@ -125,7 +125,7 @@ def test_readiness_flags_an_old_incomplete_sheet(tmp_path):
 
 def test_sheet_failover_table_loads_round_trips_and_checks_the_method(tmp_path):
     from hwprobe.errors import SheetInvalid
-    from hwprobe.sheet import dump_sheet, parse_sheet
+    from hwprobe.settings.sheet import dump_sheet, parse_sheet
 
     base = EXAMPLE.read_text()
     s = parse_sheet(base + '\n[failover]\nmethod = "dns"\npeer_address = "198.51.100.21"\n'

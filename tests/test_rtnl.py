@@ -1,4 +1,4 @@
-"""hwprobe.rtnl, the small rtnetlink client the takeover uses, reads and
+"""hwprobe.port.rtnl, the small rtnetlink client the takeover uses, reads and
 changes a port as iproute2 (`ip`, the independent peer) shows it (lab)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from hwprobe.rtnl import NetlinkError, Rtnl
+from hwprobe.port.rtnl import NetlinkError, Rtnl
 
 pytestmark = pytest.mark.lab
 

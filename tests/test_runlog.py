@@ -222,9 +222,9 @@ def test_run_log_has_the_drivers_relogin_and_no_password_and_q_is_quiet(make_lab
     assert "logging in again" in err              # -v: the driver's info line, on stderr
     log_text = (state / runlog.LOG_NAME).read_text()
     assert STAMP.match(log_text)
-    assert re.search(r"INFO hwprobe\.drivers\.web: the session on .* expired; logging in again",
+    assert re.search(r"INFO hwprobe\.appliance\.web: the session on .* expired; logging in again",
                      log_text), log_text[-2000:]
-    assert re.search(r"DEBUG hwprobe\.drivers\.web: (GET|POST) /appliance", log_text)
+    assert re.search(r"DEBUG hwprobe\.appliance\.web: (GET|POST) /appliance", log_text)
     assert "end: exit status 0" in log_text
     # the libraries' own chatter (pyroute2 logs every netlink message) stays out
     assert not re.search(r"(DEBUG|INFO) (pyroute2|urllib3|asyncio)", log_text)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.drivers import connect_console
+from hwprobe.appliance.connect import connect_console
 from hwprobe.errors import Unreachable
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 from sim_helpers import GOOD_PASSWORD, wait_until

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from hwprobe import serialports
+from hwprobe.port import serialports
 
 
 def test_a_by_id_name_is_listed_with_the_device_it_points_to(tmp_path):

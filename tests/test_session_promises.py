@@ -179,7 +179,7 @@ def test_dry_run_on_a_factory_appliance_saves_nothing_and_leaves_the_password_ch
     r = run_bringup(lab, *apply_args("--dry-run"), env_extra=FIRST, state_dir=state_dir)
     assert r.returncode == 0, r.stderr
     assert "password change" in r.stdout and "would" in r.stdout, r.stdout
-    # in the words of the console's Restore rows (hwprobe.wording)
+    # in the words of the console's Restore rows (hwprobe.settings.wording)
     assert "would: DNS: none -> 198.51.100.53, 203.0.113.53" in r.stdout, r.stdout
     s = stats(lab)
     assert s["changes"] == {}, s["changes"]

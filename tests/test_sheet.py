@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import bringup_assets
-from hwprobe import validate as v
+from hwprobe.settings import validate as v
 from hwprobe.errors import SheetInvalid
-from hwprobe.sheet import dump_sheet, load_sheet, parse_sheet, summarize, write_sheet
-from hwprobe.state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
+from hwprobe.settings.sheet import dump_sheet, load_sheet, parse_sheet, summarize, write_sheet
+from hwprobe.appliance.state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
 
 BAD = Path(__file__).parent / "bad_sheets"
 BAD_SHEETS = sorted(p.stem for p in BAD.glob("*.toml"))
@@ -299,7 +299,7 @@ def test_gateway_must_be_inside_a_configured_subnet():
 
 
 def test_sheet_modules_import_no_user_interface():
-    code = ("import sys, hwprobe.sheet, hwprobe.validate; "
+    code = ("import sys, hwprobe.settings.sheet, hwprobe.settings.validate; "
             "print(sorted(m for m in ('textual', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent, env=os.environ | {"PYTHONPATH": "."})

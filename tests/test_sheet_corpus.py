@@ -17,7 +17,7 @@ import pytest
 import bringup_assets
 from hwprobe.errors import SheetInvalid
 from hwprobe.safetext import unsafe_in
-from hwprobe.sheet import load_sheet
+from hwprobe.settings.sheet import load_sheet
 
 EXAMPLE = Path(str(bringup_assets.path("example-sheet.toml"))).read_text()
 _KEY = re.compile(r"^(?P<key>[a-z_]+) = (?P<value>.*?)(?P<comment>\s+#.*)?$", re.M)

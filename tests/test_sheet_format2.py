@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from hwprobe.errors import SheetInvalid
-from hwprobe.profiles import SheetDoesNotFit, check_fits
-from hwprobe.sheet import dump_sheet, parse_sheet
-from hwprobe.state import SyslogServer
-from hwprobe.survey import redact
+from hwprobe.appliance.profiles import SheetDoesNotFit, check_fits
+from hwprobe.settings.sheet import dump_sheet, parse_sheet
+from hwprobe.appliance.state import SyslogServer
+from hwprobe.appliance.survey import redact
 
 EXAMPLE = (Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml").read_text()
 ONE_LIST = ('[syslog]                         # Security > Appliance Administration\n'

@@ -6,7 +6,7 @@ import time
 import pytest
 import serial
 
-from hwprobe.pagemap import CONSOLE as K, PAGES
+from hwprobe.appliance.pagemap import CONSOLE as K, PAGES
 from sim_helpers import GOOD_PASSWORD, Sim, table_rows
 
 IP = PAGES["ip_config"]

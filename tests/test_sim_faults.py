@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 from sim_helpers import Sim, error_of, wait_until
 
 IP = PAGES["ip_config"]

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 from sim_helpers import Browser, error_of, table_rows
 
 pytestmark = pytest.mark.lab

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 from sim_helpers import (GOOD_PASSWORD, Sim, error_of, notice_of, table_rows,
                          value_of)
 

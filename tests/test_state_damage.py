@@ -26,7 +26,7 @@ import pytest
 from conftest import require_lab
 from lab_helpers import (EXAMPLE, NEW_PASSWORD, SMTP_PASSWORD, bringup_argv, bringup_env,
                          no_traceback, own_address, port_state, run_bringup)
-from hwprobe.journal import LinkRecord, SavedAddress
+from hwprobe.port.journal import LinkRecord, SavedAddress
 from simulator import control
 
 pytestmark = pytest.mark.lab

@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from hwprobe.sheet import load_sheet
+from hwprobe.settings.sheet import load_sheet
 from simulator import lab as labmod
 from simulator.control import send
 from test_tui_flow import (NEW_PASSWORD, SHEET, app_for, lan0_addresses, on_step, screen_text,

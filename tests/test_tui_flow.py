@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.sheet import load_sheet
+from hwprobe.settings.sheet import load_sheet
 from simulator import lab as labmod
 from simulator.control import send
 from bringup.console import make_app
@@ -365,7 +365,7 @@ def test_a_fast_typist_logs_in_with_both_passwords_typed_ahead_of_enter(make_lab
 
 def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make_lab,
                                                                             state_dir):
-    from hwprobe.session import BringupSession, Target
+    from hwprobe.procedure.session import BringupSession, Target
     from tui.screens.base import Session, save_progress
 
     lab = make_lab(appliance_address="169.254.1.1")

@@ -1,5 +1,5 @@
 """The bring-up session's promises, kept on the console's path too, in a lab:
-the console walks the same ``hwprobe.session.BringupSession`` as ``bringup
+the console walks the same ``hwprobe.procedure.session.BringupSession`` as ``bringup
 apply``, so a refused login or a changed certificate still ends with the
 laptop port exactly as before and a report saying where it stopped, and a
 re-run after the password was changed knows it from the run journal."""

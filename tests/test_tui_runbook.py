@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe import interfaces, link
-from hwprobe import probe as probe_mod
+from hwprobe.port import interfaces, link
+from hwprobe.port import probe as probe_mod
 from conftest import PAIR_CLIENT
 from test_tui_flow import screen_text, wait_for
 from test_tui_screens import _assert_ascii
@@ -461,7 +461,7 @@ def test_failover_screen_without_a_failover_table_says_not_in_the_sheet(sheet, s
 
 def role_of(lab, address: str) -> str:
     """The appliance's role, read independently of the console."""
-    from hwprobe.failover import FailoverClient
+    from hwprobe.appliance.failover import FailoverClient
     from simulator.lab import in_netns
 
     with in_netns(lab.laptop_ns):

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe import interfaces, link
-from hwprobe import probe as probe_mod
-from hwprobe.engine import VERIFIED, RunResult, plan
-from hwprobe.session import BringupSession, Target
-from hwprobe.sheet import load_sheet
-from hwprobe.state import ApplianceState, NicInfo
+from hwprobe.port import interfaces, link
+from hwprobe.port import probe as probe_mod
+from hwprobe.procedure.engine import VERIFIED, RunResult, plan
+from hwprobe.procedure.session import BringupSession, Target
+from hwprobe.settings.sheet import load_sheet
+from hwprobe.appliance.state import ApplianceState, NicInfo
 from bringup.console import make_app
 from tui.app import ConsoleOptions
 
@@ -190,7 +190,7 @@ def test_restore_step_after_the_run_shows_what_the_appliance_holds(keys, snap_co
 def _sheet_values(sheet: str) -> set[str]:
     """Every value of ``sheet`` as the console says it (choices by their
     names on the appliance's pages)."""
-    from hwprobe.areas import ENCRYPTIONS, SYSLOG_FORMATS
+    from hwprobe.settings.areas import ENCRYPTIONS, SYSLOG_FORMATS
 
     s = load_sheet(sheet)
     out = {s.hostname, s.default_gateway, *s.dns_servers, *(s.ntp_servers or []),

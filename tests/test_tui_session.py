@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.probe import Responder
-from hwprobe.session import BringupSession, Target
+from hwprobe.port.probe import Responder
+from hwprobe.procedure.session import BringupSession, Target
 from tui.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent

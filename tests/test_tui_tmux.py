@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.sheet import load_sheet
+from hwprobe.settings.sheet import load_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "assets" / "example-sheet.toml"

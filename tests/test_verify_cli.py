@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hwprobe.sheet import load_sheet
-from hwprobe.verify import _answers, names_of
+from hwprobe.settings.sheet import load_sheet
+from hwprobe.procedure.verify import _answers, names_of
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "assets" / "example-sheet.toml"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hwprobe import wording
-from hwprobe.engine import plan
-from hwprobe.sheet import load_sheet
-from hwprobe.state import ApplianceState, IpAddress, SmtpSettings
+from hwprobe.settings import wording
+from hwprobe.procedure.engine import plan
+from hwprobe.settings.sheet import load_sheet
+from hwprobe.appliance.state import ApplianceState, IpAddress, SmtpSettings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "example-sheet.toml"
 
@@ -56,7 +56,7 @@ def test_detail_sets_now_sheet_and_read_back_side_by_side_and_marks_what_changes
 
 def test_a_step_that_only_sets_the_smtp_password_says_so():
     sheet = load_sheet(EXAMPLE)
-    from hwprobe.areas import smtp_json
+    from hwprobe.settings.areas import smtp_json
 
     state = ApplianceState(smtp=SmtpSettings(**{**smtp_json(sheet.smtp), "auth": "password"}))
     step = _steps(state)["smtp"]

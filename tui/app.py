@@ -37,7 +37,7 @@ from .typeahead import MOVES, TypeAhead
 from .widgets.safe import ControlFilter
 
 if TYPE_CHECKING:
-    from hwprobe.session import BringupSession
+    from hwprobe.procedure.session import BringupSession
 
 SCREENS = {
     "start": "tui.screens.start:StartScreen",
@@ -257,7 +257,7 @@ class BringupApp(App[int]):
     @work(thread=True, exit_on_error=False, group="warmup")
     def _load_slow_modules(self) -> None:
         """pyroute2 costs about half a second to import: do it after the first frame."""
-        importlib.import_module("hwprobe.probe").preload()
+        importlib.import_module("hwprobe.port.probe").preload()
 
     def _resume(self, previous: dict | None) -> None:
         if not previous:

@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 
     from textual.widget import Widget
 
-    from hwprobe.engine import Plan, RunResult, Step
-    from hwprobe.failover import Health, PromoteResult
-    from hwprobe.interfaces import Port
-    from hwprobe.probe import ProbeResult, Responder
-    from hwprobe.state import ApplianceState
-    from hwprobe.verify import VerifyResult
+    from hwprobe.procedure.engine import Plan, RunResult, Step
+    from hwprobe.appliance.failover import Health, PromoteResult
+    from hwprobe.port.interfaces import Port
+    from hwprobe.port.probe import ProbeResult, Responder
+    from hwprobe.appliance.state import ApplianceState
+    from hwprobe.procedure.verify import VerifyResult
 
 
 class PortsListed(Message):

@@ -9,7 +9,7 @@ an attribute itself.
 
 The procedure itself (the laptop port, the probe, the driver, logging in,
 the run, the report) is the core's one bring-up session,
-``hwprobe.session.BringupSession``, the same object ``bringup apply`` uses:
+``hwprobe.procedure.session.BringupSession``, the same object ``bringup apply`` uses:
 ``bringup`` holds it, and what it knows (the port held, the appliance chosen,
 the open driver, the run's result and report) is read from it, never copied.
 Its methods run in the screens' workers, as the core's API allows.
@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 from hwprobe.constants import state_dir
 
 if TYPE_CHECKING:
-    from hwprobe.drivers.base import ApplianceDriver
-    from hwprobe.engine import RunResult
-    from hwprobe.link import Takeover
-    from hwprobe.probe import Responder
-    from hwprobe.session import BringupSession
-    from hwprobe.state import ApplianceState, Settings
+    from hwprobe.appliance.base import ApplianceDriver
+    from hwprobe.procedure.engine import RunResult
+    from hwprobe.port.link import Takeover
+    from hwprobe.port.probe import Responder
+    from hwprobe.procedure.session import BringupSession
+    from hwprobe.appliance.state import ApplianceState, Settings
 
 STEPS = (
     ("start", "Settings sheet"),

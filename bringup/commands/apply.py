@@ -15,14 +15,15 @@ import sys
 from pathlib import Path
 
 from bringup import runlog
-from hwprobe import argcheck, password_rule
+from hwprobe.procedure import argcheck
+from hwprobe.appliance import password_rule
 from hwprobe.constants import (ENV_NEW_PASSWORD, ENV_PASSWORD, ENV_SMTP_PASSWORD, FACTORY_PASSWORD,
                          FACTORY_USER, LAPTOP_ADDRESS)
 from hwprobe.errors import (BadInput, BringupError, LoginFailed, PasswordRefused, ProbeTimeout,
                             SheetInvalid)
 from hwprobe.safetext import shown
-from hwprobe.session import BringupSession, Target
-from hwprobe.wording import step_change
+from hwprobe.procedure.session import BringupSession, Target
+from hwprobe.settings.wording import step_change
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -231,7 +232,7 @@ def _search(session: BringupSession) -> None:
 
 
 def _carrier(session: BringupSession) -> bool:
-    from hwprobe import interfaces
+    from hwprobe.port import interfaces
 
     try:
         return interfaces.get_port(session.target.iface).carrier
@@ -242,7 +243,7 @@ def _carrier(session: BringupSession) -> bool:
 # --- apply ----------------------------------------------------------------------
 
 def run_apply(args) -> int:
-    from hwprobe.sheet import load_sheet
+    from hwprobe.settings.sheet import load_sheet
 
     settings = load_sheet(args.sheet)         # SheetInvalid: exit 2, nothing contacted
     target = target_of(args)
@@ -359,8 +360,8 @@ def _check_writable(out: Path) -> None:
 
 
 def run_capture(args) -> int:
-    from hwprobe.capture import settings_from_state
-    from hwprobe.sheet import load_sheet, write_sheet
+    from hwprobe.settings.capture import settings_from_state
+    from hwprobe.settings.sheet import load_sheet, write_sheet
 
     target = target_of(args)
     target.check()

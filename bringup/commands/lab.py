@@ -145,7 +145,7 @@ def _up(args) -> int:
     labmod = _lab()
     extra = [a for a in args.sim_args if a != "--"]
     if args.firmware:
-        from hwprobe.pagemap import profiles
+        from hwprobe.appliance.pagemap import profiles
 
         if args.firmware not in profiles():
             raise BadInput(f"--firmware {args.firmware}: choose one of {', '.join(profiles())}")

@@ -52,7 +52,7 @@ def _say(text: str) -> None:
 def run_restore(args) -> int:
     from dataclasses import asdict
 
-    from hwprobe import link
+    from hwprobe.port import link
 
     notes: list[str] = []
 
@@ -79,7 +79,7 @@ def _print_serial(devices) -> None:
 
 
 def run_ports(args) -> int:
-    from hwprobe import interfaces, serialports
+    from hwprobe.port import interfaces, serialports
 
     serial_devices = serialports.list_serial()
     if args.serial:

@@ -14,7 +14,7 @@ import sys
 import threading
 
 from bringup import runlog
-from hwprobe import argcheck
+from hwprobe.procedure import argcheck
 from hwprobe.constants import FACTORY_ADDRESSES, LAPTOP_ADDRESS
 
 HELP = """\
@@ -82,7 +82,7 @@ def colon_hex(fingerprint: str) -> str:
 
 def _source_address(iface: str) -> str:
     from hwprobe.errors import BadInput
-    from hwprobe.interfaces import get_port, is_link_local
+    from hwprobe.port.interfaces import get_port, is_link_local
 
     port = get_port(iface)
     mine = [a.split("/")[0] for a in port.addresses if ":" not in a]
@@ -94,9 +94,9 @@ def _source_address(iface: str) -> str:
 
 def run(args) -> int:
     # the ARP work may start before the rest of bringup loads (see below):
-    # what it needs is small (hwprobe.arp: no dataclasses, no hashlib)
-    from hwprobe import arp, interfaces
-    from hwprobe.privileges import require_privileges
+    # what it needs is small (hwprobe.port.arp: no dataclasses, no hashlib)
+    from hwprobe.port import arp, interfaces
+    from hwprobe.port.privileges import require_privileges
 
     addresses = tuple(args.addresses or FACTORY_ADDRESSES)
     require_privileges(("CAP_NET_RAW",) if args.no_takeover
@@ -119,7 +119,7 @@ def run(args) -> int:
             _say(f"{r.address} ALSO answered from {', '.join(r.conflict_macs)}")
 
     if args.no_takeover:
-        from hwprobe import probe
+        from hwprobe.port import probe
 
         src = _source_address(args.iface)
         result = probe.probe(args.iface, src, addresses, timeout=args.timeout,
@@ -136,8 +136,8 @@ def run(args) -> int:
             # nor one a journal says is taken over: held, or to be put back)
             check = arp.ArpCheck(args.iface, [args.laptop_address])     # the long pole first
             search.start()
-        from hwprobe import probe
-        from hwprobe.session import BringupSession, Target
+        from hwprobe.port import probe
+        from hwprobe.procedure.session import BringupSession, Target
 
         target = Target(iface=args.iface, laptop_address=args.laptop_address,
                         force_port=args.force, address=None)
@@ -206,7 +206,7 @@ class _Search:
         self._thread.start()
 
     def _run(self) -> None:
-        from hwprobe import probe
+        from hwprobe.port import probe
 
         try:
             self._result = probe.probe(self.iface, probe.ANY, self.addresses,
@@ -220,7 +220,7 @@ class _Search:
         ``src`` (the laptop's address, just claimed), in a thread of its own
         (started from the takeover's thread, so in its network namespace):
         it overlaps the takeover's last journal save."""
-        from hwprobe import probe
+        from hwprobe.port import probe
 
         def run() -> None:
             self._thread.join()

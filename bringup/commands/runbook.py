@@ -14,7 +14,7 @@ import os
 import sys
 
 from hwprobe.errors import BadInput
-from hwprobe.runbook import FAILED, QUESTIONS
+from hwprobe.runbook.checklists import FAILED, QUESTIONS
 
 ALREADY_PRIMARY = ("{address} is already the primary: nothing to promote (with Enable "
                    "Automatic Failover on, the backup takes the primary role by itself). "
@@ -114,8 +114,8 @@ def _print_health(label: str, h) -> None:
 
 
 def _failover(args) -> int:
-    from hwprobe.failover import promote
-    from hwprobe.session import BringupSession, Target
+    from hwprobe.appliance.failover import promote
+    from hwprobe.procedure.session import BringupSession, Target
 
     try:
         ipaddress.IPv4Address(args.address)
@@ -190,8 +190,8 @@ def _failover(args) -> int:
 
 
 def _readiness(args) -> int:
-    from hwprobe.runbook import readiness
-    from hwprobe.sheet import load_sheet
+    from hwprobe.runbook.checklists import readiness
+    from hwprobe.settings.sheet import load_sheet
 
     rep = readiness(args.sheet, load_sheet(args.sheet))
     if args.json:
@@ -234,7 +234,7 @@ def _ask(question: str) -> bool:
 
 
 def _triage(args) -> int:
-    from hwprobe.runbook import ASKED, PATHS, Timeline, missing_answers, triage
+    from hwprobe.runbook.checklists import ASKED, PATHS, Timeline, missing_answers, triage
 
     answers = {fact: _yes_no(getattr(args, fact)) for fact in QUESTIONS}
     failed = args.failed
@@ -273,7 +273,7 @@ def _triage(args) -> int:
 
 
 def _runbook(args) -> int:
-    from hwprobe.runbook import PATH_ORDER, PATHS, checklist, checklist_text
+    from hwprobe.runbook.checklists import PATH_ORDER, PATHS, checklist, checklist_text
 
     if not args.path:
         if args.failed or sys.stdin.isatty():
@@ -288,7 +288,7 @@ def _runbook(args) -> int:
         raise BadInput(f"runbook {args.path}: choose one of {', '.join(PATH_ORDER)}")
     settings = None
     if args.sheet:
-        from hwprobe.sheet import load_sheet
+        from hwprobe.settings.sheet import load_sheet
 
         settings = load_sheet(args.sheet)
     facts = {"snapshot": _yes_no(args.snapshot),

@@ -13,16 +13,16 @@ import os
 import sys
 from pathlib import Path
 
-from hwprobe import argcheck
+from hwprobe.procedure import argcheck
 from hwprobe.constants import FACTORY_USER, LAPTOP_ADDRESS
 from hwprobe.errors import BadInput, BringupError
-from hwprobe.session import BringupSession, Target
+from hwprobe.procedure.session import BringupSession, Target
 
 from .apply import _find, _login, _say
 
 SURVEY_HELP = """\
 Logs in to the appliance and reads every page its firmware profile names
-(hwprobe/pagemap.toml), changing nothing. Says for each page and field whether
+(hwprobe/appliance/pagemap.toml), changing nothing. Says for each page and field whether
 it was found, is missing, or is there but unknown to bringup, with the
 appliance's software version, and writes one archive of the pages as served
 (CSRF tokens, passwords and addresses other than the appliance's own are
@@ -61,7 +61,7 @@ def register(sub, root) -> None:
 
 
 def run_survey(args) -> int:
-    from hwprobe.survey import run_survey as survey, summary_lines
+    from hwprobe.appliance.survey import run_survey as survey, summary_lines
 
     out = Path(args.out)
     if not out.is_dir():

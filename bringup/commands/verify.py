@@ -2,7 +2,7 @@
 
 Logs in on the production address, reads back against the sheet, checks
 health, and has the appliance itself send its test e-mail, look up the sheet's
-names, reach its servers, show NTP sync and send syslog (hwprobe/verify.py).
+names, reach its servers, show NTP sync and send syslog (hwprobe/procedure/verify.py).
 The password comes from BRINGUP_PASSWORD or a prompt, never argv.
 """
 from __future__ import annotations
@@ -41,9 +41,9 @@ def register(sub, root) -> None:
 
 
 def run_verify(args) -> int:
-    from hwprobe.session import BringupSession
-    from hwprobe.sheet import load_sheet
-    from hwprobe.verify import add_to_run_report, verify, write_report
+    from hwprobe.procedure.session import BringupSession
+    from hwprobe.settings.sheet import load_sheet
+    from hwprobe.procedure.verify import add_to_run_report, verify, write_report
     from .apply import _find, _login, _say, target_of
 
     settings = load_sheet(args.sheet)             # SheetInvalid: exit 2, nothing contacted
@@ -78,6 +78,6 @@ def run_verify(args) -> int:
 
 
 def to_text_one(check) -> str:
-    from hwprobe.verify import VerifyResult, to_text
+    from hwprobe.procedure.verify import VerifyResult, to_text
 
     return to_text(VerifyResult("", [check]))[0]

@@ -1,7 +1,7 @@
 """The Restore step's detail pane: one settings area, every field, unabridged.
 
 What the appliance holds now, what the sheet asks, and (after the apply)
-what was read back, field by field, from ``hwprobe.wording.detail``. Side by
+what was read back, field by field, from ``hwprobe.settings.wording.detail``. Side by
 side when the terminal is wide enough for every line of every column; at 80
 columns each field is stacked (now, sheet, read back under its name), so no
 value is ever cut or folded. Up/Down walk the rows of the Restore table,
@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 if TYPE_CHECKING:                                   # pragma: no cover
-    from hwprobe.wording import FieldChange
+    from hwprobe.settings.wording import FieldChange
 
 GAP = 2
 SIDES = (("now", "Now"), ("sheet", "From the sheet"), ("read_back", "Read back"))

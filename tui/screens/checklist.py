@@ -1,7 +1,7 @@
 """A recovery path as a checklist: cold spare, virtual appliance, temporary
 hosted site, SaaS outage.
 
-The steps are the vendor's procedure's (``hwprobe.runbook.checklist``), in its
+The steps are the vendor's procedure's (``hwprobe.runbook.checklists.checklist``), in its
 order, each ending with the procedure line it comes from; notes (facts the
 procedure states) have no tick box; bringup's own help, filled with the loaded
 sheet's values, is the indented "bringup:" line under a step. The technician
@@ -25,7 +25,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hwprobe.runbook import Checklist, ChecklistItem, Timeline, backup_note_text, checklist
+from hwprobe.runbook.checklists import Checklist, ChecklistItem, Timeline, backup_note_text, checklist
 
 from ..widgets.fields import Field
 from .paths import PathScreen, incident_name

@@ -1,6 +1,6 @@
 """Step 7: what was done, where the report is, the laptop port given back,
 what the technician does next, and each setting as read back off the
-appliance, in the words of the Restore rows (``hwprobe.wording``)."""
+appliance, in the words of the Restore rows (``hwprobe.settings.wording``)."""
 from __future__ import annotations
 
 from textual import work
@@ -9,9 +9,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from hwprobe import wording
-from hwprobe.areas import AREAS
-from hwprobe.report import NEXT_STEPS
+from hwprobe.settings import wording
+from hwprobe.settings.areas import AREAS
+from hwprobe.procedure.report import NEXT_STEPS
 from hwprobe.safetext import shown
 
 from ..messages import PortGivenBack

@@ -6,7 +6,7 @@ sheet's [failover] table. It reads the backup's role and health first (on
 opening, when the peer and API client are known): when the backup already
 holds the primary role (automatic failover) it says so, ticks step 2 and sends
 nothing. Otherwise ^y makes it primary with the command API
-(``hwprobe.failover.promote``): the
+(``hwprobe.appliance.failover.promote``): the
 appliance's own XML answer is shown, and the new role is confirmed by reading
 health again. The API secret lives in its field only: never logged, never
 written. Errors (wrong secret, no answer, an ``<error>`` answer) change nothing
@@ -23,8 +23,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
-from hwprobe import validate as v
-from hwprobe.runbook import PATHS, sheet_values
+from hwprobe.settings import validate as v
+from hwprobe.runbook.checklists import PATHS, sheet_values
 
 from ..messages import HealthRead, PromoteDone
 from ..widgets.choice import Tick
@@ -194,7 +194,7 @@ class FailoverScreen(PathScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
           description="read the appliance's health")
     def read_health(self, address: str, client_id: str, secret: str) -> None:
-        from hwprobe.session import BringupSession, Target
+        from hwprobe.procedure.session import BringupSession, Target
 
         client = BringupSession(Target(address=address)).failover_client(client_id, secret)
         try:
@@ -207,8 +207,8 @@ class FailoverScreen(PathScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="failover",
           description="make the appliance primary")
     def make_primary(self, address: str, client_id: str, secret: str, sync_first: bool) -> None:
-        from hwprobe.failover import promote
-        from hwprobe.session import BringupSession, Target
+        from hwprobe.appliance.failover import promote
+        from hwprobe.procedure.session import BringupSession, Target
 
         client = BringupSession(Target(address=address)).failover_client(client_id, secret)
         try:

@@ -98,7 +98,7 @@ class FindScreen(StepScreen):
             self.post_message(ProbeFinished(result))
 
     def on_probe_answer(self, message: ProbeAnswer) -> None:
-        from hwprobe.probe import rtt_words      # the probe already imported it
+        from hwprobe.port.probe import rtt_words      # the probe already imported it
 
         r = message.responder
         self.responders[r.address] = r
@@ -162,7 +162,7 @@ class FindScreen(StepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="carrier")
     def watch_cable(self) -> None:
-        from hwprobe.interfaces import CarrierWatcher
+        from hwprobe.port.interfaces import CarrierWatcher
 
         self._stop_watcher()
         iface = self.session.iface

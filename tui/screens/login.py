@@ -24,7 +24,7 @@ from textual.content import Content
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from hwprobe import password_rule
+from hwprobe.appliance import password_rule
 from hwprobe.constants import ENV_PASSWORD, FACTORY_PASSWORD, FACTORY_USER
 from hwprobe.errors import (CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
                             PasswordRefused, Unreachable)
@@ -221,7 +221,7 @@ class LoginScreen(StepScreen):
 
     def _line_settings(self) -> tuple[int, str] | None:
         """(baud, flow) from the console row; None (and said) when one is wrong."""
-        from hwprobe import argcheck
+        from hwprobe.procedure import argcheck
 
         from ..widgets.serial_pane import FLOWS
 
@@ -285,7 +285,7 @@ class LoginScreen(StepScreen):
     def _learn_cable_nic(self, state) -> None:
         """The appliance's NICs are known now: which one the cable is in (by
         the MAC that answered at Find), whatever the technician was told."""
-        from hwprobe.engine import cable_nic
+        from hwprobe.procedure.engine import cable_nic
 
         bringup = self.session.bringup
         nic = cable_nic(bringup.cable_mac, state) if bringup is not None else None

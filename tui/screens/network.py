@@ -6,7 +6,7 @@ VLAN); ^n adds one, ^r removes the one the cursor is in. What is typed here
 replaces the sheet's addresses, gateway, host name and DNS servers for this
 run; the sheet file itself is not changed. What was typed survives Esc (back a
 step) and coming forward again. Below the fields, what goes to the appliance
-is said as the Restore step and the report say it (``hwprobe.wording``).
+is said as the Restore step and the report say it (``hwprobe.settings.wording``).
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from hwprobe import validate as v
-from hwprobe import wording
-from hwprobe.areas import AREAS
-from hwprobe.state import IpAddress, Settings
+from hwprobe.settings import validate as v
+from hwprobe.settings import wording
+from hwprobe.settings.areas import AREAS
+from hwprobe.appliance.state import IpAddress, Settings
 
 from ..widgets import drafts
 from ..widgets.fields import Field

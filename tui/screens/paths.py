@@ -3,13 +3,13 @@ what their screens share.
 
 The triage asks what failed and what the site has (failover partner, cold
 spare, recent snapshot, support contract), shows the order of paths the
-vendor's procedure prescribes (``hwprobe.runbook.triage``), marks it in the
+vendor's procedure prescribes (``hwprobe.runbook.checklists.triage``), marks it in the
 list, and writes the answers on today's incident timeline.
 
 Hardware bring-up is the seven-step flow; the other paths (failover, cold
 spare, virtual appliance, RMA, hosted site, SaaS outage, readiness) each open
 one screen on top of the start screen. Escape always goes back one screen.
-The checklists and the words come from ``hwprobe.runbook`` (runbook.toml).
+The checklists and the words come from ``hwprobe.runbook.checklists`` (runbook.toml).
 Which screen opens for which path, and going back to the start, are the
 app's (``BringupApp.open_path``, ``back_to_start``): screens ask the app.
 """
@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hwprobe.runbook import FAILED, PATH_ORDER, PATHS
+from hwprobe.runbook.checklists import FAILED, PATH_ORDER, PATHS
 
 from ..widgets.choice import Choice
 from .base import FramedScreen
@@ -87,7 +87,7 @@ class PathsScreen(PathScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.triage = None              # hwprobe.runbook.Triage once every answer is in
+        self.triage = None              # hwprobe.runbook.checklists.Triage once every answer is in
         self.recorded = ""              # the last answers written on the timeline
 
     def compose_body(self) -> ComposeResult:
@@ -132,7 +132,7 @@ class PathsScreen(PathScreen):
         self._show_triage()
 
     def _show_triage(self) -> None:
-        from hwprobe.runbook import ASKED, missing_answers, triage
+        from hwprobe.runbook.checklists import ASKED, missing_answers, triage
 
         failed, answers = self.answers()
         for fact in FACT_LABELS:
@@ -161,7 +161,7 @@ class PathsScreen(PathScreen):
     def _record(self) -> None:
         """Write the answers and the order on today's incident timeline (once
         per set of answers). A disk error is shown, never raised."""
-        from hwprobe.runbook import Timeline
+        from hwprobe.runbook.checklists import Timeline
 
         text = self.triage.answers_text()
         if text == self.recorded:

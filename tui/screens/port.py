@@ -1,6 +1,6 @@
 """Step 2: which laptop port goes to the appliance; take it over.
 
-Taking it over starts the run's bring-up session (``hwprobe.session``), the
+Taking it over starts the run's bring-up session (``hwprobe.procedure.session``), the
 one ``bringup apply`` uses: its journal and port lock, and from here on its
 probe, driver, login, run and report. Whatever happens later, the app gives
 the port back through it.
@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from hwprobe import interfaces, link
+from hwprobe.port import interfaces, link
 from hwprobe.errors import PortRefused
 
 from ..messages import PortGivenBack, PortNotTaken, PortsListed, PortTaken
@@ -116,7 +116,7 @@ class PortScreen(StepScreen):
         self.action_take()
 
     def action_take(self, force: bool = False) -> None:
-        from hwprobe.session import BringupSession, Target
+        from hwprobe.procedure.session import BringupSession, Target
 
         port = self._current()
         if port is None:

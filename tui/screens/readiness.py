@@ -1,5 +1,5 @@
 """Readiness, "prepare in advance": is the settings sheet complete and recent,
-and what kit and site checks a recovery needs (``hwprobe.runbook.readiness``)."""
+and what kit and site checks a recovery needs (``hwprobe.runbook.checklists.readiness``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +10,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from hwprobe.errors import SheetInvalid
-from hwprobe.runbook import READINESS, readiness
-from hwprobe.sheet import load_sheet
+from hwprobe.runbook.checklists import READINESS, readiness
+from hwprobe.settings.sheet import load_sheet
 
 from ..widgets.fields import Field, PathSuggester
 from .paths import READINESS_TITLE, PathScreen, short_path

@@ -6,7 +6,7 @@ web interface does not answer) the same engine runs; what the console cannot
 set (routes, NTP, syslog, SMTP) is shown as skipped, to be set on the web
 interface, and ^t shows the console's transcript.
 
-Each row says its whole change (``hwprobe.wording``: the words the report,
+Each row says its whole change (``hwprobe.settings.wording``: the words the report,
 ``apply`` and the Done screen use); after the run a Read back column says what
 the appliance holds now. Space opens the selected row's every field, before,
 after and read back (``change_detail.py``); Enter stays "apply", as the hint
@@ -32,8 +32,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
-from hwprobe import wording
-from hwprobe.areas import AREAS
+from hwprobe.settings import wording
+from hwprobe.settings.areas import AREAS
 from hwprobe.constants import ENV_SMTP_PASSWORD
 from hwprobe.safetext import shown
 
@@ -184,7 +184,7 @@ class RestoreScreen(StepScreen):
     @property
     def capabilities(self) -> frozenset[str]:
         """What the logged-in driver can set (the console: the basics only)."""
-        from hwprobe.drivers.base import ALL_CAPABILITIES
+        from hwprobe.appliance.base import ALL_CAPABILITIES
 
         return getattr(self.session.driver, "capabilities", ALL_CAPABILITIES)
 
@@ -208,7 +208,7 @@ class RestoreScreen(StepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def read_plan(self, bringup, settings) -> None:
-        from hwprobe.engine import plan
+        from hwprobe.procedure.engine import plan
 
         state = bringup.read_state()
         self.post_message(PlanReady(state, plan(state, settings,

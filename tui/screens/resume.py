@@ -62,7 +62,7 @@ class ResumeScreen(ModalScreen[dict | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="journal")
     def put_port_back(self) -> None:
-        from hwprobe import link
+        from hwprobe.port import link
 
         notes: list[str] = []
         link.restore_from_journal(on_note=notes.append)

@@ -1,6 +1,6 @@
 """Hardware failure and RMA: the request form, FRU or whole unit, the deadline.
 
-Every problem ``hwprobe.rma.check`` finds is shown under its field (live once
+Every problem ``hwprobe.runbook.rma.check`` finds is shown under its field (live once
 the technician has tried to write the request). Whether the failed part ships
 as a field-replaceable unit or the whole unit goes back is shown as typed.
 ^g writes the request (Markdown and JSON) under the state directory's ``rma/``
@@ -19,9 +19,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from hwprobe import rma
+from hwprobe.runbook import rma
 from hwprobe.constants import state_dir
-from hwprobe.runbook import PATHS, checklist
+from hwprobe.runbook.checklists import PATHS, checklist
 
 from ..widgets.choice import Choice
 from ..widgets.fields import Field

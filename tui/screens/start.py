@@ -9,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from hwprobe.errors import SheetInvalid
-from hwprobe.state import Settings
+from hwprobe.appliance.state import Settings
 
 from ..widgets.fields import Field, PathSuggester
 from .base import StepScreen
@@ -44,7 +44,7 @@ class StartScreen(StepScreen):
 
     def load(self, path: str) -> bool:
         """Load and show the sheet; True when it is good."""
-        from hwprobe.sheet import load_sheet, summarize   # after the first frame
+        from hwprobe.settings.sheet import load_sheet, summarize   # after the first frame
 
         summary = self.query_one("#summary", Static)
         self.session.settings = None

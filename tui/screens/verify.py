@@ -2,7 +2,7 @@
 
 Offered on the Done screen (v). Logs in on the production address with the
 password of this run, pinned to the certificate the run trusted, and shows
-each check as hwprobe.verify runs it: reached or NOT REACHED, in the
+each check as hwprobe.procedure.verify runs it: reached or NOT REACHED, in the
 appliance's own words. The verify report is written beside the run's report.
 """
 from __future__ import annotations
@@ -60,8 +60,8 @@ class VerifyScreen(FramedScreen):
     def run_verify(self, address: str) -> None:
         """Log in on ``address`` (through a bring-up session, as ``bringup
         verify`` does) and run every check; each result is posted as it comes."""
-        from hwprobe.session import BringupSession, Target
-        from hwprobe.verify import VerifyResult, add_to_run_report, to_text, verify, write_report
+        from hwprobe.procedure.session import BringupSession, Target
+        from hwprobe.procedure.verify import VerifyResult, add_to_run_report, to_text, verify, write_report
 
         s = self.session
         with BringupSession(Target(address=address, user=s.username,

@@ -27,7 +27,7 @@ from textual.worker import get_current_worker
 
 from hwprobe import redact
 from hwprobe.constants import FACTORY_PASSWORD, SERIAL_BAUD
-from hwprobe.pagemap import PAGES
+from hwprobe.appliance.pagemap import PAGES
 from hwprobe.safetext import shown
 
 from ..messages import SerialText
@@ -162,7 +162,7 @@ class SerialPane(Vertical):
         device = self.query_one("#serial-device", Input).value.strip()
         baud_text = self.query_one("#serial-baud", Input).value.strip() or str(SERIAL_BAUD)
         flow = self.query_one("#serial-flow", Input).value.strip().lower() or "none"
-        from hwprobe import argcheck
+        from hwprobe.procedure import argcheck
 
         try:
             baud = argcheck.baud(baud_text)
@@ -240,8 +240,8 @@ class SerialPane(Vertical):
         the dialout group, or sudo)."""
         import serial
 
-        from hwprobe.drivers.console import line_settings, open_port
-        from hwprobe.drivers.transcript import Transcript, default_transcript_path
+        from hwprobe.appliance.console import line_settings, open_port
+        from hwprobe.appliance.transcript import Transcript, default_transcript_path
         from hwprobe.errors import Unreachable
 
         worker = get_current_worker()
@@ -278,7 +278,7 @@ class SerialPane(Vertical):
     def _wait_for(self, gone, device, baud, flow, exc, worker):
         """The adapter ``gone`` went away: the reopened port once it is back,
         None when the pane closed first."""
-        from hwprobe.drivers.console import open_port
+        from hwprobe.appliance.console import open_port
         from hwprobe.errors import Unreachable
 
         self._port = None

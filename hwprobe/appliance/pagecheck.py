@@ -1,0 +1,153 @@
+"""Does a page hold what the page map says it holds? (``bringup survey`` and
+the web driver's check before the first change.)
+
+One table, ``EXPECT``, says for each page-map section which of its keys name
+form fields (and of which form), read-only values (element ids) and tables.
+The names themselves come from the page map, so a firmware that renamed a
+field shows here as that field "missing" and the new name "unexpected".
+A key whose value holds ``{n}`` stands for one field per server slot
+(``slots`` of the section: the newer firmware's syslog servers).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+from hwprobe.appliance import html
+
+FOUND, MISSING, UNEXPECTED = "found", "missing", "unexpected"
+
+# section -> {"forms": ((action key, (field keys...)), ...), "values": (keys...),
+#             "tables": (keys...)}; a key the section does not have is skipped
+# (the newer e-mail page has no "auth"). "fields" names a list of value ids.
+EXPECT: dict[str, dict[str, tuple]] = {
+    "status_basics": {"values": ("values",)},
+    "status_health": {"values": ("values",)},
+    "ntp": {"forms": (("action", ("servers",)),)},
+    "ip_config": {"tables": ("nic_table", "address_table"),
+                  "forms": (("add_action", ("nic", "address", "netmask", "vlan")),)},
+    "global_config": {"forms": (("action", ("hostname", "default_gateway", "dns_servers")),)},
+    "routes": {"tables": ("table",),
+               "forms": (("add_action", ("destination", "gateway", "nic")),)},
+    "syslog": {"forms": (("action", ("servers", "format", "server", "port")),),
+               "values": ("certificate",)},
+    "smtp": {"values": ("password_set",),
+             "forms": (("action", ("relay", "port", "encryption", "auth", "username", "password",
+                                   "from_address", "admin_contacts", "test_on_save",
+                                   "daily_notice")),)},
+    "users": {},
+    "updates": {},
+    "support": {},
+    "utilities": {"forms": (("ping_action", ("host",)), ("lookup_action", ("name", "dns_server")),
+                            ("connect_action", ("host", "port")), ("syslog_test_action", ()))},
+    "certificates": {"values": ("fields",)}, "tls_config": {"values": ("fields",)},
+    "secret_store": {"values": ("fields",)}, "snmp": {"values": ("fields",)},
+    "storage": {"values": ("fields",)}, "advanced_support": {"values": ("fields",)},
+    "admin_settings": {"values": ("fields",)}, "ip_modes": {"values": ("fields",)},
+}
+# the sections the web driver reads settings from (checked before the first change)
+READ_SECTIONS = ("status_basics", "ntp", "ip_config", "global_config", "routes", "syslog", "smtp")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One field of one page: found, missing (the map names it, the page does
+    not show it) or unexpected (the page shows it, the map does not name it)."""
+
+    section: str
+    page: str           # its path
+    field: str
+    kind: str           # "form field" | "value" | "table" | "form" | "page"
+    status: str
+    form: str = ""      # the form's action, for form fields
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def page_of(spec: Mapping[str, Any]) -> str | None:
+    """The path of the page a section lives on."""
+    return spec.get("path") or spec.get("page")
+
+
+def _names(spec: Mapping[str, Any], key: str) -> list[str]:
+    value = spec.get(key)
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, str) and "{n}" in item:
+            out += [item.format(n=n) for n in range(1, int(spec.get("slots", 1)) + 1)]
+        elif isinstance(item, str):
+            out.append(item)
+    return out
+
+
+def known_actions(pages: Mapping[str, Any]) -> set[str]:
+    """Every form action the page map names (any section, any ``*action`` key)."""
+    found = {pages["login"]["path"], pages["change_password"]["path"]}
+    for spec in pages.values():
+        if isinstance(spec, Mapping):
+            found.update(v for k, v in spec.items() if k.endswith("action") and isinstance(v, str))
+    return found
+
+
+def check_section(pages: Mapping[str, Any], section: str, page: html.Page) -> list[Finding]:
+    """Findings for one section on its page (already fetched)."""
+    spec, expect = pages[section], EXPECT.get(section, {})
+    where = page_of(spec) or ""
+    csrf = pages["common"]["csrf_field"]
+    out: list[Finding] = []
+    for key in expect.get("values", ()):
+        for name in _names(spec, key):
+            out.append(Finding(section, where, name, "value",
+                               FOUND if page.by_id(name) is not None else MISSING))
+    for key in expect.get("tables", ()):
+        for name in _names(spec, key):
+            out.append(Finding(section, where, name, "table",
+                               FOUND if page.table(name) is not None else MISSING))
+    for action_key, field_keys in expect.get("forms", ()):
+        action = spec.get(action_key)
+        if not action:
+            continue
+        form = page.form(action)
+        if form is None:
+            out.append(Finding(section, where, action, "form", MISSING, action))
+            continue
+        wanted = [n for k in field_keys for n in _names(spec, k)]
+        shown = set(form.fields) | set(form.kinds)
+        out += [Finding(section, where, n, "form field", FOUND if n in shown else MISSING, action)
+                for n in wanted]
+        out += [Finding(section, where, n, "form field", UNEXPECTED, action)
+                for n in sorted(shown - set(wanted) - {csrf})]
+    return out
+
+
+def check_page(pages: Mapping[str, Any], path: str, page: html.Page) -> list[Finding]:
+    """Findings for every section the map puts on ``path``, plus forms on the
+    page posting somewhere the map does not know."""
+    out: list[Finding] = []
+    for section in EXPECT:
+        if section in pages and page_of(pages[section]) == path:
+            out += check_section(pages, section, page)
+    known = known_actions(pages)
+    for form in page.forms:
+        bare = form.action.split("?")[0]
+        if bare and bare not in known:
+            out.append(Finding("", path, bare, "form", UNEXPECTED, bare))
+    return out
+
+
+def pages_to_walk(pages: Mapping[str, Any]) -> list[str]:
+    """Every page path the map's sections name, in menu order first."""
+    seen: dict[str, None] = {}
+    for entries in pages.get("menu", {}).values():
+        for _, key in entries:
+            path = page_of(pages.get(key, {}))
+            if path:
+                seen.setdefault(path)
+    for section in EXPECT:
+        if section in pages and page_of(pages[section]):
+            seen.setdefault(page_of(pages[section]))
+    return list(seen)

@@ -1,0 +1,129 @@
+"""Checks on what the technician gives on the command line, and on the state
+directory, made before anything is touched (the port, the appliance, a file).
+
+``laptop_address``, ``iface`` and ``baud`` are argparse types (a bad value: exit 2 with
+the option named); ``check_state_dir`` raises ``StateDirUnusable`` (exit 3)
+when journals and reports could not be written, and ``StateFileDamaged``
+(exit 3) when the pins file or a run journal cannot be read back.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from hwprobe.constants import LAPTOP_ADDRESS, LAPTOP_PREFIX, state_dir
+from hwprobe.errors import BringupError
+from hwprobe.safetext import shown
+
+
+MIN_FREE_BYTES = 1024 * 1024       # a journal, a report and a transcript
+
+
+class StateDirUnusable(BringupError):
+    """Journals and reports cannot be written: nothing is touched."""
+
+    exit_status = 3
+
+
+def laptop_address(text: str) -> str:
+    """``--laptop-address``: a unicast IPv4 address that is neither the network
+    nor the broadcast address of its /24. Raises ArgumentTypeError."""
+    try:
+        ip = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {shown(text)!r}") from None
+    net = ipaddress.IPv4Network(f"{ip}/{LAPTOP_PREFIX}", strict=False)
+    if ip.is_loopback or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        raise argparse.ArgumentTypeError(
+            f"{ip} is not a unicast address a laptop port can hold (default {LAPTOP_ADDRESS})")
+    if ip in (net.network_address, net.broadcast_address):
+        raise argparse.ArgumentTypeError(
+            f"{ip} is the network or broadcast address of {net}; use a host address "
+            f"such as {LAPTOP_ADDRESS}")
+    return str(ip)
+
+
+def iface(text: str) -> str:
+    """``--iface``: the name of a port that exists on this laptop now.
+    Raises ArgumentTypeError (an empty name too: it must not skip the takeover)."""
+    if not text or "/" in text or text in (".", "..") or len(text) > 15:
+        raise argparse.ArgumentTypeError(f"{shown(text)!r} is not a port name; `bringup ports` lists them")
+    try:
+        socket.if_nametoindex(text)       # this network namespace's ports (not /sys's)
+    except OSError:
+        ports = ", ".join(n for _, n in socket.if_nameindex() if n != "lo") or "none"
+        raise argparse.ArgumentTypeError(f"no port named {shown(text)!r} on this laptop "
+                                         f"(ports: {ports}); `bringup ports` says which is which")
+    return text
+
+
+COMMON_BAUDS = (9600, 19200, 38400, 57600, 115200)
+
+
+def baud(text: str) -> int:
+    """``--baud``: a serial speed in bits per second (9600 ... 115200 are the
+    usual; any whole number from 50 to 4000000 the adapter may take).
+    Raises ArgumentTypeError."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 50 <= value <= 4_000_000:
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)!r} is not a baud rate; the appliance's console runs at 115200 "
+            f"(others: {', '.join(map(str, COMMON_BAUDS[:-1]))})")
+    return value
+
+
+def check_state_dir(path: Path | None = None) -> Path:
+    """Make sure journals and reports can be written in the state directory
+    (created 0700 when missing). Returns it. Raises StateDirUnusable naming
+    the directory and what to do: not a directory, not writable, or full."""
+    path = path or state_dir()
+    hint = "set BRINGUP_STATE_DIR to a writable directory"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StateDirUnusable(f"the state directory {path} is a file, not a directory; {hint}") from None
+    except OSError as e:
+        raise StateDirUnusable(f"cannot create the state directory {path} ({e.strerror}); {hint}") from None
+    if not path.is_dir():
+        raise StateDirUnusable(f"the state directory {path} is not a directory; {hint}")
+    probe = path / f".write-check-{os.getpid()}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"x" * 4096)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise StateDirUnusable(f"cannot write in the state directory {path} ({e.strerror}); {hint}") from None
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
+    if shutil.disk_usage(path).free < MIN_FREE_BYTES:
+        raise StateDirUnusable(f"the state directory {path} is on a full disk; free some space or {hint}")
+    check_state_files(path)
+    return path
+
+
+def check_state_files(path: Path) -> None:
+    """Read back the pins file and every run journal in ``path`` (small
+    files), so a damaged one is told before the port is touched, not after
+    the login. Raises StateFileDamaged naming the file and how to move it
+    aside. (Link journals are checked when their port is taken.)"""
+    from hwprobe.appliance import pins
+
+    pins.read_pins(path / "pins.json")
+    runs = path / "runs"
+    found = sorted(runs.glob("*.json")) if runs.is_dir() else []
+    if found:
+        from hwprobe.procedure.engine import RunJournal    # the engine (and its page map) only when needed
+
+        for run in found:
+            RunJournal(run)

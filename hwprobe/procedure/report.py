@@ -1,0 +1,189 @@
+"""The report of a run: Markdown for the technician, JSON for the ticket system.
+
+Written next to the run journal (``state_dir()/reports/``). It holds the
+appliance's model, serial and certificate fingerprint, every step with its
+before and after values and timing, what was verified, and what is left for the
+technician. A run that ended early has one too, saying where it stopped and
+why. It never holds a password: the caller passes none, and ``write_report``
+masks any string given in ``secrets`` that still made its way in (an
+appliance's error echoing it, say) instead of refusing the whole report; the
+factory password is a public word and is not masked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterable
+
+from hwprobe.settings.areas import AREAS
+from hwprobe.constants import FACTORY_PASSWORD, state_dir
+from hwprobe.fsutil import atomic_write
+from hwprobe.safetext import markdown, shown
+from hwprobe.procedure.engine import FAILED, SKIPPED, VERIFIED, RunResult
+from hwprobe.settings.wording import MARK      # the marks the console's Done screen uses too
+
+NEXT_STEPS = [
+    "Restore the certificates (SSL/TLS) on the appliance: outside this tool.",
+    "Restore the /login interface from the site's backup file (/login > Backup/Restore).",
+    "Move the appliance's cable(s) from the laptop to the production switch ports.",
+    "Store the new appliance password safely (password manager or sealed envelope).",
+]
+
+
+
+def _words(step: dict, side: str) -> str:
+    """A step's before or after value in the words of its settings area, as a
+    Markdown table cell: outside text escaped (no markup, pipe or control)."""
+    return markdown(AREAS.describe(step.get("area", ""), step[side]))
+
+
+MASK = "********"
+
+
+def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet: str | None,
+          driver: str, cable_nic: str | None = None, notes: Iterable[str] = (),
+          stopped: str | None = None, error: str | None = None,
+          password_change_pending: bool = False) -> dict:
+    """The report as a JSON-friendly dict (no secrets are ever passed in).
+
+    ``run`` is None when the run ended before its plan was made; ``stopped``
+    names the stage it ended in and ``error`` why (None: it ran to its end)."""
+    st = run.state_after if run else None
+    steps = run.steps if run else []
+    return {
+        "bringup_report": 1,
+        "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "appliance": {
+            "address": address,
+            "model": st.model if st else "",
+            "serial": st.serial if st else "",
+            "software_version": st.software_version if st else "",
+            "certificate_sha256": fingerprint,
+            "cable_in": cable_nic,
+        },
+        "sheet": sheet,
+        "driver": driver,
+        "dry_run": bool(run and run.dry_run),
+        "ok": bool(run and run.ok) and stopped is None,
+        "stopped": stopped,
+        "error": error,
+        "password_change_pending": password_change_pending,
+        "seconds": round(run.finished - run.started, 3) if run else 0.0,
+        "steps": [s.to_json() for s in steps],
+        "verified": [s.key for s in steps if s.status == VERIFIED],
+        "failed": [s.key for s in steps if s.status == FAILED],
+        "skipped": [s.key for s in steps if s.status == SKIPPED],
+        "left_alone_on_appliance": run.extras if run else [],
+        "notes": (list(run.notes) if run else []) + list(notes),
+        "next_steps": NEXT_STEPS,
+        "journal": run.journal_path if run else None,
+    }
+
+
+def _result(rep: dict) -> str:
+    if rep.get("stopped"):
+        why = f": {markdown(rep['error'])}" if rep.get("error") else ""
+        return f"STOPPED while {markdown(rep['stopped'])}{why}"
+    if rep["dry_run"]:
+        pending = (" - the first-login password change is pending"
+                   if rep.get("password_change_pending") else "")
+        return f"DRY RUN (nothing changed{pending})"
+    return "done" if rep["ok"] else "FAILED"
+
+
+def to_markdown(rep: dict) -> str:
+    """The report in Markdown. Everything that came from outside (the
+    appliance, the sheet, an error text) is written as data: control
+    characters escaped, Markdown punctuation escaped (``safetext.markdown``)."""
+    a = rep["appliance"]
+    m = markdown
+    lines = [
+        f"# bringup report: {m(a['model']) or 'appliance'} {m(a['serial'])}".rstrip(),
+        "",
+        f"- written: {rep['written']}",
+        f"- appliance: {m(a['address'])} via {m(rep['driver'])}"
+        + (f", cable in {m(a['cable_in'].upper())}" if a.get("cable_in") else ""),
+        f"- software version: {m(a['software_version']) or '-'}",
+        f"- certificate SHA-256: {m(a['certificate_sha256'] or '-')}",
+        f"- settings sheet: {m(rep['sheet'] or '-')}",
+        f"- result: {_result(rep)} in {rep['seconds']} s",
+        "",
+        "## Steps",
+        "",
+        "| | step | page | before | after | status | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in rep["steps"]:
+        why = f": {s['message']}" if s["message"] and s["status"] != VERIFIED else ""
+        lines.append(
+            f"| {MARK.get(s['status'], '[ ]')} | {m(s['title'])} | {m(s['page'])} | "
+            f"{_words(s, 'before')} | {_words(s, 'after')} | {m(s['status'] + why)} | "
+            f"{s['seconds']} |")
+    if rep["left_alone_on_appliance"]:
+        lines += ["", "## On the appliance, not in the sheet (left alone)", ""]
+        lines += [f"- {m(x)}" for x in rep["left_alone_on_appliance"]]
+    if rep["notes"]:
+        lines += ["", "## Notes", ""] + [f"- {m(n)}" for n in rep["notes"]]
+    lines += ["", "## Next steps for the technician", ""]
+    lines += [f"{i}. {n}" for i, n in enumerate(rep["next_steps"], 1)]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(rep: dict, *, secrets: Iterable[str] = (), directory: Path | None = None
+                 ) -> tuple[Path, Path]:
+    """Write ``rep`` as Markdown and JSON; returns (markdown path, json path).
+
+    Any of ``secrets`` found in the text is masked (never written; the
+    factory password, a public word, is left as it is). Two reports never
+    share a name: the stem is claimed atomically, with -2, -3... when taken.
+    Raises OSError when the directory cannot be written."""
+    directory = directory or state_dir() / "reports"
+    directory.mkdir(parents=True, exist_ok=True)
+    text_md, text_json = render(rep, secrets)
+    serial = rep["appliance"].get("serial") or rep["appliance"]["address"]
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in serial)}"
+    md = _claim(directory, stem)
+    js = md.with_suffix(".json")
+    try:
+        for path, text in ((md, text_md), (js, text_json)):
+            atomic_write(path, text, mode=0o644)
+    except OSError:
+        # a full disk: no empty report left behind to be taken for the real one
+        for path in (md, js):
+            try:
+                if not path.stat().st_size:
+                    path.unlink()
+            except OSError:
+                pass
+        raise
+    return md, js
+
+
+def render(rep: dict, secrets: Iterable[str] = ()) -> tuple[str, str]:
+    """The report as (Markdown, JSON) text, every one of ``secrets`` masked
+    (the factory password, a public word, is left as it is). Never raises."""
+    text_json = json.dumps(rep, indent=2, default=str)
+    text_md = to_markdown(rep)
+    # longest first: a secret that contains another is masked whole; in the
+    # Markdown also as it reads once escaped (a "!" or "(" in it)
+    for secret in sorted({s for s in secrets if s and s != FACTORY_PASSWORD}, key=len,
+                         reverse=True):
+        text_json = text_json.replace(json.dumps(secret)[1:-1], MASK).replace(secret, MASK)
+        for form in (markdown(secret), shown(secret), secret):
+            text_md = text_md.replace(form, MASK)
+    return text_md, text_json
+
+
+def _claim(directory: Path, stem: str) -> Path:
+    """A new ``STEM[-N].md`` in ``directory``, created empty so that a run
+    writing at the same second takes the next name."""
+    for n in range(1, 1000):
+        path = directory / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return path
+        except FileExistsError:
+            continue
+    raise OSError(f"{directory}: too many reports named {stem}")
