@@ -1,4 +1,7 @@
-"""The simulated B Series appliance: its settings, accounts and rules.
+"""The simulated B Series appliance: the state it keeps and the changes it
+takes. Each form's fields are checked by ``rules``; logins, lockout and the
+stored passwords are ``accounts``; the factory state and the password rule
+come from ``factory`` (the simulator's own, not bringup's).
 
 One ``Appliance`` object is shared by both faces (web and console), so a change
 made on one shows on the other. Pure logic: no sockets, no interfaces. Every
@@ -11,36 +14,33 @@ sentences using the page map's field names, the way the appliance shows them.
 
 Limits (how many DNS, NTP and syslog servers and admin contacts it holds) are
 read from the page map, as bringup reads them to check a sheet when it is
-loaded: change them in hwprobe/appliance/pagemap.toml. The SMTP password is write-only on the
-pages: they show only "a password is set"; the appliance keeps it (0600
-file ``smtp-secret`` beside state.json) to log in to its relay. Hooks for the
-live side (simulator/live.py): ``on_event(text)`` listeners hear logins and
-saved settings (for syslog), ``mailer(smtp, password)`` sends the test e-mail.
+loaded: change them in hwprobe/appliance/pagemap.toml. The SMTP password is
+write-only on the pages: they show only "a password is set"; the appliance
+keeps it (0600 file ``smtp-secret`` beside state.json) to log in to its relay.
+Hooks for the live side (simulator/live.py): ``on_event(text)`` listeners hear
+logins and saved settings (for syslog), ``mailer(smtp, password)`` sends the
+test e-mail.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
-import ipaddress
 import json
-import math
 import os
-import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from hwprobe.appliance import password_rule
-from hwprobe.fsutil import atomic_write
-from hwprobe.constants import (
-    FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS, NICS,
-)
 from hwprobe.appliance.pagemap import PAGES
 
 from . import rules
+from .accounts import Lockout, LoginOutcome, new_account, password_matches
+from .factory import (
+    FACTORY_PASSWORD, FACTORY_USER, LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS, NICS, password_problems,
+)
+from .jsonfile import save_json
 
 FORMAT = 1
 MAX_DNS = PAGES["global_config"]["max_dns_servers"]
@@ -49,9 +49,7 @@ MAX_SYSLOG_SERVERS = PAGES["syslog"]["max_servers"]
 MAX_CONTACTS = PAGES["smtp"]["max_admin_contacts"]
 SYSLOG_FORMATS = ("rfc5424", "bsd")
 ENCRYPTIONS = ("tls", "starttls", "none")
-AUTHS = ("none", "password")
 SOFTWARE_VERSION = "7.1.2"
-_HASH_ROUNDS = 20_000
 
 
 class Refused(Exception):
@@ -63,34 +61,13 @@ class Refused(Exception):
         super().__init__("; ".join(self.problems))
 
 
-@dataclass
-class LoginOutcome:
-    """What a login attempt gives: ``ok`` and whether the password must change
-    first, or the message to show (with attempts left / seconds locked)."""
-
-    ok: bool
-    must_change: bool = False
-    message: str = ""
-    tries_left: int | None = None
-    locked_seconds: int | None = None
-
-
-def _hash(password: str, salt: str) -> str:
-    return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), _HASH_ROUNDS).hex()
-
-
-def _account(password: str, must_change: bool) -> dict:
-    salt = secrets.token_hex(16)
-    return {"salt": salt, "hash": _hash(password, salt), "must_change": must_change}
-
-
 def factory_state(factory_address: str, answers_on: str) -> dict:
     """The state of a freshly reset appliance (admin/password, change forced,
     the factory address on the answering NIC(s), nothing else configured)."""
     nics = NICS if answers_on == "both" else (answers_on,)
     return {
         "format": FORMAT,
-        "users": {FACTORY_USER: _account(FACTORY_PASSWORD, True)},
+        "users": {FACTORY_USER: new_account(FACTORY_PASSWORD, True)},
         "ips": [{"nic": n, "address": factory_address, "netmask": "255.255.255.0", "vlan": None}
                 for n in nics],
         "hostname": "", "default_gateway": "", "dns_servers": [], "routes": [],
@@ -131,13 +108,11 @@ class Appliance:
         self.syslog_formats = SYSLOG_FORMATS
         self.syslog_default_ports = {"rfc5424": 514, "bsd": 514, "tls": 6514}
         self.encryptions = ENCRYPTIONS
-        self.lockout_attempts, self.lockout_seconds = lockout_attempts, lockout_seconds
+        self.lockout = Lockout(lockout_attempts, lockout_seconds)
         self._clock = clock
         self._started = clock()
         self._lock = threading.RLock()
         self._listeners: list[Callable[[dict], None]] = []
-        self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, float] = {}
         self.changes: Counter = Counter()
         self._nic_info = nic_info or (lambda: synthetic_nics(serial, answers_on))
         self._events: list[Callable[[str], None]] = []
@@ -152,7 +127,7 @@ class Appliance:
     # --- persistence -------------------------------------------------------
 
     def _save(self, state: dict) -> None:
-        atomic_write(self.state_file, json.dumps(state, indent=2), mode=0o644)
+        save_json(self.state_file, state, indent=2)
 
     def on_change(self, listener: Callable[[dict], None]) -> None:
         self._listeners.append(listener)
@@ -213,8 +188,8 @@ class Appliance:
             "smtp": copy.deepcopy(s["smtp"]),
             # Appliance Administration's other settings (documented, not set by
             # bringup; the values are modelled)
-            "admin": {"failed_login_limit": self.lockout_attempts,
-                      "lockout_duration": f"{self.lockout_seconds} seconds",
+            "admin": {"failed_login_limit": self.lockout.attempts,
+                      "lockout_duration": f"{self.lockout.seconds} seconds",
                       "password_expiry": "never", "accepted_networks": "any",
                       "rejected_networks": "none"},
             "users": [{"name": u, "must_change": a["must_change"]}
@@ -245,36 +220,19 @@ class Appliance:
 
     def login(self, username: str, password: str) -> LoginOutcome:
         """Check a login; counts failures and locks the account after
-        ``lockout_attempts`` of them for ``lockout_seconds``."""
+        ``lockout.attempts`` of them for ``lockout.seconds``."""
         key = username.strip().lower()
         with self._lock:
             now = self._clock()
-            until = self._locked_until.get(key, 0.0)
-            if until > now:
-                secs = math.ceil(until - now)
-                return LoginOutcome(False, message=f"Account locked for {secs} seconds",
-                                    tries_left=0, locked_seconds=secs)
-            if until:
-                self._locked_until.pop(key, None)
-                self._failures.pop(key, None)
+            refused = self.lockout.refusal(key, now)
+            if refused is not None:
+                return refused
             account = self._state["users"].get(key)
-            if account and secrets.compare_digest(_hash(password, account["salt"]), account["hash"]):
-                self._failures.pop(key, None)
+            if account and password_matches(account, password):
+                self.lockout.succeeded(key)
                 self._event(f"user {key} logged in")
                 return LoginOutcome(True, must_change=account["must_change"])
-            failures = self._failures.get(key, 0) + 1
-            left = self.lockout_attempts - failures
-            if left <= 0:
-                self._failures.pop(key, None)
-                self._locked_until[key] = now + self.lockout_seconds
-                return LoginOutcome(
-                    False, tries_left=0, locked_seconds=self.lockout_seconds,
-                    message=f"Invalid user name or password. Account locked for "
-                            f"{self.lockout_seconds} seconds")
-            self._failures[key] = failures
-            word = "attempt" if left == 1 else "attempts"
-            return LoginOutcome(False, tries_left=left, message=(
-                f"Invalid user name or password. {left} {word} remaining before lockout."))
+            return self.lockout.failed(key, now)
 
     def must_change(self, username: str) -> bool:
         with self._lock:
@@ -291,16 +249,16 @@ class Appliance:
             account = st["users"].get(key)
             if account is None:
                 return [f"username: no user {username!r}"]
-            if current is not None and _hash(current, account["salt"]) != account["hash"]:
+            if current is not None and not password_matches(account, current):
                 return ["current_password: the current password is not correct"]
             if confirm is not None and new != confirm:
                 return ["confirm_password: the two new passwords differ"]
-            reasons = password_rule.problems(new, key)
-            if _hash(new, account["salt"]) == account["hash"]:
+            reasons = password_problems(new, key)
+            if password_matches(account, new):
                 reasons.append("must differ from the current password")
             if reasons:
                 return ["Password refused: " + "; ".join(reasons)]
-            st["users"][key] = _account(new, False)
+            st["users"][key] = new_account(new, False)
             return []
 
         self._change("change_password", edit)
@@ -310,36 +268,7 @@ class Appliance:
     def add_ip(self, nic: str, address: str, netmask: str, vlan: str | int | None = "") -> None:
         """Add an address on a NIC. Raises Refused (bad NIC/address/netmask/VLAN,
         or the address is already configured)."""
-        problems, entry = [], {}
-        nic = (nic or "").strip().lower()
-        if nic not in NICS:
-            problems.append(f"nic: {nic!r} is not a NIC (nic1 or nic2)")
-        try:
-            addr = rules.ipv4(address)
-        except ValueError as e:
-            problems.append(f"address: {e}")
-            addr = None
-        try:
-            prefix = rules.prefix(netmask)
-        except ValueError as e:
-            problems.append(f"netmask: {e}")
-            prefix = None
-        vlan_text = "" if vlan is None else str(vlan).strip()
-        vlan_id = None
-        if vlan_text and vlan_text != "-":
-            if not vlan_text.isdigit() or not 1 <= int(vlan_text) <= 4094:
-                problems.append(f"vlan: {vlan_text!r} is not a VLAN ID (1-4094)")
-            else:
-                vlan_id = int(vlan_text)
-        if addr is not None:
-            if addr.is_unspecified or addr.is_loopback or addr.is_multicast or addr.is_reserved:
-                problems.append(f"address: {addr} cannot be used on a NIC")
-            elif prefix is not None and prefix <= 30:
-                net = ipaddress.IPv4Network(f"{addr}/{prefix}", strict=False)
-                if addr in (net.network_address, net.broadcast_address):
-                    problems.append(f"address: {addr} is the network or broadcast address of {net}")
-        if not problems:
-            entry = {"nic": nic, "address": str(addr), "netmask": rules.netmask_of(prefix), "vlan": vlan_id}
+        problems, entry = rules.nic_address(nic, address, netmask, vlan)
 
         def edit(st: dict) -> list[str]:
             if problems:
@@ -401,30 +330,14 @@ class Appliance:
     def add_route(self, destination: str, gateway: str, nic: str) -> None:
         """Add a static route. Refused: bad CIDR, gateway not in a subnet on
         ``nic``, destination already routed."""
-        problems = []
-        dest_text = destination.strip()
-        try:
-            net = ipaddress.IPv4Network(dest_text)
-            if net.prefixlen == 0:
-                problems.append("destination: 0.0.0.0/0 is the default gateway, set it in Global Configuration")
-        except ValueError as e:
-            problems.append(f"destination: {dest_text!r} is not a network in CIDR form ({e})")
-            net = None
-        try:
-            gw = str(rules.ipv4(gateway))
-        except ValueError as e:
-            problems.append(f"gateway: {e}")
-            gw = ""
-        n = nic.strip().lower()
-        if n not in NICS:
-            problems.append(f"nic: {n!r} is not a NIC (nic1 or nic2)")
+        problems, entry = rules.route(destination, gateway, nic)
 
         def edit(st: dict) -> list[str]:
             if problems:
                 return problems
-            if any(r["destination"] == str(net) for r in st["routes"]):
-                return [f"destination: a route to {net} already exists"]
-            st["routes"].append({"destination": str(net), "gateway": gw, "nic": n})
+            if any(r["destination"] == entry["destination"] for r in st["routes"]):
+                return [f"destination: a route to {entry['destination']} already exists"]
+            st["routes"].append(entry)
             return []
 
         self._change("add_route", edit)
@@ -512,34 +425,9 @@ class Appliance:
                  admin_contacts: str | list[str] = ()) -> None:
         """Email Configuration. A blank ``password`` keeps the stored one; auth
         "none" forgets it. Raises Refused with every problem at once."""
-        problems: list[str] = []
-        smtp: dict = {}
-        try:
-            smtp["relay"] = rules.host(relay) if relay.strip() else ""
-        except ValueError as e:
-            problems.append(f"relay: {e}")
-        p = str(port).strip()
-        if not p.isdigit() or not 1 <= int(p) <= 65535:
-            problems.append(f"port: {p!r} is not a port number (1-65535)")
-        else:
-            smtp["port"] = int(p)
-        enc, au = encryption.strip().lower(), auth.strip().lower()
-        if enc not in self.encryptions:
-            problems.append(f"encryption: {encryption!r} is not one of "
-                            f"{', '.join(self.encryptions)}")
-        if au not in AUTHS:
-            problems.append(f"auth: {auth!r} is not one of none, password")
-        smtp.update(encryption=enc, auth=au, username=username.strip())
-        if au == "password" and not smtp["username"]:
-            problems.append("smtp_username: a user name is required with password authentication")
-        try:
-            smtp["from_address"] = rules.email(from_address) if from_address.strip() else ""
-        except ValueError as e:
-            problems.append(f"from_address: {e}")
-        contacts = rules.items(admin_contacts)
-        if len(contacts) > MAX_CONTACTS:
-            problems.append(f"admin_contacts: {len(contacts)} given, at most {MAX_CONTACTS} allowed")
-        smtp["admin_contacts"] = rules.list_of(contacts, rules.email, "admin_contacts", problems)
+        problems, smtp = rules.smtp(relay, port, encryption, auth, username, from_address,
+                                    admin_contacts, self.encryptions, MAX_CONTACTS)
+        au = smtp["auth"]
 
         def edit(st: dict) -> list[str]:
             if au == "password" and not password and not st["smtp"]["password_set"]:
@@ -595,46 +483,3 @@ def synthetic_nics(serial: str, answers_on: str) -> dict:
               "link": answers_on in ("both", nic)}
         for i, nic in enumerate(NICS, start=1)
     }
-
-
-class Sessions:
-    """Web sessions: token -> {user, csrf, seen, authenticated}. Expire after
-    ``idle`` seconds without a request; ``clear()`` ends every one."""
-
-    def __init__(self, idle: float, clock: Callable[[], float] = time.monotonic):
-        self.idle, self._clock = idle, clock
-        self._lock = threading.Lock()
-        self._sessions: dict[str, dict] = {}
-
-    def new(self, user: str | None = None) -> tuple[str, dict]:
-        token = secrets.token_urlsafe(24)
-        session = {"user": user, "csrf": secrets.token_urlsafe(24), "seen": self._clock(),
-                   "notice": ""}
-        with self._lock:
-            now = self._clock()
-            self._sessions = {t: s for t, s in self._sessions.items() if now - s["seen"] <= self.idle}
-            self._sessions[token] = session
-        return token, session
-
-    def get(self, token: str | None) -> dict | None:
-        """The live session for ``token`` (its idle clock restarted), or None."""
-        if not token:
-            return None
-        with self._lock:
-            session = self._sessions.get(token)
-            now = self._clock()
-            if session is None:
-                return None
-            if now - session["seen"] > self.idle:
-                del self._sessions[token]
-                return None
-            session["seen"] = now
-            return session
-
-    def end(self, token: str | None) -> None:
-        with self._lock:
-            self._sessions.pop(token or "", None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._sessions.clear()

@@ -32,11 +32,10 @@ import time
 from email.message import EmailMessage
 from html import escape
 
-from hwprobe.settings import validate as v
 from hwprobe.appliance.pagemap import PAGES
 
 from . import netclients as nc
-from . import pages
+from . import pages, rules
 from .appliance import Refused
 
 log = logging.getLogger("simulator.live")
@@ -87,7 +86,7 @@ class Live:
 
     def resolve(self, name: str, server: str | None = None) -> tuple[bool, str]:
         """(True, address) or (False, why), through ``server`` or the configured DNS."""
-        if v.check_ipv4(name) is None:
+        if rules.is_ipv4(name):
             return True, name
         servers = [server] if server else self.appliance.snapshot()["dns_servers"]
         if not servers:

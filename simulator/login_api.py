@@ -47,7 +47,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from hwprobe.fsutil import atomic_write
+from .jsonfile import save_json
 
 log = logging.getLogger("simulator.login")
 NS = "https://www.beyondtrust.com/namespaces/API/command"
@@ -166,7 +166,7 @@ class LoginSide:
     # --- failover ------------------------------------------------------------------
 
     def _save(self) -> None:
-        atomic_write(self._state_path, json.dumps(self.state), mode=0o644)
+        save_json(self._state_path, self.state)
 
     def _health_xml(self) -> str:
         """The documented shape: root <health_check>, the hostname as the text

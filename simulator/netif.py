@@ -19,7 +19,7 @@ import re
 import socket
 import threading
 
-from hwprobe.constants import NICS
+from .factory import NICS
 
 log = logging.getLogger("simulator.netif")
 _VLAN_IF = re.compile(r"^(nic[12])\.(\d{1,4})$")

@@ -29,10 +29,10 @@ import sys
 import threading
 from pathlib import Path
 
-from hwprobe.constants import LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS
-
-from .appliance import Appliance, Sessions
+from .accounts import Sessions
+from .appliance import Appliance
 from .control import ControlChannel, Faults
+from .factory import LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS
 from .web import Certificates, Listener, WebFace
 
 log = logging.getLogger("simulator")

@@ -25,12 +25,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from hwprobe.constants import FACTORY_ADDRESSES
 from hwprobe.appliance.pagemap import PAGES
 
 from . import live, pages
-from .appliance import Appliance, Refused, Sessions
+from .accounts import Sessions
+from .appliance import Appliance, Refused
 from .control import Faults
+from .factory import FACTORY_ADDRESSES
 
 log = logging.getLogger("simulator.web")
 C = PAGES["common"]
