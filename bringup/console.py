@@ -19,14 +19,18 @@ class SimulatorLabExtras:
         self.name = name
 
     def move_cable(self, nic: str) -> None:
+        from bringup.commands.lab import simulator_errors
         from simulator import lab
 
-        lab.plug(self.name, nic)
+        with simulator_errors():
+            lab.plug(self.name, nic)
 
     def console_device(self) -> str | None:
+        from bringup.commands.lab import simulator_errors
         from simulator import lab
 
-        return lab.get(self.name).console
+        with simulator_errors():
+            return lab.get(self.name).console
 
 
 def make_app(argv: list[str] | argparse.Namespace | ConsoleOptions | None = None) -> BringupApp:

@@ -43,7 +43,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .lab import Lab, LabError, _save, _stop, netns_exec
+from .labfile import Lab, save
+from .netns import LabError, netns_exec, stop_processes
 
 READY_SECONDS = 15.0
 DHCP_SUBNET = {"server": "10.99.0.1", "prefix": 24, "first": "10.99.0.50", "last": "10.99.0.99"}
@@ -138,7 +139,7 @@ class Peer:
         namespace; reaps our child. Harmless to repeat."""
         pids = self.pids()
         if pids:
-            _stop(pids, grace)
+            stop_processes(pids, grace)
         try:
             self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -213,7 +214,7 @@ def _record(lab: Lab, peer: Peer) -> Peer:
     peers[peer.name] = {"pid": peer.proc.pid, "dir": str(peer.dir), **peer.info,
                         **({"env": peer.env} if peer.env else {})}
     lab.peers = peers
-    _save(lab)
+    save(lab)
     return peer
 
 

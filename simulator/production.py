@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from . import services
-from .lab import LabError, _ip, _new_ns, _save, _stop, _sysctl, get, in_netns
+from .labfile import get, save
+from .netns import LabError, in_netns, ip, new_ns, stop_processes, sysctl
 
 READY_SECONDS = 15.0
 
@@ -46,27 +47,27 @@ def build(lab, nics: tuple[str, ...] = ("nic1", "nic2"), smtp_password: str | No
             services.tool(binary)
         except services.ServiceMissing as exc:
             raise LabError(str(exc)) from None
-    _new_ns(ns)
-    _sysctl(ns, "net.ipv4.ip_forward", "1")
+    new_ns(ns)
+    sysctl(ns, "net.ipv4.ip_forward", "1")
     for n, nic in ((1, "nic1"), (2, "nic2")):
-        _ip("link", "add", f"up{n}", "netns", ns, "type", "veth", "peer", "name", f"q-{nic}",
+        ip("link", "add", f"up{n}", "netns", ns, "type", "veth", "peer", "name", f"q-{nic}",
             "netns", lab.patch_ns)
-        _ip("-n", ns, "link", "set", f"up{n}", "up")
+        ip("-n", ns, "link", "set", f"up{n}", "up")
     for addr in services.NIC1_ADDRESSES.values():
-        _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", "up1")
+        ip("-n", ns, "addr", "add", f"{addr}/24", "dev", "up1")
     nic2_dev = "up2.20"
-    if _ip("-n", ns, "link", "add", "link", "up2", "name", nic2_dev, "type", "vlan", "id", "20",
+    if ip("-n", ns, "link", "add", "link", "up2", "name", nic2_dev, "type", "vlan", "id", "20",
            check=False).returncode != 0:
         nic2_dev = "up2"        # no 8021q here: the appliance also puts VLAN 20 untagged
-    _ip("-n", ns, "link", "set", nic2_dev, "up")
+    ip("-n", ns, "link", "set", nic2_dev, "up")
     for addr in services.NIC2_ADDRESSES.values():
-        _ip("-n", ns, "addr", "add", f"{addr}/25", "dev", nic2_dev)
+        ip("-n", ns, "addr", "add", f"{addr}/25", "dev", nic2_dev)
     # a veth pair, not a dummy: some kernels here have no dummy module
-    _ip("-n", ns, "link", "add", "far", "type", "veth", "peer", "name", "far-end")
+    ip("-n", ns, "link", "add", "far", "type", "veth", "peer", "name", "far-end")
     for dev in ("far", "far-end"):
-        _ip("-n", ns, "link", "set", dev, "up")
+        ip("-n", ns, "link", "set", dev, "up")
     for addr in services.FAR_ADDRESSES.values():
-        _ip("-n", ns, "addr", "add", f"{addr}/25", "dev", "far")
+        ip("-n", ns, "addr", "add", f"{addr}/25", "dev", "far")
     password_file = d / "smtp-password"
     fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -77,16 +78,16 @@ def build(lab, nics: tuple[str, ...] = ("nic1", "nic2"), smtp_password: str | No
               "syslog_log": str(d / "syslog" / "received.log"), "mail_spool": str(d / "mail"),
               "pids": {}}
     lab.production = record
-    _save(lab)
+    save(lab)
     procs = {"dnsmasq": services.start_dnsmasq(ns, d), "chronyd": services.start_chronyd(ns, d),
              "rsyslog": services.start_rsyslog(ns, d, certs),
              "smtp": services.start_smtp(ns, d, certs, password_file)}
     record["pids"] = {k: p.pid for k, p in procs.items()}
-    _save(lab)
+    save(lab)
     _wait_ready(ns, d, procs)
     for nic in nics:
         patch_nic(lab, nic, True)
-    _save(lab)
+    save(lab)
     return record
 
 
@@ -126,9 +127,9 @@ def patch_nic(lab, nic: str, on: bool = True) -> None:
     if nic not in ("nic1", "nic2"):
         raise LabError(f"no NIC {nic!r} (nic1 or nic2)")
     if on:
-        _ip("-n", lab.patch_ns, "link", "set", f"q-{nic}", "master", f"br-{nic}", "up")
+        ip("-n", lab.patch_ns, "link", "set", f"q-{nic}", "master", f"br-{nic}", "up")
     else:
-        _ip("-n", lab.patch_ns, "link", "set", f"q-{nic}", "nomaster")
+        ip("-n", lab.patch_ns, "link", "set", f"q-{nic}", "nomaster")
     patched = set(lab.production.get("patched", []))
     (patched.add if on else patched.discard)(nic)
     lab.production["patched"] = sorted(patched)
@@ -140,7 +141,7 @@ def patch(name: str, nic: str, on: bool = True):
     if not lab.production:
         raise LabError(f"lab {name!r} has no production network (lab up --production)")
     patch_nic(lab, nic, on)
-    _save(lab)
+    save(lab)
     return lab
 
 
@@ -148,7 +149,7 @@ def stop(lab) -> None:
     """End the services (SIGTERM, then SIGKILL); the namespace goes with ``down``."""
     pids = list(((lab.production or {}).get("pids") or {}).values())
     if pids:
-        _stop(pids, grace=3)
+        stop_processes(pids, grace=3)
 
 
 def received_syslog(lab) -> list[dict]:

@@ -110,7 +110,7 @@ def make_certificates(directory: Path) -> dict[str, str]:
 
 
 def _popen(ns: str, argv: list[str], log: Path, **kw) -> subprocess.Popen:
-    from .lab import netns_popen
+    from .netns import netns_popen
 
     with open(log, "ab") as out:
         return netns_popen(ns, argv, stdout=out, stderr=subprocess.STDOUT,

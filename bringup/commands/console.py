@@ -85,6 +85,13 @@ def _example_sheet() -> str:
 
 
 def _demo(args) -> int:
+    from bringup.commands.lab import simulator_errors
+
+    with simulator_errors():
+        return _demo_in_lab(args)
+
+
+def _demo_in_lab(args) -> int:
     from simulator import lab as labmod
     from bringup.commands.lab import describe
 

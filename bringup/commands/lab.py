@@ -2,17 +2,36 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 
 from pathlib import Path
-from hwprobe.errors import BadInput
+from hwprobe.errors import BadInput, BringupError, NeedsPrivileges
 
 
 def _lab():
     from simulator import lab   # imported when a lab command runs: `bringup` itself starts faster
 
     return lab
+
+
+@contextlib.contextmanager
+def simulator_errors():
+    """The lab's errors become bringup's, with the same words and exit status
+    (the simulator is bringup's peer and imports nothing of it, so the
+    composition root translates). Also a decorator."""
+    from simulator.netns import LabBadInput, LabError, LabNeedsRoot
+
+    try:
+        yield
+    except LabBadInput as exc:
+        raise BadInput(str(exc)) from exc
+    except LabNeedsRoot as exc:
+        raise NeedsPrivileges(str(exc)) from exc
+    except LabError as exc:
+        raise BringupError(str(exc)) from exc
+
 
 LAB_HELP = """\
 The lab is a simulated B Series appliance cabled to a simulated laptop, in
@@ -141,6 +160,7 @@ def _describe_peers(lab) -> list[str]:
     return out
 
 
+@simulator_errors()
 def _up(args) -> int:
     labmod = _lab()
     extra = [a for a in args.sim_args if a != "--"]
@@ -185,6 +205,7 @@ def _production_nics(text: str | None) -> tuple[str, ...] | None:
     return nics
 
 
+@simulator_errors()
 def _plug(args) -> int:
     labmod = _lab()
     lab = labmod.plug(args.name, args.nic)
@@ -192,6 +213,7 @@ def _plug(args) -> int:
     return 0
 
 
+@simulator_errors()
 def _production(args) -> int:
     from simulator import production
 
@@ -202,6 +224,7 @@ def _production(args) -> int:
     return 0
 
 
+@simulator_errors()
 def _unplug(args) -> int:
     labmod = _lab()
     lab = labmod.unplug(args.name)
@@ -209,6 +232,7 @@ def _unplug(args) -> int:
     return 0
 
 
+@simulator_errors()
 def _down(args) -> int:
     labmod = _lab()
     targets = labmod.names() if args.all else [args.name]
@@ -218,6 +242,7 @@ def _down(args) -> int:
     return 0
 
 
+@simulator_errors()
 def _status(args) -> int:
     labmod = _lab()
     labs = []
