@@ -1,0 +1,23 @@
+"""The simulated B Series appliance and its lab: bringup's peer in every
+integration test, the demo and the drills.
+
+It imports nothing of bringup but the page map (``hwprobe.appliance.pagemap``
+and its pagemap.toml: the contract). Its password rule, factory credentials
+and lockout are its own (``factory``), so that a mistake in bringup is refused
+here as an appliance would refuse it (tests/test_sim_independent.py).
+
+The appliance, from the bottom up: ``factory`` (what it is when new),
+``rules`` (each form's checks), ``accounts`` (passwords, lockout, web
+sessions), ``appliance`` (the state and its changes); its faces ``pages`` and
+``web`` (HTTPS), ``console`` (the serial console), ``login_api`` (failover);
+``live``, ``netif`` and ``netclients`` (using the settings for real);
+``control`` and ``hostile`` (faults); ``server`` runs one (``python -m
+simulator serve``); ``jsonfile`` writes its files whole.
+
+The lab: ``netns`` (namespaces, processes, the lab's errors), ``labfile``
+(lab.json), ``lab`` (up, plug, down), with ``production`` and ``services``
+and ``smtp_relay`` (the site's network) and ``laptop`` (real laptop-side
+programs).
+
+No module imports one that imports it, lazily or not (tests/test_import_cycles.py).
+"""

@@ -1,4 +1,6 @@
-"""The appliance's password rule (modelled: keep it here, in one place).
+"""The appliance's password rule as bringup knows it (modelled: every face of
+bringup takes it from here; the simulator keeps its own, so the lab catches
+a mistake here).
 
 At least 8 characters with an upper-case letter, a lower-case letter, a digit
 and a symbol, and not containing the user name. ``problems()`` returns what is
