@@ -123,3 +123,28 @@ def test_a_bringup_rule_that_accepts_a_password_the_appliance_refuses_is_caught_
     state = control.send(lab.control, get="state")["state"]
     assert state["users"] == [{"name": "admin", "must_change": True}]
     assert state["hostname"] == "" and state["dns_servers"] == []
+
+
+def _bringup_lab(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bringup", "lab", *args], capture_output=True,
+                          text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               "BRINGUP_LAB_DIR": str(tmp_path / "labs"),
+                               "BRINGUP_STATE_DIR": str(tmp_path / "state")})
+
+
+def test_a_bad_lab_name_is_bad_input_as_bringup_says_it(tmp_path):
+    """The lab's errors are its own; bringup lab says them as its own (exit
+    status 2 for bad input), never as a traceback."""
+    r = _bringup_lab("up", "--name", "no spaces!", tmp_path=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "bringup: lab name 'no spaces!': use 1-20 letters, digits, '-' or '_'")
+
+
+@pytest.mark.lab
+def test_moving_the_cable_of_a_lab_that_is_not_up_fails_in_words(tmp_path):
+    r = _bringup_lab("plug", "nic2", "--name", "nosuchlab", tmp_path=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "bringup: no lab named 'nosuchlab' is up (bringup lab up --name nosuchlab)")
