@@ -123,7 +123,7 @@ def check_state_files(path: Path) -> None:
     runs = path / "runs"
     found = sorted(runs.glob("*.json")) if runs.is_dir() else []
     if found:
-        from hwprobe.procedure.engine import RunJournal    # the engine (and its page map) only when needed
+        from hwprobe.procedure.runjournal import RunJournal
 
         for run in found:
             RunJournal(run)

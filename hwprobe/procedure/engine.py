@@ -19,29 +19,28 @@ tell which one the appliance refused.
 Re-running after an interruption converges: the plan is made from what the
 appliance holds *now*, so a step that landed before the interruption is
 ``unchanged`` the second time and nothing is applied twice. A run journal on
-disk records each step as it starts and ends, for the report and for the
-console's "continue where you left off".
+disk (hwprobe/procedure/runjournal.py) records each step as it starts and
+ends, for the report and for the console's "continue where you left off".
 
 Addresses on the appliance that the sheet does not name (the factory address
 the laptop is talking to, above all) are listed as ``extras`` and left alone.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from hwprobe.constants import state_dir
-from hwprobe.appliance.base import ApplianceDriver, LoginResult
-from hwprobe.fsutil import atomic_write
+from hwprobe.appliance.base import ApplianceDriver
 from hwprobe.errors import (ApplianceError, CertificateChanged, LoginFailed,
-                     ReadBackMismatch, SessionExpired, StateFileDamaged, Unreachable,
+                     ReadBackMismatch, SessionExpired, Unreachable,
                      ValidationRefused)
 from hwprobe.settings.areas import AREAS, Areas, Change
 from hwprobe.appliance.state import ApplianceState, IpAddress, Settings
+
+if TYPE_CHECKING:
+    from hwprobe.procedure.runjournal import RunJournal
 
 # step statuses
 PENDING, UNCHANGED, APPLYING, VERIFIED, FAILED, SKIPPED = (
@@ -131,79 +130,6 @@ def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool
     extras = [f"{ip.address} {ip.netmask} on {ip.nic.upper()}" for ip in state.ips
               if ip.address not in sheet_addrs]
     return Plan(steps, extras)
-
-
-# --- first login ----------------------------------------------------------------
-
-def first_login(driver: ApplianceDriver, username: str, password: str,
-                new_password: str | None) -> LoginResult:
-    """Log in; when the appliance forces a change, set ``new_password`` and log in
-    with it. Returns the first LoginResult. Raises LoginFailed (with tries left),
-    LockedOut, PasswordRefused, or PasswordChangeRequired when a change is forced
-    and no new password was given. Never retries a refused password."""
-    from hwprobe.errors import PasswordChangeRequired
-
-    result = driver.login(username, password)
-    if result.change_required:
-        if not new_password:
-            raise PasswordChangeRequired(
-                "the appliance requires a new password before any page opens: "
-                "give one at the prompt or in BRINGUP_NEW_PASSWORD"
-            )
-        driver.change_password(password, new_password)
-    return result
-
-
-# --- the run journal -------------------------------------------------------------
-
-class RunJournal:
-    """What a run did, step by step, on disk (atomic rewrites; no secrets)."""
-
-    def __init__(self, path: Path):
-        """Reads ``path`` when it exists. Raises StateFileDamaged (naming the
-        file and how to move it aside) when it cannot be read as a journal."""
-        from hwprobe.fsutil import read_state_file
-
-        self.path = path
-        self.data: dict = {"steps": {}, "events": []}
-        losing = ("no longer knows what an earlier run did to this appliance (its password "
-                  "change included: give the password in force in BRINGUP_PASSWORD)")
-        data = read_state_file(path, "run journal", dict, losing)
-        if data is not None:
-            steps = data.setdefault("steps", {})
-            if not (isinstance(steps, dict) and all(isinstance(v, dict) for v in steps.values())
-                    and isinstance(data.setdefault("events", []), list)):
-                raise StateFileDamaged(f"the run journal {path} is damaged (its steps are not "
-                                       f"records). Move it aside and run again: `mv {path} "
-                                       f"{path}.bad`; bringup then {losing}. Nothing was changed.")
-            self.data = data
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_appliance(cls, ident: str) -> "RunJournal":
-        safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident)
-        return cls(state_dir() / "runs" / f"{safe}.json")
-
-    def record(self, **fields) -> None:
-        with self._lock:
-            self.data.update(fields)
-            self._write()
-
-    def step(self, step: Step) -> None:
-        with self._lock:
-            self.data["steps"][step.key] = {
-                "status": step.status, "after": step.after, "message": step.message,
-                "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
-            self._write()
-
-    def _write(self) -> None:
-        atomic_write(self.path, json.dumps(self.data, indent=2, default=str), mode=0o644)
-
-    def unfinished(self) -> list[str]:
-        """Keys of steps a previous run started but did not verify."""
-        return [k for k, v in self.data.get("steps", {}).items()
-                if v.get("status") in (APPLYING, FAILED, PENDING)]
 
 
 # --- apply ----------------------------------------------------------------------

@@ -45,7 +45,8 @@ from hwprobe.errors import (BadInput, BringupError, CertificateChanged, PageMism
 
 if TYPE_CHECKING:
     from hwprobe.appliance.base import ApplianceDriver, LoginResult
-    from hwprobe.procedure.engine import RunJournal, RunResult, Step
+    from hwprobe.procedure.engine import RunResult, Step
+    from hwprobe.procedure.runjournal import RunJournal
     from hwprobe.port.link import Takeover
     from hwprobe.port.probe import ProbeResult, Responder
     from hwprobe.appliance.state import ApplianceState, IpAddress, Settings
@@ -344,7 +345,7 @@ class BringupSession:
         return str(self.target.address)
 
     def run_journal(self) -> "RunJournal":
-        from hwprobe.procedure.engine import RunJournal
+        from hwprobe.procedure.runjournal import RunJournal
 
         if self._journal is None:
             self._journal = RunJournal.for_appliance(self.appliance_key())

@@ -1,0 +1,68 @@
+"""The run journal of one appliance: what runs did to it, step by step, on disk.
+
+One JSON file per appliance (``<state dir>/runs/<address>@<MAC>.json``),
+rewritten atomically: when a run started and finished, each step's status
+as it starts and ends (for the report and the console's "continue where
+you left off"), and the first-login password change as it is sent and once
+it landed, so a re-run after a kill knows the password changed. No secret
+is ever written to it.
+
+Small on purpose: the state directory's check reads every run journal
+before the port is touched, without loading the engine.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from hwprobe.constants import state_dir
+from hwprobe.errors import StateFileDamaged
+from hwprobe.fsutil import atomic_write, read_state_file
+
+
+class RunJournal:
+    """What a run did, step by step, on disk (atomic rewrites; no secrets)."""
+
+    def __init__(self, path: Path):
+        """Reads ``path`` when it exists. Raises StateFileDamaged (naming the
+        file and how to move it aside) when it cannot be read as a journal."""
+        self.path = path
+        self.data: dict = {"steps": {}, "events": []}
+        losing = ("no longer knows what an earlier run did to this appliance (its password "
+                  "change included: give the password in force in BRINGUP_PASSWORD)")
+        data = read_state_file(path, "run journal", dict, losing)
+        if data is not None:
+            steps = data.setdefault("steps", {})
+            if not (isinstance(steps, dict) and all(isinstance(v, dict) for v in steps.values())
+                    and isinstance(data.setdefault("events", []), list)):
+                raise StateFileDamaged(f"the run journal {path} is damaged (its steps are not "
+                                       f"records). Move it aside and run again: `mv {path} "
+                                       f"{path}.bad`; bringup then {losing}. Nothing was changed.")
+            self.data = data
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_appliance(cls, ident: str) -> "RunJournal":
+        """The journal of the appliance named ``ident`` (address@MAC, ...)."""
+        safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident)
+        return cls(state_dir() / "runs" / f"{safe}.json")
+
+    def record(self, **fields) -> None:
+        """Set ``fields`` at the journal's top level and write it."""
+        with self._lock:
+            self.data.update(fields)
+            self._write()
+
+    def step(self, step) -> None:
+        """Write where ``step`` (an engine Step) stands now."""
+        with self._lock:
+            self.data["steps"][step.key] = {
+                "status": step.status, "after": step.after, "message": step.message,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+            self._write()
+
+    def _write(self) -> None:
+        atomic_write(self.path, json.dumps(self.data, indent=2, default=str), mode=0o644)
