@@ -11,7 +11,6 @@ import argparse
 import ipaddress
 import json
 import sys
-import threading
 
 from bringup import runlog
 from hwprobe.procedure import argcheck
@@ -97,6 +96,7 @@ def run(args) -> int:
     # what it needs is small (hwprobe.port.arp: no dataclasses, no hashlib)
     from hwprobe.port import arp, interfaces
     from hwprobe.port.privileges import require_privileges
+    from hwprobe.port.search import Search
 
     addresses = tuple(args.addresses or FACTORY_ADDRESSES)
     require_privileges(("CAP_NET_RAW",) if args.no_takeover
@@ -119,13 +119,13 @@ def run(args) -> int:
             _say(f"{r.address} ALSO answered from {', '.join(r.conflict_macs)}")
 
     if args.no_takeover:
-        from hwprobe.port import probe
-
         src = _source_address(args.iface)
-        result = probe.probe(args.iface, src, addresses, timeout=args.timeout,
-                             on_answer=answered, check_https=not args.no_https)
+        result = Search(args.iface, addresses, args.timeout, answered, src=src,
+                        check_https=not args.no_https).result()
     else:
-        search = _Search(args.iface, addresses, args.timeout, answered)
+        # the same search as every face's (BringupSession.probe), started here
+        # from 0.0.0.0 and handed to the session once the port is held
+        search = Search(args.iface, addresses, args.timeout, answered)
         check = None
         if port.up and port.carrier and not _left_taken_over(args.iface) and (
                 args.force or not (port.default_route or port.global_address)):
@@ -155,7 +155,8 @@ def run(args) -> int:
 
             src = session.take_port(on_port_up=port_up, on_claimed=claimed,
                                     address_check=check).address
-            result = search.result()          # with the HTTPS check, before the give-back
+            # with the HTTPS check, before the give-back
+            result = session.probe(search=search)
     carrier = port.carrier or bool(result.responders)
     if args.json:
         out = result.as_dict()
@@ -185,65 +186,6 @@ def _left_taken_over(iface: str) -> bool:
         return link_journal_file(iface).exists()
     except OSError:
         return True
-
-
-class _Search:
-    """The ARP search from 0.0.0.0, in a thread of its own (started from the
-    takeover's thread, so in its network namespace)."""
-
-    def __init__(self, iface: str, addresses: tuple[str, ...], timeout: float, on_answer):
-        self.iface, self.addresses, self.timeout, self.on_answer = (iface, addresses, timeout,
-                                                                    on_answer)
-        self._thread: threading.Thread | None = None
-        self._https: threading.Thread | None = None
-        self._result = None
-        self._error: BaseException | None = None
-
-    def start(self) -> None:
-        if self._thread is not None:        # started early already
-            return
-        self._thread = threading.Thread(target=self._run, name="arp-search", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from hwprobe.port import probe
-
-        try:
-            self._result = probe.probe(self.iface, probe.ANY, self.addresses,
-                                       timeout=self.timeout, on_answer=self.on_answer,
-                                       check_https=False)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
-            self._error = exc
-
-    def check_https_from(self, src: str) -> None:
-        """Once the search ends, the HTTPS check of whoever answered, from
-        ``src`` (the laptop's address, just claimed), in a thread of its own
-        (started from the takeover's thread, so in its network namespace):
-        it overlaps the takeover's last journal save."""
-        from hwprobe.port import probe
-
-        def run() -> None:
-            self._thread.join()
-            if self._error is None:
-                try:
-                    probe.check_https(self._result, self.iface, src, on_answer=self.on_answer)
-                except BaseException as exc:  # noqa: BLE001 - raised again in result()
-                    self._error = exc
-
-        self._https = threading.Thread(target=run, name="https-check", daemon=True)
-        self._https.start()
-
-    def result(self):
-        """The search's ProbeResult (with the HTTPS check, when one was
-        started); raises what the search or the check raised."""
-        if self._thread is None:            # the takeover never got the port up
-            self.start()
-        self._thread.join()
-        if self._https is not None:
-            self._https.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 def _print_table(result, carrier: bool) -> None:

@@ -6,8 +6,9 @@ itself, so every promise DESIGN.md makes is kept in this one place:
 
 - ``take_port()``: the laptop port with its journal and the cross-process
   port lock (a second run is refused and told the first one's pid);
-- ``probe()``: who answers on the factory addresses, the cable's MAC and the
-  certificate fingerprint the technician saw;
+- ``probe()``: the one search (hwprobe/port/search.py), for every face: who
+  answers on the factory addresses, the cable's MAC and the certificate
+  fingerprint the technician saw;
 - ``connect()``: the web driver pinned to the probe's fingerprint (pins kept
   per address and MAC, so the next box on the same factory address is not a
   "changed certificate"), or the local console;
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from hwprobe.procedure.runjournal import RunJournal
     from hwprobe.port.link import Takeover
     from hwprobe.port.probe import ProbeResult, Responder
+    from hwprobe.port.search import Search
     from hwprobe.appliance.state import ApplianceState, IpAddress, Settings
 
 Note = Callable[[str], None]
@@ -213,19 +215,26 @@ class BringupSession:
     # --- finding the appliance ------------------------------------------------------
     def probe(self, addresses: tuple[str, ...] | None = None, *, timeout: float = 2.0,
               check_https: bool = True, on_answer: Callable | None = None,
-              cancel: threading.Event | None = None) -> "ProbeResult":
+              cancel: threading.Event | None = None,
+              search: "Search | None" = None) -> "ProbeResult":
         """ARP for the appliance on the held port (the target's address, else
-        the factory ones); remembers who answered for the pin and the wire
-        checks. Raises LinkError when no port is held."""
-        from hwprobe.port.probe import probe
+        the factory ones) and check HTTPS on whoever answers; remembers who
+        answered for the pin and the wire checks, and chooses the target's
+        address, else the first that answered. ``search``: one already
+        started (``bringup probe``), whose result is taken instead. Returns
+        the ProbeResult. Raises BringupError when no port is held, and what
+        the probe raises (LinkError, NeedsPrivileges, OSError)."""
+        from hwprobe.port.search import Search
 
         if self.takeover is None:
             raise BringupError("probe: no laptop port is held (give --iface)")
         self.stage = "finding the appliance"
-        if addresses is None:
-            addresses = (self.target.address,) if self.target.address else FACTORY_ADDRESSES
-        result = probe(self.target.iface, self.takeover.address, addresses, timeout=timeout,
-                       on_answer=on_answer, check_https=check_https, cancel=cancel)
+        if search is None:
+            if addresses is None:
+                addresses = (self.target.address,) if self.target.address else FACTORY_ADDRESSES
+            search = Search(self.target.iface, addresses, timeout, on_answer, cancel,
+                            src=self.takeover.address, check_https=check_https)
+        result = search.result()
         self.probe_result = result
         wanted = [r for r in result.responders if r.address == self.target.address]
         if wanted or (result.responders and not self.target.address):
