@@ -2,11 +2,16 @@
 process inside the lab's laptop namespace, and look at lan0 from outside."""
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import os
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +63,43 @@ def bringup_env(state_dir, env_extra=None) -> dict:
 
 def bringup_argv(lab, *args) -> list[str]:
     return ["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-m", "bringup", *args]
+
+
+def on_a_pty(argv: list[str], env: dict, *, size: tuple[int, int] | None = None,
+             idle: float = 30, react=None) -> tuple[int, bytes]:
+    """``argv`` on a real pty (its controlling terminal when ``size`` is
+    given); reads everything it writes until it closes the pty, ``idle``
+    seconds pass with no output, or 90 s go by. ``react(out)`` is called after
+    each read and may return keys to type. Returns (exit status, the bytes)."""
+    import pty
+
+    master, slave = pty.openpty()
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            close_fds=True, start_new_session=size is not None)
+    os.close(slave)
+    out, quiet_since = b"", time.monotonic()
+    deadline = quiet_since + 90
+    try:
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < idle:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:                   # EIO: the child closed the pty
+                    break
+                if not chunk:
+                    break
+                out, quiet_since = out + chunk, time.monotonic()
+            keys = react(out) if react else None
+            if keys:
+                os.write(master, keys)
+        return proc.wait(timeout=30), out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
 
 
 def run_bringup(lab, *args, state_dir, env_extra=None, timeout=120):

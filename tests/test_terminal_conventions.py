@@ -3,23 +3,18 @@ key that crosses a serial line and asks before leaving work half done."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
-import pty
 import re
-import select
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
-import time
 from pathlib import Path
 
 import pytest
 
 from bringup.console import make_app
 from conftest import require_tool
+from lab_helpers import on_a_pty
 from tui.app import ConsoleOptions
 from tui.screens.quit import QuitScreen
 
@@ -43,39 +38,8 @@ def test_without_a_terminal_bringup_says_use_probe_or_apply_and_exits_2():
 
 def _bringup_on_a_pty(env: dict, *, size: tuple[int, int] | None = None, idle: float = 30,
                       react=None) -> tuple[int, bytes]:
-    """``bringup`` with no command on a real pty (its controlling terminal
-    when ``size`` is given); reads everything it writes until it closes the
-    pty, ``idle`` seconds pass with no output, or 90 s go by. ``react(out)``
-    is called after each read and may return keys to type. Returns (exit
-    status, the bytes)."""
-    master, slave = pty.openpty()
-    if size:
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "bringup"], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, close_fds=True,
-                            start_new_session=size is not None)
-    os.close(slave)
-    out, quiet_since = b"", time.monotonic()
-    deadline = quiet_since + 90
-    try:
-        while time.monotonic() < deadline and time.monotonic() - quiet_since < idle:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:                   # EIO: the child closed the pty
-                    break
-                if not chunk:
-                    break
-                out, quiet_since = out + chunk, time.monotonic()
-            keys = react(out) if react else None
-            if keys:
-                os.write(master, keys)
-        return proc.wait(timeout=30), out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+    """``bringup`` with no command on a real pty (lab_helpers.on_a_pty)."""
+    return on_a_pty([sys.executable, "-m", "bringup"], env, size=size, idle=idle, react=react)
 
 
 def _on_a_pty(term: str) -> tuple[int, str]:

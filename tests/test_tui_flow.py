@@ -81,6 +81,17 @@ async def walk_to_login(pilot, app) -> None:
     await wait_for(pilot, lambda: on_step(app, "login"), "login step")
 
 
+async def walk_to_restore(pilot, app, ready=None, password: str = NEW_PASSWORD) -> None:
+    """From the start to the Restore step (the factory password changed to
+    ``password``), until ``ready()`` (default: the diff is shown)."""
+    await walk_to_login(pilot, app)
+    await pilot.press(*password, "enter", *password, "enter")
+    await wait_for(pilot, lambda: on_step(app, "network"), "network step")
+    await pilot.press("ctrl+g")
+    await wait_for(pilot, lambda: on_step(app, "restore") and (ready or (
+        lambda: app.screen.plan))(), "the diff")
+
+
 async def walk_from_find(pilot, app, seen: dict) -> None:
     await found(pilot, app)
     seen["find"] = screen_text(app)

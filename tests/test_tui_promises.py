@@ -15,7 +15,8 @@ import pytest
 from lab_helpers import NEW_PASSWORD, SECRETS, own_address, port_state, reports, run_bringup
 from simulator import control
 from simulator import lab as labmod
-from test_tui_flow import app_for, found, on_step, screen_text, wait_for, walk_to_find
+from test_tui_flow import (app_for, found, on_step, screen_text, wait_for, walk_to_find,
+                           walk_to_restore)
 
 pytestmark = pytest.mark.lab
 ADDR = "169.254.1.3"
@@ -181,11 +182,7 @@ def test_console_runs_the_wire_check_a_silent_new_address_fails_its_step(make_la
 
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
-            await walk_to_login(pilot, app)
-            await pilot.press(*NEW_PASSWORD, "enter", *NEW_PASSWORD, "enter")
-            await wait_for(pilot, lambda: on_step(app, "network"), "network step")
-            await pilot.press("ctrl+g")
-            await wait_for(pilot, lambda: on_step(app, "restore") and app.screen.plan, "the diff")
+            await walk_to_restore(pilot, app, password=NEW_PASSWORD)
             await pilot.press(*SMTP_PASSWORD, "enter")
             # finished, and drawn: the table scrolls to the first failed row
             # only after the run's last step, so the frame may lag behind

@@ -18,7 +18,7 @@ from hwprobe.constants import FACTORY_USER, LAPTOP_ADDRESS
 from hwprobe.errors import BadInput, BringupError
 from hwprobe.procedure.session import BringupSession, Target
 
-from .apply import _find, _login, _say
+from bringup.headless import TerminalPrompter, say as _say
 
 SURVEY_HELP = """\
 Logs in to the appliance and reads every page its firmware profile names
@@ -76,8 +76,8 @@ def run_survey(args) -> int:
         argcheck.check_state_dir()
     quiet = args.json
     with BringupSession(target, on_note=None if quiet else _say) as session:
-        _find(session)
-        outcome = _login(session, None, dry_run=True)     # dry run: no password change
+        session.find()
+        outcome = session.log_in(TerminalPrompter(), None, dry_run=True)   # no password change
         if outcome.change_pending:
             raise BringupError(
                 "the appliance asks for a new password before any page opens, and survey "

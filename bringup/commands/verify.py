@@ -33,9 +33,9 @@ def register(sub, root) -> None:
     p = sub.add_parser("verify", help="after the cables move: is every restored service reached?",
                        description=VERIFY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sheet", required=True, metavar="FILE", help="the settings sheet (TOML)")
-    from .apply import _target_args
+    from bringup.headless import target_args
 
-    _target_args(p)
+    target_args(p)
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(handler=run_verify)
 
@@ -44,7 +44,7 @@ def run_verify(args) -> int:
     from hwprobe.procedure.session import BringupSession
     from hwprobe.settings.sheet import load_sheet
     from hwprobe.procedure.verify import add_to_run_report, verify, write_report
-    from .apply import _find, _login, _say, target_of
+    from bringup.headless import TerminalPrompter, say, target_of
 
     settings = load_sheet(args.sheet)             # SheetInvalid: exit 2, nothing contacted
     if args.console:
@@ -58,9 +58,9 @@ def run_verify(args) -> int:
     target.check()
     secrets = [os.environ.get(v) for v in (ENV_PASSWORD, ENV_NEW_PASSWORD, ENV_SMTP_PASSWORD)]
     printer = None if args.json else (lambda c: print(to_text_one(c), flush=True))
-    with BringupSession(target, on_note=_say) as session:
-        _find(session)
-        _login(session, None)
+    with BringupSession(target, on_note=say) as session:
+        session.find()
+        session.log_in(TerminalPrompter(), None)
         result = verify(session.driver, settings, args.address, on_check=printer)
     md, _ = write_report(result, sheet=str(Path(args.sheet).resolve()), secrets=secrets)
     run_report = add_to_run_report(result, secrets=secrets)

@@ -3,6 +3,9 @@
 The table fills in as answers arrive. When nothing answers, the technician is
 told which NIC to move the cable to, and the search starts again by itself as
 soon as the cable is back in (carrier returns on the laptop port).
+The search is the bring-up session's (``BringupSession.probe``), the one
+``bringup probe`` and ``bringup apply`` use; which answer is offered first
+and which NIC to try next are the procedure's (hwprobe/procedure/finding.py).
 """
 from __future__ import annotations
 
@@ -13,12 +16,12 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from hwprobe.procedure.finding import best_responder, other_nic
+
 from ..messages import CarrierChanged, LabCableMoved, ProbeAnswer, ProbeFinished
 from ..widgets.safe import cell
 from ..widgets.serial_pane import SerialPane
 from .base import StepScreen
-
-OTHER_NIC = {"nic1": "nic2", "nic2": "nic1"}
 
 
 def short_fp(fingerprint: str | None, width: int = 23) -> str:
@@ -131,7 +134,7 @@ class FindScreen(StepScreen):
             self._nothing_answered()
             return
         self._stop_watcher()
-        best = next((r for r in found if getattr(r, "https_ok", False)), found[0])
+        best = best_responder(found)
         table.move_cursor(row=table.get_row_index(best.address))
         if len(found) > 1:
             self.say(f"{len(found)} addresses answered: pick one, Enter logs in.", "warning")
@@ -149,7 +152,7 @@ class FindScreen(StepScreen):
 
     def _nothing_answered(self) -> None:
         tried = self.session.cable_nic
-        other = OTHER_NIC[tried]
+        other = other_nic(tried)
         self.session.cable_nic = other
         self.query_one("#advice", Static).update(
             f"Nothing answered through {tried.upper()}.\n"

@@ -10,11 +10,10 @@ logged in; what the console cannot set is skipped with a pointer to the web.
 Connecting (pinned to the certificate Find saw, per address and MAC) and the
 first login with its password change go through the run's bring-up session,
 as in ``bringup apply``: its run journal tells a re-run that an earlier run
-already changed the password, so the factory one is not offered again.
+already changed the password, so the factory one is not offered again (the
+password filled in is the procedure's offer, hwprobe/procedure/passwords.py).
 """
 from __future__ import annotations
-
-import os
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -25,9 +24,10 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from hwprobe.appliance import password_rule
-from hwprobe.constants import ENV_PASSWORD, FACTORY_PASSWORD, FACTORY_USER
+from hwprobe.constants import FACTORY_USER
 from hwprobe.errors import (CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
                             PasswordRefused, Unreachable)
+from hwprobe.procedure.passwords import offered_password
 
 from ..messages import LoggedIn, LoginRefused
 from ..widgets import drafts
@@ -92,8 +92,8 @@ class LoginScreen(StepScreen):
         self.hint = None if logged_in else self._password_hint()
         self.changed_before = not logged_in and (
             "login" in resumed.get("done", []) or self.hint is not None)
-        password = self.session.password or os.environ.get(ENV_PASSWORD) or (
-            "" if self.changed_before else FACTORY_PASSWORD)
+        password = self.session.password or offered_password(
+            self.hint, changed_before=self.changed_before)
         with Vertical(classes="body"):
             with Horizontal(classes="row"):
                 if self.via_console:
@@ -285,10 +285,8 @@ class LoginScreen(StepScreen):
     def _learn_cable_nic(self, state) -> None:
         """The appliance's NICs are known now: which one the cable is in (by
         the MAC that answered at Find), whatever the technician was told."""
-        from hwprobe.procedure.engine import cable_nic
-
         bringup = self.session.bringup
-        nic = cable_nic(bringup.cable_mac, state) if bringup is not None else None
+        nic = bringup.cable_nic(state) if bringup is not None else None
         if nic is not None:
             self.session.cable_nic = nic
             self.session.cable_nic_known = True

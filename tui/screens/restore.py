@@ -21,7 +21,6 @@ where it stopped when it did not finish.
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import replace
 
 from rich.text import Text
@@ -32,9 +31,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Static
 
+from hwprobe.procedure import passwords
 from hwprobe.settings import wording
 from hwprobe.settings.areas import AREAS
-from hwprobe.constants import ENV_SMTP_PASSWORD
 from hwprobe.safetext import shown
 
 from ..messages import PlanReady, RunFinished, StepUpdated
@@ -85,10 +84,11 @@ class RestoreScreen(StepScreen):
         self.stopped_report: tuple | None = None    # the report of a run that ended early
         self.steps: list = []                 # the rows, in order, with their latest status
         self.held = None                      # the appliance as read back after the run
-        smtp = getattr(self.session.settings, "smtp", None)
-        self.needs_smtp_password = bool(smtp and smtp.auth == "password"
+        settings = self.session.settings
+        self.needs_smtp_password = bool(settings is not None
+                                        and passwords.needs_smtp_password(settings)
                                         and "smtp" in self.capabilities
-                                        and not os.environ.get(ENV_SMTP_PASSWORD))
+                                        and not passwords.smtp_password_given())
         with Horizontal(classes="row", id="smtp-row"):
             yield Label("SMTP password", classes="label")
             yield SecretField("", id="smtp-password",
@@ -203,7 +203,7 @@ class RestoreScreen(StepScreen):
 
     def smtp_password(self) -> str | None:
         if not self.needs_smtp_password:
-            return os.environ.get(ENV_SMTP_PASSWORD) or None
+            return passwords.smtp_password_given()
         return self.query_one("#smtp-password", SecretField).value or None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")

@@ -1,0 +1,213 @@
+"""The procedure's way in: connect to the chosen appliance (the web interface
+pinned to the certificate the probe saw, or the local console) and log in,
+the forced first-login password change included.
+
+``LoggingIn`` is a part of ``BringupSession`` (hwprobe/procedure/session.py),
+written here so that each file holds one job; it uses the session's
+``target``, ``responder``, ``cable_mac``, ``takeover``, ``driver``,
+``fingerprint``, ``login_outcome``, ``stage``, ``on_bytes``, ``note()``,
+``keep_secret()`` and ``_journal``.
+
+Which password is used, and how a face is asked for one, is
+hwprobe/procedure/passwords.py; the run journal that remembers a password
+change is hwprobe/procedure/runjournal.py.
+"""
+from __future__ import annotations
+
+import time
+
+from hwprobe.errors import BadInput, CertificateChanged, LoginFailed, PasswordChangeRequired
+
+TYPE_CHECKING = False           # (typing itself costs every bringup start)
+if TYPE_CHECKING:
+    from hwprobe.appliance.base import ApplianceDriver
+    from hwprobe.procedure.passwords import LoginOutcome, PasswordHint, Prompter
+    from hwprobe.procedure.runjournal import RunJournal
+
+
+class LoggingIn:
+    """Connecting and logging in; see the module docstring."""
+
+    # --- connecting -----------------------------------------------------------------
+    def connect(self) -> "ApplianceDriver":
+        """Open the driver: the local console when the target names one, else
+        the web interface pinned to the certificate the probe saw. Returns the
+        open driver. Raises Unreachable, CertificateChanged, BadInput."""
+        if self.driver is not None:
+            return self.driver
+        self.stage = "connecting"
+        if self.target.console:
+            from hwprobe.appliance.console import ConsoleDriver
+
+            driver = ConsoleDriver(self.target.console, baudrate=self.target.baud, flow=self.target.flow,
+                                   timeout=self.target.console_timeout, on_bytes=self.on_bytes)
+        else:
+            from hwprobe.appliance.web import WebDriver
+
+            pin = self._pin()
+            # with the port held, the appliance is reached through it only,
+            # whatever other ports of the laptop are on the same network
+            device = self.target.iface if self.takeover is not None else None
+            driver = WebDriver(self.target.address, port=self.target.https_port,
+                               pinned_fingerprint=pin, use_journal=pin is None,
+                               trust_new_certificate=self.target.trust_new_certificate,
+                               device=device)
+        try:
+            driver.open()
+        except BaseException:
+            try:
+                driver.close()
+            except Exception:  # noqa: BLE001 - the first error is the one to tell
+                pass
+            raise
+        self.driver = driver
+        self.fingerprint = getattr(driver, "fingerprint", None)
+        return driver
+
+    def use_console(self, device: str | None) -> None:
+        """Switch the way in (the console's ^o): closes the other driver."""
+        if device == self.target.console:
+            return
+        self.close_driver()
+        self.target.console = device
+        self._journal = None
+
+    def close_driver(self) -> None:
+        """Log out and drop the driver (never raises)."""
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # noqa: BLE001 - leaving must not fail on a dead line
+                pass
+
+    def _pin(self) -> str | None:
+        """The certificate pin for this run.
+
+        Every new appliance answers on the same factory addresses, so a pin
+        kept by address alone would call the next box's certificate "changed".
+        With the port held the appliance's MAC is known: the pin is kept per
+        address and MAC, and the fingerprint the probe just read is the one
+        this run trusts. Raises CertificateChanged; BringupError naming the
+        pins file when it is damaged."""
+        r = self.responder
+        if r is None or not r.fingerprint_sha256:
+            return None
+        from hwprobe.appliance import pins
+        from hwprobe.appliance.pinning import normalize_fingerprint
+
+        key = f"{self.target.address}@{r.mac.lower()}"
+        seen = r.fingerprint_sha256
+        kept = pins.pinned_fingerprint(key)
+        changed = kept is not None and kept != normalize_fingerprint(seen)
+        if changed and not self.target.trust_new_certificate:
+            raise CertificateChanged(kept, seen)
+        if kept is None or changed:
+            pins.pin_fingerprint(key, seen)
+            self.note(f"certificate of {self.target.address} (MAC {r.mac}): SHA-256 {seen} - "
+                      f"trusted for this appliance from now on")
+        return seen
+
+    def failover_client(self, client_id: str | None, client_secret: str | None):
+        """The command-API client for the target (an appliance of a failover
+        pair on its production address), its HTTPS pinned on first use.
+        Returns a hwprobe.appliance.failover.FailoverClient; the caller closes it."""
+        from hwprobe.appliance.failover import FailoverClient
+
+        if not self.target.address:
+            raise BadInput("give the appliance's --address")
+        self.stage = "connecting"
+        self.keep_secret(client_secret)
+        return FailoverClient(self.target.address, self.target.https_port,
+                              client_id=client_id, client_secret=client_secret)
+
+    # --- the run journal of this appliance --------------------------------------------
+    def appliance_key(self) -> str:
+        """How this appliance's run journal is named: the address and the MAC
+        that answered (every new box shares the factory address), else the
+        address and certificate, else the console device."""
+        if self.target.console:
+            return f"console-{self.target.console}"
+        if self.cable_mac:
+            return f"{self.target.address}@{self.cable_mac.lower()}"
+        if self.fingerprint:
+            return f"{self.target.address}@{self.fingerprint.replace(':', '')[:16].lower()}"
+        return str(self.target.address)
+
+    def run_journal(self) -> "RunJournal":
+        from hwprobe.procedure.runjournal import RunJournal
+
+        if self._journal is None:
+            self._journal = RunJournal.for_appliance(self.appliance_key())
+        return self._journal
+
+    def password_hint(self) -> "PasswordHint | None":
+        """What an earlier run of this appliance did to its password, or None.
+        Needs the probe (or connect) first, so the right journal is read.
+        Raises StateFileDamaged when the run journal cannot be read."""
+        from hwprobe.procedure.passwords import hint_from
+
+        return hint_from(self.run_journal().data)
+
+    # --- logging in ------------------------------------------------------------------
+    def login(self, password: str, new_password: str | None = None, *,
+              dry_run: bool = False) -> "LoginOutcome":
+        """Log in as the target's user; when the appliance forces a change,
+        set ``new_password`` (journalled before it is sent and after it
+        landed). A dry run leaves a forced change pending and says so.
+
+        Raises LoginFailed (tries left), LockedOut, PasswordRefused,
+        PasswordChangeRequired (a change is forced and no new password given)."""
+        from hwprobe.procedure.passwords import LoginOutcome
+
+        driver = self.connect()
+        self.stage = "logging in"
+        self.keep_secret(password, new_password)
+        result = driver.login(self.target.user, password)
+        outcome = LoginOutcome(password=password)
+        if result.change_required:
+            if dry_run:
+                outcome.change_pending = True
+                self.note("the appliance asks for a new password at first login: a real "
+                          "run would set it now (dry run: left unchanged)")
+            elif not new_password:
+                raise PasswordChangeRequired(
+                    "the appliance requires a new password before any page opens: "
+                    "give one at the prompt or in BRINGUP_NEW_PASSWORD")
+            else:
+                journal = self.run_journal()
+                journal.record(password_change={"status": "sending", "at": _now()})
+                driver.change_password(password, new_password)
+                journal.record(password_change={"status": "done", "at": _now()})
+                outcome.password, outcome.changed_password = new_password, True
+        self.login_outcome = outcome
+        return outcome
+
+    def log_in(self, prompter: "Prompter", new_password: str | None, *,
+               dry_run: bool = False) -> "LoginOutcome":
+        """Connect and log in with the password in force, asked through
+        ``prompter`` when the environment does not give it (after the
+        connection, so this appliance's run journal is the one read); the
+        forced change too, unless a dry run. Returns the outcome. Raises
+        what ``connect()`` and ``login()`` raise, a LoginFailed in words for
+        a terminal (tries left; the factory password when a change may not
+        have landed), and BadInput when the password is needed and not given."""
+        from hwprobe.procedure import passwords
+
+        self.connect()
+        self.stage = "logging in"
+        hint = self.password_hint()
+        password = passwords.current_password(prompter, self.target.user, hint, new_password,
+                                              self.note)
+        try:
+            outcome = self.login(password, new_password, dry_run=dry_run)
+        except LoginFailed as exc:
+            passwords.refused(exc, hint, password, new_password)
+            raise
+        if outcome.changed_password:
+            prompter.tell("appliance password changed at first login: store the new one safely")
+        return outcome
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
