@@ -6,12 +6,15 @@ the commands and the console's screens call it instead of deciding again.
   would borrow belongs in the session);
 - no face runs a search of its own: ``bringup probe``, ``apply`` and the
   console's Find all search through ``BringupSession.probe``;
+- the console's preview checks the sheet against the appliance's firmware,
+  as the run does, before anything is sent;
 - on a terminal, ``bringup apply`` asks its questions in the order it
   always has, the Prompter being the only way the procedure asks.
 """
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -89,6 +92,46 @@ def test_the_search_scan_sees_a_probe_of_its_own(tmp_path):
     g = tmp_path / "find.py"
     g.write_text("from hwprobe.port.probe import probe as arp\n\ndef run():\n    arp('lan0')\n")
     assert _own_searches(f) and _own_searches(g)
+
+
+# --- the console's preview: the firmware fit check, as the run makes it ----------------
+
+@pytest.mark.lab
+def test_console_restore_step_refuses_a_sheet_the_firmware_cannot_hold_before_sending_it(
+        make_lab, state_dir, tmp_path):
+    from bringup.console import make_app
+    from simulator import control
+    from simulator import lab as labmod
+    from test_apply_lab import ten_syslog_sheet
+    from test_tui_flow import screen_text, wait_for, walk_to_restore
+
+    lab = make_lab(appliance_address="169.254.1.3", sim_args=["--firmware", "current"])
+    app = make_app(["--console-profile", "--sheet", str(ten_syslog_sheet(tmp_path)),
+                    "--iface", "lan0", "--lab", lab.name])
+    app.options.resume = False
+    seen = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await walk_to_restore(pilot, app, lambda: app.screen.plan or app.screen.unread)
+            await pilot.pause(0.2)
+            seen["preview"] = " ".join(screen_text(app).split())
+            seen["plan"] = app.screen.plan
+            await pilot.press("enter")          # Apply: must not send the sheet
+            await pilot.pause(0.5)
+            seen["after enter"] = " ".join(screen_text(app).split())
+            seen["running"] = app.screen.running
+            await pilot.press("ctrl+x", "y")
+            await wait_for(pilot, lambda: app.session.takeover is None, "port given back")
+
+    with labmod.in_netns(lab.laptop_ns):
+        asyncio.run(run())
+    assert seen["plan"] is None and seen["running"] is False
+    for text in (seen["preview"], seen["after enter"]):
+        assert "this appliance takes 3 syslog servers; the sheet has 10" in text, text
+    assert "Still reading" not in seen["after enter"]
+    # the forced password change at login is the only change the appliance made
+    assert control.send(lab.control, get="stats")["changes"] == {"change_password": 1}
 
 
 # --- on a terminal: the questions, in their order ------------------------------------------

@@ -20,9 +20,9 @@ the procedure:
   password changed; a dry run leaves the change pending. ``log_in()`` first
   finds the password in force (environment, run journal, asked through the
   face's ``Prompter``) (hwprobe/procedure/login.py, passwords.py);
-- ``run()``: read the appliance, check the sheet against its firmware's
-  limits, plan, apply with wire checks (a new address must answer ARP with
-  its NIC's MAC on the laptop port), read back;
+- ``preview()``: read the appliance, check the sheet against its firmware's
+  limits, plan; ``run()``: the same, then apply with wire checks (a new
+  address must answer ARP with its NIC's MAC on the laptop port), read back;
 - ``write_report()``: every run that ends writes one, saying where it stopped;
 - ``close()`` (and ``with``): logs out and gives the port back whatever was
   raised, at any stage.
@@ -51,7 +51,7 @@ from hwprobe.procedure.target import Target
 
 if TYPE_CHECKING:
     from hwprobe.appliance.base import ApplianceDriver
-    from hwprobe.procedure.engine import RunResult, Step
+    from hwprobe.procedure.engine import Plan, RunResult, Step
     from hwprobe.procedure.passwords import LoginOutcome
     from hwprobe.procedure.runjournal import RunJournal
     from hwprobe.port.link import Takeover
@@ -129,6 +129,18 @@ class BringupSession(Finding, LoggingIn):
         self.stage = "checking the sheet against the appliance's firmware"
         check_fits(settings, state.software_version)
         return state
+
+    def preview(self, settings: "Settings", *, smtp_password_given: bool = False
+                ) -> tuple["ApplianceState", "Plan"]:
+        """What a run would do, sending nothing: the appliance read, the sheet
+        checked against its firmware (as ``run()`` checks it), and the plan.
+        ``smtp_password_given``: the run will have the relay's password.
+        Returns (state, plan). Raises SheetDoesNotFit (BadInput) and what
+        reading the appliance raises."""
+        from hwprobe.procedure.engine import plan
+
+        state = self._state_to_plan_from(settings)
+        return state, plan(state, settings, smtp_password_given=smtp_password_given)
 
     def run(self, settings: "Settings", *, smtp_password: str | None = None,
             dry_run: bool = False, on_step: Callable[["Step"], None] | None = None,

@@ -12,11 +12,13 @@ the appliance holds now. Space opens the selected row's every field, before,
 after and read back (``change_detail.py``); Enter stays "apply", as the hint
 says, so a technician reading a row never sends the changes by accident.
 
-The run is the bring-up session's (``BringupSession.run``), as in
-``bringup apply``: the same wire checks (an address just added must answer
-ARP from its NIC's MAC on the laptop port), the run journal of this appliance
-(its address and MAC), and a report written for every run that ends, saying
-where it stopped when it did not finish.
+The preview and the run are the bring-up session's (``BringupSession.preview``
+and ``run``), as in ``bringup apply``: the sheet checked against the
+appliance's firmware before the table is shown, the same wire checks (an
+address just added must answer ARP from its NIC's MAC on the laptop port),
+the run journal of this appliance (its address and MAC), and a report
+written for every run that ends, saying where it stopped when it did not
+finish.
 """
 from __future__ import annotations
 
@@ -82,6 +84,7 @@ class RestoreScreen(StepScreen):
         self.finished = False
         self.warned_smtp = False
         self.stopped_report: tuple | None = None    # the report of a run that ended early
+        self.unread: str | None = None        # why the preview could not be made
         self.steps: list = []                 # the rows, in order, with their latest status
         self.held = None                      # the appliance as read back after the run
         settings = self.session.settings
@@ -208,11 +211,9 @@ class RestoreScreen(StepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def read_plan(self, bringup, settings) -> None:
-        from hwprobe.procedure.engine import plan
-
-        state = bringup.read_state()
-        self.post_message(PlanReady(state, plan(state, settings,
-                                                smtp_password_given=self.needs_smtp_password)))
+        # the run's own preview: the sheet checked against the firmware too
+        state, plan = bringup.preview(settings, smtp_password_given=self.needs_smtp_password)
+        self.post_message(PlanReady(state, plan))
 
     def on_plan_ready(self, message: PlanReady) -> None:
         self.plan = message.plan
@@ -245,7 +246,10 @@ class RestoreScreen(StepScreen):
             self.app.goto("done")
             return
         if self.plan is None:
-            self.say("Still reading the appliance...")
+            if self.unread:         # the preview failed: say why again, not "still reading"
+                self.say(self.unread, "error")
+            else:
+                self.say("Still reading the appliance...")
             return
         if self.needs_smtp_password and not self.smtp_password() and not self.warned_smtp:
             self.warned_smtp = True
@@ -264,6 +268,7 @@ class RestoreScreen(StepScreen):
     def action_reread(self) -> None:
         if not self.running:
             self.finished = False
+            self.unread = None
             self.read_plan(self.session.bringup, self.session.settings)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
@@ -348,7 +353,9 @@ class RestoreScreen(StepScreen):
             self._fill(result.steps, result.state_after)
 
     def worker_failed(self, group: str, text: str) -> None:
-        if group == "apply":
+        if group == "plan":
+            self.unread = text
+        elif group == "apply":
             self.running = False
             if self.stopped_report:
                 text += f" (report: {self.stopped_report[0]})"
