@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hwprobe.appliance.connect import connect_console
-from hwprobe.appliance.transcript import MAX_LINE
+from hwprobe.appliance.console.transcript import MAX_LINE
 from hwprobe.errors import Unreachable
 from hwprobe.safetext import unsafe_in
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
@@ -27,13 +27,13 @@ def test_a_password_echoed_byte_by_byte_is_masked_in_the_transcript_and_the_pane
     pane = bytearray()
     reads = []
     with connect_console(sim.console, timeout=8.0, on_bytes=pane.extend) as d:
-        original = d._read
+        original = d.channel.read
 
-        def counted():              # how the echo arrived: many small reads
-            before = len(d._buf)
-            original()
-            reads.append(len(d._buf) - before)
-        d._read = counted
+        def counted(size=None):     # how the echo arrived: many small reads
+            before = len(d.channel.buffer)
+            original(size)
+            reads.append(len(d.channel.buffer) - before)
+        d.channel.read = counted
         assert d.login("admin", "password").change_required
         d.change_password("password", NEW)
         assert d.read_state().model == "B400"

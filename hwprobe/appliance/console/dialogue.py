@@ -1,25 +1,17 @@
-"""The console driver: the appliance's local console over a serial line.
+"""The console driver's dialogue: login, the forced password change, the
+numbered menu, "show" parsing and the setters, over the channel.
 
-Any pyserial URL works (``serial.serial_for_url``): a device path such as
-``/dev/ttyUSB0`` or a pty, ``rfc2217://host:port`` or ``socket://host:port``;
-115200 8N1 without flow control by default (``baudrate``, ``flow``: none,
-rtscts or xonxoff, as tio takes them). An adapter that goes away mid-session
-(unplugged, a terminal server restarted) is reopened when it comes back
-within ``timeout``; the menu item under way is then started again from the
-menu (once, and not at all when it already landed). Prompts, menu numbers
-and the output format come from the page map's [console] table (the format
-is documented at the top of simulator/console.py).
+Prompts, menu numbers and the output format come from the page map's
+[console] table (the format is documented at the top of simulator/console.py).
+An adapter that goes away mid-session is reopened by the transport when it
+comes back within ``timeout``; the menu item under way is then started again
+from the menu (once, and not at all when it already landed).
 
 The console offers four settings (IP addresses, host name, default gateway,
 DNS servers); ``capabilities`` says so and everything else raises
 ApplianceError pointing at the web interface. ``read_state`` also fills what
 "show status" and "show network" print besides (model, serial, software
 version, system time, NTP servers, static routes); syslog and SMTP stay None.
-
-Every byte of the session goes to a timestamped transcript file, except
-passwords: what is typed at a password prompt is written as ``********`` and
-any echo of a known password is masked too. ``on_bytes(data)`` receives what
-the appliance sends, in batches (at most every 50 ms), for a console pane.
 
 Waking the console: the driver sends Ctrl-C (which abandons a half-answered
 menu item without changing anything) and reads which prompt comes back. Found
@@ -28,16 +20,13 @@ the appliance counts as one failed login.
 """
 from __future__ import annotations
 
-import codecs
-import errno
 import logging
 import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from hwprobe import redact
-from hwprobe.constants import FACTORY_PASSWORD, SERIAL_BAUD
+from hwprobe.constants import SERIAL_BAUD
 from hwprobe.errors import (
     ApplianceError, LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
     SessionExpired, Unreachable, ValidationRefused,
@@ -45,13 +34,12 @@ from hwprobe.errors import (
 from hwprobe.appliance.pagemap import PAGES
 from hwprobe.appliance.state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
 from hwprobe.appliance.base import LoginResult
-from hwprobe.appliance.transcript import MASK, Transcript, default_transcript_path
-
-MAX_BUFFER = 256 * 1024     # what is kept of the output since the last line typed
+from hwprobe.appliance.console.channel import Channel
+from hwprobe.appliance.console.transcript import Transcript
+from hwprobe.appliance.console.transport import LineDropped, Transport
 
 log = logging.getLogger("hwprobe.appliance.console")
 
-BATCH_SECONDS = 0.05
 WEB_ONLY = "is not available on the local console: use the web interface"
 _YES = {"yes", "up", "true"}
 
@@ -65,58 +53,15 @@ class _Reopened(_SessionGone):
     now has to be found again."""
 
 
-FLOW_CONTROL = {"none": {}, "rtscts": {"rtscts": True}, "xonxoff": {"xonxoff": True}}
-REOPEN_POLL = 0.2
-
-
-def open_port(device: str, baudrate: int = SERIAL_BAUD, flow: str = "none",
-              timeout: float = 0.05):
-    """The pyserial port for ``device`` (a path or URL) at ``baudrate`` 8N1
-    with ``flow`` control ("none", "rtscts", "xonxoff"). Raises Unreachable
-    saying what to do (the dialout group, or sudo) when it cannot be opened."""
-    import serial
-
-    if flow not in FLOW_CONTROL:
-        raise ValueError(f"flow control {flow!r}: choose none, rtscts or xonxoff")
-    try:
-        return serial.serial_for_url(
-            serial_url(device), baudrate=baudrate, bytesize=serial.EIGHTBITS,
-            parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE, timeout=timeout,
-            **FLOW_CONTROL[flow])
-    except (serial.SerialException, ValueError, OSError) as exc:
-        raise Unreachable(f"cannot open the console {device}: {exc}"
-                          + permission_advice(exc, device)) from None
-
-
-def line_settings(baudrate: int, flow: str = "none") -> str:
-    """"115200 8N1" (and ", RTS/CTS" or ", XON/XOFF"), as the transcript and pane say it."""
-    return f"{baudrate} 8N1" + {"rtscts": ", RTS/CTS", "xonxoff": ", XON/XOFF"}.get(flow, "")
-
-
-def permission_advice(exc: BaseException, device: str) -> str:
-    """What to do when ``exc`` is a refused open of a serial device ('' otherwise)."""
-    if getattr(exc, "errno", None) not in (errno.EACCES, errno.EPERM):
-        return ""
-    return (". Serial adapters belong to the dialout group: add yourself once "
-            "(sudo usermod -aG dialout $USER, then log out and in again), or run "
-            "bringup with sudo")
-
-
-def serial_url(device: str) -> str:
-    """``device`` as pyserial should open it: an ``rfc2217://`` URL gets
-    ``ign_set_control``, because ser2net in front of a pty (and many terminal
-    servers) never confirms SET_CONTROL and pyserial would give up after 3 s
-    waiting for it; the line settings themselves are still sent."""
-    if not device.startswith("rfc2217://") or "ign_set_control" in device:
-        return device
-    return device + ("&" if "?" in device else "?") + "ign_set_control"
-
-
 class ConsoleDriver:
     """The appliance's local console. Use as a context manager, or open()/close().
 
+    ``device`` is a device path or pyserial URL, at ``baudrate`` 8N1 with
+    ``flow`` control (none, rtscts, xonxoff; ValueError for another);
     ``timeout`` is how long to wait for each answer; ``transcript`` the file
-    to record the session in (default: ``default_transcript_path()``)."""
+    to record the session in (default: ``default_transcript_path()``);
+    ``on_bytes(data)`` receives what the appliance sends, masked and in
+    batches, for a console pane."""
 
     kind = "console"
     capabilities = frozenset({"ip", "hostname", "gateway", "dns"})
@@ -126,69 +71,62 @@ class ConsoleDriver:
                  transcript: str | Path | None = None,
                  on_bytes: Callable[[bytes], None] | None = None,
                  pages: Mapping[str, Any] = PAGES):
-        self.device, self.baudrate, self.timeout = device, baudrate, timeout
-        if flow not in FLOW_CONTROL:
-            raise ValueError(f"flow control {flow!r}: choose none, rtscts or xonxoff")
-        self.flow = flow
-        self._in_item = False
+        self.transport = Transport(device, baudrate, flow)
+        self.channel = Channel(self.transport, timeout=timeout, transcript_path=transcript,
+                               on_bytes=on_bytes, on_drop=self._line_dropped)
+        self.device, self.baudrate, self.flow, self.timeout = device, baudrate, flow, timeout
         self.k = pages["console"]
-        self.on_bytes = on_bytes
-        self.transcript_path = Path(transcript) if transcript else None
-        self.transcript: Transcript | None = None
-        self._port = None
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._buf = ""
-        self._pending = b""
-        self._last_flush = 0.0
+        self._in_item = False
         self._at: str | None = None        # "login" | "menu" | "new_password"
         self._credentials: tuple[str, str] | None = None
-        self._secrets: set[str] = set()
+
+    @property
+    def on_bytes(self) -> Callable[[bytes], None] | None:
+        """Who hears what the appliance sends (a console pane); may be changed
+        while the driver is open."""
+        return self.channel.on_bytes
+
+    @on_bytes.setter
+    def on_bytes(self, hear: Callable[[bytes], None] | None) -> None:
+        self.channel.on_bytes = hear
+
+    @property
+    def transcript_path(self) -> Path | None:
+        """The session's transcript file (known once opened)."""
+        return self.channel.transcript_path
+
+    @property
+    def transcript(self) -> Transcript | None:
+        return self.channel.transcript
 
     # --- open / close -------------------------------------------------------------------
 
     def open(self) -> None:
         """Open the serial port (8N1, the flow control asked for) and start the
         transcript. Raises Unreachable when the port cannot be opened."""
-        if self._port is not None:          # already open (connect_console, then ``with``)
-            return
-        self._port = open_port(self.device, self.baudrate, self.flow)
-        self.transcript_path = self.transcript_path or default_transcript_path()
-        self.transcript = Transcript(self.transcript_path, self.device,
-                                     line_settings(self.baudrate, self.flow), scrub=self._scrub,
-                                     held_back=self._held_back)
+        if not self.transport.is_open:      # already open (connect_console, then ``with``)
+            self.channel.open()
 
-    def _reopen(self, exc: BaseException) -> None:
+    def _line_dropped(self, exc: LineDropped) -> None:
         """The adapter stopped working (unplugged, the terminal server went
         away): wait up to ``timeout`` for it to come back and open it again.
         Raises _Reopened inside a menu item (the caller starts over from the
         menu), Unreachable when it does not come back."""
-        self.transcript.note(f"the console {self.device} stopped working ({exc}): "
-                             f"waiting for it to come back")
-        try:
-            self._port.close()
-        except Exception:           # noqa: BLE001 - it is gone already
-            pass
+        self.channel.note(f"{exc}: waiting for it to come back")
         deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                self._port = open_port(self.device, self.baudrate, self.flow)
-                break
-            except Unreachable:
-                if time.monotonic() >= deadline:
-                    self._at = None         # nothing to log out of at close()
-                    raise Unreachable(f"the console {self.device} stopped working ({exc}) "
-                                      f"and did not come back within {self.timeout:g} s: "
-                                      f"check the cable") from None
-                time.sleep(REOPEN_POLL)
-        self.transcript.note(f"reopened {self.device}")
-        self._buf = ""
+        if not self.transport.reopen(give_up=lambda: time.monotonic() >= deadline):
+            self._at = None         # nothing to log out of at close()
+            raise Unreachable(f"{exc} and did not come back within {self.timeout:g} s: "
+                              f"check the cable") from None
+        self.channel.note(f"reopened {self.device}")
+        self.channel.forget()
         if self._in_item:
             raise _Reopened()
 
     def close(self) -> None:
         """Log out when logged in (best effort), close the port and the
         transcript. Never raises."""
-        if self._port is None:
+        if not self.transport.is_open:
             return
         try:
             if self._at == "menu":
@@ -196,16 +134,8 @@ class ConsoleDriver:
                 self._wait([self.k["login_prompt"]], timeout=min(self.timeout, 3.0))
         except ApplianceError:
             pass
-        self._flush_bytes(final=True)
-        try:
-            self._port.close()
-        except Exception:           # a vanished USB adapter must not stop the shutdown
-            pass
-        self._port = None
-        if self.transcript:
-            self.transcript.close()
+        self.channel.close()
         self._credentials, self._at = None, None
-        self._secrets.clear()
 
     def __enter__(self) -> "ConsoleDriver":
         self.open()
@@ -214,119 +144,25 @@ class ConsoleDriver:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # --- bytes in and out ------------------------------------------------------------------
-
-    def _scrub(self, text: str) -> str:
-        # the factory password is public, and a word
-        return redact.masked(text, self._secrets - {FACTORY_PASSWORD}, MASK)
-
-    def _held_back(self, text: str) -> int:
-        """How many characters at the end of ``text`` could be the start of a
-        password still arriving (an echo one byte per read): held until the rest."""
-        longest = 0
-        for secret in self._secrets:
-            if secret and secret != FACTORY_PASSWORD:
-                for n in range(min(len(secret) - 1, len(text)), longest, -1):
-                    if text.endswith(secret[:n]):
-                        longest = n
-                        break
-        return longest
-
-    def _flush_bytes(self, final: bool = False) -> None:
-        if self._pending and self.on_bytes is not None:
-            text = self._scrub(self._pending.decode("utf-8", "replace"))
-            keep = 0 if final else self._held_back(text)
-            out, rest = text[: len(text) - keep], text[len(text) - keep:]
-            self._pending = rest.encode()
-            if out:
-                self.on_bytes(out.encode())
-        else:
-            self._pending = b""
-        self._last_flush = time.monotonic()
-
-    def _read(self) -> None:
-        """Read what is there (waiting at most the port's 50 ms timeout)."""
-        import serial
-
-        try:
-            data = self._port.read(max(1, self._port.in_waiting))
-        except (serial.SerialException, OSError) as exc:
-            self._reopen(exc)
-            return
-        if data:
-            text = self._decoder.decode(data)
-            self._buf += text
-            self.transcript.received(text)          # masked there, a whole line at a time
-            if len(self._buf) > MAX_BUFFER:         # an endless stream with no prompt
-                self._buf = self._buf[-MAX_BUFFER:]
-            self._pending += data
-        if time.monotonic() - self._last_flush >= BATCH_SECONDS:
-            self._flush_bytes()
-
     def _send(self, text: str, *, secret: bool = False) -> None:
-        """Type a line (ended by CR, as a terminal's Enter key does)."""
-        self._buf = ""
-        self.transcript.sent(MASK if secret else text)
-        self._write(text.encode() + b"\r")
-
-    def _write(self, data: bytes) -> None:
-        import serial
-
-        try:
-            self._port.write(data)
-            self._port.flush()
-        except (serial.SerialException, OSError) as exc:
-            self._reopen(exc)           # inside an item, it starts over from the menu
-            try:
-                self._port.write(data)
-                self._port.flush()
-            except (serial.SerialException, OSError) as again:
-                raise Unreachable(f"cannot write to the console {self.device} ({again}): "
-                                  f"check the cable") from None
-
-    def _no_answer(self, timeout: float) -> Unreachable:
-        return Unreachable(
-            f"no answer from the console on {self.device} within {timeout:g} s: check the "
-            f"cable, the baud rate ({line_settings(self.baudrate, self.flow)}) and that "
-            f"the appliance is powered")
+        self.channel.send(text, secret=secret)
 
     def _wait(self, prompts: list[str], timeout: float | None = None) -> tuple[str, str]:
-        """Read until the output ends with one of ``prompts`` (the console then
-        waits for input). Returns (prompt, what came before it since the last
-        line typed). Raises Unreachable after ``timeout`` seconds."""
-        timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        while True:
-            for prompt in prompts:
-                if self._buf.endswith(prompt):
-                    text = self._buf[: -len(prompt)]
-                    self._buf = ""
-                    self._flush_bytes()
-                    return prompt, text
-            if time.monotonic() >= deadline:
-                self._flush_bytes()
-                raise self._no_answer(timeout)
-            self._read()
-
-    def _drain(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self._read()
+        return self.channel.wait(prompts, timeout)
 
     # --- where the console is -----------------------------------------------------------------
 
     def _wake(self) -> str:
         """Find the console's state: "login" or "menu" (a half-answered item is
         abandoned with Ctrl-C, nothing changed)."""
-        if self._port is None:
+        if not self.transport.is_open:
             raise ApplianceError("the console driver is not open: call open() first")
         k = self.k
         prompts = [k["login_prompt"], k["menu_prompt"], k["password_prompt"],
                    k["new_password_prompt"], k["confirm_password_prompt"]]
-        self._drain(0.1)
-        self._buf = ""
-        self.transcript.sent("^C")
-        self._write(b"\x03")
+        self.channel.drain(0.1)
+        self.channel.forget()
+        self.channel.write(b"\x03", "^C")
         deadline = time.monotonic() + self.timeout
         nudged = False
         while True:
@@ -335,7 +171,7 @@ class ConsoleDriver:
                 prompt, _ = self._wait(prompts, timeout=max(0.0, min(left, 2.0 if not nudged else left)))
             except Unreachable:
                 if time.monotonic() >= deadline:
-                    raise self._no_answer(self.timeout) from None
+                    raise self.channel.no_answer(self.timeout) from None
                 nudged = True          # some consoles only speak after Enter
                 self._send("")
                 continue
@@ -345,7 +181,7 @@ class ConsoleDriver:
             if prompt == k["menu_prompt"]:
                 self._at = "menu"
                 return "menu"
-            self.transcript.note("a login or password change left half-done: answering blank")
+            self.channel.note("a login or password change left half-done: answering blank")
             self._send("", secret=True)
 
     def _at_menu(self) -> None:
@@ -357,7 +193,7 @@ class ConsoleDriver:
     def _relogin(self) -> None:
         if self._credentials is None:
             raise SessionExpired(f"not logged in on the console {self.device}")
-        self.transcript.note("the console is at its login prompt: logging in again")
+        self.channel.note("the console is at its login prompt: logging in again")
         try:
             result = self._login(*self._credentials)
         except LoginFailed as exc:
@@ -375,7 +211,7 @@ class ConsoleDriver:
 
         Raises LoginFailed (with tries_left), LockedOut (with seconds),
         Unreachable. Never retries a refused password."""
-        self._secrets.add(password)
+        self.channel.hide(password)
         if self._wake() == "menu":
             self._send(str(self.k["logout"]))
             self._wait([self.k["login_prompt"]])
@@ -396,7 +232,7 @@ class ConsoleDriver:
             self._at = "new_password"
             return LoginResult(change_required=True, message=k["change_required"])
         self._at = "login"
-        lines = [ln.strip() for ln in self._scrub(text).splitlines() if ln.strip()]
+        lines = [ln.strip() for ln in self.channel.scrub(text).splitlines() if ln.strip()]
         message = " ".join(ln for ln in lines if ln != k["login_failed"]) or k["login_failed"]
         locked = re.search(PAGES["login"]["locked_pattern"], message)
         if locked:
@@ -411,7 +247,7 @@ class ConsoleDriver:
         console offers no other way to change it). On PasswordRefused the
         console is back at its login prompt: log in again to retry."""
         k = self.k
-        self._secrets.update((current, new))
+        self.channel.hide(current, new)
         if self._at != "new_password":
             raise ApplianceError(f"changing the password outside the first login {WEB_ONLY}")
         self._send(new, secret=True)
@@ -424,7 +260,7 @@ class ConsoleDriver:
                 self._credentials = (self._credentials[0], new)
             return
         self._at = "login"
-        reason = next((ln.strip() for ln in self._scrub(text).splitlines()
+        reason = next((ln.strip() for ln in self.channel.scrub(text).splitlines()
                        if ln.strip().startswith(k["password_refused"])), "no reason given")
         raise PasswordRefused(f"the appliance refused the new password: "
                               f"{reason[len(k['password_refused']):].strip() or reason}")
@@ -493,7 +329,7 @@ class ConsoleDriver:
         for line in text.splitlines():
             line = line.strip()
             if line.startswith(k["error_prefix"]):
-                message = self._scrub(line[len(k["error_prefix"]):].strip())
+                message = self.channel.scrub(line[len(k["error_prefix"]):].strip())
                 head, sep, _ = message.partition(":")
                 field = head.strip() if sep and re.fullmatch(r"[a-z_]+", head.strip()) else None
                 raise ValidationRefused(f"the appliance refused the change on the local "
