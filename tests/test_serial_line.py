@@ -119,6 +119,45 @@ def test_pane_opened_by_hand_enter_opens_logs_masked_and_reopens(sim, fixed_hard
     assert f"# reopened {link(sim)}" in logged
 
 
+def test_pane_masks_a_password_the_console_echoes_one_byte_at_a_time(sim, fixed_hardware):
+    """A broken console echoes what is typed at its password prompts, one byte
+    per write: the pane and its transcript show ******** (the channel holds an
+    echo that could be a password's start until the rest arrives)."""
+    sim.fault("hostile", "echo_secret")
+    app = console_app()
+
+    async def run():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await goto("find")(pilot)
+            await pilot.press("ctrl+t")
+            pane = app.screen.query_one("#serial")
+            device = pane.query_one("#serial-device")
+            device.value = link(sim)
+            device.focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "-- opened" in pane.text)
+            send = pane.query_one("#serial-send")
+            send.focus()
+            for prompt, line in (("", ""), ("login:", "admin"), ("Password:", "password"),
+                                 ("New password:", GOOD_PASSWORD),
+                                 ("Confirm new password:", GOOD_PASSWORD)):
+                await until(pilot, lambda: pane._tail.strip().endswith(prompt))
+                send.value = line
+                await pilot.press("enter")
+            await until(pilot, lambda: "Select [1-9]:" in pane.text)
+            return pane.text, pane.transcript.path
+
+    try:
+        text, path = asyncio.run(run())
+    finally:
+        sim.fault("hostile", "")
+    logged = Path(path).read_text()
+    echoed = [ln for ln in text.splitlines() if ln.endswith(" ********") and " > " not in ln]
+    assert len(echoed) == 2, text                       # the echo is there, masked
+    for part in (GOOD_PASSWORD, GOOD_PASSWORD[:5], GOOD_PASSWORD[4:]):
+        assert part not in text and part not in logged, part
+
+
 async def until(pilot, check, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while not check():

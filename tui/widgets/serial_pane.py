@@ -4,14 +4,15 @@ timestamped transcript.
 Two uses. Opened by hand (Find, Login): type a device (``/dev/ttyUSB0``, a
 pty, or a pyserial URL), its baud rate and flow control (none, rtscts,
 xonxoff, as tio takes them); Enter in any of the three opens it, then type
-lines into it. Such a session is logged like the driver's: a transcript in
-STATE/transcripts, a line typed at a password prompt written (and shown) as
-``********``, its echo masked. An adapter that goes away (unplugged, the
-terminal server restarted) is reopened when it comes back. Fed by the
-console driver (the basic settings run over the local console): the pane only
-shows what the appliance sends, which the driver hands over in batches with
-every known password already masked; nothing is typed from here then, so the
-pane never competes with the driver for the line.
+lines into it. Such a session runs over the console driver's own transport
+and channel (hwprobe/appliance/console/), so it is logged like the driver's:
+a transcript in STATE/transcripts, a line typed at a password prompt written
+(and shown) as ``********``, its echo masked. An adapter that goes away
+(unplugged, the terminal server restarted) is reopened when it comes back.
+Fed by the console driver (the basic settings run over the local console):
+the pane only shows what the appliance sends, which the driver hands over in
+batches with every known password already masked; nothing is typed from here
+then, so the pane never competes with the driver for the line.
 """
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Log
 from textual.worker import get_current_worker
 
-from hwprobe import redact
-from hwprobe.constants import FACTORY_PASSWORD, SERIAL_BAUD
+from hwprobe.constants import SERIAL_BAUD
 from hwprobe.appliance.pagemap import PAGES
 from hwprobe.safetext import shown
 
@@ -103,11 +103,11 @@ class SerialPane(Vertical):
             c for c, on in (("-feed", feed is not None), ("-open", opened)) if on))
         self.feed = feed
         self.feed_only = feed is not None
-        self._port = None
+        self._channel = None            # the channel of a session opened here, while open
         self._partial = ""
         self._partial_timer = None
         self._tail = ""                 # the line the appliance is on (a prompt), kept
-        self._secrets: set[str] = set()
+        self._secrets: set[str] = set()     # typed at a password prompt: masked in every session
         self.transcript = None          # hwprobe Transcript of a session opened here
 
     def compose(self) -> ComposeResult:
@@ -139,7 +139,7 @@ class SerialPane(Vertical):
     def toggle(self) -> None:
         self.toggle_class("-open")
         if self.has_class("-open") and not self.feed_only:
-            self.query_one("#serial-device" if self._port is None else "#serial-send").focus()
+            self.query_one("#serial-device" if self._channel is None else "#serial-send").focus()
         elif not self.has_class("-open") and self.screen.focused in self.query("*"):
             self.screen.set_focus(None)
 
@@ -152,7 +152,7 @@ class SerialPane(Vertical):
         event.stop()
         if event.input.id in ("serial-device", "serial-baud", "serial-flow"):
             self.open_device()
-        elif self._port is not None:
+        elif self._channel is not None:
             self.send_line(event.value)
             event.input.value = ""
 
@@ -178,22 +178,17 @@ class SerialPane(Vertical):
     def _at_secret_prompt(self) -> bool:
         return self._tail.strip().endswith(SECRET_PROMPTS)
 
-    def _scrub(self, text: str) -> str:
-        return redact.masked(text, self._secrets, MASK)
-
     def send_line(self, line: str) -> None:
         """Type ``line`` (and Enter) into the open device; at a password prompt
         it is written as ******** in the pane and the transcript."""
         secret = self._at_secret_prompt()
-        if secret and line and line != FACTORY_PASSWORD:  # the factory one is public, and a word
+        if secret:
             self._secrets.add(line)
         try:
-            self._port.write((line + "\r").encode())
+            self._channel.send(line, secret=secret)
         except Exception as exc:  # noqa: BLE001 - the reader reopens a vanished adapter
-            self._stamp(f"-- not sent: {exc} --")
+            self._stamp(f"-- not sent: {getattr(exc, 'cause', exc)} --")
             return
-        if self.transcript is not None:
-            self.transcript.sent(MASK if secret else line)
         self._stamp(f"> {MASK if secret else line}")
         self._tail = ""
         self.query_one("#serial-send", Input).password = False
@@ -233,73 +228,56 @@ class SerialPane(Vertical):
             if self.feed is not None:
                 self.feed.partial = ""
 
+    def _heard(self, data: bytes) -> None:
+        """The channel's ``on_bytes``: what the appliance sent, masked, in batches."""
+        self.post_message(SerialText(data.decode("utf-8", "replace")))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="serial")
     def read_port(self, device: str, baud: int = SERIAL_BAUD, flow: str = "none") -> None:
         """Read ``device`` until the pane goes, reopening it when it comes back
         after going away. A refused open is said in the pane (with what to do:
         the dialout group, or sudo)."""
-        import serial
-
-        from hwprobe.appliance.console import line_settings, open_port
-        from hwprobe.appliance.transcript import Transcript, default_transcript_path
+        from hwprobe.appliance.console.channel import Channel
+        from hwprobe.appliance.console.transport import LineDropped, Transport
         from hwprobe.errors import Unreachable
 
         worker = get_current_worker()
-        settings = line_settings(baud, flow)
+        channel = Channel(Transport(device, baud, flow, read_timeout=BATCH_SECONDS),
+                          on_bytes=self._heard)
+        channel.hide(*self._secrets)
         try:
-            port = open_port(device, baud, flow, timeout=BATCH_SECONDS)
+            channel.open()
         except Unreachable as exc:
             self.post_message(SerialText(f"-- {exc} --\n"))
             return
-        transcript = self.transcript = Transcript(default_transcript_path(), device, settings,
-                                                  scrub=self._scrub)
-        self._port = port
-        self.post_message(SerialText(f"-- opened {device} at {settings}; transcript "
-                                     f"{transcript.path} --\n"))
+        self.transcript, self._channel = channel.transcript, channel
+        self.post_message(SerialText(f"-- opened {device} at {channel.transport.settings}; "
+                                     f"transcript {channel.transcript_path} --\n"))
         try:
             while not worker.is_cancelled:
                 try:
-                    data = port.read(4096)
-                except (serial.SerialException, OSError) as exc:
-                    port = self._wait_for(port, device, baud, flow, exc, worker)
-                    if port is None:
+                    channel.read(4096)
+                except LineDropped as exc:
+                    if not self._wait_for(channel, exc, worker):
                         return
-                    continue
-                if data:
-                    text = data.decode("utf-8", "replace")
-                    transcript.received(text)
-                    self.post_message(SerialText(self._scrub(text)))
         finally:
-            self._port = None
-            if port is not None:
-                port.close()
-            transcript.close()
+            self._channel = None
+            channel.close()
 
-    def _wait_for(self, gone, device, baud, flow, exc, worker):
-        """The adapter ``gone`` went away: the reopened port once it is back,
-        None when the pane closed first."""
-        from hwprobe.appliance.console import open_port
-        from hwprobe.errors import Unreachable
-
-        self._port = None
-        try:
-            gone.close()
-        except Exception:  # noqa: BLE001 - gone already
-            pass
-        said = f"{device} stopped working ({exc}): waiting for it to come back"
-        self.transcript.note(said)
+    def _wait_for(self, channel, exc, worker) -> bool:
+        """The line of ``channel`` went away (``exc``): True once it is open
+        again, False when the pane closed first."""
+        self._channel = None
+        said = f"{channel.device} stopped working ({exc.cause}): waiting for it to come back"
+        channel.note(said)
         self.post_message(SerialText(f"-- {said} --\n"))
-        while not worker.is_cancelled:
-            try:
-                port = open_port(device, baud, flow, timeout=BATCH_SECONDS)
-            except Unreachable:
-                time.sleep(REOPEN_SECONDS)
-                continue
-            self._port = port
-            self.transcript.note(f"reopened {device}")
-            self.post_message(SerialText(f"-- reopened {device} --\n"))
-            return port
-        return None
+        if worker.is_cancelled or not channel.transport.reopen(
+                give_up=lambda: worker.is_cancelled, poll=REOPEN_SECONDS):
+            return False
+        self._channel = channel
+        channel.note(f"reopened {channel.device}")
+        self.post_message(SerialText(f"-- reopened {channel.device} --\n"))
+        return True
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "serial")
