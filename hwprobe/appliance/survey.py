@@ -22,13 +22,11 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from hwprobe.errors import ApplianceError
 from hwprobe.appliance.pagecheck import FOUND, MISSING, UNEXPECTED, Finding, check_page, pages_to_walk
-
-if TYPE_CHECKING:
-    from hwprobe.appliance.web import WebDriver
+from hwprobe.appliance.webonly import WebOnlyDriver
 
 REDACTED = "REDACTED"
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
@@ -105,7 +103,7 @@ def redact(text: str, own: set[str], csrf_field: str) -> str:
     return _TEXTAREA.sub(lambda m: m.group(1) + names(m.group(2)) + m.group(3), text)
 
 
-def own_addresses(driver: "WebDriver") -> set[str]:
+def own_addresses(driver: WebOnlyDriver) -> set[str]:
     """The appliance's own addresses: the one surveyed and IP Configuration's
     address table (empty when that page cannot be read)."""
     from hwprobe.appliance.webpages import ips_from
@@ -123,8 +121,8 @@ def own_addresses(driver: "WebDriver") -> set[str]:
     return own
 
 
-def run_survey(driver: "WebDriver", out_dir: Path | None = None,
-               on_page=None) -> Survey:
+def run_survey(driver: WebOnlyDriver, out_dir: Path | None = None,
+               on_page: Callable[[str], None] | None = None) -> Survey:
     """Walk every page of the driver's firmware profile (the driver is open
     and logged in); write the archive into ``out_dir`` when given. Returns the
     Survey. Raises Unreachable / SessionExpired like any read, OSError when

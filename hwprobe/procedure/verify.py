@@ -28,6 +28,7 @@ from hwprobe.procedure.engine import plan
 from hwprobe.errors import ApplianceError, ValidationRefused
 from hwprobe.fsutil import atomic_write
 from hwprobe.appliance.state import Settings
+from hwprobe.appliance.webonly import UtilityAction, WebOnlyDriver
 
 SERVICES = ("settings", "health", "smtp", "dns", "names", "gateway", "ntp", "syslog")
 
@@ -85,10 +86,11 @@ def _answers(text: str) -> list[tuple[str, bool, str]]:
     return out
 
 
-def verify(driver, settings: Settings, address: str, *,
+def verify(driver: WebOnlyDriver, settings: Settings, address: str, *,
            on_check: Callable[[Check], None] | None = None, ntp_wait: float = 10.0) -> VerifyResult:
-    """Run every check against the appliance behind ``driver`` (a logged-in
-    WebDriver); returns the VerifyResult. ``on_check`` hears each as it ends."""
+    """Run every check against the appliance behind ``driver`` (open and
+    logged in on the web interface); returns the VerifyResult. ``on_check``
+    hears each as it ends."""
     result = VerifyResult(address)
     t0 = time.monotonic()
 
@@ -98,7 +100,7 @@ def verify(driver, settings: Settings, address: str, *,
         if on_check:
             on_check(check)
 
-    def utility(service: str, target: str, action: str, **fields) -> None:
+    def utility(service: str, target: str, action: UtilityAction, **fields: str) -> None:
         try:
             for got, ok, words in _answers(driver.utility(action, **fields)):
                 add(service, got if service == "syslog" else target, ok, words)
@@ -142,7 +144,7 @@ def verify(driver, settings: Settings, address: str, *,
     return result
 
 
-def _ntp(driver, add, wait: float) -> None:
+def _ntp(driver: WebOnlyDriver, add: Callable[[str, str, bool, str], None], wait: float) -> None:
     """NTP per server and the sync status; a status not yet synchronised is
     read again for up to ``wait`` seconds (the appliance asks in its own time)."""
     deadline = time.monotonic() + wait
