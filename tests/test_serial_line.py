@@ -83,18 +83,8 @@ def test_pane_opened_by_hand_enter_opens_logs_masked_and_reopens(sim, fixed_hard
 
     async def run():
         async with app.run_test(size=(100, 30)) as pilot:
-            await goto("find")(pilot)
-            await pilot.press("ctrl+t")
-            pane = app.screen.query_one("#serial")
-            device = pane.query_one("#serial-device")
-            device.value = link(sim)
-            pane.query_one("#serial-baud").value = "115200"
-            device.focus()
-            await pilot.press("enter")
-            await until(pilot, lambda: "-- opened" in pane.text)
+            pane, send = await open_pane(pilot, sim, baud="115200")
             assert app.screen.STEP == "find"                   # not on to Log in
-            send = pane.query_one("#serial-send")
-            send.focus()
             for line in ("", "admin"):
                 send.value = line
                 await pilot.press("enter")
@@ -128,16 +118,7 @@ def test_pane_masks_a_password_the_console_echoes_one_byte_at_a_time(sim, fixed_
 
     async def run():
         async with app.run_test(size=(100, 30)) as pilot:
-            await goto("find")(pilot)
-            await pilot.press("ctrl+t")
-            pane = app.screen.query_one("#serial")
-            device = pane.query_one("#serial-device")
-            device.value = link(sim)
-            device.focus()
-            await pilot.press("enter")
-            await until(pilot, lambda: "-- opened" in pane.text)
-            send = pane.query_one("#serial-send")
-            send.focus()
+            pane, send = await open_pane(pilot, sim)
             for prompt, line in (("", ""), ("login:", "admin"), ("Password:", "password"),
                                  ("New password:", GOOD_PASSWORD),
                                  ("Confirm new password:", GOOD_PASSWORD)):
@@ -156,6 +137,24 @@ def test_pane_masks_a_password_the_console_echoes_one_byte_at_a_time(sim, fixed_
     assert len(echoed) == 2, text                       # the echo is there, masked
     for part in (GOOD_PASSWORD, GOOD_PASSWORD[:5], GOOD_PASSWORD[4:]):
         assert part not in text and part not in logged, part
+
+
+async def open_pane(pilot, sim, baud: str | None = None):
+    """On the Find step, open the simulator's console in the pane (^t, then
+    Enter in the Device field); returns the pane and its Send field, focused."""
+    await goto("find")(pilot)
+    await pilot.press("ctrl+t")
+    pane = pilot.app.screen.query_one("#serial")
+    device = pane.query_one("#serial-device")
+    device.value = link(sim)
+    if baud is not None:
+        pane.query_one("#serial-baud").value = baud
+    device.focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: "-- opened" in pane.text)
+    send = pane.query_one("#serial-send")
+    send.focus()
+    return pane, send
 
 
 async def until(pilot, check, timeout: float = 20.0):
