@@ -18,7 +18,8 @@ from hwprobe.settings.capture import settings_from_state
 from hwprobe.appliance.base import ALL_CAPABILITIES
 from hwprobe.procedure.engine import plan
 from hwprobe.errors import SheetInvalid
-from hwprobe.settings.sheet import dump_sheet, load_sheet, parse_sheet, summarize
+from hwprobe.settings.sheet import load_sheet, parse_sheet, summarize
+from hwprobe.settings.sheetwrite import dump_sheet
 from hwprobe.appliance.state import ApplianceState, IpAddress, NicInfo
 from simulator.appliance import Appliance, Refused
 

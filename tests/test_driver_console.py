@@ -16,6 +16,7 @@ from hwprobe.errors import (
     ApplianceError, LockedOut, LoginFailed, PasswordRefused, Unreachable, ValidationRefused,
 )
 from hwprobe.appliance.state import IpAddress, Route
+from area_helpers import read_state, send
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 
 NEW = "Tr4il-Head!"
@@ -43,7 +44,7 @@ def test_console_first_login_forces_a_password_change_then_opens_the_menu(sim, t
     with console(sim.console, tmp_path) as d:
         assert d.login("admin", "password").change_required
         d.change_password("password", NEW)
-        assert d.read_state().model == "B400"
+        assert read_state(d).model == "B400"
     assert sim.state()["users"] == [{"name": "admin", "must_change": False}]
     with console(sim.console, tmp_path) as d:
         assert d.login("admin", NEW).change_required is False
@@ -74,12 +75,12 @@ def test_console_wrong_password_shows_tries_left_then_locks_out(make_sim, tmp_pa
 
 def test_console_sets_the_four_basic_settings_and_reads_them_back(con, sim):
     tagged = IpAddress("nic2", "203.0.113.10", "255.255.255.128", vlan=20)
-    con.add_ip(IP)
-    con.add_ip(tagged)
-    con.set_default_gateway("198.51.100.1")
-    con.set_dns_servers(["198.51.100.53", "203.0.113.53"])
-    con.set_hostname("support.example.net")
-    state = con.read_state()
+    send(con, "ip", ips=[IP])
+    send(con, "ip", ips=[tagged])
+    send(con, "gateway", default_gateway="198.51.100.1")
+    send(con, "dns", dns_servers=["198.51.100.53", "203.0.113.53"])
+    send(con, "hostname", hostname="support.example.net")
+    state = read_state(con)
     assert IP in state.ips and tagged in state.ips
     assert (state.default_gateway, state.dns_servers, state.hostname) == (
         "198.51.100.1", ["198.51.100.53", "203.0.113.53"], "support.example.net")
@@ -92,29 +93,31 @@ def test_console_sets_the_four_basic_settings_and_reads_them_back(con, sim):
     assert (truth["hostname"], truth["default_gateway"], truth["dns_servers"]) == (
         "support.example.net", "198.51.100.1", ["198.51.100.53", "203.0.113.53"])
 
-    con.set_dns_servers([])
-    con.remove_ip(tagged)
-    after = con.read_state()
+    send(con, "dns", dns_servers=[])
+    con.remove_row("ip_config", "address_table", {"nic": tagged.nic, "address": tagged.address},
+                   "address")
+    after = read_state(con)
     assert after.dns_servers == [] and tagged not in after.ips and IP in after.ips
 
 
 def test_console_refused_value_raises_with_the_console_message_and_changes_nothing(con, sim):
     before = sim.state()
     with pytest.raises(ValidationRefused) as refused:
-        con.set_default_gateway("203.0.113.1")
+        send(con, "gateway", default_gateway="203.0.113.1")
     assert refused.value.field == "default_gateway"
     assert "203.0.113.1 is not in any configured subnet" in str(refused.value)
     with pytest.raises(ValidationRefused, match="is not configured"):
-        con.remove_ip(IP)
+        con.remove_row("ip_config", "address_table", {"nic": IP.nic, "address": IP.address},
+                       "address")
     assert sim.state() == before
 
 
 def test_console_points_to_the_web_for_everything_else(con):
     assert con.capabilities == {"ip", "hostname", "gateway", "dns"}
     with pytest.raises(ApplianceError, match="not available on the local console: use the web interface"):
-        con.add_route(Route("203.0.113.0/24", "198.51.100.254", "nic1"))
+        send(con, "routes", routes=[Route("203.0.113.0/24", "198.51.100.254", "nic1")])
     with pytest.raises(ApplianceError, match="use the web interface"):
-        con.set_ntp_servers(["198.51.100.123"])
+        send(con, "ntp", ntp_servers=["198.51.100.123"])
 
 
 def test_console_transcript_is_timestamped_and_never_holds_a_password(sim, state_dir):
@@ -123,7 +126,7 @@ def test_console_transcript_is_timestamped_and_never_holds_a_password(sim, state
             d.login("admin", "Wr0ng-Secret!")
         d.login("admin", "password")
         d.change_password("password", NEW)
-        d.set_hostname("support.example.net")
+        send(d, "hostname", hostname="support.example.net")
         path = d.transcript_path
     assert path.parent == state_dir / "transcripts"
     text = path.read_text()
@@ -142,7 +145,7 @@ def test_console_pane_callback_gets_what_the_appliance_prints_in_batches(sim, tm
     with console(sim.console, tmp_path, on_bytes=chunks.append) as d:
         d.login("admin", "password")
         d.change_password("password", NEW)
-        d.read_state()
+        read_state(d)
     received = b"".join(chunks).decode()
     assert "Password change required." in received and "model: B400" in received
     assert len(chunks) < received.count("\n")       # batched, not one call per byte or line
@@ -150,7 +153,7 @@ def test_console_pane_callback_gets_what_the_appliance_prints_in_batches(sim, tm
 
 def test_console_logs_in_again_after_the_appliance_reboots(con, sim):
     sim.fault("reboot", 1)
-    con.set_hostname("support.example.net")
+    send(con, "hostname", hostname="support.example.net")
     assert sim.state()["hostname"] == "support.example.net"
 
 
@@ -163,8 +166,8 @@ def test_console_abandons_a_half_answered_item_someone_left(con, sim, tmp_path):
         assert port.read_until(b"Default gateway: ").endswith(b"Default gateway: ")
     with console(sim.console, tmp_path) as d:
         d.login("admin", NEW)
-        d.set_hostname("support.example.net")
-        assert d.read_state().default_gateway == ""
+        send(d, "hostname", hostname="support.example.net")
+        assert read_state(d).default_gateway == ""
     assert sim.state()["hostname"] == "support.example.net"
 
 
@@ -228,8 +231,8 @@ def test_console_works_over_a_socket_url(sim, tmp_path):
         with console(f"socket://127.0.0.1:{port}", tmp_path) as d:
             assert d.login("admin", "password").change_required
             d.change_password("password", NEW)
-            d.add_ip(IP)
-            assert IP in d.read_state().ips
+            send(d, "ip", ips=[IP])
+            assert IP in read_state(d).ips
     finally:
         stop.set()
         thread.join(5)

@@ -16,6 +16,7 @@ from hwprobe.errors import (
     Unreachable, ValidationRefused,
 )
 from hwprobe.appliance.state import IpAddress, Route, SmtpSettings
+from area_helpers import read_state, send
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 
 NEW = "Tr4il-Head!"
@@ -46,7 +47,7 @@ def test_first_login_detects_change_required_and_the_new_password_sticks(sim):
         result = d.login("admin", "password")
         assert result.change_required
         d.change_password("password", NEW)
-        assert d.read_state().model == "B400"
+        assert read_state(d).model == "B400"
     assert sim.state()["users"] == [{"name": "admin", "must_change": False}]
     with driver(sim) as d:
         with pytest.raises(LoginFailed):
@@ -97,8 +98,8 @@ def test_passwords_never_reach_logs_or_error_messages(sim, caplog):
             d.login("admin", "Wr0ng-Secret!")
         d.login("admin", "password")
         d.change_password("password", NEW)
-        d.set_smtp(SmtpSettings(relay="mail.example.net", auth="password", username="bt"),
-                   SMTP_SECRET)
+        send(d, "smtp", smtp=SmtpSettings(relay="mail.example.net", auth="password",
+                                          username="bt"), smtp_password=SMTP_SECRET)
     text = caplog.text + str(failed.value)
     for secret in ("Wr0ng-Secret!", NEW, SMTP_SECRET):
         assert secret not in text
@@ -109,19 +110,19 @@ def test_passwords_never_reach_logs_or_error_messages(sim, caplog):
 
 @pytest.mark.filterwarnings("error")     # no InsecureRequestWarning: every connection is pinned
 def test_every_setting_reads_back_as_set(web, sim):
-    web.add_ip(IP)
-    web.add_ip(IpAddress("nic2", "203.0.113.10", "255.255.255.128", vlan=20))
-    web.set_default_gateway("198.51.100.1")
-    web.set_dns_servers(["198.51.100.53", "203.0.113.53"])
-    web.set_hostname("support.example.net")
-    web.add_route(Route("203.0.113.128/25", "198.51.100.254", "nic1"))
-    web.set_ntp_servers(["198.51.100.123", "ntp.example.net"])
-    web.set_syslog(["198.51.100.5", "198.51.100.6"], "bsd")
+    send(web, "ip", ips=[IP])
+    send(web, "ip", ips=[IpAddress("nic2", "203.0.113.10", "255.255.255.128", vlan=20)])
+    send(web, "gateway", default_gateway="198.51.100.1")
+    send(web, "dns", dns_servers=["198.51.100.53", "203.0.113.53"])
+    send(web, "hostname", hostname="support.example.net")
+    send(web, "routes", routes=[Route("203.0.113.128/25", "198.51.100.254", "nic1")])
+    send(web, "ntp", ntp_servers=["198.51.100.123", "ntp.example.net"])
+    send(web, "syslog", syslog_servers=["198.51.100.5", "198.51.100.6"], syslog_format="bsd")
     smtp = SmtpSettings(relay="mail.example.net", port=587, encryption="starttls",
                         auth="password", username="bt-alerts",
                         from_address="bt-alerts@example.net", admin_contacts=["noc@example.net"])
-    web.set_smtp(smtp, SMTP_SECRET)
-    state = web.read_state()
+    send(web, "smtp", smtp=smtp, smtp_password=SMTP_SECRET)
+    state = read_state(web)
 
     assert IP in state.ips and IpAddress("nic2", "203.0.113.10", "255.255.255.128", 20) in state.ips
     assert (state.default_gateway, state.dns_servers, state.hostname) == (
@@ -138,32 +139,32 @@ def test_every_setting_reads_back_as_set(web, sim):
     assert {(i.nic, i.address, i.netmask, i.vlan) for i in state.ips} == {
         (i["nic"], i["address"], i["netmask"], i["vlan"]) for i in truth["ips"]}
 
-    web.remove_route(state.routes[0])
-    web.set_default_gateway("")
-    web.remove_ip(IP)
-    after = web.read_state()
+    web.remove_row("routes", "table", {"destination": state.routes[0].destination}, "destination")
+    send(web, "gateway", default_gateway="")
+    web.remove_row("ip_config", "address_table", {"nic": IP.nic, "address": IP.address}, "address")
+    after = read_state(web)
     assert after.routes == [] and IP not in after.ips and after.default_gateway == ""
     assert after.hostname == "support.example.net"      # the other global values kept
 
 
 def test_smtp_password_is_kept_when_none_is_given(web):
     smtp = SmtpSettings(relay="mail.example.net", auth="password", username="bt")
-    web.set_smtp(smtp, SMTP_SECRET)
+    send(web, "smtp", smtp=smtp, smtp_password=SMTP_SECRET)
     smtp.relay = "relay.example.net"
-    web.set_smtp(smtp, None)
-    state = web.read_state()
+    send(web, "smtp", smtp=smtp)
+    state = read_state(web)
     assert state.smtp.relay == "relay.example.net" and state.smtp.password_set
 
 
 def test_refused_value_raises_with_the_appliance_message_and_changes_nothing(web, sim):
     before = sim.state()
     with pytest.raises(ValidationRefused) as refused:
-        web.set_default_gateway("203.0.113.1")
+        send(web, "gateway", default_gateway="203.0.113.1")
     assert refused.value.field == "default_gateway"
     assert refused.value.page == "Networking > IP Configuration"
     assert "203.0.113.1 is not in any configured subnet" in str(refused.value)
     with pytest.raises(ValidationRefused) as bad_ip:
-        web.add_ip(IpAddress("nic1", "198.51.100.300", "255.255.255.0"))
+        send(web, "ip", ips=[IpAddress("nic1", "198.51.100.300", "255.255.255.0")])
     assert bad_ip.value.field == "address" and "not an IPv4 address" in str(bad_ip.value)
     assert sim.state() == before
 
@@ -187,7 +188,7 @@ def test_one_refused_value_of_the_shared_global_save_fails_only_its_own_step(web
 def test_send_test_email_returns_the_notice_or_the_refusal(web):
     with pytest.raises(ValidationRefused, match="no SMTP relay is configured"):
         web.send_test_email()
-    web.set_smtp(SmtpSettings(relay="mail.example.net", admin_contacts=["noc@example.net"]), None)
+    send(web, "smtp", smtp=SmtpSettings(relay="mail.example.net", admin_contacts=["noc@example.net"]))
     assert web.send_test_email() == "Test email sent to noc@example.net via mail.example.net:25"
 
 
@@ -195,7 +196,7 @@ def test_send_test_email_returns_the_notice_or_the_refusal(web):
 
 def test_expired_session_is_recovered_transparently(web, sim):
     sim.fault("expire_sessions")
-    web.set_hostname("support.example.net")
+    send(web, "hostname", hostname="support.example.net")
     assert sim.state()["hostname"] == "support.example.net"
     stats = sim.stats()
     assert stats["saved"]["POST /appliance/login"] == 2       # logged in again, once
@@ -208,33 +209,33 @@ def test_expired_session_with_a_password_changed_elsewhere_raises_session_expire
         other.change_password(NEW, "An0ther-Pass!")
     sim.fault("expire_sessions")
     with pytest.raises(SessionExpired, match="logging in again failed"):
-        web.set_hostname("support.example.net")
+        send(web, "hostname", hostname="support.example.net")
     assert sim.state()["hostname"] == ""
 
 
 def test_http_500_names_the_page(web, sim):
     sim.fault("http500", "/appliance/networking/routes")
     with pytest.raises(ApplianceError, match="the appliance answered 500 on Networking > Static Routes"):
-        web.read_state()
+        read_state(web)
 
 
 def test_dropped_get_is_retried_once(web, sim):
     sim.fault("drop_after", 0)
-    assert web.read_state().model == "B400"
+    assert read_state(web).model == "B400"
     assert sim.stats()["dropped"] == 1
 
 
 def test_dropped_post_is_never_sent_again_and_says_it_was_not_applied(web, sim):
     sim.fault("drop_after", 1)              # the page is answered, the POST is dropped
     with pytest.raises(Unreachable) as dropped:
-        web.add_ip(IP)
+        send(web, "ip", ips=[IP])
     assert dropped.value.applied is False
     assert "was NOT applied" in str(dropped.value)
     stats = sim.stats()
     assert stats["requests"]["POST /appliance/networking/ip/add"] == 1
     assert all(ip["address"] != IP.address for ip in sim.state()["ips"])
-    web.add_ip(IP)                          # the caller may now send it again
-    assert IP in web.read_state().ips
+    send(web, "ip", ips=[IP])               # the caller may now send it again
+    assert IP in read_state(web).ips
 
 
 def test_nothing_listening_is_unreachable_naming_the_address():
@@ -263,7 +264,7 @@ def test_changed_certificate_mid_run_is_caught_on_the_next_connection(web, sim):
     sim.fault("new_certificate")
     sim.fault("drop_after", 0)              # the kept-alive connection goes; a new one is made
     with pytest.raises(CertificateChanged):
-        web.read_state()
+        read_state(web)
 
 
 def test_certificate_is_pinned_in_the_journal_on_first_use(sim, state_dir):
@@ -314,15 +315,17 @@ def test_newer_firmware_layout_each_syslog_server_its_port_and_format_and_email_
     with driver(sim) as d:
         d.login("admin", "password")
         d.change_password("password", NEW)
-        assert d.read_state().software_version == "24.1.1" and d.profile == "current"
+        assert read_state(d).software_version == "24.1.1" and d.profile == "current"
         each = [SyslogServer("198.51.100.5", 6514, "tls"), SyslogServer("198.51.100.6", 514, "bsd")]
-        d.set_syslog(["198.51.100.5", "198.51.100.6"], "rfc5424", each=each)
+        send(d, "syslog", syslog_servers=["198.51.100.5", "198.51.100.6"],
+             syslog_format="rfc5424", syslog_each=each)
         # no authentication selector: the user name filled in is the login
-        d.set_smtp(SmtpSettings(relay="mail.example.net", port=465, encryption="ssl",
-                                auth="password", username="bt-alerts",
-                                from_address="bt-alerts@example.net",
-                                admin_contacts=["noc@example.net"]), SMTP_SECRET)
-        state = d.read_state()
+        send(d, "smtp", smtp=SmtpSettings(relay="mail.example.net", port=465, encryption="ssl",
+                                          auth="password", username="bt-alerts",
+                                          from_address="bt-alerts@example.net",
+                                          admin_contacts=["noc@example.net"]),
+             smtp_password=SMTP_SECRET)
+        state = read_state(d)
         assert state.syslog_each == each and state.syslog_format is None
         assert (state.smtp.encryption, state.smtp.auth, state.smtp.password_set) == \
             ("ssl", "password", True)
@@ -330,5 +333,6 @@ def test_newer_firmware_layout_each_syslog_server_its_port_and_format_and_email_
         assert d.send_test_email() == ("Email configuration saved. Test email sent to "
                                        "noc@example.net via mail.example.net:465")
         with pytest.raises(ValidationRefused, match="takes 3 syslog servers; 4 were given"):
-            d.set_syslog([f"198.51.100.{n}" for n in range(5, 9)], "bsd")
+            send(d, "syslog", syslog_servers=[f"198.51.100.{n}" for n in range(5, 9)],
+                 syslog_format="bsd")
     assert sim.state()["syslog_targets"][0]["port"] == 6514

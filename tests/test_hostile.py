@@ -10,10 +10,11 @@ import pytest
 
 from hwprobe.appliance.connect import connect_web
 
-from hwprobe.appliance import web as webmod
+from hwprobe.appliance import webhttp as webmod
 from hwprobe.errors import ApplianceError
 from hwprobe.safetext import shown, unsafe_in
 from hwprobe.appliance.state import IpAddress
+from area_helpers import read_state, send
 from simfixture import start_sim
 
 NEW = "Tr4il-Head!"
@@ -55,7 +56,7 @@ def test_hostile_answer_ends_with_a_message_naming_the_page(web, sim, case):
     sim.fault("hostile", f"{case}@{IP_PAGE}")
     started = time.monotonic()
     with pytest.raises(ApplianceError) as caught:
-        web.read_state()
+        read_state(web)
     took = time.monotonic() - started
     FIGURES["tried"] += 1
     FIGURES["refused"] += 1
@@ -72,7 +73,7 @@ def test_hostile_answer_ends_with_a_message_naming_the_page(web, sim, case):
 def test_hostile_text_is_read_as_data_and_shown_escaped(web, sim, case):
     sim.fault("hostile", case)
     FIGURES["tried"] += 1
-    state = web.read_state()          # no traceback: odd digits are not numbers, ESC is text
+    state = read_state(web)          # no traceback: odd digits are not numbers, ESC is text
     for value in (state.model, state.serial, state.hostname, *state.dns_servers):
         assert not unsafe_in(shown(value))
     if case == "escapes":
@@ -84,7 +85,7 @@ def test_hostile_text_is_read_as_data_and_shown_escaped(web, sim, case):
 def test_a_post_whose_answer_is_cut_gets_the_was_it_applied_re_read(web, sim):
     sim.fault("hostile", "cut@/appliance/networking/ip/add")
     with pytest.raises(ApplianceError) as caught:
-        web.add_ip(IpAddress("nic1", "198.51.100.20", "255.255.255.0"))
+        send(web, "ip", ips=[IpAddress("nic1", "198.51.100.20", "255.255.255.0")])
     sim.fault("hostile", "")
     assert "IP Configuration" in str(caught.value)
     assert getattr(caught.value, "applied", "unset") in (True, False, None)

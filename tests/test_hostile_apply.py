@@ -38,7 +38,7 @@ NAME, MAC = "h182f", "02:b5:ab:cd:00:01"     # the lab derives MACs from its nam
 DEADLINE = 3.0                    # the shim's answer deadline (the product's is 30 s)
 RUN_LIMIT = 60.0                  # a whole run, hostile or not, ends well before this
 RSS_CAP_MB = 150
-SHIM = ("import sys, hwprobe.appliance.web as w; w.ANSWER_DEADLINE = %r\n"
+SHIM = ("import sys, hwprobe.appliance.webhttp as w; w.ANSWER_DEADLINE = %r\n"
         "from bringup.cli import main; sys.exit(main(sys.argv[1:]))" % DEADLINE)
 WEB_CASES = tuple(c for c in CASES if c not in CONSOLE_ONLY)
 FIGURES = {"tried": 0, "refused": 0, "tracebacks": 0, "peak_rss_mb": 0.0, "longest_s": 0.0}

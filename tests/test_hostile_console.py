@@ -13,6 +13,7 @@ from hwprobe.appliance.connect import connect_console
 from hwprobe.appliance.console.transcript import MAX_LINE
 from hwprobe.errors import Unreachable
 from hwprobe.safetext import unsafe_in
+from area_helpers import read_state
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 
 NEW = "Tr4il-Head!"
@@ -36,7 +37,7 @@ def test_a_password_echoed_byte_by_byte_is_masked_in_the_transcript_and_the_pane
         d.channel.read = counted
         assert d.login("admin", "password").change_required
         d.change_password("password", NEW)
-        assert d.read_state().model == "B400"
+        assert read_state(d).model == "B400"
         path = d.transcript_path
     sim.fault("hostile", "")
     text = path.read_text()
@@ -54,7 +55,7 @@ def test_a_console_that_prints_terminal_control_is_written_escaped(sim, state_di
     with connect_console(sim.console, timeout=8.0) as d:
         assert d.login("admin", "password").change_required
         d.change_password("password", NEW)
-        state = d.read_state()
+        state = read_state(d)
         path = d.transcript_path
     sim.fault("hostile", "")
     text = path.read_text()

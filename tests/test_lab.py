@@ -15,6 +15,7 @@ from hwprobe.appliance.pinning import PinnedAdapter, fetch_fingerprint
 from hwprobe.appliance.web import WebDriver
 from hwprobe.errors import LockedOut, LoginFailed, PasswordChangeRequired, ValidationRefused
 from hwprobe.appliance.state import IpAddress, SmtpSettings
+from area_helpers import read_state, send
 from simulator import control
 from simulator import lab as labmod
 
@@ -81,7 +82,7 @@ def test_in_a_lab_first_login_must_change_the_password_before_any_page(web):
     with WebDriver("169.254.1.2", use_journal=False) as d:
         assert d.login("admin", "password").change_required
         with pytest.raises(PasswordChangeRequired):
-            d.read_state()
+            read_state(d)
     s = requests.Session()
     s.mount("https://", PinnedAdapter(fetch_fingerprint("169.254.1.2")))
     for path in ("/appliance/networking/ip", "/appliance/security/email", "/appliance/status/basics"):
@@ -132,15 +133,16 @@ def test_in_a_lab_bad_values_are_refused_and_nothing_is_half_saved_and_it_surviv
         d.login("admin", "password")
         d.change_password("password", NEW)
         d.login("admin", NEW)
-        d.add_ip(IpAddress("nic1", "198.51.100.20", "255.255.255.0"))
+        send(d, "ip", ips=[IpAddress("nic1", "198.51.100.20", "255.255.255.0")])
         before = control.send(web.control, get="state")["state"]
         with pytest.raises(ValidationRefused, match="netmask"):
-            d.add_ip(IpAddress("nic1", "198.51.100.40", "255.0.255.0"))
+            send(d, "ip", ips=[IpAddress("nic1", "198.51.100.40", "255.0.255.0")])
         with pytest.raises(ValidationRefused, match="port"):
-            d.set_smtp(SmtpSettings(relay="mail.example.net", port=70000,
-                                    from_address="a@example.net"), None)
+            send(d, "smtp", smtp=SmtpSettings(relay="mail.example.net", port=70000,
+                                              from_address="a@example.net"))
         with pytest.raises(ValidationRefused, match="10"):
-            d.set_syslog([f"198.51.100.{n}" for n in range(1, 12)], "rfc5424")
+            send(d, "syslog", syslog_servers=[f"198.51.100.{n}" for n in range(1, 12)],
+                 syslog_format="rfc5424")
         assert control.send(web.control, get="state")["state"] == before
     labmod.restart_appliance(web.name)
     after = control.send(labmod.get(web.name).control, get="state")["state"]

@@ -125,7 +125,8 @@ def test_readiness_flags_an_old_incomplete_sheet(tmp_path):
 
 def test_sheet_failover_table_loads_round_trips_and_checks_the_method(tmp_path):
     from hwprobe.errors import SheetInvalid
-    from hwprobe.settings.sheet import dump_sheet, parse_sheet
+    from hwprobe.settings.sheet import parse_sheet
+    from hwprobe.settings.sheetwrite import dump_sheet
 
     base = EXAMPLE.read_text()
     s = parse_sheet(base + '\n[failover]\nmethod = "dns"\npeer_address = "198.51.100.21"\n'

@@ -22,6 +22,7 @@ import pytest
 
 from hwprobe.appliance.connect import connect_console
 from hwprobe.errors import Unreachable
+from area_helpers import read_state, send
 from simfixture import make_sim, sim  # noqa: F401  (fixtures)
 from sim_helpers import GOOD_PASSWORD, wait_until
 from test_tui_screens import console_app, fixed_hardware, goto  # noqa: F401  (fixture)
@@ -42,9 +43,9 @@ def test_an_unplugged_adapter_is_reopened_when_it_comes_back_and_the_session_goe
         d.change_password("password", GOOD_PASSWORD)
         sim.fault("unplug_console", 1.5)
         wait_until(lambda: not os.path.exists(link(sim)))          # the adapter is gone
-        state = d.read_state()                      # waits for it, reopens, logs in again
-        d.set_hostname("replugged.example.net")
-        assert d.read_state().hostname == "replugged.example.net"
+        state = read_state(d)                      # waits for it, reopens, logs in again
+        send(d, "hostname", hostname="replugged.example.net")
+        assert read_state(d).hostname == "replugged.example.net"
     said = transcript.read_text()
     assert state.model == "B400"
     assert f"# the console {link(sim)} stopped working" in said

@@ -17,7 +17,8 @@ import pytest
 import bringup_assets
 from hwprobe.settings import validate as v
 from hwprobe.errors import SheetInvalid
-from hwprobe.settings.sheet import dump_sheet, load_sheet, parse_sheet, summarize, write_sheet
+from hwprobe.settings.sheet import load_sheet, parse_sheet, summarize
+from hwprobe.settings.sheetwrite import dump_sheet, write_sheet
 from hwprobe.appliance.state import ApplianceState, IpAddress, Route, Settings, SmtpSettings
 
 BAD = Path(__file__).parent / "bad_sheets"

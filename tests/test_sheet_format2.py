@@ -10,7 +10,8 @@ import pytest
 
 from hwprobe.errors import SheetInvalid
 from hwprobe.appliance.profiles import SheetDoesNotFit, check_fits
-from hwprobe.settings.sheet import dump_sheet, parse_sheet
+from hwprobe.settings.sheet import parse_sheet
+from hwprobe.settings.sheetwrite import dump_sheet
 from hwprobe.appliance.state import SyslogServer
 from hwprobe.appliance.survey import redact
 

@@ -43,14 +43,22 @@ def _factory_state() -> ApplianceState:
 
 
 class FixedDriver:
-    """Stands in for the appliance in pictures only."""
+    """Stands in for the appliance in pictures only: its pages show what
+    ``_factory_state`` holds."""
 
     kind = "web"
     fingerprint = FINGERPRINT
     address = "169.254.1.3"
 
-    def read_state(self):
-        return _factory_state()
+    def read(self, sections):
+        from hwprobe.appliance.pagemap import PAGES
+        from hwprobe.appliance.section import Section
+
+        state, ip = _factory_state(), PAGES["ip_config"]
+        values = {name: getattr(state, name) for name in ("model", "serial", "software_version")}
+        nics = [[n.name, n.mac, "yes" if n.link else "no"] for n in state.nics]
+        return {"status_basics": Section("status_basics", PAGES["status_basics"], values=values),
+                "ip_config": Section("ip_config", ip, tables={ip["nic_table"]: nics})}
 
 
 def _fake_probe(iface, src, addresses=(), timeout=1.0, on_answer=None, check_https=True,
@@ -190,7 +198,8 @@ def test_restore_step_after_the_run_shows_what_the_appliance_holds(keys, snap_co
 def _sheet_values(sheet: str) -> set[str]:
     """Every value of ``sheet`` as the console says it (choices by their
     names on the appliance's pages)."""
-    from hwprobe.settings.areas import ENCRYPTIONS, SYSLOG_FORMATS
+    from hwprobe.settings.areas.smtp import ENCRYPTIONS
+    from hwprobe.settings.areas.syslog import SYSLOG_FORMATS
 
     s = load_sheet(sheet)
     out = {s.hostname, s.default_gateway, *s.dns_servers, *(s.ntp_servers or []),

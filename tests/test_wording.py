@@ -56,7 +56,7 @@ def test_detail_sets_now_sheet_and_read_back_side_by_side_and_marks_what_changes
 
 def test_a_step_that_only_sets_the_smtp_password_says_so():
     sheet = load_sheet(EXAMPLE)
-    from hwprobe.settings.areas import smtp_json
+    from hwprobe.settings.areas.smtp import smtp_json
 
     state = ApplianceState(smtp=SmtpSettings(**{**smtp_json(sheet.smtp), "auth": "password"}))
     step = _steps(state)["smtp"]

@@ -187,7 +187,8 @@ def _check_writable(out: Path) -> None:
 def run_capture(args) -> int:
     from hwprobe.procedure import passwords
     from hwprobe.settings.capture import settings_from_state
-    from hwprobe.settings.sheet import load_sheet, write_sheet
+    from hwprobe.settings.sheet import load_sheet
+    from hwprobe.settings.sheetwrite import write_sheet
 
     target = target_of(args)
     target.check()

@@ -1,12 +1,13 @@
 """Does a page hold what the page map says it holds? (``bringup survey`` and
 the web driver's check before the first change.)
 
-One table, ``EXPECT``, says for each page-map section which of its keys name
-form fields (and of which form), read-only values (element ids) and tables.
-The names themselves come from the page map, so a firmware that renamed a
-field shows here as that field "missing" and the new name "unexpected".
-A key whose value holds ``{n}`` stands for one field per server slot
-(``slots`` of the section: the newer firmware's syslog servers).
+Each page-map section says in its ``holds`` which of its keys name form
+fields (and of which form, by the form's action key), read-only values
+(element ids) and tables; a section without ``holds`` is not checked. The
+names themselves come from the page map, so a firmware that renamed a field
+shows here as that field "missing" and the new name "unexpected". A key
+whose value holds ``{n}`` stands for one field per server slot (``slots`` of
+the section: the newer firmware's syslog servers).
 """
 from __future__ import annotations
 
@@ -14,39 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from hwprobe.appliance import html
+from hwprobe.appliance.pagemap import page_of
 
 FOUND, MISSING, UNEXPECTED = "found", "missing", "unexpected"
-
-# section -> {"forms": ((action key, (field keys...)), ...), "values": (keys...),
-#             "tables": (keys...)}; a key the section does not have is skipped
-# (the newer e-mail page has no "auth"). "fields" names a list of value ids.
-EXPECT: dict[str, dict[str, tuple]] = {
-    "status_basics": {"values": ("values",)},
-    "status_health": {"values": ("values",)},
-    "ntp": {"forms": (("action", ("servers",)),)},
-    "ip_config": {"tables": ("nic_table", "address_table"),
-                  "forms": (("add_action", ("nic", "address", "netmask", "vlan")),)},
-    "global_config": {"forms": (("action", ("hostname", "default_gateway", "dns_servers")),)},
-    "routes": {"tables": ("table",),
-               "forms": (("add_action", ("destination", "gateway", "nic")),)},
-    "syslog": {"forms": (("action", ("servers", "format", "server", "port")),),
-               "values": ("certificate",)},
-    "smtp": {"values": ("password_set",),
-             "forms": (("action", ("relay", "port", "encryption", "auth", "username", "password",
-                                   "from_address", "admin_contacts", "test_on_save",
-                                   "daily_notice")),)},
-    "users": {},
-    "updates": {},
-    "support": {},
-    "utilities": {"forms": (("ping_action", ("host",)), ("lookup_action", ("name", "dns_server")),
-                            ("connect_action", ("host", "port")), ("syslog_test_action", ()))},
-    "certificates": {"values": ("fields",)}, "tls_config": {"values": ("fields",)},
-    "secret_store": {"values": ("fields",)}, "snmp": {"values": ("fields",)},
-    "storage": {"values": ("fields",)}, "advanced_support": {"values": ("fields",)},
-    "admin_settings": {"values": ("fields",)}, "ip_modes": {"values": ("fields",)},
-}
-# the sections the web driver reads settings from (checked before the first change)
-READ_SECTIONS = ("status_basics", "ntp", "ip_config", "global_config", "routes", "syslog", "smtp")
 
 
 @dataclass(frozen=True)
@@ -63,11 +34,6 @@ class Finding:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def page_of(spec: Mapping[str, Any]) -> str | None:
-    """The path of the page a section lives on."""
-    return spec.get("path") or spec.get("page")
 
 
 def _names(spec: Mapping[str, Any], key: str) -> list[str]:
@@ -95,7 +61,8 @@ def known_actions(pages: Mapping[str, Any]) -> set[str]:
 
 def check_section(pages: Mapping[str, Any], section: str, page: html.Page) -> list[Finding]:
     """Findings for one section on its page (already fetched)."""
-    spec, expect = pages[section], EXPECT.get(section, {})
+    spec = pages[section]
+    expect = spec.get("holds", {})
     where = page_of(spec) or ""
     csrf = pages["common"]["csrf_field"]
     out: list[Finding] = []
@@ -107,7 +74,7 @@ def check_section(pages: Mapping[str, Any], section: str, page: html.Page) -> li
         for name in _names(spec, key):
             out.append(Finding(section, where, name, "table",
                                FOUND if page.table(name) is not None else MISSING))
-    for action_key, field_keys in expect.get("forms", ()):
+    for action_key, field_keys in ((k, v) for k, v in expect.items() if k.endswith("action")):
         action = spec.get(action_key)
         if not action:
             continue
@@ -128,8 +95,8 @@ def check_page(pages: Mapping[str, Any], path: str, page: html.Page) -> list[Fin
     """Findings for every section the map puts on ``path``, plus forms on the
     page posting somewhere the map does not know."""
     out: list[Finding] = []
-    for section in EXPECT:
-        if section in pages and page_of(pages[section]) == path:
+    for section in checked_sections(pages):
+        if page_of(pages[section]) == path:
             out += check_section(pages, section, page)
     known = known_actions(pages)
     for form in page.forms:
@@ -147,7 +114,13 @@ def pages_to_walk(pages: Mapping[str, Any]) -> list[str]:
             path = page_of(pages.get(key, {}))
             if path:
                 seen.setdefault(path)
-    for section in EXPECT:
-        if section in pages and page_of(pages[section]):
+    for section in checked_sections(pages):
+        if page_of(pages[section]):
             seen.setdefault(page_of(pages[section]))
     return list(seen)
+
+
+def checked_sections(pages: Mapping[str, Any]) -> list[str]:
+    """The sections that say what their page holds, in the map's order."""
+    return [name for name, spec in pages.items()
+            if isinstance(spec, Mapping) and "holds" in spec]

@@ -27,14 +27,19 @@ def load(text: str | None = None) -> Mapping[str, Any]:
     return _freeze(tomllib.loads(text))
 
 
+def page_of(spec: Mapping[str, Any]) -> str | None:
+    """The path of the page a section lives on (its "path", or the "page" its
+    form is on)."""
+    return spec.get("path") or spec.get("page")
+
+
 def menu_names(pages: Mapping[str, Any]) -> dict[str, str]:
     """Page path -> its name in the menu ("Status > Basics"), for every page
     the map's [menu] lists (the first entry wins when two share a page)."""
     names: dict[str, str] = {}
     for section, entries in pages.get("menu", {}).items():
         for title, key in entries:
-            spec = pages.get(key, {})
-            page = spec.get("path") or spec.get("page")
+            page = page_of(pages.get(key, {}))
             if page:
                 names.setdefault(page, f"{section} > {title}")
     return names
@@ -94,14 +99,15 @@ def renamed(pages: Mapping[str, Any], old: str, new: str) -> Mapping[str, Any]:
     """A copy of ``pages`` where the form field or element id ``old`` is called
     ``new`` wherever a section names it (the simulator's ``--rename-field``: a
     firmware that renamed one field, for `bringup survey` drills). Paths, the
-    menu and the console are left as they are."""
+    menu, the console and what a section ``holds`` (its own keys, not names
+    on the page) are left as they are."""
     def swap(value: Any) -> Any:
         if isinstance(value, str):
             return new if value == old else value
         if isinstance(value, tuple):
             return tuple(swap(v) for v in value)
         if isinstance(value, Mapping):
-            return {k: swap(v) for k, v in value.items()}
+            return {k: (v if k == "holds" else swap(v)) for k, v in value.items()}
         return value
 
     out = {k: (v if k in ("menu", "console", "common") else swap(v)) for k, v in pages.items()}

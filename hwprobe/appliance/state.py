@@ -9,6 +9,7 @@ Addresses are dotted-quad strings; netmasks are always dotted-quad (a sheet's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,10 @@ class Settings:
     # [backup]: {"note": where the /login backup's password is kept (hosted-site
     # restore); never the password itself}; None when the sheet does not say
     backup: dict | None = None
+    # the value of each settings area that has no field above, by its sheet
+    # table: an area added as one module (hwprobe/settings/areas/) keeps its
+    # value here, the sheet's and the appliance's alike
+    tables: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

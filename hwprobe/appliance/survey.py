@@ -106,12 +106,13 @@ def redact(text: str, own: set[str], csrf_field: str) -> str:
 def own_addresses(driver: WebOnlyDriver) -> set[str]:
     """The appliance's own addresses: the one surveyed and IP Configuration's
     address table (empty when that page cannot be read)."""
-    from hwprobe.appliance.webpages import ips_from
+    from hwprobe.appliance.webpages import PageSection
 
     own = {driver.address}
     try:
         page = driver.read_page(driver.pages["ip_config"]["path"])[1]
-        own |= {ip.address for ip in ips_from(driver.pages, page)}
+        addresses = PageSection("ip_config", driver.pages["ip_config"], page, driver.names)
+        own |= {row["address"] for row in addresses.rows("address_table")}
         glob = driver.pages["global_config"]
         form = page.form(glob["action"])
         if form is not None and form.fields.get(glob["hostname"], "").strip():

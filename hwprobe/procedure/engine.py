@@ -3,7 +3,7 @@
 ``plan(state, settings)`` diffs what the appliance holds against the settings
 sheet, field by field, and returns the steps in a safe order (addresses before
 the gateway that needs them, the network before the services that use it: the
-order of the settings-area table, hwprobe/settings/areas.py).
+order of the settings areas, hwprobe/settings/areas/).
 ``Engine.run()`` applies only the steps that differ and marks a step
 ``verified`` only when the read-back equals the sheet; a step whose read-back
 differs is ``failed`` with the values seen.
@@ -36,7 +36,8 @@ from hwprobe.appliance.base import ApplianceDriver
 from hwprobe.errors import (ApplianceError, CertificateChanged, LoginFailed,
                      ReadBackMismatch, SessionExpired, Unreachable,
                      ValidationRefused)
-from hwprobe.settings.areas import AREAS, Areas, Change
+from hwprobe.settings.area import Change
+from hwprobe.settings.areas import AREAS, Areas
 from hwprobe.appliance.state import ApplianceState, IpAddress, Settings
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class Engine:
         self._started_at: dict[str, float] = {}     # step key -> when it was sent
 
     def plan(self) -> tuple[ApplianceState, Plan]:
-        state = self.driver.read_state()
+        state = self.areas.read_state(self.driver)
         return state, plan(state, self.settings, smtp_password_given=bool(self._smtp_password),
                                   areas=self.areas)
 
@@ -183,7 +184,7 @@ class Engine:
         factory state for a dry run before the first-login change)."""
         started = self._started = time.time()
         if state is None:
-            state = self.driver.read_state()
+            state = self.areas.read_state(self.driver)
         the_plan = plan(state, self.settings, smtp_password_given=bool(self._smtp_password),
                                   areas=self.areas)
         self._plan, self._state = the_plan, state
@@ -289,13 +290,13 @@ class Engine:
             if self.journal:
                 self.journal.step(step)
         try:
-            if len(steps) == 1 and self.areas[steps[0].area].joint is None:
+            if len(steps) == 1:
                 self._send(steps[0], state)
-            else:
+            else:           # areas that share one form: one save of it with all their values
                 values: dict[str, Any] = {}
                 for step in steps:
                     values.update(self.areas[step.area].joint(self.settings))
-                self.driver.set_global(**values)
+                self.driver.save(self.areas[steps[0].area].section, values)
         except ValidationRefused as exc:
             if len(steps) > 1:
                 for step in steps:
@@ -345,8 +346,7 @@ class Engine:
         return state
 
     def _driver_read_back(self) -> ApplianceState:
-        read_back = getattr(self.driver, "read_back", None)
-        return read_back() if read_back is not None else self.driver.read_state()
+        return self.areas.read_back(self.driver)
 
     def _fail(self, steps: list[Step], message: str, failed_ips: set[str]) -> None:
         for step in steps:
@@ -363,8 +363,8 @@ class Engine:
             self.journal.step(step)
 
     def _send(self, step: Step, state: ApplianceState) -> None:
-        self.areas[step.area].send(self.driver, Change(step.after, state, self.settings,
-                                                  self._smtp_password))
+        self.areas[step.area].send_to(self.driver, Change(step.after, state, self.settings,
+                                                          self._smtp_password))
 
 
 def cable_nic(mac: str | None, state: ApplianceState) -> str | None:

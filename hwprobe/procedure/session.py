@@ -101,9 +101,11 @@ class BringupSession(Finding, LoggingIn):
     # --- plan, apply, read back -----------------------------------------------------------
     def read_state(self) -> "ApplianceState":
         """The appliance as it is now (after login)."""
+        from hwprobe.settings.areas import AREAS
+
         self.stage = "reading the appliance"
         try:
-            return self.connect().read_state()
+            return AREAS.read_state(self.connect())
         except PageMismatch as exc:
             if self.target.iface:       # the survey needs the same way in as this run
                 here = f"--address {self.target.address}`"

@@ -25,6 +25,7 @@ from hwprobe.settings import validate as v
 from hwprobe.safetext import shown
 from hwprobe.constants import state_dir
 from hwprobe.procedure.engine import plan
+from hwprobe.settings.areas import AREAS
 from hwprobe.errors import ApplianceError, ValidationRefused
 from hwprobe.fsutil import atomic_write
 from hwprobe.appliance.state import Settings
@@ -107,7 +108,7 @@ def verify(driver: WebOnlyDriver, settings: Settings, address: str, *,
         except ValidationRefused as exc:
             add(service, target, False, _refusal(exc))
 
-    state = driver.read_state()
+    state = AREAS.read_state(driver)
     result.serial = state.serial
     differs = [s.title for s in plan(state, settings).changes]
     add("settings", "read back", not differs,
@@ -127,7 +128,7 @@ def verify(driver: WebOnlyDriver, settings: Settings, address: str, *,
                 _refusal(exc))
     names = names_of(settings)
     probe_name = names[0] if names else ""
-    for server in settings.dns_servers:
+    for server in AREAS["dns"].asked(settings) or []:
         if probe_name:
             utility("dns", server, "lookup_action", name=probe_name, dns_server=server)
     for name in names:

@@ -20,6 +20,7 @@ from pathlib import Path
 from hwprobe.constants import state_dir
 from hwprobe.fsutil import atomic_write
 from hwprobe.appliance.state import Settings
+from hwprobe.settings.areas import AREAS
 
 _DATA = tomllib.loads(resources.files(__package__).joinpath("runbook.toml").read_text())
 PATHS: dict = _DATA["paths"]
@@ -80,16 +81,9 @@ def sheet_values(settings: Settings | None, failover: dict | None = None) -> dic
     (missing ones say so)."""
     v = _Blank()
     if settings is not None:
-        if settings.ips:
-            v["ip_address"] = settings.ips[0].address
-            v["ip_netmask"] = settings.ips[0].netmask
-            v["ip_nic"] = settings.ips[0].nic.upper()
-        if settings.default_gateway:
-            v["default_gateway"] = settings.default_gateway
-        if settings.dns_servers:
-            v["dns_servers"] = ", ".join(settings.dns_servers)
-        if settings.hostname:
-            v["hostname"] = settings.hostname
+        for area in AREAS:
+            if area.placeholders is not None:
+                v.update(area.placeholders(settings))
         if failover is None:
             failover = getattr(settings, "failover", None)
     failover = failover or {}
@@ -273,14 +267,7 @@ class ReadinessReport:
 def readiness(path: str | Path, settings: Settings, now: float | None = None) -> ReadinessReport:
     """How ready a site is for a recovery: which parts of the sheet are there,
     how old it is (by file time), and the kit and site checklist."""
-    parts = {
-        "IP addresses ([[ip]])": bool(settings.ips),
-        "hostname, gateway, DNS ([network])": bool(settings.hostname and settings.default_gateway
-                                                   and settings.dns_servers),
-        "NTP ([ntp])": bool(settings.ntp_servers),
-        "syslog ([syslog])": settings.syslog_servers is not None,
-        "SMTP ([smtp])": settings.smtp is not None,
-    }
+    parts = {table.ready: table.ready_when(settings) for table in AREAS.tables if table.ready}
     age = ((now or time.time()) - Path(path).stat().st_mtime) / 86400
     limit = READINESS["max_sheet_age_days"]
     return ReadinessReport(str(path), [k for k, ok in parts.items() if ok],

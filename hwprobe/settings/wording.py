@@ -1,6 +1,6 @@
 """A settings area's values in the technician's words, whole and field by field.
 
-``areas.py`` gives each area its one-line words (``Area.describe``) and its
+Each area module gives its one-line words (``Area.describe``) and its
 change, before -> after (``Area.change``). This module builds on the same rows
 the forms every face shares, so the Restore rows, the Network step's summary,
 the Done screen, the report and ``apply``'s plain output say a change alike:
@@ -13,98 +13,41 @@ the Done screen, the report and ``apply``'s plain output say a change alike:
 - ``read_back(step, now)``: what the appliance holds, in the area's words;
 - ``to_send(settings, names)``: what the Network step sends, one line a step.
 
-The fields are data (``FIELDS``): a key of the area's value, its label, how
-its value is said. A key the table does not list (a newer firmware's field:
-a per-server port, a trusted certificate) is still shown, under a label made
-from its name, so no field is ever hidden and naming one is one row here.
+The fields are each area's (``Area.fields``, in its module): a key of the
+area's value, its label, how its value is said. A key the area does not list
+(a newer firmware's field: a per-server port, a trusted certificate) is still
+shown, under a label made from its name, so no field is ever hidden.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from hwprobe.settings.areas import AREAS, ENCRYPTIONS, SYSLOG_FORMATS, Areas
+from hwprobe.settings.area import NOTHING, FieldWords, label_of, plain
+from hwprobe.settings.areas import AREAS, Areas
 
 # the same marks the report's step table uses
 MARK = {"verified": "[x]", "unchanged": "[=]", "failed": "[!]", "skipped": "[-]",
         "pending": "[ ]", "applying": "[>]"}
-NOTHING = "none"
-
-
-def _plain(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return NOTHING
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{_label(k).lower()} {_plain(v)}" for k, v in value.items()
-                         if v not in (None, "", []))
-    return str(value)
-
-
-def _choice(words: Mapping[str, str]) -> Callable[[Any], str]:
-    """Say one of a list of choices by its name on the appliance's page."""
-    return lambda value: words.get(str(value), _plain(value)) if value else NOTHING
-
-
-def _nic(value: Any) -> str:
-    return str(value).upper() if value else NOTHING
-
-
-def _netmask(value: Any) -> str:
-    from hwprobe.settings import validate as v
-
-    prefix = v.netmask_to_prefix(value) if value else None
-    return f"{value} (/{prefix})" if prefix is not None else _plain(value)
-
-
-def _label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
-
-
-@dataclass(frozen=True)
-class FieldWords:
-    """One field of an area's value: ``key`` in the value (a dict), or None
-    for the value itself; ``many``: a list, said one entry per line."""
-
-    key: str | None
-    label: str
-    say: Callable[[Any], str] = _plain
-    many: bool = False
-
-
-F = FieldWords
-FIELDS: dict[str, tuple[FieldWords, ...]] = {
-    "ip": (F("nic", "NIC", _nic), F("address", "Address"), F("netmask", "Netmask", _netmask),
-           F("vlan", "VLAN")),
-    "gateway": (F(None, "Default gateway"),),
-    "hostname": (F(None, "Host name"),),
-    "dns": (F(None, "DNS servers", many=True),),
-    "routes": (F("destination", "Destination"), F("gateway", "Gateway"),
-               F("nic", "NIC", _nic)),
-    "ntp": (F(None, "NTP servers", many=True),),
-    "syslog": (F("servers", "Servers", many=True),
-               F("format", "Format", _choice(SYSLOG_FORMATS))),
-    "smtp": (F("relay", "Relay"), F("port", "Port"),
-             F("encryption", "Encryption", _choice(ENCRYPTIONS)),
-             F("auth", "Login", _choice({"none": "none", "password": "user name and password"})),
-             F("username", "User name"), F("from_address", "From address"),
-             F("admin_contacts", "Admin contacts", many=True)),
-}
 
 
 def _say(field: FieldWords, value: Any) -> str:
     if field.many or isinstance(value, list):
-        items = [field.say(x) if not isinstance(x, Mapping) else _plain(x) for x in value or []]
+        items = [field.say(x) if not isinstance(x, Mapping) else plain(x) for x in value or []]
         return "\n".join(items) if items else NOTHING
     return field.say(value)
 
 
-def fields(area: str, value: Any) -> list[tuple[str, str]]:
+def fields(area: str, value: Any, *, areas: Areas = AREAS) -> list[tuple[str, str]]:
     """Every field of ``value`` (area ``area``'s shape) as (label, words); a
     list field has one entry per line. None (not set) says each field "none".
-    Keys the table does not list come last, under a label from their name."""
-    table = FIELDS.get(area) or (F(None, _label(area)),)
+    Keys the area does not list come last, under a label from their name; an
+    area that lists none is one field under its heading."""
+    try:
+        row = areas[area]
+        table = row.fields or (FieldWords(None, row.heading),)
+    except KeyError:
+        table = (FieldWords(None, label_of(area)),)
     out = []
     for field in table:
         if field.key is None:
@@ -114,7 +57,8 @@ def fields(area: str, value: Any) -> list[tuple[str, str]]:
         out.append((field.label, _say(field, raw)))
     if isinstance(value, Mapping):
         known = {f.key for f in table}
-        out += [(_label(k), _say(F(k, _label(k)), x)) for k, x in value.items() if k not in known]
+        out += [(label_of(k), _say(FieldWords(k, label_of(k)), x)) for k, x in value.items()
+                if k not in known]
     return out
 
 
@@ -140,9 +84,9 @@ def detail(step, now: Any = _UNREAD, *, areas: Areas = AREAS) -> list[FieldChang
     """Every field of ``step``'s area: what the appliance held, what the sheet
     asks, and (when ``now`` is given: the value read back after the apply)
     what it holds now. A field only one side has is "none" on the other."""
-    before = dict(fields(step.area, step.before))
-    after = dict(fields(step.area, step.after))
-    held = dict(fields(step.area, now)) if now is not _UNREAD else {}
+    before = dict(fields(step.area, step.before, areas=areas))
+    after = dict(fields(step.area, step.after, areas=areas))
+    held = dict(fields(step.area, now, areas=areas)) if now is not _UNREAD else {}
     labels = list(after) + [x for x in (*before, *held) if x not in after]
     labels = list(dict.fromkeys(labels))
     out = [FieldChange(x, before.get(x, NOTHING), after.get(x, NOTHING),

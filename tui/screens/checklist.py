@@ -26,6 +26,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hwprobe.runbook.checklists import Checklist, ChecklistItem, Timeline, backup_note_text, checklist
+from hwprobe.settings.areas import AREAS
 
 from ..widgets.fields import Field
 from .paths import PathScreen, incident_name
@@ -63,15 +64,13 @@ def console_values(settings) -> list[tuple[str, str]]:
     """The network values to type on a virtual appliance's console, from the sheet."""
     missing = "not in the sheet"
     first = settings.ips[0] if settings is not None and settings.ips else None
-    return [
-        ("NIC", first.nic.upper() if first else missing),
-        ("Address", first.address if first else missing),
-        ("Netmask", first.netmask if first else missing),
-        ("Gateway", (settings.default_gateway if settings else "") or missing),
-        ("DNS servers", ", ".join(settings.dns_servers) if settings and settings.dns_servers
-         else missing),
-        ("Host name", (settings.hostname if settings else "") or missing),
-    ]
+    rows = [("NIC", first.nic.upper() if first else missing),
+            ("Address", first.address if first else missing),
+            ("Netmask", first.netmask if first else missing)]
+    for name in ("gateway", "dns", "hostname"):         # in the order the console's menu asks
+        typed = AREAS[name].typed
+        rows.append((typed.label, (typed.text(settings) if settings else "") or missing))
+    return rows
 
 
 class ChecklistScreen(PathScreen):

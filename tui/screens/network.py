@@ -27,22 +27,15 @@ from ..widgets import drafts
 from ..widgets.fields import Field
 from .base import StepScreen
 
-GLOBAL_FIELDS = (
-    ("gateway", "Gateway", "e.g. 198.51.100.1"),
-    ("hostname", "Host name", "e.g. support.example.net"),
-    ("dns", "DNS servers", "comma separated, e.g. 198.51.100.53"),
-)
-NETWORK_AREAS = ("ip", "gateway", "hostname", "dns")     # what this step sets
+# what this step sets besides the addresses: the areas typed in one field each
+# (gateway, host name, DNS servers), each checked as its module says
+TYPED = tuple(area for area in AREAS if area.typed is not None)
 IP_COLUMNS = (                      # (key, placeholder)
     ("nic", "nic1"),
     ("address", "198.51.100.20"),
     ("netmask", "255.255.255.0 or 24"),
     ("vlan", "none"),
 )
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
 
 
 def _ip_problems(row: dict[str, str], earlier: list[dict[str, str]]) -> list[str]:
@@ -71,10 +64,11 @@ def _ip_problems(row: dict[str, str], earlier: list[dict[str, str]]) -> list[str
 
 def problems_of(rows: list[dict[str, str]], values: dict[str, str]) -> dict[str, str]:
     """Every problem of the step (``ip1``, ``ip2``... for address rows, then
-    ``gateway``, ``hostname``, ``dns``) -> a message; empty when all is good.
+    each typed area by name: ``gateway``, ``hostname``, ``dns``) -> a message;
+    empty when all is good.
 
     ``rows``: each address as typed (nic, address, netmask, vlan);
-    ``values``: gateway, hostname and dns as typed."""
+    ``values``: each typed area's text, by area name."""
     out: dict[str, str] = {}
     for i, row in enumerate(rows):
         found = _ip_problems(row, rows[:i])
@@ -82,23 +76,11 @@ def problems_of(rows: list[dict[str, str]], values: dict[str, str]) -> dict[str,
             out[f"ip{i + 1}"] = "; ".join(found)
     if not rows:
         out["ip1"] = "the appliance needs at least one address: ^n adds one"
-    gateway = values["gateway"].strip()
-    if gateway:
-        given = [None if f"ip{i + 1}" in out else (r["address"].strip(), r["netmask"].strip())
-                 for i, r in enumerate(rows)]
-        if problem := v.check_ipv4(gateway) or v.default_gateway_problem(gateway, given):
-            out["gateway"] = problem
-    hostname = values["hostname"].strip()
-    if hostname and (problem := v.check_hostname(hostname)):
-        out["hostname"] = problem
-    servers = _split(values["dns"])
-    for server in servers:
-        if problem := v.check_ipv4(server):
-            out["dns"] = problem
-            break
-    # the same limit the sheet is checked against when it is loaded
-    if "dns" not in out and (problem := AREAS["dns"].over_limit("dns_servers", servers)):
-        out["dns"] = problem
+    given = [None if f"ip{i + 1}" in out else (r["address"].strip(), r["netmask"].strip())
+             for i, r in enumerate(rows)]
+    for area in TYPED:
+        if problem := area.typed.problem(area, values[area.name].strip(), given):
+            out[area.name] = problem
     return out
 
 
@@ -125,8 +107,7 @@ def _sheet_values(s: Settings) -> dict:
     ips = [{"nic": ip.nic, "address": ip.address, "netmask": ip.netmask,
             "vlan": "" if ip.vlan is None else str(ip.vlan)} for ip in s.ips]
     return {"ips": ips or [{"nic": "nic1", "address": "", "netmask": "255.255.255.0", "vlan": ""}],
-            "gateway": s.default_gateway, "hostname": s.hostname,
-            "dns": ", ".join(s.dns_servers)}
+            **{area.name: area.typed.text(s) for area in TYPED}}
 
 
 class NetworkScreen(StepScreen):
@@ -156,11 +137,11 @@ class NetworkScreen(StepScreen):
                                  "vlan": "VLAN"}[key], classes=f"heading {key}")
             for ip in values["ips"]:
                 yield from self._address_row(ip)
-            for name, label, placeholder in GLOBAL_FIELDS:
+            for area in TYPED:
                 with Horizontal(classes="row"):
-                    yield Label(label, classes="label")
-                    yield Field(values[name], id=name, placeholder=placeholder)
-                yield Static("", id=f"{name}-problem", classes="problem", markup=False)
+                    yield Label(area.typed.label, classes="label")
+                    yield Field(values[area.name], id=area.name, placeholder=area.typed.placeholder)
+                yield Static("", id=f"{area.name}-problem", classes="problem", markup=False)
             yield Static("", id="to-appliance", markup=False)
 
     def _address_row(self, ip: dict[str, str]) -> list:
@@ -187,7 +168,7 @@ class NetworkScreen(StepScreen):
                  for column, _ in IP_COLUMNS} for key in self.row_keys]
 
     def _values(self) -> dict[str, str]:
-        return {name: self.query_one(f"#{name}", Field).value for name, _, _ in GLOBAL_FIELDS}
+        return {area.name: self.query_one(f"#{area.name}", Field).value for area in TYPED}
 
     def _check(self) -> dict[str, str]:
         found = problems_of(self._rows(), self._values())
@@ -195,9 +176,9 @@ class NetworkScreen(StepScreen):
             box = self.query_one(f"#ip-problem-{key}", Static)
             text = found.get(f"ip{i + 1}", "")
             box.update(_one_line(text, box))
-        for name, _, _ in GLOBAL_FIELDS:
-            box = self.query_one(f"#{name}-problem", Static)
-            box.update(_one_line(found.get(name, ""), box))
+        for area in TYPED:
+            box = self.query_one(f"#{area.name}-problem", Static)
+            box.update(_one_line(found.get(area.name, ""), box))
         drafts.keep(self.session, self.STEP, {"sheet": self.session.sheet_path,
                                               "values": {"ips": self._rows(), **self._values()}})
         self.query_one("#to-appliance", Static).update(
@@ -219,9 +200,9 @@ class NetworkScreen(StepScreen):
                 out += wording.to_send(dataclasses.replace(Settings(), ips=[_ip_of(row)]),
                                        ("ip",))
         typed = self._typed(ips=[])         # the rows may not parse: said above, one by one
-        for name in NETWORK_AREAS[1:]:
-            out += ([f"{AREAS[name].label}: fix it above"] if name in found
-                    else wording.to_send(typed, (name,)))
+        for area in TYPED:
+            out += ([f"{area.label}: fix it above"] if area.name in found
+                    else wording.to_send(typed, (area.name,)))
         return out
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -230,7 +211,7 @@ class NetworkScreen(StepScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == GLOBAL_FIELDS[-1][0]:
+        if event.input.id == TYPED[-1].name:
             self.action_next()
         else:
             self.focus_next()
@@ -293,7 +274,5 @@ class NetworkScreen(StepScreen):
         values = self._values()
         if ips is None:
             ips = [_ip_of(row) for row in self._rows()]
-        s = self.session.settings or Settings()
-        return dataclasses.replace(
-            s, ips=ips, default_gateway=values["gateway"].strip(),
-            hostname=values["hostname"].strip(), dns_servers=_split(values["dns"]))
+        typed = {k: x for area in TYPED for k, x in area.typed.into(values[area.name].strip()).items()}
+        return dataclasses.replace(self.session.settings or Settings(), ips=ips, **typed)

@@ -7,11 +7,15 @@ An adapter that goes away mid-session is reopened by the transport when it
 comes back within ``timeout``; the menu item under way is then started again
 from the menu (once, and not at all when it already landed).
 
-The console offers four settings (IP addresses, host name, default gateway,
-DNS servers); ``capabilities`` says so and everything else raises
-ApplianceError pointing at the web interface. ``read_state`` also fills what
-"show status" and "show network" print besides (model, serial, software
-version, system time, NTP servers, static routes); syslog and SMTP stay None.
+The console reads and saves the page map's sections as the web driver does
+(``hwprobe.appliance.base``): the page map's [console.shows], [console.rows]
+and [console.forms] say which "show" item prints a section, which lines are
+a table's rows, and which menu item and prompt set a form's field. It sets
+four settings (IP addresses, host name, default gateway, DNS servers);
+``capabilities`` says so and everything else raises ApplianceError pointing
+at the web interface. It shows besides what "show status" and "show network"
+print (Status > Basics, NTP servers, static routes); syslog and SMTP it does
+not show at all.
 
 Waking the console: the driver sends Ctrl-C (which abandons a half-answered
 menu item without changing anything) and reads which prompt comes back. Found
@@ -24,16 +28,16 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from hwprobe.constants import SERIAL_BAUD
 from hwprobe.errors import (
     ApplianceError, LockedOut, LoginFailed, PasswordChangeRequired, PasswordRefused,
     SessionExpired, Unreachable, ValidationRefused,
 )
-from hwprobe.appliance.pagemap import PAGES
-from hwprobe.appliance.state import ApplianceState, IpAddress, NicInfo, Route, SmtpSettings
-from hwprobe.appliance.base import LoginResult
+from hwprobe.appliance.pagemap import PAGES, menu_names, page_of
+from hwprobe.appliance.base import LoginResult, written
+from hwprobe.appliance.section import Section, columns_key, comma_lines
 from hwprobe.appliance.console.channel import Channel
 from hwprobe.appliance.console.transcript import Transcript
 from hwprobe.appliance.console.transport import LineDropped, Transport
@@ -41,7 +45,6 @@ from hwprobe.appliance.console.transport import LineDropped, Transport
 log = logging.getLogger("hwprobe.appliance.console")
 
 WEB_ONLY = "is not available on the local console: use the web interface"
-_YES = {"yes", "up", "true"}
 
 
 class _SessionGone(Exception):
@@ -75,7 +78,8 @@ class ConsoleDriver:
         self.channel = Channel(self.transport, timeout=timeout, transcript_path=transcript,
                                on_bytes=on_bytes, on_drop=self._line_dropped)
         self.device, self.baudrate, self.flow, self.timeout = device, baudrate, flow, timeout
-        self.k = pages["console"]
+        self.pages, self.k = pages, pages["console"]
+        self.software_version = ""
         self._in_item = False
         self._at: str | None = None        # "login" | "menu" | "new_password"
         self._credentials: tuple[str, str] | None = None
@@ -351,104 +355,111 @@ class ConsoleDriver:
 
     # --- reading --------------------------------------------------------------------------------
 
-    def read_state(self) -> ApplianceState:
-        """"show status" and "show network" as an ApplianceState (syslog and
-        SMTP are None: the console does not show them).
+    def read(self, sections: Sequence[str]) -> dict[str, Section]:
+        """Those of ``sections`` the console shows (the page map's
+        [console.shows]; syslog and e-mail it does not), each "show" item
+        run once, in the order first needed.
 
         Raises Unreachable, SessionExpired, ApplianceError."""
-        status, network = self._show("show_status"), self._show("show_network")
+        printed: dict[str, dict[str, list[str]]] = {}
+        out: dict[str, Section] = {}
+        for name in sections:
+            item = self.k["shows"].get(name)
+            if item is None:
+                continue
+            if item not in printed:
+                printed[item] = self._show(item)
+            out[name] = self._section(name, printed[item])
+        if "status_basics" in out:
+            self.software_version = out["status_basics"].text("software_version") or ""
+        return out
 
-        def one(d: dict, name: str) -> str:
-            value = (d.get(name) or [""])[0]
-            return "" if value == "-" else value
+    def read_back(self, sections: Sequence[str]) -> dict[str, Section]:
+        """The sections after changes: shown again (the console has no pages to keep)."""
+        return self.read(sections)
 
-        def many(d: dict, name: str) -> list[str]:
-            return [v.strip() for v in one(d, name).split(",") if v.strip()]
+    def _section(self, name: str, shown: dict[str, list[str]]) -> Section:
+        """Section ``name`` from a "show" item's lines: "NAME: value" is the
+        web's field or value NAME with " " for "_"; a table's rows are the
+        lines [console.rows] names (see the page map)."""
+        spec = self.pages[name]
+        plain = {line.replace(" ", "_"): ("" if values[0] == "-" else values[0])
+                 for line, values in shown.items()}
+        tables = {}
+        for key in (k for k in spec if k.endswith("table")):
+            line = self.k["rows"].get(spec[key])
+            if line is None:
+                continue
+            columns, rows = tuple(spec[columns_key(key)]), []
+            for shown_as, values in sorted(shown.items()):
+                if re.fullmatch(rf"{re.escape(line)}\d*", shown_as):
+                    own = shown_as if shown_as != line else None    # "nic1": a row of its own
+                    rows += [row for value in values if (row := _row(own, value, columns))]
+            tables[spec[key]] = rows
+        return Section(name, spec, fields=plain, values=plain, tables=tables, split=comma_lines)
 
-        state = ApplianceState(
-            model=one(status, "model"), serial=one(status, "serial"),
-            software_version=one(status, "software version"),
-            system_time=one(status, "system time"), ntp_servers=many(status, "ntp servers"),
-            hostname=one(network, "hostname"), default_gateway=one(network, "default gateway"),
-            dns_servers=many(network, "dns servers"),
-        )
-        for name, values in sorted(network.items()):
-            if re.fullmatch(r"nic\d+", name):
-                fields = dict(p.split("=", 1) for p in values[0].split() if "=" in p)
-                state.nics.append(NicInfo(name=name, mac=fields.get("mac", "").lower(),
-                                          link=fields.get("link", "").lower() in _YES))
-        for value in network.get("ip", []):
-            parts = value.split()
-            if len(parts) >= 3:
-                vlan = parts[3].removeprefix("vlan=") if len(parts) > 3 else "-"
-                state.ips.append(IpAddress(nic=parts[0].lower(), address=parts[1],
-                                           netmask=parts[2],
-                                           vlan=int(vlan) if vlan.isascii() and vlan.isdigit() else None))
-        for value in network.get("route", []):
-            parts = value.split()
-            if len(parts) >= 3:
-                state.routes.append(Route(destination=parts[0], gateway=parts[1],
-                                          nic=parts[2].lower()))
-        return state
-
-    def read_back(self) -> ApplianceState:
-        """The state after changes: "show status" and "show network" again
-        (the console has no pages to keep)."""
-        return self.read_state()
-
-    def _has_ip(self, address: str) -> bool:
-        return any(ip.address == address for ip in self.read_state().ips)
+    def _has_row(self, section: str, table: str, match: str, value: str) -> bool:
+        return any(row[match] == value for row in self.read([section])[section].rows(table))
 
     # --- changes ---------------------------------------------------------------------------------
 
-    def add_ip(self, ip: IpAddress) -> None:
-        """Menu "add IP". ValidationRefused with the console's message."""
-        self._run("add_ip", [("nic_prompt", ip.nic), ("address_prompt", ip.address),
-                             ("netmask_prompt", ip.netmask),
-                             ("vlan_prompt", "" if ip.vlan is None else str(ip.vlan))],
-                  "Add IP address", applied=lambda: self._has_ip(ip.address))
+    def layout(self, section: str) -> Mapping[str, Any]:
+        """``section`` as the page map lays it out (the console has no firmware profiles)."""
+        return self.pages[section]
 
-    def remove_ip(self, ip: IpAddress) -> None:
-        """Menu "remove IP". ValidationRefused when it is not configured."""
-        self._run("remove_ip", [("address_prompt", ip.address)], "Remove IP address",
-                  applied=lambda: not self._has_ip(ip.address))
+    def page_name(self, section: str) -> str:
+        """The web page ``section`` is on, as the web's menu names it."""
+        where = page_of(self.pages[section]) or section
+        return menu_names(self.pages).get(where, where)
 
-    def set_global(self, *, hostname: str | None = None, default_gateway: str | None = None,
-                   dns_servers: list[str] | None = None) -> None:
-        """Gateway, DNS and host name: one menu item each, for those given."""
-        if default_gateway is not None:
-            self.set_default_gateway(default_gateway)
-        if dns_servers is not None:
-            self.set_dns_servers(dns_servers)
-        if hostname is not None:
-            self.set_hostname(hostname)
+    def save(self, section: str, values: Mapping[str, Any]) -> None:
+        """Set ``values`` of ``section`` one menu item each, in the order the
+        page map's [console.forms] gives (a list typed comma separated, ""
+        clears). ValidationRefused with the console's message; ApplianceError
+        (nothing sent) for a value the console cannot set."""
+        forms = self.k["forms"].get(section, {})
+        other = [key for key in values if key not in forms or key in ("add", "remove")]
+        if other:
+            raise ApplianceError(f"{self.page_name(section)}: setting {', '.join(other)} {WEB_ONLY}")
+        for key, item in forms.items():
+            if key in values:
+                self._run(item["item"], [(item["prompt"], written(values[key], ", "))],
+                          item["title"])
 
-    def set_default_gateway(self, gateway: str) -> None:
-        """Menu "set gateway" ("" clears it)."""
-        self._run("set_gateway", [("gateway_prompt", gateway)], "Set default gateway")
+    def add_row(self, section: str, table: str, values: Mapping[str, Any], match: str) -> None:
+        """The menu item that adds a row of ``section``'s table ([console.forms]
+        "add"). ValidationRefused with the console's message."""
+        self._row_item(section, "add", values,
+                       applied=lambda: self._has_row(section, table, match, values[match]))
 
-    def set_dns_servers(self, servers: list[str]) -> None:
-        """Menu "set DNS" (comma separated; an empty list clears them)."""
-        self._run("set_dns", [("dns_prompt", ", ".join(servers))], "Set DNS servers")
+    def remove_row(self, section: str, table: str, values: Mapping[str, Any], match: str) -> None:
+        """The menu item that removes a row ([console.forms] "remove").
+        ValidationRefused when there is no such row."""
+        self._row_item(section, "remove", values,
+                       applied=lambda: not self._has_row(section, table, match, values[match]))
 
-    def set_hostname(self, hostname: str) -> None:
-        """Menu "set hostname"."""
-        self._run("set_hostname", [("hostname_prompt", hostname)], "Set hostname")
-
-    def add_route(self, route: Route) -> None:
-        raise ApplianceError(f"static routes: adding one {WEB_ONLY}")
-
-    def remove_route(self, route: Route) -> None:
-        raise ApplianceError(f"static routes: removing one {WEB_ONLY}")
-
-    def set_ntp_servers(self, servers: list[str]) -> None:
-        raise ApplianceError(f"setting NTP servers {WEB_ONLY}")
-
-    def set_syslog(self, servers: list[str], fmt: str, each=None) -> None:
-        raise ApplianceError(f"setting syslog servers {WEB_ONLY}")
-
-    def set_smtp(self, smtp: SmtpSettings, password: str | None) -> None:
-        raise ApplianceError(f"setting SMTP (Email Configuration) {WEB_ONLY}")
+    def _row_item(self, section: str, which: str, values: Mapping[str, Any],
+                  applied: Callable[[], bool]) -> None:
+        item = self.k["forms"].get(section, {}).get(which)
+        if item is None:
+            what = "adding a row" if which == "add" else "removing a row"
+            raise ApplianceError(f"{self.page_name(section)}: {what} {WEB_ONLY}")
+        self._run(item["item"], [(prompt, written(values.get(key), ", "))
+                                 for key, prompt in item["prompts"].items()],
+                  item["title"], applied=applied)
 
     def send_test_email(self) -> str:
         raise ApplianceError(f"sending a test email {WEB_ONLY}")
+
+
+def _row(name: str | None, value: str, columns: tuple[str, ...]) -> list[str] | None:
+    """One table row from a console line: ``name`` (a line of its own, such as
+    "nic1") first, then the cells of ``value`` in column order, "column=value"
+    cells by name. None for a line short of more than one cell."""
+    cells = ([name] if name else []) + value.split()
+    named = dict(c.split("=", 1) for c in cells if "=" in c and c.split("=", 1)[0] in columns)
+    rest = iter(c for c in cells if c.split("=", 1)[0] not in named)
+    row = [named[c] if c in named else next(rest, None) for c in columns]
+    if sum(cell is not None for cell in row) < len(columns) - 1:
+        return None
+    return ["" if cell is None else cell for cell in row]
