@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hwprobe.errors import SheetInvalid
-from hwprobe.appliance.profiles import SheetDoesNotFit, check_fits
+from hwprobe.settings.areas import SheetDoesNotFit, check_fits
 from hwprobe.settings.sheet import parse_sheet
 from hwprobe.settings.sheetwrite import dump_sheet
 from hwprobe.appliance.state import SyslogServer

@@ -125,7 +125,7 @@ class BringupSession(Finding, LoggingIn):
             self.note("the plan assumes a factory appliance: no page opens before the "
                       "password change, so nothing could be read")
             return ApplianceState()
-        from hwprobe.appliance.profiles import check_fits
+        from hwprobe.settings.areas import check_fits
 
         state = self.read_state()       # the plan is made from this same read
         self.stage = "checking the sheet against the appliance's firmware"

@@ -220,6 +220,9 @@ class Area:
     limits: tuple[Limit, ...] = ()
     keyed: bool = False             # one step per entry (addresses, routes), keyed by it
     typed: Typed | None = None      # typed on the console's Network step
+    # what of the sheet's value a firmware profile ([profiles.NAME] of the page
+    # map) cannot hold, each as a sentence: checked before the first change
+    fits: Callable[[Settings, Mapping[str, Any]], list[str]] | None = None
     # the runbook checklists' placeholders it fills from a sheet
     placeholders: Callable[[Settings], dict[str, str]] | None = None
     page: str = ""                  # "Status > Basics": bound from the page map

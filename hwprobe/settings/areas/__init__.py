@@ -12,7 +12,9 @@ capture, the wording, the report and the console's screens loop over them.
 
 ``AREAS`` is the table bound to the shipped page map (each row's page title
 and limits read from there); ``build(pages)`` binds it to another one.
-``AREAS.read_state(driver)`` reads an appliance into an ``ApplianceState``.
+``AREAS.read_state(driver)`` reads an appliance into an ``ApplianceState``;
+``check_fits(settings, version)`` checks a sheet against the firmware
+profile that version has, before the first change.
 """
 from __future__ import annotations
 
@@ -22,13 +24,15 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from hwprobe.errors import BadInput
 from hwprobe.settings.area import Area, Table
-from hwprobe.appliance.pagemap import PAGES, menu_names, page_of
+from hwprobe.appliance.pagemap import PAGES, menu_names, page_of, profile_for
 from hwprobe.appliance.state import ApplianceState
 
 if TYPE_CHECKING:                                   # pragma: no cover
     from hwprobe.appliance.base import ApplianceDriver
     from hwprobe.appliance.section import Section
+    from hwprobe.appliance.state import Settings
 
 BASICS = "status_basics"        # model, serial, software version, system time
 
@@ -139,6 +143,10 @@ class Areas:
         return state
 
 
+class SheetDoesNotFit(BadInput):
+    """The sheet holds more than this appliance's firmware takes; nothing was changed."""
+
+
 def build(pages: Mapping[str, Any] = PAGES) -> Areas:
     """The areas bound to the page map ``pages``: each row's page title and
     limits read from there (a limit the map does not give is no limit).
@@ -155,3 +163,21 @@ def build(pages: Mapping[str, Any] = PAGES) -> Areas:
 
 
 AREAS: Areas = build()
+
+
+def check_fits(settings: "Settings", version: str, areas: Areas = AREAS) -> str | None:
+    """Raise SheetDoesNotFit naming each limit of the firmware profile that
+    claims ``version`` (the page map's [profiles]) the sheet goes beyond, area
+    by area. Returns the profile's name, or None when no profile claims
+    ``version`` (then nothing is checked here; the pages' own answers still are)."""
+    found = profile_for(version or "")
+    if found is None:
+        return None
+    name, profile = found
+    problems = [problem for row in areas if row.fits is not None
+                for problem in row.fits(settings, profile)]
+    if problems:
+        raise SheetDoesNotFit(f"the sheet does not fit this appliance (software {version}, "
+                              f"firmware profile {name}): " + "; ".join(problems)
+                              + ". Nothing was changed.")
+    return name

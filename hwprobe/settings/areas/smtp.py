@@ -133,6 +133,13 @@ def _send(driver, c: Change) -> None:
     driver.save(SECTION, values)
 
 
+def _fits(s: Settings, profile) -> list[str]:
+    if s.smtp is None or s.smtp.encryption in profile["smtp_encryption"]:
+        return []
+    return [f"this appliance's e-mail encryption is {', '.join(profile['smtp_encryption'])}; "
+            f"the sheet asks for {s.smtp.encryption} ([smtp].encryption)"]
+
+
 def _capture(state: ApplianceState, out: Settings) -> None:
     # no relay: e-mail is not set up on the appliance, and an [smtp] table
     # without one would not load; left out, so apply leaves e-mail alone
@@ -146,7 +153,7 @@ ROWS = (
     Area("smtp", SECTION, "smtp", "E-mail", "E-mail",
          wanted=lambda s: [("smtp", smtp_json(s.smtp))] if s.smtp is not None else [],
          present=lambda st, k: smtp_json(st.smtp), read=_read, send=_send, describe=_words,
-         absent="not in the sheet", capture=_capture,
+         absent="not in the sheet", capture=_capture, fits=_fits,
          fields=(F("relay", "Relay"), F("port", "Port"),
                  F("encryption", "Encryption", choice(ENCRYPTIONS)),
                  F("auth", "Login", choice({"none": "none", "password": "user name and password"})),

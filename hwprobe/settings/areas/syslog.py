@@ -169,6 +169,26 @@ def _send(driver, c: Change) -> None:
                           "format": [t.format for t in each]})
 
 
+def _fits(s: Settings, profile) -> list[str]:
+    problems = []
+    servers = list(s.syslog_servers or [])
+    if len(servers) > profile["syslog_servers"]:
+        problems.append(f"this appliance takes {profile['syslog_servers']} syslog servers; the "
+                        f"sheet has {len(servers)} ([syslog].servers)")
+    targets = syslog_targets(s)
+    asked = sorted({t.format for t in targets} - set(profile["syslog_formats"]))
+    if asked:
+        problems.append(f"this appliance's syslog formats are "
+                        f"{', '.join(profile['syslog_formats'])}; the sheet asks for "
+                        f"{', '.join(asked)} ([syslog] format)")
+    elif not profile.get("syslog_per_server") and not one_list(targets):
+        problems.append("this appliance takes one syslog format for all its servers, each on "
+                        "port 514; the sheet gives each server its own ("
+                        + ", ".join(f"{t.server}:{t.port} {t.format}" for t in targets)
+                        + "; [[syslog]])")
+    return problems
+
+
 def _capture(state: ApplianceState, out: Settings) -> None:
     targets = syslog_targets(state)
     out.syslog_servers = [t.server for t in targets]
@@ -182,7 +202,7 @@ def _capture(state: ApplianceState, out: Settings) -> None:
 ROWS = (
     Area("syslog", SECTION, "syslog", "Syslog", "Syslog",
          wanted=_wanted, present=lambda st, k: _value(st), read=_read, send=_send,
-         describe=_words, absent="not in the sheet", capture=_capture,
+         describe=_words, absent="not in the sheet", capture=_capture, fits=_fits,
          fields=(F("servers", "Servers", many=True), F("format", "Format", choice(SYSLOG_FORMATS))),
          limits=(Limit("servers", "max_servers", "servers"),)),
 )
