@@ -89,7 +89,8 @@ def main() -> int:
     # module on every start, ~30 ms that no installed bringup pays.
     subprocess.run([sys.executable, "-m", "compileall", "-q",
                     *(str(ROOT / p) for p in ("bringup", "hwprobe", "tui"))], check=True)
-    from hwprobe.port import link, probe
+    from hwprobe.port import probe
+    from hwprobe.port.takeover import Takeover
     from simulator import lab as labmod
 
     bringup = str(Path(sys.executable).with_name("bringup"))
@@ -109,7 +110,7 @@ def main() -> int:
                                     _arp_scan("169.254.1.254", quiet=True)))
         ours_arp, ours_first, ours_https, ours_rtt, scan, scan_quiet = [], [], [], [], [], []
         with labmod.in_netns(lab.laptop_ns):
-            with link.Takeover("lan0", handle_signals=False) as held:
+            with Takeover("lan0", handle_signals=False) as held:
                 for _ in range(args.runs):
                     r = probe.probe("lan0", held.address, ADDRESSES, timeout=0.2,
                                     check_https=False)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.port import link
+from hwprobe.port import networkmanager, recovery
+from hwprobe.port.takeover import Takeover
 from hwprobe.errors import LinkError
 from peers import peers, port  # noqa: F401  (fixture)
 from sim_helpers import wait_until
@@ -70,7 +71,7 @@ def test_networkmanager_connecting_lets_go_keeps_away_through_cable_move_and_unp
         monkeypatch.setenv(key, value)
     assert nm_device(lab, nmp.env)["state"].startswith("70 (connecting")
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", handle_signals=False) as held:
+        with Takeover("lan0", handle_signals=False) as held:
             assert nm_device(lab, nmp.env)["state"] == "10 (unmanaged)"
             # a cable move, then an unplug past 6 s (a run longer than NM's DHCP
             # timeout: test_networkmanager_keeps_away_through_a_slow_apply...)
@@ -143,7 +144,7 @@ def test_networkmanager_holding_a_lease_gets_the_port_back_and_renews_it(
     [(lease, prefix, dynamic)] = before["addresses"]
     assert lease.startswith("10.99.0.") and dynamic
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+        with Takeover("lan0", force=True, handle_signals=False) as held:
             during = held_steady(lab, 2)
     assert all(p["addresses"] == [CLAIMED] for p in during)
     assert any("connected" in n for n in held.notes if "manages lan0 again" in n)
@@ -160,12 +161,12 @@ def test_networkmanager_installed_but_not_answering_is_refused_and_the_port_left
     nmp = peers.networkmanager(lab)
     for key, value in nmp.env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(link, "NM_TIMEOUT", 2.0)
+    monkeypatch.setattr(networkmanager, "NM_TIMEOUT", 2.0)
     before = port(lab.laptop_ns)
     os.kill(nmp.proc.pid, signal.SIGSTOP)
     try:
         with in_netns(lab.laptop_ns), pytest.raises(LinkError) as err:
-            link.Takeover("lan0", handle_signals=False).take()
+            Takeover("lan0", handle_signals=False).take()
     finally:
         os.kill(nmp.proc.pid, signal.SIGCONT)
     said = str(err.value)
@@ -184,7 +185,7 @@ def test_networkmanager_installed_but_not_running_is_said_and_the_takeover_goes_
         monkeypatch.setenv(key, value)
     nmp.stop()                       # the bus stays; nobody owns NetworkManager's name
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", handle_signals=False) as held:
+        with Takeover("lan0", handle_signals=False) as held:
             assert port(lab.laptop_ns)["addresses"] == [CLAIMED]
     assert "NetworkManager is installed but not running" in " ".join(held.notes)
 
@@ -215,10 +216,10 @@ def test_a_german_laptop_is_read_right_managed_and_unmanaged(lab, peers, state_d
                            capture_output=True, text=True).stdout
     assert "nicht verwaltet" in shown           # this nmcli really speaks German here
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", handle_signals=False) as managed:
+        with Takeover("lan0", handle_signals=False) as managed:
             pass
         nm(lab, nmp.env, "device", "set", "lan0", "managed", "no")
-        with link.Takeover("lan0", handle_signals=False) as unmanaged:
+        with Takeover("lan0", handle_signals=False) as unmanaged:
             pass
     assert "NetworkManager managed lan0: set it unmanaged" in " ".join(managed.notes)
     assert "NetworkManager does not manage lan0" in " ".join(unmanaged.notes)
@@ -267,7 +268,7 @@ def test_dhclient_is_stopped_for_the_run_and_started_again_with_its_lease(
     before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
     [first] = _clients(lab, "dhclient")
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+        with Takeover("lan0", force=True, handle_signals=False) as held:
             assert _clients(lab, "dhclient") == []
             during = held_steady(lab, 2)
     assert all(p["addresses"] == [CLAIMED] for p in during)
@@ -306,7 +307,7 @@ def test_dhcpcd_that_puts_its_lease_back_is_paused_not_raced_then_takes_it_back(
     manager = _dhcpcd_manager(lab)
     assert len(daemons) == 4 and set(daemons.values()) <= {"S", "R"}
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+        with Takeover("lan0", force=True, handle_signals=False) as held:
             during = held_steady(lab, 7)     # longer than dhcpcd takes to fight back
             paused = _dhcpcd_daemons(lab)
     assert all(p["addresses"] == [CLAIMED] for p in during), during
@@ -333,16 +334,16 @@ def test_dhcpcd_paused_by_a_run_that_died_runs_again_after_restore_link(lab, pee
     dead = subprocess.Popen(["true"])
     dead.wait()
     with in_netns(lab.laptop_ns):
-        held = link.Takeover("lan0", force=True, handle_signals=False).take()
+        held = Takeover("lan0", force=True, handle_signals=False).take()
         rec = journal.load("lan0")
         rec.owner_pid, rec.owner_start = dead.pid, "1"       # as if SIGKILLed
         journal.save(rec)
-        link._ACTIVE.clear()
+        recovery.HELD.clear()
         held._port_lock.release()              # the kernel drops a dead run's lock
         held.record = None
         assert set(_dhcpcd_daemons(lab).values()) == {"T"}
         said = []
-        [restored] = link.restore_from_journal(on_note=said.append)
+        [restored] = recovery.restore_from_journal(on_note=said.append)
     assert restored.iface == "lan0"
     assert "dhcpcd runs DHCP on lan0 again" in " ".join(said)
     assert "T" not in _dhcpcd_daemons(lab).values()
@@ -359,7 +360,7 @@ def test_avahi_autoipd_link_local_is_stopped_for_the_run_and_claims_it_again(
     [(address, prefix, _)] = before["addresses"]
     assert address.startswith("169.254.") and prefix == 16
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", force=True, handle_signals=False) as held:
+        with Takeover("lan0", force=True, handle_signals=False) as held:
             assert _clients(lab, "avahi-autoipd") == []
             during = held_steady(lab, 2)
     assert all(p["addresses"] == [CLAIMED] and "default" not in p["routes"]
@@ -384,7 +385,7 @@ def test_systemd_networkd_on_the_port_is_refused_with_the_commands_and_left_alon
     networkd = peers.networkd(lab)
     before = wait_until(lambda: (p := port(lab.laptop_ns))["addresses"] and p)
     with in_netns(lab.laptop_ns), pytest.raises(LinkError) as err:
-        link.Takeover("lan0", force=True, handle_signals=False).take()
+        Takeover("lan0", force=True, handle_signals=False).take()
     said = str(err.value)
     assert "systemd-networkd manages lan0 and would put its address back" in said
     assert "Unmanaged=yes" in said and "sudo networkctl reload" in said

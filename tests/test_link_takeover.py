@@ -13,7 +13,8 @@ import subprocess
 import pytest
 
 from hwprobe.appliance import pins
-from hwprobe.port import journal, link
+from hwprobe.port import journal, recovery
+from hwprobe.port.takeover import Takeover
 from hwprobe.errors import LinkError, PortRefused
 
 from lab_helpers import port_state, second_port
@@ -39,7 +40,7 @@ def test_takeover_puts_port_on_laptop_address_then_gives_back_exactly(lab, state
     before = office_port(lab)
     notes = []
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", force=True, on_note=notes.append) as held:
+        with Takeover("lan0", force=True, on_note=notes.append) as held:
             during = port_state(lab.laptop_ns)
             assert journal.load("lan0").describe() == "10.99.0.5/24, down"
     assert held.address == "169.254.1.254"
@@ -58,7 +59,7 @@ def test_takeover_gives_back_when_the_work_inside_fails(lab, state_dir):
 
     before = office_port(lab, up=True)
     with in_netns(lab.laptop_ns), pytest.raises(RuntimeError):
-        with link.Takeover("lan0", force=True):
+        with Takeover("lan0", force=True):
             raise RuntimeError("probe blew up")
     assert port_state(lab.laptop_ns) == before
 
@@ -68,7 +69,7 @@ def test_port_with_office_address_is_refused_without_force_and_left_alone(lab, s
 
     before = office_port(lab)
     with in_netns(lab.laptop_ns), pytest.raises(PortRefused) as err:
-        link.Takeover("lan0").take()
+        Takeover("lan0").take()
     assert err.value.exit_status == 2
     assert "10.99.0.5/24" in str(err.value) and "--force" in str(err.value)
     assert port_state(lab.laptop_ns) == before
@@ -84,9 +85,9 @@ def test_port_with_default_route_is_refused_and_forced_takeover_puts_route_back(
     before = port_state(lab.laptop_ns)
     with in_netns(lab.laptop_ns):
         with pytest.raises(PortRefused) as err:
-            link.Takeover("lan0").take()
+            Takeover("lan0").take()
         assert "default route" in str(err.value)
-        with link.Takeover("lan0", force=True) as held:
+        with Takeover("lan0", force=True) as held:
             assert "default" not in port_state(lab.laptop_ns)["routes"]
     assert any("--force" in n for n in held.notes)
     assert "default via 10.99.0.1" in port_state(lab.laptop_ns)["routes"]
@@ -99,7 +100,7 @@ def test_address_moves_aside_when_another_host_holds_169_254_1_254(lab, state_di
     subprocess.run(["ip", "-n", lab.appliance_ns, "addr", "add", "169.254.1.254/24",
                     "dev", "nic1"], check=True)
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             during = port_state(lab.laptop_ns)
     assert held.address == "169.254.1.253"
     assert [a["local"] for a in during["addresses"]] == ["169.254.1.253"]
@@ -115,7 +116,7 @@ def test_the_address_moves_aside_when_another_port_of_this_laptop_holds_it(lab, 
 
     second_port(lab.laptop_ns, "169.254.1.254/16")
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0", force=True) as held:
+        with Takeover("lan0", force=True) as held:
             during = port_state(lab.laptop_ns)
             assert held.address == "169.254.1.253"
             assert [a["local"] for a in during["addresses"]] == ["169.254.1.253"]
@@ -131,7 +132,7 @@ def test_a_chosen_laptop_address_held_by_another_port_is_refused_and_nothing_cha
     before = office_port(lab, up=True)
     second_port(lab.laptop_ns, "169.254.7.7/24")
     with in_netns(lab.laptop_ns), pytest.raises(LinkError) as refused:
-        link.Takeover("lan0", address="169.254.7.7", force=True).take()
+        Takeover("lan0", address="169.254.7.7", force=True).take()
     assert "169.254.7.7 is already used by this laptop's own other0" in str(refused.value)
     assert "--laptop-address" in str(refused.value)
     assert port_state(lab.laptop_ns) == before
@@ -144,9 +145,9 @@ def test_two_lab_namespaces_keep_separate_journals_for_their_lan0(make_lab, stat
     first, second = make_lab(start_sim=False), make_lab(start_sim=False)
     before = office_port(first)
     with in_netns(first.laptop_ns):
-        one = link.Takeover("lan0", force=True).take()
+        one = Takeover("lan0", force=True).take()
     with in_netns(second.laptop_ns):
-        two = link.Takeover("lan0").take()
+        two = Takeover("lan0").take()
         assert journal.load("lan0").describe() == "no address, up"
     assert len(list((state_dir / "links").glob("*-lan0.json"))) == 2
     with in_netns(first.laptop_ns):
@@ -162,11 +163,11 @@ def left_by_a_dead_run() -> None:
     """lan0 taken over and journalled as if by a run that was SIGKILLed."""
     dead = subprocess.Popen(["true"])
     dead.wait()
-    held = link.Takeover("lan0", force=True).take()
+    held = Takeover("lan0", force=True).take()
     rec = journal.load("lan0")
     rec.owner_pid, rec.owner_start = dead.pid, "1"
     journal.save(rec)
-    link._ACTIVE.clear()
+    recovery.HELD.clear()
     held._port_lock.release()              # the kernel drops a dead run's lock
     held.record = None
 
@@ -177,8 +178,8 @@ def test_restore_from_journal_after_a_dead_run_and_again_is_harmless(lab, state_
     before = office_port(lab)
     with in_netns(lab.laptop_ns):
         left_by_a_dead_run()
-        restored = link.restore_from_journal()
-        again = link.restore_from_journal()
+        restored = recovery.restore_from_journal()
+        again = recovery.restore_from_journal()
     assert [r.describe() for r in restored] == ["lan0: 10.99.0.5/24, down"]
     assert again == []
     assert port_state(lab.laptop_ns) == before
@@ -197,14 +198,14 @@ def test_a_dead_runs_journal_is_left_to_a_new_run_that_holds_the_ports_lock(lab,
         starting.acquire()                     # as a new run holds it before reading
         try:
             with pytest.raises(LinkError) as err:
-                link.restore_from_journal("lan0")
+                recovery.restore_from_journal("lan0")
             said = []
-            assert link.restore_from_journal(on_note=said.append) == []
+            assert recovery.restore_from_journal(on_note=said.append) == []
             assert journal.load("lan0") is not None
             assert port_state(lab.laptop_ns) == taken
         finally:
             starting.release()
-        assert [r.iface for r in link.restore_from_journal("lan0")] == ["lan0"]
+        assert [r.iface for r in recovery.restore_from_journal("lan0")] == ["lan0"]
     assert f"in use by another bringup (pid {os.getpid()})" in str(err.value)
     assert any("in use by another bringup" in line for line in said)
 
@@ -213,9 +214,9 @@ def test_a_port_held_by_a_live_bringup_is_not_restored_under_it(lab, state_dir):
     from simulator.lab import in_netns
 
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             with pytest.raises(LinkError) as err:
-                link.restore_from_journal("lan0")
+                recovery.restore_from_journal("lan0")
             assert "in use by bringup" in str(err.value)
             assert port_state(lab.laptop_ns)["addresses"][0]["local"] == held.address
 
@@ -266,7 +267,7 @@ def test_networkmanager_lets_go_of_the_port_and_gets_it_back(lab, state_dir, tmp
 
     log = stand_in_nmcli(tmp_path, monkeypatch, "connected")
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             assert journal.load("lan0").networkmanager is True
             calls_during = log.read_text().splitlines()
     assert calls_during == ["-t -f DEVICE,STATE device", "device set lan0 managed no"]
@@ -283,7 +284,7 @@ def test_networkmanager_leaving_the_port_unmanaged_is_left_alone(lab, state_dir,
 
     log = stand_in_nmcli(tmp_path, monkeypatch, "unmanaged")
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             pass
     assert log.read_text().splitlines() == ["-t -f DEVICE,STATE device"]
     assert "NetworkManager does not manage lan0" in " ".join(held.notes)
@@ -295,7 +296,7 @@ def test_networkmanager_installed_but_not_running_here_is_not_asked(lab, state_d
 
     log = stand_in_nmcli(tmp_path, monkeypatch, "connected")
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             assert journal.load("lan0").networkmanager is False
     assert not log.exists()                  # nmcli never ran
     assert "NetworkManager is installed but not running" in " ".join(held.notes)
@@ -310,7 +311,7 @@ def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir,
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))    # a laptop without NetworkManager installed
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             pass
     assert "NetworkManager is not installed here (no nmcli)" in " ".join(held.notes)
 

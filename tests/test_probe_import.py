@@ -13,8 +13,8 @@ def run(code: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=60)
 
 
-def test_importing_probe_and_link_does_not_load_scapy():
-    r = run("import sys; from hwprobe.port import probe, link, interfaces, journal;"
+def test_importing_probe_and_the_takeover_does_not_load_scapy():
+    r = run("import sys; from hwprobe.port import probe, takeover, recovery, interfaces, journal;"
             "from bringup.commands import probe as c;"
             "sys.exit(1 if 'scapy' in sys.modules else 0)")
     assert r.returncode == 0, r.stderr
@@ -34,7 +34,9 @@ def test_what_bringup_probe_needs_before_its_first_arp_probe_stays_small():
     r = run("import sys; import bringup.cli, bringup.runlog, bringup.commands.probe;"
             "from hwprobe.port import arp, interfaces, privileges;"
             "heavy = [m for m in ('dataclasses', 'inspect', 'hashlib', 'ssl', 'pyroute2',"
-            " 'hwprobe.port.probe', 'hwprobe.port.link', 'hwprobe.port.journal') if m in sys.modules];"
+            " 'hwprobe.port.probe', 'hwprobe.port.takeover', 'hwprobe.port.recovery',"
+            " 'hwprobe.port.linkstate', 'hwprobe.port.networkmanager', 'hwprobe.port.address',"
+            " 'hwprobe.port.journal') if m in sys.modules];"
             "print(heavy); sys.exit(1 if heavy else 0)")
     assert r.returncode == 0, r.stdout + r.stderr
 

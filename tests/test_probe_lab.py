@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.port import link, probe
+from hwprobe.port import probe
+from hwprobe.port.takeover import Takeover
 from lab_helpers import second_port
 
 pytestmark = pytest.mark.lab
@@ -130,7 +131,7 @@ def test_probe_api_reports_the_answer_before_https_and_does_not_wait_out_the_tim
 
     calls = []
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             result = probe.probe("lan0", held.address, timeout=30,
                                  on_answer=lambda r: calls.append((r.address, r.https_ok)))
     assert calls == [("169.254.1.1", None), ("169.254.1.1", True)]
@@ -146,7 +147,7 @@ def test_probe_can_be_cancelled_from_another_thread(make_lab, state_dir):
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
     with in_netns(lab.laptop_ns):
-        with link.Takeover("lan0") as held:
+        with Takeover("lan0") as held:
             result = probe.probe("lan0", held.address, timeout=60, cancel=cancel)
     assert result.cancelled and not result.found
 
@@ -214,7 +215,7 @@ def test_a_second_port_on_the_same_network_carries_nothing_while_the_port_is_hel
     notes: list[str] = []
     try:
         with in_netns(ns):
-            with link.Takeover("lan0", force=True, on_note=notes.append, handle_signals=False):
+            with Takeover("lan0", force=True, on_note=notes.append, handle_signals=False):
                 held_routes = {a: _route_dev(ns, a) for a in
                                ("169.254.1.1", "169.254.1.4", "169.254.1.77", "169.254.1.200")}
                 # a segment for no socket of the laptop (TCP 9 is closed there):

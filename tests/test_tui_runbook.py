@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.port import interfaces, link
+from hwprobe.port import interfaces, recovery
 from hwprobe.port import probe as probe_mod
 from conftest import PAIR_CLIENT
 from test_tui_flow import screen_text, wait_for
@@ -376,7 +376,7 @@ def fixed_ports(monkeypatch):
     """The Port step lists these instead of this machine's ports (nothing is taken over)."""
     ports = [interfaces.Port("eth1", 3, "52:54:00:ab:cd:ef", True, True, "UP", "ethernet", [])]
     monkeypatch.setattr(interfaces, "list_ports", lambda: list(ports))
-    monkeypatch.setattr(link, "restore_from_journal", lambda **kw: [])
+    monkeypatch.setattr(recovery, "restore_from_journal", lambda **kw: [])
 
 
 def test_cold_spare_warns_about_the_switch_and_leads_into_the_bring_up_flow(sheet, fixed_ports):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hwprobe.port import interfaces, link
+from hwprobe.port import interfaces, recovery
+from hwprobe.port.takeover import Takeover
 from hwprobe.port import probe as probe_mod
 from hwprobe.procedure.engine import VERIFIED, RunResult, plan
 from hwprobe.procedure.session import BringupSession, Target
@@ -72,7 +73,7 @@ def _fake_probe(iface, src, addresses=(), timeout=1.0, on_answer=None, check_htt
 @pytest.fixture
 def fixed_hardware(monkeypatch, state_dir):
     monkeypatch.setattr(interfaces, "list_ports", lambda: list(PORTS))
-    monkeypatch.setattr(link, "restore_from_journal", lambda **kw: [])
+    monkeypatch.setattr(recovery, "restore_from_journal", lambda **kw: [])
     monkeypatch.setattr(probe_mod, "probe", _fake_probe)
     monkeypatch.setattr(probe_mod, "preload", lambda: None)
     monkeypatch.setenv("TERM", "xterm-256color")
@@ -94,7 +95,7 @@ def _session_until(app, step: str, sheet: str = SHEET) -> None:
         s.bringup = bringup = BringupSession(Target(iface="eth1", handle_signals=False))
         # a takeover object that never took the port: its address is all the
         # pictures need (the probe is fixed data too)
-        bringup.takeover = link.Takeover("eth1", address="169.254.1.254", handle_signals=False)
+        bringup.takeover = Takeover("eth1", address="169.254.1.254", handle_signals=False)
     if step in ("login", "network", "restore", "done"):
         bringup.choose(probe_mod.Responder("169.254.1.3", "02:b5:00:00:00:01", 0.4, True,
                                            FINGERPRINT))

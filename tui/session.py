@@ -31,7 +31,7 @@ from hwprobe.constants import state_dir
 if TYPE_CHECKING:
     from hwprobe.appliance.base import ApplianceDriver
     from hwprobe.procedure.engine import RunResult
-    from hwprobe.port.link import Takeover
+    from hwprobe.port.takeover import Takeover
     from hwprobe.port.probe import Responder
     from hwprobe.procedure.session import BringupSession
     from hwprobe.appliance.state import ApplianceState, Settings

@@ -52,7 +52,7 @@ def _say(text: str) -> None:
 def run_restore(args) -> int:
     from dataclasses import asdict
 
-    from hwprobe.port import link
+    from hwprobe.port import recovery
 
     notes: list[str] = []
 
@@ -61,7 +61,7 @@ def run_restore(args) -> int:
         if not args.json:
             _say(text)
 
-    restored = link.restore_from_journal(args.iface, on_note=note)
+    restored = recovery.restore_from_journal(args.iface, on_note=note)
     if args.json:
         print(json.dumps({"restored": [asdict(r) for r in restored], "notes": notes}, indent=2))
     elif not restored and not notes:

@@ -135,7 +135,7 @@ _RECORD_TYPES = {"iface": str, "netns": int, "ifindex": int, "mac": str, "was_up
 class LinkJournalDamaged(StateFileDamaged):
     """A link journal that cannot be read: ``path``, ``iface`` (from the file
     name) and ``why``. The port may still be taken over by a run that died;
-    ``hwprobe.port.link`` tells the technician what it holds now."""
+    ``hwprobe.port.recovery`` tells the technician what it holds now."""
 
     def __init__(self, path: Path, iface: str, why: str):
         self.path, self.iface, self.why = path, iface, why

@@ -140,7 +140,7 @@ class ProbeResult:
 def preload() -> None:
     """Import now what a takeover and a probe need, e.g. after the console's
     first frame (cheap since netlink is hwprobe.port.rtnl, not pyroute2)."""
-    from hwprobe.port import interfaces, journal, owners as portowners, rtnl  # noqa: F401 - what link.py needs
+    from hwprobe.port import interfaces, journal, owners as portowners, rtnl  # noqa: F401 - what the takeover needs
 
 
 def warm_https(after: float = 0.03) -> threading.Thread:

@@ -23,7 +23,7 @@ from hwprobe.errors import BadInput, BringupError, ProbeTimeout
 TYPE_CHECKING = False           # (typing itself costs every bringup start)
 if TYPE_CHECKING:
     from hwprobe.appliance.state import ApplianceState, IpAddress
-    from hwprobe.port.link import Takeover
+    from hwprobe.port.takeover import Takeover
     from hwprobe.port.probe import ProbeResult, Responder
     from hwprobe.port.search import Search
 
@@ -70,7 +70,7 @@ class Finding:
         if self.takeover is not None and self.takeover.record is not None:
             return self.takeover
         from hwprobe.procedure.argcheck import check_state_dir
-        from hwprobe.port.link import Takeover
+        from hwprobe.port.takeover import Takeover
 
         # journals and reports must be writable before the port changes
         check_state_dir()

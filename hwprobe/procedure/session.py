@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from hwprobe.procedure.engine import Plan, RunResult, Step
     from hwprobe.procedure.passwords import LoginOutcome
     from hwprobe.procedure.runjournal import RunJournal
-    from hwprobe.port.link import Takeover
+    from hwprobe.port.takeover import Takeover
     from hwprobe.port.probe import Responder
     from hwprobe.appliance.state import ApplianceState, Settings
 

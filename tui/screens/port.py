@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from hwprobe.port import interfaces, link
+from hwprobe.port import interfaces, recovery
 from hwprobe.errors import PortRefused
 
 from ..messages import PortGivenBack, PortNotTaken, PortsListed, PortTaken
@@ -55,7 +55,7 @@ class PortScreen(StepScreen):
     def list_ports(self) -> None:
         notes: list[str] = []
         try:  # a run that died left a port taken over: put it back first
-            link.restore_from_journal(on_note=notes.append)
+            recovery.restore_from_journal(on_note=notes.append)
         except Exception as exc:  # noqa: BLE001 - listing must still work
             notes.append(f"could not check the journal: {exc}")
         ports = interfaces.list_ports()

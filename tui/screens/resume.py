@@ -62,10 +62,10 @@ class ResumeScreen(ModalScreen[dict | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="journal")
     def put_port_back(self) -> None:
-        from hwprobe.port import link
+        from hwprobe.port import recovery
 
         notes: list[str] = []
-        link.restore_from_journal(on_note=notes.append)
+        recovery.restore_from_journal(on_note=notes.append)
         self.post_message(PortPutBack(notes))
 
     def on_port_put_back(self, message: PortPutBack) -> None:
