@@ -151,6 +151,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="show the version, the Python and the key libraries, and exit")
+    # the parser of every command, for those that print the whole command line
+    # (man, completion): handed to them, so no command imports this module
+    parser.build_whole = build_parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _modules_for(argv):
         importlib.import_module(name).register(sub, parser)

@@ -140,7 +140,8 @@ def test_ctrl_c_at_a_prompt_exits_130_and_is_logged(tmp_path):
 
 def test_man_page_completion_and_help_name_every_command_and_point_to_the_docs():
     parser = build_parser()
-    man, bash, zsh = text_of("bringup.1"), text_of("bringup.bash"), text_of("_bringup")
+    man, bash, zsh = (text_of(name, build_parser) for name in ("bringup.1", "bringup.bash",
+                                                              "_bringup"))
     for path, sub in _every_command(parser):
         name = " ".join(path)
         assert f".B {docgen._esc(name)}" in man, name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from hwprobe.errors import BadInput, BringupError, NeedsPrivileges
@@ -25,44 +26,44 @@ Run it again after installing a newer bringup. Needs root for /usr/local.
 
 
 def register(sub, root) -> None:
+    whole = root.build_whole        # the parser of every command (bringup.cli's)
     m = sub.add_parser("man", help="print the man page (bringup man | man -l -)",
                        description="Print bringup's man page (roff): every command and "
                                    "option, the quick card, the sheet format, the exit "
                                    "status and what bringup changes on the laptop.")
-    m.set_defaults(handler=lambda args: _print("bringup.1"))
+    m.set_defaults(handler=lambda args: _print("bringup.1", whole))
     c = sub.add_parser("completion", help="print the bash or zsh completion script",
                        description="Print the completion script for SHELL, e.g. "
                                    "`source <(bringup completion bash)`.")
     c.add_argument("shell", choices=("bash", "zsh"))
     c.set_defaults(handler=lambda args: _print("bringup.bash" if args.shell == "bash"
-                                               else "_bringup"))
+                                               else "_bringup", whole))
     i = sub.add_parser("install-extras", help="install the man page and shell completion",
                        description=INSTALL_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("--prefix", default="/usr/local", metavar="DIR",
                    help="install under DIR (default /usr/local)")
-    i.set_defaults(handler=_install)
+    i.set_defaults(handler=lambda args: _install(args, whole))
 
 
-def text_of(name: str) -> str:
-    """The file the bundle carries, or (from a source tree) the same text made now."""
+def text_of(name: str, whole: Callable[[], argparse.ArgumentParser]) -> str:
+    """The file the bundle carries, or (from a source tree) the same text made
+    now from ``whole()``, the parser of every command."""
     from bringup import docgen
 
     shipped = docgen.shipped(name)
     if shipped is not None:
         return shipped
-    from bringup.cli import build_parser
-
     make = {"bringup.1": docgen.man, "bringup.bash": docgen.bash, "_bringup": docgen.zsh}[name]
-    return make(build_parser())
+    return make(whole())
 
 
-def _print(name: str) -> int:
-    print(text_of(name), end="")
+def _print(name: str, whole) -> int:
+    print(text_of(name, whole), end="")
     return 0
 
 
-def _install(args) -> int:
+def _install(args, whole) -> int:
     prefix = Path(args.prefix)
     if not prefix.is_dir():
         raise BadInput(f"--prefix {prefix}: no such folder")
@@ -72,7 +73,7 @@ def _install(args) -> int:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}")
-            tmp.write_text(text_of(name))
+            tmp.write_text(text_of(name, whole))
             tmp.chmod(0o644)
             tmp.replace(path)
         except PermissionError:
