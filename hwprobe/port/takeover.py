@@ -143,7 +143,8 @@ class Takeover:
             self._signals.install()
             with self._signals.deferred():
                 try:
-                    self._hand_off()
+                    self._hand_off_networkmanager()
+                    self._hand_off_clients()
                     self._claim()
                 except BaseException:
                     self.give_back()
@@ -242,10 +243,10 @@ class Takeover:
                             f"writable directory.") from exc
         return record
 
-    def _hand_off(self) -> None:
-        """NetworkManager and every DHCP or link-local client let go of the
-        port (they would put their address back); each is journalled before
-        it is touched, so a give-back or restore-link gives it the port back."""
+    def _hand_off_networkmanager(self) -> None:
+        """NetworkManager lets go of the port, if it managed it (it would undo
+        the takeover); journalled, so a give-back or restore-link hands the
+        port back to it."""
         rec = self.record
         managed, why = networkmanager.manages(self.iface)
         if managed:
@@ -261,6 +262,12 @@ class Takeover:
         else:
             rec.networkmanager = False
             self.note(why)
+
+    def _hand_off_clients(self) -> None:
+        """Every DHCP or link-local client on the port stops (they would put
+        their address back); each is journalled before it is touched, so a
+        give-back or restore-link starts it again."""
+        rec = self.record
         owners = portowners.find(self.iface, rec.ifindex)
         for owner in owners:     # refuse before stopping any of them
             refusal = portowners.refusal(owner, self.iface)
