@@ -8,7 +8,8 @@ check) and give it back exactly; find the appliance on it (the probe).
 - ``networkmanager``, ``owners``: the programs that may own the port;
 - ``address``: which laptop address to claim (with ``arp``'s check);
 - ``journal``, ``lock``, ``privileges``: what makes a takeover safe;
-- ``interfaces``, ``serialports``: the laptop's ports; ``probe``: the search.
+- ``interfaces``, ``serialports``: the laptop's ports; ``probe`` (ARP, HTTPS) and
+  ``search`` (the one search every face runs): finding the appliance.
 
 May import: the loose modules of ``hwprobe`` only. Nothing here knows the
 appliance's pages or the settings sheet.
