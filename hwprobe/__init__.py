@@ -2,7 +2,11 @@
 disk, with no UI code. It imports no face (``tui``), no command line
 (``bringup``) and no simulator, not even lazily.
 
-The rooms, from the bottom up (each may import the rooms before it):
+The rooms, from the bottom up. Each room's ``__init__`` says what it may
+import (``tests/test_import_hygiene.py`` holds it to that): the loose
+modules import no room; ``port`` and ``appliance`` only the loose modules;
+``settings`` also ``appliance``; ``procedure`` every room but ``runbook``;
+``runbook`` ``settings`` and ``appliance``.
 
 - loose modules: ``errors``, ``constants``, ``safetext``, ``redact``,
   ``fsutil``, ``helptext`` (shared words, exceptions and file writing);
