@@ -50,6 +50,7 @@ MAX_CONTACTS = PAGES["smtp"]["max_admin_contacts"]
 SYSLOG_FORMATS = ("rfc5424", "bsd")
 ENCRYPTIONS = ("tls", "starttls", "none")
 SOFTWARE_VERSION = "7.1.2"
+BASE_VERSION = "6.0.2"          # the base software under the appliance version (modelled)
 
 
 class Refused(Exception):
@@ -103,6 +104,7 @@ class Appliance:
         self.state_file = Path(state_file)
         self.model, self.serial = model, serial
         self.software_version = SOFTWARE_VERSION
+        self.base_version = BASE_VERSION
         # what the firmware profile's pages take (simulator/server.py sets them)
         self.max_syslog_servers = MAX_SYSLOG_SERVERS
         self.syslog_formats = SYSLOG_FORMATS
@@ -178,7 +180,7 @@ class Appliance:
         s = self._state
         return {
             "model": self.model, "serial": self.serial,
-            "software_version": self.software_version,
+            "software_version": self.software_version, "base_version": self.base_version,
             "nics": [{"nic": n, **info} for n, info in sorted(self._nic_info().items())],
             "ips": copy.deepcopy(s["ips"]), "hostname": s["hostname"],
             "default_gateway": s["default_gateway"], "dns_servers": list(s["dns_servers"]),

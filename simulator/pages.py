@@ -127,9 +127,10 @@ def change_password(csrf: str, forced: bool, error: str = "", notice: str = "") 
 def basics(st: dict, system_time: str, csrf: str, form: dict, error: str, notice: str) -> str:
     p, n = PAGES["status_basics"], PAGES["ntp"]
     values = {"model": st["model"], "serial": st["serial"],
-              "software_version": st["software_version"], "system_time": system_time}
+              "software_version": st["software_version"], "base_version": st["base_version"],
+              "system_time": system_time}
     labels = {"model": "Model", "serial": "Serial number", "software_version": "Software version",
-              "system_time": "System time"}
+              "base_version": "Base software version", "system_time": "System time"}
     table = "<table>" + "".join(_value(k, values[k], labels.get(k, k)) for k in p["values"]) + "</table>"
     ntp = _form(n["action"], csrf,
                 _textarea(n["servers"], form.get(n["servers"], st["ntp_servers"]), "NTP servers"),
@@ -295,9 +296,6 @@ def email(st: dict, csrf: str, form: dict, error: str, notice: str) -> str:
 # Pages bringup does not set, with the fields the /appliance guide documents
 # (values are the simulator's own; ids are the page map's "fields").
 DOCUMENTED = {
-    "certificates": ("Certificates", {
-        "certificate_list": "appliance (self-signed) - in use for the web interface",
-        "csr_form": "Create a certificate signing request: subject, key size, SANs"}),
     "tls_config": ("TLS Configuration", {
         "tls_versions": "TLS 1.2, TLS 1.3", "cipher_suites": "default (recommended) set"}),
     "secret_store": ("Secret Store", {"secret_store_status": "local (on the appliance)"}),

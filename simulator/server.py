@@ -33,7 +33,8 @@ from .accounts import Sessions
 from .appliance import Appliance
 from .control import ControlChannel, Faults
 from .factory import LOCKOUT_ATTEMPTS, LOCKOUT_SECONDS
-from .web import Certificates, Listener, WebFace
+from .certstore import CertStore
+from .web import Listener, WebFace
 
 log = logging.getLogger("simulator")
 
@@ -68,6 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def use_profile(appliance: Appliance, firmware: str):
+    """Make ``appliance`` take what firmware profile ``firmware`` takes
+    (its version, syslog and e-mail choices); returns the profile's page map.
+    KeyError for an unknown profile."""
+    from hwprobe.appliance.pagemap import pages_for, profile
+
+    prof = profile(firmware)
+    layout = pages_for(firmware)
+    a = appliance
+    a.software_version = prof["sim_version"]
+    a.max_syslog_servers = prof["syslog_servers"]
+    a.syslog_formats = tuple(layout["syslog"]["formats"])
+    a.syslog_default_ports = dict(layout["syslog"]["default_ports"])
+    a.encryptions = tuple(layout["smtp"]["encryptions"])
+    return layout
+
+
 class Simulator:
     """All the parts of one running appliance, wired together."""
 
@@ -87,10 +105,9 @@ class Simulator:
             lockout_attempts=args.lockout_attempts, lockout_seconds=args.lockout_seconds,
             factory_reset=args.factory_reset,
             nic_info=self.interfaces.nic_info if self.interfaces else None)
-        from hwprobe.appliance.pagemap import pages_for, profile, renamed
+        from hwprobe.appliance.pagemap import renamed
 
-        prof = profile(args.firmware)             # KeyError: main() answers exit 2
-        layout = pages_for(args.firmware)
+        layout = use_profile(self.appliance, args.firmware)   # KeyError: main() answers exit 2
         if args.rename_field:
             old, sep, new = args.rename_field.partition("=")
             if not (sep and old.strip() and new.strip()):
@@ -99,15 +116,10 @@ class Simulator:
         from . import web
 
         web.use_pages(layout)
-        a = self.appliance
-        a.software_version = prof["sim_version"]
-        a.max_syslog_servers = prof["syslog_servers"]
-        a.syslog_formats = tuple(layout["syslog"]["formats"])
-        a.syslog_default_ports = dict(layout["syslog"]["default_ports"])
-        a.encryptions = tuple(layout["smtp"]["encryptions"])
         self.sessions = Sessions(args.session_idle)
-        self.certs = Certificates(state_dir, args.serial)
-        self.face = WebFace(self.appliance, self.faults, self.sessions)
+        self.certs = CertStore(state_dir, args.serial)
+        self.face = WebFace(self.appliance, self.faults, self.sessions, self.certs,
+                            state_dir / "uploads")
         from .login_api import LoginSide
 
         self.face.login_side = LoginSide(self.appliance, state_dir)

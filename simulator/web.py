@@ -14,24 +14,21 @@ cookie was presented but has ended.
 """
 from __future__ import annotations
 
-import datetime
-import hashlib
 import logging
 import socket
 import ssl
 import threading
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from hwprobe.appliance.pagemap import PAGES
 
-from . import live, pages
+from . import certpages, live, multipart, pages
 from .accounts import Sessions
 from .appliance import Appliance, Refused
+from .certstore import CertStore
 from .control import Faults
-from .factory import FACTORY_ADDRESSES
 
 log = logging.getLogger("simulator.web")
 C = PAGES["common"]
@@ -39,72 +36,19 @@ LOGIN, CHANGE, LOGOUT = PAGES["login"], PAGES["change_password"], PAGES["logout"
 BASE = C["base"]
 
 
-class Certificates:
-    """The appliance's self-signed certificate and key in ``state_dir``
-    (cert.pem, key.pem): made at first start, reused after, replaced by renew()."""
-
-    def __init__(self, state_dir: str | Path, common_name: str):
-        self.dir, self.common_name = Path(state_dir), common_name
-        self.cert_file, self.key_file = self.dir / "cert.pem", self.dir / "key.pem"
-        self._lock = threading.Lock()
-        if not (self.cert_file.exists() and self.key_file.exists()):
-            self._generate()
-        self.context = self._load()
-
-    def _generate(self) -> None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-        import ipaddress
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "B Series Appliance"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, self.common_name)])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        sans = [x509.DNSName("localhost")] + [
-            x509.IPAddress(ipaddress.IPv4Address(a)) for a in (*FACTORY_ADDRESSES, "127.0.0.1")]
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=3650))
-                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256()))
-        self.dir.mkdir(parents=True, exist_ok=True)
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-        for path, data, mode in ((self.key_file, key_pem, 0o600),
-                                 (self.cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)):
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(data)
-            tmp.chmod(mode)
-            tmp.replace(path)
-
-    def _load(self) -> ssl.SSLContext:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert_file, self.key_file)
-        return ctx
-
-    def renew(self) -> str:
-        """Make a new key and certificate; new connections use them. Returns
-        the new SHA-256 fingerprint."""
-        with self._lock:
-            self._generate()
-            self.context = self._load()
-        return self.fingerprint()
-
-    def fingerprint(self) -> str:
-        pem = self.cert_file.read_text()
-        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+MAX_BODY = 64 * 1024          # a form or JSON body; files come as multipart uploads
 
 
 class WebFace:
-    """What the request handler needs: the appliance, sessions, faults."""
+    """What the request handler needs: the appliance, sessions, faults, the
+    certificates, and where uploaded files are spooled."""
 
-    def __init__(self, appliance: Appliance, faults: Faults, sessions: Sessions):
+    def __init__(self, appliance: Appliance, faults: Faults, sessions: Sessions,
+                 certs: CertStore | None = None, spool_dir=None):
         self.appliance, self.faults, self.sessions = appliance, faults, sessions
+        self.certs, self.spool_dir = certs, spool_dir
         self.https_port = 443
+        self.login_side = None
 
 
 def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: str) -> str:
@@ -129,10 +73,15 @@ def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: 
         return pages.email(st, csrf, form, error, notice)
     if key in pages.DOCUMENTED:
         return pages.documented(key, csrf, form, error, notice)
+    if key == "certificates":
+        return certpages.list_page(face.certs, csrf, error, notice)
     if key == "updates":
+        site = (face.login_side.config.get("site_software") if face.login_side else None) or {}
+        installed = (f"Site software {site.get('version', '?')} for {site.get('hostname', '?')} "
+                     "is installed." if site else "No site software is installed.")
         return pages.plain("Updates", PAGES["updates"]["path"],
-                           f"Software version {app.software_version}. No updates are available "
-                           "(this appliance has no route to the update server).",
+                           f"Software version {app.software_version}. {installed} No updates are "
+                           "available (this appliance has no route to the update server).",
                            error=error, notice=notice)
     return pages.plain("Support", PAGES["support"]["path"],
                        f"Model {app.model}, serial number {app.serial}. Support tunnel: not connected.",
@@ -143,7 +92,7 @@ def _page_paths() -> dict:
     """page path -> page key, for every page the page map names."""
     P = PAGES
     keys = ("status_basics", "status_health", "users", "ip_config", "routes", "syslog", "smtp",
-            "updates", "support", "utilities", *pages.DOCUMENTED)
+            "updates", "support", "utilities", "certificates", *pages.DOCUMENTED)
     return {P[k].get("path") or P[k]["page"]: k for k in keys}
 
 
@@ -210,7 +159,7 @@ def use_pages(pages_map) -> None:
     """Serve the interface as ``pages_map`` lays it out (a firmware profile's
     page map, hwprobe.appliance.pagemap.pages_for): rebinds the page map of this module,
     simulator.pages and simulator.live. Called once, before listening."""
-    global PAGES, C, LOGIN, CHANGE, LOGOUT, BASE, PAGE_PATHS, ACTIONS, PAGE_OF_KEY
+    global PAGES, C, LOGIN, CHANGE, LOGOUT, BASE, PAGE_PATHS, ACTIONS, PAGE_OF_KEY, CERT_PATHS
     PAGES = pages.PAGES = live.PAGES = pages_map
     C = pages.C = pages_map["common"]
     live.U, live.N = pages_map["utilities"], pages_map["ntp"]
@@ -219,11 +168,13 @@ def use_pages(pages_map) -> None:
     PAGE_PATHS = _page_paths()
     ACTIONS = _actions()
     PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
+    CERT_PATHS = certpages.paths()
 
 
 PAGE_PATHS = _page_paths()
 ACTIONS = _actions()
 PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
+CERT_PATHS = certpages.paths()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -242,10 +193,18 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), fmt % args)
 
     def do_GET(self):
-        self._serve("GET")
+        self._serve_once("GET")
 
     def do_POST(self):
-        self._serve("POST")
+        self._serve_once("POST")
+
+    def _serve_once(self, method: str) -> None:
+        self.uploads, self.body = {}, b""
+        try:
+            self._serve(method)
+        finally:
+            for upload in self.uploads.values():     # kept only by a page that moved it
+                upload.discard()
 
     # --- plumbing -----------------------------------------------------------------
 
@@ -288,9 +247,23 @@ class Handler(BaseHTTPRequestHandler):
         return morsel.value if morsel else None
 
     def _form(self) -> dict:
+        """The request body's form fields. A multipart body's files go to
+        disk as they arrive (``self.uploads``); any other body is also kept as
+        bytes (``self.body``: the backup API's JSON). ValueError for a body that is too
+        large or malformed."""
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        ctype = self.headers.get("Content-Type", "")
+        if multipart.boundary_of(ctype):
+            fields, self.uploads = multipart.read_form(self.rfile, length, ctype,
+                                                       self.face.spool_dir)
+            return fields
+        if length > MAX_BODY:
+            raise ValueError(f"the request body is larger than {MAX_BODY} bytes")
+        raw = self.body = self.rfile.read(length) if length else b""
+        if ctype.split(";")[0].strip().lower() == "application/json" or raw[:1] == b"{":
+            return {}
+        return {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace"),
+                                              keep_blank_values=True).items()}
 
     # --- routing -------------------------------------------------------------------
 
@@ -304,9 +277,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._drop()
         if fate == "500":
             if method == "POST":
-                self._form()
+                try:
+                    self._form()
+                except ValueError:
+                    self.close_connection = True
             return self._send(500, "<html><body><h1>500 Internal Server Error</h1></body></html>")
-        form = self._form() if method == "POST" else {}
+        try:
+            form = self._form() if method == "POST" else {}
+        except ValueError as exc:
+            self.close_connection = True
+            return self._send(400, pages.plain("Bad request", path, str(exc), nav=False))
         login_side = getattr(self.face, "login_side", None)
         if login_side is not None and login_side.handles(path):
             return login_side.serve(self, method, path, form)
@@ -325,7 +305,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == LOGOUT["path"]:
             self.face.sessions.end(token)
             return self._redirect(LOGIN["path"])
-        if path not in PAGE_PATHS and path not in ACTIONS and path != CHANGE["path"]:
+        if (path not in PAGE_PATHS and path not in ACTIONS and path not in CERT_PATHS
+                and path != CHANGE["path"]):
             return self._send(404, pages.plain("Not found", path, f"No page {path}.", nav=False))
         if not user:
             return self._redirect(LOGIN["path"] + ("?expired=1" if token else ""))
@@ -336,6 +317,8 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and form.get(C["csrf_field"]) != session["csrf"]:
             return self._send(403, pages.plain("Forbidden", path, "", nav=False,
                               error="csrf_token: the form has expired; reload the page and try again"))
+        if path in CERT_PATHS:
+            return certpages.serve(self, method, path, form, session)
         notice, session["notice"] = session["notice"], ""
         if path == CHANGE["path"]:
             return self._change_password(method, user, session, form, forced, notice)
@@ -420,7 +403,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address, handler, face: WebFace, certs: Certificates | None):
+    def __init__(self, address, handler, face: WebFace, certs: CertStore | None):
         self.face, self.certs = face, certs
         super().__init__(address, handler)
 
@@ -452,7 +435,7 @@ class Listener:
     """One listening socket (HTTPS or the HTTP redirect) that can be closed and
     reopened on the same port. ``port`` is the real port once opened."""
 
-    def __init__(self, host: str, port: int, face: WebFace, certs: Certificates | None):
+    def __init__(self, host: str, port: int, face: WebFace, certs: CertStore | None):
         self.host, self.port, self.face, self.certs = host, port, face, certs
         self._server: _Server | None = None
 

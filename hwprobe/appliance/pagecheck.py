@@ -18,6 +18,8 @@ from hwprobe.appliance import html
 from hwprobe.appliance.pagemap import page_of
 
 FOUND, MISSING, UNEXPECTED = "found", "missing", "unexpected"
+# the keys naming where a form goes: a POST's action, or a page a GET form opens
+FORM_KEYS = ("action", "_page")
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,13 @@ def _names(spec: Mapping[str, Any], key: str) -> list[str]:
 
 
 def known_actions(pages: Mapping[str, Any]) -> set[str]:
-    """Every form action the page map names (any section, any ``*action`` key)."""
+    """Every form action the page map names (any section, any ``*action`` key,
+    and any ``*_page`` a form opens, such as the certificate export)."""
     found = {pages["login"]["path"], pages["change_password"]["path"]}
     for spec in pages.values():
         if isinstance(spec, Mapping):
-            found.update(v for k, v in spec.items() if k.endswith("action") and isinstance(v, str))
+            found.update(v for k, v in spec.items()
+                         if k.endswith(FORM_KEYS) and isinstance(v, str))
     return found
 
 
@@ -74,7 +78,7 @@ def check_section(pages: Mapping[str, Any], section: str, page: html.Page) -> li
         for name in _names(spec, key):
             out.append(Finding(section, where, name, "table",
                                FOUND if page.table(name) is not None else MISSING))
-    for action_key, field_keys in ((k, v) for k, v in expect.items() if k.endswith("action")):
+    for action_key, field_keys in ((k, v) for k, v in expect.items() if k.endswith(FORM_KEYS)):
         action = spec.get(action_key)
         if not action:
             continue

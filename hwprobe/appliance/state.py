@@ -95,6 +95,7 @@ class ApplianceState(Settings):
     """Everything a driver reads off the appliance."""
 
     software_version: str = ""
+    base_version: str = ""          # Status > Basics' base software version
     system_time: str = ""
     nics: list[NicInfo] = field(default_factory=list)
 
