@@ -21,6 +21,13 @@ per line in, one JSON answer per line out.
     {"fault": "console_baud", "value": 9600}
                                            the appliance's console speed: a line
                                            set to another speed reads garbage
+    {"fault": "large_backup", "value": 1073741824}
+                                           /api/backup adds that many bytes of
+                                           logged session data to each NSB
+                                           (0/null: none)
+    {"fault": "backup_rate", "value": 5000000}
+                                           /api/backup sends at most that many
+                                           bytes per second (0/null: no limit)
     {"fault": "clear"}                     every switch off
     {"get": "state"}                       the appliance's state (no passwords)
     {"get": "stats"}                       {"requests": {"GET /path": n},
@@ -54,7 +61,8 @@ log = logging.getLogger("simulator.control")
 
 LOG_SIZE = 5000
 FAULT_NAMES = ("hostile", "drop_after", "http500", "delay", "expire_sessions", "reboot",
-               "new_certificate", "unplug_console", "console_baud", "clear")
+               "new_certificate", "unplug_console", "console_baud", "large_backup",
+               "backup_rate", "clear")
 
 
 class Faults:
@@ -78,6 +86,8 @@ class Faults:
         self.console_unplug = 0.0           # seconds asked for; the console thread takes it
         self.console_baud = 115200
         self.console_line: dict = {}        # set by the console: what the client set
+        self.backup_padding = 0             # bytes of session data in each /api/backup NSB
+        self.backup_rate = 0.0              # bytes per second /api/backup sends (0: no limit)
         self.on_expire: Callable[[], None] = lambda: None
         self.on_reboot: Callable[[float], None] = lambda s: None
         self.on_new_certificate: Callable[[], None] = lambda: None
@@ -157,8 +167,17 @@ class Faults:
             if baud <= 0:
                 raise ValueError("console_baud: a speed such as 9600 or 115200")
             self.console_baud = baud
+        elif name in ("large_backup", "backup_rate"):
+            amount = float(value or 0)
+            if amount < 0:
+                raise ValueError(f"{name}: must be 0 or more")
+            if name == "large_backup":
+                self.backup_padding = int(amount)
+            else:
+                self.backup_rate = amount
         elif name == "clear":
             with self._lock:
+                self.backup_padding, self.backup_rate = 0, 0.0
                 self.drop_after, self.delay = None, 0.0
                 self.http500.clear()
         else:
@@ -174,7 +193,8 @@ class Faults:
     def switches(self) -> dict:
         with self._lock:
             return {"drop_after": self.drop_after, "http500": sorted(self.http500),
-                    "delay": self.delay,
+                    "delay": self.delay, "large_backup": self.backup_padding,
+                    "backup_rate": self.backup_rate,
                     "rebooting": time.monotonic() < self.silent_until}
 
     def stats(self) -> dict:

@@ -9,6 +9,10 @@ Modelled on the B Series public API:
     GET|POST /api/command?action=check_health
     GET|POST /api/command?action=set_failover_role&role=primary|backup
                                             [&data_sync_first=1][&force=1]
+    GET|POST /api/backup                    the /login backup (simulator/backup_api.py)
+
+An API account has permissions: "command" (the command API) and "backup"
+(the backup API); one without the permission it uses gets 403.
 
 Command answers are XML: ``<success>Successfully changed role.</success>`` or
 ``<error>...</error>``. check_health answers the documented ``<health_check>``
@@ -21,10 +25,12 @@ holds at most 30 valid ones, the oldest dropped first. ``/api/command.xsd``
 serves the schema of the subset modelled here.
 
 Configuration is ``login.json`` in the simulator's state directory (the lab
-writes it for a pair): role, peer address and port, shared IPs, API clients
-(SHA-256 of their secrets, never the secrets), the peer key the two appliances
-use between themselves, and addresses to hold from the start. Role changes
-persist in ``failover.json`` beside it.
+writes it for a pair and a site): role, peer address and port, shared IPs,
+API clients (SHA-256 of their secrets, never the secrets, and their
+permissions), the peer key the two appliances use between themselves,
+addresses to hold from the start, and an appliance in production's /login
+state (site, users, site software: what a backup holds, LOGIN_STATE_KEYS).
+Role changes persist in ``failover.json`` beside it.
 
 Two paired simulators talk to each other over HTTPS (``/api/peer``) so that
 promoting the backup demotes a reachable primary, and demoting a primary needs
@@ -52,6 +58,9 @@ from .jsonfile import save_json
 log = logging.getLogger("simulator.login")
 NS = "https://www.beyondtrust.com/namespaces/API/command"
 TOKEN_SECONDS = 3600
+# what a /login backup holds of login.json (the lab's preset addresses are not /login's)
+LOGIN_STATE_KEYS = ("site", "users", "api_clients", "site_software", "peer", "peer_port",
+                    "peer_key", "shared_ips")
 TOKENS_PER_CLIENT = 30
 SYNC_STARTED = ("Successfully started data sync. Role change will occur upon successful "
                 "completion.")
@@ -62,10 +71,20 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def client_record(config: dict, client_id: str) -> dict | None:
+    """An API account of login.json as {"secret_sha256", "permissions"}: an
+    account written as the bare hash of its secret may use the command API only."""
+    value = config.get("api_clients", {}).get(client_id) if client_id else None
+    if isinstance(value, str):
+        return {"secret_sha256": value, "permissions": ["command"]}
+    return value if isinstance(value, dict) and "secret_sha256" in value else None
+
+
 class LoginSide:
     """The /login API of one appliance (thread safe)."""
 
-    PATHS = ("/check_health", "/oauth2/token", "/api/command", "/api/command.xsd", "/api/peer")
+    PATHS = ("/check_health", "/oauth2/token", "/api/command", "/api/command.xsd", "/api/peer",
+             "/api/backup")
 
     def __init__(self, appliance, state_dir: str | Path):
         self.appliance = appliance
@@ -103,9 +122,17 @@ class LoginSide:
             return self._reply(handler, 200, XSD_PATH.read_text(), "text/xml")
         if path == "/api/peer":
             return self._peer(handler, params)
-        if not self._authorized(handler):
+        client = self.token_client(handler)
+        if client is None:
             return self._reply(handler, 401, self._xml_error("Not authorized: a valid bearer "
                                                               "token is required."), "text/xml")
+        if path == "/api/backup":
+            from .backup_api import serve_backup
+
+            return serve_backup(self, handler, client, params)
+        if "command" not in self.permissions(client):
+            return self._reply(handler, 403, self._xml_error(
+                "This API account may not use the command API."), "text/xml")
         action = params.get("action", "")
         if action == "check_health":
             return self._reply(handler, 200, self._health_xml(), "text/xml")
@@ -140,8 +167,8 @@ class LoginSide:
                 pass
         client_id = client_id or params.get("client_id", "")
         secret = secret or params.get("client_secret", "")
-        want = self.config.get("api_clients", {}).get(client_id)
-        if not want or not hmac.compare_digest(want, secret_hash(secret)):
+        want = client_record(self.config, client_id)
+        if not want or not hmac.compare_digest(want["secret_sha256"], secret_hash(secret)):
             return self._reply(handler, 401, json.dumps({"error": "invalid_client"}),
                                "application/json")
         token = secrets.token_urlsafe(24)
@@ -156,12 +183,27 @@ class LoginSide:
                                               "expires_in": TOKEN_SECONDS}), "application/json")
 
     def _authorized(self, handler) -> bool:
+        return self.token_client(handler) is not None
+
+    def token_client(self, handler) -> str | None:
+        """The API account whose live bearer token the request carries, or None."""
         auth = handler.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
-            return False
+            return None
         with self._lock:
-            until = self._tokens.get(auth[7:].strip(), ("", 0.0))[1]
-        return until > time.monotonic()
+            client, until = self._tokens.get(auth[7:].strip(), ("", 0.0))
+        return client if until > time.monotonic() else None
+
+    def permissions(self, client_id: str) -> tuple[str, ...]:
+        record = client_record(self.config, client_id)
+        return tuple(record["permissions"]) if record else ()
+
+    def login_state(self) -> dict:
+        """What a /login backup holds: the site, its users and API accounts,
+        the failover settings (the pre-shared key included)."""
+        with self._lock:
+            return {k: self.config[k] for k in LOGIN_STATE_KEYS if k in self.config} | {
+                "role": self.state["role"]}
 
     # --- failover ------------------------------------------------------------------
 

@@ -118,8 +118,11 @@ def test_clear_turns_every_switch_off(sim):
     sim.fault("delay", 0.2)
     sim.fault("http500", LOGIN)
     sim.fault("drop_after", 0)
+    sim.fault("large_backup", 1000)
+    sim.fault("backup_rate", 1000)
     answer = sim.fault("clear")
-    assert answer["faults"] == {"drop_after": None, "http500": [], "delay": 0.0, "rebooting": False}
+    assert answer["faults"] == {"drop_after": None, "http500": [], "delay": 0.0, "rebooting": False,
+                                "large_backup": 0, "backup_rate": 0.0}
     assert sim.browser().get(LOGIN).status_code == 200
 
 
