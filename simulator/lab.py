@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets as _secrets
 import shutil
 import signal
 import subprocess
@@ -81,6 +82,9 @@ def up(
     api_client: tuple[str, str] | None = None,
     production: tuple[str, ...] | None = None,
     smtp_password: str | None = None,
+    site: bool = False,
+    factory: bool = False,
+    appliance_password: str | None = None,
 ) -> Lab:
     """Create lab ``name`` and start its simulated appliance; returns the Lab.
 
@@ -91,8 +95,17 @@ def up(
     ``pair=True`` adds a second appliance (namespace N-backup, factory address
     169.254.1.2) cabled to the same patch bridges, and makes the two a failover
     pair on 198.51.100.20 (primary) and .21 (backup) with shared IP .30. Their
-    command API accepts ``api_client`` (id, secret); without one a random
-    secret is made and kept, readable by root only, in the lab's directory.
+    API accepts ``api_client`` (id, secret); without one a random secret is
+    made and kept, readable by root only, in the lab's directory
+    (credentials.json).
+
+    ``site=True`` (one appliance) and ``pair=True`` put the appliances in
+    production (simulator/site.py): the example sheet's settings, the site's
+    CA-signed certificate, site software, /login state, the /appliance
+    password ``appliance_password`` (else made and kept like the API
+    secret), the site's update file in the lab's directory, and lan0 on
+    198.51.100.250/24. ``factory=True`` leaves a pair as from the factory
+    (the pair's addresses only), for drills that bring one up.
 
     ``production=("nic1", "nic2")`` adds the production network with its real
     services (simulator/production.py) and cables those NICs to it; its relay
@@ -109,6 +122,9 @@ def up(
         raise LabBadInput(f"--answers-on {answers_on}: must be nic1, nic2 or both")
     if plug not in NICS:
         raise LabBadInput(f"--plug {plug}: must be nic1 or nic2")
+    if site and pair:
+        raise LabBadInput("--site and --pair: choose one (a pair's appliances are in production too)")
+    in_production = site or (pair and not factory)
     check_root()
     laptop, appliance, patch, _ = _ns_names(name)
     existing = namespaces() & set(_all_ns_names(name))
@@ -130,7 +146,15 @@ def up(
     try:
         _build_topology(lab)
         save(lab)
-        if pair:
+        if in_production:
+            from . import site as sitemod
+
+            smtp_password = smtp_password or _secrets.token_urlsafe(15)
+            lab.site = sitemod.prepare(lab, pair=pair, api_client=api_client,
+                                       appliance_password=appliance_password,
+                                       firmware=_firmware(sim_args), smtp_password=smtp_password)
+            save(lab)
+        elif pair:
             _pair_config(lab, api_client)
         if start_sim:
             _start_sim(lab, list(sim_args))
@@ -138,6 +162,9 @@ def up(
         if pair:
             _add_backup(lab, list(sim_args), start_sim)
             save(lab)
+        if in_production:
+            ip("-n", lab.laptop_ns, "addr", "add", f"{lab.site['laptop']}/24", "dev",
+               lab.laptop_iface)
         if production is not None:
             from . import production as prod
 
@@ -146,6 +173,17 @@ def up(
         down(name)
         raise
     return lab
+
+
+def _firmware(sim_args) -> str | None:
+    """The firmware profile the simulator's flags ask for (--firmware NAME)."""
+    args = list(sim_args)
+    for i, arg in enumerate(args):
+        if arg == "--firmware" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--firmware="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def _build_topology(lab: Lab) -> None:
@@ -224,20 +262,19 @@ def _launch(lab: Lab, ns: str, state: Path, tag: str, address: str, answers_on: 
 
 
 def _pair_config(lab: Lab, api_client: tuple[str, str] | None) -> None:
-    """login.json for both appliances of a failover pair (secrets hashed)."""
-    import secrets as _secrets
-
+    """login.json for both appliances of a factory failover pair (secrets hashed)."""
     from .login_api import secret_hash
 
     if api_client is None:
         api_client = ("drill", _secrets.token_urlsafe(18))
-        path = Path(lab.dir) / "api-client.json"
+        path = Path(lab.dir) / "credentials.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump({"client_id": api_client[0], "client_secret": api_client[1]}, f)
+            json.dump({"api_client_id": api_client[0], "api_client_secret": api_client[1]}, f)
     peer_key = _secrets.token_urlsafe(18)
-    common = {"api_clients": {api_client[0]: secret_hash(api_client[1])}, "peer_key": peer_key,
-              "shared_ips": [PAIR["shared"]]}
+    common = {"api_clients": {api_client[0]: {"secret_sha256": secret_hash(api_client[1]),
+                                              "permissions": ["command", "backup"]}},
+              "peer_key": peer_key, "shared_ips": [PAIR["shared"]]}
     for role, me, peer, state in (("primary", PAIR["primary"], PAIR["backup"], lab.state_dir),
                                   ("backup", PAIR["backup"], PAIR["primary"],
                                    str(Path(lab.dir) / "backup"))):

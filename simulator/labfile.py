@@ -15,7 +15,7 @@ from .netns import LabError, namespaces
 RUN_ROOT = Path(os.environ.get("BRINGUP_LAB_DIR", "/run/bringup-lab"))
 # a failover pair's production addresses (documentation range) and shared IP
 PAIR = {"primary": "198.51.100.20", "backup": "198.51.100.21", "shared": "198.51.100.30",
-        "netmask": "255.255.255.0", "laptop": "198.51.100.254"}
+        "netmask": "255.255.255.0", "laptop": "198.51.100.250"}
 # the namespaces of lab N are N-<suffix>
 NS_SUFFIXES = ("-laptop", "-appliance", "-patch", "-backup", "-prod")
 
@@ -42,10 +42,11 @@ class Lab:
     backup: dict | None = None      # a paired backup appliance: ns, address, control, pid
     peers: dict | None = None       # real laptop-side programs (simulator.laptop): name -> pid, ...
     production: dict | None = None  # the production network (simulator/production.py)
+    site: dict | None = None        # appliances in production (simulator/site.py)
 
     @property
     def primary_address(self) -> str | None:
-        return PAIR["primary"] if self.backup else None
+        return PAIR["primary"] if self.backup or self.site else None
 
     @property
     def state_file(self) -> str:

@@ -117,14 +117,10 @@ PAIR_CLIENT = ("drill", "Drill-Api-Secret-7")   # the pair's command-API client 
 
 @pytest.fixture
 def pair(make_lab):
-    """Two simulated appliances as a failover pair (198.51.100.20 primary, .21
-    backup) with lan0 of the laptop namespace on their network."""
-    from simulator.lab import PAIR
-
-    lab = make_lab(pair=True, api_client=PAIR_CLIENT)
-    subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", f"{PAIR['laptop']}/24", "dev",
-                    "lan0"], check=True)
-    return lab
+    """Two simulated appliances in production as a failover pair (198.51.100.20
+    primary, .21 backup); the lab puts lan0 of the laptop namespace on their
+    network."""
+    return make_lab(pair=True, api_client=PAIR_CLIENT)
 
 
 @pytest.fixture

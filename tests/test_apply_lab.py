@@ -167,7 +167,7 @@ def test_apply_restores_a_factory_appliance_then_capture_and_second_apply_agree(
     """The whole flow against each firmware profile: probe, first login, apply,
     read back, capture, a second apply that changes nothing, a survey that
     finds every field, then failover status and promote of the pair's backup."""
-    lab = make_lab(appliance_address=ADDR, pair=True, api_client=PAIR_CLIENT,
+    lab = make_lab(appliance_address=ADDR, pair=True, factory=True, api_client=PAIR_CLIENT,
                    sim_args=["--firmware", firmware])
     # the older firmware takes ten syslog servers in one list; the newer one
     # three, each its own port and format

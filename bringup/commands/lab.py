@@ -61,9 +61,16 @@ def register(sub, root) -> None:
     p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"),
                    help="which NIC the laptop's cable is in (default: nic1)")
     p.add_argument("--pair", action="store_true",
-                   help="add a backup appliance: a failover pair on 198.51.100.20 (primary) and .21 "
-                        "(backup); API client from BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET, or a "
-                        "random secret kept in the lab's directory (root only)")
+                   help="add a backup appliance: a failover pair in production on 198.51.100.20 "
+                        "(primary) and .21 (backup), shared IP .30, as --site says")
+    p.add_argument("--site", action="store_true",
+                   help="one appliance in production on 198.51.100.20 (NIC1) as support.example.net: "
+                        "the example sheet's settings, a CA-signed certificate, site software, "
+                        "/login users and API accounts, and the site's update file in the lab's "
+                        "directory; lan0 on 198.51.100.250/24. The API account is "
+                        "BRINGUP_API_CLIENT_ID/BRINGUP_API_SECRET and the /appliance password "
+                        "BRINGUP_PASSWORD when set, else made and kept in the lab's directory "
+                        "(root only)")
     p.add_argument("--firmware", metavar="NAME",
                    help="the simulated appliance's firmware profile: legacy (default) or current")
     p.add_argument("--laptop", action="append", default=[], metavar="PEER",
@@ -118,22 +125,26 @@ def register(sub, root) -> None:
 
 def describe(lab) -> str:
     labmod = _lab()
+    where = (f"in production on {labmod.PAIR['primary']}" if lab.site else
+             f"factory address {lab.appliance_address} on "
+             f"{lab.answers_on.upper() if lab.answers_on != 'both' else 'NIC1 and NIC2'}")
     return "\n".join([
         f"lab {lab.name} is up",
         f"  laptop namespace     {lab.laptop_ns}  (port {lab.laptop_iface}, cable in {lab.plug.upper()})",
-        f"  appliance namespace  {lab.appliance_ns}  (factory address {lab.appliance_address} "
-        f"on {lab.answers_on.upper() if lab.answers_on != 'both' else 'NIC1 and NIC2'})",
+        f"  appliance namespace  {lab.appliance_ns}  ({where})",
         f"  appliance console    {lab.console or '-'}",
         f"  fault control        {lab.control or '-'}",
+    ] + ([] if lab.site else [
         f"  try:  ip netns exec {lab.laptop_ns} bringup probe --iface {lab.laptop_iface}",
-    ] + ([
+    ]) + ([
         f"  failover pair        primary {labmod.PAIR['primary']} ({lab.appliance_ns}), backup "
         f"{lab.backup['address']} ({lab.backup['ns']}), shared IP {labmod.PAIR['shared']}",
-        f"  laptop on the pair:  ip -n {lab.laptop_ns} addr add {labmod.PAIR['laptop']}/24 dev lan0",
-        "  API client           " + ("from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"
-                                      if not (Path(lab.dir) / "api-client.json").exists()
-                                      else str(Path(lab.dir) / "api-client.json")),
     ] if lab.backup else []) + ([
+        f"  laptop on the pair:  ip -n {lab.laptop_ns} addr add {labmod.PAIR['laptop']}/24 dev lan0",
+    ] if lab.backup and not lab.site else []) + _describe_site(lab) + ([
+        "  API client           " + _secret_source(lab, "api_client_id",
+                                                   "BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"),
+    ] if lab.backup or lab.site else []) + ([
         f"  production network   {lab.production['ns']}: gateway 198.51.100.1, DNS 198.51.100.53 "
         f"and 203.0.113.53, NTP 198.51.100.123, syslog 198.51.100.5, mail.example.net "
         f"(198.51.100.25); cabled: {', '.join(n.upper() for n in lab.production['patched']) or '-'}",
@@ -141,6 +152,35 @@ def describe(lab) -> str:
         f"{lab.production['smtp_password_file']}",
         f"  laptop on production:  ip -n {lab.laptop_ns} addr add 198.51.100.250/24 dev lan0",
     ] if lab.production else []) + _describe_peers(lab))
+
+
+def _secret_source(lab, key: str, variables: str) -> str:
+    """Where a lab's secret is: made by the lab (its file) or given (the variables)."""
+    path = Path(lab.dir) / "credentials.json"
+    try:
+        made = key in json.loads(path.read_text())
+    except (OSError, ValueError):
+        made = False
+    return f"in {path} (root only)" if made else f"from {variables}"
+
+
+def _describe_site(lab) -> list[str]:
+    site = lab.site
+    if not site:
+        return []
+    names = site["hostname"] + (f" and {site['backup_hostname']}" if site.get("backup_hostname")
+                                else "")
+    return [
+        f"  in production        {site['hostname']}: certificate for {names} signed by the "
+        f"site's CA ({site['ca']}), site software, /login users and API accounts",
+        f"  laptop               lan0 on {site['laptop']}/24 (no --iface needed)",
+        "  /appliance password  " + _secret_source(lab, "appliance_password", "BRINGUP_PASSWORD"),
+        f"  no backup permission API account {site['monitor_client_id']}: secret in "
+        f"{site['credentials']} (root only)",
+        f"  site update file     {site['update_file']}",
+        f"  try:  ip netns exec {lab.laptop_ns} bringup kit --address {_lab().PAIR['primary']} "
+        "--out KIT-DIR",
+    ]
 
 
 def _describe_peers(lab) -> list[str]:
@@ -171,11 +211,21 @@ def _up(args) -> int:
             raise BadInput(f"--firmware {args.firmware}: choose one of {', '.join(profiles())}")
         extra += ["--firmware", args.firmware]
     client = None
-    if args.pair and os.environ.get("BRINGUP_API_CLIENT_ID") and os.environ.get("BRINGUP_API_SECRET"):
+    if (args.pair or args.site) and os.environ.get("BRINGUP_API_CLIENT_ID") \
+            and os.environ.get("BRINGUP_API_SECRET"):
         client = (os.environ["BRINGUP_API_CLIENT_ID"], os.environ["BRINGUP_API_SECRET"])
+    password = os.environ.get("BRINGUP_PASSWORD") or None if (args.pair or args.site) else None
+    if password is not None:
+        from hwprobe.appliance.password_rule import problems
+
+        broken = problems(password, "admin")
+        if broken:
+            raise BadInput("BRINGUP_PASSWORD: an appliance in production refuses it as its "
+                           f"/appliance password ({'; '.join(broken)})")
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
                     answers_on=args.answers_on, plug=args.plug, sim_args=extra,
-                    pair=args.pair, api_client=client,
+                    pair=args.pair, site=args.site, api_client=client,
+                    appliance_password=password,
                     production=_production_nics(args.production),
                     smtp_password=os.environ.get("BRINGUP_SMTP_PASSWORD") or None)
     if args.laptop:
