@@ -117,8 +117,9 @@ class FailoverClient:
 
     def __init__(self, address: str, port: int = 443, *, client_id: str | None = None,
                  client_secret: str | None = None, pinned_fingerprint: str | None = None,
-                 timeout: tuple[float, float] = (3.0, 10.0)):
+                 timeout: tuple[float, float] = (3.0, 10.0), device: str | None = None):
         self.address, self.port = address, port
+        self.device = device        # the laptop port every connection must use, if any
         self.timeout = timeout
         self._client = (client_id or "", client_secret or "")
         self._pin = pinned_fingerprint
@@ -133,11 +134,11 @@ class FailoverClient:
 
     def _open(self) -> requests.Session:
         if self._session is None:
-            got = fetch_fingerprint(self.address, self.port, self.timeout[0])
+            got = fetch_fingerprint(self.address, self.port, self.timeout[0], self.device)
             if self._pin and normalize_fingerprint(self._pin) != normalize_fingerprint(got):
                 raise CertificateChanged(self._pin, got)
             self.fingerprint = got
-            self._session = pinned_session(got)
+            self._session = pinned_session(got, self.device)
         return self._session
 
     def close(self) -> None:
@@ -195,6 +196,35 @@ class FailoverClient:
         except (ValueError, KeyError, TypeError):
             raise ApplianceError(f"/oauth2/token on {self.address} gave no token") from None
         self._token_until = time.monotonic() + max(0.0, life - 60)   # a minute's margin
+
+    def bearer(self) -> dict[str, str]:
+        """The Authorization header of a live token (logging in when there is
+        none, or it is about to end). LoginFailed when refused."""
+        if self._token is None or time.monotonic() >= self._token_until:
+            self.login()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def open_stream(self, method: str, path: str, *, idle: float = 60.0,
+                    **kw) -> requests.Response:
+        """A request whose answer is read by the caller as it arrives (a
+        download of any size): no size cap; each wait between bytes is
+        bounded by ``idle`` seconds. The caller closes the answer. Raises
+        CertificateChanged, Unreachable."""
+        try:
+            return self._open().request(method, self.base + path, stream=True,
+                                        timeout=(self.timeout[0], idle), allow_redirects=False,
+                                        **kw)
+        except requests.exceptions.SSLError as exc:
+            if "fingerprint" in str(exc).lower():
+                raise CertificateChanged(self.fingerprint or "?", "a different certificate") from None
+            raise Unreachable(f"{self.address}: TLS failed ({exc.__class__.__name__})") from None
+        except requests.RequestException as exc:
+            raise Unreachable(f"the appliance at {self.address} did not answer "
+                              f"({exc.__class__.__name__}): check the address and that it is up"
+                              ) from None
+
+    def forget_token(self) -> None:
+        self._token = None
 
     def command(self, **params) -> str:
         """Run one command API action; returns the XML text."""

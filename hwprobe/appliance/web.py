@@ -25,11 +25,11 @@ from hwprobe.appliance.base import ALL_CAPABILITIES, written
 from hwprobe.appliance.pagecheck import MISSING, check_section
 from hwprobe.appliance.pagemap import PAGES, page_of, pages_for, profile_for
 from hwprobe.appliance import html
-from hwprobe.appliance.websession import WebSession
+from hwprobe.appliance.webfiles import FileForms
 from hwprobe.appliance.webpages import PageNames, PageSection, form_shows
 
 
-class WebDriver(WebSession):
+class WebDriver(FileForms):
     """The appliance's web interface. Use as a context manager, or open()/close().
 
     Keyword arguments as for ``webhttp.Https`` (the certificate pin, the

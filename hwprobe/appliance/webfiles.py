@@ -1,0 +1,71 @@
+"""Forms of the /appliance interface that answer with a file instead of a
+page (Security > Certificates' Export).
+
+``FileForms`` is the web session (hwprobe/appliance/websession.py) with
+forms whose answer is a file; the web driver (web.py) builds on it. A
+session that ended is logged in again once, as for every page.
+"""
+from __future__ import annotations
+
+import re
+
+from hwprobe.errors import ApplianceError, PasswordChangeRequired, ValidationRefused
+from hwprobe.appliance.websession import WebSession
+from hwprobe.appliance.websession import _SessionGone as SessionGone
+
+
+def attachment_name(disposition: str) -> str:
+    """The file name a Content-Disposition header gives ("" when none); only
+    its last path part, so a hostile name cannot point elsewhere."""
+    found = re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition or "")
+    return found.group(1).replace("\\", "/").rsplit("/", 1)[-1].strip() if found else ""
+
+
+class FileForms(WebSession):
+    """Posting a form whose answer is a file; see the module docstring."""
+
+    def download(self, page_path: str, action: str, changes: dict[str, str]) -> tuple[str, bytes]:
+        """Fill the form posting to ``action`` on ``page_path`` (every other
+        field as the page shows it, its CSRF token included), post it, and
+        return (the file name the appliance gives, the file's bytes). Nothing
+        on the appliance changes.
+
+        Raises ValidationRefused (the page came back with the appliance's
+        error), ApplianceError (no such form, or neither a file nor an error),
+        Unreachable, SessionExpired."""
+        common = self.pages["common"]
+
+        def attempt() -> tuple[str, bytes]:
+            page = self._get(page_path)[1]
+            forms = page.forms_with_action(action)
+            if not forms:
+                raise ApplianceError(f"no form for {action} on {self.names.of(page_path)}: "
+                                     "the page map may not match this firmware")
+            data = dict(forms[0].fields)
+            data.update(changes)
+            resp = self._send("POST", action, data)
+            self._check_status(resp, action)
+            if resp.status_code in (401, 403):
+                raise SessionGone()
+            if resp.is_redirect:
+                target = self._location(resp).split("?")[0]
+                if target == self.pages["login"]["path"]:
+                    raise SessionGone()
+                if target == self.pages["change_password"]["path"]:
+                    raise PasswordChangeRequired(
+                        "the appliance opens no page until the password is changed")
+                raise ApplianceError(f"the appliance answered {self.names.of(page_path)}'s "
+                                     f"form with a redirect to {target}, not a file")
+            if resp.headers.get("Content-Type", "").lower().startswith("text/html"):
+                shown = self._parse(resp, action)
+                errors = shown.by_class(common["error_class"])
+                if errors:
+                    raise ValidationRefused(
+                        f"the appliance refused on {self.names.of(page_path)}: "
+                        f"{self._scrub('; '.join(e.text for e in errors))}",
+                        page=self.names.of(page_path))
+                raise ApplianceError(f"the appliance answered {self.names.of(page_path)}'s "
+                                     "form with a page, not a file")
+            return attachment_name(resp.headers.get("Content-Disposition", "")), resp.content
+
+        return self._with_session(attempt)
