@@ -104,7 +104,7 @@ COMMAND_OF = {
     "failover": "bringup.commands.runbook", "readiness": "bringup.commands.runbook",
     "runbook": "bringup.commands.runbook", "lab": "bringup.commands.lab",
     "sim": "bringup.commands.lab", "verify": "bringup.commands.verify",
-    "survey": "bringup.commands.survey",
+    "survey": "bringup.commands.survey", "kit": "bringup.commands.kit",
     "man": "bringup.commands.extras", "completion": "bringup.commands.extras",
     "install-extras": "bringup.commands.extras",
 }

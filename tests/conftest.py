@@ -123,6 +123,23 @@ def pair(make_lab):
     return make_lab(pair=True, api_client=PAIR_CLIENT)
 
 
+@pytest.fixture(scope="session")
+def site_lab():
+    """One appliance in production (`bringup lab up --site`, its secrets those
+    of site_helpers.SITE_SECRETS in the environment), shared by the tests of
+    the xdist group "site-lab" (their modules mark it, so one worker makes
+    it once). A test that flips a fault switch clears it again."""
+    require_lab()
+    from simulator import lab as labmod
+    from site_helpers import SITE_SECRETS, site_up
+
+    name = f"s{uuid.uuid4().hex[:6]}"
+    try:
+        yield site_up(name, "--site", env=SITE_SECRETS)
+    finally:
+        labmod.down(name)
+
+
 @pytest.fixture
 def lab(make_lab):
     """A default lab: appliance on 169.254.1.1, answering on NIC1, cable in NIC1."""

@@ -9,32 +9,27 @@ import socket
 import ssl
 import stat
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import PAIR_CLIENT, require_lab
+from conftest import PAIR_CLIENT
 from simulator import control, nsb, siteupdate
 from simulator import lab as labmod
 from simulator.lab import PAIR
-from site_helpers import SITE_SECRETS, Api, made_secrets, site_up
+from site_helpers import SITE_SECRETS, Api, made_secrets
 
-# one site lab for the module's tests: they run on one xdist worker
+# the shared site lab (conftest.site_lab): these tests run on its xdist worker
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("site-lab"),
               pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
 SITE = "support.example.net"
 
 
-@pytest.fixture(scope="module")
-def site():
-    """A site lab made through the command line with its secrets in the environment."""
-    require_lab()
-    name = f"s{uuid.uuid4().hex[:6]}"
-    try:
-        yield site_up(name, "--site", env=SITE_SECRETS)
-    finally:
-        labmod.down(name)
+@pytest.fixture
+def site(site_lab):
+    """The shared site lab (conftest), its fault switches cleared afterwards."""
+    yield site_lab
+    control.send(site_lab.control, fault="clear")
 
 
 def presented(lab, address: str, server_name: str | None) -> dict:

@@ -37,6 +37,21 @@ exit status: 0 done, 1 the appliance refused or did not answer, 2 bad input
 """
 
 
+READINESS_HELP = """\
+With --sheet: is the settings sheet complete and recent, and what to bring.
+
+With --kit DIR: is the recovery kit `bringup kit` wrote fit to bring up a
+replacement: complete, every file's SHA-256 as the manifest says, its age,
+the certificate opens with BRINGUP_CERTIFICATE_PASSPHRASE (or the prompt),
+holds its key, covers the sheet's hostname and lasts 30 days more, the
+/login backup is not empty, the sheet fits the appliance's firmware, and the
+software version is recorded. One line per problem.
+
+exit status: 0 fit, 1 not fit (each problem said), 2 cannot be read as a
+sheet or a kit
+"""
+
+
 RUNBOOK_HELP = """\
 With no path: the triage. Say what failed and what the site has; bringup prints
 the path, or the order of paths, that the vendor's procedure prescribes and
@@ -73,8 +88,12 @@ def register(sub, root) -> None:
                                 "(default 300)")
         p.set_defaults(handler=_failover)
 
-    r = sub.add_parser("readiness", help="is this site ready for a recovery? (sheet, kit, checks)")
-    r.add_argument("--sheet", required=True, metavar="FILE")
+    r = sub.add_parser("readiness", help="is this site ready for a recovery? (sheet, kit, checks)",
+                       description=READINESS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--sheet", metavar="FILE", help="check a settings sheet")
+    what.add_argument("--kit", metavar="DIR", help="check a recovery kit (`bringup kit`)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=_readiness)
 
@@ -189,7 +208,35 @@ def _failover(args) -> int:
     return 0 if result.ok else 1
 
 
+def _readiness_kit(args) -> int:
+    from hwprobe.runbook.kitcheck import check_kit
+    from hwprobe.settings.kit import KitIncomplete, read_kit
+
+    try:
+        read_kit(args.kit)          # KitUnreadable: exit 2, before the passphrase is asked
+    except KitIncomplete:
+        pass                        # one of the kit's problems: said below, exit 1
+    passphrase = os.environ.get("BRINGUP_CERTIFICATE_PASSPHRASE")
+    if not passphrase and sys.stdin.isatty():
+        passphrase = getpass.getpass("certificate passphrase: ")
+    if not passphrase:
+        raise BadInput("BRINGUP_CERTIFICATE_PASSPHRASE is not set and there is no terminal to "
+                       "ask: the certificate cannot be opened without it")
+    report = check_kit(args.kit, passphrase)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0 if report.ok else 1
+    print(f"recovery kit {args.kit}: {'fit' if report.ok else 'NOT fit'}")
+    for fact in report.facts:
+        print(f"  {fact}")
+    for problem in report.problems:
+        print(problem)
+    return 0 if report.ok else 1
+
+
 def _readiness(args) -> int:
+    if args.kit:
+        return _readiness_kit(args)
     from hwprobe.runbook.checklists import readiness
     from hwprobe.settings.sheet import load_sheet
 

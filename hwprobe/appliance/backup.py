@@ -15,7 +15,10 @@ import requests
 
 from hwprobe.errors import ApplianceError, LoginFailed, Unreachable
 
-BLOCK = 1 << 20
+# blocks of 256 KiB: each is hashed and written while still in the CPU's
+# cache (1 MiB blocks were measurably slower; a thread to write behind the
+# reading was slower still on two cores: bench/bench_kit.py)
+BLOCK = 256 * 1024
 IDLE_SECONDS = 120.0        # an appliance may think a while before the first byte
 
 
@@ -60,11 +63,11 @@ def download_backup(client, password: str, sink: Sink,
         done = 0
         try:
             for block in resp.iter_content(BLOCK):
-                sink.write(block)
+                sink.write(block)       # (the disk's OSError goes to the caller)
                 done += len(block)
                 if on_progress is not None:
                     on_progress(done, total_bytes)
-        except requests.RequestException as exc:    # (the disk's OSError goes to the caller)
+        except requests.RequestException as exc:
             raise Unreachable(f"the backup download from {who} was cut short after {done} "
                               f"bytes ({exc.__class__.__name__})") from None
         if total_bytes is not None and done != total_bytes:

@@ -141,6 +141,12 @@ class FailoverClient:
             self._session = pinned_session(got, self.device)
         return self._session
 
+    def pin_to(self, fingerprint: str | None, device: str | None = None) -> None:
+        """Trust only ``fingerprint`` (the certificate the web driver of the
+        same appliance is pinned to) and connect through ``device`` (the
+        laptop port held), before the first request."""
+        self._pin, self.device = fingerprint, device
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
