@@ -60,6 +60,7 @@ PATH_SCREENS: dict[str, tuple[str, str | None]] = {
     "hosted": ("tui.screens.checklist:ChecklistScreen", "hosted"),
     "saas": ("tui.screens.checklist:ChecklistScreen", "saas"),
     "readiness": ("tui.screens.readiness:ReadinessScreen", None),
+    "kit": ("tui.screens.kit:KitScreen", None),
 }
 # styles of the first screen, parsed with the app's own: shown later, they
 # would make Textual parse every stylesheet again before the first frame

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from hwprobe.port.interfaces import Port
     from hwprobe.port.probe import ProbeResult, Responder
     from hwprobe.appliance.state import ApplianceState
+    from hwprobe.procedure.kit import KitResult
     from hwprobe.procedure.verify import VerifyResult
+    from hwprobe.runbook.kitcheck import KitReport
 
 
 class PortsListed(Message):
@@ -213,4 +215,39 @@ class VerifyFinished(Message):
 
     def __init__(self, result: VerifyResult, report: str) -> None:
         self.result, self.report = result, report
+        super().__init__()
+
+
+class KitStage(Message):
+    """Taking a kit moved on to ``text`` (finding, exporting, downloading...)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__()
+
+
+class KitProgress(Message):
+    """``done`` of ``total`` bytes of ``what`` are in the kit (None: not known)."""
+
+    def __init__(self, what: str, done: int, total: int | None) -> None:
+        self.what, self.done, self.total = what, done, total
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, KitProgress)
+
+
+class KitDone(Message):
+    """The kit is written (``result``) and was checked as readiness checks it (``report``)."""
+
+    def __init__(self, result: KitResult, report: KitReport) -> None:
+        self.result, self.report = result, report
+        super().__init__()
+
+
+class KitChecked(Message):
+    """Readiness checked a kit: ``report``."""
+
+    def __init__(self, report: KitReport) -> None:
+        self.report = report
         super().__init__()

@@ -1,9 +1,13 @@
 """Readiness, "prepare in advance": is the settings sheet complete and recent,
-and what kit and site checks a recovery needs (``hwprobe.runbook.checklists.readiness``)."""
+and what kit and site checks a recovery needs (``hwprobe.runbook.checklists.readiness``);
+or, given a recovery kit's folder, is the kit fit (``hwprobe.runbook.kitcheck``,
+as ``bringup readiness --kit``: its files are hashed in a worker)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -13,8 +17,11 @@ from hwprobe.errors import SheetInvalid
 from hwprobe.runbook.checklists import READINESS, readiness
 from hwprobe.settings.sheet import load_sheet
 
-from ..widgets.fields import Field, PathSuggester
+from ..messages import KitChecked
+from ..widgets.fields import Field, PathSuggester, SecretField
 from .paths import READINESS_TITLE, PathScreen, short_path
+
+ENV_PASSPHRASE = "BRINGUP_CERTIFICATE_PASSPHRASE"
 
 
 def report_text(rep) -> str:
@@ -34,7 +41,8 @@ class ReadinessScreen(PathScreen):
 
     TITLE_TEXT = READINESS_TITLE
     CSS_PATH = "readiness.tcss"
-    HINT = "The settings sheet to check (Enter checks it; Right arrow completes a path)."
+    HINT = ("A settings sheet, or a recovery kit's folder with its key passphrase, to check "
+            "(Enter checks it; Right arrow completes a path).")
     BINDINGS = [
         Binding("enter", "check", "Check", id="check-sheet", key_display="Enter", priority=True),
     ]
@@ -45,9 +53,14 @@ class ReadinessScreen(PathScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
-            yield Label("Settings sheet", classes="label")
+            yield Label("Sheet or kit", classes="label")
             yield Field(short_path(self.session.sheet_path or ""), id="readiness-sheet",
-                        placeholder="e.g. ~/sheets/support.toml", suggester=PathSuggester())
+                        placeholder="e.g. ~/sheets/support.toml or ~/kits/support",
+                        suggester=PathSuggester())
+        with Horizontal(classes="row"):
+            yield Label("Key passphrase", classes="label")
+            yield SecretField(os.environ.get(ENV_PASSPHRASE, ""), id="readiness-passphrase",
+                              placeholder="a kit's certificate passphrase (not for a sheet)")
         with VerticalScroll(classes="body", id="readiness-box"):
             yield Static("", id="readiness", markup=False)
 
@@ -70,6 +83,16 @@ class ReadinessScreen(PathScreen):
             self.say("Type the settings sheet's path to check it.", "warning")
             return
         path = Path(typed).expanduser()
+        if path.is_dir():
+            passphrase = self.query_one("#readiness-passphrase", Field).value
+            if not passphrase:
+                self.say("A kit: type its certificate passphrase to check it.", "warning")
+                self.query_one("#readiness-passphrase", Field).focus()
+                return
+            box.update("")
+            self.say(f"Checking the kit {short_path(str(path))} (every file is hashed)...")
+            self.check_kit(path, passphrase)
+            return
         try:
             self.report = readiness(path, load_sheet(path))
         except SheetInvalid as exc:
@@ -88,3 +111,22 @@ class ReadinessScreen(PathScreen):
             self.say("Not ready: " + "; ".join(
                 (["the sheet is too old"] if self.report.too_old else [])
                 + [f"missing {m}" for m in self.report.missing]), "warning")
+
+    # --- a recovery kit --------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="readiness",
+          description="check the recovery kit")
+    def check_kit(self, path: Path, passphrase: str) -> None:
+        from hwprobe.runbook.kitcheck import check_kit
+
+        self.post_message(KitChecked(check_kit(path, passphrase)))
+
+    def on_kit_checked(self, message: KitChecked) -> None:
+        report = message.report
+        self.report = report
+        lines = [f"Kit {short_path(report.folder)}:"] + [f"  [x] {fact}" for fact in report.facts]
+        lines += [f"  [ ] {problem}" for problem in report.problems]
+        self.query_one("#readiness", Static).update("\n".join(lines))
+        if report.ok:
+            self.say("The kit is complete and fit to bring a replacement up.", "success")
+        else:
+            self.say(f"Not fit: {len(report.problems)} problem(s), each above.", "warning")

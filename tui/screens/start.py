@@ -24,9 +24,13 @@ class StartScreen(StepScreen):
         Binding("enter", "next", "Next", id="next", key_display="Enter", priority=True),
         Binding("ctrl+n", "by_hand", "No sheet: by hand", id="by-hand", key_display="^n"),
         Binding("ctrl+o", "other_paths", "Other paths", id="other-paths", key_display="^o"),
+        # rare (an office visit): said in the offer below and in the palette, not the footer
+        Binding("ctrl+r", "recovery_kit", "Take a recovery kit", id="recovery-kit",
+                key_display="^r", show=False),
     ]
     PATHS_OFFER = ("Not a new appliance? ^o: failover, cold spare, virtual appliance, RMA, "
-                   "hosted site, SaaS outage, readiness.")
+                   "hosted site, SaaS outage, readiness. Nothing failed yet? ^r takes a "
+                   "recovery kit from the healthy appliance.")
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -90,6 +94,10 @@ class StartScreen(StepScreen):
         if typed and self.session.sheet_path != str(Path(typed).expanduser()):
             self.load(typed)
         self.app.open_path("paths")
+
+    def action_recovery_kit(self) -> None:
+        """Take a recovery kit from a healthy appliance (before anything fails)."""
+        self.app.open_path("kit")
 
     def action_by_hand(self) -> None:
         self.session.settings = Settings()
