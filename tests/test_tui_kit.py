@@ -4,7 +4,6 @@ kit is taken from the shared site lab (conftest.site_lab): the app's workers
 run inside the lab's laptop namespace."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -13,6 +12,7 @@ from bringup.console import make_app
 from hwprobe.settings.kit import MANIFEST
 from simulator.lab import PAIR
 from test_tui_flow import screen_text, wait_for
+from test_tui_runbook import run
 from tui.screens.kit import KitScreen
 from tui.screens.paths import PATH_KEYS, PathsScreen
 from tui.screens.readiness import ReadinessScreen
@@ -30,14 +30,6 @@ def console_env(monkeypatch, state_dir, tmp_path):
                 *KIT_ENV):
         monkeypatch.delenv(key, raising=False)
     return monkeypatch
-
-
-def run(app, steps):
-    async def go():
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.1)
-            return await steps(pilot)
-    return asyncio.run(go())
 
 
 def console_app():

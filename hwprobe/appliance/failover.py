@@ -19,6 +19,7 @@ fetched again (an appliance keeps 30 per client, dropping the oldest).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -152,9 +153,23 @@ class FailoverClient:
             self._session.close()
             self._session = None
 
-    def _request(self, method: str, path: str, **kw) -> requests.Response:
+    @contextlib.contextmanager
+    def _said_as_bringup(self):
+        """requests' errors as bringup's: CertificateChanged, Unreachable."""
         try:
-            headers = {"Connection": "close", **kw.pop("headers", {})}
+            yield
+        except requests.exceptions.SSLError as exc:
+            if "fingerprint" in str(exc).lower():
+                raise CertificateChanged(self.fingerprint or "?", "a different certificate") from None
+            raise Unreachable(f"{self.address}: TLS failed ({exc.__class__.__name__})") from None
+        except requests.RequestException as exc:
+            raise Unreachable(f"the appliance at {self.address} did not answer "
+                              f"({exc.__class__.__name__}): check the address and that it is up"
+                              ) from None
+
+    def _request(self, method: str, path: str, **kw) -> requests.Response:
+        headers = {"Connection": "close", **kw.pop("headers", {})}
+        with self._said_as_bringup():
             # bounded like the web driver's pages: a hostile or broken box must
             # neither hold the run (a drip) nor grow it (an endless body)
             with answer_deadline(ANSWER_SECONDS):
@@ -164,14 +179,6 @@ class FailoverClient:
             read_bounded(resp, limit=ANSWER_BYTES, seconds=ANSWER_SECONDS,
                          what=f"{path} of {self.address}")
             return resp
-        except requests.exceptions.SSLError as exc:
-            if "fingerprint" in str(exc).lower():
-                raise CertificateChanged(self.fingerprint or "?", "a different certificate") from None
-            raise Unreachable(f"{self.address}: TLS failed ({exc.__class__.__name__})") from None
-        except requests.RequestException as exc:
-            raise Unreachable(f"the appliance at {self.address} did not answer "
-                              f"({exc.__class__.__name__}): check the address and that it is up"
-                              ) from None
 
     # --- the API --------------------------------------------------------------------
 
@@ -216,28 +223,17 @@ class FailoverClient:
         download of any size): no size cap; each wait between bytes is
         bounded by ``idle`` seconds. The caller closes the answer. Raises
         CertificateChanged, Unreachable."""
-        try:
+        with self._said_as_bringup():
             return self._open().request(method, self.base + path, stream=True,
                                         timeout=(self.timeout[0], idle), allow_redirects=False,
                                         **kw)
-        except requests.exceptions.SSLError as exc:
-            if "fingerprint" in str(exc).lower():
-                raise CertificateChanged(self.fingerprint or "?", "a different certificate") from None
-            raise Unreachable(f"{self.address}: TLS failed ({exc.__class__.__name__})") from None
-        except requests.RequestException as exc:
-            raise Unreachable(f"the appliance at {self.address} did not answer "
-                              f"({exc.__class__.__name__}): check the address and that it is up"
-                              ) from None
 
     def forget_token(self) -> None:
         self._token = None
 
     def command(self, **params) -> str:
         """Run one command API action; returns the XML text."""
-        if self._token is None or time.monotonic() >= self._token_until:
-            self.login()
-        r = self._request("POST", "/api/command", data=params,
-                          headers={"Authorization": f"Bearer {self._token}"})
+        r = self._request("POST", "/api/command", data=params, headers=self.bearer())
         if r.status_code == 401:              # expired early, or dropped as the 31st's oldest
             self.login()
             r = self._request("POST", "/api/command", data=params,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from hwprobe.errors import ApplianceError, PasswordChangeRequired, ValidationRefused
+from hwprobe.errors import ApplianceError, ValidationRefused
 from hwprobe.appliance.websession import WebSession
 from hwprobe.appliance.websession import _SessionGone as SessionGone
 
@@ -23,6 +23,7 @@ def attachment_name(disposition: str) -> str:
 
 class FileForms(WebSession):
     """Posting a form whose answer is a file; see the module docstring."""
+
 
     def download(self, page_path: str, action: str, changes: dict[str, str]) -> tuple[str, bytes]:
         """Fill the form posting to ``action`` on ``page_path`` (every other
@@ -48,12 +49,7 @@ class FileForms(WebSession):
             if resp.status_code in (401, 403):
                 raise SessionGone()
             if resp.is_redirect:
-                target = self._location(resp).split("?")[0]
-                if target == self.pages["login"]["path"]:
-                    raise SessionGone()
-                if target == self.pages["change_password"]["path"]:
-                    raise PasswordChangeRequired(
-                        "the appliance opens no page until the password is changed")
+                target = self._redirected_to(resp)
                 raise ApplianceError(f"the appliance answered {self.names.of(page_path)}'s "
                                      f"form with a redirect to {target}, not a file")
             if resp.headers.get("Content-Type", "").lower().startswith("text/html"):

@@ -277,6 +277,17 @@ class WebSession(Https):
 
     # --- forms ----------------------------------------------------------------------------
 
+    def _redirected_to(self, resp: requests.Response) -> str:
+        """Where a redirect after a POST goes (its path). _SessionGone when to
+        the login page, PasswordChangeRequired when to the password page."""
+        target = self._location(resp).split("?")[0]
+        if target == self.pages["login"]["path"]:
+            raise _SessionGone()
+        if target == self.pages["change_password"]["path"]:
+            raise PasswordChangeRequired(
+                "the appliance opens no page until the password is changed")
+        return target
+
     def _submit(self, page_path: str, action: str, changes: dict[str, str], *,
                 applied: Callable[[html.Page], bool] | None = None,
                 pick: Callable[[html.Form], bool] | None = None,
@@ -311,12 +322,7 @@ class WebSession(Https):
             if resp.status_code in (401, 403):      # form or session expired: not saved
                 raise _SessionGone()
             if resp.is_redirect:
-                target = self._location(resp).split("?")[0]
-                if target == self.pages["login"]["path"]:
-                    raise _SessionGone()
-                if target == self.pages["change_password"]["path"]:
-                    raise PasswordChangeRequired(
-                        "the appliance opens no page until the password is changed")
+                target = self._redirected_to(resp)
                 if not follow:
                     return None
                 shown = self._get(target)[1]
