@@ -14,6 +14,8 @@ CARD = [
                         "Use the serial console: ^o at Find, or ^t."),
     ("Get the laptop back", "Quitting gives the port back as it was. After a crash:\n"
                             "sudo bringup restore-link"),
+    ("Before anything fails", "bringup kit --address A --out DIR   the recovery kit\n"
+                              "bringup readiness --kit DIR         is it fit?"),
     ("Exit status", "0 done, 1 failed, 2 bad input (nothing changed), 3 needs root, "
                     "130 interrupted"),
 ]

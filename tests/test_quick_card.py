@@ -40,7 +40,7 @@ def test_man_page_and_completion_name_every_command(tmp_path):
     docs = _generate(tmp_path)
     man = (docs / "bringup.1").read_text()
     bash = (docs / "bringup.bash").read_text()
-    for command in ("probe", "apply", "capture", "restore-link", "demo", "lab"):
+    for command in ("probe", "apply", "capture", "restore-link", "demo", "lab", "kit"):
         assert f".B {command.replace('-', chr(92) + '-')}" in man, command
         assert command in bash
     assert "complete -F _bringup bringup" in bash
