@@ -108,7 +108,7 @@ def _version() -> str:
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n:.0f} bytes"
 
 
 def run_kit(args) -> int:
@@ -116,6 +116,7 @@ def run_kit(args) -> int:
     from hwprobe.procedure import argcheck
     from hwprobe.procedure.kit import kit_secrets, take_kit
     from hwprobe.procedure.session import BringupSession
+    from hwprobe.settings.kit import MANIFEST
 
     target = target_of(args)
     if target.console:
@@ -144,11 +145,12 @@ def run_kit(args) -> int:
                           "backup_bytes": result.backup_bytes,
                           "backup_seconds": round(result.backup_seconds, 3)}, indent=2))
         return 0
-    print(f"kit written: {result.folder}")
-    for role, entry in m.files.items():
-        print(f"  {entry.name}  {entry.size} bytes  sha256 {entry.sha256[:16]}...")
+    print(f"kit written: {result.folder} ({len(m.files)} files and {MANIFEST}, each file's "
+          "size and SHA-256 in it)")
+    for entry in m.files.values():
+        print(f"  {entry.name} ({_mb(entry.size)})")
     a = m.appliance
-    print(f"  from {a.get('model')} {a.get('serial')}, software {a.get('software_version')} "
+    print(f"from {a.get('model')} {a.get('serial')}, software {a.get('software_version')} "
           f"(base {a.get('base_version')}), {a.get('hostname')}, failover role "
           f"{a.get('failover_role')}")
     print(f"check it any time: bringup readiness --kit {result.folder}")

@@ -47,10 +47,14 @@ if TYPE_CHECKING:
 ENV = {"api_client_id": "BRINGUP_API_CLIENT_ID", "api_secret": "BRINGUP_API_SECRET",
        "backup_password": "BRINGUP_BACKUP_PASSWORD",
        "certificate_passphrase": "BRINGUP_CERTIFICATE_PASSPHRASE"}
-QUESTIONS = {"api_client_id": "API account client id (/login > Management > API Configuration)",
-             "api_secret": "API account client secret",
-             "backup_password": "backup password to protect the /login backup",
-             "certificate_passphrase": "passphrase to protect the exported certificate key"}
+QUESTIONS = {"api_client_id": "API account's client id (/login > Management > API "
+                              "Configuration): ",
+             "api_secret": "API account's client secret: ",
+             "backup_password": "Backup password, to protect the /login backup: ",
+             "certificate_passphrase": "Passphrase, to protect the exported certificate key: "}
+# typed twice when asked: a typo would make the kit's file unusable, and the
+# /login backup cannot be opened here to find out
+CONFIRMED = ("backup_password", "certificate_passphrase")
 # what the finish will read of the kit, each a step of its own
 Stage = Callable[[str], None]
 Progress = Callable[[str, int, "int | None"], None]     # (what, bytes so far, total)
@@ -72,11 +76,14 @@ def kit_secrets(prompter: "Prompter | None") -> KitSecrets:
     got = {}
     for key, var in ENV.items():
         value = os.environ.get(var) or None
+        what = QUESTIONS[key].split(" (")[0].split(",")[0].rstrip(": ")
         if value is None and prompter is not None:
             value = prompter.secret(QUESTIONS[key]) or None
+            if value and key in CONFIRMED and prompter.secret("Again: ") != value:
+                raise BadInput(f"{what}: the two typed differ; nothing was contacted")
         if not value:
             raise BadInput(f"{var} is not set and there is no terminal to ask: give the "
-                           f"{QUESTIONS[key].split(' (')[0]} in {var}; nothing was contacted")
+                           f"{what} in {var}; nothing was contacted")
         got[key] = value
     return KitSecrets(**got)
 

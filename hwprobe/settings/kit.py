@@ -201,21 +201,21 @@ class KitWriter:
     def start(self) -> None:
         f = self.folder
         if f.exists() and not f.is_dir():
-            raise BadInput(f"--out {f}: is a file; give a folder for the kit")
+            raise BadInput(f"kit folder {f}: is a file; give a folder for the kit")
         if f.is_dir():
             if (f / MANIFEST).exists():
-                raise BadInput(f"--out {f}: already holds a kit ({MANIFEST}); give a new "
+                raise BadInput(f"kit folder {f}: already holds a kit ({MANIFEST}); give a new "
                                "folder, so a good kit is never overwritten")
             others = [p.name for p in f.iterdir() if p not in _leftovers(f)]
             if others:
-                raise BadInput(f"--out {f}: holds other files ({', '.join(sorted(others)[:3])}); "
-                               "give an empty or new folder for the kit")
+                raise BadInput(f"kit folder {f}: holds other files "
+                               f"({', '.join(sorted(others)[:3])}); give an empty or new folder")
             for p in _leftovers(f):
                 p.unlink()
                 self.cleaned.append(p.name)
         else:
             if not f.parent.is_dir():
-                raise BadInput(f"--out {f}: folder {f.parent} does not exist")
+                raise BadInput(f"kit folder {f}: {f.parent} does not exist")
             f.mkdir(mode=0o700)
             self._made_folder = True
         os.chmod(f, 0o700)

@@ -75,6 +75,7 @@ class KitScreen(PathScreen):
         self.busy = False
         self.result = None          # the last KitResult
         self.report = None          # readiness's KitReport of it
+        self._started: dict[str, tuple[float, int]] = {}   # per file: when, bytes then
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="body"):
@@ -132,6 +133,7 @@ class KitScreen(PathScreen):
         if got is None:
             return
         self.busy = True
+        self._started = {}
         self.query_one("#kit-result", Static).update("")
         self.query_one(AsciiBar).progress = 0.0
         self.say(f"Taking the kit from {got['kit-address']}...")
@@ -176,11 +178,18 @@ class KitScreen(PathScreen):
         self.query_one("#kit-stage", Static).update(message.text)
 
     def on_kit_progress(self, message: KitProgress) -> None:
+        """The bar, with bytes, rate and time left (from this file's first block)."""
+        now = time.monotonic()
+        started = self._started.setdefault(message.what, (now, message.done))
+        rate = (message.done - started[1]) / max(now - started[0], 1e-3)
         bar = self.query_one(AsciiBar)
         bar.progress = message.done / message.total if message.total else 0.0
         total = f" of {message.total / 1e6:.1f} MB" if message.total else ""
+        left = (f", {(message.total - message.done) / rate:.0f} s left"
+                if message.total and rate > 0 and now > started[0] else "")
+        speed = f", {rate / 1e6:.0f} MB/s" if now > started[0] else ""
         self.query_one("#kit-stage", Static).update(
-            f"{message.what}: {message.done / 1e6:.1f} MB{total}")
+            f"{message.what}: {message.done / 1e6:.1f} MB{total}{speed}{left}")
 
     def on_kit_done(self, message: KitDone) -> None:
         self.busy = False
@@ -206,4 +215,5 @@ class KitScreen(PathScreen):
         self.busy = False
         self.query_one("#kit-result", Static).update(text)
         self.query_one("#kit-stage", Static).update("")
-        self.say("No kit: nothing was left in the folder (why: above).", "error")
+        self.say("No kit was taken (why: above); nothing of this try is left in the folder.",
+                 "error")
