@@ -20,7 +20,6 @@ it also cleans a lab whose processes died. Needs root.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets as _secrets
@@ -63,9 +62,21 @@ def _all_ns_names(name: str) -> tuple[str, ...]:
     return tuple(f"{name}{suffix}" for suffix in NS_SUFFIXES)
 
 
-def _mac(name: str, nic: int) -> str:
-    h = hashlib.sha256(name.encode()).digest()
+def _mac(nic: int) -> str:
+    """A new MAC for a lab appliance's NIC (locally administered, ``02:b5``):
+    two random octets, so a lab made again is a different appliance, as a new
+    box is in the field; bringup keeps its run journals and certificate pins
+    per MAC, and a demo run twice must not meet the first run's state."""
+    h = os.urandom(2)
     return f"02:b5:{h[0]:02x}:{h[1]:02x}:00:{nic:02x}"
+
+
+def _macs(macs: dict | None) -> dict:
+    """The NICs' MACs: ``macs`` where given (a test that needs exact octets),
+    else new ones; nic1 and nic2 share their random octets, as one box's do."""
+    made = _mac(1)
+    made = {"nic1": made, "nic2": made[:-2] + "02"}
+    return {**made, **(macs or {})}
 
 
 # --- up / plug / down ----------------------------------------------------------
@@ -85,6 +96,7 @@ def up(
     site: bool = False,
     factory: bool = False,
     appliance_password: str | None = None,
+    macs: dict | None = None,
 ) -> Lab:
     """Create lab ``name`` and start its simulated appliance; returns the Lab.
 
@@ -111,6 +123,9 @@ def up(
     services (simulator/production.py) and cables those NICs to it; its relay
     accepts user bt-alerts with ``smtp_password`` (else a random one, kept in
     the lab's directory, root only).
+
+    ``macs`` ({"nic1": ..., "nic2": ...}): the appliance NICs' MACs; by
+    default new random ones each time a lab is made.
     """
     _check_name(name)
     if appliance_address not in FACTORY_ADDRESSES:
@@ -141,7 +156,7 @@ def up(
         name=name, laptop_ns=laptop, appliance_ns=appliance, patch_ns=patch,
         laptop_iface="lan0", appliance_address=appliance_address,
         answers_on=answers_on, plug=plug, dir=str(d), state_dir=str(d / "appliance"),
-        nic_macs={"nic1": _mac(name, 1), "nic2": _mac(name, 2)},
+        nic_macs=_macs(macs),
     )
     try:
         _build_topology(lab)
@@ -288,8 +303,9 @@ def _add_backup(lab: Lab, sim_args: list[str], start_sim: bool) -> None:
     """A second appliance namespace on the same patch bridges, and its simulator."""
     ns = f"{lab.name}-backup"
     new_ns(ns, appliance=True)
-    for n, nic in enumerate(NICS, start=1):
-        ip("link", "add", nic, "netns", ns, "address", _mac(lab.name + "-backup", n),
+    macs = _macs(None)
+    for nic in NICS:
+        ip("link", "add", nic, "netns", ns, "address", macs[nic],
            "type", "veth", "peer", "name", f"b-{nic}", "netns", lab.patch_ns)
         ip("-n", lab.patch_ns, "link", "set", f"b-{nic}", "master", f"br-{nic}", "up")
         ip("-n", ns, "link", "set", nic, "up")

@@ -1,6 +1,6 @@
 """`bringup apply` as a technician runs it (its own process, in a lab's laptop
 namespace, taking lan0 over) against a hostile appliance: one lab for the
-module (its NIC1 MAC has ``ab`` and ``cd`` octets), the hostile case
+module (its NIC1 MAC, given to the lab, has ``ab`` and ``cd`` octets), the hostile case
 switched at run time (simulator/hostile.py). For
 every case: no raw ESC or C1 byte in stdout, stderr, the report or a
 transcript; no traceback; the run ends within its deadline; lan0 is given
@@ -28,13 +28,12 @@ from lab_helpers import (EXAMPLE, NEW_PASSWORD, SMTP_PASSWORD, bringup_env, no_t
 from simulator import control
 from simulator.hostile import CASES, CONSOLE_ONLY
 
-# one lab for the module, under a fixed name (its MACs come from the name):
-# every test of the module runs on one xdist worker, or a second worker's
+# one lab for the module, under a fixed name: every test of the module runs on one xdist worker, or a second worker's
 # fixture would take that lab down under the first
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("hostile-lab")]
 
 ADDR = "169.254.1.3"
-NAME, MAC = "h182f", "02:b5:ab:cd:00:01"     # the lab derives MACs from its name
+NAME, MAC = "h182f", "02:b5:ab:cd:00:01"     # NIC1's MAC, given to the lab
 DEADLINE = 3.0                    # the shim's answer deadline (the product's is 30 s)
 RUN_LIMIT = 60.0                  # a whole run, hostile or not, ends well before this
 RSS_CAP_MB = 150
@@ -52,8 +51,7 @@ def hostile_lab(tmp_path_factory):
 
     name = NAME
     labmod.down(name)               # a lab of that name left by an earlier, killed run
-    lab = labmod.up(name=name, appliance_address=ADDR)
-    assert lab.nic_macs["nic1"] == MAC
+    lab = labmod.up(name=name, appliance_address=ADDR, macs={"nic1": MAC})
     try:
         state = tmp_path_factory.mktemp("hostile-state")
         first = run(lab, state, ("capture", "--address", ADDR, "--iface", "lan0", "--out",

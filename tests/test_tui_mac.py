@@ -1,7 +1,6 @@
 """A MAC with ``ab`` and ``cd`` octets (``:ab:`` and ``:cd:`` are Rich emoji
 codes) is shown exactly on the Find screen, against a real lab whose appliance
-NIC carries that MAC (the lab derives MACs from its name: ``t26d98`` gives
-``02:b5:ab:cd:00:01``)."""
+NIC carries that MAC (given to the lab: its MACs are otherwise new each time)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,13 +11,11 @@ from simulator import lab as labmod
 from test_tui_flow import app_for, found, screen_text, wait_for, walk_to_find  # noqa: F401
 
 pytestmark = pytest.mark.lab
-NAME = "t26d98"
 MAC = "02:b5:ab:cd:00:01"
 
 
 def test_find_screen_shows_a_mac_with_ab_and_cd_octets_exactly(make_lab, state_dir):
-    labmod.down(NAME)               # a lab of that name left by an earlier, killed run
-    lab = make_lab(name=NAME, appliance_address="169.254.1.3")
+    lab = make_lab(appliance_address="169.254.1.3", macs={"nic1": MAC})
     assert lab.nic_macs["nic1"] == MAC
     app = app_for(lab)
     seen: dict[str, str] = {}
