@@ -126,7 +126,7 @@ class BringupApp(App[int]):
         if terminfo.restricted(os.environ.get("TERM")):
             from .vtdriver import TerminfoDriver as driver
         super().__init__(driver_class=driver, css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
-        self.session = Session(sheet_path=options.sheet)
+        self.session = Session(sheet_path=options.sheet, lab=options.lab)
         self.farewell = ""                     # printed when the console ends
         self.interrupted = False                # SIGINT: leave as quitting does, exit 130
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
@@ -225,7 +225,7 @@ class BringupApp(App[int]):
         self.push_screen(_screen_class("start")())
         # netlink is first needed at Find, seconds away: let the first frames out first
         self.set_timer(1.0, self._load_slow_modules)
-        previous = load_progress() if self.options.resume else None
+        previous = load_progress(self.options.lab) if self.options.resume else None
         if previous:
             from .screens.resume import ResumeScreen
             self.push_screen(ResumeScreen(previous), self._resume)

@@ -55,6 +55,7 @@ class Session:
 
     # Settings sheet
     sheet_path: str | None = None
+    lab: str | None = None                   # the demo lab practised in (None: the field)
     settings: Settings | None = None
     # the procedure, from the Laptop port step on (one per port taken)
     bringup: BringupSession | None = None
@@ -130,12 +131,30 @@ def progress_path() -> Path:
     return state_dir() / "console-progress.json"
 
 
+def port_mac(iface: str | None) -> str | None:
+    """The MAC of laptop port ``iface`` in this network namespace, or None
+    (no such port, or it cannot be read). Never raises."""
+    if not iface:
+        return None
+    from hwprobe.errors import BringupError
+    from hwprobe.port import interfaces
+
+    try:
+        return next((p.mac.lower() for p in interfaces.list_ports() if p.name == iface), None)
+    except (OSError, BringupError):
+        return None
+
+
 def save_progress(session: Session, step: str) -> None:
-    """Record where the flow is (no passwords). Errors are ignored: losing the
-    resume offer is better than stopping the technician."""
-    data = {"sheet": session.sheet_path, "iface": session.iface, "address": session.address,
-            "step": step, "done": sorted(session.done), "pid": os.getpid(),
-            "at": time.strftime("%Y-%m-%d %H:%M")}
+    """Record where the flow is (no passwords), with what it ran on: the
+    laptop port's name and MAC and the demo lab, if any, so that only the
+    same port (in the same lab, or in the field) is offered to continue.
+    Errors are ignored: losing the resume offer is better than stopping the
+    technician."""
+    data = {"sheet": session.sheet_path, "iface": session.iface,
+            "port_mac": port_mac(session.iface), "lab": session.lab,
+            "address": session.address, "step": step, "done": sorted(session.done),
+            "pid": os.getpid(), "at": time.strftime("%Y-%m-%d %H:%M")}
     try:
         path = progress_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,16 +165,27 @@ def save_progress(session: Session, step: str) -> None:
         pass
 
 
-def load_progress() -> dict | None:
-    """The progress a run that did not finish left behind, or None."""
+def load_progress(lab: str | None = None) -> dict | None:
+    """The progress a run that did not finish left behind, or None. Only a
+    run on this very laptop port is offered: the same demo lab (``lab``; None
+    in the field) and a port of the same name with the same MAC here. A run
+    in a lab since taken down, or in another lab, is not (its port is gone,
+    or a new one has another MAC), nor a run whose port cannot be read."""
     try:
         data = json.loads(progress_path().read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict) or data.get("step") in (None, "done"):
+        return None
     pid = data.get("pid")
     if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
         return None  # another console is running right now
-    return data if data.get("step") not in (None, "done") else None
+    if data.get("lab") != lab:
+        return None
+    if data.get("iface") and (not data.get("port_mac")
+                              or port_mac(data["iface"]) != data["port_mac"]):
+        return None
+    return data
 
 
 def clear_progress() -> None:
