@@ -161,16 +161,17 @@ def _apply_on_a_pty(lab, state_dir, answers: list[tuple[str, str]]) -> tuple[int
 
 
 @pytest.mark.lab
-def test_apply_on_a_terminal_asks_new_password_smtp_then_the_password_in_force(make_lab,
-                                                                                state_dir):
+def test_apply_on_a_terminal_asks_smtp_the_password_in_force_then_a_new_one_when_asked(
+        make_lab, state_dir):
     from simulator import control
     from test_apply_lab import ADDR, NEW_PASSWORD, SMTP_PASSWORD
 
     lab = make_lab(appliance_address=ADDR)
-    first = [("New appliance password (if the appliance asks for one): ", NEW_PASSWORD),
-             ("New appliance password again: ", NEW_PASSWORD),
-             ("SMTP password for bt-alerts: ", SMTP_PASSWORD),
-             ("Appliance password for admin (Enter: the factory password): ", "")]
+    # the new password is asked once the appliance, found and logged in to, asks for it
+    first = [("SMTP password for bt-alerts: ", SMTP_PASSWORD),
+             ("Appliance password for admin (Enter: the factory password): ", ""),
+             ("New appliance password (if the appliance asks for one): ", NEW_PASSWORD),
+             ("New appliance password again: ", NEW_PASSWORD)]
     status, out, asked = _apply_on_a_pty(lab, state_dir, first)
     assert asked == [q for q, _ in first], out
     assert status == 0, out
@@ -178,16 +179,16 @@ def test_apply_on_a_terminal_asks_new_password_smtp_then_the_password_in_force(m
     assert NEW_PASSWORD not in out and SMTP_PASSWORD not in out
 
     # again, the password changed by the run above: the run journal says so,
-    # and the question for the password in force names it (no factory offer)
-    again = [("New appliance password (if the appliance asks for one): ", ""),
-             ("SMTP password for bt-alerts: ", SMTP_PASSWORD),
+    # and the question for the password in force names it (no factory offer);
+    # the appliance asks for no new password, and neither does bringup
+    again = [("SMTP password for bt-alerts: ", SMTP_PASSWORD),
              ("Appliance password for admin: ", NEW_PASSWORD)]
     logins = control.send(lab.control, get="stats")["requests"].get("POST /appliance/login")
     status, out, asked = _apply_on_a_pty(lab, state_dir, again)
     assert asked == [q for q, _ in again], out
     assert status == 0, out
     assert "An earlier run changed this appliance's password at " in out
-    assert "Enter: the factory password" not in out
+    assert "Enter: the factory password" not in out and "New appliance password" not in out
     assert "nothing to change: the appliance already matches the sheet" in out
     stats = control.send(lab.control, get="stats")
     assert stats["requests"].get("POST /appliance/login") == logins + 1     # none refused

@@ -110,7 +110,7 @@ def test_refused_login_gives_the_port_back_and_writes_a_report(make_lab, state_d
     r = run_bringup(lab, *apply_args(), state_dir=state_dir,
                     env_extra={"BRINGUP_PASSWORD": "Wrong-Guess#1",
                                "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
-    assert r.returncode == 1 and "4 tries left" in r.stderr, r.stderr
+    assert r.returncode == 1 and "4 attempts remaining" in r.stderr, r.stderr
     assert port_state(lab.laptop_ns) == before
     assert_report_says_stopped(state_dir, "logging in")
 

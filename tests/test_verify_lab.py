@@ -181,3 +181,111 @@ def test_lab_down_ends_the_production_services_and_their_namespace_even_without_
                                                     text=True).stdout
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or labmod._alive(pid) is False
+
+
+
+# --- after bringup moved the appliance: trust, its own report, no guessing --------------
+# One lab for these three (xdist keeps the group on one worker): apply moved a
+# new appliance to 198.51.100.20, where an old appliance's certificate was
+# pinned (its settings were captured there); a newer report of another
+# appliance with the same serial (restored from the same sheet) lies beside
+# this one's; the laptop has joined the production network.
+
+MOVED = pytest.mark.xdist_group("verify-moved")
+
+
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory):
+    from conftest import require_lab
+    from simulator import lab as labmod
+
+    require_lab()
+    state = tmp_path_factory.mktemp("moved-state")
+    sheet = _sheet(tmp_path_factory.mktemp("moved-sheet"), "site")
+    name = f"mv{os.getpid() % 100000}"
+    labmod.down(name)
+    lab = labmod.up(name=name, production=("nic1", "nic2"), smtp_password=SMTP_PASSWORD)
+    try:
+        _pin(state, "198.51.100.20", "ab" * 32)      # the old appliance, captured there
+        r = bringup(lab, "apply", "--sheet", str(sheet), "--iface", "lan0", "--json",
+                    env_extra={"BRINGUP_NEW_PASSWORD": NEW_PASSWORD,
+                               "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD}, state_dir=state)
+        assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-1500:]
+        ours = Path(json.loads(r.stdout)["report"]).with_suffix(".json")
+        mine = json.loads(ours.read_text())["appliance"]
+        other = json.loads(ours.read_text())
+        other["appliance"] = {**mine, "certificate_sha256": "CD:" * 31 + "CD",
+                              "macs": ["02:b5:99:99:00:01", "02:b5:99:99:00:02"]}
+        theirs = ours.with_name("29990101-000000-" + mine["serial"] + ".json")
+        theirs.write_text(json.dumps(other))
+        theirs.with_suffix(".md").write_text("# another appliance's report\n")
+        subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", LAPTOP_PRODUCTION, "dev",
+                        "lan0"], check=True)
+        yield {"lab": lab, "state": state, "sheet": sheet, "apply": r, "ours": ours,
+               "theirs": theirs}
+    finally:
+        labmod.down(name)
+
+
+def _pin(state: Path, address: str, sha256: str) -> None:
+    """Pin ``sha256`` for ``address`` in the pins file of state dir ``state``."""
+    state.mkdir(parents=True, exist_ok=True)
+    pins = state / "pins.json"
+    kept = json.loads(pins.read_text()) if pins.exists() else {}
+    kept[address] = {"sha256": sha256, "pinned_at": 0}
+    pins.write_text(json.dumps(kept))
+
+
+def _verify(moved, env_extra, state=None, *more):
+    return bringup(moved["lab"], "verify", "--sheet", str(moved["sheet"]), "--address",
+                   "198.51.100.20", *more, env_extra=env_extra, state_dir=state or moved["state"])
+
+
+def _logins(lab) -> tuple[int, int]:
+    """Login attempts the simulated appliance saw: its request count, and the
+    login posts in its log."""
+    from simulator import control
+
+    counted = control.send(lab.control, get="stats")["requests"].get("POST /appliance/login", 0)
+    logged = (Path(lab.dir) / "sim.log").read_text().count("POST /appliance/login")
+    return counted, logged
+
+
+@MOVED
+def test_verify_with_no_terminal_and_no_password_variable_exits_2_without_a_login(moved,
+                                                                                   tmp_path):
+    before = _logins(moved["lab"])
+    assert before[0] >= 1 and before[1] == before[0]      # apply's logins, counted and logged
+    # on a laptop with no journal of it, and with this run's (it changed the password)
+    for state in (tmp_path / "elsewhere", moved["state"]):
+        guess = _verify(moved, {}, state)
+        assert guess.returncode == 2, guess.stdout[-1500:] + guess.stderr[-1500:]
+        assert "set BRINGUP_PASSWORD" in guess.stderr, guess.stderr
+        assert "Traceback" not in guess.stderr and "tries left" not in guess.stderr
+    assert _logins(moved["lab"]) == before                # no lockout try spent on a guess
+
+
+@MOVED
+def test_verify_trusts_the_appliance_bringup_moved_to_its_production_address(moved):
+    v = _verify(moved, {"BRINGUP_PASSWORD": NEW_PASSWORD}, None, "--json")
+    assert v.returncode == 0, v.stdout[-3000:] + v.stderr[-1500:]
+    assert "certificate" not in v.stderr and json.loads(v.stdout)["ok"]
+    assert "certificate of this appliance recorded for 198.51.100.20" in moved["apply"].stdout
+
+
+@MOVED
+def test_verify_writes_into_this_appliances_report_not_another_with_the_same_serial(moved):
+    lab, ours, theirs = moved["lab"], moved["ours"], moved["theirs"]
+    mine = json.loads(ours.read_text())["appliance"]
+    assert json.loads(theirs.read_text())["appliance"]["serial"] == mine["serial"]
+    v = _verify(moved, {"BRINGUP_PASSWORD": NEW_PASSWORD}, None, "--json",
+                "--trust-new-certificate")    # (the pin is another test's)
+    assert v.returncode == 0, v.stdout[-3000:] + v.stderr[-1500:]
+    result = json.loads(v.stdout)
+    assert Path(result["run_report"]) == ours
+    assert result["mac"] == lab.nic_macs["nic1"]    # seen by the laptop, on production
+    assert lab.nic_macs["nic1"] in mine["macs"] and lab.nic_macs["nic2"] in mine["macs"]
+    assert json.loads(ours.read_text())["verify"]["ok"] is True
+    assert "## Verify on 198.51.100.20: every service reached" in ours.with_suffix(".md").read_text()
+    assert "verify" not in json.loads(theirs.read_text())
+    assert theirs.with_suffix(".md").read_text() == "# another appliance's report\n"

@@ -2,8 +2,9 @@
 
 Passwords come from prompts or the environment, never argv:
 BRINGUP_PASSWORD (the appliance's current password; without it and without a
-terminal, the factory password is tried once), BRINGUP_NEW_PASSWORD (set at the
-forced first-login change), BRINGUP_SMTP_PASSWORD.
+terminal, the factory password is tried only on a factory-fresh appliance: see
+hwprobe/procedure/passwords.py), BRINGUP_NEW_PASSWORD (set at the forced
+first-login change; asked for only when the appliance asks), BRINGUP_SMTP_PASSWORD.
 """
 from __future__ import annotations
 
@@ -74,7 +75,9 @@ def run_apply(args) -> int:
     target.check()
     argcheck.check_state_dir()                # exit 3 before the port is touched
     prompter = TerminalPrompter()
-    new_password = passwords.new_password(prompter, args.user)
+    # the variable is checked against the rule now; without it the new password
+    # is asked once the appliance asks for it (found, logged in, nothing saved)
+    new_password = passwords.new_password_from_environment(args.user)
     smtp_password = passwords.smtp_password(prompter, settings, args.dry_run)
     sheet = str(Path(args.sheet).resolve())
     session = BringupSession(target, on_note=None if args.json else _say)
@@ -83,7 +86,7 @@ def run_apply(args) -> int:
     try:
         with session:
             session.find()
-            session.log_in(prompter, new_password, dry_run=args.dry_run)
+            session.log_in(prompter, new_password, dry_run=args.dry_run, ask_new_password=True)
             run = session.run(settings, smtp_password=smtp_password, dry_run=args.dry_run,
                               on_step=None if args.json else _print_step)
     except BaseException as exc:

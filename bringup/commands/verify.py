@@ -19,11 +19,18 @@ VERIFY_HELP = """\
 Run after the appliance's cables are on the production switch, from a laptop
 on the production network (or over the laptop link while a production NIC is
 cabled). Each service is reported as reached or NOT REACHED, in the
-appliance's own words, and written to a report beside the run reports.
+appliance's own words, and written to a report beside the run reports (and
+added to the report of the run that set this very appliance up).
+
+The appliance's password: BRINGUP_PASSWORD, else asked at the terminal. With
+neither, verify says so and exits 2 without logging in: the factory password
+is never guessed on a production address (a wrong guess spends a lockout try).
+The certificate bringup recorded when it moved this appliance to the address
+is trusted; another one there stops the run (--trust-new-certificate).
 
 examples:
   bringup verify --address 198.51.100.20 --sheet site.toml
-  bringup verify --address 198.51.100.20 --sheet site.toml --json
+  sudo --preserve-env=BRINGUP_PASSWORD bringup verify --address 198.51.100.20 --sheet site.toml --json
 
 exit status: 0 every service reached, 1 something not reached, 2 bad input, 3 needs root
 """
@@ -61,7 +68,8 @@ def run_verify(args) -> int:
     with BringupSession(target, on_note=say) as session:
         session.find()
         session.log_in(TerminalPrompter(), None)
-        result = verify(session.driver, settings, args.address, on_check=printer)
+        result = verify(session.driver, settings, args.address, mac=session.mac_seen,
+                        fingerprint=session.fingerprint, on_check=printer)
     md, _ = write_report(result, sheet=str(Path(args.sheet).resolve()), secrets=secrets)
     run_report = add_to_run_report(result, secrets=secrets)
     if args.json:

@@ -4,9 +4,9 @@ the forced first-login password change included.
 
 ``LoggingIn`` is a part of ``BringupSession`` (hwprobe/procedure/session.py),
 written here so that each file holds one job; it uses the session's
-``target``, ``responder``, ``cable_mac``, ``takeover``, ``driver``,
-``fingerprint``, ``login_outcome``, ``stage``, ``on_bytes``, ``note()``,
-``keep_secret()`` and ``_journal``.
+``target``, ``responder``, ``cable_mac``, ``mac_seen``, ``takeover``,
+``driver``, ``fingerprint``, ``login_outcome``, ``stage``, ``on_bytes``,
+``note()``, ``keep_secret()`` and ``_journal``.
 
 Which password is used, and how a face is asked for one, is
 hwprobe/procedure/passwords.py; the run journal that remembers a password
@@ -15,6 +15,7 @@ change is hwprobe/procedure/runjournal.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from hwprobe.errors import BadInput, CertificateChanged, LoginFailed, PasswordChangeRequired
 
@@ -62,6 +63,12 @@ class LoggingIn:
             raise
         self.driver = driver
         self.fingerprint = getattr(driver, "fingerprint", None)
+        if not self.target.console:
+            from hwprobe.port.neighbours import neighbour_mac
+
+            # the MAC that answered: the probe's, else the laptop's neighbour
+            # table now that the connection was made (on-link only)
+            self.mac_seen = self.cable_mac or neighbour_mac(self.target.address)
         return driver
 
     def use_console(self, device: str | None) -> None:
@@ -123,15 +130,18 @@ class LoggingIn:
 
     # --- the run journal of this appliance --------------------------------------------
     def appliance_key(self) -> str:
-        """How this appliance's run journal is named: the address and the MAC
-        that answered (every new box shares the factory address), else the
-        address and certificate, else the console device."""
+        """How this appliance's run journal is named: by what identifies it,
+        whatever address it is on (every new box shares the factory ones, and
+        bringup moves it to a production one): the MAC the laptop saw answer
+        (the probe's, else the neighbour table's once connected), else its
+        certificate; over the local console, the console device."""
         if self.target.console:
             return f"console-{self.target.console}"
-        if self.cable_mac:
-            return f"{self.target.address}@{self.cable_mac.lower()}"
+        mac = self.cable_mac or self.mac_seen
+        if mac:
+            return f"mac-{mac.lower()}"
         if self.fingerprint:
-            return f"{self.target.address}@{self.fingerprint.replace(':', '')[:16].lower()}"
+            return f"cert-{self.fingerprint.replace(':', '')[:16].lower()}"
         return str(self.target.address)
 
     def run_journal(self) -> "RunJournal":
@@ -140,6 +150,17 @@ class LoggingIn:
         if self._journal is None:
             self._journal = RunJournal.for_appliance(self.appliance_key())
         return self._journal
+
+    def may_be_factory_fresh(self, hint: "PasswordHint | None") -> bool:
+        """Whether bringup has reason to think the appliance is factory-fresh,
+        so that the factory password is not a guess: it is on a factory
+        address (or reached over its local console, with no address, as a
+        new box is) and no run journal of it (``hint``) says an earlier run
+        changed its password."""
+        from hwprobe.constants import FACTORY_ADDRESSES
+
+        return hint is None and (not self.target.address
+                                 or self.target.address in FACTORY_ADDRESSES)
 
     def password_hint(self) -> "PasswordHint | None":
         """What an earlier run of this appliance did to its password, or None.
@@ -151,13 +172,16 @@ class LoggingIn:
 
     # --- logging in ------------------------------------------------------------------
     def login(self, password: str, new_password: str | None = None, *,
-              dry_run: bool = False) -> "LoginOutcome":
+              dry_run: bool = False,
+              ask_new_password: Callable[[], str | None] | None = None) -> "LoginOutcome":
         """Log in as the target's user; when the appliance forces a change,
-        set ``new_password`` (journalled before it is sent and after it
-        landed). A dry run leaves a forced change pending and says so.
+        set ``new_password`` (else the one ``ask_new_password()`` gives, asked
+        only then), journalled before it is sent and after it landed. A dry
+        run leaves a forced change pending and says so.
 
         Raises LoginFailed (tries left), LockedOut, PasswordRefused,
-        PasswordChangeRequired (a change is forced and no new password given)."""
+        PasswordChangeRequired (a change is forced and no new password given),
+        what ``ask_new_password`` raises (BadInput)."""
         from hwprobe.procedure.passwords import LoginOutcome
 
         driver = self.connect()
@@ -166,6 +190,9 @@ class LoggingIn:
         result = driver.login(self.target.user, password)
         outcome = LoginOutcome(password=password)
         if result.change_required:
+            if not dry_run and not new_password and ask_new_password is not None:
+                new_password = ask_new_password()
+                self.keep_secret(new_password)
             if dry_run:
                 outcome.change_pending = True
                 self.note("the appliance asks for a new password at first login: a real "
@@ -184,23 +211,31 @@ class LoggingIn:
         return outcome
 
     def log_in(self, prompter: "Prompter", new_password: str | None, *,
-               dry_run: bool = False) -> "LoginOutcome":
+               dry_run: bool = False, ask_new_password: bool = False) -> "LoginOutcome":
         """Connect and log in with the password in force, asked through
         ``prompter`` when the environment does not give it (after the
-        connection, so this appliance's run journal is the one read); the
-        forced change too, unless a dry run. Returns the outcome. Raises
-        what ``connect()`` and ``login()`` raise, a LoginFailed in words for
-        a terminal (tries left; the factory password when a change may not
-        have landed), and BadInput when the password is needed and not given."""
+        connection, so this appliance's run journal is the one read; the
+        factory password only for an appliance that may be factory-fresh);
+        the forced change too, unless a dry run, with ``new_password`` or,
+        with ``ask_new_password``, the one asked through ``prompter`` once the
+        appliance asks for it. Returns the outcome. Raises what ``connect()``
+        and ``login()`` raise, a LoginFailed in words for a terminal (tries
+        left; the factory password when a change may not have landed), and
+        BadInput when the password is needed and not given."""
         from hwprobe.procedure import passwords
 
         self.connect()
         self.stage = "logging in"
         hint = self.password_hint()
-        password = passwords.current_password(prompter, self.target.user, hint, new_password,
-                                              self.note)
+        password = passwords.current_password(
+            prompter, self.target.user, hint, new_password, self.note,
+            factory_fresh=self.may_be_factory_fresh(hint), where=str(self.target.address))
+        ask = None
+        if ask_new_password:
+            def ask():
+                return passwords.new_password(prompter, self.target.user)
         try:
-            outcome = self.login(password, new_password, dry_run=dry_run)
+            outcome = self.login(password, new_password, dry_run=dry_run, ask_new_password=ask)
         except LoginFailed as exc:
             passwords.refused(exc, hint, password, new_password)
             raise

@@ -13,10 +13,15 @@ with what is typed. The policy is written here once:
   sent; asked twice, the two must match;
 - the SMTP password is needed only when the sheet's relay logs in, and not
   for a dry run;
-- the password in force: BRINGUP_PASSWORD, else the factory password, unless
-  this appliance's run journal says an earlier run changed it (``PasswordHint``):
-  then the factory password is never tried, as it would only spend a lockout
-  try.
+- the new password is asked (when BRINGUP_NEW_PASSWORD does not give it)
+  only once the appliance asks for the change, after it was found;
+- the password in force: BRINGUP_PASSWORD, else asked. No lockout try is
+  spent on a guess: the factory password is offered (Enter, or with no
+  terminal to ask at) only for an appliance bringup has reason to think is
+  factory-fresh: found on a factory address (or over its local console), with
+  no run journal saying an earlier run changed it (``PasswordHint``).
+  Anywhere else, with nobody to ask, the command says to set BRINGUP_PASSWORD
+  and exits 2 (BadInput), having sent nothing.
 
 Every refusal is raised before anything is sent to the appliance.
 
@@ -81,30 +86,35 @@ def new_password(prompter: Prompter, user: str) -> str | None:
     """The new password for a forced first-login change: BRINGUP_NEW_PASSWORD,
     else asked twice (Enter: none). Returns None when none is given. Raises
     BadInput (the two differ) or PasswordRefused (against the rule)."""
-    value = os.environ.get(ENV_NEW_PASSWORD)
+    value = new_password_from_environment(user)
     if not value:
         value = prompter.secret("New appliance password (if the appliance asks for one): ")
         if value:
             again = prompter.secret("New appliance password again: ")
             if value != again:
                 raise BadInput("the two new passwords differ; nothing was changed")
-    if value:
-        problems = password_rule.problems(value, user)
-        if problems:
-            raise PasswordRefused("the new password " + "; ".join(problems)
-                                  + " (nothing was sent to the appliance)")
+            _check_rule(value, user, "the new password", "the appliance's password was not "
+                        "changed; nothing was saved")
     return value or None
 
 
 def new_password_from_environment(user: str) -> str | None:
-    """BRINGUP_NEW_PASSWORD alone, for a run that changes nothing but must get
-    past a forced change to read the pages (capture). Raises PasswordRefused
-    when it is against the rule."""
+    """BRINGUP_NEW_PASSWORD, or None; read before anything is sent (a run that
+    changes nothing but must get past a forced change to read the pages,
+    capture, takes it from there only). Raises PasswordRefused when it is
+    against the rule."""
     value = os.environ.get(ENV_NEW_PASSWORD) or None
-    if value and password_rule.problems(value, user):
-        raise PasswordRefused(f"{ENV_NEW_PASSWORD}: the new password "
-                              + "; ".join(password_rule.problems(value, user)))
+    if value:
+        _check_rule(value, user, f"{ENV_NEW_PASSWORD}: the new password",
+                    "nothing was sent to the appliance")
     return value
+
+
+def _check_rule(value: str, user: str, what: str, unchanged: str) -> None:
+    """PasswordRefused naming ``what`` and every part of the rule it misses."""
+    problems = password_rule.problems(value, user)
+    if problems:
+        raise PasswordRefused(f"{what} " + "; ".join(problems) + f" ({unchanged})")
 
 
 def needs_smtp_password(settings: "Settings") -> bool:
@@ -131,27 +141,41 @@ def smtp_password(prompter: Prompter, settings: "Settings", dry_run: bool) -> st
     return value
 
 
-def offered_password(hint: PasswordHint | None, *, changed_before: bool = False) -> str:
+def offered_password(hint: PasswordHint | None, *, changed_before: bool = False,
+                     factory_fresh: bool = True) -> str:
     """The password a face offers before the technician types one:
-    BRINGUP_PASSWORD, else the factory password unless an earlier run
-    changed it (``hint``, or the face knows it: ``changed_before``), else ""."""
+    BRINGUP_PASSWORD, else the factory password for an appliance that may be
+    factory-fresh (``factory_fresh``: found on a factory address) unless an
+    earlier run changed it (``hint``, or the face knows it: ``changed_before``),
+    else ""."""
     return os.environ.get(ENV_PASSWORD) or (
-        "" if changed_before or hint is not None else FACTORY_PASSWORD)
+        FACTORY_PASSWORD if factory_fresh and not changed_before and hint is None else "")
 
 
 def current_password(prompter: Prompter, user: str, hint: PasswordHint | None,
-                     new_password: str | None, note) -> str:
+                     new_password: str | None, note, *, factory_fresh: bool = True,
+                     where: str = "the appliance") -> str:
     """The appliance's password to log in with: BRINGUP_PASSWORD; else, when
-    no earlier run changed it, asked (Enter: the factory password); else the
-    new password given for this run (``note`` says so), or asked. Raises
-    BadInput when an earlier run changed it and nobody gives it: the factory
-    password is not tried."""
+    no earlier run changed it, asked, the factory password being the answer
+    to Enter (or to no terminal) only when ``factory_fresh``; else the new
+    password given for this run (``note`` says so), or asked. Raises
+    BadInput, before anything is sent, when nobody gives it and the factory
+    password is not to be tried (an earlier run changed it, or ``where`` is
+    not a factory address): a guess would spend a lockout try."""
     value = os.environ.get(ENV_PASSWORD)
     if value:
         return value
-    if hint is None:
+    if hint is None and factory_fresh:
         return prompter.secret(f"Appliance password for {user} "
                                f"(Enter: the factory password): ") or FACTORY_PASSWORD
+    if hint is None:
+        value = prompter.secret(f"Appliance password for {user} at {where}: ")
+        if value:
+            return value
+        raise BadInput(f"no password for {user} at {where}: set {ENV_PASSWORD} to the "
+                       f"appliance's password (or run on a terminal, to be asked); the "
+                       f"factory password is tried only on a factory address, as a guess "
+                       f"would spend a lockout try; nothing was sent to the appliance")
     if new_password:
         note(f"{hint.sentence()}: logging in with the new password ({ENV_NEW_PASSWORD})")
         return new_password
@@ -160,16 +184,20 @@ def current_password(prompter: Prompter, user: str, hint: PasswordHint | None,
                             f"Appliance password for {user}: ")
     if value:
         return value
-    raise BadInput(f"{sentence}: give that password in {ENV_PASSWORD} (the factory "
-                   f"password is not tried: it would spend a lockout try); nothing was changed")
+    raise BadInput(f"{sentence}: set {ENV_PASSWORD} to that password (or run on a terminal, "
+                   f"to be asked; the factory password is not tried: it would spend a lockout "
+                   f"try); nothing was sent to the appliance")
 
 
 def refused(exc: LoginFailed, hint: PasswordHint | None, password: str,
             new_password: str | None) -> LoginFailed:
     """``exc`` with its words completed for a terminal: how many tries are
-    left, and, when the password tried was the new one of a change that may
-    not have landed, that the factory password may still be in force."""
-    left = "" if exc.tries_left is None else f" ({exc.tries_left} tries left before lockout)"
+    left before lockout (once: the appliance's own words may already say how
+    many attempts remain), and, when the password tried was the new one of a
+    change that may not have landed, that the factory password may still be
+    in force."""
+    left = ("" if exc.tries_left is None or str(exc.tries_left) in str(exc)
+            else f" ({exc.tries_left} tries left before lockout)")
     more = ""
     if hint is not None and not hint.certain and password == new_password:
         more = (f"; {hint.sentence()}: if it did not, the factory password is still in "

@@ -43,7 +43,8 @@ MASK = "********"
 
 
 def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet: str | None,
-          driver: str, cable_nic: str | None = None, notes: Iterable[str] = (),
+          driver: str, macs: Iterable[str] = (), cable_nic: str | None = None,
+          notes: Iterable[str] = (),
           stopped: str | None = None, error: str | None = None,
           password_change_pending: bool = False) -> dict:
     """The report as a JSON-friendly dict (no secrets are ever passed in).
@@ -61,6 +62,7 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
             "serial": st.serial if st else "",
             "software_version": st.software_version if st else "",
             "certificate_sha256": fingerprint,
+            "macs": list(macs),         # what identifies it (verify finds this report by it)
             "cable_in": cable_nic,
         },
         "sheet": sheet,

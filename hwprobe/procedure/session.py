@@ -75,6 +75,7 @@ class BringupSession(Finding, LoggingIn):
     responder: "Responder | None" = None
     driver: "ApplianceDriver | None" = None
     fingerprint: str | None = None
+    mac_seen: str | None = None          # the MAC the laptop saw answer (probe or neighbours)
     login_outcome: "LoginOutcome | None" = None
     run_result: "RunResult | None" = None
     report_paths: tuple[Path, Path] | None = None
@@ -165,8 +166,38 @@ class BringupSession(Finding, LoggingIn):
             self.run_result = engine.partial_result(dry_run)
             raise
         self.run_result = result
+        if not dry_run:
+            self.record_certificate(result)
         self.stage = "done"
         return result
+
+    def record_certificate(self, result: "RunResult") -> None:
+        """Pin this appliance's certificate for each production address the
+        run set on it and read back: bringup put the address there, so the
+        next verify, survey, kit or failover on it trusts this appliance (a
+        pin of the box that had the address before is replaced, not taken
+        for a changed certificate). Over the local console no certificate is
+        known: nothing is recorded. Raises OSError (the state dir)."""
+        state = result.state_after
+        if not self.fingerprint or state is None:
+            return
+        from hwprobe.appliance import pins
+        from hwprobe.appliance.pinning import normalize_fingerprint, where
+        from hwprobe.constants import FACTORY_ADDRESSES
+        from hwprobe.procedure.engine import UNCHANGED, VERIFIED
+
+        held = {ip.address for ip in state.ips}
+        for step in result.steps:
+            after = step.after if step.area == "ip" and isinstance(step.after, dict) else {}
+            address = after.get("address")
+            if address and address in held and address not in FACTORY_ADDRESSES \
+                    and step.status in (VERIFIED, UNCHANGED):
+                key = where(address, self.target.https_port)     # as the web driver asks
+                if pins.pinned_fingerprint(key) != normalize_fingerprint(self.fingerprint):
+                    pins.pin_fingerprint(key, self.fingerprint)
+                    self.note(f"certificate of this appliance recorded for {address} "
+                              f"(SHA-256 {self.fingerprint}): verify, survey, kit and "
+                              f"failover there trust it")
 
     # --- the report ------------------------------------------------------------------------
     def write_report(self, *, sheet: str | None, error: BaseException | None = None
@@ -186,7 +217,8 @@ class BringupSession(Finding, LoggingIn):
         where = self.target.address or "-"
         if self.target.console:
             where = f"{where} (local console {self.target.console})"
-        rep = build(run, address=where, fingerprint=self.fingerprint, sheet=sheet,
+        rep = build(run, address=where, fingerprint=self.fingerprint, macs=self.macs(),
+                    sheet=sheet,
                     driver=getattr(self.driver, "kind", "console" if self.target.console
                                    else "web"),
                     cable_nic=nic, notes=notes,
@@ -200,6 +232,15 @@ class BringupSession(Finding, LoggingIn):
             self.unwritten_report = render(rep, self.secrets)[0]
             raise
         return self.report_paths
+
+    def macs(self) -> list[str]:
+        """Every MAC known of this appliance (lower case, sorted): the one the
+        laptop saw answer, and its NICs' as read from it. What identifies it
+        in its report, for ``verify`` to find the report again."""
+        found = {self.cable_mac or self.mac_seen or ""}
+        state = self.run_result.state_after if self.run_result else None
+        found.update(n.mac for n in (state.nics if state else []))
+        return sorted({m.lower() for m in found if m})
 
     # --- the end ------------------------------------------------------------------------------
     def close(self) -> None:

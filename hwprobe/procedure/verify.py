@@ -28,6 +28,7 @@ from hwprobe.procedure.engine import plan
 from hwprobe.settings.areas import AREAS
 from hwprobe.errors import ApplianceError, ValidationRefused
 from hwprobe.fsutil import atomic_write
+from hwprobe.appliance.pinning import normalize_fingerprint
 from hwprobe.appliance.state import Settings
 from hwprobe.appliance.webonly import UtilityAction, WebOnlyDriver
 
@@ -47,7 +48,10 @@ class VerifyResult:
     address: str
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
-    serial: str = ""            # as the appliance shows it (finds the run's report)
+    # what identifies the appliance (finds the report of the run that set it up)
+    serial: str = ""            # as the appliance shows it
+    fingerprint: str = ""       # its certificate's SHA-256
+    mac: str = ""               # the MAC the laptop saw answer, where it sees one
 
     @property
     def ok(self) -> bool:
@@ -58,8 +62,22 @@ class VerifyResult:
         return [c for c in self.checks if not c.reached]
 
     def to_json(self) -> dict:
-        return {"address": self.address, "serial": self.serial, "ok": self.ok, "seconds": round(self.seconds, 2),
-                "checks": [asdict(c) for c in self.checks]}
+        return {"address": self.address, "serial": self.serial,
+                "certificate_sha256": self.fingerprint, "mac": self.mac, "ok": self.ok,
+                "seconds": round(self.seconds, 2), "checks": [asdict(c) for c in self.checks]}
+
+    def is_of(self, appliance: dict) -> bool:
+        """Whether a run report's ``appliance`` record is this appliance: by the
+        MAC the laptop saw, where both know MACs; otherwise by certificate and
+        serial together. A serial alone never is: every box restored from one
+        sheet, or captured from one old appliance, may show the same."""
+        macs = [m.lower() for m in appliance.get("macs") or [] if isinstance(m, str)]
+        if self.mac and macs:
+            return self.mac.lower() in macs
+        cert = appliance.get("certificate_sha256") or ""
+        return bool(self.fingerprint and self.serial and isinstance(cert, str)
+                    and normalize_fingerprint(cert) == normalize_fingerprint(self.fingerprint)
+                    and appliance.get("serial") == self.serial)
 
 
 
@@ -88,11 +106,13 @@ def _answers(text: str) -> list[tuple[str, bool, str]]:
 
 
 def verify(driver: WebOnlyDriver, settings: Settings, address: str, *,
+           mac: str | None = None, fingerprint: str | None = None,
            on_check: Callable[[Check], None] | None = None, ntp_wait: float = 10.0) -> VerifyResult:
     """Run every check against the appliance behind ``driver`` (open and
-    logged in on the web interface); returns the VerifyResult. ``on_check``
-    hears each as it ends."""
-    result = VerifyResult(address)
+    logged in on the web interface); returns the VerifyResult. ``mac`` (the
+    one the laptop saw answer) and ``fingerprint`` (its certificate's), when
+    known, say which appliance it is. ``on_check`` hears each as it ends."""
+    result = VerifyResult(address, fingerprint=fingerprint or "", mac=(mac or "").lower())
     t0 = time.monotonic()
 
     def add(service: str, target: str, reached: bool, words: str) -> None:
@@ -193,8 +213,9 @@ def write_report(result: VerifyResult, *, sheet: str | None, secrets: Iterable[s
 def add_to_run_report(result: VerifyResult, *, run_report: Path | None = None,
                       directory: Path | None = None, secrets: Iterable[str] = ()) -> Path | None:
     """Add the checks to the run's report: ``run_report`` (its Markdown or JSON
-    path), else the newest run report of the same appliance serial. Returns
-    the JSON path updated, or None when there is no such report. ValueError
+    path), else the newest run report of this very appliance (``is_of``: its
+    MAC, or its certificate and serial; never the serial alone). Returns the
+    JSON path updated, or None when there is no such report. ValueError
     (nothing written) if a secret would be in it."""
     directory = directory or state_dir() / "reports"
     if run_report is not None:
@@ -206,7 +227,8 @@ def add_to_run_report(result: VerifyResult, *, run_report: Path | None = None,
                 rep = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            if rep.get("bringup_report") and rep.get("appliance", {}).get("serial") == result.serial:
+            if (isinstance(rep, dict) and rep.get("bringup_report")
+                    and isinstance(rep.get("appliance"), dict) and result.is_of(rep["appliance"])):
                 js = path
                 break
     if js is None or not js.exists():

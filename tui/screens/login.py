@@ -92,8 +92,10 @@ class LoginScreen(StepScreen):
         self.hint = None if logged_in else self._password_hint()
         self.changed_before = not logged_in and (
             "login" in resumed.get("done", []) or self.hint is not None)
+        bringup = self.session.bringup
         password = self.session.password or offered_password(
-            self.hint, changed_before=self.changed_before)
+            self.hint, changed_before=self.changed_before,
+            factory_fresh=bringup is None or bringup.may_be_factory_fresh(self.hint))
         with Vertical(classes="body"):
             with Horizontal(classes="row"):
                 if self.via_console:

@@ -70,7 +70,8 @@ class VerifyScreen(FramedScreen):
             # the pin per address and the MAC the probe saw
             production.responder = s.responder
             production.login(s.password or "")
-            result = verify(production.driver, s.settings, address, on_check=lambda c:
+            result = verify(production.driver, s.settings, address, mac=production.mac_seen,
+                            fingerprint=production.fingerprint, on_check=lambda c:
                             self.post_message(VerifyChecked(to_text(VerifyResult("", [c]))[0])))
         md, _ = write_report(result, sheet=s.sheet_path, secrets=[s.password or ""])
         add_to_run_report(result, run_report=s.report[0] if s.report else None,
