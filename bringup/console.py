@@ -18,12 +18,30 @@ class SimulatorLabExtras:
     def __init__(self, name: str):
         self.name = name
 
+    @property
+    def production(self) -> bool:
+        """The lab has a production network (False when the lab is gone)."""
+        from simulator import lab
+        from simulator.netns import LabError
+
+        try:
+            return bool(lab.get(self.name).production)
+        except LabError:
+            return False
+
     def move_cable(self, nic: str) -> None:
         from bringup.commands.lab import simulator_errors
         from simulator import lab
 
         with simulator_errors():
             lab.plug(self.name, nic)
+
+    def join_production(self) -> str:
+        from bringup.commands.lab import simulator_errors
+        from simulator import production
+
+        with simulator_errors():
+            return production.join(self.name)
 
     def console_device(self) -> str | None:
         from bringup.commands.lab import simulator_errors

@@ -145,6 +145,23 @@ def patch(name: str, nic: str, on: bool = True):
     return lab
 
 
+LAPTOP = "198.51.100.250/24"     # the laptop's address once it joins production
+
+
+def join(name: str) -> str:
+    """Give the lab laptop's port its address on the production network (as
+    the technician moves the laptop there after the cables); harmless to
+    repeat. Returns the address. LabError when there is no production network."""
+    lab = get(name)
+    if not lab.production:
+        raise LabError(f"lab {name!r} has no production network (lab up --production)")
+    have = ip("-n", lab.laptop_ns, "-4", "-o", "addr", "show", "dev", lab.laptop_iface,
+              check=False).stdout
+    if f" {LAPTOP} " not in have:
+        ip("-n", lab.laptop_ns, "addr", "add", LAPTOP, "dev", lab.laptop_iface)
+    return LAPTOP.split("/")[0]
+
+
 def stop(lab) -> None:
     """End the services (SIGTERM, then SIGKILL); the namespace goes with ``down``."""
     pids = list(((lab.production or {}).get("pids") or {}).values())

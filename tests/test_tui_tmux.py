@@ -8,18 +8,15 @@ down itself.
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import shutil
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from hwprobe.settings.sheet import load_sheet
+from tmux_helpers import Tmux, bringup_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "assets" / "example-sheet.toml"
@@ -27,62 +24,6 @@ NEW_PASSWORD = "Rack-42-Green"
 SMTP_PASSWORD = "relay-Pass1"
 
 pytestmark = [pytest.mark.lab, pytest.mark.tmux]
-
-
-class Tmux:
-    """One tmux server of the test's own (``-L``): nothing shared with another
-    test, a parallel worker or a person's tmux on the same machine."""
-
-    def __init__(self, socket: str, name: str):
-        self.socket, self.name = socket, name
-
-    def run(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              check=True).stdout
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.run("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.name)
-
-    def wait(self, text: str, timeout: float = 45.0) -> str:
-        deadline = time.monotonic() + timeout
-        shown = ""
-        while time.monotonic() < deadline:
-            try:
-                shown = self.screen()
-            except subprocess.CalledProcessError:
-                break
-            if text in shown:
-                return shown
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never showed; the pane:\n{shown}")
-
-    def wait_typing_in(self, label: str, timeout: float = 45.0) -> None:
-        """Block until the terminal cursor is on the row of the field labelled
-        ``label``: the console puts it in a field that takes the focus on a
-        drawn screen (a screen's first field is focused before it is drawn, so
-        there the cursor says nothing). Keys sent before that could still land
-        in the previous field: Enter moves the focus only once the console has
-        handled it, and keys already queued go first."""
-        deadline = time.monotonic() + timeout
-        shown, cursor = "", -1
-        while time.monotonic() < deadline:
-            shown = self.screen()
-            rows = [n for n, line in enumerate(shown.splitlines())
-                    if line.strip().startswith(label + " ") or line.strip() == label]
-            cursor = int(self.run("display-message", "-p", "-t", self.name, "#{cursor_y}"))
-            if cursor in rows:
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"the cursor never went to {label!r} (it is on row {cursor}); "
-                             f"the pane:\n{shown}")
-
-
-def _bringup() -> str:
-    path = Path(sys.executable).with_name("bringup")
-    return str(path) if path.exists() else shutil.which("bringup") or "bringup"
 
 
 def _lan0(ns: str) -> dict:
@@ -104,7 +45,7 @@ def test_demo_in_tmux_at_80x24_on_a_linux_console_from_start_to_done(tmp_path, s
     log = tmp_path / "demo.log"
     # script(1) keeps the console on a terminal (a pipe to tee would not be one,
     # and bringup refuses to draw into a pipe) while it records every byte
-    demo = (f"env TERM=linux BRINGUP_STATE_DIR={state_dir} {_bringup()} demo --name {name} "
+    demo = (f"env TERM=linux BRINGUP_STATE_DIR={state_dir} {bringup_command()} demo --name {name} "
             f"--appliance-address 169.254.1.4 --keep-lab")
     command = f"script -qfec {shlex.quote(demo)} {log}; sleep 30"
     t = Tmux(session, session)
@@ -151,6 +92,10 @@ def test_demo_in_tmux_at_80x24_on_a_linux_console_from_start_to_done(tmp_path, s
     assert NEW_PASSWORD not in shots["login"] and "*************" in shots["login"]
     assert "Step 6 of 7: Restore" in shots["restore"]
     assert "Step 7 of 7: Done" in shots["done"]
+    # this demo has no production network: Done says so instead of offering verify
+    done = " ".join(shots["done"].split())
+    assert "needs a production network" in done and "bringup demo --production" in done
+    assert "Verify after" not in done
     sheet = load_sheet(SHEET)
     addresses = {ip["address"] for ip in state["ips"]}
     assert {ip.address for ip in sheet.ips} <= addresses

@@ -4,6 +4,7 @@ Imports no Textual at module level: ``bringup probe --help`` must stay fast.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -17,20 +18,45 @@ def register(sub, root) -> None:
     p = sub.add_parser(
         "demo",
         help="the console against a simulated appliance in a lab (needs root)",
-        description="Start a lab (a simulated appliance in network namespaces), run the "
-                    "console inside its laptop namespace, and take the lab down on exit.",
+        description=DEMO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--name", default="demo", help="lab name (default: demo)")
     p.add_argument("--appliance-address", default="169.254.1.3",
                    help="factory address the simulated appliance answers on (default: 169.254.1.3)")
-    p.add_argument("--answers-on", default="nic1", choices=("nic1", "nic2", "both"))
-    p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"))
+    p.add_argument("--answers-on", default="nic1", choices=("nic1", "nic2", "both"),
+                   help="which of the appliance's NICs answer on the factory address "
+                        "(default: nic1); nic2 with the cable in NIC1 practises moving the cable")
+    p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"),
+                   help="which NIC the laptop's cable is in at the start (default: nic1)")
+    p.add_argument("--production", action="store_true",
+                   help="add the production network (DNS, NTP, syslog and e-mail servers at "
+                        "the example sheet's addresses, both NICs cabled to it), so Done can "
+                        "verify the restored services")
     p.add_argument("--shell", action="store_true",
                    help="open a shell in the laptop namespace instead of the console")
     p.add_argument("--keep-lab", action="store_true",
                    help="leave the lab up when the console ends (take it down with "
                         "`bringup lab down --name NAME`)")
     p.set_defaults(handler=_demo)
+
+
+DEMO_HELP = """\
+Practise on a simulated appliance: start a lab (the appliance in network
+namespaces, cabled to a simulated laptop port, lan0), run the console inside
+the lab's laptop namespace with the example sheet, and take the lab down when
+the console ends.
+
+Every demo starts from a factory-fresh appliance (password: password) with new
+MACs, and keeps its journals, pins and reports in a state directory of its
+own, emptied at each start (STATE/demo/NAME; the field's state is never read
+or written). In the console, ^p lists the demo's extras: "Demo lab: move the
+cable to NIC2" is the technician moving the patch cable.
+
+examples:
+  sudo bringup demo
+  sudo bringup demo --answers-on nic2          # practise moving the cable
+  sudo bringup demo --production               # verify after the cables move
+"""
 
 
 HEADLESS_HINT = """\
@@ -84,6 +110,23 @@ def _example_sheet() -> str:
     return str(Path(bringup_assets.__file__).with_name("example-sheet.toml"))
 
 
+def demo_state_dir(name: str):
+    """The demo's own state directory (STATE/demo/NAME), emptied: practice
+    never meets the field's run journals, certificate pins, reports or the
+    console's "continue where you left off", nor an earlier demo's. Returns
+    its path. Raises StateDirUnusable when it cannot be made."""
+    import shutil
+
+    from hwprobe.constants import state_dir
+    from hwprobe.procedure.argcheck import check_state_dir
+
+    path = state_dir() / "demo" / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_state_dir(path)
+    return path
+
+
 def _demo(args) -> int:
     from bringup.commands.lab import simulator_errors
 
@@ -96,12 +139,26 @@ def _demo_in_lab(args) -> int:
     from bringup.commands.lab import describe
 
     labmod.down(args.name)  # a demo left over from a crash
+    practice = demo_state_dir(args.name)
+    relay = None
+    if args.production:
+        import secrets
+
+        # the lab's relay and the console share it: nobody reads a root-only file to practise
+        relay = os.environ.get("BRINGUP_SMTP_PASSWORD") or secrets.token_urlsafe(12)
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
-                    answers_on=args.answers_on, plug=args.plug)
+                    answers_on=args.answers_on, plug=args.plug,
+                    production=("nic1", "nic2") if args.production else None,
+                    smtp_password=relay)
     try:
         print(describe(lab), flush=True)
+        print(f"  demo state           {practice} (emptied at each demo; the field's "
+              f"journals, pins and reports are not used)", flush=True)
         env = dict(os.environ)
         env["BRINGUP_LAB"] = lab.name
+        env["BRINGUP_STATE_DIR"] = str(practice)
+        if relay:
+            env["BRINGUP_SMTP_PASSWORD"] = relay
         if not args.shell:
             argv = [sys.executable, "-m", "bringup", "--lab", lab.name]
             if not getattr(args, "sheet", None):

@@ -48,6 +48,9 @@ class DoneScreen(StepScreen):
                      + (f" (password changed as {s.username})" if s.password else ""))
         if s.report:
             lines.append(f"Report: {s.report[0]}")
+        if not self.can_verify():
+            lines.append("Verify (v) needs a production network to reach the restored "
+                         "services: this demo has none (`bringup demo --production` adds one).")
         steps = ["Next steps:"] + [f" {i}. {text}" for i, text in enumerate(NEXT_STEPS, 1)]
         with VerticalScroll(classes="body"):
             yield Static("\n".join(lines), id="summary", markup=False)
@@ -90,6 +93,17 @@ class DoneScreen(StepScreen):
         self.query_one("#port", Static).update(
             f"Laptop port {message.iface} given back as it was. You can unplug it.")
         self.say("Done. Enter leaves bringup.", "success")
+
+    def can_verify(self) -> bool:
+        """Verify is offered where there is a production network: always in
+        the field, in a demo only when its lab has one."""
+        extras = self.app.options.extras
+        return extras is None or bool(extras.production)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "verify":
+            return self.can_verify()
+        return super().check_action(action, parameters)
 
     def action_verify(self) -> None:
         """Once the cables have moved: the appliance tests each restored service."""

@@ -2,7 +2,9 @@
 
 The table fills in as answers arrive. When nothing answers, the technician is
 told which NIC to move the cable to, and the search starts again by itself as
-soon as the cable is back in (carrier returns on the laptop port).
+soon as the cable is back in (carrier returns on the laptop port). In a demo
+the screen says how the simulated cable is moved: m, or ^p and "Demo lab:
+move the cable to NIC2".
 The search is the bring-up session's (``BringupSession.probe``), the one
 ``bringup probe`` and ``bringup apply`` use; which answer is offered first
 and which NIC to try next are the procedure's (hwprobe/procedure/finding.py).
@@ -42,6 +44,8 @@ class FindScreen(StepScreen):
         Binding("enter", "next", "Log in", id="next", key_display="Enter", priority=True),
         Binding("r", "probe_again", "Search again", id="probe-again"),
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
+        # a demo only: what a technician does by hand in the field
+        Binding("m", "move_cable", "Move the cable (demo)", id="demo-move-cable"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -154,12 +158,19 @@ class FindScreen(StepScreen):
         tried = self.session.cable_nic
         other = other_nic(tried)
         self.session.cable_nic = other
+        demo = ""
+        if self.app.options.extras is not None:
+            # nobody stands at a simulated appliance: say how the demo moves it
+            demo = (f"\nDemo lab: press m to move the cable to {other.upper()} (or ^p, then "
+                    f"'Demo lab: move the cable to {other.upper()}').")
         self.query_one("#advice", Static).update(
             f"Nothing answered through {tried.upper()}.\n"
             f"Move the cable on the appliance from {tried.upper()} to {other.upper()} "
             f"(the other port). The search starts again by itself when the cable is back in."
+            + demo
         )
-        self.say(f"Waiting for the cable in {other.upper()}... (r: search now; ^o: use the "
+        self.say(f"Waiting for the cable in {other.upper()}... ("
+                 + ("m: move it; " if demo else "") + "r: search now; ^o: use the "
                  "local console)", "warning")
         self.watch_cable()
 
@@ -222,6 +233,8 @@ class FindScreen(StepScreen):
     def check_action(self, action: str, parameters):
         if action == "use_console":
             return self.no_https
+        if action == "move_cable":
+            return self.app.options.extras is not None
         return super().check_action(action, parameters)
 
     # --- demo lab: move the cable without leaving the console ---------------------------
@@ -234,6 +247,13 @@ class FindScreen(StepScreen):
                 yield SystemCommand(f"Demo lab: move the cable to {nic.upper()}",
                                     "The simulated technician moves the patch cable",
                                     lambda nic=nic: self.move_lab_cable(nic))
+
+    def action_move_cable(self) -> None:
+        """Demo only: move the lab's cable to the NIC the search asks for (the
+        other one, once nothing answered), as the technician would by hand."""
+        if self.app.options.extras is not None:
+            self.say(f"Demo lab: moving the cable to {self.session.cable_nic.upper()}...")
+            self.move_lab_cable(self.session.cable_nic)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab")
     def move_lab_cable(self, nic: str) -> None:

@@ -1,6 +1,8 @@
 """After the cables move: the appliance proves each restored service works.
 
-Offered on the Done screen (v). Logs in on the production address with the
+Offered on the Done screen (v) where there is a production network (in a
+demo, only with ``bringup demo --production``: there the simulated
+technician's laptop joins it first). Logs in on the production address with the
 password of this run, pinned to the certificate the run trusted, and shows
 each check as hwprobe.procedure.verify runs it: reached or NOT REACHED, in the
 appliance's own words. The verify report is written beside the run's report.
@@ -64,6 +66,12 @@ class VerifyScreen(FramedScreen):
         from hwprobe.procedure.verify import VerifyResult, add_to_run_report, to_text, verify, write_report
 
         s = self.session
+        extras = self.app.options.extras
+        if extras is not None:
+            # a demo: the simulated technician moves the laptop to production
+            joined = extras.join_production()
+            self.post_message(VerifyChecked(f"Demo lab: the laptop joined the production "
+                                            f"network as {joined}."))
         with BringupSession(Target(address=address, user=s.username,
                                    handle_signals=False)) as production:
             # pinned to the certificate this run trusted: the session keeps

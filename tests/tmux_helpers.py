@@ -1,0 +1,66 @@
+"""A tmux server of a test's own, for driving the console as a technician
+does: in a real terminal of a given size, by keys, reading the screen."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class Tmux:
+    """One tmux server of the test's own (``-L``): nothing shared with another
+    test, a parallel worker or a person's tmux on the same machine."""
+
+    def __init__(self, socket: str, name: str):
+        self.socket, self.name = socket, name
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              check=True).stdout
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.run("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name)
+
+    def wait(self, text: str, timeout: float = 45.0) -> str:
+        deadline = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < deadline:
+            try:
+                shown = self.screen()
+            except subprocess.CalledProcessError:
+                break
+            if text in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never showed; the pane:\n{shown}")
+
+    def wait_typing_in(self, label: str, timeout: float = 45.0) -> None:
+        """Block until the terminal cursor is on the row of the field labelled
+        ``label``: the console puts it in a field that takes the focus on a
+        drawn screen (a screen's first field is focused before it is drawn, so
+        there the cursor says nothing). Keys sent before that could still land
+        in the previous field: Enter moves the focus only once the console has
+        handled it, and keys already queued go first."""
+        deadline = time.monotonic() + timeout
+        shown, cursor = "", -1
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            rows = [n for n, line in enumerate(shown.splitlines())
+                    if line.strip().startswith(label + " ") or line.strip() == label]
+            cursor = int(self.run("display-message", "-p", "-t", self.name, "#{cursor_y}"))
+            if cursor in rows:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the cursor never went to {label!r} (it is on row {cursor}); "
+                             f"the pane:\n{shown}")
+
+
+def bringup_command() -> str:
+    """The ``bringup`` this test run uses (the venv's entry point)."""
+    path = Path(sys.executable).with_name("bringup")
+    return str(path) if path.exists() else shutil.which("bringup") or "bringup"
