@@ -29,6 +29,10 @@ from .labfile import get, save
 from .netns import LabError, in_netns, ip, new_ns, stop_processes, sysctl
 
 READY_SECONDS = 15.0
+# each service as a message names it, and its log in the production folder
+SERVICE_NAMES = {"dnsmasq": "DNS server (dnsmasq)", "chronyd": "NTP server (chronyd)",
+                 "rsyslog": "syslog server (rsyslog)", "smtp": "e-mail relay (aiosmtpd)"}
+LOGS = {"rsyslog": "rsyslog.log", "smtp": "smtp.log"}
 
 
 def prod_ns(name: str) -> str:
@@ -42,7 +46,7 @@ def build(lab, nics: tuple[str, ...] = ("nic1", "nic2"), smtp_password: str | No
     ns = prod_ns(lab.name)
     d = Path(lab.dir) / "production"
     d.mkdir(parents=True, exist_ok=True)
-    for binary in ("dnsmasq", "chronyd", "rsyslogd"):
+    for binary in ("dnsmasq", "chronyd", "rsyslogd", "aiosmtpd"):
         try:
             services.tool(binary)
         except services.ServiceMissing as exc:
@@ -103,23 +107,29 @@ def _wait_ready(ns: str, d: Path, procs: dict) -> None:
                             for p in (587, 465)),
     }
     waiting = dict(checks)
+    dead = None
     deadline = time.monotonic() + READY_SECONDS
-    while waiting and time.monotonic() < deadline:
+    while waiting and dead is None and time.monotonic() < deadline:
         for key in list(waiting):
             if procs[key].poll() is not None:
+                dead = key
                 break
             with in_netns(ns):
                 if waiting[key]():
                     del waiting[key]
         else:
             time.sleep(0.05)
-            continue
-        break
-    if waiting:
-        key = next(iter(waiting))
-        log = d / {"rsyslog": "rsyslog.log"}.get(key, f"{key}.log")
-        tail = log.read_text()[-1200:] if log.exists() else ""
-        raise LabError(f"the production network's {key} did not get ready; its log ends:\n{tail}")
+    if dead is None and not waiting:
+        return
+    # name the one that failed (the one that died, else the first still waited
+    # for), with its own log: an empty log of another service says nothing
+    key = dead or next(iter(waiting))
+    log = d / LOGS.get(key, f"{key}.log")
+    tail = log.read_text(errors="replace")[-1200:].strip() if log.exists() else ""
+    what = (f"stopped at start (exit status {procs[key].returncode})" if dead
+            else f"did not get ready within {READY_SECONDS:.0f} s")
+    raise LabError(f"the production network's {SERVICE_NAMES[key]} {what}; its log {log} "
+                   f"ends:\n{tail or '(empty)'}")
 
 
 def patch_nic(lab, nic: str, on: bool = True) -> None:

@@ -55,7 +55,17 @@ class ServiceMissing(RuntimeError):
 
 
 def tool(name: str) -> str:
-    """Path of ``dnsmasq``, ``rsyslogd`` or ``chronyd``; ServiceMissing says how to get it."""
+    """Path of ``dnsmasq``, ``rsyslogd`` or ``chronyd``, or of the ``aiosmtpd``
+    package the relay runs on; ServiceMissing says how to get it."""
+    if name == "aiosmtpd":
+        import importlib.util
+
+        spec = importlib.util.find_spec("aiosmtpd")
+        if spec is None or not spec.origin:
+            raise ServiceMissing("the e-mail relay needs the Python package aiosmtpd, one of "
+                                 "bringup's dependencies: reinstall bringup (pip install "
+                                 "bringup, or the dist/bringup file, which holds it)")
+        return spec.origin
     if name == "chronyd":
         for path in (CHRONY_ROOT / "usr/sbin/chronyd", Path(shutil.which("chronyd") or "/-")):
             if path.is_file():

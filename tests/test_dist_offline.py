@@ -1,6 +1,6 @@
 """dist/bringup, the one-file bundle, on a laptop with no network, no pip, no
-ensurepip and no compiler: `--version`, a lab made from the bundle, a probe and
-a headless apply, all from the file. `make test` builds the bundle first.
+ensurepip and no compiler: `--version`, a lab with its production network made
+from the bundle, a probe, a headless apply and a verify, all from the file. `make test` builds the bundle first.
 
 "No network" is a fresh network namespace (`unshare -n`, only a down loopback)
 or the lab's laptop namespace (only the cable to the simulated appliance).
@@ -121,22 +121,26 @@ def test_bundle_offline_cannot_reach_anything(tmp_path):
     assert r.returncode != 0
 
 
-def test_bundle_makes_a_lab_probes_and_applies_offline(tmp_path):
+def test_bundle_makes_a_lab_with_production_probes_applies_and_verifies_offline(tmp_path):
     bundle = _bundle()
     from simulator import lab as labmod
 
     name = f"d{uuid.uuid4().hex[:6]}"
     try:
         # `ip netns add` works from an unshared network namespace; the lab is
-        # created by the bundle's own simulator (as in training on the laptop)
+        # created by the bundle's own simulator (as in training on the laptop),
+        # with the production network the README shows: its e-mail relay runs
+        # on the bundle's own aiosmtpd
         r = subprocess.run(["unshare", "-n", str(bundle), "lab", "up", "--name", name,
-                            "--appliance-address", ADDR],
+                            "--appliance-address", ADDR, "--production"],
                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
                                 "PEX_ROOT": str(tmp_path / "pex-root"),
-                                "HOME": str(tmp_path)},
+                                "HOME": str(tmp_path),
+                                "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD},
                            cwd=tmp_path, capture_output=True, text=True, timeout=240,
                            stdin=subprocess.DEVNULL)
         assert r.returncode == 0, r.stderr[-2000:]
+        assert "production network" in r.stdout and "Traceback" not in r.stderr
         laptop = f"{name}-laptop"
         r = offline(tmp_path, [str(bundle), "probe", "--iface", "lan0", "--json"], netns=laptop)
         assert r.returncode == 0, r.stderr[-2000:]
@@ -148,6 +152,20 @@ def test_bundle_makes_a_lab_probes_and_applies_offline(tmp_path):
         assert r.returncode == 0, r.stderr[-2000:] + r.stdout[-2000:]
         out = json.loads(r.stdout)
         assert out["ok"], out
+        # the cables move: the laptop joins the production network, and the
+        # appliance proves its services from there (the relay holds the mail)
+        subprocess.run(["ip", "-n", laptop, "addr", "add", "198.51.100.250/24", "dev", "lan0"],
+                       check=True)
+        r = offline(tmp_path, [str(bundle), "verify", "--sheet", str(EXAMPLE), "--address",
+                               "198.51.100.20", "--json"], netns=laptop,
+                    env_extra={"BRINGUP_PASSWORD": NEW_PASSWORD})
+        assert r.returncode == 0, r.stderr[-2000:] + r.stdout[-2000:]
+        verified = json.loads(r.stdout)
+        assert verified["ok"] and verified["run_report"], verified
+        from simulator import production
+
+        assert [m["rcpt_tos"] for m in production.received_mail(labmod.get(name))] == [
+            ["noc@example.net"]]
         log = (tmp_path / "state" / "bringup.log").read_text()     # the run log, from the file
         assert "start: bringup apply" in log and "end: exit status 0" in log
         # the man page and completion the build wrote from the parser, shipped in the file

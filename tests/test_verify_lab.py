@@ -289,3 +289,24 @@ def test_verify_writes_into_this_appliances_report_not_another_with_the_same_ser
     assert "## Verify on 198.51.100.20: every service reached" in ours.with_suffix(".md").read_text()
     assert "verify" not in json.loads(theirs.read_text())
     assert theirs.with_suffix(".md").read_text() == "# another appliance's report\n"
+
+
+def test_a_production_service_that_dies_at_start_is_named_with_its_own_log(make_lab,
+                                                                            monkeypatch):
+    """The e-mail relay dying at start (as it did without aiosmtpd) is named, with
+    its log's last lines, not another service's empty log; the lab is removed."""
+    from simulator import services
+    from simulator.netns import LabError
+
+    def dying_relay(ns, d, certs, password_file):
+        return services._popen(ns, [sys.executable, "-c", "import sys; sys.exit("
+                                    "'relay: cannot bind 198.51.100.25:587')"], d / "smtp.log")
+
+    monkeypatch.setattr(services, "start_smtp", dying_relay)
+    with pytest.raises(LabError) as caught:
+        make_lab(production=("nic1",), smtp_password=SMTP_PASSWORD)
+    text = str(caught.value)
+    assert text.startswith("the production network's e-mail relay (aiosmtpd) stopped at start "
+                           "(exit status 1); its log "), text
+    assert "smtp.log ends:\nrelay: cannot bind 198.51.100.25:587" in text
+    assert "rsyslog" not in text
