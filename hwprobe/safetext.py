@@ -24,8 +24,11 @@ import unicodedata
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
 # anywhere: what makes emphasis, code, links, HTML or a table cell's end
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<|~])")
-# only at the start of a line or list item: a heading, quote, list or rule
-_MD_LEADING = re.compile(r"^(\s*|\s*\d+)((?<=\d)[.)]|(?<!\d)[#>+\-=!])")
+# only at the start of a line or list item, and only where it would make one:
+# a numbered item ("1. ", so "169.254.1.3" stays as it reads), a heading or a
+# bullet ("# ", "- ", "+ "), a quote, a rule or an image
+_MD_LEADING = re.compile(r"^(\s*|\s*\d+)((?<=\d)[.)](?=\s|$)|(?<!\d)[#+\-](?=[\s#+\-]|$)"
+                         r"|(?<!\d)[>=!])")
 
 
 def _unsafe(ch: str) -> bool:
@@ -64,8 +67,9 @@ def shown_lines(text) -> str:
 def markdown(text) -> str:
     """``shown(text)`` with Markdown punctuation escaped, for the report's
     text and table cells: no emphasis, code, link, HTML or table pipe, and
-    no heading, quote or list at its start. Plain words, dots, dashes and
-    parentheses inside stay as they are. Never raises."""
+    no heading, quote or list at its start. Plain words, dots (an address
+    reads as itself), dashes and parentheses inside stay as they are. Never
+    raises."""
     return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", shown(text)), count=1)
 
 

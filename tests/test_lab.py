@@ -61,6 +61,52 @@ def test_lab_up_on_nic2_answers_only_through_nic2_and_down_leaves_nothing():
     assert cli("lab", "down", "--name", name).returncode == 0      # safe to repeat
 
 
+def test_lab_up_quiet_says_only_that_it_is_up():
+    name = f"tq{uuid.uuid4().hex[:4]}"
+    try:
+        r = cli("lab", "up", "--name", name, "-q")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == f"lab {name} is up\n", r.stdout
+    finally:
+        cli("lab", "down", "--name", name)
+
+
+def test_a_pair_lab_says_how_to_give_failover_its_api_client_without_showing_the_secret():
+    """Made without an API client, the pair's lab prints the variables
+    `bringup failover` reads, set from its root-only secret file; pasted into a
+    shell as printed, they let `failover status` in."""
+    name = f"tp{uuid.uuid4().hex[:4]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRINGUP_API")}
+    try:
+        r = subprocess.run([sys.executable, "-m", "bringup", "lab", "up", "--name", name,
+                            "--pair"], capture_output=True, text=True, timeout=120,
+                           env=dict(env, PYTHONPATH=str(ROOT)))
+        assert r.returncode == 0, r.stderr
+        secret_file = Path(f"/run/bringup-lab/{name}/api-secret")
+        secret = secret_file.read_text().strip()
+        assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+        assert secret not in r.stdout
+        export = next(line.strip() for line in r.stdout.splitlines()
+                      if line.strip().startswith("export BRINGUP_API_CLIENT_ID="))
+        assert export == (f'export BRINGUP_API_CLIENT_ID=drill BRINGUP_API_SECRET='
+                          f'"$(sudo cat {secret_file})"')
+        lab = labmod.get(name)
+        subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", "198.51.100.254/24", "dev",
+                        "lan0"], check=True)
+        status = subprocess.run(
+            # (root here, and no sudo installed: a shell function stands in for it)
+            ["sh", "-c", f'sudo() {{ "$@"; }}; {export}; ip netns exec {lab.laptop_ns} '
+                         f"{sys.executable} -m bringup failover status --address 198.51.100.21"],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+            env=dict(env, PYTHONPATH=str(ROOT), BRINGUP_STATE_DIR=str(Path(lab.dir) / "st")))
+        assert status.returncode == 0, status.stderr
+        # role and health, the last sync said once ("never", not "never (never)")
+        assert "role backup" in status.stdout and "last data sync never" in status.stdout
+        assert "never (never)" not in status.stdout
+    finally:
+        cli("lab", "down", "--name", name)
+
+
 def test_lab_down_cleans_a_lab_whose_processes_died(make_lab):
     lab = make_lab()
     os.kill(lab.sim_pid, 9)

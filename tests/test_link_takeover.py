@@ -295,12 +295,15 @@ def test_networkmanager_installed_but_not_running_here_is_not_asked(lab, state_d
     from simulator.lab import in_netns
 
     log = stand_in_nmcli(tmp_path, monkeypatch, "connected")
+    said: list[str] = []
     with in_netns(lab.laptop_ns):
-        with Takeover("lan0") as held:
+        with Takeover("lan0", on_note=said.append) as held:
             assert journal.load("lan0").networkmanager is False
     assert not log.exists()                  # nmcli never ran
     assert "NetworkManager is installed but not running" in " ".join(held.notes)
     assert "nothing to hand off" in " ".join(held.notes)
+    # kept for the run log, not said: nothing was done the technician must know
+    assert "NetworkManager" not in " ".join(said), said
 
 
 def test_without_networkmanager_the_takeover_says_so_and_goes_on(lab, state_dir, monkeypatch,

@@ -44,3 +44,17 @@ def test_the_report_shows_appliance_text_as_data_and_keeps_the_real_string_in_js
     assert SECRET not in text and "p\\|a\\*ss\\[w\\]ord!" not in text and "********" in text
     data = json.loads(js.read_text())
     assert data["appliance"]["model"] == "B400" + SPOOF      # JSON keeps the real string
+
+
+def test_addresses_read_as_themselves_in_the_markdown_report_and_list_marks_are_escaped(
+        tmp_path):
+    """Read as plain text (a technician's pager, a ticket), an address is not
+    ``169\\.254.1.3``; what would start a list or heading is still escaped."""
+    rep = build(None, address="169.254.1.3", fingerprint=None, sheet="site.toml",
+                driver="web", notes=["198.51.100.20 answered", "1. not a list", "- nor this",
+                                     "## nor a heading"])
+    text = write_report(rep, directory=tmp_path)[0].read_text()
+    assert "- appliance: 169.254.1.3 via web" in text
+    assert "- 198.51.100.20 answered" in text and "\\." not in text.replace("1\\. not", "")
+    assert "- 1\\. not a list" in text and "- \\- nor this" in text
+    assert "- \\## nor a heading" in text

@@ -176,6 +176,16 @@ def test_install_extras_puts_the_man_page_and_completion_under_the_prefix(tmp_pa
     assert (tmp_path / "share/zsh/site-functions/_bringup").read_text().startswith("#compdef")
     r = _run(tmp_path / "state", "install-extras", "--prefix", str(tmp_path / "nowhere"))
     assert r.returncode == 2 and "no such folder" in r.stderr
+    # and the way back: exactly its three files go; one that is not bringup's stays
+    zsh = tmp_path / "share/zsh/site-functions/_bringup"
+    zsh.write_text("#compdef somebody-else\n")
+    r = _run(tmp_path / "state", "install-extras", "--remove", "--prefix", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert not man.exists() and not (tmp_path / "share/bash-completion/completions/bringup").exists()
+    assert zsh.read_text() == "#compdef somebody-else\n" and "left alone" in r.stdout
+    assert (tmp_path / "share/man/man1").is_dir()          # the folders stay
+    r = _run(tmp_path / "state", "install-extras", "--remove", "--prefix", str(tmp_path))
+    assert r.returncode == 0 and "not installed" in r.stdout
 
 
 def _exit_statuses_in_code() -> set[int]:

@@ -323,6 +323,19 @@ def test_resume_offer_is_ascii(fixed_hardware):
     _assert_ascii(lines, app)
 
 
+def test_a_port_named_with_iface_that_is_not_here_is_said_not_silently_replaced(
+        fixed_hardware):
+    app = make_app(["--console-profile", "--sheet", SHEET, "--iface", "eth9"])
+    app.options.resume = False
+
+    async def prepare(pilot):
+        await goto("port")(pilot)
+
+    lines = asyncio.run(_ascii_check(app, prepare))
+    text = " ".join(" ".join(lines).split())
+    assert "--iface eth9: no such Ethernet port on this laptop (ports: eth0, eth1, wlan0)" in text
+
+
 def test_default_profile_keeps_textual_look_and_no_filter(fixed_hardware):
     app = make_app(["--no-console-profile"])
     assert not app.profile.console

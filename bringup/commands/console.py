@@ -21,7 +21,7 @@ def register(sub, root) -> None:
         description=DEMO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--name", default="demo", help="lab name (default: demo)")
-    p.add_argument("--appliance-address", default="169.254.1.3",
+    p.add_argument("--appliance-address", default="169.254.1.3", metavar="169.254.1.X",
                    help="factory address the simulated appliance answers on (default: 169.254.1.3)")
     p.add_argument("--answers-on", default="nic1", choices=("nic1", "nic2", "both"),
                    help="which of the appliance's NICs answer on the factory address "

@@ -22,6 +22,8 @@ carries, under PREFIX (default /usr/local):
   PREFIX/share/bash-completion/completions/bringup  (bash, from the next shell)
   PREFIX/share/zsh/site-functions/_bringup          (zsh, from the next shell)
 Run it again after installing a newer bringup. Needs root for /usr/local.
+--remove takes those three files away again (only those: the folders stay,
+and a file there that is not bringup's is left alone).
 """
 
 
@@ -43,6 +45,8 @@ def register(sub, root) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     i.add_argument("--prefix", default="/usr/local", metavar="DIR",
                    help="install under DIR (default /usr/local)")
+    i.add_argument("--remove", action="store_true",
+                   help="remove what install-extras wrote under DIR instead")
     i.set_defaults(handler=lambda args: _install(args, whole))
 
 
@@ -67,6 +71,8 @@ def _install(args, whole) -> int:
     prefix = Path(args.prefix)
     if not prefix.is_dir():
         raise BadInput(f"--prefix {prefix}: no such folder")
+    if args.remove:
+        return _remove(prefix)
     written = []
     for rel, name in INSTALLED:
         path = prefix / rel
@@ -84,4 +90,34 @@ def _install(args, whole) -> int:
             raise BringupError(f"cannot write {path} ({exc.strerror})") from None
         written.append(str(path))
         print(f"installed {path}")
+    return 0
+
+
+# what marks each file as bringup's own (a newer bringup's text differs)
+MARKS = {"bringup.1": ".TH BRINGUP", "bringup.bash": "_bringup", "_bringup": "#compdef bringup"}
+
+
+def _remove(prefix: Path) -> int:
+    """Remove the files ``install-extras`` writes under ``prefix``; a file of
+    that name that is not bringup's is left alone and named. Returns 0."""
+    for rel, name in INSTALLED:
+        path = prefix / rel
+        try:
+            text = path.read_text(errors="replace")
+        except FileNotFoundError:
+            print(f"not installed: {path}")
+            continue
+        except OSError as exc:
+            raise BringupError(f"cannot read {path} ({exc.strerror})") from None
+        if MARKS[name] not in text:
+            print(f"left alone (not bringup's): {path}")
+            continue
+        try:
+            path.unlink()
+        except PermissionError:
+            raise NeedsPrivileges(f"cannot remove {path}: run `sudo bringup install-extras "
+                                  f"--remove`") from None
+        except OSError as exc:
+            raise BringupError(f"cannot remove {path} ({exc.strerror})") from None
+        print(f"removed {path}")
     return 0

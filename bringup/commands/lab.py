@@ -239,7 +239,13 @@ def _up(args) -> int:
             labmod.down(lab.name)
             raise
         lab = labmod.get(lab.name)
-    print(json.dumps(lab.to_json(), indent=2) if args.json else describe(lab))
+    if args.json:
+        print(json.dumps(lab.to_json(), indent=2))
+    else:
+        from bringup import runlog
+
+        # -q: the result alone (`bringup lab status` shows the rest)
+        print(f"lab {lab.name} is up" if runlog.quiet() else describe(lab))
     return 0
 
 

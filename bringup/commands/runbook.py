@@ -30,8 +30,9 @@ so and send nothing; else make it primary through the command API
                      old primary to answer and disconnects its users; leave it
                      off when the primary is down (the procedure's default).
 
-The API client (id and secret, /login > Management > API Configuration) comes
-from BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET or a prompt.
+Both status and promote log in with an API client (id and secret, /login >
+Management > API Configuration): BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET, or
+asked at the terminal.
 
 exit status: 0 done, 1 the appliance refused or did not answer, 2 bad input
 """
@@ -73,7 +74,8 @@ def register(sub, root) -> None:
                        description=FAILOVER_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     fsub = f.add_subparsers(dest="failover_command", metavar="ACTION", required=True)
-    for name, text in (("status", "show role and health"), ("promote", "make this appliance primary")):
+    for name, text in (("status", "show role and health (needs the API client)"),
+                       ("promote", "make this appliance primary (needs the API client)")):
         p = fsub.add_parser(name, help=text)
         p.add_argument("--address", required=True, help="the appliance (the backup, to promote)")
         p.add_argument("--port", type=int, default=443, help=argparse.SUPPRESS)
@@ -94,7 +96,7 @@ def register(sub, root) -> None:
     what = r.add_mutually_exclusive_group(required=True)
     what.add_argument("--sheet", metavar="FILE", help="check a settings sheet")
     what.add_argument("--kit", metavar="DIR", help="check a recovery kit (`bringup kit`)")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--json", action="store_true", help="print the findings as JSON")
     r.set_defaults(handler=_readiness)
 
     b = sub.add_parser("runbook", help="triage: which recovery path; or print one path's checklist",
@@ -128,8 +130,16 @@ def _health_json(h) -> dict:
 
 def _print_health(label: str, h) -> None:
     print(f"{label}: role {h.role or '?'}, /check_health {'200 healthy' if h.healthy else '500 NOT healthy'}"
-          f", version {h.version or '?'}, last data sync {h.last_data_sync_time or 'never'}"
-          f" ({h.last_data_sync_status or '-'})")
+          f", version {h.version or '?'}, last data sync {_sync_words(h)}")
+
+
+def _sync_words(h) -> str:
+    """The last data sync as a technician reads it: its time and result, or
+    "never" once (the appliance may say "never" as the result too)."""
+    status = h.last_data_sync_status or ""
+    if not h.last_data_sync_time:
+        return status if status and status != "never" else "never"
+    return f"{h.last_data_sync_time} ({status or '-'})"
 
 
 def _failover(args) -> int:

@@ -21,13 +21,19 @@ from hwprobe.procedure.session import BringupSession, Target
 from bringup.headless import TerminalPrompter, say as _say
 
 SURVEY_HELP = """\
-Logs in to the appliance and reads every page its firmware profile names
-(hwprobe/appliance/pagemap.toml), changing nothing. Says for each page and field whether
-it was found, is missing, or is there but unknown to bringup, with the
-appliance's software version, and writes one archive of the pages as served
-(CSRF tokens, passwords and addresses other than the appliance's own are
-redacted; no cookie is kept). Send that archive when bringup says a page does
-not match: updating the page map is then a data change.
+Logs in to the appliance and reads every page its firmware profile names (the
+page map bringup carries: each page's path and form fields), changing nothing.
+Says for each page and field whether it was found, is missing, or is there but
+unknown to bringup, with the appliance's software version, and writes one
+archive of the pages as served (CSRF tokens, passwords and addresses other than
+the appliance's own are redacted; no cookie is kept). Send that archive when
+bringup says a page does not match: updating the page map is then a data
+change.
+
+The appliance's password: BRINGUP_PASSWORD, else asked at the terminal; with
+neither, survey says so and exits 2 (the factory password is tried only on a
+factory address). A certificate bringup recorded when it moved this appliance
+to the address is trusted.
 
 examples:
   bringup survey --address 198.51.100.20

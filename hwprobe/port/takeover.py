@@ -111,11 +111,18 @@ class Takeover:
         self._elsewhere: dict[str, str] = {}
 
     # -- words for the technician
-    def note(self, text: str, heed: bool = False) -> None:
+    def note(self, text: str, heed: bool = False, aside: bool = False) -> None:
         """Say ``text`` to the technician; ``heed``: it changes what they should
         expect (an address moved aside, a client stopped, no cable...), so the
-        console shows it on the next step too (``heeded``)."""
+        console shows it on the next step too (``heeded``); ``aside``: nothing
+        was done that they need to know (no NetworkManager to hand off from),
+        so it goes to the notes and the run log only."""
         self.notes.append(text)
+        if aside:
+            import logging
+
+            logging.getLogger("hwprobe.port.takeover").info(text)
+            return
         if heed:
             self.heeded.append(text)
         if self.on_note is not None:
@@ -261,7 +268,7 @@ class Takeover:
                        f"back afterwards")
         else:
             rec.networkmanager = False
-            self.note(why)
+            self.note(why, aside=True)
 
     def _hand_off_clients(self) -> None:
         """Every DHCP or link-local client on the port stops (they would put

@@ -91,6 +91,13 @@ class PortScreen(StepScreen):
         else:
             best = [i for i, p in enumerate(self.ports) if not p.warnings() and p.carrier]
             table.move_cursor(row=best[0] if best else 0)
+        if want and want not in names:
+            # the port asked for on the command line is not here: say so, never
+            # pick another in its place without a word
+            self.say(f"--iface {want}: no such Ethernet port on this laptop (ports: "
+                     f"{', '.join(names)}). Arrows choose, Enter takes the port over.",
+                     "warning")
+            return
         self.say(f"{len(self.ports)} port(s). Arrows choose, Enter takes the port over.")
         if self.session.resuming and want in names:
             self.action_take()
