@@ -70,7 +70,9 @@ def test_headless_promote_says_the_backup_is_already_primary_and_sends_nothing(p
     assert r.returncode == 0, r.stderr
     out = squash(r.stdout)
     assert f"{PAIR['backup']} is already the primary: nothing to promote" in out
-    assert "Next (procedure line 20): confirm the clients are working" in out
+    assert ("Next: check that the clients work again, then repair the failed appliance (the "
+            "vendor's procedure, BeyondTrust Appliance B Series Recovery: Failover and Spare B "
+            "Series Appliances, step 3)") in out
     assert "Nothing was sent." in out
     assert PAIR_CLIENT[1] not in r.stdout + r.stderr
     assert command_requests(pair) - before == 1          # check_health; no set_failover_role
@@ -124,7 +126,7 @@ def test_console_reads_the_role_first_says_already_primary_and_does_not_promote(
     assert f"{PAIR['backup']}: role PRIMARY" in opened
     assert "[x] 2. The backup already holds the primary role" in opened
     assert f"{PAIR['backup']} is already the primary: nothing to promote. Next: step 3, " \
-           "confirm the clients are working." in opened
+           "check that the clients work again." in opened
     assert "bringup: this site (sheet): shared IP" in opened
     assert "is already the primary: nothing to promote" in squash(seen["make primary"])
     assert command_requests(pair) - before == 1          # the one health read; nothing sent

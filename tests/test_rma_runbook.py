@@ -58,25 +58,27 @@ def test_written_request_and_two_week_return_deadline(tmp_path):
 
 def test_virtual_appliance_checklist_gives_the_sheets_values_as_bringups_help():
     c = runbook.checklist("virtual", load_sheet(EXAMPLE))
-    enter = next(i for i in c.items if i.text.startswith("Enter the IP address"))
+    enter = next(i for i in c.items if i.text.startswith("At the console, type the appliance's "
+                                                         "address, netmask and gateway"))
     assert enter.help == ("from the sheet: address 198.51.100.20, netmask 255.255.255.0, "
                           "gateway 198.51.100.1")
-    assert enter.ref == "RS Virtual Appliances, line 43"
-    assert c.items[2].text.startswith("If there is a recent snapshot or checkpoint, restore it")
+    assert enter.ref == "RS Virtual Appliances, step 5"
+    assert c.items[2].text.startswith("A recent snapshot or checkpoint? Roll back to it")
 
 
 def test_failover_checklist_names_the_sites_method_in_bringups_help():
     c = runbook.checklist("failover", None, {"method": "dns", "peer_address": "198.51.100.21"})
-    assert c.items[0].help == ("this site (sheet): DNS swing: update the primary's DNS A-record "
-                               "to resolve the backup's IP address (198.51.100.21)")
+    assert c.items[0].help == ("this site (sheet): DNS swing: point the primary's A-record at "
+                               "the backup's address (198.51.100.21)")
     assert "does not say how this site moves traffic" in runbook.checklist("failover").items[0].help
 
 
 def test_cold_spare_warns_about_the_switch_and_hosted_site_states_its_limits():
-    assert any("switch must be rebooted" in i.text for i in runbook.checklist("cold_spare").items)
+    assert any("that switch needs a reboot" in i.text
+               for i in runbook.checklist("cold_spare").items)
     notes = [i.text for i in runbook.checklist("hosted").items if i.who == "note"]
-    assert any("normally not transferred back" in x for x in notes)
-    assert any("public internet" in x for x in notes)
+    assert any("do not usually come back to the original one" in x for x in notes)
+    assert any("over the internet" in x for x in notes)
     assert any("RADIUS" in x for x in notes) and any("certificates" in x for x in notes)
 
 

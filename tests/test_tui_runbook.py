@@ -345,11 +345,12 @@ def test_incident_timeline_entries_are_written_ready_to_paste(sheet, state_dir):
     lines = text.splitlines()
     assert lines[0] == "Incident timeline"
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d  "
-    assert re.fullmatch(stamp + "Done: Contact BeyondTrust Technical Support.", lines[2])
+    assert re.fullmatch(stamp + "Done: Ask BeyondTrust Technical Support for a hosted site.",
+                        lines[2])
     assert re.fullmatch(stamp + "Case 4711 opened", lines[3])
     assert re.fullmatch(stamp + "Site is up", lines[4])
     assert str(files[0]) in squashed(shown)
-    assert "note: Clients from the original site" in opened
+    assert "note: The site's clients (Jump Clients, Jumpoints" in opened
     assert "The sheet records no note on the backup password ([backup] note)." in opened
 
 
@@ -367,7 +368,8 @@ def test_virtual_appliance_checklist_shows_the_sheets_network_values_ready_to_ty
     top, lines = run(app, steps)
     assert any(re.fullmatch(r"\s+Address\s+198\.51\.100\.20\s*", line) for line in lines)
     assert any(re.fullmatch(r"\s+Gateway\s+198\.51\.100\.1\s*", line) for line in lines)
-    assert "of a running appliance are not supported. (l.31)" in squashed_words(top)
+    assert ("while it runs: the vendor does not support it. (RS Virtual Appliances, "
+            "paragraph 2)") in squashed_words(top)
     assert "bringup: from the sheet, to type on the virtual console:" in "\n".join(lines)
 
 
@@ -392,7 +394,7 @@ def test_cold_spare_warns_about_the_switch_and_leads_into_the_bring_up_flow(shee
         return checklist, [type(s).__name__ for s in app.screen_stack], screen_text(app)
 
     checklist, stack, port = run(app, steps)
-    assert "switch must be rebooted" in squashed_words(checklist)
+    assert "that switch needs a reboot before the address moves" in squashed_words(checklist)
     assert stack[-1] == "PortScreen" and "Step 2 of 7" in port
     assert app.session.settings.ips[0].address == "198.51.100.20"     # the saved sheet
 
@@ -433,11 +435,11 @@ def test_failover_screen_says_which_way_this_site_moves_traffic(sheet):
 
     text, peer = run(app, steps)
     words = squashed_words(text)
-    assert "[ ] 1. Redirect network traffic from the primary to the backup. (l.13)" in words
-    assert ("bringup: this site (sheet): DNS swing: update the primary's DNS A-record to "
-            "resolve the backup's IP address (the Peer address below)") in words
-    assert "or Become Primary / the API: ^y (l.19)" in words
-    assert "[ ] 3. Confirm the clients are working" in words
+    assert "[ ] 1. Send the clients' traffic to the backup. (step 1)" in words
+    assert ("bringup: this site (sheet): DNS swing: point the primary's A-record at the "
+            "backup's address (the Peer address below)") in words
+    assert "or Become Primary / the API: ^y (step 2.2)" in words
+    assert "[ ] 3. Check the clients work again, then repair the failed one. (step 3)" in words
     assert peer == "198.51.100.21"
     assert "[ ] Sync data first (leave off when the primary is down)" in text
     assert "needs the old primary to answer, and disconnects its users" in text
@@ -632,13 +634,14 @@ def test_triage_answers_shape_the_checklist_it_opens(sheet, state_dir):
     screen = seen["screen"]
     assert screen.key == "virtual"
     assert [i.text for i in screen.checklist.skipped] == [
-        "If there is a recent snapshot or checkpoint, restore it first: often the fastest "
-        "way back."]
+        "A recent snapshot or checkpoint? Roll back to it before anything else: usually the "
+        "quickest recovery."]
     starter = triage_run(console_app(sheet), TRIAGE_CASES["saas"][0])["screen"]
     assert any(i.text.startswith("Cloud Appliance:") for i in starter.checklist.skipped)
     cloud = triage_run(console_app(sheet), ["right"] * 5 + ["down", "right"])
     assert cloud["screen"].key == "saas" and not cloud["screen"].checklist.skipped
-    assert "2. (you) Cloud Appliance: log in to /appliance" in squashed_words(cloud["opened"])
+    assert "2. (you) Cloud Appliance: sign in to its /appliance" in \
+        squashed_words(cloud["opened"])
 
 
 def test_triage_unanswered_says_what_is_left_and_enter_goes_to_it(sheet, state_dir):

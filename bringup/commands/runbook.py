@@ -14,12 +14,12 @@ import os
 import sys
 
 from hwprobe.errors import BadInput
-from hwprobe.runbook.checklists import FAILED, QUESTIONS
+from hwprobe.runbook.checklists import FAILED, FAILOVER, QUESTIONS, cite
 
 ALREADY_PRIMARY = ("{address} is already the primary: nothing to promote (with Enable "
                    "Automatic Failover on, the backup takes the primary role by itself). "
-                   "Next (procedure line 20): confirm the clients are working, then perform "
-                   "maintenance on the failed appliance.")
+                   "Next: check that the clients work again, then repair the failed appliance "
+                   "(the vendor's procedure, " + cite(FAILOVER, "step 3") + ").")
 FAILOVER_HELP = """\
 Failover pair with the primary down: read the backup's role and health first;
 if it already took the primary role by itself (Enable Automatic Failover), say
@@ -205,8 +205,8 @@ def _failover(args) -> int:
         if result.ok:
             print(f"{args.address} is now the primary. Redirect traffic as this site does "
                   "(shared IP: automatic; DNS swing: the A-record; NAT swing: the NAT rule), "
-                  "then confirm the clients are working and maintain the failed appliance "
-                  "(procedure line 20).")
+                  "then check that the clients work again and repair the failed appliance "
+                  f"(the vendor's procedure, {cite(FAILOVER, 'step 3')}).")
         elif result.timed_out:
             pass
         else:
@@ -315,7 +315,7 @@ def _triage(args) -> int:
     print(f"Failed: {FAILED[failed]}. The procedure's order:")
     for n, step in enumerate(t.order, 1):
         print(f"  {n}. {PATHS[step.path]['title']}  (bringup runbook {step.path})")
-        print(f"     {step.why} (procedure line {step.line})")
+        print(f"     {step.why} (procedure: {step.ref})")
     for note in t.notes:
         print(f"  note: {note}")
     try:

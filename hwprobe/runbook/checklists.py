@@ -28,38 +28,29 @@ READINESS: dict = _DATA["readiness"]
 PROCEDURE: dict = _DATA["procedure"]
 FAILED: dict = _DATA["triage"]["failed"]
 PATH_ORDER = ("hardware", "failover", "cold_spare", "virtual", "rma", "hosted", "saas")
+# the procedure's sections the triage cites
+FAILOVER, VIRTUAL, HARDWARE, HOSTED, RMA, INSTALL, SAAS = PROCEDURE["sections"]
 
 
-def procedure_lines() -> list[str]:
-    """The vendor's procedure (procedure.txt, verbatim), one string per line:
-    index 0 is line 1."""
-    text = resources.files(__package__).joinpath(PROCEDURE["file"]).read_text(encoding="utf-8")
-    return text.splitlines()
-
-
-def section_of(line: int, lines: list[str] | None = None) -> str:
-    """The procedure heading line ``line`` (1-based) falls under; the title
-    before the first heading."""
-    lines = lines or procedure_lines()
-    heading = PROCEDURE["title"]
-    for n, text in enumerate(lines[:line], 1):
-        if text.strip() in PROCEDURE["sections"]:
-            heading = text.strip()
-    return heading
+def cite(section: str, place: str) -> str:
+    """A place in the vendor's procedure, as bringup cites it (it does not
+    ship the text): its title, the section's heading, and where in it."""
+    return f"{PROCEDURE['title']}: {section}, {place}"
 
 
 @dataclass
 class ChecklistItem:
     who: str            # "tool" (bringup does it) | "tech" | "note" (a fact, no tick)
-    text: str           # the procedure's step
+    text: str           # the procedure's step, in bringup's words
     help: str = ""      # bringup's own addition, filled from the sheet ("" if none)
-    section: str = ""   # where in the procedure
-    line: int = 0
+    section: str = ""   # where in the procedure: its heading...
+    place: str = ""     # ...and where under it ("step 3", "list 2, step 1", "paragraph 4")
     done: bool = False
 
     @property
     def ref(self) -> str:
-        return f"{self.section}, line {self.line}"
+        """Where the procedure says it: "Hardware Installation, list 1, step 3"."""
+        return f"{self.section}, {self.place}"
 
 
 @dataclass
@@ -120,7 +111,7 @@ def checklist(key: str, settings: Settings | None = None, failover: dict | None 
     items, skipped = [], []
     for s in p["steps"]:
         item = ChecklistItem(s["who"], s["text"], s.get("help", "").format_map(values),
-                             s["section"], s["line"])
+                             s["section"], s["ref"])
         (skipped if facts.get(s.get("when", "")) is False else items).append(item)
     return Checklist(key, p["title"], p["summary"], items, skipped)
 
@@ -132,7 +123,8 @@ def checklist_text(c: Checklist, width: int = 79) -> list[str]:
                              subsequent_indent=" " * indent) or [first]
 
     out = [*wrap("", c.title, 0), *wrap("", c.summary, 0),
-           *wrap("", f"From the vendor's procedure ({PROCEDURE['title']}); lines marked "
+           *wrap("", f"The steps of the vendor's procedure ({PROCEDURE['title']}), in "
+                 "bringup's words, each with where the procedure says it; lines marked "
                  "'bringup:' are bringup's own help.", 0)]
     n = 0
     for item in c.items:
@@ -167,7 +159,7 @@ ASKED = {"hardware": ("failover", "spare", "contract"),
 class TriageStep:
     path: str           # a PATH_ORDER key
     why: str            # the procedure's reason, in short
-    line: int           # where the procedure says so
+    ref: str            # where the procedure says so (section, place)
 
 
 @dataclass
@@ -211,39 +203,44 @@ def triage(failed: str, answers: dict) -> Triage:
     facts: dict = {}
     if failed in ("hardware", "virtual"):
         if a["failover"]:
-            order.append(TriageStep("failover", "the backup takes the primary role", 11))
+            order.append(TriageStep("failover", "the backup takes the primary role",
+                                    f"{FAILOVER}, step 2"))
         elif a["spare"]:
             order.append(TriageStep("cold_spare", "restore the backups to the spare, "
-                                    "then redirect the traffic", 22))
+                                    "then redirect the traffic", f"{FAILOVER}, paragraph 4"))
     if failed == "hardware":
         order.append(TriageStep("rma", "restore the service first, then repair with Support "
-                                "or an RMA", 49))
+                                "or an RMA", f"{HARDWARE}, paragraph 1"))
         if not (a["failover"] or a["spare"]):
-            order.append(TriageStep("hosted", "a temporary hosted site while new hardware "
-                                    "is being shipped", 49))
-        order.append(TriageStep("hardware", "the replacement's settings, once it has arrived", 86))
+            order.append(TriageStep("hosted", "a temporary hosted site until the new "
+                                    "hardware arrives", f"{HARDWARE}, paragraph 1"))
+        order.append(TriageStep("hardware", "the replacement's settings, once it has arrived",
+                                f"{INSTALL}, paragraph 1"))
         if not a["contract"]:
-            notes.append("No maintenance contract: shipment of new hardware is covered under "
-                         "the maintenance contract (procedure line 49).")
+            notes.append("No maintenance contract: the procedure has new hardware shipped "
+                         "under the maintenance contract ("
+                         + cite(HARDWARE, "paragraph 1") + ").")
     elif failed == "virtual":
         facts["snapshot"] = a["snapshot"]
         order.append(TriageStep("virtual", "restore the recent snapshot or checkpoint first"
                                 if a["snapshot"] else "redeploy from the deployment file",
-                                33 if a["snapshot"] else 37))
+                                f"{VIRTUAL}, paragraph {3 if a['snapshot'] else 5}"))
         if not a["contract"]:
             notes.append("No active maintenance contract: Support sends the deployment file "
-                         "under an active support maintenance contract; use the local copy "
-                         "(procedure line 35).")
+                         "only under one; use the locally kept copy ("
+                         + cite(VIRTUAL, "paragraph 4") + ").")
     else:
         facts["cloud"] = failed == "cloud"
         order.append(TriageStep("saas", "restart, check, work around, then contact Support",
-                                120))
+                                f"{SAAS}, paragraph 2"))
         if failed == "hosted":
-            notes.append("A hosted site runs on BeyondTrust's shared appliances (procedure "
-                         "line 3); the procedure's SaaS steps are the ones that apply "
-                         "(bringup's reading: it has no section of its own for a hosted site).")
+            notes.append("A hosted site runs on BeyondTrust's shared appliances ("
+                         + PROCEDURE["title"] + ", its opening paragraph); the procedure's "
+                         "SaaS steps are the ones that apply (bringup's reading: it has no "
+                         "section of its own for a hosted site).")
     if failed in ("hosted", "saas", "cloud") and not a["contract"]:
-        notes.append("No support contract: step 4 (contact Support) may not be available.")
+        notes.append("No support contract: its last step, contacting Support, may not be "
+                     "available (" + cite(SAAS, "step 4") + ").")
     return Triage(failed, a, order, notes, facts)
 
 

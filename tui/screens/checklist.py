@@ -2,7 +2,7 @@
 hosted site, SaaS outage.
 
 The steps are the vendor's procedure's (``hwprobe.runbook.checklists.checklist``), in its
-order, each ending with the procedure line it comes from; notes (facts the
+order, each ending with where the procedure says it (section and place); notes (facts the
 procedure states) have no tick box; bringup's own help, filled with the loaded
 sheet's values, is the indented "bringup:" line under a step. The technician
 ticks steps (Space). Steps the triage's answers rule out are listed as not for
@@ -40,10 +40,10 @@ def item_prompt(n: int, item: ChecklistItem) -> Text:
     bringup has help of its own, ``    bringup: help`` under it; a note is
     `` -  note: text (l.26)``. ``n`` is the step's number (0 for a note)."""
     if item.who == "note":
-        prompt = Text(f" -  note: {item.text} (l.{item.line})")
+        prompt = Text(f" -  note: {item.text} ({item.ref})")
     else:
         who = "bringup" if item.who == "tool" else "you"
-        prompt = Text(f"[{'x' if item.done else ' '}] {n}. ({who}) {item.text} (l.{item.line})")
+        prompt = Text(f"[{'x' if item.done else ' '}] {n}. ({who}) {item.text} ({item.ref})")
     if item.text.startswith("WARNING"):
         prompt.stylize("bold")
     if item.help:
@@ -96,8 +96,8 @@ class ChecklistScreen(PathScreen):
                                    getattr(s.settings, "failover", None) if s.settings else None,
                                    facts=self.facts)
         self.TITLE_TEXT = self.checklist.title
-        self.HINT = (self.checklist.summary + " Space ticks a step; (l.N): the procedure's "
-                     "line.")
+        self.HINT = (self.checklist.summary + " Space ticks a step; (...): where the "
+                     "procedure says it.")
         yield from super().compose()
 
     def compose_body(self) -> ComposeResult:
@@ -109,7 +109,7 @@ class ChecklistScreen(PathScreen):
                              id="items", compact=True)
             if c.skipped:
                 yield Static("Not for this incident (triage):\n" + "\n".join(
-                    f" - {item.text} (l.{item.line})" for item in c.skipped),
+                    f" - {item.text} ({item.ref})" for item in c.skipped),
                     id="skipped", markup=False)
             if self.key == "virtual":
                 values = console_values(self.session.settings)

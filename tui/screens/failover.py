@@ -1,7 +1,8 @@
-"""Failover pair, the primary is down: the procedure's three steps.
+"""Failover pair, the primary is down: the procedure's three steps (its
+section "Failover and Spare B Series Appliances", steps 1-3, in bringup's words).
 
-Shows the procedure's steps (redirect traffic, the backup takes the primary
-role, confirm the clients), with the way this site moves traffic from the
+Shows the procedure's steps (move the traffic, the backup takes the primary
+role, check the clients), with the way this site moves traffic from the
 sheet's [failover] table. It reads the backup's role and health first (on
 opening, when the peer and API client are known): when the backup already
 holds the primary role (automatic failover) it says so, ticks step 2 and sends
@@ -33,8 +34,8 @@ from .paths import PathScreen
 
 ENV_CLIENT_ID = "BRINGUP_API_CLIENT_ID"
 ENV_SECRET = "BRINGUP_API_SECRET"
-ALREADY_PRIMARY = ("is already the primary: nothing to promote. Next: step 3, confirm the "
-                   "clients are working.")
+ALREADY_PRIMARY = ("is already the primary: nothing to promote. Next: step 3, check that "
+                   "the clients work again.")
 SYNC_NOTE = "Sync first: it needs the old primary to answer, and disconnects its users."
 XML_WIDTH = 74
 
@@ -93,18 +94,17 @@ class FailoverScreen(PathScreen):
                      "or NAT swing")
         h = self.health
         if self.result is not None and self.result.ok:
-            role = ("[x] 2. The backup took the primary role: set_failover_role, read back "
-                    "(l.19)")
+            role = "[x] 2. Backup promoted: set_failover_role sent, role read back. (step 2.2)"
         elif h is not None and h.role == "primary":
             role = ("[x] 2. The backup already holds the primary role (Automatic Failover "
-                    "takes it by itself): nothing to promote. (l.18)")
+                    "takes it by itself): nothing to promote. (step 2.1)")
         else:
             role = ("[ ] 2. The backup takes the primary role: by itself (Automatic Failover, "
-                    "l.18), or Become Primary / the API: ^y (l.19)")
+                    "step 2.1), or Become Primary / the API: ^y (step 2.2)")
         return "\n".join([
-            "[ ] 1. Redirect network traffic from the primary to the backup. (l.13)",
+            "[ ] 1. Send the clients' traffic to the backup. (step 1)",
             f"    bringup: {move}", role,
-            "[ ] 3. Confirm the clients are working; maintain the failed appliance. (l.20)"])
+            "[ ] 3. Check the clients work again, then repair the failed one. (step 3)"])
 
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="body"):
@@ -247,8 +247,8 @@ class FailoverScreen(PathScreen):
         self._answer("\n".join(lines))
         if r.ok:
             self.query_one("#steps", Static).update(self.steps_text())
-            self.say(f"Confirmed: {message.address} is now the primary. Next: confirm the "
-                     "clients are working (step 3).", "success")
+            self.say(f"Confirmed: {message.address} is now the primary. Next: check the "
+                     "clients (step 3).", "success")
         elif r.answer.ok:
             role = r.after.role if r.after is not None else "?"
             self.say(f"The appliance said it changed role, but reading health again shows "

@@ -52,15 +52,19 @@ FIELD_NAMES = [name for name, _, _ in FIELDS]
 
 
 def procedure_text() -> str:
-    """The procedure's steps for a hardware failure, compact, each with its line."""
+    """The procedure's steps for a hardware failure, compact: under each of
+    its sections' headings, each step with its place there."""
     from .checklist import numbered
 
     c = checklist("rma")
     lines = ["The procedure (Hardware; RMA), in order:"]
-    form_step = 0
+    form_step, section = 0, ""
     for n, item in zip(numbered(c.items), c.items):
+        if item.section != section:
+            section = item.section
+            lines.append(f"{section}:")
         head = " -  note:" if n == 0 else f"{n:>2}."
-        lines.append(f"{head} {item.text} (l.{item.line})")
+        lines.append(f"{head} {item.text} ({item.place})")
         form_step = form_step or (n if item.who == "tool" else 0)
     lines.append(f"The request for support (step {form_step}):")
     return "\n".join(lines)
