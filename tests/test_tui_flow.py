@@ -406,53 +406,6 @@ def test_an_unfinished_run_is_offered_to_continue_and_goes_on_from_its_port(make
     assert app.session.sheet_path == SHEET
 
 
-def _offered(ns, *argv) -> str:
-    """The console's first screen, started in network namespace ``ns`` (a
-    lab's, or its name) with ``argv``: the resume offer when one shows."""
-    app = make_app(["--console-profile", *argv])
-
-    async def run():
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "Step 1 of 7" in screen_text(app), "first step")
-            await pilot.pause(1.0)       # the offer is pushed at mount, if at all
-            return screen_text(app)
-
-    with labmod.in_netns(getattr(ns, "laptop_ns", ns)):
-        return asyncio.run(run())
-
-
-def test_a_resume_offer_never_names_an_appliance_of_another_lab_or_of_the_demo(make_lab,
-                                                                               state_dir):
-    """A run stopped in one lab (or in a demo) is not offered in another lab, in
-    the field, nor in the same lab made again: each has its own laptop port
-    (another MAC), or another lab name. Offered only where it ran."""
-    from hwprobe.procedure.session import BringupSession, Target
-    from tui.screens.base import Session, save_progress
-
-    first, other = make_lab(), make_lab()
-    progress = state_dir / "console-progress.json"
-
-    def stopped_in(lab, name):
-        with labmod.in_netns(lab.laptop_ns):
-            bringup = BringupSession(Target(iface="lan0", address="169.254.1.1"))
-            save_progress(Session(sheet_path=SHEET, bringup=bringup, done={"start", "port"},
-                                  lab=name), "login")
-        progress.write_text(progress.read_text().replace('"pid": ', '"pid": 999999999, "x": '))
-
-    offer = "continue from there"
-    stopped_in(first, None)             # `ip netns exec FIRST-laptop bringup`, no demo
-    assert offer in _offered(first)     # where it ran: offered
-    assert offer not in _offered(other)             # another lab's lan0
-    assert offer not in _offered(other.patch_ns)    # "the field": no lan0 there
-    assert offer not in _offered(first, "--lab", first.name)    # as a demo lab
-    stopped_in(first, first.name)       # a demo's run (its lab named)
-    assert offer not in _offered(first)
-    assert offer not in _offered(other, "--lab", first.name)
-    labmod.down(first.name)             # the lab made again: a new lan0
-    again = make_lab(name=first.name)
-    assert offer not in _offered(again, "--lab", first.name)
-
-
 def sheet_app():
     """The console with the example sheet and no lab (for the steps that need
     no appliance, opened directly)."""

@@ -1,6 +1,7 @@
 """The run journal of one appliance: what runs did to it, step by step, on disk.
 
-One JSON file per appliance (``<state dir>/runs/<address>@<MAC>.json``),
+One JSON file per appliance (``<state dir>/runs/mac-<MAC>.json``, named by
+what identifies it: see ``LoggingIn.appliance_key``),
 rewritten atomically: when a run started and finished, each step's status
 as it starts and ends (for the report and the console's "continue where
 you left off"), and the first-login password change as it is sent and once
@@ -45,7 +46,7 @@ class RunJournal:
 
     @classmethod
     def for_appliance(cls, ident: str) -> "RunJournal":
-        """The journal of the appliance named ``ident`` (address@MAC, ...)."""
+        """The journal of the appliance named ``ident`` (mac-MAC, cert-..., ...)."""
         safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident)
         return cls(state_dir() / "runs" / f"{safe}.json")
 

@@ -22,7 +22,9 @@ the procedure:
   face's ``Prompter``) (hwprobe/procedure/login.py, passwords.py);
 - ``preview()``: read the appliance, check the sheet against its firmware's
   limits, plan; ``run()``: the same, then apply with wire checks (a new
-  address must answer ARP with its NIC's MAC on the laptop port), read back;
+  address must answer ARP with its NIC's MAC on the laptop port), read back,
+  and record this appliance's certificate for each production address it
+  now holds (``record_certificate``: the next verify there trusts it);
 - ``write_report()``: every run that ends writes one, saying where it stopped;
 - ``close()`` (and ``with``): logs out and gives the port back whatever was
   raised, at any stage.
