@@ -60,6 +60,15 @@ class Tmux:
                              f"the pane:\n{shown}")
 
 
+    def new_password_twice(self, password: str) -> str:
+        """On Log in: type ``password`` as New password and Again; returns the
+        screen once the console says the two match (Enter then logs in)."""
+        self.keys(password, literal=True)
+        self.keys("Enter")
+        self.wait_typing_in("Again")
+        self.keys(password, literal=True)
+        return self.wait("the two match")
+
 def bringup_command() -> str:
     """The ``bringup`` this test run uses (the venv's entry point)."""
     path = Path(sys.executable).with_name("bringup")
