@@ -38,9 +38,14 @@ class SimulatorLabExtras:
 
     def join_production(self) -> str:
         from bringup.commands.lab import simulator_errors
-        from simulator import production
+        from simulator import lab, production
 
         with simulator_errors():
+            # the laptop's cable goes where the production network's
+            # servers and gateway are (NIC1's segment), as a technician
+            # plugs the laptop into the production switch
+            if lab.get(self.name).plug != "nic1":
+                lab.plug(self.name, "nic1")
             return production.join(self.name)
 
     def console_device(self) -> str | None:

@@ -238,7 +238,8 @@ def _launch(lab: Lab, ns: str, state: Path, tag: str, address: str, answers_on: 
     console = str(Path(lab.dir) / f"console{tag}")
     control = str(Path(lab.dir) / f"control{tag}.sock")
     argv = [
-        sys.executable, "-m", "simulator", "serve",
+        # -P: the simulator beside this file (PYTHONPATH), not one in the cwd
+        sys.executable, "-P", "-m", "simulator", "serve",
         "--state-dir", str(state),
         "--factory-address", address,
         "--answers-on", answers_on,

@@ -181,7 +181,7 @@ def start_smtp(ns: str, d: Path, certs: dict[str, str], password_file: Path) -> 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
-    argv = [sys.executable, "-m", "simulator.smtp_relay", "--bind", NIC1_ADDRESSES["smtp"],
+    argv = [sys.executable, "-P", "-m", "simulator.smtp_relay", "--bind", NIC1_ADDRESSES["smtp"],
             "--spool", str(d / "mail"), "--cert", certs["cert"], "--key", certs["key"],
             "--user", SMTP_USER, "--password-file", str(password_file)]
     return _popen(ns, argv, d / "smtp.log", env=env)

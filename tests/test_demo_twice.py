@@ -35,8 +35,14 @@ def _demo_to_step_5(tmp_path, field, name: str, run: int, *flags: str) -> dict:
     log = tmp_path / f"demo{run}.log"
     demo = (f"env TERM=vt220 BRINGUP_STATE_DIR={field} {bringup_command()} demo --name {name} "
             + " ".join(flags))
+    # started from a folder holding packages named like bringup's own (a
+    # checkout of another version, say): the demo runs its own console and lab
+    here = tmp_path / f"cwd{run}"
+    for package in ("bringup", "simulator"):
+        (here / package).mkdir(parents=True)
+        (here / package / "__init__.py").write_text("raise SystemExit('a decoy package')\n")
     t = Tmux(session, session)
-    t.run("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+    t.run("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(here),
           f"script -qfec {shlex.quote(demo)} {log}; sleep 30")
     seen: dict = {}
     try:

@@ -24,7 +24,7 @@ class LabExtras(Protocol):
         """The lab appliance's local console (a pty path), or None."""
 
     def join_production(self) -> str:
-        """Put the laptop port on the lab's production network, as the
-        technician moves the laptop there after the cables; returns the
-        laptop's address on it. Raises BringupError (no production network,
+        """Put the laptop port on the lab's production network (its cable on
+        the production segment, an address there), as the technician moves the
+        laptop there after the cables; returns the laptop's address on it. Raises BringupError (no production network,
         the lab is gone)."""

@@ -160,7 +160,9 @@ def _demo_in_lab(args) -> int:
         if relay:
             env["BRINGUP_SMTP_PASSWORD"] = relay
         if not args.shell:
-            argv = [sys.executable, "-m", "bringup", "--lab", lab.name]
+            # -P: this bringup's console, never a `bringup` package that
+            # happens to be in the folder the demo was started from
+            argv = [sys.executable, "-P", "-m", "bringup", "--lab", lab.name]
             if not getattr(args, "sheet", None):
                 args.sheet = _example_sheet()
             for flag in ("sheet", "iface"):
