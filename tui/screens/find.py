@@ -45,7 +45,7 @@ class FindScreen(StepScreen):
         Binding("r", "probe_again", "Search again", id="probe-again"),
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
         # a demo only: what a technician does by hand in the field
-        Binding("m", "move_cable", "Move the cable (demo)", id="demo-move-cable"),
+        Binding("m", "move_cable", "Move cable", id="demo-move-cable"),
     ]
 
     def compose_body(self) -> ComposeResult:

@@ -38,7 +38,9 @@ class VerifyScreen(FramedScreen):
 
     def compose_body(self) -> ComposeResult:
         ips = getattr(self.session.settings, "ips", None) or []
-        address = next((ip.address for ip in ips if ip.nic == self.session.cable_nic),
+        # a demo's laptop joins the production network on NIC1's segment
+        nic = "nic1" if self.app.options.extras is not None else self.session.cable_nic
+        address = next((ip.address for ip in ips if ip.nic == nic),
                        ips[0].address if ips else "")
         yield Input(address, placeholder="production address", id="address")
         with VerticalScroll(classes="body"):
