@@ -208,7 +208,9 @@ def test_nothing_on_nic1_asks_for_nic2_and_searches_again_when_the_cable_is_move
     async def run():
         async with app.run_test(size=(80, 24)) as pilot:
             await walk_to_find(pilot, app, seen)
-            await wait_for(pilot, lambda: "Nothing answered" in screen_text(app), "move advice")
+            # the whole advice, to its last line (drawn once its new height is laid out)
+            await wait_for(pilot, lambda: "cable to NIC2')" in screen_text(app),
+                           "move advice")
             seen["advice"] = screen_text(app)
             await wait_for(pilot, lambda: app.screen._watcher is not None, "carrier watcher")
             labmod.plug(lab.name, "nic2")     # the technician moves the cable

@@ -49,8 +49,8 @@ the console ends.
 Every demo starts from a factory-fresh appliance (password: password) with new
 MACs, and keeps its journals, pins and reports in a state directory of its
 own, emptied at each start (STATE/demo/NAME; the field's state is never read
-or written). In the console, ^p lists the demo's extras: "Demo lab: move the
-cable to NIC2" is the technician moving the patch cable.
+or written). When the Find step asks to move the cable, m moves the lab's
+patch cable (so does ^p, "Demo lab: move the cable to NIC2").
 
 examples:
   sudo bringup demo

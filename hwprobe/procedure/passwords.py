@@ -191,16 +191,14 @@ def current_password(prompter: Prompter, user: str, hint: PasswordHint | None,
 
 def refused(exc: LoginFailed, hint: PasswordHint | None, password: str,
             new_password: str | None) -> LoginFailed:
-    """``exc`` with its words completed for a terminal: how many tries are
-    left before lockout (once: the appliance's own words may already say how
-    many attempts remain), and, when the password tried was the new one of a
-    change that may not have landed, that the factory password may still be
-    in force."""
-    left = ("" if exc.tries_left is None or str(exc.tries_left) in str(exc)
-            else f" ({exc.tries_left} tries left before lockout)")
+    """``exc`` with its words completed for a terminal: that bringup does not
+    retry, and, when the password tried was the new one of a change that may
+    not have landed, that the factory password may still be in force. How
+    many tries are left is said once, in the appliance's own words (the
+    drivers read ``tries_left`` from them)."""
     more = ""
     if hint is not None and not hint.certain and password == new_password:
         more = (f"; {hint.sentence()}: if it did not, the factory password is still in "
                 f"force ({ENV_PASSWORD}={FACTORY_PASSWORD})")
-    exc.args = (f"{exc}{left}{more}; bringup does not retry a password by itself",)
+    exc.args = (f"{exc}{more}; bringup does not retry a password by itself",)
     return exc

@@ -21,6 +21,7 @@ from .base import StepScreen, clear_progress
 
 class DoneScreen(StepScreen):
     STEP = "done"
+    _verify_offered: bool | None = None
     CSS_PATH = "done.tcss"
     HINT = "The appliance is on its production settings. What is left is yours:"
     BINDINGS = [
@@ -96,9 +97,12 @@ class DoneScreen(StepScreen):
 
     def can_verify(self) -> bool:
         """Verify is offered where there is a production network: always in
-        the field, in a demo only when its lab has one."""
-        extras = self.app.options.extras
-        return extras is None or bool(extras.production)
+        the field, in a demo only when its lab has one (asked of the lab once:
+        the footer asks again at every refresh)."""
+        if self._verify_offered is None:
+            extras = self.app.options.extras
+            self._verify_offered = extras is None or bool(extras.production)
+        return self._verify_offered
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "verify":
