@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 from .factory import FACTORY_ADDRESSES, NICS
-from .labfile import NS_SUFFIXES, PAIR, RUN_ROOT, Lab, get, lab_dir, names, save
+from .labfile import (NS_SUFFIXES, PAIR, RUN_ROOT, Lab, get, lab_dir, names, save,
+                      save_credentials)
 from .netns import (
     LabBadInput, LabError, check_root, in_netns, ip, namespaces, netns_exec,
     netns_popen, new_ns, stop_ns_processes, stop_processes, sysctl,
@@ -283,10 +284,8 @@ def _pair_config(lab: Lab, api_client: tuple[str, str] | None) -> None:
 
     if api_client is None:
         api_client = ("drill", _secrets.token_urlsafe(18))
-        path = Path(lab.dir) / "credentials.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"api_client_id": api_client[0], "api_client_secret": api_client[1]}, f)
+        save_credentials(lab.dir, {"api_client_id": api_client[0],
+                                   "api_client_secret": api_client[1]})
     peer_key = _secrets.token_urlsafe(18)
     common = {"api_clients": {api_client[0]: {"secret_sha256": secret_hash(api_client[1]),
                                               "permissions": ["command", "backup"]}},

@@ -88,3 +88,29 @@ def names() -> list[str]:
             if ns.endswith(suffix):
                 found.add(ns[: -len(suffix)])
     return sorted(found)
+
+
+def save_credentials(lab_dir: str | os.PathLike, made: dict) -> Path:
+    """Keep the secrets a lab made (API accounts, the /appliance password) in
+    its directory, readable by root only: ``credentials.json`` with them all,
+    and each secret alone in ``secrets/NAME`` (what ``bringup lab`` tells a
+    technician to read into a variable, `"$(sudo cat FILE)"`, so no secret is
+    ever typed or shown). Returns the JSON file's path. Raises OSError."""
+    path = Path(lab_dir) / "credentials.json"
+    files = [(path, json.dumps(made, indent=2))]
+    files += [(Path(lab_dir) / "secrets" / key, value + "\n") for key, value in made.items()
+              if key.endswith(("_secret", "_password"))]
+    for name, text in files:
+        name.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+    return path
+
+
+def secret_file(lab_dir: str | os.PathLike, key: str) -> Path | None:
+    """Where the lab keeps its own secret ``key`` (``save_credentials``), or
+    None when the lab did not make it (it was given to ``lab up``)."""
+    path = Path(lab_dir) / "secrets" / key
+    return path if path.exists() else None
+

@@ -26,13 +26,13 @@ are written before the simulator starts, and it reads them.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from .appliance import BASE_VERSION, Appliance
 from .certstore import CertStore
+from .labfile import save_credentials
 from .login_api import secret_hash
 from .siteca import SiteCA
 
@@ -83,10 +83,7 @@ def credentials(lab_dir: str | Path, api_client: tuple[str, str] | None = None,
         made["appliance_password"] = appliance_password
     monitor = (MONITOR_CLIENT, secrets.token_urlsafe(18))
     made |= {"monitor_client_id": monitor[0], "monitor_client_secret": monitor[1]}
-    path = Path(lab_dir) / "credentials.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(made, f, indent=2)
+    path = save_credentials(lab_dir, made)
     return Credentials(appliance_password, api_client, monitor, str(path))
 
 

@@ -112,6 +112,10 @@ def test_health_answer_has_the_documented_shape(pair):
     assert out["shared_ips"] == [PAIR["shared"]]
     backup = json.loads(failover(pair, "status", "--address", PAIR["backup"]).stdout)
     assert "enabled_shared_ips" not in backup["xml"] and backup["shared_ips"] == []
+    # a production pair's appliances have their names, and check_health says them
+    assert out["hostname"] == "support.example.net"
+    assert backup["hostname"] == "support-backup.example.net"
+    assert ">support-backup.example.net</appliance>" in backup["xml"]
 
 
 API_PROBE = r'''

@@ -141,10 +141,10 @@ def describe(lab) -> str:
         f"{lab.backup['address']} ({lab.backup['ns']}), shared IP {labmod.PAIR['shared']}",
     ] if lab.backup else []) + ([
         f"  laptop on the pair:  ip -n {lab.laptop_ns} addr add {labmod.PAIR['laptop']}/24 dev lan0",
-    ] if lab.backup and not lab.site else []) + _describe_site(lab) + ([
-        "  API client           " + _secret_source(lab, "api_client_id",
-                                                   "BRINGUP_API_CLIENT_ID / BRINGUP_API_SECRET"),
-    ] if lab.backup or lab.site else []) + ([
+    ] if lab.backup and not lab.site else []) + _describe_site(lab) + (
+        _secret_lines(lab, "API client         ", "api_client_secret",
+                      ("BRINGUP_API_CLIENT_ID", "api_client_id"), "BRINGUP_API_SECRET")
+        if lab.backup or lab.site else []) + ([
         f"  production network   {lab.production['ns']}: gateway 198.51.100.1, DNS 198.51.100.53 "
         f"and 203.0.113.53, NTP 198.51.100.123, syslog 198.51.100.5, mail.example.net "
         f"(198.51.100.25); cabled: {', '.join(n.upper() for n in lab.production['patched']) or '-'}",
@@ -154,14 +154,27 @@ def describe(lab) -> str:
     ] if lab.production else []) + _describe_peers(lab))
 
 
-def _secret_source(lab, key: str, variables: str) -> str:
-    """Where a lab's secret is: made by the lab (its file) or given (the variables)."""
-    path = Path(lab.dir) / "credentials.json"
-    try:
-        made = key in json.loads(path.read_text())
-    except (OSError, ValueError):
-        made = False
-    return f"in {path} (root only)" if made else f"from {variables}"
+def _secret_lines(lab, label: str, key: str, ident: tuple[str, str] | None,
+                  variable: str) -> list[str]:
+    """Where a lab's secret ``key`` comes from, and how a technician hands it
+    to bringup: given to `lab up` (in ``variable``), or made by the lab, whose
+    root-only file is read into ``variable`` by the shell, never shown or
+    typed (with ``ident``: (variable, credentials key) of the id beside it)."""
+    from simulator.labfile import secret_file
+
+    path = secret_file(lab.dir, key)
+    if path is None:
+        given = f"{ident[0]} / {variable}" if ident else variable
+        return [f"  {label}  as given to lab up ({given})"]
+    export = ""
+    if ident:
+        try:
+            value = json.loads((Path(lab.dir) / "credentials.json").read_text())[ident[1]]
+            export = f"{ident[0]}={value} "
+        except (OSError, ValueError, KeyError):
+            pass
+    return [f"  {label}  made by the lab, in {path} (root only); for bringup:",
+            f"    export {export}{variable}=\"$(sudo cat {path})\""]
 
 
 def _describe_site(lab) -> list[str]:
@@ -174,9 +187,11 @@ def _describe_site(lab) -> list[str]:
         f"  in production        {site['hostname']}: certificate for {names} signed by the "
         f"site's CA ({site['ca']}), site software, /login users and API accounts",
         f"  laptop               lan0 on {site['laptop']}/24 (no --iface needed)",
-        "  /appliance password  " + _secret_source(lab, "appliance_password", "BRINGUP_PASSWORD"),
-        f"  no backup permission API account {site['monitor_client_id']}: secret in "
-        f"{site['credentials']} (root only)",
+        *_secret_lines(lab, "/appliance password", "appliance_password", None,
+                       "BRINGUP_PASSWORD"),
+        *_secret_lines(lab, f"no backup permission API account {site['monitor_client_id']}:",
+                       "monitor_client_secret", ("BRINGUP_API_CLIENT_ID", "monitor_client_id"),
+                       "BRINGUP_API_SECRET"),
         f"  site update file     {site['update_file']}",
         f"  try:  ip netns exec {lab.laptop_ns} bringup kit --address {_lab().PAIR['primary']} "
         "--out KIT-DIR",
