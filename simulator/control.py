@@ -28,7 +28,20 @@ per line in, one JSON answer per line out.
     {"fault": "backup_rate", "value": 5000000}
                                            /api/backup sends at most that many
                                            bytes per second (0/null: no limit)
-    {"fault": "clear"}                     every switch off
+    {"fault": "install_seconds", "value": 20}
+                                           a site software install keeps the
+                                           appliance silent that long (its restart)
+    {"fault": "update_server", "value": true}
+                                           the appliance reaches the vendor's update
+                                           server (Updates > Check for updates)
+    {"fault": "login_restart", "value": 3} a /login restore restarts /login for that
+                                           many seconds (every /login path: 503)
+    {"fault": "upload_rate", "value": 500000}
+                                           multipart uploads are read at most that
+                                           many bytes per second (0/null: no limit)
+    {"fault": "clear"}                     every switch off (install_seconds,
+                                           update_server and login_restart back to
+                                           what the simulator was started with)
     {"get": "state"}                       the appliance's state (no passwords)
     {"get": "stats"}                       {"requests": {"GET /path": n},
                                             "saved": {"POST /path": n},
@@ -62,7 +75,8 @@ log = logging.getLogger("simulator.control")
 LOG_SIZE = 5000
 FAULT_NAMES = ("hostile", "drop_after", "http500", "delay", "expire_sessions", "reboot",
                "new_certificate", "unplug_console", "console_baud", "large_backup",
-               "backup_rate", "clear")
+               "backup_rate", "install_seconds", "update_server", "login_restart", "upload_rate",
+               "clear")
 
 
 class Faults:
@@ -88,6 +102,13 @@ class Faults:
         self.console_line: dict = {}        # set by the console: what the client set
         self.backup_padding = 0             # bytes of session data in each /api/backup NSB
         self.backup_rate = 0.0              # bytes per second /api/backup sends (0: no limit)
+        self.upload_rate = 0.0              # bytes per second an upload is read at (0: no limit)
+        # the lab's settings for the finish (simulator/updates.py, loginweb.py);
+        # ``started_with`` keeps the flags' values for "clear"
+        self.install_seconds = 20.0
+        self.update_server = False
+        self.login_restart = 3.0
+        self.started_with: dict = {}
         self.on_expire: Callable[[], None] = lambda: None
         self.on_reboot: Callable[[float], None] = lambda s: None
         self.on_new_certificate: Callable[[], None] = lambda: None
@@ -175,9 +196,19 @@ class Faults:
                 self.backup_padding = int(amount)
             else:
                 self.backup_rate = amount
+        elif name in ("install_seconds", "login_restart", "upload_rate"):
+            amount = float(value or 0)
+            if amount < 0:
+                raise ValueError(f"{name}: must be 0 or more")
+            setattr(self, name, amount)
+        elif name == "update_server":
+            self.update_server = str(value).strip().lower() not in ("", "0", "false", "no",
+                                                                    "none", "off")
         elif name == "clear":
             with self._lock:
-                self.backup_padding, self.backup_rate = 0, 0.0
+                self.backup_padding, self.backup_rate, self.upload_rate = 0, 0.0, 0.0
+                for key, kept in self.started_with.items():
+                    setattr(self, key, kept)
                 self.drop_after, self.delay = None, 0.0
                 self.http500.clear()
         else:
@@ -194,7 +225,9 @@ class Faults:
         with self._lock:
             return {"drop_after": self.drop_after, "http500": sorted(self.http500),
                     "delay": self.delay, "large_backup": self.backup_padding,
-                    "backup_rate": self.backup_rate,
+                    "backup_rate": self.backup_rate, "upload_rate": self.upload_rate,
+                    "install_seconds": self.install_seconds, "update_server": self.update_server,
+                    "login_restart": self.login_restart,
                     "rebooting": time.monotonic() < self.silent_until}
 
     def stats(self) -> dict:

@@ -19,6 +19,9 @@ NICS = ("nic1", "nic2")
 FACTORY_ADDRESSES = ("169.254.1.1", "169.254.1.2", "169.254.1.3", "169.254.1.4")
 FACTORY_USER = "admin"
 FACTORY_PASSWORD = "password"
+# a new site's first /login account, once the site software is installed (modelled)
+LOGIN_FIRST_USER = "admin"
+LOGIN_FIRST_PASSWORD = "password"
 LOCKOUT_ATTEMPTS = 5
 LOCKOUT_SECONDS = 5 * 60
 PASSWORD_MIN_LENGTH = 8

@@ -53,6 +53,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
+from . import loginweb
+from .accounts import new_account
+from .factory import LOGIN_FIRST_PASSWORD, LOGIN_FIRST_USER
 from .jsonfile import save_json
 
 log = logging.getLogger("simulator.login")
@@ -96,6 +99,8 @@ class LoginSide:
         self._syncing = False
         self.healthy = True
         self._state_path = self.dir / "failover.json"
+        self._restarting_until = 0.0
+        self.web = loginweb.LoginWeb(self)
         self.state = {"role": self.config.get("role", "none"),
                       "last_data_sync_time": "", "last_data_sync_status": "never"}
         if self._state_path.exists():
@@ -106,11 +111,16 @@ class LoginSide:
                 appliance.add_ip(ip["nic"], ip["address"], ip["netmask"], ip.get("vlan") or "")
 
     def handles(self, path: str) -> bool:
-        return path in self.PATHS
+        return path in self.PATHS or loginweb.handles(path)
 
     # --- HTTP plumbing -----------------------------------------------------------
 
     def serve(self, handler, method: str, path: str, form: dict) -> None:
+        if time.monotonic() < self._restarting_until:
+            return self._reply(handler, 503, "/login is restarting; try again shortly.\n",
+                               "text/plain")
+        if loginweb.handles(path):
+            return self.web.serve(handler, method, path, form)
         query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
         params = {**query, **form}
         if path == "/check_health":
@@ -204,6 +214,49 @@ class LoginSide:
         with self._lock:
             return {k: self.config[k] for k in LOGIN_STATE_KEYS if k in self.config} | {
                 "role": self.state["role"]}
+
+    # --- the site: its software, a restore ---------------------------------------------
+
+    def site_software(self) -> dict | None:
+        """The installed site software ({"version", "hostname"}), or None."""
+        with self._lock:
+            return dict(self.config["site_software"]) if self.config.get("site_software") else None
+
+    def install_site_software(self, version: str, hostname: str) -> None:
+        """Record the site software as installed (login.json); a new site gets
+        its first /login account (modelled: admin / password)."""
+        with self._lock:
+            self.config["site_software"] = {"version": version, "hostname": hostname}
+            self.config.setdefault("login_accounts", {
+                LOGIN_FIRST_USER: new_account(LOGIN_FIRST_PASSWORD, False)})
+            save_json(self.dir / "login.json", self.config, indent=2)
+        self.appliance.changes["install_site_software"] += 1
+
+    def login_account(self, username: str) -> dict | None:
+        """A /login web account ({"salt", "hash"}), or None."""
+        with self._lock:
+            return self.config.get("login_accounts", {}).get(username)
+
+    def restore(self, state: dict) -> None:
+        """Replace the site's /login state with a backup's (an NSB's state:
+        LOGIN_STATE_KEYS and the failover role). The /login web accounts are
+        the site's own and stay (modelled)."""
+        with self._lock:
+            for key in LOGIN_STATE_KEYS:
+                if key in state:
+                    self.config[key] = state[key]
+                else:
+                    self.config.pop(key, None)
+            save_json(self.dir / "login.json", self.config, indent=2)
+            self.state["role"] = state.get("role", "none")
+            self._save()
+            self._tokens.clear()
+        self.appliance.changes["restore_login"] += 1
+        log.info("/login restored from a backup of %s", (state.get("site") or {}).get("hostname"))
+
+    def restart(self, seconds: float) -> None:
+        """/login answers 503 for ``seconds`` from now (a restart)."""
+        self._restarting_until = time.monotonic() + max(0.0, seconds)
 
     # --- failover ------------------------------------------------------------------
 

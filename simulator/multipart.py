@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,18 +52,27 @@ def boundary_of(content_type: str) -> bytes | None:
 
 
 class _Body:
-    """At most ``length`` bytes of ``stream``, read a block at a time."""
+    """At most ``length`` bytes of ``stream``, read a block at a time (at
+    most ``rate`` bytes a second when given: a slow link, for drills)."""
 
-    def __init__(self, stream: BinaryIO, length: int):
-        self.stream, self.left = stream, length
+    def __init__(self, stream: BinaryIO, length: int, rate: float = 0.0):
+        self.stream, self.left, self.rate = stream, length, rate
+        self.read, self.started = 0, time.monotonic()
 
     def more(self) -> bytes:
         if self.left <= 0:
             return b""
-        data = self.stream.read(min(BLOCK, self.left))
+        want = min(BLOCK, self.left)
+        if self.rate:
+            want = min(want, max(1, int(self.rate / 10)))
+            ahead = self.read / self.rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(ahead)
+        data = self.stream.read(want)
         if not data:
             raise BadUpload("the upload ended before its last part")
         self.left -= len(data)
+        self.read += len(data)
         return data
 
 
@@ -76,15 +86,16 @@ def _disposition(headers: bytes) -> tuple[str, str | None]:
 
 
 def read_form(stream: BinaryIO, length: int, content_type: str,
-              spool_dir: str | Path) -> tuple[dict[str, str], dict[str, Upload]]:
-    """(text fields, uploads by field name) of a multipart body. BadUpload
-    when it is malformed or a text field is too large; the files of a body
-    refused halfway are removed."""
+              spool_dir: str | Path, rate: float = 0.0
+              ) -> tuple[dict[str, str], dict[str, Upload]]:
+    """(text fields, uploads by field name) of a multipart body, read at most
+    ``rate`` bytes a second when given. BadUpload when it is malformed or a
+    text field is too large; the files of a body refused halfway are removed."""
     boundary = boundary_of(content_type)
     if not boundary:
         raise BadUpload("not a multipart/form-data body with a boundary")
     delim = b"\r\n--" + boundary
-    body = _Body(stream, length)
+    body = _Body(stream, length, rate)
     buf = b"\r\n"                # so the first boundary looks like every other one
     fields: dict[str, str] = {}
     uploads: dict[str, Upload] = {}

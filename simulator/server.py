@@ -5,6 +5,7 @@
         [--manage-interfaces] [--console-link PATH] [--control PATH]
         [--model B400] [--serial B400-0012345] [--lockout-attempts 5]
         [--lockout-seconds 300] [--session-idle 600] [--factory-reset]
+        [--install-seconds 20] [--update-server] [--login-restart-seconds 3]
         [--fault drop_after=N] [--fault http500=/path] [--fault delay=0.5] ...
 
 Ports: 0 picks a free (ephemeral) port, a negative port turns that listener off;
@@ -65,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--factory-reset", action="store_true", help="wipe the state first")
     p.add_argument("--fault", action="append", default=[], metavar="NAME[=VALUE]",
                    help="a fault switch at start: drop_after=N, http500=PATH, delay=SECONDS")
+    p.add_argument("--install-seconds", type=float, default=20.0, metavar="S",
+                   help="how long a site software install keeps the appliance silent "
+                        "(its restart; a real one takes 15 to 60 minutes)")
+    p.add_argument("--update-server", action="store_true",
+                   help="the appliance reaches the vendor's update server (Updates > Check)")
+    p.add_argument("--login-restart-seconds", type=float, default=3.0, metavar="S",
+                   help="how long /login restarts after a restore (503 meanwhile)")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -138,6 +146,14 @@ class Simulator:
             from .live import Live   # settings used for real: only inside a lab namespace
 
             self.live = Live(self.appliance)
+        if min(args.install_seconds, args.login_restart_seconds) < 0:
+            raise ValueError("--install-seconds and --login-restart-seconds: 0 or more")
+        self.faults.install_seconds = args.install_seconds
+        self.faults.update_server = args.update_server
+        self.faults.login_restart = args.login_restart_seconds
+        self.faults.started_with = {"install_seconds": args.install_seconds,
+                                    "update_server": args.update_server,
+                                    "login_restart": args.login_restart_seconds}
         for flag in args.fault:  # after the hooks: new_certificate at start renews
             self.faults.apply_flag(flag)
 

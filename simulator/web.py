@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from hwprobe.appliance.pagemap import PAGES
 
-from . import certpages, live, multipart, pages
+from . import certpages, live, multipart, pages, updates
 from .accounts import Sessions
 from .appliance import Appliance, Refused
 from .certstore import CertStore
@@ -75,14 +75,6 @@ def _render(face: WebFace, key: str, csrf: str, form: dict, error: str, notice: 
         return pages.documented(key, csrf, form, error, notice)
     if key == "certificates":
         return certpages.list_page(face.certs, csrf, error, notice)
-    if key == "updates":
-        site = (face.login_side.config.get("site_software") if face.login_side else None) or {}
-        installed = (f"Site software {site.get('version', '?')} for {site.get('hostname', '?')} "
-                     "is installed." if site else "No site software is installed.")
-        return pages.plain("Updates", PAGES["updates"]["path"],
-                           f"Software version {app.software_version}. {installed} No updates are "
-                           "available (this appliance has no route to the update server).",
-                           error=error, notice=notice)
     return pages.plain("Support", PAGES["support"]["path"],
                        f"Model {app.model}, serial number {app.serial}. Support tunnel: not connected.",
                        error=error, notice=notice)
@@ -159,7 +151,8 @@ def use_pages(pages_map) -> None:
     """Serve the interface as ``pages_map`` lays it out (a firmware profile's
     page map, hwprobe.appliance.pagemap.pages_for): rebinds the page map of this module,
     simulator.pages and simulator.live. Called once, before listening."""
-    global PAGES, C, LOGIN, CHANGE, LOGOUT, BASE, PAGE_PATHS, ACTIONS, PAGE_OF_KEY, CERT_PATHS
+    global PAGES, C, LOGIN, CHANGE, LOGOUT, BASE, PAGE_PATHS, ACTIONS, PAGE_OF_KEY, CERT_PATHS, \
+        UPDATE_PATHS
     PAGES = pages.PAGES = live.PAGES = pages_map
     C = pages.C = pages_map["common"]
     live.U, live.N = pages_map["utilities"], pages_map["ntp"]
@@ -169,12 +162,14 @@ def use_pages(pages_map) -> None:
     ACTIONS = _actions()
     PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
     CERT_PATHS = certpages.paths()
+    UPDATE_PATHS = updates.paths()
 
 
 PAGE_PATHS = _page_paths()
 ACTIONS = _actions()
 PAGE_OF_KEY = {key: path for path, key in PAGE_PATHS.items()}
 CERT_PATHS = certpages.paths()
+UPDATE_PATHS = updates.paths()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -255,7 +250,8 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if multipart.boundary_of(ctype):
             fields, self.uploads = multipart.read_form(self.rfile, length, ctype,
-                                                       self.face.spool_dir)
+                                                       self.face.spool_dir,
+                                                       self.face.faults.upload_rate)
             return fields
         if length > MAX_BODY:
             raise ValueError(f"the request body is larger than {MAX_BODY} bytes")
@@ -306,7 +302,7 @@ class Handler(BaseHTTPRequestHandler):
             self.face.sessions.end(token)
             return self._redirect(LOGIN["path"])
         if (path not in PAGE_PATHS and path not in ACTIONS and path not in CERT_PATHS
-                and path != CHANGE["path"]):
+                and path not in UPDATE_PATHS and path != CHANGE["path"]):
             return self._send(404, pages.plain("Not found", path, f"No page {path}.", nav=False))
         if not user:
             return self._redirect(LOGIN["path"] + ("?expired=1" if token else ""))
@@ -319,6 +315,8 @@ class Handler(BaseHTTPRequestHandler):
                               error="csrf_token: the form has expired; reload the page and try again"))
         if path in CERT_PATHS:
             return certpages.serve(self, method, path, form, session)
+        if path in UPDATE_PATHS:
+            return updates.serve(self, method, path, form, session)
         notice, session["notice"] = session["notice"], ""
         if path == CHANGE["path"]:
             return self._change_password(method, user, session, form, forced, notice)

@@ -73,6 +73,12 @@ def register(sub, root) -> None:
                         "(root only)")
     p.add_argument("--firmware", metavar="NAME",
                    help="the simulated appliance's firmware profile: legacy (default) or current")
+    p.add_argument("--install-seconds", type=float, metavar="S",
+                   help="how long installing the site software keeps the appliance silent "
+                        "while it restarts (default 20; a real one takes 15 to 60 minutes)")
+    p.add_argument("--update-server", action="store_true",
+                   help="the appliance reaches the vendor's update server: Updates can "
+                        "install the site software without an update file")
     p.add_argument("--laptop", action="append", default=[], metavar="PEER",
                    choices=("networkmanager", "dhclient", "dhcpcd", "networkd", "avahi-autoipd",
                             "dhcp-server", "ser2net"),
@@ -225,6 +231,12 @@ def _up(args) -> int:
         if args.firmware not in profiles():
             raise BadInput(f"--firmware {args.firmware}: choose one of {', '.join(profiles())}")
         extra += ["--firmware", args.firmware]
+    if args.install_seconds is not None:
+        if args.install_seconds < 0:
+            raise BadInput(f"--install-seconds {args.install_seconds:g}: 0 or more seconds")
+        extra += ["--install-seconds", f"{args.install_seconds:g}"]
+    if args.update_server:
+        extra.append("--update-server")
     client = None
     if (args.pair or args.site) and os.environ.get("BRINGUP_API_CLIENT_ID") \
             and os.environ.get("BRINGUP_API_SECRET"):
