@@ -105,6 +105,7 @@ COMMAND_OF = {
     "runbook": "bringup.commands.runbook", "lab": "bringup.commands.lab",
     "sim": "bringup.commands.lab", "verify": "bringup.commands.verify",
     "survey": "bringup.commands.survey", "kit": "bringup.commands.kit",
+    "restore-login": "bringup.commands.finish",
     "man": "bringup.commands.extras", "completion": "bringup.commands.extras",
     "install-extras": "bringup.commands.extras",
 }

@@ -20,6 +20,13 @@ NICS = ("nic1", "nic2")
 ENV_PASSWORD = "BRINGUP_PASSWORD"
 ENV_NEW_PASSWORD = "BRINGUP_NEW_PASSWORD"
 ENV_SMTP_PASSWORD = "BRINGUP_SMTP_PASSWORD"
+ENV_LOGIN_PASSWORD = "BRINGUP_LOGIN_PASSWORD"
+# the finish (issue 23): a new site's first /login account once the site
+# software is installed (modelled, docs/DESIGN.md), and how long bringup waits
+# for the appliance to come back from an install (a real one: 15 to 60 minutes)
+LOGIN_FIRST_USER = "admin"
+LOGIN_FIRST_PASSWORD = "password"
+RESTART_DEADLINE = 75 * 60.0
 
 
 def state_dir() -> Path:

@@ -66,13 +66,13 @@ def test_a_step_that_only_sets_the_smtp_password_says_so():
 
 
 def test_apply_done_and_restore_say_a_step_in_the_same_words(capsys):
-    from bringup.commands.apply import _print_step
+    from bringup.commands.apply import print_step
 
     step = _steps()["dns"]
     words = wording.step_change(step)
     assert words == "DNS: none -> 198.51.100.53, 203.0.113.53"
     step.status = "verified"
-    _print_step(step)
+    print_step(step)
     assert capsys.readouterr().out == f"[done] {words}\n"
     assert wording.step_line(step, step.after) == f"[x] {words}"
     assert wording.step_line(step, ["198.51.100.99"]) == \

@@ -48,12 +48,19 @@ accepts unchanged. No password is written to the sheet.
 def register(sub, root) -> None:
     p = sub.add_parser("apply", help="apply a settings sheet to the appliance, headless",
                        description=APPLY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sheet", required=True, metavar="FILE", help="the settings sheet (TOML)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sheet", metavar="FILE", help="the settings sheet (TOML)")
+    source.add_argument("--kit", metavar="DIR",
+                        help="a recovery kit (`bringup kit`): its sheet, then the finish of the "
+                             "site: the certificate, the site software, the /login backup")
     target_args(p)
     p.add_argument("--dry-run", action="store_true",
                    help="show the plan (the first-login password change included); "
                         "send nothing that saves")
     p.add_argument("--json", action="store_true", help="print every step as JSON")
+    from bringup.commands.finish import kit_arguments
+
+    kit_arguments(p)
     p.set_defaults(handler=run_apply)
 
     c = sub.add_parser("capture", help="save a healthy appliance's settings to a sheet",
@@ -69,6 +76,13 @@ def register(sub, root) -> None:
 def run_apply(args) -> int:
     from hwprobe.procedure import passwords
     from hwprobe.settings.sheet import load_sheet
+
+    if args.kit:
+        from bringup.commands.finish import run_apply_kit
+
+        return run_apply_kit(args)
+    if args.update_file:
+        raise BadInput("--update-file: only with --kit (the finish of a site)")
 
     settings = load_sheet(args.sheet)         # SheetInvalid: exit 2, nothing contacted
     target = target_of(args)
@@ -88,23 +102,24 @@ def run_apply(args) -> int:
             session.find()
             session.log_in(prompter, new_password, dry_run=args.dry_run, ask_new_password=True)
             run = session.run(settings, smtp_password=smtp_password, dry_run=args.dry_run,
-                              on_step=None if args.json else _print_step)
+                              on_step=None if args.json else print_step)
     except BaseException as exc:
         error = exc
         raise
     finally:
-        md = _report(session, sheet, error)
-    _print_result(args, session, run, md)
+        md = report(session, sheet, error)
+    print_result(args, session, run, md)
     # done means the appliance now holds the whole sheet: a skipped step is not done
     return 0 if run.ok and not any(s.status == "skipped" for s in run.steps) else 1
 
 
-def _report(session: BringupSession, sheet: str, error: BaseException | None) -> Path | None:
+def report(session: BringupSession, sheet: str, error: BaseException | None, *,
+           kit: str | None = None) -> Path | None:
     """Write the run's report, also when it ended early; never raises."""
     if isinstance(error, (KeyboardInterrupt, SystemExit)):
         error = BringupError("stopped by the technician (or a signal)")
     try:
-        md, _ = session.write_report(sheet=sheet, error=error)
+        md, _ = session.write_report(sheet=sheet, error=error, kit=kit)
     except OSError as exc:
         _say(f"could not write the report ({exc.strerror or exc}); here it is:")
         try:
@@ -117,7 +132,7 @@ def _report(session: BringupSession, sheet: str, error: BaseException | None) ->
     return md
 
 
-def _print_result(args, session: BringupSession, run, md: Path | None) -> None:
+def print_result(args, session: BringupSession, run, md: Path | None) -> None:
     notes = list(session.notes)
     nic = session.cable_nic()
     if nic:
@@ -154,7 +169,7 @@ def _step_json(step) -> dict:
             "message": step.message, "seconds": step.seconds}
 
 
-def _print_step(step) -> None:
+def print_step(step) -> None:
     if step.status in ("pending", "applying"):
         return
     mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(

@@ -147,3 +147,32 @@ def open_pkcs12(data: bytes, passphrase: str) -> CertificateFile:
         not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
         has_key=p12.key is not None, key_matches=matches,
         chain=[c.certificate.subject.rfc4514_string() for c in chain])
+
+
+def import_pkcs12(driver, path, password: str, on_progress=None) -> None:
+    """Security > Certificates > Import: upload the file at ``path`` (PKCS#12
+    or a PEM bundle) with its ``password``, streamed. Not made the default.
+    ValidationRefused with the appliance's words (a wrong password, already
+    present, ...), Unreachable, ApplianceError from the driver."""
+    spec = driver.pages["certificates"]
+    driver.upload(spec["import_page"], spec["import_action"], {spec["password"]: password},
+                  spec["file"], path, on_progress=on_progress)
+
+
+def make_default(driver, sha256: str) -> None:
+    """Make the held certificate ``sha256`` the default: what every client
+    connecting by address, or naming no host it covers, gets from now on.
+    ValidationRefused, Unreachable, ApplianceError from the driver."""
+    spec = driver.pages["certificates"]
+    driver.send_form(spec["path"], spec["default_action"], {spec["select"]: sha256},
+                     pick=lambda form: form.fields.get(spec["select"]) == sha256)
+
+
+def presented(address: str, server_name: str, *, port: int = 443, device: str | None = None,
+              timeout: float = 5.0) -> str:
+    """The SHA-256 (64 lower-case hex digits) of the certificate the
+    appliance at ``address`` presents to a client naming ``server_name`` in
+    its TLS handshake (SNI), as the site's clients do. Unreachable."""
+    from hwprobe.appliance.pinning import fetch_fingerprint, normalize_fingerprint
+
+    return normalize_fingerprint(fetch_fingerprint(address, port, timeout, device, server_name))

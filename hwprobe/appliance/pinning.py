@@ -61,10 +61,12 @@ def _connect(address: str, port: int, timeout: float, device: str | None) -> soc
 
 
 def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0,
-                      device: str | None = None) -> str:
+                      device: str | None = None, server_name: str | None = None) -> str:
     """The SHA-256 fingerprint (``AB:CD:...``) of the certificate the server at
     ``address:port`` presents. Nothing is verified: this only reads it.
-    ``device``: connect through that laptop port only (an IPv4 ``address``).
+    ``device``: connect through that laptop port only (an IPv4 ``address``);
+    ``server_name``: the host name the handshake names (SNI), as a client of
+    the site names it (none: what a client connecting by address gets).
 
     Raises Unreachable when no TLS connection can be made."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -72,7 +74,7 @@ def fetch_fingerprint(address: str, port: int = 443, timeout: float = 3.0,
     context.verify_mode = ssl.CERT_NONE
     try:
         with _connect(address, port, timeout, device) as sock:
-            with context.wrap_socket(sock) as tls:
+            with context.wrap_socket(sock, server_hostname=server_name) as tls:
                 der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
         raise Unreachable(

@@ -98,15 +98,21 @@ class LoggingIn:
         this run trusts. Raises CertificateChanged; BringupError naming the
         pins file when it is damaged."""
         r = self.responder
-        if r is None or not r.fingerprint_sha256:
+        if r is None or not (r.fingerprint_sha256 or self.expected_fingerprint):
             return None
         from hwprobe.appliance import pins
         from hwprobe.appliance.pinning import normalize_fingerprint
 
         key = f"{self.target.address}@{r.mac.lower()}"
-        seen = r.fingerprint_sha256
+        seen = self.expected_fingerprint or r.fingerprint_sha256
         kept = pins.pinned_fingerprint(key)
         changed = kept is not None and kept != normalize_fingerprint(seen)
+        if changed and self._finish_set(seen):
+            pins.pin_fingerprint(key, seen)
+            self.note(f"certificate of {self.target.address} (MAC {r.mac}): SHA-256 {seen}, "
+                      "the site's, as an earlier run's finish made it the default: the pin "
+                      "moved to it")
+            return seen
         if changed and not self.target.trust_new_certificate:
             raise CertificateChanged(kept, seen)
         if kept is None or changed:
@@ -114,6 +120,37 @@ class LoggingIn:
             self.note(f"certificate of {self.target.address} (MAC {r.mac}): SHA-256 {seen} - "
                       f"trusted for this appliance from now on")
         return seen
+
+    def _finish_set(self, seen: str) -> bool:
+        """This appliance's run journal says the finish made the certificate
+        ``seen`` the default (a run killed right after it did)."""
+        from hwprobe.appliance.pinning import normalize_fingerprint
+
+        entry = self.run_journal().finished_step("certificate")
+        return (entry.get("status") in ("making default", "not served", "done")
+                and entry.get("sha256") == normalize_fingerprint(seen))
+
+    def move_pin(self, sha256: str, why: str) -> None:
+        """The appliance presents the certificate ``sha256`` because this run
+        made it the default: keep it as this appliance's pin (an expected
+        change, not a "certificate changed" stop) and open the web session
+        again on it, logged in with the password in force. Raises what
+        ``connect()`` and ``login()`` raise."""
+        from hwprobe.appliance import pins
+        from hwprobe.appliance.pinning import format_fingerprint, where
+
+        shown = format_fingerprint(sha256)
+        r = self.responder
+        pins.pin_fingerprint(f"{self.target.address}@{r.mac.lower()}" if r is not None
+                             else where(str(self.target.address), self.target.https_port), sha256)
+        self.expected_fingerprint = shown
+        password = self.login_outcome.password if self.login_outcome is not None else None
+        self.close_driver()
+        self.note(f"certificate of {self.target.address}: now SHA-256 {shown} ({why}); "
+                  "bringup's pin moved to it")
+        self.connect()
+        if password is not None:
+            self.login(password)
 
     def failover_client(self, client_id: str | None, client_secret: str | None):
         """The command-API client for the target (an appliance of a failover

@@ -30,6 +30,23 @@ NEXT_STEPS = [
     "Move the appliance's cable(s) from the laptop to the production switch ports.",
     "Store the new appliance password safely (password manager or sealed envelope).",
 ]
+# what the finish of a site (a recovery kit) leaves to the technician
+FINISHED_NEXT_STEPS = NEXT_STEPS[2:] + [
+    "After the cables move: `bringup verify` proves each restored service from the appliance.",
+]
+FINISH_MARK = {"done": "[x]", "already": "[=]", "skipped": "[-]", "failed": "[!]",
+               "would": "[ ]", "pending": "[ ]", "running": "[>]"}
+
+
+def next_steps(finish: dict | None) -> list[str]:
+    """What is left for the technician: without a finish, the certificates and
+    /login too; after one, what it could not do and the rest."""
+    if finish is None:
+        return list(NEXT_STEPS)
+    left = [f"{s['title']}: {s['status']} - {s['message']}" for s in finish["steps"]
+            if s["status"] in ("failed", "pending", "running")
+            or (s["status"] == "skipped" and s["message"].startswith("not tried"))]
+    return [f"Finish {x}" for x in left] + list(FINISHED_NEXT_STEPS)
 
 
 
@@ -46,13 +63,18 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
           driver: str, macs: Iterable[str] = (), cable_nic: str | None = None,
           notes: Iterable[str] = (),
           stopped: str | None = None, error: str | None = None,
-          password_change_pending: bool = False) -> dict:
+          password_change_pending: bool = False, finish=None, kit: str | None = None) -> dict:
     """The report as a JSON-friendly dict (no secrets are ever passed in).
 
     ``run`` is None when the run ended before its plan was made; ``stopped``
-    names the stage it ended in and ``error`` why (None: it ran to its end)."""
+    names the stage it ended in and ``error`` why (None: it ran to its end).
+    ``finish`` (a FinishResult) and ``kit`` (its folder): the finish of a
+    site, each step done, skipped and why, or failed and where."""
     st = run.state_after if run else None
     steps = run.steps if run else []
+    finished = None if finish is None else {
+        "kit": kit, "ok": finish.ok, "dry_run": finish.dry_run,
+        "steps": finish.to_json(), "notes": list(finish.notes)}
     return {
         "bringup_report": 1,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -68,7 +90,7 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
         "sheet": sheet,
         "driver": driver,
         "dry_run": bool(run and run.dry_run),
-        "ok": bool(run and run.ok) and stopped is None,
+        "ok": bool(run and run.ok) and stopped is None and (finish is None or finish.ok),
         "stopped": stopped,
         "error": error,
         "password_change_pending": password_change_pending,
@@ -79,7 +101,8 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
         "skipped": [s.key for s in steps if s.status == SKIPPED],
         "left_alone_on_appliance": run.extras if run else [],
         "notes": (list(run.notes) if run else []) + list(notes),
-        "next_steps": NEXT_STEPS,
+        "finish": finished,
+        "next_steps": next_steps(finished),
         "journal": run.journal_path if run else None,
     }
 
@@ -123,6 +146,18 @@ def to_markdown(rep: dict) -> str:
             f"| {MARK.get(s['status'], '[ ]')} | {m(s['title'])} | {m(s['page'])} | "
             f"{_words(s, 'before')} | {_words(s, 'after')} | {m(s['status'] + why)} | "
             f"{s['seconds']} |")
+    if rep.get("finish"):
+        f = rep["finish"]
+        lines += ["", f"## Finish of the site (kit {m(f['kit'] or '-')})", "",
+                  "| | step | where | status | what was done, or why not | s |",
+                  "|---|---|---|---|---|---|"]
+        for s in f["steps"]:
+            lines.append(f"| {FINISH_MARK.get(s['status'], '[ ]')} | {m(s['title'])} | "
+                         f"{m(s['page'])} | {m(s['status'])} | {m(s['message'])} | "
+                         f"{s['seconds']} |")
+        for s in f["steps"]:
+            if s["detail"]:
+                lines += ["", f"{m(s['title'])}:", ""] + [f"- {m(d)}" for d in s["detail"]]
     if rep["left_alone_on_appliance"]:
         lines += ["", "## On the appliance, not in the sheet (left alone)", ""]
         lines += [f"- {m(x)}" for x in rep["left_alone_on_appliance"]]

@@ -5,8 +5,10 @@ what identifies it: see ``LoggingIn.appliance_key``),
 rewritten atomically: when a run started and finished, each step's status
 as it starts and ends (for the report and the console's "continue where
 you left off"), and the first-login password change as it is sent and once
-it landed, so a re-run after a kill knows the password changed. No secret
-is ever written to it.
+it landed, so a re-run after a kill knows the password changed; and each
+finish step (certificate, site software, /login backup) before and after
+it is sent, so a re-run converges and never imports or restores twice. No
+secret is ever written to it.
 
 Small on purpose: the state directory's check reads every run journal
 before the port is touched, without loading the engine.
@@ -64,6 +66,20 @@ class RunJournal:
                 "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
             self._write()
+
+    def finish_step(self, key: str, **fields) -> None:
+        """Write where finish step ``key`` stands (its status and what the
+        next run needs to converge: a fingerprint, when a restart began)."""
+        with self._lock:
+            self.data.setdefault("finish", {})[key] = {
+                **fields, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epoch": time.time()}
+            self._write()
+
+    def finished_step(self, key: str) -> dict:
+        """What the journal says of finish step ``key`` ({} when nothing)."""
+        entry = self.data.get("finish", {})
+        entry = entry.get(key) if isinstance(entry, dict) else None
+        return dict(entry) if isinstance(entry, dict) else {}
 
     def _write(self) -> None:
         atomic_write(self.path, json.dumps(self.data, indent=2, default=str), mode=0o644)

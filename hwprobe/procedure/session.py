@@ -54,6 +54,8 @@ from hwprobe.procedure.target import Target
 if TYPE_CHECKING:
     from hwprobe.appliance.base import ApplianceDriver
     from hwprobe.procedure.engine import Plan, RunResult, Step
+    from hwprobe.procedure.finish.inputs import FinishSecrets, KitInputs
+    from hwprobe.procedure.finish.run import FinishResult
     from hwprobe.procedure.passwords import LoginOutcome
     from hwprobe.procedure.runjournal import RunJournal
     from hwprobe.port.takeover import Takeover
@@ -82,6 +84,8 @@ class BringupSession(Finding, LoggingIn):
     run_result: "RunResult | None" = None
     report_paths: tuple[Path, Path] | None = None
     unwritten_report: str | None = None   # the Markdown, when the disk was full
+    finish_result: "FinishResult | None" = None     # the finish of a site (a kit)
+    expected_fingerprint: str | None = None   # the certificate this run made the default
     stage: str = "taking the port"
     notes: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
@@ -201,9 +205,23 @@ class BringupSession(Finding, LoggingIn):
                               f"(SHA-256 {self.fingerprint}): verify, survey, kit and "
                               f"failover there trust it")
 
+    # --- the finish of a site (a recovery kit) ---------------------------------------------
+    def finish(self, inputs: "KitInputs", secrets: "FinishSecrets", **options) -> "FinishResult":
+        """After the network settings: the certificate, the site software and
+        the /login backup, from the kit (hwprobe/procedure/finish/). Returns
+        the FinishResult (kept for the report, also when an error ends the
+        run: it is raised after). ``options``: dry_run, restart_deadline,
+        on_step, on_progress, cancel."""
+        from hwprobe.procedure.finish.run import run_finish
+
+        self.stage = "finishing the site"
+        result = run_finish(self, inputs, secrets, **options)
+        self.stage = "done"
+        return result
+
     # --- the report ------------------------------------------------------------------------
-    def write_report(self, *, sheet: str | None, error: BaseException | None = None
-                     ) -> tuple[Path, Path]:
+    def write_report(self, *, sheet: str | None, error: BaseException | None = None,
+                     kit: str | None = None) -> tuple[Path, Path]:
         """Write this run's report (Markdown and JSON; never a password), also
         for a run that ended early: it then says where it stopped and why.
         Returns the paths; raises OSError when the state dir cannot be written
@@ -227,7 +245,8 @@ class BringupSession(Finding, LoggingIn):
                     stopped=None if error is None and self.stage == "done" else self.stage,
                     error=None if error is None else str(error),
                     password_change_pending=bool(self.login_outcome
-                                                 and self.login_outcome.change_pending))
+                                                 and self.login_outcome.change_pending),
+                    finish=self.finish_result, kit=kit)
         try:
             self.report_paths = write_report(rep, secrets=self.secrets)
         except OSError:
