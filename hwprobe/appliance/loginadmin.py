@@ -20,6 +20,7 @@ import requests
 
 from hwprobe.appliance import html
 from hwprobe.appliance.pagemap import PAGES
+from hwprobe.constants import FACTORY_PASSWORD, LOGIN_FIRST_PASSWORD
 from hwprobe.errors import ApplianceError, LoginFailed, Unreachable
 
 ANSWER_BYTES = 4 * 1024 * 1024
@@ -129,7 +130,8 @@ class LoginAdmin:
     def login(self, user: str, password: str) -> None:
         """Log in to /login. LoginFailed (refused: the appliance's words),
         NoSite, Restarting, Unreachable, CertificateChanged."""
-        self._secrets.add(password)
+        if password not in (FACTORY_PASSWORD, LOGIN_FIRST_PASSWORD):   # public words
+            self._secrets.add(password)
         s = self.spec
         page = self._page(self._request("GET", s["path"]))
         form = page.form(s["path"])
