@@ -46,6 +46,7 @@ SCREENS = {
     "login": "tui.screens.login:LoginScreen",
     "network": "tui.screens.network:NetworkScreen",
     "restore": "tui.screens.restore:RestoreScreen",
+    "site": "tui.screens.site:SiteScreen",
     "done": "tui.screens.done:DoneScreen",
 }
 ORDER = [key for key, _ in STEPS]
@@ -72,6 +73,7 @@ class ConsoleOptions:
     """What the command line can say to the console."""
 
     sheet: str | None = None
+    kit: str | None = None                   # a recovery kit: its sheet, then the Site step
     iface: str | None = None
     console_profile: bool | None = None     # None: decide from TERM / the tty
     force: bool = False
@@ -85,7 +87,7 @@ class ConsoleOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ConsoleOptions":
-        keys = ("sheet", "iface", "console_profile", "force", "lab")
+        keys = ("sheet", "kit", "iface", "console_profile", "force", "lab")
         return cls(**{k: getattr(args, k) for k in keys if getattr(args, k, None) is not None})
 
 
@@ -126,7 +128,8 @@ class BringupApp(App[int]):
         if terminfo.restricted(os.environ.get("TERM")):
             from .vtdriver import TerminfoDriver as driver
         super().__init__(driver_class=driver, css_path=[self.CSS_PATH, *css, *FIRST_SCREEN_CSS])
-        self.session = Session(sheet_path=options.sheet, lab=options.lab)
+        self.session = Session(sheet_path=options.sheet, lab=options.lab,
+                               kit_folder=options.kit)
         self.farewell = ""                     # printed when the console ends
         self.interrupted = False                # SIGINT: leave as quitting does, exit 130
         self.ascii_filter = profiles.AsciiFilter(enabled=self.profile.console)
@@ -265,6 +268,7 @@ class BringupApp(App[int]):
             clear_progress()
             return
         self.session.sheet_path = previous.get("sheet") or self.session.sheet_path
+        self.session.kit_folder = previous.get("kit") or self.session.kit_folder
         self.options.iface = previous.get("iface") or self.options.iface
         self.screen.resume_from(previous)
 
@@ -324,7 +328,8 @@ class BringupApp(App[int]):
             return
         port = self.session.takeover.iface if self.session.takeover is not None else None
         left = [t for t in self.session.left_undone() if not t.startswith("not applied")]
-        self.push_screen(QuitScreen(left, port),
+        note = getattr(self.screen, "quit_note", lambda: "")()
+        self.push_screen(QuitScreen(left, port, note),
                          lambda yes: self.action_quit_console() if yes else None)
 
     def _display(self, screen, renderable) -> None:

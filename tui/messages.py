@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from hwprobe.port.interfaces import Port
     from hwprobe.port.probe import ProbeResult, Responder
     from hwprobe.appliance.state import ApplianceState
+    from hwprobe.procedure.finish.run import FinishResult, Progress
+    from hwprobe.procedure.finish.steps import FinishStep
     from hwprobe.procedure.kit import KitResult
     from hwprobe.procedure.verify import VerifyResult
     from hwprobe.runbook.kitcheck import KitReport
@@ -250,4 +252,33 @@ class KitChecked(Message):
 
     def __init__(self, report: KitReport) -> None:
         self.report = report
+        super().__init__()
+
+
+class FinishStepChanged(Message):
+    """A finish step (the Site step's row) changed status (``step``: a copy)."""
+
+    def __init__(self, step: FinishStep) -> None:
+        self.step = step
+        super().__init__()
+
+
+class FinishProgressed(Message):
+    """How far an upload or a restart wait is (only the newest matters)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FinishProgressed)
+
+
+class FinishEnded(Message):
+    """The finish ended (``result`` as far as it got); ``report`` the run's
+    report paths or None; ``note`` why it stopped early ("" when it ran through)."""
+
+    def __init__(self, result: FinishResult | None, report: tuple[Path, Path] | None,
+                 note: str = "") -> None:
+        self.result, self.report, self.note = result, report, note
         super().__init__()

@@ -11,6 +11,9 @@ def add_console_arguments(parser) -> None:
 
     g = parser.add_argument_group("the console (bringup with no command)")
     g.add_argument("--sheet", metavar="FILE", help="settings sheet to start with")
+    g.add_argument("--kit", metavar="DIR",
+                   help="a recovery kit to start with: its sheet, then the Site step "
+                        "(certificate, site software, /login backup)")
     g.add_argument("--iface", metavar="PORT", help="laptop port to preselect (e.g. eth1)")
     g.add_argument("--console-profile", action=argparse.BooleanOptionalAction, default=None,
                    help="ASCII, 16 colours, no mouse, no animation (default: automatic "

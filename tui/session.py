@@ -43,6 +43,7 @@ STEPS = (
     ("login", "Log in"),
     ("network", "Network"),
     ("restore", "Restore"),
+    ("site", "Site"),               # the finish of the site: only with a recovery kit
     ("done", "Done"),
 )
 STEP_TITLES = dict(STEPS)
@@ -70,6 +71,8 @@ class Session:
     state: ApplianceState | None = None      # read after login
     # Restore and Done
     incomplete: list[str] = field(default_factory=list)   # steps failed or skipped (exit 1)
+    # a recovery kit (its folder; the sheet is its sheet): the Site step finishes the site
+    kit_folder: str | None = None
     # the flow
     done: set[str] = field(default_factory=set)
     resuming: bool = False                   # continuing a run that did not finish
@@ -116,12 +119,24 @@ class Session:
         """(markdown path, json path) of the run's report, once written."""
         return self.bringup.report_paths if self.bringup is not None else None
 
+    def steps(self) -> tuple[tuple[str, str], ...]:
+        """The steps of this run: the Site step only with a kit."""
+        return tuple(s for s in STEPS if s[0] != "site" or self.kit_folder)
+
+    def after_restore(self) -> str:
+        """The step after Restore: Site with a kit, else Done."""
+        return "site" if self.kit_folder else "done"
+
     def left_undone(self) -> list[str]:
         """Titles of the steps not finished, in order (Done itself excluded)."""
-        out = [title for key, title in STEPS if key != "done" and key not in self.done]
+        out = [title for key, title in self.steps() if key != "done" and key not in self.done]
         if self.result is not None:
             missing = [s.title for s in self.result.steps if s.status in ("failed", "skipped")]
             out += [f"not applied: {t}" for t in missing]
+        finish = self.bringup.finish_result if self.bringup is not None else None
+        if finish is not None:
+            out += [f"not finished: {s.title}" for s in finish.steps
+                    if s.status in ("failed", "pending", "running")]
         return out
 
 
@@ -151,7 +166,7 @@ def save_progress(session: Session, step: str) -> None:
     same port (in the same lab, or in the field) is offered to continue.
     Errors are ignored: losing the resume offer is better than stopping the
     technician."""
-    data = {"sheet": session.sheet_path, "iface": session.iface,
+    data = {"sheet": session.sheet_path, "kit": session.kit_folder, "iface": session.iface,
             "port_mac": port_mac(session.iface), "lab": session.lab,
             "address": session.address, "step": step, "done": sorted(session.done),
             "pid": os.getpid(), "at": time.strftime("%Y-%m-%d %H:%M")}

@@ -141,7 +141,7 @@ def print_result(args, session: BringupSession, run, md: Path | None) -> None:
     if args.json:
         print(json.dumps({"ok": run.ok, "dry_run": run.dry_run, "report": str(md),
                           "password_change_pending": pending,
-                          "steps": [_step_json(s) for s in run.steps],
+                          "steps": [step_json(s) for s in run.steps],
                           "left_alone": run.extras, "notes": notes}, indent=2))
         return
     changed = [s for s in run.steps if s.changed]
@@ -163,7 +163,7 @@ def print_result(args, session: BringupSession, run, md: Path | None) -> None:
     print(f"report: {md}")
 
 
-def _step_json(step) -> dict:
+def step_json(step) -> dict:
     return {"key": step.key, "title": step.title, "page": step.page, "before": step.before,
             "after": step.after, "changed": step.changed, "status": step.status,
             "message": step.message, "seconds": step.seconds}

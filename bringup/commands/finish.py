@@ -18,7 +18,8 @@ from pathlib import Path
 
 from bringup.headless import TerminalPrompter, say as _say, target_args, target_of
 from hwprobe.constants import ENV_PASSWORD, RESTART_DEADLINE
-from hwprobe.errors import BadInput, BringupError
+from hwprobe.errors import BadInput
+from hwprobe.procedure.finish.run import progress_line
 from hwprobe.safetext import shown
 
 MARK = {"done": "done", "already": "same", "skipped": "skip", "failed": "FAIL", "would": "would"}
@@ -90,23 +91,13 @@ class Progress:
         if now - self._last < 0.25 and not (total and done >= total):
             return
         self._last = now
-        line = f"{progress.what}: {line_of(progress, now - self._started)}"
+        rate = (progress.done / max(now - self._started, 1e-3)
+                if progress.unit == "bytes" and now > self._started else None)
+        line = f"{progress.what}: {progress_line(progress, rate)}"
         self.stream.write("\r" + line[:79].ljust(79))
         if total and done >= total:
             self.stream.write("\n")
         self.stream.flush()
-
-
-def line_of(progress, elapsed: float) -> str:
-    """Progress in words: bytes, rate and time left; or time waited."""
-    if progress.unit == "seconds":
-        waited = int(progress.done)
-        return (f"{waited // 60}:{waited % 60:02d} waited, at most "
-                f"{int(progress.total or 0) // 60} min")
-    rate = progress.done / max(elapsed, 1e-3)
-    total = progress.total or 0
-    left = f", {(total - progress.done) / rate:.0f} s left" if rate > 0 and total else ""
-    return (f"{progress.done / 1e6:.1f} of {total / 1e6:.1f} MB, {rate / 1e6:.1f} MB/s{left}")
 
 
 def print_finish_step(step) -> None:
@@ -182,9 +173,17 @@ def run_apply_kit(args) -> int:
         raise
     finally:
         md = report(session, str(inputs.kit.path("sheet")), error, kit=str(inputs.folder))
-    print_result(args, session, run, md)
     finish = session.finish_result
-    if not args.json:
+    if args.json:
+        from bringup.commands.apply import step_json
+
+        print(json.dumps({"ok": bool(run.ok and finish is not None and finish.ok),
+                          "dry_run": run.dry_run, "report": str(md),
+                          "steps": [step_json(s) for s in run.steps],
+                          "finish": finish.to_json() if finish is not None else None,
+                          "notes": list(session.notes)}, indent=2))
+    else:
+        print_result(args, session, run, md)
         _print_finish(session, args, inputs)
     network_ok = run.ok and not any(s.status == "skipped" for s in run.steps)
     return 0 if network_ok and finish is not None and finish.ok else 1

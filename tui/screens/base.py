@@ -118,8 +118,9 @@ class StepScreen(FramedScreen):
     STEP = "start"
 
     def frame_title(self) -> str:
-        n = [k for k, _ in STEPS].index(self.STEP) + 1
-        return f"Step {n} of {len(STEPS)}: {STEP_TITLES[self.STEP]}"
+        steps = self.session.steps()
+        n = [k for k, _ in steps].index(self.STEP) + 1
+        return f"Step {n} of {len(steps)}: {STEP_TITLES[self.STEP]}"
 
     def action_back(self) -> None:
         self.app.go_back(self.STEP)

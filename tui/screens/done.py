@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from hwprobe.settings import wording
 from hwprobe.settings.areas import AREAS
-from hwprobe.procedure.report import NEXT_STEPS
+from hwprobe.procedure.report import next_steps
 from hwprobe.safetext import shown
 
 from ..messages import PortGivenBack
@@ -47,12 +47,17 @@ class DoneScreen(StepScreen):
         lines.append(f"Appliance: {s.address or '-'}"
                      + (f" over the local console {device}" if device else "")
                      + (f" (password changed as {s.username})" if s.password else ""))
+        finish = s.bringup.finish_result if s.bringup is not None else None
+        if finish is not None:
+            lines += [to_ascii(shown(f"Finish: {step.title}: {step.status} - {step.message}"))
+                      for step in finish.steps]
         if s.report:
             lines.append(f"Report: {s.report[0]}")
         if not self.can_verify():
             lines.append("Verify (v) needs a production network to reach the restored "
                          "services: this demo has none (`bringup demo --production` adds one).")
-        steps = ["Next steps:"] + [f" {i}. {text}" for i, text in enumerate(NEXT_STEPS, 1)]
+        left = next_steps(None if finish is None else {"steps": finish.to_json()})
+        steps = ["Next steps:"] + [f" {i}. {text}" for i, text in enumerate(left, 1)]
         with VerticalScroll(classes="body"):
             yield Static("\n".join(lines), id="summary", markup=False)
             yield Static("", id="port", markup=False)

@@ -248,6 +248,8 @@ class LoginScreen(StepScreen):
             bringup.close_driver()           # reopened at the new speed below
             target.baud, target.flow = line
         bringup.use_console(device)          # closes the other way in (logs it out)
+        if self.session.kit_folder and device is None:
+            self._wait_for_a_restart(bringup)
         try:
             outcome = bringup.login(password, new)
         except LockedOut as exc:
@@ -261,6 +263,18 @@ class LoginScreen(StepScreen):
             return
         state = bringup.read_state()
         self.post_message(LoggedIn(outcome.changed_password, state, user, outcome.password))
+
+    def _wait_for_a_restart(self, bringup) -> None:
+        """A run stopped while the appliance restarted after installing its
+        site software (its run journal says so): wait for it first."""
+        from hwprobe.procedure.finish.run import progress_line, resume_pending
+
+        def tick(p) -> None:
+            self.app.call_from_thread(self.say, "The appliance is restarting after installing "
+                                      "its site software (an earlier run): waiting, "
+                                      + progress_line(p, None))
+
+        resume_pending(bringup, on_progress=tick)
 
     def on_login_refused(self, message: LoginRefused) -> None:
         tries = self.query_one("#tries", Static)
@@ -282,7 +296,17 @@ class LoginScreen(StepScreen):
         elif self._value("new"):
             self.app.notify("The appliance did not ask for a new password: "
                             "the one you logged in with stays.", timeout=8)
-        self.app.goto("network")
+        self.app.goto(self._next_step())
+
+    def _next_step(self) -> str:
+        """Network, or the Site step when resuming a run that stopped there
+        (the network settings it had applied are on the appliance)."""
+        resumed = self.session.resumed_from or {}
+        if (self.session.kit_folder and resumed.get("step") == "site"
+                and "restore" in resumed.get("done", [])):
+            self.session.done.update(("network", "restore"))
+            return "site"
+        return "network"
 
     def _learn_cable_nic(self, state) -> None:
         """The appliance's NICs are known now: which one the cable is in (by

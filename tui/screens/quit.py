@@ -23,15 +23,18 @@ class QuitScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Stay", id="quit-escape", show=False),
     ]
 
-    def __init__(self, left: list[str], port: str | None) -> None:
+    def __init__(self, left: list[str], port: str | None, note: str = "") -> None:
         super().__init__()
         self.left = left
         self.port = port
+        self.note = note            # what the step at work says of leaving now
 
     def compose(self) -> ComposeResult:
         lines = ["Quit with the bring-up unfinished?", ""]
         if self.left:
             lines.append("Not done yet: " + ", ".join(self.left))
+        if self.note:
+            lines.append(self.note)
         if self.port:
             lines.append(f"The laptop port {self.port} is given back as it was.")
         lines += ["", "y  quit        n  stay"]

@@ -227,7 +227,8 @@ class RestoreScreen(StepScreen):
             self.say(f"{changes} of {len(self.plan.steps)} settings differ. Enter applies them{via}.")
         else:
             self.finished = True
-            self.say("The appliance already matches the sheet. Enter: done.", "success")
+            then = "the Site step" if self.session.kit_folder else "done"
+            self.say(f"The appliance already matches the sheet. Enter: {then}.", "success")
 
     def _show_extras(self) -> None:
         lines = []
@@ -243,7 +244,7 @@ class RestoreScreen(StepScreen):
         if self.running:
             return
         if self.finished:
-            self.app.goto("done")
+            self.app.goto(self.session.after_restore())
             return
         if self.plan is None:
             if self.unread:         # the preview failed: say why again, not "still reading"
@@ -263,7 +264,7 @@ class RestoreScreen(StepScreen):
         self.query_one("#steps").focus()
         self.say("Applying; every value is read back before it is ticked...")
         self.apply(self.session.bringup, self.session.settings, self.session.sheet_path,
-                   self.smtp_password())
+                   self.smtp_password(), self.session.kit_folder)
 
     def action_reread(self) -> None:
         if not self.running:
@@ -272,7 +273,8 @@ class RestoreScreen(StepScreen):
             self.read_plan(self.session.bringup, self.session.settings)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
-    def apply(self, bringup, settings, sheet: str | None, smtp_password: str | None) -> None:
+    def apply(self, bringup, settings, sheet: str | None, smtp_password: str | None,
+              kit: str | None = None) -> None:
         from hwprobe.errors import BringupError
 
         try:
@@ -284,7 +286,9 @@ class RestoreScreen(StepScreen):
             self.post_message(RunFinished(bringup.run_result, self._report(bringup, sheet, exc),
                                           note=str(exc)))
             raise
-        self.post_message(RunFinished(result, bringup.write_report(sheet=sheet)))
+        # with a kit the Site step goes on and writes the run's one report
+        report = None if kit else bringup.write_report(sheet=sheet)
+        self.post_message(RunFinished(result, report))
 
     @staticmethod
     def _report(bringup, sheet: str | None, error: BaseException) -> tuple | None:
@@ -340,7 +344,8 @@ class RestoreScreen(StepScreen):
             self.say(f"{applied} of {changed} change(s) applied and read back over the local "
                      f"console; {len(web)} left for the web interface. Enter: done.", "warning")
         elif result.ok:
-            self.say(f"{applied} of {changed} change(s) applied and read back. Enter: done.",
+            then = "the Site step" if self.session.kit_folder else "done"
+            self.say(f"{applied} of {changed} change(s) applied and read back. Enter: {then}.",
                      "success")
         else:
             failed = [x.title for x in result.steps if x.status == "failed"]

@@ -40,8 +40,9 @@ class ResumeScreen(ModalScreen[dict | None]):
             or "nothing yet"
         text = (
             f"A run stopped before it finished ({p.get('at', 'earlier')}).\n\n"
-            f"  settings sheet : {p.get('sheet') or 'entered by hand'}\n"
-            f"  laptop port    : {p.get('iface') or '-'}\n"
+            + (f"  recovery kit   : {p['kit']}\n" if p.get("kit") else
+               f"  settings sheet : {p.get('sheet') or 'entered by hand'}\n")
+            + f"  laptop port    : {p.get('iface') or '-'}\n"
             f"  appliance      : {p.get('address') or 'not found yet'}\n"
             f"  it was at      : {STEP_TITLES.get(p.get('step'), p.get('step'))}\n"
             f"  finished       : {done}\n"

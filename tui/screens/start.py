@@ -18,8 +18,8 @@ from .base import StepScreen
 class StartScreen(StepScreen):
     STEP = "start"
     CSS_PATH = "start.tcss"
-    HINT = ("Type the path of the settings sheet saved from the old appliance "
-            "(Right arrow completes), or press ^n to enter the settings by hand.")
+    HINT = ("Type the path of the settings sheet saved from the old appliance, or of its "
+            "recovery kit's folder (Right arrow completes); ^n: the settings by hand.")
     BINDINGS = [
         Binding("enter", "next", "Next", id="next", key_display="Enter", priority=True),
         Binding("ctrl+n", "by_hand", "No sheet: by hand", id="by-hand", key_display="^n"),
@@ -42,7 +42,10 @@ class StartScreen(StepScreen):
         yield Static(self.PATHS_OFFER, id="paths-offer", markup=False)
 
     def on_mount(self) -> None:
-        if self.session.sheet_path:
+        if self.session.kit_folder:
+            self.query_one("#sheet", Field).value = self.session.kit_folder
+            self.load(self.session.kit_folder)
+        elif self.session.sheet_path:
             self.load(self.session.sheet_path)
         self.query_one("#sheet", Field).focus()
 
@@ -57,6 +60,9 @@ class StartScreen(StepScreen):
             self.say("Type a sheet's path, or ^n to enter the settings by hand.", "warning")
             return False
         full = Path(path.strip()).expanduser()
+        if full.is_dir():
+            return self.load_kit(full)
+        self.session.kit_folder = None
         try:
             settings = load_sheet(full)
         except SheetInvalid as exc:
@@ -76,14 +82,50 @@ class StartScreen(StepScreen):
         self.say("Sheet loaded. Enter: go on to the laptop port.", "success")
         return True
 
+    def load_kit(self, folder: Path) -> bool:
+        """A recovery kit's folder: its sheet, and the Site step after Restore."""
+        from hwprobe.errors import BringupError
+        from hwprobe.procedure.finish.run import intents
+        from hwprobe.procedure.finish.inputs import read_inputs
+        from hwprobe.settings.sheet import load_sheet, summarize
+
+        summary = self.query_one("#summary", Static)
+        self.session.kit_folder = None
+        try:
+            inputs = read_inputs(folder, "", certificate=False, check_hashes=False)
+            settings = load_sheet(inputs.path("sheet"))
+        except SheetInvalid as exc:
+            summary.update("\n".join(exc.problems))
+            summary.set_classes("-problems")
+            self.say(f"The kit's sheet has {len(exc.problems)} problem(s).", "error")
+            return False
+        except BringupError as exc:
+            summary.update("")
+            self.say(str(exc), "error")
+            return False
+        a = inputs.kit.manifest.appliance
+        self.session.settings = settings
+        self.session.sheet_path = str(inputs.path("sheet"))
+        self.session.kit_folder = str(folder)
+        summary.set_classes("")
+        summary.update("\n".join(
+            [f"Recovery kit of {a.get('model')} {a.get('serial')} ({a.get('hostname')}), "
+             f"taken {inputs.kit.manifest.taken}.", "The sheet will set:"]
+            + [f"  {line}" for line in summarize(settings)]
+            + ["Then the Site step will:"]
+            + [f"  {s.title}: {s.message}" for s in intents(inputs)]))
+        self.say("Kit loaded. Enter: go on to the laptop port.", "success")
+        return True
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_next()
 
     def action_next(self) -> None:
         field = self.query_one("#sheet", Field)
-        loaded = self.session.settings is not None and self.session.sheet_path == \
-            str(Path(field.value.strip()).expanduser())
+        typed = str(Path(field.value.strip()).expanduser())
+        loaded = self.session.settings is not None and typed in (
+            self.session.sheet_path, self.session.kit_folder)
         if loaded or self.load(field.value):
             if loaded:
                 self.app.goto("port")
@@ -91,7 +133,8 @@ class StartScreen(StepScreen):
     def action_other_paths(self) -> None:
         """The other recovery paths (a sheet typed but not loaded yet is loaded first)."""
         typed = self.query_one("#sheet", Field).value.strip()
-        if typed and self.session.sheet_path != str(Path(typed).expanduser()):
+        if typed and str(Path(typed).expanduser()) not in (self.session.sheet_path,
+                                                           self.session.kit_folder):
             self.load(typed)
         self.app.open_path("paths")
 
@@ -102,11 +145,16 @@ class StartScreen(StepScreen):
     def action_by_hand(self) -> None:
         self.session.settings = Settings()
         self.session.sheet_path = None
+        self.session.kit_folder = None
         self.app.goto("port")
 
     def resume_from(self, previous: dict) -> None:
-        """Continue a run that did not finish: reload its sheet, go to its port."""
-        if previous.get("sheet") and self.load(previous["sheet"]):
+        """Continue a run that did not finish: reload its sheet (or kit), go
+        to its port."""
+        if previous.get("kit") and self.load(previous["kit"]):
+            self.app.session.resuming = True
+            self.app.goto("port")
+        elif previous.get("sheet") and self.load(previous["sheet"]):
             self.app.session.resuming = True
             self.app.goto("port")
         elif not previous.get("sheet"):

@@ -40,6 +40,12 @@ def _describe(ctx) -> list[str]:
             f"proof: a TLS handshake naming {ctx.inputs.hostname} presents exactly it"]
 
 
+def intent(inputs) -> str:
+    """What this step will do, from the kit alone (nothing read, no secret)."""
+    return (f"import {inputs.path('certificate').name} unless it is held, make it the default, "
+            f"check that {inputs.hostname} is served with it")
+
+
 def plan(ctx) -> tuple[str, list[str]]:
     """What this step would do (reads Security > Certificates when it can)."""
     held = _readable(ctx)

@@ -143,8 +143,8 @@ def read_inputs(folder: str | Path, passphrase: str, *, sheet_hostname: str | No
                            "with (its size or SHA-256 differs from the manifest): changed or "
                            "damaged since; nothing was sent")
     hostname = (sheet_hostname or str(kit.manifest.certificate.get("hostname", ""))).strip()
-    if not certificate:             # the /login backup alone (restore-login)
-        return KitInputs(kit, hostname, None, role, None)
+    if not certificate:             # the /login backup alone, or a look at the kit
+        return KitInputs(kit, hostname, None, role, kit.path("site_update"))
     p12 = kit.path("certificate")
     try:
         cert = open_pkcs12(p12.read_bytes(), passphrase)

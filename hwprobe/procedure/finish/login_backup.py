@@ -51,6 +51,14 @@ def failover_steps(ctx) -> list[str]:
     ]
 
 
+def intent(inputs) -> str:
+    """What this step will do, from the kit alone (nothing read, no secret)."""
+    if inputs.pair_backup:
+        return "skip: the kit is the backup of a failover pair (the failover steps instead)"
+    return (f"unless restored: upload {inputs.path('login_backup').name} to Restore Settings, "
+            "wait for /login, prove it with the backup's API account")
+
+
 def plan(ctx) -> tuple[str, list[str]]:
     if ctx.inputs.pair_backup:
         return "would skip: " + WHY_NOT_ON_A_BACKUP, failover_steps(ctx)

@@ -40,6 +40,28 @@ class Progress:
     unit: str = "bytes"             # "bytes" | "seconds"
 
 
+def progress_line(progress: Progress, rate: float | None) -> str:
+    """A Progress in words for a face: bytes, ``rate`` (bytes a second, as
+    the face measured it) and time left; or time waited against the deadline."""
+    if progress.unit == "seconds":
+        waited = int(progress.done)
+        return (f"{waited // 60}:{waited % 60:02d} waited, at most "
+                f"{int(progress.total or 0) // 60} min")
+    total = progress.total or 0
+    speed = f", {rate / 1e6:.1f} MB/s" if rate else ""
+    left = f", {(total - progress.done) / rate:.0f} s left" if rate and total else ""
+    return f"{progress.done / 1e6:.1f} of {total / 1e6:.1f} MB{speed}{left}"
+
+
+def intents(inputs: "KitInputs") -> list[FinishStep]:
+    """The finish steps with what each will do, from the kit alone (before
+    any secret is given or anything read: the console's rows)."""
+    steps = new_steps()
+    for module, step in zip(step_modules(), steps):
+        step.message = module.intent(inputs)
+    return steps
+
+
 @dataclass
 class FinishResult:
     steps: list[FinishStep]

@@ -42,6 +42,13 @@ def _update_file(ctx):
     return ctx.inputs.update_file
 
 
+def intent(inputs) -> str:
+    """What this step will do, from the kit alone (nothing read, no secret)."""
+    update = inputs.update_file
+    source = f"the update file {update.name}" if update else "Updates (the vendor)"
+    return f"unless installed: install the site software from {source}, wait for the restart"
+
+
 def plan(ctx) -> tuple[str, list[str]]:
     update = _update_file(ctx)
     detail = [f"update file in the kit: {update.name} ({update.stat().st_size / 1e6:.1f} MB)"
