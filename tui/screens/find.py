@@ -147,6 +147,9 @@ class FindScreen(StepScreen):
             # NICs are read (after logging in): the MAC is what is known now
             self.say(f"Found the appliance at {best.address} (MAC {best.mac}). "
                      "Enter: log in.", "success")
+        elif self._restarting(best):
+            self.say(f"{best.address} is restarting after installing its site software (a "
+                     "run that stopped): Enter waits for it, then logs in.", "warning")
         else:
             self.say(f"{best.address} answers ARP but not HTTPS (still booting?). r searches "
                      "again; ^o sets the basics over the local console.", "warning")
@@ -198,6 +201,20 @@ class FindScreen(StepScreen):
             return
         self.say("Cable back in: searching again...")
         self.start_probe()
+
+    def _restarting(self, responder) -> bool:
+        """The run journal of this appliance says a finish left it restarting."""
+        if not self.session.kit_folder:
+            return False
+        from hwprobe.procedure.runjournal import RunJournal
+        from hwprobe.errors import BringupError
+
+        try:
+            entry = RunJournal.for_appliance(
+                f"{responder.address}@{responder.mac.lower()}").finished_step("site_software")
+        except (BringupError, OSError):
+            return False
+        return entry.get("status") in ("installing", "restarting")
 
     # --- actions -----------------------------------------------------------------------
     def action_probe_again(self) -> None:
