@@ -415,3 +415,27 @@ def test_triage_on_a_terminal_asks_each_question(state_dir, tmp_path):
         os.close(main_fd)
     text = seen.decode(errors="replace")
     assert re.findall(r"\(bringup runbook (\w+)\)", text) == ["cold_spare", "rma", "hardware"]
+
+
+def test_the_recovery_paths_finish_the_site_with_the_same_code_as_the_replacement(capsys):
+    """Issue 23: the cold spare and the virtual appliance are finished from the
+    kit as the replacement is (apply --kit, the console's Site step); the
+    hosted site gets the /login backup alone (restore-login); the hardware
+    path's last step is bringup's with a kit."""
+    text = squash(printed(capsys, "runbook", "cold_spare")[1])
+    in_order(text, ["Load the spare with the settings and data from the backups.",
+                    "bringup apply --kit DIR", "the certificate, the site software, the "
+                    "/login backup"])
+    text = squash(printed(capsys, "runbook", "virtual")[1])
+    in_order(text, ["sign in to /appliance, install the update, then put the settings back",
+                    "bringup apply --kit DIR", "the /login backup"])
+    text = squash(printed(capsys, "runbook", "hosted")[1])
+    in_order(text, ["Under Restore Settings, pick the software backup file.",
+                    "bringup restore-login --address ADDRESS --kit DIR", "Press Upload Backup."])
+    text = squash(printed(capsys, "runbook", "hardware")[1])
+    in_order(text, ["bring back the site's certificates and its /login administration",
+                    "the console's Site step or `bringup apply --kit DIR` finishes the site"])
+    # the commands the runbook names are the ones bringup has
+    for words in (["apply", "--help"], ["restore-login", "--help"]):
+        code, help_text = printed(capsys, *words)
+        assert code == 0 and ("--kit DIR" in help_text)
