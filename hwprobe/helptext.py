@@ -6,7 +6,8 @@ CARD = [
                   "(NIC2 also works). `sudo bringup ports` shows which port is which."),
     ("The command", "sudo bringup                  the guided console\n"
                     "sudo bringup probe --iface PORT\n"
-                    "sudo bringup apply --sheet FILE --address A --iface PORT"),
+                    "sudo bringup apply --sheet FILE --address A --iface PORT\n"
+                    "sudo bringup apply --kit DIR --iface PORT   and finish the site"),
     ("The keys", "Enter next   Esc back   Tab next field   ^p all actions\n"
                  "^x quit (asks if unfinished)   ^t serial pane   ^l redraw   ^g log in"),
     ("Nothing answers", "Move the cable to the other NIC and press r (search again).\n"
