@@ -9,7 +9,6 @@ first-login change; asked for only when the appliance asks), BRINGUP_SMTP_PASSWO
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from hwprobe.constants import ENV_PASSWORD
 from hwprobe.errors import BadInput, BringupError, SheetInvalid
 from hwprobe.safetext import shown
 from hwprobe.procedure.session import BringupSession
-from hwprobe.settings.wording import step_change
+from bringup.runoutput import print_result, print_step, report, step_json  # noqa: F401
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,
@@ -111,71 +110,6 @@ def run_apply(args) -> int:
     print_result(args, session, run, md)
     # done means the appliance now holds the whole sheet: a skipped step is not done
     return 0 if run.ok and not any(s.status == "skipped" for s in run.steps) else 1
-
-
-def report(session: BringupSession, sheet: str, error: BaseException | None, *,
-           kit: str | None = None) -> Path | None:
-    """Write the run's report, also when it ended early; never raises."""
-    if isinstance(error, (KeyboardInterrupt, SystemExit)):
-        error = BringupError("stopped by the technician (or a signal)")
-    try:
-        md, _ = session.write_report(sheet=sheet, error=error, kit=kit)
-    except OSError as exc:
-        _say(f"could not write the report ({exc.strerror or exc}); here it is:")
-        try:
-            print(session.unwritten_report or "", flush=True)   # already safe text
-        except OSError:
-            pass
-        return None
-    if error is not None:
-        _say(f"report (the run stopped while {session.stage}): {md}")
-    return md
-
-
-def print_result(args, session: BringupSession, run, md: Path | None) -> None:
-    notes = list(session.notes)
-    nic = session.cable_nic()
-    if nic:
-        notes.append(f"your cable is in {nic.upper()}")
-    pending = bool(session.login_outcome and session.login_outcome.change_pending)
-    if args.json:
-        print(json.dumps({"ok": run.ok, "dry_run": run.dry_run, "report": str(md),
-                          "password_change_pending": pending,
-                          "steps": [step_json(s) for s in run.steps],
-                          "left_alone": run.extras, "notes": notes}, indent=2))
-        return
-    changed = [s for s in run.steps if s.changed]
-    if args.dry_run:
-        first = "the first-login password change and " if pending else ""
-        print(f"dry run: {first}{len(changed)} change(s) would be applied; nothing was saved")
-        for s in changed:
-            print(f"  would: {shown(step_change(s))}")
-    elif not changed:
-        print("nothing to change: the appliance already matches the sheet")
-    else:
-        print(f"{len(run.applied)} of {len(changed)} change(s) applied and read back")
-    skipped = [s for s in run.steps if s.status == "skipped"]
-    if skipped:
-        print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{shown(step_change(s))} ({shown(s.message)})" for s in skipped))
-    if nic:
-        print(f"note: your cable is in {nic.upper()}")
-    print(f"report: {md}")
-
-
-def step_json(step) -> dict:
-    return {"key": step.key, "title": step.title, "page": step.page, "before": step.before,
-            "after": step.after, "changed": step.changed, "status": step.status,
-            "message": step.message, "seconds": step.seconds}
-
-
-def print_step(step) -> None:
-    if step.status in ("pending", "applying"):
-        return
-    mark = {"verified": "done", "unchanged": "same", "failed": "FAIL", "skipped": "skip"}.get(
-        step.status, step.status)
-    msg = f"  ({shown(step.message)})" if step.message and step.status != "verified" else ""
-    print(f"[{mark:>4}] {shown(step_change(step))}{msg}", flush=True)
 
 
 # --- capture --------------------------------------------------------------------

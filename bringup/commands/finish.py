@@ -14,9 +14,8 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-from bringup.headless import TerminalPrompter, say as _say, target_args, target_of
+from bringup.headless import TerminalPrompter, say as _say, target_of
 from hwprobe.constants import ENV_PASSWORD, RESTART_DEADLINE
 from hwprobe.errors import BadInput
 from hwprobe.procedure.finish.run import progress_line
@@ -133,7 +132,7 @@ def run_apply_kit(args) -> int:
     from hwprobe.procedure.finish.run import not_tried, resume_pending
     from hwprobe.procedure.session import BringupSession
 
-    from bringup.commands.apply import print_result, report
+    from bringup.runoutput import print_result, report
 
     target = target_of(args)
     if target.console:
@@ -175,7 +174,7 @@ def run_apply_kit(args) -> int:
         md = report(session, str(inputs.kit.path("sheet")), error, kit=str(inputs.folder))
     finish = session.finish_result
     if args.json:
-        from bringup.commands.apply import step_json
+        from bringup.runoutput import step_json
 
         print(json.dumps({"ok": bool(run.ok and finish is not None and finish.ok),
                           "dry_run": run.dry_run, "report": str(md),
@@ -190,7 +189,7 @@ def run_apply_kit(args) -> int:
 
 
 def _print_network_step(step) -> None:
-    from bringup.commands.apply import print_step
+    from bringup.runoutput import print_step
 
     print_step(step)
 

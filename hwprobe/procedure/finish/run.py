@@ -25,7 +25,8 @@ from hwprobe.procedure.finish.steps import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from hwprobe.procedure.finish.inputs import FinishSecrets, KitInputs
-    from hwprobe.procedure.session import BringupSession
+# "Session" in the annotations is hwprobe.procedure.session.BringupSession,
+# not imported: the session runs the finish, never the other way round
 
 
 @dataclass
@@ -79,7 +80,7 @@ class FinishResult:
 class FinishContext:
     """What a finish step works with; see the module docstring."""
 
-    def __init__(self, session: "BringupSession", inputs: "KitInputs",
+    def __init__(self, session: "Session", inputs: "KitInputs",
                  secrets: "FinishSecrets", *, dry_run: bool = False,
                  restart_deadline: float = RESTART_DEADLINE,
                  on_step: Callable[[FinishStep], None] | None = None,
@@ -160,7 +161,7 @@ class FinishContext:
         return appliance_answers(self.session)
 
 
-def run_finish(session: "BringupSession", inputs: "KitInputs", secrets: "FinishSecrets",
+def run_finish(session: "Session", inputs: "KitInputs", secrets: "FinishSecrets",
                **options) -> FinishResult:
     """Run each finish step in order (``options``: FinishContext's). A step
     that fails marks the ones after it skipped (each needs the one before:
@@ -213,7 +214,7 @@ def _planned(ctx: FinishContext, result: FinishResult) -> FinishResult:
     return result
 
 
-def plan_finish(session: "BringupSession", inputs: "KitInputs", secrets: "FinishSecrets",
+def plan_finish(session: "Session", inputs: "KitInputs", secrets: "FinishSecrets",
                 **options) -> FinishResult:
     """What each finish step would do, reading the appliance when it can
     and sending nothing that changes it."""
@@ -228,7 +229,7 @@ def not_tried(why: str) -> FinishResult:
     return FinishResult(steps)
 
 
-def resume_pending(session: "BringupSession", *, restart_deadline: float = RESTART_DEADLINE,
+def resume_pending(session: "Session", *, restart_deadline: float = RESTART_DEADLINE,
                    on_progress: Callable[[Progress], None] | None = None,
                    cancel: threading.Event | None = None) -> bool:
     """When this appliance's run journal says an earlier run was killed

@@ -12,9 +12,8 @@ from typing import Callable
 
 from hwprobe.errors import BringupError
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from hwprobe.procedure.session import BringupSession
+# "Session" in the annotations is hwprobe.procedure.session.BringupSession,
+# not imported: the session runs the finish, never the other way round
 
 EVERY = 2.0
 
@@ -23,7 +22,7 @@ class RestartTimeout(BringupError):
     """The appliance did not come back within the deadline."""
 
 
-def appliance_answers(session: "BringupSession") -> bool:
+def appliance_answers(session: "Session") -> bool:
     """The appliance's HTTPS answers a handshake now (through the laptop
     port when it is held): False while it restarts."""
     from hwprobe.appliance.pinning import fetch_fingerprint
