@@ -5,7 +5,9 @@ Anchors: the request floor (bench_apply.py defines it), arp-scan over the
 same addresses (bench_probe.py), a bare Textual app started alternately with
 the console (bench_console.py), curl fetching the same 1 GB /login backup on
 the same lab link (bench_kit.py: kit / curl <= 1.25, i.e. curl / kit >= 0.8;
-peak RSS 150 MB), and the byte budgets (a step's first screen 4096 B, a
+peak RSS 150 MB), curl uploading a 1 GB NSB to Restore Settings on the same
+lab link and the finish's request floor (bench_finish.py: bringup / curl <=
+1.25; peak RSS 150 MB; requests / floor <= 1.25), and the byte budgets (a step's first screen 4096 B, a
 keystroke 200 B, idle 0 B/s). A ratio <= 1.00 meets its goal (requests and
 the kit's download: <= 1.25).
 
@@ -51,6 +53,18 @@ def ratios(figures: dict) -> list[tuple[str, str, float | None, float]]:
         rows.append((f"kit: {run['bytes'] / 2 ** 30:.0f} GiB backup / curl, {cable}",
                      f"{run['kit_s']:.2f} s / {run['curl_s']:.2f} s", run["kit_over_curl"], 1.25))
         rows.append((f"kit: peak RSS, {cable}", f"{run['peak_rss_mb']:.0f} MB / 150 MB",
+                     run["peak_rss_mb"] / 150, 1.0))
+    finish = figures.get("bench_finish.py") or {}
+    if finish.get("requests"):
+        q = finish["requests"]
+        rows.append(("finish requests (apply --kit)", f"{q['requests']} / floor {q['floor']}",
+                     q["ratio"], 1.25))
+    for rate, run in (finish.get("by_rate") or {}).items():
+        cable = "veth" if rate == "veth" else f"cable {rate}"
+        rows.append((f"finish: {run['bytes'] / 2 ** 30:.0f} GiB NSB upload / curl, {cable}",
+                     f"{run['bringup_s']:.2f} s / {run['curl_s']:.2f} s",
+                     run["bringup_over_curl"], 1.25))
+        rows.append((f"finish: peak RSS, {cable}", f"{run['peak_rss_mb']:.0f} MB / 150 MB",
                      run["peak_rss_mb"] / 150, 1.0))
     console = figures.get("bench_console.py") or {}
     if console:

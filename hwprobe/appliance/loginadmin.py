@@ -14,6 +14,7 @@ memory only and never put in a message.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 import requests
@@ -61,6 +62,7 @@ class LoginAdmin:
         self.fingerprint = fingerprint
         self._session: requests.Session | None = None
         self._secrets: set[str] = set()
+        self.uploaded: tuple[int, float] | None = None      # (bytes, seconds) of the last restore
 
     def __enter__(self) -> "LoginAdmin":
         return self
@@ -162,8 +164,11 @@ class LoginAdmin:
         fields = {k: v for k, v in forms[0].fields.items() if k != s["file"]}
         fields[s["backup_password"]] = backup_password
         body = MultipartFile(fields, s["file"], nsb_path, on_progress=on_progress)
+        started = time.monotonic()
         resp = self._judged(post_upload(self._open(), self._url(s["restore_action"]), body,
                                         what=f"Restore Settings on {self.address}"))
+        # from the first byte sent to the appliance's answer (it checks the file first)
+        self.uploaded = (body.size, time.monotonic() - started)
         if resp.is_redirect:
             return
         said = self._errors(self._page(resp))

@@ -98,7 +98,7 @@ class FileForms(WebSession):
         name = self.names.of(page_path)
 
         def attempt() -> None:
-            page = self._get(page_path)[1]
+            page = self._form_page(page_path, action, changes)     # kept, when it is fresh
             forms = page.forms_with_action(action)
             if not forms:
                 raise ApplianceError(f"no form for {action} on {name}: the page map may not "
@@ -107,6 +107,7 @@ class FileForms(WebSession):
             fields.update(changes)
             body = MultipartFile(fields, file_field, path, on_progress=on_progress)
             self._touched.add(page_path)
+            self._saved_forms.setdefault(page_path, set()).add(action)
             resp = post_upload(self._session, self._url(action), body, what=name,
                                timeout=(self.timeout[0], 120.0))
             self._check_status(resp, action)

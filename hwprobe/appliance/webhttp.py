@@ -104,6 +104,17 @@ class Https:
         self.fingerprint = got
         self._session = pinned_session(got, self.device)
 
+    def repin(self, fingerprint: str) -> None:
+        """From now on every new connection must present ``fingerprint``
+        (the appliance's new default certificate, which this run set); the
+        logged-in session (its cookie) goes on, so no new login is needed."""
+        old = self._session
+        self._session = pinned_session(fingerprint, self.device)
+        if old is not None:
+            self._session.cookies.update(old.cookies)
+            old.close()
+        self._pin = self.fingerprint = format_fingerprint(fingerprint)
+
     def _url(self, path: str) -> str:
         host = f"[{self.address}]:{self.port}" if ":" in self.address else self.where
         return f"https://{host}{path}"

@@ -144,10 +144,15 @@ class LoggingIn:
         pins.pin_fingerprint(f"{self.target.address}@{r.mac.lower()}" if r is not None
                              else where(str(self.target.address), self.target.https_port), sha256)
         self.expected_fingerprint = shown
-        password = self.login_outcome.password if self.login_outcome is not None else None
-        self.close_driver()
         self.note(f"certificate of {self.target.address}: now SHA-256 {shown} ({why}); "
                   "bringup's pin moved to it")
+        repin = getattr(self.driver, "repin", None)
+        if repin is not None:           # the web session goes on over the new certificate
+            repin(sha256)
+            self.fingerprint = shown
+            return
+        password = self.login_outcome.password if self.login_outcome is not None else None
+        self.close_driver()
         self.connect()
         if password is not None:
             self.login(password)

@@ -114,6 +114,9 @@ def run(ctx, step) -> None:
     if earlier in ("uploading", "restarting"):
         _wait_for_login(ctx, float(ctx.recorded(KEY).get("epoch", time.time())), strict=False)
     hostname, why = _proof(ctx)
+    if hostname is None and why.startswith("not answering"):     # /login restarting now
+        _wait_for_login(ctx, time.time(), strict=False)
+        hostname, why = _proof(ctx)
     if hostname is not None:
         ctx.record(KEY, status="done")
         step.status = DONE if earlier in ("uploading", "restarting") else ALREADY
@@ -141,6 +144,10 @@ def run(ctx, step) -> None:
         except RestoreRefused as exc:
             ctx.record(KEY, status="refused", reason=exc.reason)
             raise FinishFailed(f"{exc}: the appliance's /login is as it was") from None
+        size, seconds = admin.uploaded
+        step.detail.append(f"upload: {size} bytes in {seconds:.2f} s "
+                           f"({size / max(seconds, 1e-6) / 1e6:.0f} MB/s, until the appliance's "
+                           "answer)")
     began = time.time()
     ctx.record(KEY, status="restarting", file=nsb.name)
     hostname = _wait_for_login(ctx, began, strict=True)

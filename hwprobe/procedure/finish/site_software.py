@@ -49,11 +49,16 @@ def intent(inputs) -> str:
     return f"unless installed: install the site software from {source}, wait for the restart"
 
 
+def _detail(ctx) -> list[str]:
+    update = _update_file(ctx)
+    return [f"update file: {update.name} ({update.stat().st_size / 1e6:.1f} MB)"
+            if update else "no update file in the kit: Updates must reach the vendor",
+            f"restart deadline: {ctx.restart_deadline / 60:.0f} min"]
+
+
 def plan(ctx) -> tuple[str, list[str]]:
     update = _update_file(ctx)
-    detail = [f"update file in the kit: {update.name} ({update.stat().st_size / 1e6:.1f} MB)"
-              if update else "no update file in the kit: Updates must reach the vendor",
-              f"restart deadline: {ctx.restart_deadline / 60:.0f} min"]
+    detail = _detail(ctx)
     outcome = ctx.session.login_outcome
     if outcome is None or not outcome.change_pending:
         have = _installed(ctx)
@@ -71,7 +76,7 @@ def run(ctx, step) -> None:
     from hwprobe.errors import ValidationRefused
 
     update = _update_file(ctx)
-    step.detail = plan(ctx)[1]
+    step.detail = _detail(ctx)
     earlier = ctx.recorded(KEY)
     have = _installed(ctx)
     if have.installed:
@@ -114,7 +119,8 @@ def _wait(ctx, began: float):
     from hwprobe.errors import ApplianceError
     from hwprobe.procedure.finish.waiting import wait_until
 
-    seen = {"gone": False, "have": None}
+    seen = {"gone": False, "have": None, "logged_in": False}
+    outcome = ctx.session.login_outcome
 
     def back() -> bool:
         if not ctx.appliance_answers():
@@ -123,6 +129,9 @@ def _wait(ctx, began: float):
         if not seen["gone"] and time.time() - began < NO_RESTART_AFTER:
             return False
         try:
+            if seen["gone"] and not seen["logged_in"] and outcome is not None:
+                ctx.session.login(outcome.password)     # a restart ends every session
+                seen["logged_in"] = True
             have = _installed(ctx)
         except ApplianceError:          # still starting: a page that does not answer yet
             return False
