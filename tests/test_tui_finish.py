@@ -57,7 +57,7 @@ def test_the_console_finishes_the_site_resuming_on_the_site_step_after_a_quit_in
     require_tool("tmux", "tmux")
     lab = make_lab(appliance_address="169.254.1.3", answers_on="nic2", plug="nic1",
                    production=("nic1", "nic2"), smtp_password=SMTP_PASSWORD,
-                   sim_args=("--install-seconds", "10", "--login-restart-seconds", "1"))
+                   sim_args=("--install-seconds", "20", "--login-restart-seconds", "1"))
     before = port_state(lab.laptop_ns)
     name = f"f{uuid.uuid4().hex[:6]}"
     t = Tmux(name, name)
@@ -102,8 +102,10 @@ def test_the_console_finishes_the_site_resuming_on_the_site_step_after_a_quit_in
               _console(lab, kit, state_dir, logs[1]))
         shots["resume"] = t.wait("c  continue from there")
         t.keys("c")
-        shots["find-again"] = t.wait("is restarting after installing its site software")
-        t.keys("Enter")                 # the login waits for the restart
+        # still restarting, most often: Enter then waits for it at Log in
+        shots["find-again"] = t.wait_any("is restarting after installing its site software",
+                                         "Found the appliance at 169.254.1.3", timeout=60)
+        t.keys("Enter")
         t.wait("Step 4 of 8: Log in")
         t.keys(NEW_PASSWORD, literal=True)
         t.keys("C-g")
@@ -123,8 +125,14 @@ def test_the_console_finishes_the_site_resuming_on_the_site_step_after_a_quit_in
                         "lan0"], check=True)
         t.keys("v")
         t.wait("Verify: is every restored service reached?")
-        t.keys("C-u")
-        t.keys("198.51.100.20", literal=True)
+        for _ in range(20):             # the address field may take the focus a moment later
+            t.keys("C-u")
+            t.keys("198.51.100.20", literal=True)
+            try:
+                t.wait("198.51.100.20", timeout=1)
+                break
+            except AssertionError:
+                continue
         t.keys("Enter")
         shots["verify"] = t.wait("Every service reached", timeout=90)
     finally:

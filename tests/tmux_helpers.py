@@ -39,6 +39,17 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never showed; the pane:\n{shown}")
 
+    def wait_any(self, *texts: str, timeout: float = 45.0) -> str:
+        """The pane once one of ``texts`` shows (which one depends on timing)."""
+        deadline = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if any(text in shown for text in texts):
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"none of {texts!r} showed; the pane:\n{shown}")
+
     def wait_typing_in(self, label: str, timeout: float = 45.0) -> None:
         """Block until the terminal cursor is on the row of the field labelled
         ``label``: the console puts it in a field that takes the focus on a
