@@ -18,7 +18,7 @@ from pathlib import Path
 from lab_helpers import NEW_PASSWORD, SMTP_PASSWORD, bringup_argv, bringup_env, run_bringup
 from simulator import control
 from simulator.lab import PAIR
-from site_helpers import SITE_SECRETS
+from site_helpers import SITE_SECRETS, secrets_in
 
 KIT_SECRETS = {"BRINGUP_BACKUP_PASSWORD": "Backup-Pw-For-Finish-31",
                "BRINGUP_CERTIFICATE_PASSPHRASE": "Cert-Passphrase-Finish-47"}
@@ -142,10 +142,4 @@ def site_answers(lab, address: str) -> tuple[int, str]:
 
 def found_secrets(*places: Path) -> list[str]:
     """Every (file, secret) where one of SECRETS shows in clear."""
-    hits = []
-    for place in places:
-        for path in ([place] if place.is_file() else place.rglob("*")):
-            if path.is_file():
-                data = path.read_bytes()
-                hits += [f"{path}: {s[:4]}..." for s in SECRETS if s.encode() in data]
-    return hits
+    return secrets_in(places, SECRETS)

@@ -21,7 +21,7 @@ from hwprobe.settings.kit import MANIFEST
 from hwprobe.settings.sheet import load_sheet
 from simulator import control
 from simulator.lab import PAIR
-from site_helpers import SITE_SECRETS, made_secrets
+from site_helpers import SITE_SECRETS, made_secrets, secrets_in
 
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("site-lab")]
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,14 +44,8 @@ def readiness(lab, folder: Path, state_dir, passphrase=KIT_SECRETS["BRINGUP_CERT
 
 
 def found_secrets(*places: Path) -> list[str]:
-    """Every (file, secret) where a secret shows in clear."""
-    hits = []
-    for place in places:
-        for path in ([place] if place.is_file() else place.rglob("*")):
-            if path.is_file():
-                data = path.read_bytes()
-                hits += [f"{path}: {s[:4]}..." for s in SECRETS if s.encode() in data]
-    return hits
+    """Every (file, secret) where one of SECRETS shows in clear."""
+    return secrets_in(places, SECRETS)
 
 
 @pytest.fixture

@@ -161,8 +161,6 @@ def _wait_for_login(ctx, since: float, *, strict: bool) -> str | None:
     """Wait until /login answers again; with ``strict``, until the backup's
     API account gets a token (returns check_health's hostname): FinishFailed
     when /login answers but keeps refusing it. RestartTimeout."""
-    from hwprobe.procedure.finish.waiting import wait_until
-
     got = {"hostname": None, "refused_since": None, "why": ""}
 
     def back() -> bool:
@@ -183,9 +181,6 @@ def _wait_for_login(ctx, since: float, *, strict: bool) -> str | None:
                     "site's backup); not restored again")
         return False
 
-    wait_until(back, since=since, deadline=ctx.restart_deadline,
-               what="/login to restart after the restore",
-               on_tick=lambda waited, total: ctx.progress(
-                   KEY, "waiting for /login to restart", waited, total, "seconds"),
-               cancel=ctx.cancel, every=1.0)
+    ctx.wait_for(KEY, back, since=since, what="/login to restart after the restore",
+                 showing="waiting for /login to restart")
     return got["hostname"]

@@ -128,6 +128,18 @@ class FinishContext:
         except OSError:         # a dropped terminal must not stop the finish
             pass
 
+    def wait_for(self, step: str, check: Callable[[], bool], *, since: float, what: str,
+                 showing: str) -> float:
+        """Wait for a restart: ``check()`` every second until it is True, the
+        face told ``showing`` with the time waited; RestartTimeout naming
+        ``what`` at the deadline. Returns the seconds waited since ``since``."""
+        from hwprobe.procedure.finish.waiting import wait_until
+
+        return wait_until(check, since=since, deadline=self.restart_deadline, what=what,
+                          on_tick=lambda waited, total: self.progress(
+                              step, showing, waited, total, "seconds"),
+                          cancel=self.cancel, every=1.0)
+
     def note(self, text: str) -> None:
         self.notes.append(text)
         self.session.note(text)

@@ -117,7 +117,6 @@ def _wait(ctx, began: float):
     software installed (or answers with it for NO_RESTART_AFTER seconds
     without going away). Returns Updates' SiteSoftware. RestartTimeout."""
     from hwprobe.errors import ApplianceError
-    from hwprobe.procedure.finish.waiting import wait_until
 
     seen = {"gone": False, "have": None, "logged_in": False}
     outcome = ctx.session.login_outcome
@@ -138,11 +137,9 @@ def _wait(ctx, began: float):
         seen["have"] = have
         return have.installed
 
-    wait_until(back, since=began, deadline=ctx.restart_deadline,
-               what="the appliance to restart after installing the site software",
-               on_tick=lambda waited, total: ctx.progress(
-                   KEY, "waiting for the appliance to restart", waited, total, "seconds"),
-               cancel=ctx.cancel, every=1.0)
+    ctx.wait_for(KEY, back, since=began,
+                 what="the appliance to restart after installing the site software",
+                 showing="waiting for the appliance to restart")
     return seen["have"]
 
 
