@@ -86,9 +86,16 @@ class FramedScreen(Screen):
     def frame_title(self) -> str:
         return ""
 
-    def compose(self) -> ComposeResult:
+    def bar_text(self) -> str:
         lab = f"  [demo lab {self.app.options.lab}]" if self.app.options.lab else ""
-        yield StepBar(f" bringup  {self.frame_title()}{lab}", id="stepbar", markup=False)
+        return f" bringup  {self.frame_title()}{lab}"
+
+    def refresh_step_bar(self) -> None:
+        """Say the title again (a kit loaded adds the Site step: "of 8")."""
+        self.query_one("#stepbar", StepBar).update(self.bar_text())
+
+    def compose(self) -> ComposeResult:
+        yield StepBar(self.bar_text(), id="stepbar", markup=False)
         yield Static(self.HINT, id="hint", markup=False)
         yield from self.compose_body()
         yield Static("", id="status", markup=False)

@@ -62,7 +62,9 @@ class StartScreen(StepScreen):
         full = Path(path.strip()).expanduser()
         if full.is_dir():
             return self.load_kit(full)
-        self.session.kit_folder = None
+        if self.session.kit_folder:
+            self.session.kit_folder = None
+            self.refresh_step_bar()
         try:
             settings = load_sheet(full)
         except SheetInvalid as exc:
@@ -91,6 +93,7 @@ class StartScreen(StepScreen):
 
         summary = self.query_one("#summary", Static)
         self.session.kit_folder = None
+        self.refresh_step_bar()
         try:
             inputs = read_inputs(folder, "", certificate=False, check_hashes=False)
             settings = load_sheet(inputs.path("sheet"))
@@ -114,6 +117,7 @@ class StartScreen(StepScreen):
             + [f"  {line}" for line in summarize(settings)]
             + ["Then the Site step will:"]
             + [f"  {s.title}: {s.message}" for s in intents(inputs)]))
+        self.refresh_step_bar()
         self.say("Kit loaded. Enter: go on to the laptop port.", "success")
         return True
 

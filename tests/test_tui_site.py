@@ -1,0 +1,110 @@
+"""The console with a recovery kit, no lab needed: a kit's folder typed on
+the start screen loads its sheet and adds the Site step (8 steps, not 7); the
+Site step shows one row per finish step with what it will do, asks for the
+secrets the environment does not give and sends nothing until they are
+there; its detail pane shows a row whole. Without a kit the flow keeps its
+seven steps."""
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from bringup.console import make_app
+from hwprobe.settings.kit import KitWriter
+from test_tui_flow import screen_text, wait_for
+from tui.screens.site import SiteScreen
+from tui.screens.start import StartScreen
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "assets" / "example-sheet.toml"
+SECRET_VARIABLES = ("BRINGUP_CERTIFICATE_PASSPHRASE", "BRINGUP_BACKUP_PASSWORD",
+                    "BRINGUP_API_CLIENT_ID", "BRINGUP_API_SECRET")
+
+
+@pytest.fixture
+def kit(tmp_path) -> Path:
+    """A kit folder as `bringup kit` writes it (its files made here)."""
+    from simulator.siteca import SiteCA
+
+    ca = SiteCA.create()
+    cert, key = ca.issue(["support.example.net"])
+    writer = KitWriter(tmp_path / "kit")
+    writer.start()
+    writer.add_bytes("sheet", "sheet-B400.toml", EXAMPLE.read_bytes())
+    writer.add_bytes("certificate", "certificate-support.example.net-B400.p12",
+                     pkcs12.serialize_key_and_certificates(
+                         b"site", key, cert, [ca.cert], serialization.BestAvailableEncryption(b"pp")))
+    writer.add_bytes("login_backup", "login-backup-B400.nsb", b"SIMNSB1\n{}\n")
+    appliance = {"model": "B400", "serial": "B400-0012345", "software_version": "7.1.2",
+                 "hostname": "support.example.net", "failover_role": "none"}
+    writer.finish(taken_by="test", appliance=appliance,
+                  certificate={"hostname": "support.example.net"})
+    return tmp_path / "kit"
+
+
+@pytest.fixture
+def app(monkeypatch, state_dir, tmp_path):
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for key in SECRET_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    made = make_app(["--console-profile"])
+    made.options.resume = False
+    return made
+
+
+def test_a_kit_folder_typed_on_the_start_screen_adds_the_site_step(app, kit):
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+            await pilot.press(*str(kit), "enter")
+            await wait_for(pilot, lambda: "Kit loaded" in screen_text(app), "the kit loaded")
+            assert app.session.kit_folder == str(kit)
+            assert app.session.settings.hostname == "support.example.net"
+            assert "Step 1 of 8: Settings sheet" in screen_text(app)
+            summary = str(app.screen.query_one("#summary").content)
+            assert "Recovery kit of B400 B400-0012345 (support.example.net)" in summary
+            assert "Then the Site step will:" in summary
+            assert "Certificate: import certificate-support.example.net-B400.p12" in summary
+            assert app.session.after_restore() == "site"
+
+            app.goto("site")
+            await wait_for(pilot, lambda: isinstance(app.screen, SiteScreen)
+                           and app.screen.is_mounted, "the Site step")
+            text = screen_text(app)
+            assert "Step 7 of 8: Site" in text
+            for row in ("Certificate", "Site software", "/login backup"):
+                assert row in text
+            for label in ("Key passphrase", "Backup password", "API client id", "API secret"):
+                assert label in text
+            app.screen.query_one("#site-steps").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "Key passphrase: needed for the finish."
+                           in screen_text(app), "the missing secret named")
+            assert not app.screen.running           # nothing was started
+            assert app.focused.id == "site-certificate_passphrase"
+            app.screen.query_one("#site-steps").focus()     # (Space in a field is a space)
+            await pilot.press("space")
+            await wait_for(pilot, lambda: "Esc close" in screen_text(app), "the detail pane")
+            assert "Where: Security > Certificates" in screen_text(app)
+
+    import asyncio
+    asyncio.run(go())
+
+
+def test_without_a_kit_the_flow_keeps_seven_steps(app):
+    async def go():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+            await pilot.press(*str(EXAMPLE), "enter")
+            await wait_for(pilot, lambda: "Sheet loaded" in screen_text(app), "the sheet loaded")
+            assert "Step 1 of 7: Settings sheet" in screen_text(app)
+            assert app.session.after_restore() == "done"
+            assert [k for k, _ in app.session.steps()] == [
+                "start", "port", "find", "login", "network", "restore", "done"]
+
+    import asyncio
+    asyncio.run(go())
