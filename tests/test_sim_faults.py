@@ -120,9 +120,15 @@ def test_clear_turns_every_switch_off(sim):
     sim.fault("drop_after", 0)
     sim.fault("large_backup", 1000)
     sim.fault("backup_rate", 1000)
+    sim.fault("upload_rate", 1000)
+    sim.fault("install_seconds", 1)
+    sim.fault("update_server", True)
     answer = sim.fault("clear")
+    # the finish's lab settings go back to what the simulator was started with
     assert answer["faults"] == {"drop_after": None, "http500": [], "delay": 0.0, "rebooting": False,
-                                "large_backup": 0, "backup_rate": 0.0}
+                                "large_backup": 0, "backup_rate": 0.0, "upload_rate": 0.0,
+                                "install_seconds": 20.0, "update_server": False,
+                                "login_restart": 3.0}
     assert sim.browser().get(LOGIN).status_code == 200
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 
 from bringup.headless import TerminalPrompter, say as _say, target_of
-from hwprobe.constants import ENV_PASSWORD, RESTART_DEADLINE
+from hwprobe.constants import ENV_LOGIN_PASSWORD, ENV_PASSWORD, RESTART_DEADLINE
 from hwprobe.errors import BadInput
 from hwprobe.procedure.finish.run import progress_line
 from hwprobe.safetext import shown
@@ -106,7 +106,7 @@ def print_finish_step(step) -> None:
           flush=True)
 
 
-def prepare(args, prompter, *, certificate: bool = True):
+def prepare(args, prompter, *, certificate: bool = True, login_password: str | None = None):
     """(the kit's inputs, the secrets, the settings), every check made before
     anything is contacted. BadInput (exit 2), KitIncomplete (exit 1)."""
     from hwprobe.procedure.finish.inputs import finish_secrets, read_inputs
@@ -118,7 +118,8 @@ def prepare(args, prompter, *, certificate: bool = True):
     settings = load_sheet(sheet)                # SheetInvalid: exit 2
     if args.restart_deadline <= 0:
         raise BadInput(f"--restart-deadline {args.restart_deadline:g}: give minutes, more than 0")
-    secrets = finish_secrets(prompter, kit, need_certificate=certificate)
+    secrets = finish_secrets(prompter, kit, need_certificate=certificate,
+                             login_password=login_password)
     inputs = read_inputs(kit.folder, secrets.certificate_passphrase,
                          sheet_hostname=settings.hostname, certificate=certificate,
                          update_file=getattr(args, "update_file", None))
@@ -222,41 +223,29 @@ def _print_finish(session, args, inputs) -> None:
 
 def run_restore_login(args) -> int:
     """``bringup restore-login``: the /login backup step alone, on a site
-    reached at ``--address`` (pinned on first use, as failover does)."""
-    from hwprobe.appliance.pinning import fetch_fingerprint, where
-    from hwprobe.appliance import pins
+    reached at ``--address`` (its certificate trusted on first use and kept,
+    as for every appliance bringup meets)."""
     from hwprobe.procedure.finish.run import run_finish
     from hwprobe.procedure.session import BringupSession, Target
 
-    prompter = TerminalPrompter()
-    if not os.environ.get("BRINGUP_LOGIN_PASSWORD"):
-        given = prompter.secret(f"/login password of {args.user} (the credentials Support sent)? ")
-        if not given:
-            raise BadInput("BRINGUP_LOGIN_PASSWORD is not set and there is no terminal to ask: "
-                           "give /login's password in it; nothing was contacted")
-        os.environ["BRINGUP_LOGIN_PASSWORD"] = given
-    inputs, secrets, _ = prepare(args, prompter, certificate=False)
-    secrets.login_user = args.user
     target = Target(address=args.address)
     target.check()
+    prompter = TerminalPrompter()
+    password = os.environ.get(ENV_LOGIN_PASSWORD) or prompter.secret(
+        f"/login password of {args.user} (the credentials Support sent)? ")
+    if not password:
+        raise BadInput(f"{ENV_LOGIN_PASSWORD} is not set and there is no terminal to ask: give "
+                       "/login's password in it; nothing was contacted")
+    inputs, secrets, _ = prepare(args, prompter, certificate=False, login_password=password)
+    secrets.login_user = args.user
     session = BringupSession(target, on_note=None if args.json else _say)
     session.keep_secret(*secrets.values())
-    key = where(args.address, target.https_port)
-    seen = fetch_fingerprint(args.address, target.https_port)
-    kept = pins.pinned_fingerprint(key)
-    from hwprobe.appliance.pinning import normalize_fingerprint
-    from hwprobe.errors import CertificateChanged
-
-    if kept and kept != normalize_fingerprint(seen):
-        raise CertificateChanged(kept, seen)
-    if not kept:
-        pins.pin_fingerprint(key, seen)
-        session.note(f"certificate of {args.address}: SHA-256 {seen} - trusted from now on")
-    session.fingerprint = seen
     with session:
+        session.trust_on_first_use()
         result = run_finish(session, inputs, secrets, only=("login_backup",),
                             hostname_check=False, restart_deadline=args.restart_deadline * 60,
-                            on_step=None if args.json else print_finish_step, on_progress=Progress())
+                            on_step=None if args.json else print_finish_step,
+                            on_progress=Progress())
     step = result.steps[0]
     if args.json:
         print(json.dumps({"ok": result.ok, "step": step.to_json()}, indent=2))

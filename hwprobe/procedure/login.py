@@ -157,6 +157,26 @@ class LoggingIn:
         if password is not None:
             self.login(password)
 
+    def trust_on_first_use(self) -> str:
+        """The certificate the target presents, checked against the pin kept
+        for its address (trusted and kept when there is none: said in a
+        note); for an interface bringup reaches without the web driver (a
+        hosted site's /login). Returns its fingerprint (also ``fingerprint``).
+        Raises CertificateChanged, Unreachable."""
+        from hwprobe.appliance import pins
+        from hwprobe.appliance.pinning import fetch_fingerprint, normalize_fingerprint, where
+
+        key = where(str(self.target.address), self.target.https_port)
+        seen = fetch_fingerprint(str(self.target.address), self.target.https_port)
+        kept = pins.pinned_fingerprint(key)
+        if kept and kept != normalize_fingerprint(seen) and not self.target.trust_new_certificate:
+            raise CertificateChanged(kept, seen)
+        if kept != normalize_fingerprint(seen):
+            pins.pin_fingerprint(key, seen)
+            self.note(f"certificate of {self.target.address}: SHA-256 {seen} - trusted from now on")
+        self.fingerprint = seen
+        return seen
+
     def failover_client(self, client_id: str | None, client_secret: str | None):
         """The command-API client for the target (an appliance of a failover
         pair on its production address), its HTTPS pinned on first use.
