@@ -77,8 +77,11 @@ class VerifyScreen(FramedScreen):
         with BringupSession(Target(address=address, user=s.username,
                                    handle_signals=False)) as production:
             # pinned to the certificate this run trusted: the session keeps
-            # the pin per address and the MAC the probe saw
+            # the pin per address and the MAC the probe saw (or the one the
+            # finish made the default since)
             production.responder = s.responder
+            production.expected_fingerprint = (s.bringup.expected_fingerprint
+                                               if s.bringup is not None else None)
             production.login(s.password or "")
             result = verify(production.driver, s.settings, address, mac=production.mac_seen,
                             fingerprint=production.fingerprint, on_check=lambda c:
