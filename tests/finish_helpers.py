@@ -143,3 +143,32 @@ def site_answers(lab, address: str) -> tuple[int, str]:
 def found_secrets(*places: Path) -> list[str]:
     """Every (file, secret) where one of SECRETS shows in clear."""
     return secrets_in(places, SECRETS)
+
+
+def make_kit(folder: Path, *, names=(HOSTNAME,), expired: bool = False,
+             backup: bytes = b"SIMNSB1\n{}\n", role: str = "none",
+             passphrase: str = KIT_SECRETS["BRINGUP_CERTIFICATE_PASSPHRASE"]) -> Path:
+    """A kit folder as `bringup kit` writes it, its files made here (no lab):
+    the example sheet, a certificate for ``names`` from a new site CA, and
+    ``backup`` as the /login backup."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from hwprobe.settings.kit import KitWriter
+    from lab_helpers import EXAMPLE
+    from simulator.siteca import SiteCA
+
+    ca = SiteCA.create()
+    cert, key = ca.issue(list(names), expired=expired)
+    writer = KitWriter(folder)
+    writer.start()
+    writer.add_bytes("sheet", "sheet-B400.toml", EXAMPLE.read_bytes())
+    writer.add_bytes("certificate", f"certificate-{HOSTNAME}-B400.p12",
+                     pkcs12.serialize_key_and_certificates(
+                         b"site", key, cert, [ca.cert],
+                         serialization.BestAvailableEncryption(passphrase.encode())))
+    writer.add_bytes("login_backup", "login-backup-B400.nsb", backup)
+    appliance = {"model": "B400", "serial": "B400-0012345", "software_version": "7.1.2",
+                 "hostname": HOSTNAME, "failover_role": role}
+    writer.finish(taken_by="test", appliance=appliance, certificate={"hostname": HOSTNAME})
+    return folder

@@ -269,3 +269,29 @@ def served_through_factory(lab, server_name: str) -> str:
     finally:
         subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "del", "169.254.1.254/24", "dev",
                         "lan0"], check=True)
+
+
+def test_without_an_update_file_bringup_says_what_is_missing_then_installs_from_the_vendor(
+        make_lab, kit, state_dir, tmp_path):
+    offline = copy_kit(kit, tmp_path / "no-update")
+    manifest = _manifest(offline)
+    (offline / manifest["files"].pop("site_update")["name"]).unlink()
+    (offline / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    lab = make_lab(appliance_address="169.254.1.3", answers_on="nic2", plug="nic2",
+                   sim_args=QUICK)
+    r = apply_kit(lab, offline, state_dir)
+    assert r.returncode == 1, r.stdout + r.stderr
+    [fail] = [x for x in r.stdout.splitlines() if x.startswith("[FAIL]")]
+    assert fail.startswith("[FAIL] Site software: no site software: the kit holds no update "
+                           "file and the appliance cannot reach the vendor")
+    assert ("Download the site's update file for support.example.net (software 7.1.2) from the "
+            "vendor's support portal") in fail and "--update-file FILE" in fail
+    assert "[skip] /login backup: not tried: it needs the site software step" in r.stdout
+    assert counted(lab) == {"imports": 1, "installs": 0, "restores": 0}
+
+    control.send(lab.control, fault="update_server", value=True)   # the firewall lets it out
+    r = apply_kit(lab, offline, state_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ("[done] Site software: installed site software 7.1.2 for support.example.net from "
+            "Updates (Site software 7.1.2 from the vendor)") in r.stdout
+    assert counted(lab) == {"imports": 1, "installs": 1, "restores": 1}

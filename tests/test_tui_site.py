@@ -7,11 +7,9 @@ seven steps."""
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from bringup.console import make_app
-from hwprobe.settings.kit import KitWriter
+from finish_helpers import make_kit
 from test_tui_flow import screen_text, wait_for
 from tui.screens.site import SiteScreen
 from tui.screens.start import StartScreen
@@ -26,23 +24,7 @@ SECRET_VARIABLES = ("BRINGUP_CERTIFICATE_PASSPHRASE", "BRINGUP_BACKUP_PASSWORD",
 
 @pytest.fixture
 def kit(tmp_path) -> Path:
-    """A kit folder as `bringup kit` writes it (its files made here)."""
-    from simulator.siteca import SiteCA
-
-    ca = SiteCA.create()
-    cert, key = ca.issue(["support.example.net"])
-    writer = KitWriter(tmp_path / "kit")
-    writer.start()
-    writer.add_bytes("sheet", "sheet-B400.toml", EXAMPLE.read_bytes())
-    writer.add_bytes("certificate", "certificate-support.example.net-B400.p12",
-                     pkcs12.serialize_key_and_certificates(
-                         b"site", key, cert, [ca.cert], serialization.BestAvailableEncryption(b"pp")))
-    writer.add_bytes("login_backup", "login-backup-B400.nsb", b"SIMNSB1\n{}\n")
-    appliance = {"model": "B400", "serial": "B400-0012345", "software_version": "7.1.2",
-                 "hostname": "support.example.net", "failover_role": "none"}
-    writer.finish(taken_by="test", appliance=appliance,
-                  certificate={"hostname": "support.example.net"})
-    return tmp_path / "kit"
+    return make_kit(tmp_path / "kit")
 
 
 @pytest.fixture
