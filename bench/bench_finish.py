@@ -177,10 +177,12 @@ def login_back(lab, client: tuple[str, str], timeout: float = 60) -> None:
 
 
 def shape(lab, rate: str | None) -> None:
-    subprocess.run(["tc", "-n", lab.patch_ns, "qdisc", "del", "dev", "cable", "root"],
+    """The laptop's cable as fast as the veth goes (None) or at ``rate`` (tc's
+    words, e.g. 1gbit) in the upload's direction: out of the laptop's port."""
+    subprocess.run(["tc", "-n", lab.laptop_ns, "qdisc", "del", "dev", "lan0", "root"],
                    capture_output=True)
     if rate:
-        subprocess.run(["tc", "-n", lab.patch_ns, "qdisc", "add", "dev", "cable", "root", "tbf",
+        subprocess.run(["tc", "-n", lab.laptop_ns, "qdisc", "add", "dev", "lan0", "root", "tbf",
                         "rate", rate, "burst", "2mb", "latency", "100ms"], check=True)
 
 
