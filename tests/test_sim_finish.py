@@ -19,6 +19,8 @@ from sim_helpers import Sim, error_of, notice_of, table_rows, value_of, wait_unt
 from simulator import nsb, siteupdate
 from simulator.siteca import SiteCA
 
+# the tests walk one appliance through the finish, in order: one worker runs them all
+pytestmark = pytest.mark.xdist_group("sim-finish")
 U, L, CERTS, C = PAGES["updates"], PAGES["login_admin"], PAGES["certificates"], PAGES["common"]
 SITE = "support.example.net"
 BACKUP_PASSWORD = "Backup-Pw-Sim-55"
