@@ -150,12 +150,21 @@ class LoggingIn:
         if repin is not None:           # the web session goes on over the new certificate
             repin(sha256)
             self.fingerprint = shown
+            self._record_moved_pin()
             return
         password = self.login_outcome.password if self.login_outcome is not None else None
         self.close_driver()
         self.connect()
         if password is not None:
             self.login(password)
+        self._record_moved_pin()
+
+    def _record_moved_pin(self) -> None:
+        """The production addresses this run pinned the certificate for get
+        the new one too (verify there, after the cables move, trusts it)."""
+        record = getattr(self, "record_certificate", None)
+        if record is not None and self.run_result is not None:
+            record(self.run_result)
 
     def trust_on_first_use(self) -> str:
         """The certificate the target presents, checked against the pin kept
