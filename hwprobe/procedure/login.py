@@ -206,14 +206,8 @@ class LoggingIn:
         bringup moves it to a production one): the MAC the laptop saw answer
         (the probe's, else the neighbour table's once connected), else its
         certificate; over the local console, the console device."""
-        if self.target.console:
-            return f"console-{self.target.console}"
-        mac = self.cable_mac or self.mac_seen
-        if mac:
-            return f"mac-{mac.lower()}"
-        if self.fingerprint:
-            return f"cert-{self.fingerprint.replace(':', '')[:16].lower()}"
-        return str(self.target.address)
+        return journal_key(console=self.target.console, mac=self.cable_mac or self.mac_seen,
+                           fingerprint=self.fingerprint, address=self.target.address)
 
     def run_journal(self) -> "RunJournal":
         from hwprobe.procedure.runjournal import RunJournal
@@ -313,6 +307,20 @@ class LoggingIn:
         if outcome.changed_password:
             prompter.tell("appliance password changed at first login: store the new one safely")
         return outcome
+
+
+def journal_key(*, console: str | None = None, mac: str | None = None,
+                fingerprint: str | None = None, address: str | None = None) -> str:
+    """The name of an appliance's run journal (``LoggingIn.appliance_key``):
+    the console device, else the MAC the laptop saw answer, else the
+    certificate, else the address."""
+    if console:
+        return f"console-{console}"
+    if mac:
+        return f"mac-{mac.lower()}"
+    if fingerprint:
+        return f"cert-{fingerprint.replace(':', '')[:16].lower()}"
+    return str(address)
 
 
 def _now() -> str:

@@ -206,12 +206,13 @@ class FindScreen(StepScreen):
         """The run journal of this appliance says a finish left it restarting."""
         if not self.session.kit_folder:
             return False
-        from hwprobe.procedure.runjournal import RunJournal
         from hwprobe.errors import BringupError
+        from hwprobe.procedure.login import journal_key
+        from hwprobe.procedure.runjournal import RunJournal
 
         try:
             entry = RunJournal.for_appliance(
-                f"{responder.address}@{responder.mac.lower()}").finished_step("site_software")
+                journal_key(mac=responder.mac)).finished_step("site_software")
         except (BringupError, OSError):
             return False
         return entry.get("status") in ("installing", "restarting")
