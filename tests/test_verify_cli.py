@@ -50,3 +50,20 @@ def test_utilities_answers_are_read_per_target_in_the_appliances_words():
 def test_the_names_a_sheet_uses_are_relay_ntp_syslog_and_own_host_name_without_addresses():
     assert names_of(load_sheet(EXAMPLE)) == ["mail.example.net", "ntp.example.net",
                                              "support.example.net"]
+
+
+def test_the_address_offered_for_verify_is_untagged_on_the_cable_nic_first():
+    """Verify after the cables move offers an address the laptop can reach from
+    an access port: on the NIC its cable was in and untagged, else any untagged
+    one (a VLAN-tagged address was offered and could not be reached)."""
+    from hwprobe.appliance.state import IpAddress, Settings
+    from hwprobe.procedure.verify import production_address
+
+    tagged2 = IpAddress("nic2", "203.0.113.44", "255.255.255.128", 20)
+    plain2 = IpAddress("nic2", "203.0.113.45", "255.255.255.128")
+    plain1 = IpAddress("nic1", "198.51.100.44", "255.255.255.0")
+    assert production_address(Settings(ips=[plain1, tagged2, plain2]), "nic2") == "203.0.113.45"
+    assert production_address(Settings(ips=[tagged2, plain1]), "nic2") == "198.51.100.44"
+    assert production_address(Settings(ips=[tagged2]), "nic2") == "203.0.113.44"
+    assert production_address(Settings(ips=[plain1, plain2]), None) == "198.51.100.44"
+    assert production_address(Settings(), "nic1") == ""

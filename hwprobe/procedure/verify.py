@@ -81,6 +81,16 @@ class VerifyResult:
 
 
 
+def production_address(settings: Settings, cable_nic: str | None) -> str:
+    """The sheet's address to verify on once the laptop joins production: one
+    on the NIC the laptop's cable was in, and untagged (a laptop on an access
+    port reaches no VLAN-tagged address), else any untagged one, else the
+    first; "" when the sheet has none."""
+    ips = list(getattr(settings, "ips", None) or [])
+    ranked = sorted(ips, key=lambda ip: (ip.vlan is not None, ip.nic != cable_nic))
+    return ranked[0].address if ranked else ""
+
+
 def names_of(settings: Settings) -> list[str]:
     """The host names the sheet uses (relay, NTP, syslog, the appliance's own)."""
     names = [settings.smtp.relay] if settings.smtp and settings.smtp.relay else []

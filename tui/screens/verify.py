@@ -37,11 +37,11 @@ class VerifyScreen(FramedScreen):
         return "Verify: is every restored service reached?"
 
     def compose_body(self) -> ComposeResult:
-        ips = getattr(self.session.settings, "ips", None) or []
+        from hwprobe.procedure.verify import production_address
+
         # a demo's laptop joins the production network on NIC1's segment
         nic = "nic1" if self.app.options.extras is not None else self.session.cable_nic
-        address = next((ip.address for ip in ips if ip.nic == nic),
-                       ips[0].address if ips else "")
+        address = production_address(self.session.settings, nic)
         yield Input(address, placeholder="production address", id="address")
         with VerticalScroll(classes="body"):
             yield Static("", id="checks", markup=False)
