@@ -43,11 +43,14 @@ def target_args(p) -> None:
     p.add_argument("--address", metavar="A",
                    help="the appliance's address (e.g. 169.254.1.3); with --iface it may be "
                         "left out: the factory addresses 169.254.1.1-.4 are searched and the "
-                        "one that answers is used")
+                        "one that answers is used. Another address (an earlier site's, "
+                        "heard on the cable: 203.0.113.40/24) is reached too: the port "
+                        "takes a free address next to it")
     p.add_argument("--iface", metavar="IF", type=argcheck.iface,
                    help="take over this laptop port for the run (and check addresses on the wire)")
     p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A", type=argcheck.laptop_address,
                    help=f"the laptop port's address with --iface (default {LAPTOP_ADDRESS})")
+    listen_args(p)
     p.add_argument("--force-port", action="store_true",
                    help="allow --iface on a port with the default route or a global address")
     p.add_argument("--console", metavar="DEV",
@@ -62,12 +65,28 @@ def target_args(p) -> None:
                    help="accept a certificate different from the one pinned on first use")
 
 
-def target_of(args, *, handle_signals: bool = True) -> "Target":
-    """The session's target from the command line (checked later by Target.check)."""
-    from hwprobe.procedure.target import Target
+def listen_args(p) -> None:
+    """``--listen`` and ``--pcap``: what happens when nothing answers (also
+    ``bringup probe``'s)."""
+    p.add_argument("--listen", type=argcheck.listen_seconds, default=argcheck.LISTEN_SECONDS,
+                   metavar="SECONDS",
+                   help="when nothing answers on a port with carrier, listen this long and "
+                        "say what is on the cable (default 5; 0: do not listen)")
+    p.add_argument("--pcap", type=argcheck.pcap_file, metavar="FILE",
+                   help="write what the search and the listen saw to FILE (pcap, for "
+                        "Wireshark); a search that finds nothing leaves one in the state "
+                        "directory anyway")
 
+
+def target_of(args, *, handle_signals: bool = True) -> "Target":
+    """The session's target from the command line (checked later by Target.check).
+    Raises BadInput for an --address whose prefix is not 1-30."""
+    from hwprobe.procedure.target import Target, split_address
+
+    address, prefix = split_address(args.address)
     return Target(iface=args.iface, laptop_address=args.laptop_address,
-                  force_port=args.force_port, address=args.address, console=args.console,
+                  force_port=args.force_port, address=address, appliance_prefix=prefix,
+                  listen_seconds=args.listen, pcap=args.pcap, console=args.console,
                   baud=args.baud, flow=args.flow, https_port=args.https_port, user=args.user,
                   trust_new_certificate=args.trust_new_certificate,
                   handle_signals=handle_signals)

@@ -2,8 +2,11 @@
 
 Takes the port over (unless ``--no-takeover``), asks 169.254.1.1-.4 by ARP on
 that port only, checks HTTPS on whoever answers, prints a table (or JSON) and
-gives the port back. Exit 0 found, 1 nothing answered, 2 bad input, 3 needs
-privileges.
+gives the port back. When nothing answers it listens on the cable and says
+what is there (the session's ``after_silence``), and leaves a capture.
+``--address A`` outside the laptop's network (an earlier site's, heard by
+listening) is reached from a free address next to it. Exit 0 found, 1
+nothing answered, 2 bad input, 3 needs privileges.
 """
 from __future__ import annotations
 
@@ -21,23 +24,32 @@ Takes over the laptop port IF (169.254.1.254/24, no gateway, no DNS; the port's
 previous state is journalled and put back afterwards, also on Ctrl-C, SIGTERM
 and SIGHUP), asks the factory addresses 169.254.1.1-.4 by ARP on that port
 only, and checks HTTPS on whoever answers. Prints each answer as it arrives,
-then a table.
+then a table. When nothing answers on a port with carrier, it listens (5 s,
+--listen) and says what is on the cable: an appliance holding an earlier
+site's address, a switch, a DHCP client, or silence (still booting); the
+capture is left in the state directory (or --pcap FILE) for Support.
 
 examples:
   sudo bringup probe --iface eth1
   sudo bringup probe --iface eth1 --json
   sudo bringup probe --iface eth1 --no-takeover     (port already configured)
+  sudo bringup probe --iface eth1 --address 203.0.113.40/24   (heard on the cable)
 
 exit status: 0 found, 1 nothing answered, 2 bad input, 3 needs root or
 CAP_NET_ADMIN/CAP_NET_RAW
 """
 
 
-def _ipv4(text: str) -> str:
+def _ipv4(text: str) -> tuple[str, int | None]:
+    """``A`` or ``A/PREFIX`` (an address heard on the cable, with its network)."""
+    address, _, prefix = text.partition("/")
     try:
-        return str(ipaddress.IPv4Address(text))
+        address = str(ipaddress.IPv4Address(address))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an IPv4 address: {text!r}") from None
+    if prefix and not (prefix.isdigit() and 1 <= int(prefix) <= 30):
+        raise argparse.ArgumentTypeError(f"{text!r}: the prefix after / must be 1-30")
+    return address, int(prefix) if prefix else None
 
 
 def _seconds(text: str) -> float:
@@ -62,10 +74,15 @@ def register(sub, root) -> None:
     p.add_argument("--force", action="store_true",
                    help="take over a port even if it has the default route or a global address")
     p.add_argument("--address", dest="addresses", action="append", type=_ipv4, metavar="A",
-                   help="probe this address instead of the factory ones (repeatable)")
+                   help="probe this address instead of the factory ones (repeatable); one "
+                        "outside 169.254.1.0/24 (A/PREFIX, heard on the cable) is reached "
+                        "from a free address next to it")
     p.add_argument("--laptop-address", type=argcheck.laptop_address, default=LAPTOP_ADDRESS, metavar="A",
                    help=f"the address the laptop port takes (default {LAPTOP_ADDRESS})")
     p.add_argument("--no-https", action="store_true", help="skip the HTTPS check")
+    from bringup.headless import listen_args
+
+    listen_args(p)
     p.set_defaults(handler=run)
 
 
@@ -98,7 +115,8 @@ def run(args) -> int:
     from hwprobe.port.privileges import require_privileges
     from hwprobe.port.search import Search
 
-    addresses = tuple(args.addresses or FACTORY_ADDRESSES)
+    asked = list(args.addresses or [(a, None) for a in FACTORY_ADDRESSES])
+    addresses = tuple(dict.fromkeys(a for a, _ in asked))
     require_privileges(("CAP_NET_RAW",) if args.no_takeover
                             else ("CAP_NET_ADMIN", "CAP_NET_RAW"),
                             f"probe on {args.iface}")
@@ -118,10 +136,25 @@ def run(args) -> int:
         elif r.conflict and r.https_ok is None:
             _say(f"{r.address} ALSO answered from {', '.join(r.conflict_macs)}")
 
+    from hwprobe.procedure.target import Target
+
+    # an address outside the laptop's network (an earlier site's, heard by
+    # listening): the takeover takes a free address next to the first one
+    target = Target(iface=args.iface, laptop_address=args.laptop_address,
+                    force_port=args.force, address=None, listen_seconds=args.listen,
+                    pcap=args.pcap)
+    near = next(((a, p) for a, p in asked
+                 if Target(iface=args.iface, laptop_address=args.laptop_address,
+                           address=a).near()), None)
+    if near is not None:
+        target.address, target.appliance_prefix = near
+        target.check()
     if args.no_takeover:
         src = _source_address(args.iface)
-        result = Search(args.iface, addresses, args.timeout, answered, src=src,
-                        check_https=not args.no_https).result()
+        search = Search(args.iface, addresses, args.timeout, answered, src=src,
+                        check_https=not args.no_https)
+        result = search.result()
+        listened, capture = _after(target, search, result, note)
     else:
         # the same search as every face's (BringupSession.probe), started here
         # from 0.0.0.0 and handed to the session once the port is held
@@ -134,13 +167,12 @@ def run(args) -> int:
             # address's check start now, and wait while the takeover's modules
             # load and its journal is written (a port it refuses gets neither,
             # nor one a journal says is taken over: held, or to be put back)
-            check = arp.ArpCheck(args.iface, [args.laptop_address])     # the long pole first
+            if near is None:
+                check = arp.ArpCheck(args.iface, [args.laptop_address])  # the long pole first
             search.start()
         from hwprobe.port import probe
-        from hwprobe.procedure.session import BringupSession, Target
+        from hwprobe.procedure.session import BringupSession
 
-        target = Target(iface=args.iface, laptop_address=args.laptop_address,
-                        force_port=args.force, address=None)
         with BringupSession(target, on_note=note) as session:
             # the ARP search runs from 0.0.0.0 as soon as the port is up, while
             # the takeover checks that the laptop's own address is free
@@ -157,23 +189,64 @@ def run(args) -> int:
                                     address_check=check).address
             # with the HTTPS check, before the give-back
             result = session.probe(search=search)
-    carrier = port.carrier or bool(result.responders)
+            listened, capture = _after(target, search, result, note, session)
     if args.json:
         out = result.as_dict()
         out["laptop_address"] = src
         out["notes"] = notes
         out["next"] = (f"https://{result.responders[0].address}/appliance"
                        if result.found else None)
+        out["listened"] = listened.as_dict() if listened is not None else None
+        out["capture"] = capture
         print(json.dumps(out, indent=2))
     else:
-        _print_table(result, carrier)
+        _print_table(result)
     if result.found:
         return 0
-    msg = f"nothing answered on {args.iface}: move the cable to the other NIC"
-    if not carrier:
-        msg += f" (and check it is in: {args.iface} had no carrier)"
-    print(msg, file=sys.stderr if args.json else sys.stdout)
+    _print_silence(args, listened, capture)
     return 1
+
+
+def _after(target, search, result, note, session=None):
+    """After the search: nothing found, the session listens on the cable
+    and keeps a capture; found with --pcap, the search's frames are kept.
+    Returns (Listened or None, the capture's path or None)."""
+    if session is None:             # --no-takeover: the port is used as it is
+        from hwprobe.procedure.session import BringupSession
+
+        session = BringupSession(target, on_note=note)
+        session.search_frames = search.frames
+    listened = None
+    if not result.found:
+        listened = session.after_silence()
+    elif target.pcap:
+        session.keep_capture()
+    return listened, session.capture
+
+
+def _print_silence(args, listened, capture) -> None:
+    """Nothing answered: what is on the cable, what to do next, the capture."""
+    from hwprobe.procedure.listening import advice
+
+    out = sys.stderr if args.json else sys.stdout
+    iface = args.iface
+    if listened is not None and not listened.carrier:
+        print(f"nothing answered on {iface}: {listened.words()[0]}", file=out)
+    elif listened is None or listened.silent:
+        print(f"nothing answered on {iface}: move the cable to the other NIC", file=out)
+    else:
+        print(f"nothing answered on {iface} at the appliance's addresses, but something is "
+              f"on the cable:", file=out)
+    if listened is not None and listened.carrier:
+        for words in listened.words():
+            print(f"  on the cable: {words}", file=out)
+    if listened is None or listened.carrier:
+        reach = (lambda h: f"sudo bringup probe --iface {iface} --address {h.where}, then "
+                           f"bringup apply --address {h.where} --iface {iface} ...")
+        for line in advice(listened, iface, reach=reach):
+            print(f"  next: {line}", file=out)
+    if capture:
+        print(f"  capture for Support (pcap): {capture}", file=out)
 
 
 def _left_taken_over(iface: str) -> bool:
@@ -188,7 +261,7 @@ def _left_taken_over(iface: str) -> bool:
         return True
 
 
-def _print_table(result, carrier: bool) -> None:
+def _print_table(result) -> None:
     if not result.found:
         return
     print(f"{'address':<15} {'MAC':<17} {'ARP':>8}  {'HTTPS':<5}")

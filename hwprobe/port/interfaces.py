@@ -236,6 +236,16 @@ def get_port(name: str) -> Port:
                    f"(ports: {known})")
 
 
+def carrier_of(name: str) -> bool:
+    """The port has a carrier (a cable with a live far end); unsure: True."""
+    from hwprobe.errors import BringupError
+
+    try:
+        return get_port(name).carrier
+    except BringupError:
+        return True
+
+
 class CarrierWatcher:
     """Calls ``callback(CarrierChange)`` each time ``iface`` gains or loses carrier.
 

@@ -4,7 +4,7 @@ Public API (usable from a worker thread; the sockets belong to the network
 namespace of the calling thread):
 
 ``probe(iface, src_address="0.0.0.0", addresses=FACTORY_ADDRESSES, timeout=1.0,
-        on_answer=None, check_https=True, cancel=None, settle=0.1) -> ProbeResult``
+        on_answer=None, check_https=True, cancel=None, settle=0.1, record=None) -> ProbeResult``
 
     Sends one ARP who-has per address (on a raw socket bound to ``iface`` so
     nothing leaves by another port), repeats it for addresses still silent
@@ -25,7 +25,10 @@ namespace of the calling thread):
     verification: only to show and later pin it); ``on_answer`` is called
     again, from that check's own thread, when it arrives. ``probe()`` returns
     once those checks are done (at most ``https_timeout`` seconds each)
-    unless cancelled.
+    unless cancelled. With ``record`` (a list), every ARP frame the probe's
+    socket sees, sent or heard, is appended to it as ``(epoch seconds,
+    bytes)`` (at most RECORD_LIMIT): what a capture for Support holds
+    (``hwprobe.port.listen``).
 
     ``ProbeResult(iface, src_address, addresses, responders, elapsed_ms,
     first_answer_ms, arp_ms, cancelled)`` with ``Responder(address, mac,
@@ -69,6 +72,7 @@ from hwprobe.port.arp import (ANY, ArpCheck, _ETH_P_ARP, _PACKET_OUTGOING, _arp_
                   _arp_reply, arp_holders)                                # - this API
 
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+RECORD_LIMIT = 2000
 
 
 @dataclass
@@ -246,7 +250,8 @@ def _send(sock: socket.socket, frame: bytes, iface: str) -> None:
 def probe(iface: str, src_address: str = ANY, addresses=FACTORY_ADDRESSES, timeout: float = 1.0,
           on_answer: Callable[[Responder], None] | None = None, check_https: bool = True,
           cancel: threading.Event | None = None, settle: float = 0.1,
-          resend: float = 0.25, https_timeout: float = 2.0) -> ProbeResult:
+          resend: float = 0.25, https_timeout: float = 2.0,
+          record: list | None = None) -> ProbeResult:
     """ARP for ``addresses`` on ``iface`` only; see the module docstring."""
     addresses = _check_inputs(src_address, addresses)
     if timeout <= 0:
@@ -279,6 +284,8 @@ def probe(iface: str, src_address: str = ANY, addresses=FACTORY_ADDRESSES, timeo
                     if a not in found:
                         _send(sock, frames[a], iface)
                         sent_at[a] = time.monotonic()
+                        if record is not None and len(record) < RECORD_LIMIT:
+                            record.append((time.time(), frames[a]))
                 next_send = now + resend
             wait = min(end, next_send) - time.monotonic()
             if cancel is not None:
@@ -292,6 +299,8 @@ def probe(iface: str, src_address: str = ANY, addresses=FACTORY_ADDRESSES, timeo
                 except BlockingIOError:
                     break
                 got = time.monotonic()
+                if record is not None and len(record) < RECORD_LIMIT:
+                    record.append((time.time(), data))
                 if where[2] == _PACKET_OUTGOING:
                     continue
                 reply = _arp_reply(data)

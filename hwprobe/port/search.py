@@ -2,7 +2,9 @@
 
 ``Search(iface, addresses, timeout, on_answer, cancel, src, check_https)``
 asks ``addresses`` by ARP on ``iface`` (``hwprobe.port.probe.probe``) from
-``src`` and, with ``check_https``, checks HTTPS on whoever answers.
+``src`` and, with ``check_https``, checks HTTPS on whoever answers. Its
+``frames`` keep every ARP frame the search sent and heard (epoch seconds,
+bytes): the start of the capture Support gets when it finds nothing.
 
 - ``result()`` runs it in the calling thread when it was not started, and
   returns the ProbeResult (the console's Find, ``bringup apply``);
@@ -40,6 +42,7 @@ class Search:
         self._https: threading.Thread | None = None
         self._result = None
         self._error: BaseException | None = None
+        self.frames: list[tuple[float, bytes]] = []
 
     def start(self) -> None:
         """Run the search in a thread of its own, from now (harmless to repeat)."""
@@ -54,7 +57,8 @@ class Search:
         try:
             self._result = probe.probe(self.iface, self.src, self.addresses,
                                        timeout=self.timeout, on_answer=self.on_answer,
-                                       check_https=self.check_https, cancel=self.cancel)
+                                       check_https=self.check_https, cancel=self.cancel,
+                                       record=self.frames)
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             self._error = exc
 

@@ -88,7 +88,8 @@ class Takeover:
                  on_note: Callable[[str], None] | None = None,
                  handle_signals: bool = True, arp_wait: float = 0.2,
                  carrier_wait: float = 3.0, on_port_up: Callable[[], None] | None = None,
-                 on_claimed: Callable[[str], None] | None = None, address_check=None):
+                 on_claimed: Callable[[str], None] | None = None, address_check=None,
+                 near: tuple[str, int] | None = None, avoid=()):
         self.iface = iface
         self.requested = address
         self.address = address
@@ -99,7 +100,11 @@ class Takeover:
         self.carrier_wait = carrier_wait
         self.on_port_up = on_port_up
         self.on_claimed = on_claimed
-        self.address_check = address_check
+        self.address_check = address_check if near is None else None
+        self.near = near
+        self.avoid = tuple(avoid)
+        if near is not None:
+            self.prefix = near[1]
         self.notes: list[str] = []
         self.heeded: list[str] = []
         self.record: journal.LinkRecord | None = None
@@ -166,6 +171,12 @@ class Takeover:
             raise BadInput(f"--laptop-address {self.requested}: not an IPv4 address") from None
         if not 1 <= int(self.prefix) <= 30:
             raise BadInput(f"prefix /{self.prefix}: must be 1-30")
+        if self.near is not None:
+            try:
+                ipaddress.IPv4Address(self.near[0])
+            except ValueError:
+                raise BadInput(f"--address {self.near[0]}: not an IPv4 address") from None
+            return
         if not ip.is_link_local:
             self._heed(f"{ip} is not a link-local address; using it as asked")
 
@@ -319,6 +330,9 @@ class Takeover:
         rec = self.record
         rec.claimed = f"{self.address}/{self.prefix}"
         journal.save(rec)
+        if self.near is not None:
+            self._heed(f"{self.near[0]} is not a factory address: {self.iface} takes "
+                       f"{self.address}/{self.prefix}, a free address on its network")
         self.note(f"{self.iface} is on {self.address}/{self.prefix}, no gateway, no DNS "
                   f"(was: {rec.describe()})")
 
@@ -333,8 +347,53 @@ class Takeover:
             time.sleep(0.02)
 
     def _choose_address(self, holders: dict[str, str] | None = None) -> str:
+        if self.near is not None:
+            return laptop_address.choose_near(self.iface, self.near[0], self.near[1],
+                                              self.arp_wait, self._heed, self._elsewhere,
+                                              self.avoid)
         return laptop_address.choose(self.iface, self.requested, self.arp_wait, self._heed,
                                      self._elsewhere, holders)
+
+    # -- move into an appliance's subnet while held
+    def move_near(self, appliance: str, prefix: int = LAPTOP_PREFIX, avoid=()) -> str:
+        """The held port leaves its address for a free one of ``appliance``'s
+        subnet (see ``near`` in the module docstring); returns it, unchanged
+        when the port is on that network already. Raises LinkError (the port
+        is then given back), BadInput for a bad address."""
+        with self._lock:
+            if self.record is None:
+                raise LinkError(f"{self.iface} is not held: take it over first")
+            try:
+                target = ipaddress.IPv4Address(appliance)
+            except ValueError:
+                raise BadInput(f"{appliance}: not an IPv4 address") from None
+            if target in ipaddress.IPv4Interface(f"{self.address}/{self.prefix}").network:
+                return self.address
+            with self._signals.deferred():
+                try:
+                    self.near, self.avoid, self.prefix = (str(target), prefix), tuple(avoid), prefix
+                    with linkstate.open_netlink() as ipr:
+                        index = linkstate.index_of(ipr, self.iface)
+                        if index is None:
+                            raise LinkError(f"{self.iface} disappeared")
+                        linkstate.flush_ipv4(ipr, index)
+                        self.address = self._choose_address()
+                        ipr.addr("add", index=index, address=self.address, prefixlen=prefix)
+                        linkstate.pin_network(ipr, index, self.iface, self.address, prefix,
+                                              self._heed)
+                    self.record.claimed = f"{self.address}/{prefix}"
+                    journal.save(self.record)
+                except (BadInput, LinkError):
+                    self.give_back()
+                    raise
+                except Exception as exc:  # noqa: BLE001 - rtnl raises NetlinkError/OSError
+                    self.give_back()
+                    raise LinkError(f"could not move {self.iface} to {appliance}'s network: "
+                                    f"{exc}") from exc
+            self.note(f"{self.iface} is on {self.address}/{prefix} now, no gateway, no DNS: "
+                      f"on the network of {appliance}, which is not a factory address")
+            self._signals.raise_pending()
+            return self.address
 
     # -- give back
     def give_back(self) -> recovery.RestoredPort | None:

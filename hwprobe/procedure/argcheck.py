@@ -1,7 +1,8 @@
 """Checks on what the technician gives on the command line, and on the state
 directory, made before anything is touched (the port, the appliance, a file).
 
-``laptop_address``, ``iface`` and ``baud`` are argparse types (a bad value: exit 2 with
+``laptop_address``, ``iface``, ``baud``, ``listen_seconds`` and ``pcap_file``
+are argparse types (a bad value: exit 2 with
 the option named); ``check_state_dir`` raises ``StateDirUnusable`` (exit 3)
 when journals and reports could not be written, and ``StateFileDamaged``
 (exit 3) when the pins file or a run journal cannot be read back.
@@ -59,6 +60,36 @@ def iface(text: str) -> str:
         raise argparse.ArgumentTypeError(f"no port named {shown(text)!r} on this laptop "
                                          f"(ports: {ports}); `bringup ports` says which is which")
     return text
+
+
+LISTEN_SECONDS = 5.0
+
+
+def listen_seconds(text: str) -> float:
+    """``--listen SECONDS``: how long to listen on the cable when nothing
+    answers (0 turns it off; at most 600). Raises ArgumentTypeError."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 600 or value != value:
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)!r}: give seconds from 0 (do not listen) to 600; the default "
+            f"is {LISTEN_SECONDS:g}")
+    return value
+
+
+def pcap_file(text: str) -> str:
+    """``--pcap FILE``: where the capture goes; its folder must exist and
+    FILE must not be a folder. Raises ArgumentTypeError."""
+    path = Path(text)
+    if not text or path.is_dir():
+        raise argparse.ArgumentTypeError(f"{shown(text)!r} is a folder; give the capture's "
+                                         f"file name (e.g. lan0.pcap)")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{shown(text)}: folder {shown(str(path.parent))} "
+                                         f"does not exist")
+    return str(path.resolve())
 
 
 COMMON_BAUDS = (9600, 19200, 38400, 57600, 115200)

@@ -80,7 +80,7 @@ class Finding:
                             prefix=self.target.laptop_prefix, force=self.target.force_port,
                             on_note=self.note, handle_signals=self.target.handle_signals,
                             on_port_up=on_port_up, on_claimed=on_claimed,
-                            address_check=address_check)
+                            address_check=address_check, near=self.target.near())
         # kept before take() runs: a give-back from another thread (the console
         # quitting mid-takeover) then waits for take() on its lock and undoes it
         self.takeover = takeover
@@ -121,6 +121,7 @@ class Finding:
             search = Search(self.target.iface, addresses, timeout, on_answer, cancel,
                             src=self.takeover.address, check_https=check_https)
         result = search.result()
+        self.search_frames = search.frames
         wanted = [r for r in result.responders if r.address == self.target.address]
         if wanted or (result.responders and not self.target.address):
             self.choose(wanted[0] if wanted else result.responders[0])
@@ -137,42 +138,56 @@ class Finding:
         target's address, or without one on whichever factory address answers
         (two or more answering: BadInput naming them). Over the console only
         the target's address is asked, for its MAC (the web's answer does not
-        matter). Raises ProbeTimeout when nothing answers, saying to move the
-        cable; what ``take_port()`` and ``probe()`` raise."""
+        matter). Raises ProbeTimeout when nothing answers, saying what is on
+        the cable (hwprobe/procedure/listening.py) and what to do next; what
+        ``take_port()`` and ``probe()`` raise."""
         if self.take_port() is None:
             return
         if self.target.console:
             if self.target.address:
                 self.probe(timeout=2.0, check_https=False)
             return
-        iface = self.target.iface
         if not self.target.address:
             result = self.probe(timeout=2.0)        # no address: the factory ones
             self._found_one(result)
-            return
-        result = self.probe(timeout=2.0)
-        if self.responder is None:
-            carrier = "" if result.responders or _carrier(iface) else (
-                f" ({iface} has no carrier: is the cable in?)")
-            raise ProbeTimeout(
-                f"{self.target.address} does not answer on {iface}{carrier}: "
-                f"the cable may be in the other NIC of the appliance (move it from NIC1 to "
-                f"NIC2 or back and run again), or the appliance is still starting")
+        else:
+            self.probe(timeout=2.0)
+            if self.responder is None:
+                raise self.silent_search(f"{self.target.address} does not answer")
+            if self.factory_fresh is False:
+                self.note(f"the appliance answered on {self.target.address}, not on a "
+                          f"factory address: it was not factory-fresh (it holds an earlier "
+                          f"site's address)")
+        if self.target.pcap:
+            self.keep_capture()             # asked for: the search's frames, found or not
+
+    def silent_search(self, what: str) -> ProbeTimeout:
+        """The search found nothing: listen (``after_silence``), and the
+        error that says so with what is on the cable, what to do next and
+        where the capture is. Raises what ``after_silence`` raises."""
+        from hwprobe.procedure.listening import advice
+
+        iface = self.target.iface
+        listened = self.after_silence()
+        lines = [f"{what} on {iface}"]
+        if listened is not None and listened.carrier:
+            lines += [f"  on the cable: {w}" for w in listened.words()]
+        lines += [f"  next: {a}" for a in advice(listened, iface)]
+        if self.capture:
+            lines.append(f"  capture for Support: {self.capture}")
+        return ProbeTimeout("\n".join(lines))
 
     def _found_one(self, result: "ProbeResult") -> None:
         """The factory addresses were searched: exactly one must have
-        answered (the session chose it). None: ProbeTimeout; two or more:
-        BadInput naming them (nothing was changed on any)."""
+        answered (the session chose it). None: ProbeTimeout (after listening
+        on the cable); two or more: BadInput naming them (nothing was changed
+        on any)."""
         from hwprobe.safetext import shown
 
         iface = self.target.iface
         found = {r.address: r for r in result.responders}
         if not found:
-            carrier = "" if _carrier(iface) else f" ({iface} has no carrier: is the cable in?)"
-            raise ProbeTimeout(
-                f"nothing answers on {', '.join(FACTORY_ADDRESSES)} on {iface}{carrier}: the "
-                f"cable may be in the other NIC of the appliance (move it and run again), or "
-                f"the appliance is still starting")
+            raise self.silent_search(f"nothing answers on {', '.join(FACTORY_ADDRESSES)}")
         if len(found) > 1:
             raise BadInput(
                 f"{len(found)} appliances answer on {iface}: "
@@ -211,12 +226,3 @@ class Finding:
             state = self.run_result.state_after if self.run_result else None
         return cable_nic(self.cable_mac, state) if state else None
 
-
-def _carrier(iface: str) -> bool:
-    """The port has a carrier (unsure: True)."""
-    from hwprobe.port import interfaces
-
-    try:
-        return interfaces.get_port(iface).carrier
-    except BringupError:
-        return True

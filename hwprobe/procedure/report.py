@@ -63,13 +63,16 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
           driver: str, macs: Iterable[str] = (), cable_nic: str | None = None,
           notes: Iterable[str] = (),
           stopped: str | None = None, error: str | None = None,
-          password_change_pending: bool = False, finish=None, kit: str | None = None) -> dict:
+          password_change_pending: bool = False, finish=None, kit: str | None = None,
+          factory_fresh: bool | None = None, capture: str | None = None) -> dict:
     """The report as a JSON-friendly dict (no secrets are ever passed in).
 
     ``run`` is None when the run ended before its plan was made; ``stopped``
     names the stage it ended in and ``error`` why (None: it ran to its end).
     ``finish`` (a FinishResult) and ``kit`` (its folder): the finish of a
-    site, each step done, skipped and why, or failed and where."""
+    site, each step done, skipped and why, or failed and where.
+    ``factory_fresh`` False: the appliance was reached on an address that is
+    not a factory one; ``capture``: the pcap a silent search left for Support."""
     st = run.state_after if run else None
     steps = run.steps if run else []
     finished = None if finish is None else {
@@ -86,7 +89,9 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
             "certificate_sha256": fingerprint,
             "macs": list(macs),         # what identifies it (verify finds this report by it)
             "cable_in": cable_nic,
+            "factory_fresh": factory_fresh,
         },
+        "capture": capture,
         "sheet": sheet,
         "driver": driver,
         "dry_run": bool(run and run.dry_run),
@@ -132,6 +137,10 @@ def to_markdown(rep: dict) -> str:
         + (f", cable in {m(a['cable_in'].upper())}" if a.get("cable_in") else ""),
         f"- software version: {m(a['software_version']) or '-'}",
         f"- certificate SHA-256: {m(a['certificate_sha256'] or '-')}",
+        *([f"- factory-fresh: no, it answered on {m(a['address'])}, not on a factory "
+           f"address (it held an earlier site's address)"]
+          if a.get("factory_fresh") is False else []),
+        *([f"- capture for Support (pcap): {m(rep['capture'])}"] if rep.get("capture") else []),
         f"- settings sheet: {m(rep['sheet'] or '-')}",
         f"- result: {_result(rep)} in {rep['seconds']} s",
         "",

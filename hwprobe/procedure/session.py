@@ -11,7 +11,10 @@ the procedure:
 - ``probe()``: the one search (who answers on the factory addresses, the
   cable's MAC and the certificate fingerprint the technician saw);
   ``choose()`` the appliance to set up; ``find()`` both, as the headless
-  commands do (hwprobe/procedure/finding.py);
+  commands do (hwprobe/procedure/finding.py); when nothing answers,
+  ``after_silence()`` listens and names what is on the cable, keeps a capture,
+  and ``reach()`` moves the port to an appliance heard on an earlier site's
+  address (hwprobe/procedure/listening.py);
 - ``connect()``: the web driver pinned to the probe's fingerprint (pins kept
   per address and MAC, so the next box on the same factory address is not a
   "changed certificate"), or the local console;
@@ -48,6 +51,7 @@ TYPE_CHECKING = False           # (typing itself costs every bringup start)
 from hwprobe import redact
 from hwprobe.errors import BringupError, PageMismatch
 from hwprobe.procedure.finding import Finding
+from hwprobe.procedure.listening import Listening
 from hwprobe.procedure.login import LoggingIn
 from hwprobe.procedure.target import Target
 
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
     from hwprobe.procedure.passwords import LoginOutcome
     from hwprobe.procedure.runjournal import RunJournal
     from hwprobe.port.takeover import Takeover
+    from hwprobe.port.heard import Listened
     from hwprobe.port.probe import Responder
     from hwprobe.appliance.state import ApplianceState, Settings
 
@@ -68,9 +73,9 @@ Note = Callable[[str], None]
 
 
 @dataclass
-class BringupSession(Finding, LoggingIn):
+class BringupSession(Finding, Listening, LoggingIn):
     """The procedure for one appliance; see the module docstring (the steps
-    before the plan are written in finding.py and login.py)."""
+    before the plan are written in finding.py, listening.py and login.py)."""
 
     target: Target
     on_note: Note | None = None
@@ -89,6 +94,9 @@ class BringupSession(Finding, LoggingIn):
     stage: str = "taking the port"
     notes: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    search_frames: list = field(default_factory=list)   # the last search's ARP frames
+    listened: "Listened | None" = None                  # the listen after a silent search
+    capture: str | None = None                          # the pcap written for Support
     _journal: "RunJournal | None" = None
 
     # --- words -------------------------------------------------------------------
@@ -241,7 +249,8 @@ class BringupSession(Finding, LoggingIn):
                     sheet=sheet,
                     driver=getattr(self.driver, "kind", "console" if self.target.console
                                    else "web"),
-                    cable_nic=nic, notes=notes,
+                    cable_nic=nic, notes=notes, factory_fresh=self.factory_fresh,
+                    capture=self.capture,
                     stopped=None if error is None and self.stage == "done" else self.stage,
                     error=None if error is None else str(error),
                     password_change_pending=bool(self.login_outcome
