@@ -98,6 +98,10 @@ def up(
     factory: bool = False,
     appliance_password: str | None = None,
     macs: dict | None = None,
+    gateway: str | None = None,
+    dhcp_client: bool = False,
+    switch: bool = False,
+    booting: float = 0.0,
 ) -> Lab:
     """Create lab ``name`` and start its simulated appliance; returns the Lab.
 
@@ -127,19 +131,28 @@ def up(
 
     ``macs`` ({"nic1": ..., "nic2": ...}): the appliance NICs' MACs; by
     default new random ones each time a lab is made.
+
+    Not factory-fresh (simulator/used.py, simulator/cable.py):
+    ``appliance_address="203.0.113.40/24"`` (any address with its prefix)
+    holds an earlier site's settings, ``gateway`` among them, and sends DNS
+    and NTP queries on its own; ``dhcp_client`` runs a real dhclient in the
+    appliance namespace (no address); ``switch`` patches the laptop's cable
+    into a switch running real lldpd instead; ``booting`` keeps the
+    appliance silent that many seconds.
     """
     _check_name(name)
-    if appliance_address not in FACTORY_ADDRESSES:
-        raise LabBadInput(
-            f"--appliance-address {appliance_address}: must be one of "
-            f"{', '.join(FACTORY_ADDRESSES)}"
-        )
+    address, prefix = _appliance_address(appliance_address, gateway, dhcp_client)
+    if booting < 0 or booting > 3600:
+        raise LabBadInput(f"--booting {booting:g}: give 0-3600 seconds")
     if answers_on not in (*NICS, "both"):
         raise LabBadInput(f"--answers-on {answers_on}: must be nic1, nic2 or both")
     if plug not in NICS:
         raise LabBadInput(f"--plug {plug}: must be nic1 or nic2")
     if site and pair:
         raise LabBadInput("--site and --pair: choose one (a pair's appliances are in production too)")
+    if (site or pair) and (prefix or dhcp_client or booting):
+        raise LabBadInput("--site and --pair make appliances of their own: leave out "
+                          "--appliance-address ADDRESS/PREFIX, --dhcp-client and --booting")
     in_production = site or (pair and not factory)
     check_root()
     laptop, appliance, patch, _ = _ns_names(name)
@@ -155,9 +168,11 @@ def up(
     d.mkdir(parents=True, exist_ok=True)
     lab = Lab(
         name=name, laptop_ns=laptop, appliance_ns=appliance, patch_ns=patch,
-        laptop_iface="lan0", appliance_address=appliance_address,
+        laptop_iface="lan0", appliance_address=address,
         answers_on=answers_on, plug=plug, dir=str(d), state_dir=str(d / "appliance"),
         nic_macs=_macs(macs),
+        appliance_prefix=prefix, appliance_gateway=gateway if prefix else None,
+        dhcp=dhcp_client, booting=float(booting),
     )
     try:
         _build_topology(lab)
@@ -185,6 +200,13 @@ def up(
             from . import production as prod
 
             prod.build(lab, tuple(production), smtp_password)
+        if dhcp_client or switch:
+            from . import cable
+
+            if dhcp_client:
+                cable.start_dhcp_client(lab)
+            if switch:
+                cable.add_switch(lab)
     except BaseException:
         down(name)
         raise
@@ -221,9 +243,56 @@ def _build_topology(lab: Lab) -> None:
     ip("-n", lab.laptop_ns, "link", "set", lab.laptop_iface, "up")
 
 
+def _appliance_address(text: str, gateway: str | None,
+                       dhcp: bool) -> tuple[str, int | None]:
+    """(address, prefix or None for a factory address) of ``--appliance-address``.
+    Raises LabBadInput."""
+    from .used import network_of
+
+    if "/" not in text:
+        if text not in FACTORY_ADDRESSES:
+            raise LabBadInput(
+                f"--appliance-address {text}: must be one of {', '.join(FACTORY_ADDRESSES)}, "
+                f"or ADDRESS/PREFIX for an appliance holding an earlier site's address "
+                f"(203.0.113.40/24)")
+        if gateway:
+            raise LabBadInput("--appliance-gateway goes with --appliance-address ADDRESS/PREFIX")
+        return text, None
+    address, _, prefix = text.partition("/")
+    try:
+        if not prefix.isdigit():
+            raise ValueError(f"{text}: give ADDRESS/PREFIX, as in 203.0.113.40/24")
+        net = network_of(address, int(prefix))
+        if gateway is not None:
+            import ipaddress
+
+            if ipaddress.IPv4Address(gateway) not in net or gateway == address:
+                raise ValueError(f"gateway {gateway} is not another address of {net}")
+    except ValueError as exc:
+        raise LabBadInput(f"--appliance-address: {exc}") from None
+    if dhcp:
+        raise LabBadInput("--dhcp-client makes an appliance with no address: leave out "
+                          "--appliance-address ADDRESS/PREFIX")
+    return address, int(prefix)
+
+
+def _state_args(lab: Lab) -> list[str]:
+    """The simulator's flags for an appliance that is not factory-fresh."""
+    out = []
+    if lab.appliance_prefix:
+        out += ["--configured", f"{lab.appliance_address}/{lab.appliance_prefix}"]
+        if lab.appliance_gateway:
+            out += ["--gateway", lab.appliance_gateway]
+    if lab.dhcp:
+        out.append("--dhcp")
+    if lab.booting:
+        out += ["--boot-seconds", f"{lab.booting:g}"]
+    return out
+
+
 def _start_sim(lab: Lab, sim_args: list[str]) -> None:
     ready = _launch(lab, lab.appliance_ns, Path(lab.state_dir), "", lab.appliance_address,
-                    lab.answers_on, sim_args)
+                    lab.answers_on, [*_state_args(lab), *sim_args])
     lab.sim_pid = ready["pid"]
     lab.console = ready["console"]
     lab.control = ready["control"]
@@ -336,16 +405,20 @@ def restart_appliance(name: str, sim_args: list[str] | tuple[str, ...] = ()) -> 
 
 
 def plug(name: str, nic: str) -> Lab:
-    """Move lab ``name``'s cable to ``nic``: carrier drops on lan0, then returns."""
-    if nic not in NICS:
-        raise LabBadInput(f"lab plug {nic}: must be nic1 or nic2")
+    """Move lab ``name``'s cable to ``nic`` (or "switch", when the lab has
+    one): carrier drops on lan0, then returns."""
+    if nic not in (*NICS, "switch"):
+        raise LabBadInput(f"lab plug {nic}: must be nic1 or nic2 (or switch)")
     check_root()
     lab = get(name)
+    from .cable import check_plug
+
+    bridge = check_plug(lab, nic)
     p = lab.patch_ns
     ip("-n", p, "link", "set", "cable", "down")
     ip("-n", p, "link", "set", "cable", "nomaster")
     time.sleep(0.05)  # a cable pull is never instantaneous; lets watchers see carrier off
-    ip("-n", p, "link", "set", "cable", "master", f"br-{nic}")
+    ip("-n", p, "link", "set", "cable", "master", bridge)
     ip("-n", p, "link", "set", "cable", "up")
     lab.plug = nic
     save(lab)

@@ -17,7 +17,7 @@ RUN_ROOT = Path(os.environ.get("BRINGUP_LAB_DIR", "/run/bringup-lab"))
 PAIR = {"primary": "198.51.100.20", "backup": "198.51.100.21", "shared": "198.51.100.30",
         "netmask": "255.255.255.0", "laptop": "198.51.100.250"}
 # the namespaces of lab N are N-<suffix>
-NS_SUFFIXES = ("-laptop", "-appliance", "-patch", "-backup", "-prod")
+NS_SUFFIXES = ("-laptop", "-appliance", "-patch", "-backup", "-prod", "-switch")
 
 
 @dataclass
@@ -43,6 +43,11 @@ class Lab:
     peers: dict | None = None       # real laptop-side programs (simulator.laptop): name -> pid, ...
     production: dict | None = None  # the production network (simulator/production.py)
     site: dict | None = None        # appliances in production (simulator/site.py)
+    # not factory-fresh (simulator/used.py): an earlier site's network, its gateway
+    appliance_prefix: int | None = None
+    appliance_gateway: str | None = None
+    dhcp: bool = False              # set to DHCP, no address (a real dhclient: simulator.cable)
+    booting: float = 0.0            # silent this many seconds after lab up
 
     @property
     def primary_address(self) -> str | None:

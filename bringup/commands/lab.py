@@ -54,8 +54,22 @@ def register(sub, root) -> None:
 
     p = lsub.add_parser("up", help="create a lab and start its simulated appliance")
     p.add_argument("--name", default="lab", help="lab name; namespaces are NAME-laptop, NAME-appliance (default: lab)")
-    p.add_argument("--appliance-address", default="169.254.1.1", metavar="169.254.1.X",
-                   help="the factory address the appliance answers on (default: 169.254.1.1)")
+    p.add_argument("--appliance-address", default="169.254.1.1", metavar="A",
+                   help="the factory address the appliance answers on (default: 169.254.1.1); "
+                        "ADDRESS/PREFIX (203.0.113.40/24): an appliance that is not "
+                        "factory-fresh, holding an earlier site's address, gateway, DNS and "
+                        "NTP, and sending DNS and NTP queries on its own")
+    p.add_argument("--appliance-gateway", metavar="G",
+                   help="with --appliance-address ADDRESS/PREFIX: the earlier site's gateway "
+                        "(default: the network's first address)")
+    p.add_argument("--dhcp-client", action="store_true",
+                   help="the appliance is set to DHCP: no address, a real dhclient in its "
+                        "namespace sends discovers that nothing answers")
+    p.add_argument("--switch", action="store_true",
+                   help="the laptop's cable goes into a switch port instead of the appliance: "
+                        "a real lldpd announces the switch and port (lab plug nic1 moves it)")
+    p.add_argument("--booting", type=float, default=0.0, metavar="SECONDS",
+                   help="the appliance is still booting for SECONDS: silent, no address")
     p.add_argument("--answers-on", default="nic1", choices=("nic1", "nic2", "both"),
                    help="which NIC(s) carry the factory address (default: nic1)")
     p.add_argument("--plug", default="nic1", choices=("nic1", "nic2"),
@@ -97,8 +111,8 @@ def register(sub, root) -> None:
                    help="after --, extra flags for the simulator (e.g. -- --fault delay=0.5)")
     p.set_defaults(handler=_up)
 
-    p = lsub.add_parser("plug", help="move the laptop's cable to NIC1 or NIC2")
-    p.add_argument("nic", choices=("nic1", "nic2"))
+    p = lsub.add_parser("plug", help="move the laptop's cable to NIC1 or NIC2 (or the switch)")
+    p.add_argument("nic", choices=("nic1", "nic2", "switch"))
     p.add_argument("--name", default="lab")
     p.set_defaults(handler=_plug)
 
@@ -132,7 +146,7 @@ def register(sub, root) -> None:
 def describe(lab) -> str:
     labmod = _lab()
     where = (f"in production on {labmod.PAIR['primary']}" if lab.site else
-             f"factory address {lab.appliance_address} on "
+             f"{_holds(lab)} on "
              f"{lab.answers_on.upper() if lab.answers_on != 'both' else 'NIC1 and NIC2'}")
     return "\n".join([
         f"lab {lab.name} is up",
@@ -204,6 +218,19 @@ def _describe_site(lab) -> list[str]:
     ]
 
 
+def _holds(lab) -> str:
+    """What the lab's appliance answers on, in words."""
+    if getattr(lab, "dhcp", False):
+        return "set to DHCP: no address, its dhclient asks"
+    prefix = getattr(lab, "appliance_prefix", None)
+    booting = (f", silent for the first {lab.booting:g} s"
+               if getattr(lab, "booting", 0) else "")
+    if prefix:
+        return (f"not factory-fresh: an earlier site's {lab.appliance_address}/{prefix}, "
+                f"gateway {lab.appliance_gateway or 'its network first address'}{booting}")
+    return f"factory address {lab.appliance_address}{booting}"
+
+
 def _describe_peers(lab) -> list[str]:
     out = []
     for name, peer in (lab.peers or {}).items():
@@ -217,6 +244,11 @@ def _describe_peers(lab) -> list[str]:
             extra = f"  {peer['rfc2217']}  {peer['raw']}"
         elif name == "dnsmasq":
             extra = f"  leases {peer['first']}-{peer['last']} on NIC1's side"
+        elif name == "lldpd":
+            extra = (f"  the cable is in switch {peer['name']}, port {peer['port']} "
+                     f"(`bringup lab plug nic1` moves it to the appliance)")
+        elif name == "appliance-dhclient":
+            extra = f"  in the appliance on {peer['nic'].upper()}, host name {peer['hostname']}"
         out.append(f"  laptop peer          {name} (pid {peer['pid']}){extra}")
     return out
 
@@ -254,7 +286,9 @@ def _up(args) -> int:
                     pair=args.pair, site=args.site, api_client=client,
                     appliance_password=password,
                     production=_production_nics(args.production),
-                    smtp_password=os.environ.get("BRINGUP_SMTP_PASSWORD") or None)
+                    smtp_password=os.environ.get("BRINGUP_SMTP_PASSWORD") or None,
+                    gateway=args.appliance_gateway, dhcp_client=args.dhcp_client,
+                    switch=args.switch, booting=args.booting)
     if args.laptop:
         from simulator import laptop
 
