@@ -17,6 +17,12 @@ then takes lan0 over in-process and alternates N times:
     (started from the laptop namespace, wall time of the whole process), and the
     same with --quiet (no vendor files: arp-scan's fastest); the ratio uses the
     faster of the two.
+and, a figure without a goal, the listen's own cost: `bringup probe
+--address 169.254.1.3 --listen 1 --json` (nobody holds .3: the search finds
+nothing, so bringup listens for 1 s), as a whole process; the listen's time
+beyond its 1 s window (loading scapy, opening and closing the socket,
+stopping the sniffer, reading the vendor table, writing the capture) from
+its JSON, and the process's peak RSS (wait4).
 Prints medians and the ratios. Aims: first responder < 50 ms; the whole
 `bringup probe` process no slower than arp-scan. ``--json FILE`` also writes
 the figures as JSON (bench/run.py uses it).
@@ -71,6 +77,22 @@ def _cli_probe(lab, bringup: str) -> tuple[float, dict]:
     return wall, json.loads(r.stdout)
 
 
+def _cli_listen(lab, bringup: str) -> tuple[float, float, float]:
+    """One whole `bringup probe` whose search finds nothing and listens 1 s:
+    (wall ms, the listen's ms beyond its window, peak RSS MB)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(["ip", "netns", "exec", lab.laptop_ns, bringup, "probe", "--iface",
+                             "lan0", "--address", "169.254.1.3", "--listen", "1", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.monotonic() - start) * 1000
+    listened = json.loads(out)["listened"]
+    if os.waitstatus_to_exitcode(status) != 1 or listened is None:
+        raise SystemExit(f"the silent probe did not listen: {out[-400:]}")
+    return wall, listened["elapsed_ms"] - 1000.0, usage.ru_maxrss / 1024
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
@@ -108,6 +130,12 @@ def main() -> int:
             with labmod.in_netns(lab.laptop_ns):
                 cli_scan.append(min(_arp_scan("169.254.1.254", quiet=False),
                                     _arp_scan("169.254.1.254", quiet=True)))
+        listen_wall, listen_cost, listen_rss = [], [], []
+        for _ in range(max(3, args.runs // 2)):
+            wall, cost, rss = _cli_listen(lab, bringup)
+            listen_wall.append(wall)
+            listen_cost.append(cost)
+            listen_rss.append(rss)
         ours_arp, ours_first, ours_https, ours_rtt, scan, scan_quiet = [], [], [], [], [], []
         with labmod.in_netns(lab.laptop_ns):
             with Takeover("lan0", handle_signals=False) as held:
@@ -147,8 +175,14 @@ def main() -> int:
     print(f"ratio in-process probe/arp-scan: ARP only {med(ours_arp) / best_scan:.2f}, "
           f"with HTTPS {inproc:.2f}; first responder < 50 ms: "
           f"{'met' if med(ours_first) < 50 else 'MISSED'}")
+    print(f"listen after a silent search (1 s window), whole process: {med(listen_wall):.0f} "
+          f"ms; the listen's own cost beyond its window {med(listen_cost):.0f} ms; peak RSS "
+          f"{max(listen_rss):.0f} MB")
     if args.json:
         Path(args.json).write_text(json.dumps({
+            "listen_cost_ms": round(med(listen_cost), 1),
+            "listen_process_ms": round(med(listen_wall), 1),
+            "listen_peak_rss_mb": round(max(listen_rss), 1),
             "whole_process_ms": round(med(cli), 1), "arp_scan_process_ms": round(med(cli_scan), 1),
             "whole_ratio": round(whole, 3), "in_process_https_ms": round(med(ours_https), 1),
             "in_process_ratio": round(inproc, 3), "first_answer_ms": round(med(ours_first), 3),

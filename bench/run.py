@@ -47,6 +47,11 @@ def ratios(figures: dict) -> list[tuple[str, str, float | None, float]]:
                      f"{probe['arp_scan_process_ms']:.0f} ms", probe["whole_ratio"], 1.0))
         rows.append(("  in-process probe (port held) / arp-scan",
                      f"{probe['in_process_https_ms']:.0f} ms", probe["in_process_ratio"], 1.0))
+        if "listen_cost_ms" in probe:
+            # a figure: what listening adds to a silent search beyond its own window
+            rows.append(("listen after a silent search, own cost",
+                         f"{probe['listen_cost_ms']:.0f} ms beyond 1 s, "
+                         f"{probe['listen_peak_rss_mb']:.0f} MB peak", None, float("nan")))
     kit = figures.get("bench_kit.py") or {}
     for rate, run in (kit.get("by_rate") or {}).items():
         cable = "veth" if rate == "veth" else f"cable {rate}"

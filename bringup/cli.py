@@ -112,7 +112,7 @@ COMMAND_OF = {
 CONSOLE_MODULE = "bringup.commands.console"   # `bringup` alone: the console
 # every command module, in the order --help lists them
 COMMAND_MODULES = tuple(dict.fromkeys(COMMAND_OF.values()))
-ROOT_OPTIONS_WITH_VALUE = ("--sheet", "--kit", "--iface", "--lab")
+ROOT_OPTIONS_WITH_VALUE = ("--sheet", "--kit", "--iface", "--lab", "--listen")
 
 
 def _modules_for(argv: list[str] | None) -> tuple[str, ...]:

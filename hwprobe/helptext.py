@@ -10,8 +10,10 @@ CARD = [
                     "sudo bringup apply --kit DIR --iface PORT   and finish the site"),
     ("The keys", "Enter next   Esc back   Tab next field   ^p all actions\n"
                  "^x quit (asks if unfinished)   ^t serial pane   ^l redraw   ^g log in"),
-    ("Nothing answers", "Move the cable to the other NIC and press r (search again).\n"
-                        "Check the link light on both ends.\n"
+    ("Nothing answers", "Move the cable to the other NIC and press ^r (search again).\n"
+                        "bringup listens on the cable and says what is there: an appliance on\n"
+                        "an earlier site's address (Enter probes it; headless: --address A/24),\n"
+                        "a switch, DHCP, or silence (still booting). No carrier: check the cable.\n"
                         "Use the serial console: ^o at Find, or ^t."),
     ("Get the laptop back", "Quitting gives the port back as it was. After a crash:\n"
                             "sudo bringup restore-link"),

@@ -1,9 +1,14 @@
 """A probe builds and reads its ARP frames itself: scapy (over a second to
-import) is never loaded by bringup; scapy is the independent peer that builds
-the frames the reader is checked against."""
+import) is not loaded on the way to the first ARP round, nor when the
+appliance answers; only a search that finds nothing loads it, to listen on
+the cable and write the capture. scapy is also the independent peer that
+builds the frames the reader is checked against."""
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +62,33 @@ def test_arp_frames_match_what_scapy_builds_and_reads():
                         hwdst="02:00:00:00:00:01", pdst="0.0.0.0"))
     assert probe._arp_reply(reply) == ("169.254.1.3", "02:00:00:00:00:09", "0.0.0.0")
     assert probe._arp_reply(bytes(Ether() / ARP(op=1))) is None     # a request, not a reply
+
+
+FIRST_ROUND = (
+    "import json, os, sys\n"
+    "from bringup.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'scapy')\n"
+    "os.write(2, ('\\nLOADED ' + json.dumps({'rc': rc, 'scapy': loaded[:3]}) + '\\n').encode())\n")
+
+
+@pytest.mark.lab
+def test_the_first_arp_round_loads_no_scapy_only_a_silent_search_s_listen_does(lab, state_dir):
+    """A whole `bringup probe` in the lab's laptop namespace: with the appliance
+    answering, scapy is never imported (the first ARP round is the hand-built
+    frame); a search that finds nothing imports it to listen and write the
+    capture (the positive control: the check can fail)."""
+    from lab_helpers import bringup_env
+
+    def probe(*args) -> dict:
+        r = subprocess.run(["ip", "netns", "exec", lab.laptop_ns, sys.executable, "-c",
+                            FIRST_ROUND, "probe", "--iface", "lan0", *args],
+                           capture_output=True, text=True, timeout=60, cwd=ROOT,
+                           env=bringup_env(state_dir))
+        [line] = [x for x in r.stderr.splitlines() if x.startswith("LOADED ")]
+        return json.loads(line.split(" ", 1)[1])
+
+    found = probe("--json")
+    assert found == {"rc": 0, "scapy": []}
+    silent = probe("--address", "169.254.1.3", "--listen", "1")     # nobody holds .3
+    assert silent["rc"] == 1 and silent["scapy"], silent

@@ -115,14 +115,18 @@ def test_refused_login_gives_the_port_back_and_writes_a_report(make_lab, state_d
     assert_report_says_stopped(state_dir, "logging in")
 
 
-def test_address_the_port_cannot_reach_is_refused_before_the_port_is_touched(make_lab,
-                                                                            state_dir):
+def test_an_address_off_the_laptops_network_that_nothing_holds_gives_the_port_back(
+        make_lab, state_dir):
+    """--address outside 169.254.1.0/24 is reached from a free address next to
+    it (issue 24); when nothing answers there, the run says so, the port is
+    given back exactly and the appliance on the cable is never asked."""
     lab = make_lab(appliance_address=ADDR)
     before = own_address(lab)
-    r = run_bringup(lab, *apply_args(address="198.51.100.20"), env_extra=FIRST,
-                    state_dir=state_dir)
-    assert r.returncode == 2, r.stderr
-    assert "198.51.100.20" in r.stderr and "leave out --iface" in r.stderr
+    r = run_bringup(lab, *apply_args("--listen", "1", address="198.51.100.20"),
+                    env_extra=FIRST, state_dir=state_dir)
+    assert r.returncode == 1, r.stderr
+    assert "198.51.100.20 does not answer on lan0" in r.stderr
+    assert "lan0 takes 198.51.100.21/24" in r.stderr
     assert port_state(lab.laptop_ns) == before
     assert stats(lab)["requests"] == {}
 

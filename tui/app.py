@@ -82,13 +82,17 @@ class ConsoleOptions:
     addresses: tuple[str, ...] = FACTORY_ADDRESSES
     laptop_address: str = LAPTOP_ADDRESS
     probe_timeout: float = 1.0
+    listen_seconds: float = 5.0              # after a silent search (0: do not listen)
     resume: bool = True                      # offer to continue an unfinished run
     handle_signals: bool = False             # run_app sets it; tests do not
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ConsoleOptions":
         keys = ("sheet", "kit", "iface", "console_profile", "force", "lab")
-        return cls(**{k: getattr(args, k) for k in keys if getattr(args, k, None) is not None})
+        options = cls(**{k: getattr(args, k) for k in keys if getattr(args, k, None) is not None})
+        if getattr(args, "listen", None) is not None:
+            options.listen_seconds = args.listen
+        return options
 
 
 def parse_options(argv: list[str]) -> ConsoleOptions:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from hwprobe.procedure.engine import Plan, RunResult, Step
     from hwprobe.appliance.failover import Health, PromoteResult
+    from hwprobe.port.heard import Listened
     from hwprobe.port.interfaces import Port
     from hwprobe.port.probe import ProbeResult, Responder
     from hwprobe.appliance.state import ApplianceState
@@ -80,6 +81,36 @@ class ProbeFinished(Message):
 
     def __init__(self, result: ProbeResult) -> None:
         self.result = result
+        super().__init__()
+
+
+class ListenTick(Message):
+    """Listening on the cable: ``seconds_left`` to go (only the newest counts)."""
+
+    def __init__(self, seconds_left: float) -> None:
+        self.seconds_left = seconds_left
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ListenTick)
+
+
+class ListenFinished(Message):
+    """The listen after a silent search ended: ``listened`` says what is on
+    the cable (None: listening is off), ``advice`` what to do next (the
+    procedure's words), ``capture`` the pcap left for Support."""
+
+    def __init__(self, listened: Listened | None, advice: list[str],
+                 capture: str | None) -> None:
+        self.listened, self.advice, self.capture = listened, advice, capture
+        super().__init__()
+
+
+class HeardProbed(Message):
+    """A device heard on the cable was probed at its own address."""
+
+    def __init__(self, address: str, result: ProbeResult) -> None:
+        self.address, self.result = address, result
         super().__init__()
 
 

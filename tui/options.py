@@ -21,3 +21,8 @@ def add_console_arguments(parser) -> None:
     g.add_argument("--force", action="store_true", default=False,
                    help="allow taking over a port that holds the default route")
     g.add_argument("--lab", metavar="NAME", help=argparse.SUPPRESS)
+    from hwprobe.procedure.argcheck import listen_seconds
+
+    g.add_argument("--listen", type=listen_seconds, default=None, metavar="SECONDS",
+                   help="when nothing answers at Find, listen this long and say what is on "
+                        "the cable (default 5; 0: do not listen)")

@@ -91,6 +91,7 @@ class Heard:
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        d["where"] = self.where or None
         d["words"] = self.words()
         return d
 
@@ -146,8 +147,8 @@ class Listened:
         said = [h.words() for h in self.heard[:SAID_LIMIT]]
         rest = len(self.heard) - len(said) + self.more
         if rest:
-            said.append(f"and {rest} more device(s) on this cable (all of them are in the "
-                        f"capture)" if self.capture else f"and {rest} more device(s)")
+            said.append(f"and {rest} more device(s) on this cable (see the capture)"
+                        if self.capture else f"and {rest} more device(s)")
         return said
 
     def as_dict(self) -> dict:

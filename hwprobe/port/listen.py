@@ -174,12 +174,16 @@ class _Device:
 
 
 def _text(value) -> str | None:
-    """A name off the wire as text (bytes decoded, undecodable bytes kept as
-    escapes), cut at NAME_LIMIT; None for nothing."""
+    """A name off the wire as text (UTF-8, else each byte as itself: Latin-1,
+    so a stray control byte stays one character for ``shown`` to escape), cut
+    at NAME_LIMIT; None for nothing."""
     if value is None:
         return None
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "backslashreplace")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            value = value.decode("latin-1")
     value = str(value).rstrip("\0")
     return value[:NAME_LIMIT] or None
 
@@ -218,7 +222,8 @@ class _Ear:
 
     def _read(self, pkt) -> None:
         s = self.s
-        ether = pkt.getlayer(s.l2.Ether)
+        # Ethernet II, or 802.3 with a length (CDP and spanning tree come so)
+        ether = pkt.getlayer(s.l2.Ether) or pkt.getlayer(s.l2.Dot3)
         if ether is None:
             return
         src = str(ether.src).lower()
@@ -259,7 +264,7 @@ class _Ear:
         if arp.psrc == "0.0.0.0":         # an RFC 5227 probe: no address of its own yet
             return
         dev.ipv4.setdefault(arp.psrc)
-        if (int(arp.op) == 1 and arp.pdst != arp.psrc and len(dev.asks) < 16
+        if (int(arp.op) == 1 and arp.pdst not in (arp.psrc, "0.0.0.0") and len(dev.asks) < 16
                 and ipaddress.IPv4Address(arp.pdst) not in _LINK_LOCAL4):
             dev.asks.setdefault(arp.pdst)
 

@@ -94,6 +94,7 @@ class Takeover:
         self.requested = address
         self.address = address
         self.prefix = prefix
+        self.requested_prefix = prefix
         self.force = force
         self.on_note = on_note
         self.arp_wait = arp_wait
@@ -354,44 +355,56 @@ class Takeover:
         return laptop_address.choose(self.iface, self.requested, self.arp_wait, self._heed,
                                      self._elsewhere, holders)
 
-    # -- move into an appliance's subnet while held
-    def move_near(self, appliance: str, prefix: int = LAPTOP_PREFIX, avoid=()) -> str:
-        """The held port leaves its address for a free one of ``appliance``'s
-        subnet (see ``near`` in the module docstring); returns it, unchanged
-        when the port is on that network already. Raises LinkError (the port
-        is then given back), BadInput for a bad address."""
+    # -- move into an appliance's network (or back) while held
+    def covers(self, address: str) -> bool:
+        """``address`` is on the held port's network (reachable from it)."""
+        try:
+            return ipaddress.IPv4Address(address) in ipaddress.IPv4Interface(
+                f"{self.address}/{self.prefix}").network
+        except ValueError:
+            return False
+
+    def move(self, near: tuple[str, int] | None, avoid=()) -> str:
+        """The held port leaves its address for a free one of ``near``'s
+        network (``near=(appliance, prefix)``, see the module docstring), or,
+        with None, for the address asked for at the start (169.254.1.254):
+        the factory addresses' network. Returns the new address. Raises
+        LinkError (the port is then given back), BadInput for a bad address."""
         with self._lock:
             if self.record is None:
                 raise LinkError(f"{self.iface} is not held: take it over first")
-            try:
-                target = ipaddress.IPv4Address(appliance)
-            except ValueError:
-                raise BadInput(f"{appliance}: not an IPv4 address") from None
-            if target in ipaddress.IPv4Interface(f"{self.address}/{self.prefix}").network:
-                return self.address
+            if near is not None:
+                try:
+                    near = (str(ipaddress.IPv4Address(near[0])), int(near[1]))
+                except ValueError:
+                    raise BadInput(f"{near[0]}: not an IPv4 address") from None
             with self._signals.deferred():
                 try:
-                    self.near, self.avoid, self.prefix = (str(target), prefix), tuple(avoid), prefix
+                    self.near, self.avoid = near, tuple(avoid)
+                    self.prefix = near[1] if near is not None else self.requested_prefix
                     with linkstate.open_netlink() as ipr:
                         index = linkstate.index_of(ipr, self.iface)
                         if index is None:
                             raise LinkError(f"{self.iface} disappeared")
                         linkstate.flush_ipv4(ipr, index)
                         self.address = self._choose_address()
-                        ipr.addr("add", index=index, address=self.address, prefixlen=prefix)
-                        linkstate.pin_network(ipr, index, self.iface, self.address, prefix,
-                                              self._heed)
-                    self.record.claimed = f"{self.address}/{prefix}"
+                        ipr.addr("add", index=index, address=self.address,
+                                 prefixlen=self.prefix)
+                        linkstate.pin_network(ipr, index, self.iface, self.address,
+                                              self.prefix, self._heed)
+                    self.record.claimed = f"{self.address}/{self.prefix}"
                     journal.save(self.record)
                 except (BadInput, LinkError):
                     self.give_back()
                     raise
                 except Exception as exc:  # noqa: BLE001 - rtnl raises NetlinkError/OSError
                     self.give_back()
-                    raise LinkError(f"could not move {self.iface} to {appliance}'s network: "
+                    raise LinkError(f"could not move {self.iface} to another address: "
                                     f"{exc}") from exc
-            self.note(f"{self.iface} is on {self.address}/{prefix} now, no gateway, no DNS: "
-                      f"on the network of {appliance}, which is not a factory address")
+            where = (f"on the network of {near[0]}, which is not a factory address"
+                     if near is not None else "back on the factory addresses' network")
+            self.note(f"{self.iface} is on {self.address}/{self.prefix} now, no gateway, "
+                      f"no DNS: {where}")
             self._signals.raise_pending()
             return self.address
 

@@ -118,6 +118,8 @@ class Finding:
         if search is None:
             if addresses is None:
                 addresses = (self.target.address,) if self.target.address else FACTORY_ADDRESSES
+            if self.takeover.record is not None:    # on their network (after a move: back)
+                self.reach(addresses[0])
             search = Search(self.target.iface, addresses, timeout, on_answer, cancel,
                             src=self.takeover.address, check_https=check_https)
         result = search.result()
@@ -170,8 +172,9 @@ class Finding:
         iface = self.target.iface
         listened = self.after_silence()
         lines = [f"{what} on {iface}"]
-        if listened is not None and listened.carrier:
-            lines += [f"  on the cable: {w}" for w in listened.words()]
+        if listened is not None:
+            lines += [f"  on the cable: {w}" if listened.carrier else f"  {w}"
+                      for w in listened.words()]
         lines += [f"  next: {a}" for a in advice(listened, iface)]
         if self.capture:
             lines.append(f"  capture for Support: {self.capture}")

@@ -114,21 +114,32 @@ class Listening:
         return self.capture
 
     def reach(self, address: str, prefix: int | None = None) -> str:
-        """Move the held laptop port into the network of ``address`` (an
-        appliance heard on an earlier site's address) so a probe can reach
-        it; returns the laptop's address. Addresses heard on the wire (the
-        appliance's gateway, other devices) are never taken. Raises
-        LinkError (the port is then given back), BadInput."""
+        """Make the held laptop port able to reach ``address``: unchanged
+        when it is on its network already; else it moves into that network
+        (an appliance heard on an earlier site's address: ``prefix``, default
+        /24), or back to the laptop address asked for (a factory address
+        after such a move). Addresses heard on the wire (the appliance's
+        gateway, other devices) are never taken. Returns the laptop's
+        address. Raises LinkError (the port is then given back), BadInput."""
+        import ipaddress
+
         from hwprobe.errors import BringupError
 
-        if self.takeover is None or self.takeover.record is None:
+        takeover = self.takeover
+        if takeover is None or takeover.record is None:
             raise BringupError("no laptop port is held (give --iface)")
+        if takeover.covers(address):
+            return takeover.address
+        home = ipaddress.IPv4Interface(f"{self.target.laptop_address}/"
+                                       f"{self.target.laptop_prefix}").network
+        if ipaddress.IPv4Address(address) in home:
+            return takeover.move(None)
         avoid = set()
         for heard in (self.listened.heard if self.listened is not None else []):
             avoid.update(heard.asks_for)
             if heard.address and heard.address != address:
                 avoid.add(heard.address)
-        return self.takeover.move_near(address, prefix or 24, sorted(avoid))
+        return takeover.move((address, prefix or 24), sorted(avoid))
 
 
 def advice(listened: "Listened | None", iface: str, *,
@@ -140,7 +151,7 @@ def advice(listened: "Listened | None", iface: str, *,
         return [f"the cable may be in {other_nic} of the appliance (move it and search "
                 f"again), or the appliance is still starting"]
     if not listened.carrier:
-        return listened.words()
+        return []                       # its words say it: check the cable
     out = []
     for heard in listened.reachable[:3]:
         out.append(f"{heard.address}: {reach(heard)}")

@@ -136,6 +136,7 @@ class PortScreen(StepScreen):
         bringup = BringupSession(Target(
             iface=port.name, laptop_address=self.app.options.laptop_address,
             force_port=force or self.app.options.force, console_timeout=15.0,
+            listen_seconds=self.app.options.listen_seconds,
             handle_signals=False))          # a worker: the app handles the signals
         self.session.bringup = bringup
         self.take(bringup)
