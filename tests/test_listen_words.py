@@ -148,7 +148,7 @@ def test_silence_no_carrier_and_what_to_do_next():
     assert advice(dead, "lan0") == []
     device = Listened(iface="lan0", seconds=5, heard=[Heard("ipv4", "02:00:00:00:00:01",
                                                             address="203.0.113.40", prefix=24)])
-    assert advice(device, "lan0") == ["203.0.113.40: reach it with --address 203.0.113.40/24"]
+    assert advice(device, "lan0") == ["reach 203.0.113.40 with --address 203.0.113.40/24"]
 
 
 def test_the_laptop_takes_the_nearest_address_that_is_a_host_of_any_network_around_it():

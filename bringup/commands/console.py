@@ -21,8 +21,10 @@ def register(sub, root) -> None:
         description=DEMO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--name", default="demo", help="lab name (default: demo)")
-    p.add_argument("--appliance-address", default="169.254.1.3", metavar="169.254.1.X",
-                   help="factory address the simulated appliance answers on (default: 169.254.1.3)")
+    p.add_argument("--appliance-address", default="169.254.1.3", metavar="A",
+                   help="factory address the simulated appliance answers on (default: "
+                        "169.254.1.3); ADDRESS/PREFIX: one holding an earlier site's address "
+                        "(203.0.113.40/24), which Find hears on the cable")
     p.add_argument("--answers-on", default="nic1", choices=("nic1", "nic2", "both"),
                    help="which of the appliance's NICs answer on the factory address "
                         "(default: nic1); nic2 with the cable in NIC1 practises moving the cable")

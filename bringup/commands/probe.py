@@ -217,8 +217,8 @@ def _after(target, search, result, note, session=None):
         session = BringupSession(target, on_note=note)
         session.search_frames = search.frames
     listened = None
-    if not result.found:
-        listened = session.after_silence()
+    if not result.found:        # what is on the cable is this command's result: printed below
+        listened = session.after_silence(say=False)
     elif target.pcap:
         session.keep_capture()
     return listened, session.capture
@@ -241,8 +241,8 @@ def _print_silence(args, listened, capture) -> None:
         for words in listened.words():
             print(f"  on the cable: {words}", file=out)
     if listened is None or listened.carrier:
-        reach = (lambda h: f"sudo bringup probe --iface {iface} --address {h.where}, then "
-                           f"bringup apply --address {h.where} --iface {iface} ...")
+        reach = (lambda h: f"reach {h.address} with: sudo bringup probe --iface {iface} "
+                           f"--address {h.where} (then apply with the same --address)")
         for line in advice(listened, iface, reach=reach):
             print(f"  next: {line}", file=out)
     if capture:

@@ -164,21 +164,19 @@ class Finding:
             self.keep_capture()             # asked for: the search's frames, found or not
 
     def silent_search(self, what: str) -> ProbeTimeout:
-        """The search found nothing: listen (``after_silence``), and the
-        error that says so with what is on the cable, what to do next and
-        where the capture is. Raises what ``after_silence`` raises."""
+        """The search found nothing: listen (``after_silence``: what is on
+        the cable is said as it is known, and kept for the report), and the
+        error that says so with what to do next. Raises what
+        ``after_silence`` raises."""
         from hwprobe.procedure.listening import advice
 
         iface = self.target.iface
         listened = self.after_silence()
-        lines = [f"{what} on {iface}"]
-        if listened is not None:
-            lines += [f"  on the cable: {w}" if listened.carrier else f"  {w}"
-                      for w in listened.words()]
-        lines += [f"  next: {a}" for a in advice(listened, iface)]
-        if self.capture:
-            lines.append(f"  capture for Support: {self.capture}")
-        return ProbeTimeout("\n".join(lines))
+        said = [f"{what} on {iface}"]
+        if listened is not None and not listened.carrier:
+            said += listened.words()
+        said += advice(listened, iface)
+        return ProbeTimeout("; ".join(said))
 
     def _found_one(self, result: "ProbeResult") -> None:
         """The factory addresses were searched: exactly one must have

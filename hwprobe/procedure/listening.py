@@ -56,12 +56,15 @@ class Listening:
         return address in FACTORY_ADDRESSES
 
     def after_silence(self, *, on_tick: Callable[[float], None] | None = None,
-                      cancel: "threading.Event | None" = None) -> "Listened | None":
+                      cancel: "threading.Event | None" = None,
+                      say: bool = True) -> "Listened | None":
         """The search found nothing: listen (when the port has carrier and
-        listening is on), keep the capture, note what was heard. Returns the
-        Listened (its ``carrier`` False: not listened, check the cable), or
-        None when listening is off (``--listen 0``). Raises NeedsPrivileges,
-        BadInput; a capture that cannot be written is only noted."""
+        listening is on), keep the capture, note what was heard (``say``:
+        through ``note()``, so the technician hears it now; else only for the
+        report, when the face shows it its own way). Returns the Listened
+        (its ``carrier`` False: not listened, check the cable), or None when
+        listening is off (``--listen 0``). Raises NeedsPrivileges, BadInput;
+        a capture that cannot be written is only noted."""
         from hwprobe.port.heard import Listened
         from hwprobe.port.interfaces import carrier_of
 
@@ -88,12 +91,13 @@ class Listening:
             self.capture = listened.capture
         else:
             self.keep_capture(where)
-        # for the report and the run log; each face shows them its own way
-        # (the error of a headless run carries them, the console's Find rows)
-        for words in (listened.words() if listened is not None else []):
-            self.notes.append(f"on the cable: {words}")
+        tell = self.note if say else self.notes.append
+        for words in (listened.words() if listened is not None and listened.carrier else []):
+            tell(f"on the cable: {words}")
+        if listened is not None and not listened.carrier:
+            tell(listened.words()[0])
         if self.capture:
-            self.notes.append(f"capture for Support (pcap, opens in Wireshark): {self.capture}")
+            tell(f"capture for Support (pcap, opens in Wireshark): {self.capture}")
         return listened
 
     def keep_capture(self, where: str | None = None) -> str | None:
@@ -143,7 +147,8 @@ class Listening:
 
 
 def advice(listened: "Listened | None", iface: str, *,
-           reach: Callable[["Heard"], str] = lambda h: f"reach it with --address {h.where}",
+           reach: Callable[["Heard"], str] = lambda h: f"reach {h.address} with --address "
+                                                       f"{h.where}",
            other_nic: str = "the other NIC") -> list[str]:
     """What to do next after a silent search, one sentence each (the face
     says how a device is reached: ``reach``). Safe for any terminal."""
@@ -152,9 +157,7 @@ def advice(listened: "Listened | None", iface: str, *,
                 f"again), or the appliance is still starting"]
     if not listened.carrier:
         return []                       # its words say it: check the cable
-    out = []
-    for heard in listened.reachable[:3]:
-        out.append(f"{heard.address}: {reach(heard)}")
+    out = [reach(heard) for heard in listened.reachable[:3]]
     if listened.switch is not None:
         out.append("patch the laptop straight into the appliance's NIC1 (or NIC2), not "
                    "into the switch")

@@ -231,11 +231,11 @@ directory for Support; the report names it.
         from hwprobe.procedure.listening import advice
 
         listened = bringup.after_silence(
-            on_tick=lambda left: self.post_message(ListenTick(left)), cancel=cancel)
+            on_tick=lambda left: self.post_message(ListenTick(left)), cancel=cancel, say=False)
         if cancel.is_set():
             return
         said = advice(listened, bringup.target.iface,
-                      reach=lambda h: "Enter on its row probes it there",
+                      reach=lambda h: f"Enter on the row of {h.address} probes it there",
                       other_nic=self.session.cable_nic.upper())
         self.post_message(ListenFinished(listened, said, bringup.capture))
 
