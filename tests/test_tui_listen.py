@@ -41,10 +41,13 @@ def test_find_listens_names_the_switch_then_probes_and_logs_in_at_an_earlier_sit
             await pilot.press("enter")              # Enter on the switch's row
             await pilot.pause(0.2)
             seen["enter on switch"] = screen_text(app)
-            app.action_show_help_panel()
-            await pilot.pause(0.3)
-            seen["help"] = app.screen.query_one("#widget-help").source
-            app.action_hide_help_panel()
+            await pilot.press("question_mark")      # Find's help, whole
+            await wait_for(pilot, lambda: "Esc closes" in screen_text(app)
+                           and "Nothing answers." in screen_text(app), "the help")
+            seen["help"] = app.screen.query_one("#help-text").source
+            seen["help shown"] = screen_text(app)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: on_step(app, "find"), "back on Find")
             labmod.plug(lab.name, "nic1")           # the technician moves the cable
             await wait_for(pilot, lambda: "ipv4" in heard_rows(app).values(),
                            "the device heard after the cable moved", timeout=45)
@@ -73,6 +76,7 @@ def test_find_listens_names_the_switch_then_probes_and_logs_in_at_an_earlier_sit
             f"appliance was not factory-fresh. Enter: log in.") in flat["probed"]
     assert EARLIER in flat["login"]
     help_text = " ".join(seen["help"].split())
+    assert "Find the appliance" in seen["help shown"] and "Esc closes" in seen["help shown"]
     for case in ("A device at an address of its own", "A switch", "DHCP discovers",
                  "IPv6 link-local only", "Nothing speaks on this cable", "No carrier", "^r",
                  "capture (pcap)"):

@@ -146,24 +146,41 @@ class Listening:
         return takeover.move((address, prefix or 24), sorted(avoid))
 
 
+def _reach(heard: "Heard") -> str:
+    return f"reach {heard.address} with --address {heard.where}"
+
+
+STEP_OF_KIND = {
+    "switch": "patch the laptop straight into the appliance's NIC1 (or NIC2), not into the "
+              "switch",
+    "dhcp": "an appliance set to DHCP gets no address here: set its address over its local "
+            "console",
+    "ipv6": "if it is the appliance, it has no IPv4 address on this NIC: try the other NIC, "
+            "or its local console",
+}
+
+
+def next_step(heard: "Heard", reach: Callable[["Heard"], str] = _reach) -> str | None:
+    """What to do about one thing heard (the face says how a device is
+    reached: ``reach``); None when there is nothing to do about it."""
+    return reach(heard) if heard.reachable else STEP_OF_KIND.get(heard.kind)
+
+
 def advice(listened: "Listened | None", iface: str, *,
-           reach: Callable[["Heard"], str] = lambda h: f"reach {h.address} with --address "
-                                                       f"{h.where}",
+           reach: Callable[["Heard"], str] = _reach,
            other_nic: str = "the other NIC") -> list[str]:
-    """What to do next after a silent search, one sentence each (the face
-    says how a device is reached: ``reach``). Safe for any terminal."""
+    """What to do next after a silent search, one sentence each, the devices
+    to reach first (the face says how: ``reach``). Safe for any terminal."""
     if listened is None:
         return [f"the cable may be in {other_nic} of the appliance (move it and search "
                 f"again), or the appliance is still starting"]
     if not listened.carrier:
         return []                       # its words say it: check the cable
     out = [reach(heard) for heard in listened.reachable[:3]]
-    if listened.switch is not None:
-        out.append("patch the laptop straight into the appliance's NIC1 (or NIC2), not "
-                   "into the switch")
-    if any(h.kind == "dhcp" for h in listened.heard) and not listened.reachable:
-        out.append("an appliance set to DHCP gets no address here: set its address over "
-                   "its local console")
+    for heard in listened.heard:
+        step = STEP_OF_KIND.get(heard.kind)
+        if step and step not in out and not (heard.kind != "switch" and listened.reachable):
+            out.append(step)
     if listened.silent:
         out.append(f"wait for the appliance to finish starting and search again, or move "
                    f"the cable to {other_nic}")

@@ -77,7 +77,7 @@ it heard, one row each; the line under the table says more of the row:
   lights. Nothing is listened for.
 
 What the search and the listen saw is kept as a capture (pcap) in the state
-directory for Support; the report names it.
+directory for Support; the report names it. (**?** shows this help.)
 """
     BINDINGS = [
         Binding("enter", "next", "Log in", id="next", key_display="Enter", priority=True),
@@ -85,6 +85,8 @@ directory for Support; the report names it.
         Binding("ctrl+o", "use_console", "Local console", id="use-console", key_display="^o"),
         # a demo only: what a technician does by hand in the field
         Binding("m", "move_cable", "Move cable", id="demo-move-cable"),
+        Binding("question_mark,f1", "help", "Help: what the rows mean", id="find-help",
+                key_display="?", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -105,7 +107,7 @@ directory for Support; the report names it.
         self._watcher = None
         self._probing = False
         self.listening = False
-        self._advice = ""
+        self._advice = self._capture = ""
         self.no_https = False           # a search ended with no HTTPS: offer the console
         table = self.query_one(DataTable)
         for address in self.app.options.addresses:
@@ -256,18 +258,23 @@ directory for Support; the report names it.
             self.heard[key] = heard
             table.add_row(cell(heard.address or "-"), cell(heard.mac), "-", "-",
                           cell(HEARD_CELL.get(heard.kind, heard.kind)), key=key)
-        said = [*(listened.words() if listened is not None else []), *message.advice]
-        if message.capture:
-            said.append(f"Capture for Support: {message.capture}")
+        self._capture = (f"Capture for Support: {message.capture}" if message.capture
+                         else "")
+        said = [*(listened.words() if listened is not None else []), *message.advice,
+                self._capture]
         self.query_one("#hint", Static).update(
-            "What is on this cable:" if listened is not None and listened.carrier
-            else "Nothing answered.")
-        self.advise("\n".join(said))
+            "What is on this cable (? says what each row means):"
+            if listened is not None and listened.carrier else "Nothing answered.")
+        self.advise("\n".join(x for x in said if x))
         reachable = [k for k, h in self.heard.items() if getattr(h, "reachable", False)]
+        if self.heard:              # the first row heard, the one to act on first
+            table.move_cursor(row=table.get_row_index(reachable[0] if reachable
+                                                      else next(iter(self.heard))))
         if reachable:
-            table.move_cursor(row=table.get_row_index(reachable[0]))
             self.say("A device was heard at an address of its own: Enter probes it there.",
                      "warning")
+        elif message.advice:
+            self.say(message.advice[0][:1].upper() + message.advice[0][1:] + ".", "warning")
 
     def advise(self, text: str) -> None:
         """The advice under the table (a heard row, while highlighted, shows its own)."""
@@ -278,12 +285,14 @@ directory for Support; the report names it.
         self._row_advice(str(event.row_key.value) if event.row_key is not None else "")
 
     def _row_advice(self, key: str) -> None:
+        from hwprobe.procedure.listening import next_step
+
         heard = self.heard.get(key)
         text = self._advice
         if heard is not None:
-            then = ("Enter: log in." if key in self.responders else
-                    "Enter: probe it at this address." if heard.reachable else "")
-            text = "\n".join(x for x in (heard.words(), then) if x)
+            then = next_step(heard, lambda h: "Enter: log in." if key in self.responders
+                             else "Enter: probe it at this address.")
+            text = "\n".join(x for x in (heard.words(), then, self._capture) if x)
         self.query_one("#advice", Static).update(lines(text))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
@@ -431,7 +440,16 @@ directory for Support; the report names it.
         return super().check_action(action, parameters)
 
     # --- demo lab: move the cable without leaving the console ---------------------------
+    def action_help(self) -> None:
+        """?: this step's help, whole (what each row heard on the cable means)."""
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.HELP))
+
     def palette_commands(self):
+        yield SystemCommand("Help: what Find's rows mean (?)",
+                            "Nothing answers, listening, a device, a switch, DHCP, no carrier",
+                            self.action_help)
         yield SystemCommand("Use the local console (serial)",
                             "Log in and set the basic settings over the appliance's console",
                             self.action_use_console)
