@@ -33,6 +33,32 @@ def second_port(ns: str, address: str = "169.254.1.100/24") -> None:
         subprocess.run(["ip", "-n", ns, *cmd], check=True)
 
 
+def sniff(ns: str, iface: str, stop, frames: list):
+    """Every frame on ``iface`` of namespace ``ns`` (either way), appended to
+    ``frames`` by a thread until ``stop`` (a threading.Event) is set; returns
+    the thread (join it after setting ``stop``)."""
+    import socket
+    import threading
+
+    from simulator.lab import in_netns
+
+    with in_netns(ns):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL
+        s.bind((iface, 0))
+    s.settimeout(0.05)
+
+    def run():
+        with s:
+            while not stop.is_set():
+                try:
+                    frames.append(s.recv(2048))
+                except TimeoutError:
+                    pass
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
 def port_state(ns: str, iface: str = "lan0") -> dict:
     """What `ip` shows for the port: IPv4 addresses (all attributes), UP flag, routes."""
     shown = json.loads(subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", iface],

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import require_lab, require_tool
 from lab_helpers import (NEW_PASSWORD, no_traceback, port_state, reports, run_bringup,
-                         second_port)
+                         second_port, sniff)
 from hwprobe.safetext import unsafe_in
 
 # one lab for most of the module (its MACs come from its name): every test of
@@ -158,28 +158,6 @@ def test_dhcp_discovers_from_a_real_dhclient_are_named(make_lab, state_dir):
             f"for an address by DHCP (host name \"b400-0012345\", vendor class "
             f"\"bringup-lab B400\")") in text, text
     assert "set its address over its local console" in text
-
-
-def sniff(ns: str, iface: str, stop: threading.Event, frames: list) -> threading.Thread:
-    import socket
-
-    from simulator.lab import in_netns
-
-    with in_netns(ns):
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL
-        s.bind((iface, 0))
-    s.settimeout(0.05)
-
-    def run():
-        with s:
-            while not stop.is_set():
-                try:
-                    frames.append(s.recv(2048))
-                except TimeoutError:
-                    pass
-    t = threading.Thread(target=run)
-    t.start()
-    return t
 
 
 SHEET = """\

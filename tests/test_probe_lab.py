@@ -13,7 +13,7 @@ import pytest
 
 from hwprobe.port import probe
 from hwprobe.port.takeover import Takeover
-from lab_helpers import second_port
+from lab_helpers import second_port, sniff
 
 pytestmark = pytest.mark.lab
 
@@ -150,26 +150,6 @@ def test_probe_can_be_cancelled_from_another_thread(make_lab, state_dir):
         with Takeover("lan0") as held:
             result = probe.probe("lan0", held.address, timeout=60, cancel=cancel)
     assert result.cancelled and not result.found
-
-
-def sniff(ns: str, iface: str, stop: threading.Event, frames: list) -> threading.Thread:
-    from simulator.lab import in_netns
-
-    with in_netns(ns):
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL
-        s.bind((iface, 0))
-    s.settimeout(0.05)
-
-    def run():
-        with s:
-            while not stop.is_set():
-                try:
-                    frames.append(s.recv(2048))
-                except TimeoutError:
-                    pass
-    t = threading.Thread(target=run)
-    t.start()
-    return t
 
 
 def test_probe_sends_nothing_on_any_other_port_of_the_laptop(lab, state_dir):
