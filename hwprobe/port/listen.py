@@ -5,10 +5,11 @@ factory addresses.
 -> Listened`` (hwprobe.port.heard)
     Reads every frame on ``iface`` (promiscuous for the listen only: a packet
     socket's membership, gone when it closes; nothing is sent) for
-    ``seconds`` and says what it heard: IPv4 devices (ARP in all its forms,
-    IPv4 sources, the addresses each one asks for), DHCP discovers (host
-    name, vendor class), LLDP, CDP and spanning tree (a switch: its name and
-    port), IPv6 link-local sources, mDNS names, 802.1Q tags. Our own frames
+    ``seconds`` (counted from when its socket listens) and says what it
+    heard: IPv4 devices (ARP in all its forms, IPv4 sources, the addresses
+    each one asks for), DHCP discovers (host name, vendor class), LLDP, CDP
+    and spanning tree (a switch: its name and port), IPv6 link-local
+    sources, mDNS names, 802.1Q tags. Our own frames
     are left out. It ends at ``seconds`` whatever the cable carries (a flood
     is read as far as time allows; the kernel drops the rest), or as soon as
     ``cancel`` (a threading.Event) is set. ``on_tick(seconds_left)`` is
@@ -355,7 +356,8 @@ def listen(iface: str, seconds: float, *, cancel: threading.Event | None = None,
             for when, data in earlier:
                 writer.add(data, when)
         ear = _Ear(layers, own_mac, writer)
-        cancelled = _sniff(layers, sock, ear, seconds, start, cancel, on_tick)
+        # the window starts once the socket listens (scapy's import is not in it)
+        cancelled = _sniff(layers, sock, ear, seconds, time.monotonic(), cancel, on_tick)
     except BaseException:
         if writer is not None:
             writer.discard()
