@@ -50,7 +50,7 @@ def target_args(p) -> None:
                    help="take over this laptop port for the run (and check addresses on the wire)")
     p.add_argument("--laptop-address", default=LAPTOP_ADDRESS, metavar="A", type=argcheck.laptop_address,
                    help=f"the laptop port's address with --iface (default {LAPTOP_ADDRESS})")
-    listen_args(p)
+    argcheck.listen_arguments(p)
     p.add_argument("--force-port", action="store_true",
                    help="allow --iface on a port with the default route or a global address")
     p.add_argument("--console", metavar="DEV",
@@ -63,19 +63,6 @@ def target_args(p) -> None:
     p.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
     p.add_argument("--trust-new-certificate", action="store_true",
                    help="accept a certificate different from the one pinned on first use")
-
-
-def listen_args(p) -> None:
-    """``--listen`` and ``--pcap``: what happens when nothing answers (also
-    ``bringup probe``'s)."""
-    p.add_argument("--listen", type=argcheck.listen_seconds, default=argcheck.LISTEN_SECONDS,
-                   metavar="SECONDS",
-                   help="when nothing answers on a port with carrier, listen this long and "
-                        "say what is on the cable (default 5; 0: do not listen)")
-    p.add_argument("--pcap", type=argcheck.pcap_file, metavar="FILE",
-                   help="write what the search and the listen saw to FILE (pcap, for "
-                        "Wireshark); a search that finds nothing leaves one in the state "
-                        "directory anyway")
 
 
 def target_of(args, *, handle_signals: bool = True) -> "Target":

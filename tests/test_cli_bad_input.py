@@ -54,6 +54,18 @@ def test_bad_sheets_exit_2_with_every_problem_and_contact_nothing(make_lab, stat
     (["apply", "--sheet", "assets/example-sheet.toml"], "--address"),
     (["probe"], "--iface"),
     (["lab", "up", "--appliance-address", "169.254.1.9"], "169.254.1.9"),
+    (["lab", "up", "--appliance-address", "203.0.113.40/31"], "the prefix must be 1-30"),
+    (["lab", "up", "--appliance-address", "203.0.113.40/24", "--appliance-gateway",
+      "198.51.100.1"], "gateway 198.51.100.1 is not another address of 203.0.113.0/24"),
+    (["lab", "up", "--appliance-gateway", "203.0.113.1"], "--appliance-gateway goes with"),
+    (["lab", "up", "--dhcp-client", "--appliance-address", "203.0.113.40/24"],
+     "--dhcp-client makes an appliance with no address"),
+    (["apply", "--sheet", "assets/example-sheet.toml", "--address", "203.0.113.40/33"],
+     "--address 203.0.113.40/33: the prefix after / must be 1-30"),
+    (["apply", "--sheet", "assets/example-sheet.toml", "--address", "169.254.1.1",
+      "--listen", "soon"], "argument --listen: 'soon': give seconds from 0"),
+    (["capture", "--address", "169.254.1.1", "--out", "x.toml", "--pcap",
+      "/no-such-folder/lan0.pcap"], "folder /no-such-folder does not exist"),
 ])
 def test_bad_arguments_exit_2_and_say_what(args, says):
     r = subprocess.run([sys.executable, "-m", "bringup", *args], capture_output=True, text=True,

@@ -80,9 +80,7 @@ def register(sub, root) -> None:
     p.add_argument("--laptop-address", type=argcheck.laptop_address, default=LAPTOP_ADDRESS, metavar="A",
                    help=f"the address the laptop port takes (default {LAPTOP_ADDRESS})")
     p.add_argument("--no-https", action="store_true", help="skip the HTTPS check")
-    from bringup.headless import listen_args
-
-    listen_args(p)
+    argcheck.listen_arguments(p)
     p.set_defaults(handler=run)
 
 

@@ -2,10 +2,11 @@
 directory, made before anything is touched (the port, the appliance, a file).
 
 ``laptop_address``, ``iface``, ``baud``, ``listen_seconds`` and ``pcap_file``
-are argparse types (a bad value: exit 2 with
-the option named); ``check_state_dir`` raises ``StateDirUnusable`` (exit 3)
-when journals and reports could not be written, and ``StateFileDamaged``
-(exit 3) when the pins file or a run journal cannot be read back.
+are argparse types (a bad value: exit 2 with the option named;
+``listen_arguments`` adds the last two to a parser); ``check_state_dir``
+raises ``StateDirUnusable`` (exit 3) when journals and reports could not be
+written, and ``StateFileDamaged`` (exit 3) when the pins file or a run
+journal cannot be read back.
 """
 from __future__ import annotations
 
@@ -77,6 +78,18 @@ def listen_seconds(text: str) -> float:
             f"{shown(text)!r}: give seconds from 0 (do not listen) to 600; the default "
             f"is {LISTEN_SECONDS:g}")
     return value
+
+
+def listen_arguments(p) -> None:
+    """``--listen`` and ``--pcap`` on parser ``p``: what happens when nothing
+    answers (``bringup probe``, ``apply``, ``capture``, ``verify``)."""
+    p.add_argument("--listen", type=listen_seconds, default=LISTEN_SECONDS, metavar="SECONDS",
+                   help="when nothing answers on a port with carrier, listen this long and "
+                        "say what is on the cable (default 5; 0: do not listen)")
+    p.add_argument("--pcap", type=pcap_file, metavar="FILE",
+                   help="write what the search and the listen saw to FILE (pcap, for "
+                        "Wireshark); a search that finds nothing leaves one in the state "
+                        "directory anyway")
 
 
 def pcap_file(text: str) -> str:
