@@ -14,14 +14,18 @@ certificates and the TLS listener's choice by SNI); its faces ``pages``,
 ``console`` (the serial console), ``login_api`` (failover, OAuth) and
 ``backup_api`` (the /login backup, an NSB of ``nsb``'s making);
 ``live``, ``netif`` and ``netclients`` (using the settings for real);
+``used`` (an appliance that is not factory-fresh: an earlier site's
+settings, or DHCP, and what it sends on its own);
 ``control`` and ``hostile`` (faults); ``server`` runs one (``python -m
 simulator serve``); ``jsonfile`` writes its files whole.
 
 The lab: ``netns`` (namespaces, processes, the lab's errors), ``labfile``
 (lab.json), ``lab`` (up, plug, down), with ``production`` and ``services``
 and ``smtp_relay`` (the site's network), ``site`` with ``siteca`` and
-``siteupdate`` (appliances in production: ``--site``, ``--pair``) and
-``laptop`` (real laptop-side programs).
+``siteupdate`` (appliances in production: ``--site``, ``--pair``),
+``laptop`` (real laptop-side programs) and ``cable`` (what else the
+laptop's cable can meet: a switch with real lldpd, the appliance's own
+dhclient).
 
 No module imports one that imports it, lazily or not (tests/test_import_cycles.py).
 """

@@ -9,7 +9,9 @@ check) and give it back exactly; find the appliance on it (the probe).
 - ``address``: which laptop address to claim (with ``arp``'s check);
 - ``journal``, ``lock``, ``privileges``: what makes a takeover safe;
 - ``interfaces``, ``serialports``: the laptop's ports; ``probe`` (ARP, HTTPS) and
-  ``search`` (the one search every face runs): finding the appliance.
+  ``search`` (the one search every face runs): finding the appliance;
+- ``listen`` (scapy, loaded only when a search found nothing) and ``heard``
+  (what it heard on the cable, in the technician's words): what is there.
 
 May import: the loose modules of ``hwprobe`` only. Nothing here knows the
 appliance's pages or the settings sheet.
