@@ -19,6 +19,11 @@ pytestmark = pytest.mark.lab
 EARLIER = "203.0.113.40"
 
 
+def status(app) -> str:
+    """The status line (and what wraps onto the line above it), above the footer."""
+    return " ".join(" ".join(screen_text(app).splitlines()[-4:-1]).split())
+
+
 def heard_rows(app) -> dict:
     return {key: h.kind for key, h in getattr(app.screen, "heard", {}).items()}
 
@@ -36,11 +41,14 @@ def test_find_listens_names_the_switch_then_probes_and_logs_in_at_an_earlier_sit
             await walk_to_find(pilot, app, seen)
             await wait_for(pilot, lambda: "Listening... " in screen_text(app), "the countdown")
             seen["listening"] = screen_text(app)
-            await wait_for(pilot, lambda: "switch" in heard_rows(app).values(), "the switch row")
+            # what the technician sees: the row drawn, not only the screen's record of it
+            await wait_for(pilot, lambda: "switch" in heard_rows(app).values()
+                           and "a switch, not it" in screen_text(app), "the switch row")
             seen["switch"] = screen_text(app)
             await pilot.press("enter")              # Enter on the switch's row
-            await pilot.pause(0.2)
-            seen["enter on switch"] = screen_text(app)
+            await wait_for(pilot, lambda: "this cable reaches a switch" in status(app),
+                           "what Enter on the switch says, on the status line")
+            seen["enter on switch"] = status(app)
             await pilot.press("question_mark")      # Find's help, whole
             await wait_for(pilot, lambda: "Esc closes" in screen_text(app)
                            and "Nothing answers." in screen_text(app), "the help")
@@ -49,12 +57,14 @@ def test_find_listens_names_the_switch_then_probes_and_logs_in_at_an_earlier_sit
             await pilot.press("escape")
             await wait_for(pilot, lambda: on_step(app, "find"), "back on Find")
             labmod.plug(lab.name, "nic1")           # the technician moves the cable
-            await wait_for(pilot, lambda: "ipv4" in heard_rows(app).values(),
+            await wait_for(pilot, lambda: "ipv4" in heard_rows(app).values()
+                           and "heard: Enter probes" in screen_text(app),
                            "the device heard after the cable moved", timeout=45)
             seen["device"] = screen_text(app)
             await pilot.press("enter")              # probe it there
             await wait_for(pilot, lambda: any(k.startswith("heard:")
-                                              for k in app.screen.responders), "its answer")
+                                              for k in app.screen.responders)
+                           and "Enter: log in." in screen_text(app), "its answer")
             seen["probed"] = screen_text(app)
             await pilot.press("enter")              # log in
             await wait_for(pilot, lambda: on_step(app, "login"), "login step")
