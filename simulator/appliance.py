@@ -82,8 +82,6 @@ def factory_state(factory_address: str, answers_on: str) -> dict:
 class Appliance:
     """The appliance's state and rules, shared by the web and console faces.
 
-    ``preset(state)`` turns a fresh factory state into the one a new state
-    file starts with (an earlier site's settings: simulator/used.py).
     ``nic_info`` returns {"nic1": {"mac": ..., "link": bool}, ...}; listeners
     added with ``on_change`` are called (outside the lock) with the public
     state after every committed change.
@@ -102,7 +100,6 @@ class Appliance:
         factory_reset: bool = False,
         nic_info: Callable[[], dict] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        preset: Callable[[dict], dict] | None = None,
     ):
         self.state_file = Path(state_file)
         self.model, self.serial = model, serial
@@ -125,8 +122,6 @@ class Appliance:
         self._secret_file = self.state_file.with_name("smtp-secret")
         if factory_reset or not self.state_file.exists():
             self._state = factory_state(factory_address, answers_on)
-            if preset is not None:          # not factory-fresh (simulator/used.py)
-                self._state = preset(self._state)
             self._save(self._state)
         else:
             self._state = json.loads(self.state_file.read_text())

@@ -134,8 +134,9 @@ def up(
 
     Not factory-fresh (simulator/used.py, simulator/cable.py):
     ``appliance_address="203.0.113.40/24"`` (any address with its prefix)
-    holds an earlier site's settings, ``gateway`` among them, and sends DNS
-    and NTP queries on its own; ``dhcp_client`` runs a real dhclient in the
+    holds an earlier site's settings, ``gateway`` among them, and its
+    password (``appliance_password``, else made and kept like the site's),
+    and sends DNS and NTP queries on its own; ``dhcp_client`` runs a real dhclient in the
     appliance namespace (no address); ``switch`` patches the laptop's cable
     into a switch running real lldpd instead; ``booting`` keeps the
     appliance silent that many seconds.
@@ -187,6 +188,8 @@ def up(
             save(lab)
         elif pair:
             _pair_config(lab, api_client)
+        elif prefix or dhcp_client:
+            _used_state(lab, appliance_password)
         if start_sim:
             _start_sim(lab, list(sim_args))
             save(lab)
@@ -276,22 +279,38 @@ def _appliance_address(text: str, gateway: str | None,
     return address, int(prefix)
 
 
+def _used_state(lab: Lab, password: str | None) -> None:
+    """The state of an appliance that is not factory-fresh (simulator/used.py),
+    written before its simulator starts: an earlier site's settings and
+    password (``password``, else one made and kept like the site's, root
+    only), or set to DHCP. Raises LabBadInput for what the appliance refuses."""
+    from . import used
+    from .appliance import Refused
+
+    state = Path(lab.state_dir)
+    try:
+        if lab.dhcp:
+            used.configure_dhcp(state, answers_on=lab.answers_on)
+            return
+        if password is None:
+            password = "Earlier-" + _secrets.token_urlsafe(12) + "-7b"
+            save_credentials(lab.dir, {"appliance_password": password})
+        used.configure(state, address=lab.appliance_address, prefix=lab.appliance_prefix,
+                       gateway=lab.appliance_gateway, answers_on=lab.answers_on,
+                       password=password)
+    except (ValueError, Refused) as exc:
+        raise LabBadInput(f"the earlier site's appliance: {exc}") from None
+
+
 def _state_args(lab: Lab) -> list[str]:
     """The simulator's flags for an appliance that is not factory-fresh."""
-    out = []
-    if lab.appliance_prefix:
-        out += ["--configured", f"{lab.appliance_address}/{lab.appliance_prefix}"]
-        if lab.appliance_gateway:
-            out += ["--gateway", lab.appliance_gateway]
-    if lab.dhcp:
-        out.append("--dhcp")
-    if lab.booting:
-        out += ["--boot-seconds", f"{lab.booting:g}"]
-    return out
+    return ((["--chatter"] if lab.appliance_prefix else [])
+            + (["--boot-seconds", f"{lab.booting:g}"] if lab.booting else []))
 
 
 def _start_sim(lab: Lab, sim_args: list[str]) -> None:
-    ready = _launch(lab, lab.appliance_ns, Path(lab.state_dir), "", lab.appliance_address,
+    factory = FACTORY_ADDRESSES[0] if lab.appliance_prefix else lab.appliance_address
+    ready = _launch(lab, lab.appliance_ns, Path(lab.state_dir), "", factory,
                     lab.answers_on, [*_state_args(lab), *sim_args])
     lab.sim_pid = ready["pid"]
     lab.console = ready["console"]

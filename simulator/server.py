@@ -6,16 +6,14 @@
         [--model B400] [--serial B400-0012345] [--lockout-attempts 5]
         [--lockout-seconds 300] [--session-idle 600] [--factory-reset]
         [--install-seconds 20] [--update-server] [--login-restart-seconds 3]
-        [--configured 203.0.113.40/24 [--gateway 203.0.113.1] | --dhcp]
-        [--boot-seconds S]
+        [--chatter] [--boot-seconds S]
         [--fault drop_after=N] [--fault http500=/path] [--fault delay=0.5] ...
 
-Not factory-fresh (simulator/used.py; a new state file only): ``--configured``
-holds an earlier site's address, gateway, DNS and NTP and, with
-``--manage-interfaces``, sends DNS and NTP queries on its own; ``--dhcp`` has
-no address (set to DHCP, no lease). ``--boot-seconds S``: for S seconds
-after the start it is still booting: no address on its NICs (nothing
-answers ARP), web and console silent.
+``--chatter`` (with ``--manage-interfaces``): it sends DNS and NTP queries to
+its servers on its own, as an appliance configured at a site does
+(simulator/used.py). ``--boot-seconds S``: for S seconds after the start it
+is still booting: no address on its NICs (nothing answers ARP), web and
+console silent.
 
 Ports: 0 picks a free (ephemeral) port, a negative port turns that listener off;
 the ready line says which ports were taken. When everything listens, exactly one
@@ -82,11 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the appliance reaches the vendor's update server (Updates > Check)")
     p.add_argument("--login-restart-seconds", type=float, default=3.0, metavar="S",
                    help="how long /login restarts after a restore (503 meanwhile)")
-    p.add_argument("--configured", metavar="ADDRESS/PREFIX",
-                   help="not factory-fresh: an earlier site's address, gateway, DNS and NTP")
-    p.add_argument("--gateway", metavar="G", help="with --configured: the earlier site's "
-                                                 "gateway (default: the network's first host)")
-    p.add_argument("--dhcp", action="store_true", help="set to DHCP, no lease: no address")
+    p.add_argument("--chatter", action="store_true",
+                   help="send DNS and NTP queries to its servers on its own (a configured box)")
     p.add_argument("--boot-seconds", type=float, default=0.0, metavar="S",
                    help="still booting for S seconds after the start: silent, no address")
     p.add_argument("--log-level", default="INFO")
@@ -110,26 +105,6 @@ def use_profile(appliance: Appliance, firmware: str):
     return layout
 
 
-def _preset(args: argparse.Namespace):
-    """The state a not factory-fresh appliance starts with (None: factory).
-    Raises ValueError for a bad --configured or --gateway."""
-    from . import used
-    from .factory import NICS
-
-    if args.configured:
-        address, _, prefix = args.configured.partition("/")
-        if not prefix.isdigit():
-            raise ValueError(f"--configured {args.configured}: give ADDRESS/PREFIX")
-        used.network_of(address, int(prefix))
-        if args.gateway:
-            used.configured_state({}, address, int(prefix), args.gateway, args.answers_on, NICS)
-        return lambda base: used.configured_state(base, address, int(prefix), args.gateway,
-                                                  args.answers_on, NICS)
-    if args.dhcp:
-        return used.dhcp_state
-    return None
-
-
 class Simulator:
     """All the parts of one running appliance, wired together."""
 
@@ -148,8 +123,7 @@ class Simulator:
             factory_address=args.factory_address, answers_on=args.answers_on,
             lockout_attempts=args.lockout_attempts, lockout_seconds=args.lockout_seconds,
             factory_reset=args.factory_reset,
-            nic_info=self.interfaces.nic_info if self.interfaces else None,
-            preset=_preset(args))
+            nic_info=self.interfaces.nic_info if self.interfaces else None)
         self.chatter = None
         from hwprobe.appliance.pagemap import renamed
 
@@ -229,7 +203,7 @@ class Simulator:
     def _networking(self) -> None:
         """Its routes, and (an earlier site's appliance) what it sends on its own."""
         self.live.sync_routes(self.appliance.snapshot())
-        if self.args.configured and self.chatter is None:
+        if self.args.chatter and self.chatter is None:
             from .used import Chatter
 
             self.chatter = Chatter(self.appliance).start()

@@ -1,27 +1,31 @@
 """An appliance that is not factory-fresh: a cold spare, a box back from
 repair or one re-used from another site, as the lab makes it.
 
-- ``configured_state(address, prefix, gateway, answers_on)``: it holds an
-  earlier site's address on the NIC(s) it answers on, that site's gateway,
-  DNS and NTP servers and host name. Its password is the factory one (the
-  depot reset it; the network settings, which cannot be exported or reset
-  from a backup, stayed).
-- ``dhcp_state(answers_on)``: set to DHCP and given no lease: no address at
-  all (the lab runs a real DHCP client in its namespace, simulator.cable).
+- ``configure(state_dir, ...)``: it holds an earlier site's address on the
+  NIC(s) it answers on, that site's gateway, DNS and NTP servers and host
+  name, and the /appliance password that site set (no first-login change is
+  forced: it was made long ago). Written through the appliance's own rules
+  (simulator/appliance.py), as simulator/site.py writes one in production.
+- ``configure_dhcp(state_dir, ...)``: set to DHCP and given no lease: no
+  address at all (the lab runs a real DHCP client in its namespace,
+  simulator/cable.py).
 - ``Chatter(appliance)``: what such a box sends on its own, every few
   seconds: a DNS query to each of its DNS servers and an NTP query to each
   NTP server. Off its own network they go to its gateway, so the wire
-  carries its ARP for the gateway, from its own address: what a listening
-  bringup hears of an earlier site's appliance. Only run inside a lab
-  namespace (the server starts it with ``--manage-interfaces``).
+  carries its ARP for the gateway (or for its servers), from its own
+  address: what a listening bringup hears of an earlier site's appliance.
+  Run by the server with ``--chatter`` (inside a lab namespace only).
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
 import threading
+from pathlib import Path
 
 from . import netclients as nc
+from .appliance import Appliance
+from .factory import FACTORY_ADDRESSES, NICS
 
 log = logging.getLogger("simulator.used")
 CHATTER_SECONDS = 1.5
@@ -32,9 +36,9 @@ EARLIER_SITE = {"hostname": "support-old.example.net", "dns": ["198.51.100.53"],
 def network_of(address: str, prefix: int) -> ipaddress.IPv4Network:
     """The network of ``address``/``prefix``; ValueError for a bad one, or
     for a prefix that leaves no room for a gateway (31, 32)."""
-    net = ipaddress.IPv4Interface(f"{address}/{prefix}").network
     if not 1 <= prefix <= 30:
         raise ValueError(f"{address}/{prefix}: the prefix must be 1-30")
+    net = ipaddress.IPv4Interface(f"{address}/{prefix}").network
     if ipaddress.IPv4Address(address) in (net.network_address, net.broadcast_address):
         raise ValueError(f"{address} is the network or broadcast address of {net}")
     return net
@@ -47,26 +51,34 @@ def default_gateway(address: str, prefix: int) -> str:
     return str(first if str(first) != address else net.broadcast_address - 1)
 
 
-def configured_state(base: dict, address: str, prefix: int, gateway: str | None,
-                     answers_on: str, nics: tuple[str, ...]) -> dict:
-    """``base`` (a factory state) as an earlier site left it; see the module
-    docstring. ValueError for a gateway outside the network."""
+def configure(state_dir: Path, *, address: str, prefix: int, gateway: str | None,
+              answers_on: str, password: str, serial: str | None = None) -> None:
+    """Write the state of an appliance an earlier site left (see the module
+    docstring). ValueError for a gateway outside the network; Refused for
+    what the appliance itself would refuse (a password breaking its rule)."""
     net = network_of(address, prefix)
     gateway = gateway or default_gateway(address, prefix)
     if ipaddress.IPv4Address(gateway) not in net or gateway == address:
         raise ValueError(f"gateway {gateway} is not another address of {net}")
-    on = nics if answers_on == "both" else (answers_on,)
-    state = dict(base)
-    state["ips"] = [{"nic": n, "address": address, "netmask": str(net.netmask), "vlan": None}
-                    for n in on]
-    state.update(hostname=EARLIER_SITE["hostname"], default_gateway=gateway,
-                 dns_servers=list(EARLIER_SITE["dns"]), ntp_servers=list(EARLIER_SITE["ntp"]))
-    return state
+    a = _fresh(state_dir, answers_on, serial)
+    a.change_password("admin", None, password)
+    for nic in (NICS if answers_on == "both" else (answers_on,)):
+        a.add_ip(nic, address, str(net.netmask))
+    a.delete_ip(FACTORY_ADDRESSES[0])
+    a.set_global(EARLIER_SITE["hostname"], gateway, EARLIER_SITE["dns"])
+    a.set_ntp(EARLIER_SITE["ntp"])
 
 
-def dhcp_state(base: dict) -> dict:
-    """``base`` (a factory state) set to DHCP, with no lease: no address."""
-    return {**base, "ips": []}
+def configure_dhcp(state_dir: Path, *, answers_on: str, serial: str | None = None) -> None:
+    """Write the state of an appliance set to DHCP that got no lease."""
+    _fresh(state_dir, answers_on, serial).delete_ip(FACTORY_ADDRESSES[0])
+
+
+def _fresh(state_dir: Path, answers_on: str, serial: str | None) -> Appliance:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return Appliance(state_dir / "state.json", factory_address=FACTORY_ADDRESSES[0],
+                     answers_on=answers_on, factory_reset=True,
+                     **({"serial": serial} if serial else {}))
 
 
 class Chatter:

@@ -57,8 +57,10 @@ def register(sub, root) -> None:
     p.add_argument("--appliance-address", default="169.254.1.1", metavar="A",
                    help="the factory address the appliance answers on (default: 169.254.1.1); "
                         "ADDRESS/PREFIX (203.0.113.40/24): an appliance that is not "
-                        "factory-fresh, holding an earlier site's address, gateway, DNS and "
-                        "NTP, and sending DNS and NTP queries on its own")
+                        "factory-fresh, holding an earlier site's address, gateway, DNS, NTP "
+                        "and /appliance password (BRINGUP_PASSWORD when set, else made and "
+                        "kept in the lab's directory, root only), and sending DNS and NTP "
+                        "queries on its own")
     p.add_argument("--appliance-gateway", metavar="G",
                    help="with --appliance-address ADDRESS/PREFIX: the earlier site's gateway "
                         "(default: the network's first address)")
@@ -162,6 +164,9 @@ def describe(lab) -> str:
     ] if lab.backup else []) + ([
         f"  laptop on the pair:  ip -n {lab.laptop_ns} addr add {labmod.PAIR['laptop']}/24 dev lan0",
     ] if lab.backup and not lab.site else []) + _describe_site(lab) + (
+        _secret_lines(lab, "earlier site's password", "appliance_password", None,
+                      "BRINGUP_PASSWORD")
+        if getattr(lab, "appliance_prefix", None) else []) + (
         _secret_lines(lab, "API client         ", "api_client_secret",
                       ("BRINGUP_API_CLIENT_ID", "api_client_id"), "BRINGUP_API_SECRET")
         if lab.backup or lab.site else []) + ([
@@ -273,13 +278,15 @@ def _up(args) -> int:
     if (args.pair or args.site) and os.environ.get("BRINGUP_API_CLIENT_ID") \
             and os.environ.get("BRINGUP_API_SECRET"):
         client = (os.environ["BRINGUP_API_CLIENT_ID"], os.environ["BRINGUP_API_SECRET"])
-    password = os.environ.get("BRINGUP_PASSWORD") or None if (args.pair or args.site) else None
+    used = "/" in args.appliance_address          # an earlier site's appliance: its password
+    password = (os.environ.get("BRINGUP_PASSWORD") or None
+                if (args.pair or args.site or used) else None)
     if password is not None:
         from hwprobe.appliance.password_rule import problems
 
         broken = problems(password, "admin")
         if broken:
-            raise BadInput("BRINGUP_PASSWORD: an appliance in production refuses it as its "
+            raise BadInput("BRINGUP_PASSWORD: the lab's appliance refuses it as its "
                            f"/appliance password ({'; '.join(broken)})")
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
                     answers_on=args.answers_on, plug=args.plug, sim_args=extra,

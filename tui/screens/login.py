@@ -67,6 +67,9 @@ class LoginScreen(StepScreen):
             "twice; the rule is checked as you type ([x] met, [ ] missing).")
     CHANGED_HINT = ("This appliance's factory password was already changed: type the "
                     "password set then in Password; New password is not needed.")
+    # found on an address that is not a factory one (an earlier site's, heard at Find)
+    EARLIER_HINT = ("Not on a factory address, so not factory-fresh: type the password its "
+                    "earlier site set in Password; New password only if it asks for one.")
     CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1 unless Baud and "
                     "Flow say otherwise). Check the device, type the new password twice; "
                     "^g logs in.")
@@ -93,9 +96,9 @@ class LoginScreen(StepScreen):
         self.changed_before = not logged_in and (
             "login" in resumed.get("done", []) or self.hint is not None)
         bringup = self.session.bringup
+        self.factory_fresh = bringup is None or bringup.may_be_factory_fresh(self.hint)
         password = self.session.password or offered_password(
-            self.hint, changed_before=self.changed_before,
-            factory_fresh=bringup is None or bringup.may_be_factory_fresh(self.hint))
+            self.hint, changed_before=self.changed_before, factory_fresh=self.factory_fresh)
         with Vertical(classes="body"):
             with Horizontal(classes="row"):
                 if self.via_console:
@@ -143,6 +146,9 @@ class LoginScreen(StepScreen):
             why = (sentence[:1].upper() + sentence[1:] if sentence
                    else "The run that stopped changed the password")
             self.say(f"{why}: type that one in Password, then ^g.", "warning")
+            self.query_one("#password", Field).focus()
+        elif not self.factory_fresh and not self._value("password") and not self.via_console:
+            self.query_one("#hint", Static).update(self.EARLIER_HINT)
             self.query_one("#password", Field).focus()
         else:
             self.query_one("#new", Field).focus()
