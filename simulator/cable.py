@@ -53,9 +53,10 @@ def add_switch(lab: Lab) -> Peer:
     ns, p, port = switch_ns(lab), lab.patch_ns, SWITCH["port"]
     new_ns(ns)
     # the patch panel's bridge is only the cable: it must pass LLDP (01:80:c2:00:00:0e),
-    # which a Linux bridge keeps to itself unless told (group_fwd_mask bit 14)
+    # which a Linux bridge keeps to itself unless told (group_fwd_mask bit 14), and
+    # send nothing of its own (IGMP reports, with multicast snooping)
     ip("-n", p, "link", "add", SWITCH["bridge"], "type", "bridge", "stp_state", "0",
-       "forward_delay", "0", "group_fwd_mask", "0x4000")
+       "forward_delay", "0", "group_fwd_mask", "0x4000", "mcast_snooping", "0")
     ip("-n", p, "link", "set", SWITCH["bridge"], "up")
     ip("link", "add", port, "netns", ns, "type", "veth", "peer", "name", "s-port", "netns", p)
     ip("-n", p, "link", "set", "s-port", "master", SWITCH["bridge"], "up")

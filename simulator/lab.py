@@ -232,8 +232,10 @@ def _build_topology(lab: Lab) -> None:
         new_ns(ns, appliance=ns == lab.appliance_ns)
     p = lab.patch_ns
     for nic in NICS:
+        # the bridge is only the cable: nothing of its own on the wire (with
+        # multicast snooping it sends IGMP reports, which a listening bringup hears)
         ip("-n", p, "link", "add", f"br-{nic}", "type", "bridge", "stp_state", "0",
-           "forward_delay", "0")
+           "forward_delay", "0", "mcast_snooping", "0")
         ip("link", "add", nic, "netns", lab.appliance_ns, "address", lab.nic_macs[nic],
            "type", "veth", "peer", "name", f"a-{nic}", "netns", p)
         ip("-n", p, "link", "set", f"a-{nic}", "master", f"br-{nic}", "up")

@@ -168,12 +168,13 @@ def next_step(heard: "Heard", reach: Callable[["Heard"], str] = _reach) -> str |
 
 def advice(listened: "Listened | None", iface: str, *,
            reach: Callable[["Heard"], str] = _reach,
-           other_nic: str = "the other NIC") -> list[str]:
+           other_nic: str = "the other NIC", again: str = "run again") -> list[str]:
     """What to do next after a silent search, one sentence each, the devices
-    to reach first (the face says how: ``reach``). Safe for any terminal."""
-    if listened is None:
-        return [f"the cable may be in {other_nic} of the appliance (move it and search "
-                f"again), or the appliance is still starting"]
+    to reach first (the face says how: ``reach``, and how to search again:
+    ``again``). Safe for any terminal."""
+    if listened is None or listened.silent and listened.carrier:
+        return [f"the cable may be in {other_nic} of the appliance (move it and {again}), "
+                f"or the appliance is still starting (wait, then {again})"]
     if not listened.carrier:
         return []                       # its words say it: check the cable
     out = [reach(heard) for heard in listened.reachable[:3]]
@@ -181,7 +182,4 @@ def advice(listened: "Listened | None", iface: str, *,
         step = STEP_OF_KIND.get(heard.kind)
         if step and step not in out and not (heard.kind != "switch" and listened.reachable):
             out.append(step)
-    if listened.silent:
-        out.append(f"wait for the appliance to finish starting and search again, or move "
-                   f"the cable to {other_nic}")
     return out

@@ -238,7 +238,7 @@ directory for Support; the report names it. (**?** shows this help.)
             return
         said = advice(listened, bringup.target.iface,
                       reach=lambda h: f"Enter on the row of {h.address} probes it there",
-                      other_nic=self.session.cable_nic.upper())
+                      other_nic=self.session.cable_nic.upper(), again="search again (^r)")
         self.post_message(ListenFinished(listened, said, bringup.capture))
 
     def on_listen_tick(self, message: ListenTick) -> None:
