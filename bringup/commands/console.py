@@ -148,10 +148,18 @@ def _demo_in_lab(args) -> int:
 
         # the lab's relay and the console share it: nobody reads a root-only file to practise
         relay = os.environ.get("BRINGUP_SMTP_PASSWORD") or secrets.token_urlsafe(12)
+    earlier = None
+    if "/" in (args.appliance_address or ""):
+        import secrets
+
+        # an earlier site's appliance holds that site's password: the console is
+        # handed it (Log in fills it in), as a technician is handed it by the site
+        earlier = (os.environ.get("BRINGUP_PASSWORD")
+                   or f"Earlier-{secrets.token_hex(4)}A7")
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
                     answers_on=args.answers_on, plug=args.plug,
                     production=("nic1", "nic2") if args.production else None,
-                    smtp_password=relay)
+                    smtp_password=relay, appliance_password=earlier)
     try:
         print(describe(lab), flush=True)
         print(f"  demo state           {practice} (emptied at each demo; the field's "
@@ -161,6 +169,8 @@ def _demo_in_lab(args) -> int:
         env["BRINGUP_STATE_DIR"] = str(practice)
         if relay:
             env["BRINGUP_SMTP_PASSWORD"] = relay
+        if earlier:
+            env["BRINGUP_PASSWORD"] = earlier
         if not args.shell:
             # -P: this bringup's console, never a `bringup` package that
             # happens to be in the folder the demo was started from

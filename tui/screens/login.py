@@ -15,6 +15,8 @@ password filled in is the procedure's offer, hwprobe/procedure/passwords.py).
 """
 from __future__ import annotations
 
+import os
+
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -24,7 +26,7 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from hwprobe.appliance import password_rule
-from hwprobe.constants import FACTORY_USER
+from hwprobe.constants import ENV_PASSWORD, FACTORY_USER
 from hwprobe.errors import (CertificateChanged, LockedOut, LoginFailed, PasswordChangeRequired,
                             PasswordRefused, Unreachable)
 from hwprobe.procedure.passwords import offered_password
@@ -36,7 +38,7 @@ from ..widgets.serial_pane import SerialFeed, SerialPane, default_console_device
 from .base import StepScreen
 
 REMINDER = ("Store the new password safely now (password manager or sealed envelope): "
-            "bringup writes it nowhere, and the factory password stops working.")
+            "bringup writes it nowhere, and the password it replaces stops working.")
 TYPED = ("device", "user", "new", "again")      # kept when stepping back (memory only)
 
 
@@ -70,6 +72,11 @@ class LoginScreen(StepScreen):
     # found on an address that is not a factory one (an earlier site's, heard at Find)
     EARLIER_HINT = ("Not on a factory address, so not factory-fresh: type the password its "
                     "earlier site set in Password; New password only if it asks for one.")
+    # the password in force handed to bringup in BRINGUP_PASSWORD (filled in)
+    GIVEN_HINT = ("Password is filled in from BRINGUP_PASSWORD. Type the appliance's new "
+                  "password twice; the rule is checked as you type ([x] met, [ ] missing).")
+    GIVEN_EARLIER_HINT = ("Not on a factory address, so not factory-fresh: Password is filled "
+                          "in from BRINGUP_PASSWORD; New password only if it asks for one.")
     CONSOLE_HINT = ("Over the appliance's local console (serial, 115200 8N1 unless Baud and "
                     "Flow say otherwise). Check the device, type the new password twice; "
                     "^g logs in.")
@@ -151,7 +158,11 @@ class LoginScreen(StepScreen):
             self.query_one("#hint", Static).update(self.EARLIER_HINT)
             self.query_one("#password", Field).focus()
         else:
-            self.query_one("#new", Field).focus()
+            if (self.session.password is None and not self.via_console
+                    and os.environ.get(ENV_PASSWORD)):
+                self.query_one("#hint", Static).update(
+                    self.GIVEN_HINT if self.factory_fresh else self.GIVEN_EARLIER_HINT)
+            self.query_one("#new" if self.factory_fresh else "#password", Field).focus()
         self._check()
 
     def _value(self, name: str) -> str:
