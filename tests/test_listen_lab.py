@@ -209,3 +209,36 @@ def test_the_previous_owners_address_found_by_listening_is_applied_to_and_the_po
             "(it held an earlier site's address)") in report
     assert password not in report and password not in r.stdout + r.stderr
     assert not unsafe_in(r.stdout + r.stderr)
+
+
+def test_a_sheet_routing_the_earlier_sites_network_elsewhere_is_refused_before_any_change(
+        used_lab, state_dir, tmp_path):
+    """The new site reaches the earlier site's network through a router: once
+    that route is saved, the appliance would answer the laptop through it and
+    the run would lose the appliance halfway. Refused (2) before the first
+    change, saying what to do; the port is given back as it was."""
+    cable(used_lab, "nic1")
+    ns = used_lab.laptop_ns
+    before = port_state(ns)
+    routed = tmp_path / "routed.toml"
+    routed.write_text(SHEET + '\n[[route]]\ndestination = "203.0.113.0/24"\n'
+                      'gateway = "198.51.100.254"\nnic = "nic1"\n')
+    password = secret_file(used_lab.dir, "appliance_password").read_text().strip()
+    env = {"BRINGUP_PASSWORD": password}
+    r = run_bringup(used_lab, "apply", "--sheet", str(routed), "--address", f"{EARLIER}/24",
+                    "--iface", "lan0", "--listen", "0", state_dir=state_dir, env_extra=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert no_traceback(r.stdout, r.stderr)
+    assert ("the sheet's static route 203.0.113.0/24 via 198.51.100.254 holds the laptop's "
+            "address 203.0.113.41") in said(r)
+    assert "local console instead (--console DEVICE;" in said(r)
+    assert "Nothing was changed" in said(r)
+    assert port_state(ns) == before
+    # nothing was sent: a dry run of the sheet without the route still sees the old name
+    sheet = tmp_path / "site.toml"
+    sheet.write_text(SHEET)
+    r = run_bringup(used_lab, "apply", "--sheet", str(sheet), "--address", f"{EARLIER}/24",
+                    "--iface", "lan0", "--listen", "0", "--dry-run", state_dir=state_dir,
+                    env_extra=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Host name: support-old.example.net -> support.example.net" in r.stdout

@@ -49,7 +49,7 @@ from collections.abc import Callable
 TYPE_CHECKING = False           # (typing itself costs every bringup start)
 
 from hwprobe import redact
-from hwprobe.errors import BringupError, PageMismatch
+from hwprobe.errors import BadInput, BringupError, PageMismatch
 from hwprobe.procedure.finding import Finding
 from hwprobe.procedure.listening import Listening
 from hwprobe.procedure.login import LoggingIn
@@ -145,7 +145,27 @@ class BringupSession(Finding, Listening, LoggingIn):
         state = self.read_state()       # the plan is made from this same read
         self.stage = "checking the sheet against the appliance's firmware"
         check_fits(settings, state.software_version)
+        self._check_path(settings, state)
         return state
+
+    def _check_path(self, settings: "Settings", state: "ApplianceState") -> None:
+        """Raise BadInput, before the first change, when a route of the sheet
+        would cut the appliance off from the laptop's port halfway through
+        the run (an earlier site's address on a network the sheet routes
+        elsewhere). Over the local console no route is in the way."""
+        takeover = self.takeover
+        if takeover is None or self.target.console or not self.target.address:
+            return
+        from hwprobe.settings.areas.routes import cutting_routes
+
+        cut = cutting_routes(settings, state, self.target.address, str(takeover.address),
+                             int(takeover.prefix))
+        if cut:
+            raise BadInput("; ".join(cut) + ". Apply over the appliance's local console "
+                           "instead (--console DEVICE; in the console, ^o at Find), where no "
+                           "route is in the way, or "
+                           "from its factory address after a factory reset. Nothing was "
+                           "changed.")
 
     def preview(self, settings: "Settings", *, smtp_password_given: bool = False
                 ) -> tuple["ApplianceState", "Plan"]:
@@ -284,7 +304,3 @@ class BringupSession(Finding, Listening, LoggingIn):
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -67,6 +67,9 @@ def _lines(words: str | None) -> str | None:
     return None if words is None else "\n".join(to_ascii(shown(x)) for x in words.split("\n"))
 
 
+UNREAD = "Nothing can be applied: why is said above. r reads the appliance again."
+
+
 class RestoreScreen(StepScreen):
     STEP = "restore"
     CSS_PATH = "restore.tcss"
@@ -247,8 +250,8 @@ class RestoreScreen(StepScreen):
             self.app.goto(self.session.after_restore())
             return
         if self.plan is None:
-            if self.unread:         # the preview failed: say why again, not "still reading"
-                self.say(self.unread, "error")
+            if self.unread:         # the preview failed: say so again, not "still reading"
+                self.say(UNREAD, "error")
             else:
                 self.say("Still reading the appliance...")
             return
@@ -359,7 +362,10 @@ class RestoreScreen(StepScreen):
 
     def worker_failed(self, group: str, text: str) -> None:
         if group == "plan":
+            # why is often longer than the status line's two rows: whole, above it
             self.unread = text
+            self.query_one("#extras", Static).update(text)
+            text = UNREAD
         elif group == "apply":
             self.running = False
             if self.stopped_report:

@@ -6,6 +6,8 @@ gateway must be reached through one of the sheet's addresses, on its NIC.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from hwprobe.settings import validate as v
 from hwprobe.settings.area import Area, Change, FieldWords as F, Key, Table, nic
 from hwprobe.settings.areas import ip
@@ -54,6 +56,38 @@ TABLE = Table(
         "gateway": Key("str", True, v.check_ipv4),
         "nic": Key("str", True, v.check_nic),
     }, load=_load, dump=_dump, array=True, check=_check)
+
+
+# --- the path to the laptop ---------------------------------------------------------------
+
+def cutting_routes(settings: Settings, state: ApplianceState, appliance: str, laptop: str,
+                   laptop_prefix: int) -> list[str]:
+    """The sheet's routes that would take the appliance's answers to the
+    laptop off the cable once saved, in words: a route whose destination
+    holds ``laptop`` and is at least as specific as the network the
+    appliance reaches it on (``appliance``'s own netmask, else
+    ``laptop_prefix``). It wins, or replaces, the appliance's own route to
+    the laptop: the run would lose the appliance halfway. Only an appliance
+    reached on a network the sheet also routes (an earlier site's address)
+    meets this. Returns [] when none does, or the addresses are not IPv4."""
+    try:
+        lap = ipaddress.IPv4Address(laptop)
+        held = next((x for x in state.ips if x.address == appliance), None)
+        near = (ipaddress.IPv4Network(f"{appliance}/{held.netmask}", strict=False).prefixlen
+                if held is not None and held.netmask else laptop_prefix)
+    except ValueError:
+        return []
+    out = []
+    for r in settings.routes:
+        try:
+            dest = ipaddress.IPv4Network(r.destination, strict=False)
+        except ValueError:
+            continue
+        if lap in dest and dest.prefixlen >= near:
+            out.append(f"the sheet's static route {r.destination} via {r.gateway} holds the "
+                       f"laptop's address {laptop}: once saved, the appliance would answer "
+                       f"the laptop through {r.gateway} and the run would lose it halfway")
+    return out
 
 
 # --- the steps -------------------------------------------------------------------------------
