@@ -10,13 +10,11 @@ The password never reaches the screen or the demo's own output.
 """
 from __future__ import annotations
 
-import shlex
-import subprocess
 import uuid
 
 import pytest
 
-from tmux_helpers import Tmux, bringup_command
+from tmux_helpers import bringup_command, demo_in_tmux
 
 pytestmark = [pytest.mark.lab, pytest.mark.tmux]
 
@@ -38,10 +36,7 @@ def test_a_demo_of_an_earlier_sites_appliance_logs_in_with_that_sites_password(t
     demo = (f"BRINGUP_PASSWORD=\"$(cat {secret})\" env TERM=vt220 "
             f"BRINGUP_STATE_DIR={tmp_path / 'state'} {bringup_command()} demo --name {name} "
             f"--appliance-address 198.51.100.77/25")
-    t = Tmux(session, session)
-    t.run("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(tmp_path),
-          f"script -qfec {shlex.quote(demo)} {log}; sleep 30")
-    try:
+    with demo_in_tmux(session, name, demo, log, tmp_path) as t:
         t.wait("Sheet loaded")
         t.keys("Enter")
         t.wait("Arrows choose")
@@ -62,11 +57,6 @@ def test_a_demo_of_an_earlier_sites_appliance_logs_in_with_that_sites_password(t
         t.wait("Quit")
         t.keys("y")
         t.wait("taken down", timeout=60)
-    finally:
-        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
-        from simulator import lab as labmod
-
-        labmod.down(name)
     shown = log.read_text(errors="replace")
     assert PASSWORD not in shown
     assert "as given to lab up (BRINGUP_PASSWORD)" in shown      # the demo's own lines

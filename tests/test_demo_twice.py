@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
-import subprocess
 import uuid
 
 import pytest
 
-from tmux_helpers import Tmux, bringup_command
+from tmux_helpers import bringup_command, demo_in_tmux
 
 NEW_PASSWORD = "Demo-Twice-7x!"
 FOUND = re.compile(r"169\.254\.1\.3\s+\|?\s*(02:b5:[0-9a-f:]{11})")   # the table row
@@ -41,11 +39,8 @@ def _demo_to_step_5(tmp_path, field, name: str, run: int, *flags: str) -> dict:
     for package in ("bringup", "simulator"):
         (here / package).mkdir(parents=True)
         (here / package / "__init__.py").write_text("raise SystemExit('a decoy package')\n")
-    t = Tmux(session, session)
-    t.run("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(here),
-          f"script -qfec {shlex.quote(demo)} {log}; sleep 30")
     seen: dict = {}
-    try:
+    with demo_in_tmux(session, name, demo, log, here) as t:
         t.wait("Step 1 of 7")
         t.wait("Sheet loaded")
         t.keys("Enter")
@@ -64,11 +59,6 @@ def _demo_to_step_5(tmp_path, field, name: str, run: int, *flags: str) -> dict:
         t.wait("Quit")
         t.keys("y")
         t.wait("taken down", timeout=60)
-    finally:
-        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
-        from simulator import lab as labmod
-
-        labmod.down(name)
     seen["log"] = log.read_text(errors="replace")
     seen["mac"] = FOUND.search(seen["find"]).group(1)
     return seen

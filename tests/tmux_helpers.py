@@ -2,10 +2,12 @@
 does: in a real terminal of a given size, by keys, reading the screen."""
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -84,3 +86,22 @@ def bringup_command() -> str:
     """The ``bringup`` this test run uses (the venv's entry point)."""
     path = Path(sys.executable).with_name("bringup")
     return str(path) if path.exists() else shutil.which("bringup") or "bringup"
+
+
+@contextmanager
+def demo_in_tmux(session: str, lab_name: str, command: str, log: Path, cwd: Path):
+    """``command`` (a ``bringup demo --name lab_name``) in a tmux of its own at
+    80x24, started in ``cwd`` and recorded by script(1) in ``log``; yields the
+    Tmux. On the way out the tmux goes, and the demo's lab with it, whatever
+    the test saw: a demo a failed test left behind would hold its
+    namespaces."""
+    t = Tmux(session, session)
+    t.run("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(cwd),
+          f"script -qfec {shlex.quote(command)} {log}; sleep 30")
+    try:
+        yield t
+    finally:
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
+        from simulator import lab as labmod
+
+        labmod.down(lab_name)
