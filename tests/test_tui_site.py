@@ -52,6 +52,14 @@ def test_a_kit_folder_typed_on_the_start_screen_adds_the_site_step(app, kit):
             assert "Then the Site step will:" in summary
             assert "Certificate: import certificate-support.example.net-B400.p12" in summary
             assert app.session.after_restore() == "site"
+            # at 80x24 the kit's summary runs past the screen's edge: the status
+            # line says so, and PgDn shows the Site step's lines
+            await wait_for(pilot, lambda: "PgDn/PgUp: the rest of the summary"
+                           in " ".join(screen_text(app).split()), "PgDn offered")
+            assert "Then the Site step will:" not in screen_text(app)
+            await pilot.press("pagedown")
+            await wait_for(pilot, lambda: "Then the Site step will:" in screen_text(app),
+                           "the Site step's lines shown")
 
             app.goto("site")
             await wait_for(pilot, lambda: isinstance(app.screen, SiteScreen)

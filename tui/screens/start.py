@@ -27,6 +27,9 @@ class StartScreen(StepScreen):
         # rare (an office visit): said in the offer below and in the palette, not the footer
         Binding("ctrl+r", "recovery_kit", "Take a recovery kit", id="recovery-kit",
                 key_display="^r", show=False),
+        # a kit's summary is taller than 80x24 leaves it: the status line says so
+        Binding("pagedown", "scroll_summary(1)", "More", show=False),
+        Binding("pageup", "scroll_summary(-1)", "Back up", show=False),
     ]
     PATHS_OFFER = ("Not a new appliance? ^o: failover, cold spare, virtual appliance, RMA, "
                    "hosted site, SaaS outage, readiness. Nothing failed yet? ^r takes a "
@@ -81,7 +84,7 @@ class StartScreen(StepScreen):
         self.session.sheet_path = str(full)
         summary.set_classes("")
         summary.update("The sheet will set:\n" + "\n".join(f"  {line}" for line in summarize(settings)))
-        self.say("Sheet loaded. Enter: go on to the laptop port.", "success")
+        self._loaded("Sheet loaded. Enter: go on to the laptop port.")
         return True
 
     def load_kit(self, folder: Path) -> bool:
@@ -118,8 +121,27 @@ class StartScreen(StepScreen):
             + ["Then the Site step will:"]
             + [f"  {s.title}: {s.message}" for s in intents(inputs)]))
         self.refresh_step_bar()
-        self.say("Kit loaded. Enter: go on to the laptop port.", "success")
+        self._loaded("Kit loaded. Enter: go on to the laptop port.")
         return True
+
+    def _loaded(self, text: str) -> None:
+        """Say ``text``; once laid out, also that PgDn shows what the summary
+        holds below the screen's edge (a kit's, on a small terminal)."""
+        self.say(text, "success")
+        box = self.query_one("#summary-box", VerticalScroll)
+        box.scroll_home(animate=False)
+
+        def more() -> None:
+            if box.max_scroll_y > 0:
+                self.say(f"{text} PgDn/PgUp: the rest of the summary.", "success")
+        self.call_after_refresh(more)
+
+    def action_scroll_summary(self, direction: int) -> None:
+        box = self.query_one("#summary-box", VerticalScroll)
+        if direction > 0:
+            box.scroll_page_down(animate=False)
+        else:
+            box.scroll_page_up(animate=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
