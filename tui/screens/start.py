@@ -132,7 +132,8 @@ class StartScreen(StepScreen):
         box.scroll_home(animate=False)
 
         def more() -> None:
-            if box.max_scroll_y > 0:
+            # (a resumed run has gone on to the port by now: nothing to say)
+            if self.is_current and box.max_scroll_y > 0:
                 self.say(f"{text} PgDn/PgUp: the rest of the summary.", "success")
         self.call_after_refresh(more)
 
