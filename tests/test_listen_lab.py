@@ -13,6 +13,7 @@ import json
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from hwprobe.safetext import unsafe_in
 # the module runs on one xdist worker, which moves the cable where it needs it
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("listen-lab")]
 
-NAME = "lsnA"
+NAME = f"lsn{uuid.uuid4().hex[:4]}"      # its own: two runs of the suite at once never meet
 EARLIER = "203.0.113.40"
 GATEWAY = "203.0.113.1"
 SWITCH = ("core-sw-3.example.net", "ge-0-0-12")
@@ -41,7 +42,6 @@ def used_lab():
     require_tool("lldpd", "lldpd")
     from simulator import lab as labmod
 
-    labmod.down(NAME)               # a lab of that name left by an earlier, killed run
     lab = labmod.up(name=NAME, appliance_address=f"{EARLIER}/24", gateway=GATEWAY,
                     switch=True)
     try:
