@@ -1,23 +1,31 @@
 """The ``bringup`` command line.
 
-Exit status (docs/exit-status.md): 0 done, 1 failed, 2 bad input, 3 needs
-privileges, 130 interrupted (128 + the signal).
+Exit status: the core's one contract (hwprobe/errors.py, as
+docs/exit-status.md states it): 0 done, 1 failed, 2 bad input, 3 needs
+privileges or the state directory, 128 + the signal when one stopped it,
+141 when the output's reader went away. With ``--json`` an error is also
+one JSON object on stdout, ``{"error": ..., "exit": N}``.
 Each sub-command lives in its own module and provides ``register(subparsers)``;
 the module's handler receives the parsed arguments and returns an exit status.
 This module imports no UI code at import time: the console's module is loaded
-only when the console is asked for.
+only when the console is asked for. ``entry()`` hears signals from its first
+line (hwprobe/stopping.py).
 """
 from __future__ import annotations
 
+from hwprobe import stopping      # first: signals are heard before the rest loads
+
 import argparse
 import importlib
+import json
 import os
 import shlex
 import sys
 import threading
 import time
 
-from hwprobe.errors import BringupError, SheetInvalid
+from hwprobe.errors import (BAD_INPUT, BROKEN_PIPE, BringupError, OutputClosed, SheetInvalid,
+                            Stopped, exit_status_of)
 
 from hwprobe.safetext import shown, shown_lines
 
@@ -75,7 +83,33 @@ class _Version(argparse.Action):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with 'bringup: error: ...' (bad input, nothing changed)."""
+    """argparse that exits 2 with 'bringup: error: ...' (bad input, nothing
+    changed); with --json on the command line, the error as JSON on stdout too."""
+
+    def error(self, message: str):
+        if _json_wanted:
+            _json_error(f"{self.prog}: {message}", BAD_INPUT)
+        super().error(message)
+
+
+_json_wanted = False      # --json on the command line: errors as JSON on stdout too
+
+
+def _json_error(message: str, status: int, **more) -> None:
+    """``{"error": message, "exit": status}`` on stdout (a script reads it
+    instead of parsing stderr); never raises."""
+    try:
+        print(json.dumps({"error": message, "exit": status, **more}), flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _tell(text: str) -> None:
+    """A line on stderr; a closed stderr is no reason to stop (never raises)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def add_verbosity(parser: argparse.ArgumentParser, *, root: bool = False) -> None:
@@ -170,6 +204,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _json_wanted
+    _json_wanted = "--json" in (sys.argv[1:] if argv is None else argv)
     parser = build_parser(list(sys.argv[1:] if argv is None else argv))
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -192,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         _data_only_output()           # before the run log holds on to stderr
     runlog.setup(args.verbose, terminal=not console)
     started = time.monotonic()
+
+    def last_words(words: str, status: int) -> None:   # a signal before the run began
+        runlog.log.info("%s; nothing was changed", words, extra=runlog.SHOWN)
+        runlog.log.info("end: exit status %s after %.1f s", status, time.monotonic() - started,
+                        extra=runlog.SHOWN)
+
+    stopping.when_ending(last_words)
     runlog.log.info("start: bringup %s (uid %d)",
                     shlex.join(sys.argv[1:] if argv is None else argv), os.geteuid(),
                     extra=runlog.SHOWN)
@@ -200,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         status = _run(handler, args)
         return status
     except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else 1
+        status = exit_status_of(exc)
         raise
     except BaseException:
         runlog.log.exception("unexpected error", extra=runlog.SHOWN)
@@ -222,8 +265,12 @@ def entry() -> None:
     atexit handlers run (the run log's flush among them), stdout and stderr
     are flushed, then ``os._exit``. Any live non-daemon thread, an error
     flushing, or the console/lab commands: the normal exit instead."""
+    stopping.guard()
     command = _command_word(sys.argv[1:])
-    status = main()
+    try:
+        status = main()
+    except Stopped as exc:       # a second signal while the first one's line was said
+        status = exc.code
     if command not in QUICK_EXIT or any(
             t.is_alive() and not t.daemon for t in threading.enumerate()
             if t is not threading.main_thread()):
@@ -235,57 +282,107 @@ def entry() -> None:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
+    except (OutputClosed, BrokenPipeError):
+        os._exit(BROKEN_PIPE)       # the reader went away: quietly, as git and ip do
     except (OSError, ValueError):
         sys.exit(status)            # Python's own exit says what went wrong
     os._exit(status if isinstance(status, int) else 1)
 
 
 def _run(handler, args) -> int:
-    """The handler's exit status; bringup's own errors become their message on
-    stderr and their exit status (DESIGN.md), Ctrl-C becomes 130."""
+    """The handler's exit status; an error that ends it becomes its line on
+    stderr (and, with --json, its JSON on stdout) and its status in the
+    core's contract (hwprobe.errors.exit_status_of)."""
     from bringup.runlog import SHOWN, log
 
     try:
         return int(handler(args) or 0)
-    except KeyboardInterrupt:
-        log.info("interrupted (Ctrl-C)", extra=SHOWN)
-        print("bringup: interrupted", file=sys.stderr)
-        return 130                   # 128 + SIGINT, as a shell reports it
+    except OutputClosed:
+        # `bringup ... | head -1`: the reader went away; nothing more is said
+        # (and Python's own last flush must not say it either)
+        log.info("standard output closed by its reader", extra=SHOWN)
+        _stdout_to_nowhere()
+        return BROKEN_PIPE
+    except (Stopped, KeyboardInterrupt) as exc:
+        stop = exc if isinstance(exc, Stopped) else Stopped(2)
+        log.info("%s", stop.words, extra=SHOWN)
+        if not stop.said:
+            _tell(f"bringup: {stop.words}")
+        _json_error_if_wanted(args, stop.words, stop.code)
+        return stop.code
     except SheetInvalid as exc:
         for problem in exc.problems:
-            print(shown_lines(problem), file=sys.stderr)
+            _tell(shown_lines(problem))
         n = len(exc.problems)
         log.error("%d problem(s) in the settings sheet:\n%s", n, "\n".join(exc.problems),
                   extra=SHOWN)
-        print(f"bringup: {n} problem{'s' if n != 1 else ''} in the settings sheet; "
-              "nothing was sent to the appliance", file=sys.stderr)
+        summary = (f"{n} problem{'s' if n != 1 else ''} in the settings sheet; "
+                   "nothing was sent to the appliance")
+        _tell(f"bringup: {summary}")
+        _json_error_if_wanted(args, summary, exc.exit_status, problems=exc.problems)
         return exc.exit_status
     except BringupError as exc:
         # the message may quote the appliance: its text is data, never terminal control
-        print(f"bringup: {shown_lines(exc)}", file=sys.stderr)
+        _tell(f"bringup: {shown_lines(exc)}")
         log.error("%s (exit status %d)", exc, exc.exit_status, extra=SHOWN)
+        _json_error_if_wanted(args, str(exc), exc.exit_status)
         return exc.exit_status
     except OSError as exc:
         # a disk that filled (or went read-only) under a run: the port is
         # already given back (every path holds it in a `with`)
-        print(f"bringup: {os_error_words(exc)}", file=sys.stderr)
-        log.error("%s", os_error_words(exc), extra=SHOWN)
-        return 1
+        words = os_error_words(exc, args)
+        _tell(f"bringup: {words}")
+        log.error("%s", words, extra=SHOWN)
+        _json_error_if_wanted(args, words, exit_status_of(exc))
+        return exit_status_of(exc)
+
+
+def _json_error_if_wanted(args, message: str, status: int, **more) -> None:
+    if getattr(args, "json", False):
+        _json_error(message, status, **more)
+
+
+def _stdout_to_nowhere() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's last flush
+    of what is still buffered does not print a broken-pipe error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 class _DataOnly:
     """A text stream that writes any raw control character (ESC, C1, other C0
     but newline and tab) escaped: the last guard that appliance text never
     reaches the technician's terminal as control, whichever message quotes it.
-    Everything else is the wrapped stream's."""
+    Standard output whose reader went away raises OutputClosed (the command
+    ends quietly, 141); standard error's is ignored. Everything else is the
+    wrapped stream's."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, *, output: bool):
         self._stream = stream
+        self._output = output
 
     def write(self, text: str) -> int:
         if not (text.isascii() and text.isprintable()):
             text = "".join(shown(c) if c in _CONTROLS else c for c in text)
-        return self._stream.write(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            return self._closed(len(text))
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed(0)
+
+    def _closed(self, n: int) -> int:
+        if self._output:
+            raise OutputClosed() from None
+        return n
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
@@ -298,13 +395,16 @@ def _data_only_output() -> None:
     """Headless commands: stdout and stderr behind ``_DataOnly`` (the console
     draws its own screen, with every outside string made safe text)."""
     if not isinstance(sys.stdout, _DataOnly):
-        sys.stdout = _DataOnly(sys.stdout)
+        sys.stdout = _DataOnly(sys.stdout, output=True)
     if not isinstance(sys.stderr, _DataOnly):
-        sys.stderr = _DataOnly(sys.stderr)
+        sys.stderr = _DataOnly(sys.stderr, output=False)
 
 
-def os_error_words(exc: OSError) -> str:
-    """A sentence for a file bringup could not write (or read) mid-run."""
+def os_error_words(exc: OSError, args=None) -> str:
+    """A sentence for a file bringup could not write (or read) mid-run; what
+    it says of the appliance and the port fits the command (``args``): only
+    a command that changes the appliance speaks of what landed, only one
+    that took a port of giving it back."""
     import errno
 
     where = f" {exc.filename}" if exc.filename else ""
@@ -316,8 +416,13 @@ def os_error_words(exc: OSError) -> str:
         advice = "set BRINGUP_STATE_DIR to a writable directory and run again"
     else:
         advice = "check that file and run again"
-    return shown_lines(f"could not use{where} ({what}): {advice}; what already landed on "
-                       f"the appliance is not applied twice, and the laptop port was given back")
+    tail = []
+    if args is None or getattr(args, "command", None) == "apply":
+        tail.append("what already landed on the appliance is not applied twice")
+    if args is None or getattr(args, "iface", None):
+        tail.append("the laptop port was given back")
+    return shown_lines(f"could not use{where} ({what}): {advice}"
+                       + (f"; {', and '.join(tail)}" if tail else ""))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ class _RunLogFile(logging.FileHandler):
         super().__init__(filename, mode="a", encoding=encoding)
 
     def _open(self):
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # never through a symbolic link: the run log is a regular file or nothing
+        fd = os.open(self.baseFilename,
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -128,7 +130,15 @@ def setup(verbosity: int = 0, *, terminal: bool = True) -> Path | None:
     for name in ("urllib3", "asyncio", "scapy", "pyroute2", "markdown_it"):
         logging.getLogger(name).setLevel(logging.WARNING)   # their chatter is not ours
 
-    path = _open_file(root)
+    path, why = _open_file(root)
+    if path is None and terminal and not _quiet:
+        # the run goes on, but the technician learns that it leaves no log
+        try:
+            print(f"bringup: warning: cannot write the run log {log_path()} ({why}): this "
+                  f"run is not logged there (BRINGUP_STATE_DIR moves it)", file=sys.stderr,
+                  flush=True)
+        except OSError:
+            pass
     if terminal:
         err = _Stderr()
         err.setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
@@ -145,13 +155,15 @@ def _ours_or_warning(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.split(".")[0] in OURS
 
 
-def _open_file(root: logging.Logger) -> Path | None:
+def _open_file(root: logging.Logger) -> tuple[Path | None, str]:
+    """Install the run log's handler; returns (its path, "") or (None, why
+    it cannot be written)."""
     path = log_path()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handler = _RunLogFile(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP, encoding="utf-8")
-    except OSError:
-        return None
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
     handler.setLevel(logging.DEBUG)
     # a library may set its own loggers' levels when it is imported (pyroute2
     # does, and then logs every netlink message): only its warnings are kept
@@ -161,7 +173,7 @@ def _open_file(root: logging.Logger) -> Path | None:
     handler.handleError = lambda record: None      # a full disk must not stop a give-back
     root.addHandler(handler)
     _installed.append(handler)
-    return path
+    return path, ""
 
 
 def quiet() -> bool:

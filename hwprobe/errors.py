@@ -1,16 +1,48 @@
-"""One exception tree for everything bringup does.
+"""One exception tree for everything bringup does, and the exit-status
+contract every command keeps.
 
-Every error carries ``exit_status`` (DESIGN.md: 0 done, 1 failed, 2 bad input,
-3 needs privileges) and a message written for the technician: what happened,
-where, and what to do next.
+Every error carries ``exit_status`` (one of ``EXIT_STATUSES``) and a message
+written for the technician: what happened, where, and what to do next.
+``exit_status_of(error)`` is the one place an ending becomes a status;
+docs/exit-status.md states the same table for the technician (a test holds
+the two together, and walks every command's refusals against it).
 """
 from __future__ import annotations
+
+# --- the exit-status contract ---------------------------------------------------
+DONE = 0                 # everything asked was done
+FAILED = 1               # a step failed, the appliance did not answer, a login was refused
+BAD_INPUT = 2            # nothing was sent and the laptop port was not touched
+NEEDS_PRIVILEGES = 3     # root or capabilities missing, or the state directory unusable
+HANGUP = 129             # 128 + SIGHUP: the terminal went away
+INTERRUPTED = 130        # 128 + SIGINT: Ctrl-C
+BROKEN_PIPE = 141        # 128 + SIGPIPE: whoever read the output stopped reading
+TERMINATED = 143         # 128 + SIGTERM
+
+# status -> (its name, what was changed when a command ends with it)
+EXIT_STATUSES: dict[int, tuple[str, str]] = {
+    DONE: ("done", "what was asked"),
+    FAILED: ("failed", "possibly part of it: the report lists what landed; running again "
+                       "applies only what is still missing"),
+    BAD_INPUT: ("bad input", "nothing: nothing was sent to the appliance and the laptop port "
+                             "was not touched"),
+    NEEDS_PRIVILEGES: ("needs privileges, or the state directory cannot be used", "nothing"),
+    HANGUP: ("the terminal went away (SIGHUP)", "the laptop port was given back; a run that "
+                                                 "had begun wrote its report"),
+    INTERRUPTED: ("interrupted (Ctrl-C, SIGINT)", "the laptop port was given back; a run that "
+                                                  "had begun wrote its report"),
+    BROKEN_PIPE: ("the output's reader went away (SIGPIPE)", "the laptop port was given back; "
+                                                             "a run that had begun wrote its "
+                                                             "report"),
+    TERMINATED: ("stopped (SIGTERM)", "the laptop port was given back; a run that had begun "
+                                      "wrote its report"),
+}
 
 
 class BringupError(Exception):
     """Base of every error bringup reports to the technician."""
 
-    exit_status = 1
+    exit_status = FAILED
 
 
 # --- input and privileges -------------------------------------------------
@@ -18,7 +50,7 @@ class BringupError(Exception):
 class BadInput(BringupError):
     """The technician's input is wrong; nothing was changed."""
 
-    exit_status = 2
+    exit_status = BAD_INPUT
 
 
 class SheetInvalid(BadInput):
@@ -35,13 +67,49 @@ class StateFileDamaged(BringupError):
     file, a link journal) cannot be read: the message names it and says how
     to fix it by hand. Raised before anything is changed with it."""
 
-    exit_status = 3
+    exit_status = NEEDS_PRIVILEGES
 
 
 class NeedsPrivileges(BringupError):
     """Root, CAP_NET_ADMIN or CAP_NET_RAW is missing."""
 
-    exit_status = 3
+    exit_status = NEEDS_PRIVILEGES
+
+
+class StateDirUnusable(BringupError):
+    """Journals, reports or the run journal cannot be written in the state
+    directory: stopped before anything was changed."""
+
+    exit_status = NEEDS_PRIVILEGES
+
+
+class OutputClosed(BringupError):
+    """Standard output's reader went away (``bringup ... | head -1``): the
+    command ends quietly, as git and ip do, after giving the port back."""
+
+    exit_status = BROKEN_PIPE
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+
+class Stopped(SystemExit):
+    """A signal stopped bringup (SIGINT, SIGTERM, SIGHUP): ``signum``; the
+    exit status (``code``) is 128 + signum. A SystemExit, so that nothing
+    that catches Exception swallows it; every ``with`` still gives the laptop
+    port back on its way out. ``said``: the line saying so was already
+    written (the takeover notes it as it gives the port back)."""
+
+    def __init__(self, signum: int, said: bool = False):
+        super().__init__(128 + signum)
+        self.signum, self.said = signum, said
+
+    @property
+    def words(self) -> str:
+        """What stopped the run, in words."""
+        return {2: "interrupted (Ctrl-C)", 15: "stopped by SIGTERM",
+                1: "the terminal went away (SIGHUP)"}.get(self.signum,
+                                                          f"stopped by signal {self.signum}")
 
 
 # --- the laptop port --------------------------------------------------------
@@ -53,7 +121,7 @@ class LinkError(BringupError):
 class PortRefused(LinkError):
     """The chosen port carries the laptop's default route or a global address."""
 
-    exit_status = 2
+    exit_status = BAD_INPUT
 
 
 class PortBusy(LinkError):
@@ -119,7 +187,7 @@ class PasswordChangeRequired(ApplianceError):
 class PasswordRefused(ApplianceError):
     """The new password breaks the appliance's rule; the message says which part."""
 
-    exit_status = 2
+    exit_status = BAD_INPUT
 
 
 class ValidationRefused(ApplianceError):
@@ -150,3 +218,22 @@ class ReadBackMismatch(ApplianceError):
     def __init__(self, step: str, expected, got):
         self.step, self.expected, self.got = step, expected, got
         super().__init__(f"{step}: read back {got!r}, expected {expected!r}")
+
+
+def exit_status_of(error: BaseException | None) -> int:
+    """The status a command ends with when ``error`` ends it (None: done).
+
+    bringup's own errors carry theirs; a signal is 128 + its number; Ctrl-C
+    arriving as KeyboardInterrupt is 130; a closed output is 141; any other
+    error (a disk that filled under a run, a bug) is a failure."""
+    if error is None:
+        return DONE
+    if isinstance(error, Stopped):
+        return 128 + error.signum
+    if isinstance(error, BringupError):
+        return error.exit_status
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED
+    if isinstance(error, SystemExit):
+        return error.code if isinstance(error.code, int) else FAILED
+    return FAILED

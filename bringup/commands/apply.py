@@ -16,7 +16,8 @@ from pathlib import Path
 from bringup.headless import TerminalPrompter, say as _say, target_args, target_of
 from hwprobe.procedure import argcheck
 from hwprobe.constants import ENV_PASSWORD
-from hwprobe.errors import BadInput, BringupError, SheetInvalid
+from hwprobe.errors import BringupError, SheetInvalid
+from hwprobe.fsutil import check_output
 from hwprobe.safetext import shown
 from hwprobe.procedure.session import BringupSession
 from bringup.runoutput import print_result, print_step, report, step_json  # noqa: F401
@@ -114,28 +115,6 @@ def run_apply(args) -> int:
 
 # --- capture --------------------------------------------------------------------
 
-def _check_writable(out: Path) -> None:
-    """The sheet is written beside ``out`` and renamed onto it: make sure that
-    works (a read-only or full file system, a file where the folder should
-    be) before anything is read. Raises BadInput naming why."""
-    import tempfile
-
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".check", dir=out.parent)
-    except OSError as exc:
-        raise BadInput(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
-                       f"nothing was read from the appliance") from None
-    try:
-        os.write(fd, b"#" * 4096)
-        os.fsync(fd)
-    except OSError as exc:
-        raise BadInput(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
-                       f"nothing was read from the appliance") from None
-    finally:
-        os.close(fd)
-        os.unlink(probe)
-
-
 def run_capture(args) -> int:
     from hwprobe.procedure import passwords
     from hwprobe.settings.capture import settings_from_state
@@ -144,14 +123,9 @@ def run_capture(args) -> int:
 
     target = target_of(args)
     target.check()
-    out = Path(args.out)
-    if out.is_dir():
-        raise BadInput(f"--out {out}: is a folder; give the sheet's file name")
-    if out.exists() and not args.overwrite:
-        raise BadInput(f"--out {out}: the file exists (add --force to overwrite)")
-    if not out.parent.exists():
-        raise BadInput(f"--out {out}: folder {out.parent} does not exist")
-    _check_writable(out)
+    # a regular file or nothing, --force or not: told before the first packet
+    out = check_output(args.out, overwrite=args.overwrite,
+                       nothing="nothing was read from the appliance")
     # a capture changes nothing, but an appliance that forces a new password
     # opens no page before it: only a new password given in the variable is set
     new_password = passwords.new_password_from_environment(args.user)

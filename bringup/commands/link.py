@@ -10,6 +10,8 @@ import argparse
 import json
 
 from bringup import runlog
+from hwprobe.errors import BadInput
+from hwprobe.safetext import shown
 
 RESTORE_HELP = """\
 Puts the laptop port back the way it was before bringup took it over
@@ -18,7 +20,8 @@ before every change. Needed only after bringup was killed (SIGKILL, power
 loss); a normal exit, Ctrl-C, SIGTERM or a dropped line restore by themselves.
 Running it again does nothing.
 
-exit status: 0 done (or nothing to do), 1 failed, 3 needs root
+exit status: 0 done (or nothing to do), 1 failed (a port is held by another
+bringup, or gone), 2 no such port, 3 needs root or a journal is damaged
 """
 
 PORTS_HELP = """\
@@ -52,7 +55,8 @@ def _say(text: str) -> None:
 def run_restore(args) -> int:
     from dataclasses import asdict
 
-    from hwprobe.port import recovery
+    from hwprobe import stopping
+    from hwprobe.port import journal, recovery
 
     notes: list[str] = []
 
@@ -61,13 +65,28 @@ def run_restore(args) -> int:
         if not args.json:
             _say(text)
 
-    restored = recovery.restore_from_journal(args.iface, on_note=note)
+    if args.iface and not _port_exists(args.iface) and not journal.has_record(args.iface):
+        raise BadInput(f"--iface {shown(args.iface)}: no such port on this laptop, and no "
+                       f"journal of one; `bringup ports` lists the ports")
+    stopping.run_begins()
+    with stopping.critical():        # a signal waits until the ports are back
+        restored = recovery.restore_from_journal(args.iface, on_note=note)
     if args.json:
         print(json.dumps({"restored": [asdict(r) for r in restored], "notes": notes}, indent=2))
     elif not restored and not notes:
         print("nothing to restore: no port is left taken over"
               + (f" ({args.iface})" if args.iface else ""))
     return 0
+
+
+def _port_exists(name: str) -> bool:
+    import socket
+
+    try:
+        socket.if_nametoindex(name)
+    except OSError:
+        return False
+    return True
 
 
 def _print_serial(devices) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
 from hwprobe.procedure import argcheck
 from hwprobe.constants import FACTORY_USER, LAPTOP_ADDRESS
-from hwprobe.errors import BadInput, BringupError
+from hwprobe.errors import BringupError
+from hwprobe.fsutil import check_output_folder
 from hwprobe.procedure.session import BringupSession, Target
 
 from bringup.headless import TerminalPrompter, say as _say
@@ -69,11 +68,8 @@ def register(sub, root) -> None:
 def run_survey(args) -> int:
     from hwprobe.appliance.survey import run_survey as survey, summary_lines
 
-    out = Path(args.out)
-    if not out.is_dir():
-        raise BadInput(f"--out {out}: no such folder")
-    if not os.access(out, os.W_OK):
-        raise BadInput(f"--out {out}: folder is not writable")
+    # the archive's folder takes a new file: told before the first packet
+    out = check_output_folder(args.out, nothing="nothing was read from the appliance")
     target = Target(iface=args.iface, laptop_address=args.laptop_address,
                     force_port=args.force_port, address=args.address, https_port=args.https_port,
                     user=args.user, trust_new_certificate=args.trust_new_certificate)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from hwprobe.errors import ApplianceError
+from hwprobe.fsutil import atomic_write
 from hwprobe.appliance.pagecheck import FOUND, MISSING, UNEXPECTED, Finding, check_page, pages_to_walk
 from hwprobe.appliance.webonly import WebOnlyDriver
 
@@ -160,14 +161,15 @@ def _write_archive(result: Survey, snapshots: list[tuple[str, str]], out_dir: Pa
     path = out_dir / f"survey-{version}-{stamp}.tar.gz"
     files = [("survey.json", json.dumps({**result.to_json(), "archive": path.name}, indent=2)),
              *snapshots]
-    tmp = path.with_name(path.name + ".tmp")
-    with tarfile.open(tmp, "w:gz") as tar:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
         for name, text in files:
             data = text.encode()
             info = tarfile.TarInfo(f"survey/{name}")
             info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
             tar.addfile(info, io.BytesIO(data))
-    tmp.replace(path)
+    # beside it, then renamed: a regular file or nothing
+    atomic_write(path, archive.getvalue(), mode=0o644)
     return path
 
 

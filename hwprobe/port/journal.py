@@ -164,6 +164,17 @@ def _path(iface: str, netns: int | None = None) -> Path:
     return link_journal_file(iface, netns)
 
 
+def has_record(iface: str, netns: int | None = None) -> bool:
+    """True when ``iface`` has a journal file in this (or the given)
+    namespace, readable or not. Never raises; creates nothing."""
+    if not re.fullmatch(r"[\w.:@-]{1,15}", iface):
+        return False
+    try:
+        return link_journal_file(iface, netns).exists()
+    except OSError:
+        return False
+
+
 def path_of(iface: str, netns: int | None = None) -> Path:
     """The file that holds ``iface``'s record (whether or not it exists)."""
     return _path(iface, netns)

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hwprobe.constants import LAPTOP_ADDRESS, LAPTOP_PREFIX
-from hwprobe.errors import LinkError, PortBusy
+from hwprobe.errors import LinkError, PortBusy, StateFileDamaged
 from hwprobe.port import journal, linkstate, networkmanager, owners as portowners
 from hwprobe.port.lock import PortLock
 from hwprobe.port.privileges import require_privileges
@@ -140,14 +140,17 @@ def restore_from_journal(iface: str | None = None,
     """Put back ports left taken over by a run that died; returns what was restored.
 
     Only this thread's network namespace is looked at. A port whose journal
-    owner still runs is skipped (LinkError if it is the one ``iface`` names).
-    Raises NeedsPrivileges when there is something to restore but no
-    CAP_NET_ADMIN, LinkError when netlink refuses.
+    owner still runs is left to it: PortBusy (exit 1) once the others are
+    put back, whether ``iface`` names it or not. Raises NeedsPrivileges when
+    there is something to restore but no CAP_NET_ADMIN, LinkError when
+    netlink refuses or a journalled port is gone (its journal is kept),
+    StateFileDamaged (exit 3) when the only trouble is a damaged journal.
     """
     note = on_note or (lambda _text: None)
     done = []
     damaged: list = []
     problems = []
+    busy = []
     for rec in journal.records(damaged=damaged):
         if iface is not None and rec.iface != iface:
             continue
@@ -156,8 +159,8 @@ def restore_from_journal(iface: str | None = None,
             msg = (f"{rec.iface} is in use by bringup (pid {rec.owner_pid}); "
                    f"quit that one first, it gives the port back itself")
             if iface is not None:
-                raise LinkError(msg)
-            note(msg)
+                raise PortBusy(msg, rec.owner_pid)
+            busy.append(msg)
             continue
         require_privileges(("CAP_NET_ADMIN",), f"put {rec.iface} back")
         # a new run on this port may be starting right now: it takes the
@@ -168,8 +171,8 @@ def restore_from_journal(iface: str | None = None,
             port_lock.acquire()
         except PortBusy as exc:
             if iface is not None:
-                raise LinkError(str(exc)) from None
-            note(str(exc))
+                raise
+            busy.append(str(exc))
             continue
         try:
             restored = restore(rec, note)
@@ -181,10 +184,16 @@ def restore_from_journal(iface: str | None = None,
         if restored is not None:
             note(f"{rec.iface} put back: {rec.describe()}")
             done.append(restored)
-    problems += [damaged_journal_message(d) for d in damaged
-                 if iface is None or d.iface == iface]
-    if problems:
-        for restored in done:
-            problems.insert(0, f"{restored.iface} put back: {restored.describe()}")
-        raise LinkError("\n".join(problems))
+        else:
+            problems.append(f"{rec.iface} was not put back (it is gone, above)")
+    unreadable = [damaged_journal_message(d) for d in damaged
+                  if iface is None or d.iface == iface]
+    if problems or busy or unreadable:
+        said = [f"{restored.iface} put back: {restored.describe()}" for restored in done]
+        text = "\n".join([*said, *problems, *busy, *unreadable])
+        if problems:
+            raise LinkError(text)
+        if busy:
+            raise PortBusy(text)
+        raise StateFileDamaged(text)
     return done

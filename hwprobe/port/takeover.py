@@ -17,7 +17,7 @@ the calling thread.
     every sentence said to the technician (also passed to ``on_note``).
     Called from the main thread (and ``handle_signals=True``), ``take()`` also
     catches SIGINT, SIGTERM and SIGHUP until the give-back: the port is given
-    back, then SystemExit(128+signal) is raised. From a worker thread no
+    back, then Stopped (a SystemExit, 128+signal) is raised. From a worker thread no
     handler is installed: the caller (the console) must call ``give_back()``
     on its own exit paths. Other keywords: ``arp_wait`` (seconds the address
     check listens, default 0.2), ``carrier_wait`` (seconds to wait for a
@@ -64,7 +64,8 @@ import time
 from collections.abc import Callable
 
 from hwprobe.constants import LAPTOP_ADDRESS, LAPTOP_PREFIX
-from hwprobe.errors import BadInput, LinkError, PortRefused
+from hwprobe.errors import (BadInput, LinkError, PortRefused, StateDirUnusable, StateFileDamaged,
+                            Stopped)
 from hwprobe.port import address as laptop_address
 from hwprobe.port import interfaces, journal, linkstate, networkmanager, owners as portowners
 from hwprobe.port import recovery
@@ -209,7 +210,7 @@ class Takeover:
         except journal.LinkJournalDamaged as exc:
             # set aside, the next journal would record the takeover address
             # as the port's own: the technician decides, by hand
-            raise LinkError(recovery.damaged_journal_message(exc)) from None
+            raise StateFileDamaged(recovery.damaged_journal_message(exc)) from None
         if stale is None:
             return
         if stale.owner_alive() and stale.owner_pid != os.getpid():
@@ -257,9 +258,9 @@ class Takeover:
         try:
             journal.save(record)
         except OSError as exc:
-            raise LinkError(f"cannot write the link journal ({exc}); nothing was "
-                            f"changed on {self.iface}. Set BRINGUP_STATE_DIR to a "
-                            f"writable directory.") from exc
+            raise StateDirUnusable(f"cannot write the link journal ({exc}); nothing was "
+                                   f"changed on {self.iface}. Set BRINGUP_STATE_DIR to a "
+                                   f"writable directory.") from exc
         return record
 
     def _hand_off_networkmanager(self) -> None:
@@ -443,7 +444,7 @@ class Takeover:
 class _ExitSignals:
     """SIGINT, SIGTERM and SIGHUP while a takeover holds its port (handlers
     only from the main thread): the port is given back, then
-    SystemExit(128 + signal). A signal that lands while the port is being
+    Stopped (a SystemExit, 128 + signal). A signal that lands while the port is being
     changed (``deferred()``) waits for the change to end."""
 
     def __init__(self, takeover: Takeover, enabled: bool):
@@ -490,5 +491,6 @@ class _ExitSignals:
         self._pending = None
         if self._takeover.record is not None:
             self._takeover.give_back()
-        self._takeover.note(f"stopped by {signal.Signals(signum).name}")
-        raise SystemExit(128 + signum)
+        stop = Stopped(signum, said=True)
+        self._takeover.note(stop.words)
+        raise stop

@@ -18,18 +18,13 @@ import socket
 from pathlib import Path
 
 from hwprobe.constants import LAPTOP_ADDRESS, LAPTOP_PREFIX, state_dir
-from hwprobe.errors import BringupError
+from hwprobe.errors import StateDirUnusable
 from hwprobe.safetext import shown
 
+__all__ = ["StateDirUnusable", "baud", "check_state_dir", "check_state_files", "iface",
+           "laptop_address"]
 
 MIN_FREE_BYTES = 1024 * 1024       # a journal, a report and a transcript
-
-
-class StateDirUnusable(BringupError):
-    """Journals and reports cannot be written: nothing is touched."""
-
-    exit_status = 3
-
 
 def laptop_address(text: str) -> str:
     """``--laptop-address``: a unicast IPv4 address that is neither the network
@@ -123,37 +118,53 @@ def baud(text: str) -> int:
     return value
 
 
+# what a run writes under the state directory: each is checked before the
+# port is touched (a folder made read-only by hand, or a file in its place)
+STATE_FOLDERS = ("runs", "links", "reports")
+
+
 def check_state_dir(path: Path | None = None) -> Path:
     """Make sure journals and reports can be written in the state directory
-    (created 0700 when missing). Returns it. Raises StateDirUnusable naming
-    the directory and what to do: not a directory, not writable, or full."""
+    and the folders a run writes in (created 0700 when missing). Returns it.
+    Raises StateDirUnusable naming the folder and what to do: not a
+    directory, not writable, or full; StateFileDamaged for a damaged pins
+    file or run journal."""
     path = path or state_dir()
     hint = "set BRINGUP_STATE_DIR to a writable directory"
+    for folder in (path, *(path / name for name in STATE_FOLDERS)):
+        _writable_folder(folder, "the state directory" if folder == path else "the folder",
+                         hint, sync=folder == path)
+    if shutil.disk_usage(path).free < MIN_FREE_BYTES:
+        raise StateDirUnusable(f"the state directory {path} is on a full disk; free some space or {hint}")
+    check_state_files(path)
+    return path
+
+
+def _writable_folder(path: Path, what: str, hint: str, *, sync: bool) -> None:
+    """Create ``path`` (0700) when missing and write a file in it (``sync``:
+    4 KiB, flushed to the disk, which tells a full one). Raises StateDirUnusable."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except FileExistsError:
-        raise StateDirUnusable(f"the state directory {path} is a file, not a directory; {hint}") from None
+        raise StateDirUnusable(f"{what} {path} is a file, not a directory; {hint}") from None
     except OSError as e:
-        raise StateDirUnusable(f"cannot create the state directory {path} ({e.strerror}); {hint}") from None
+        raise StateDirUnusable(f"cannot create {what} {path} ({e.strerror}); {hint}") from None
     if not path.is_dir():
-        raise StateDirUnusable(f"the state directory {path} is not a directory; {hint}")
+        raise StateDirUnusable(f"{what} {path} is not a directory; {hint}")
     probe = path / f".write-check-{os.getpid()}"
     try:
-        with open(probe, "wb") as f:
-            f.write(b"x" * 4096)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(probe, "xb") as f:
+            if sync:
+                f.write(b"x" * 4096)
+                f.flush()
+                os.fsync(f.fileno())
     except OSError as e:
-        raise StateDirUnusable(f"cannot write in the state directory {path} ({e.strerror}); {hint}") from None
+        raise StateDirUnusable(f"cannot write in {what} {path} ({e.strerror}); {hint}") from None
     finally:
         try:
             probe.unlink()
         except OSError:
             pass
-    if shutil.disk_usage(path).free < MIN_FREE_BYTES:
-        raise StateDirUnusable(f"the state directory {path} is on a full disk; free some space or {hint}")
-    check_state_files(path)
-    return path
 
 
 def check_state_files(path: Path) -> None:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from hwprobe.constants import state_dir
-from hwprobe.errors import StateFileDamaged
+from hwprobe.errors import StateDirUnusable, StateFileDamaged
 from hwprobe.fsutil import atomic_write, read_state_file
 
 
@@ -45,6 +45,7 @@ class RunJournal:
                                        f"{path}.bad`; bringup then {losing}. Nothing was changed.")
             self.data = data
         self._lock = threading.Lock()
+        self._sent = False      # a change was journalled as going out in this process
 
     @classmethod
     def for_appliance(cls, ident: str) -> "RunJournal":
@@ -53,19 +54,21 @@ class RunJournal:
         return cls(state_dir() / "runs" / f"{safe}.json")
 
     def record(self, **fields) -> None:
-        """Set ``fields`` at the journal's top level and write it."""
+        """Set ``fields`` at the journal's top level and write it. Raises
+        what ``_write`` raises."""
         with self._lock:
             self.data.update(fields)
-            self._write()
+            self._write(sending=(fields.get("password_change") or {}).get("status") == "sending")
 
     def step(self, step) -> None:
-        """Write where ``step`` (an engine Step) stands now."""
+        """Write where ``step`` (an engine Step) stands now. Raises what
+        ``_write`` raises."""
         with self._lock:
             self.data["steps"][step.key] = {
                 "status": step.status, "after": step.after, "message": step.message,
                 "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
-            self._write()
+            self._write(sending=step.status == "applying")
 
     def finish_step(self, key: str, **fields) -> None:
         """Write where finish step ``key`` stands (its status and what the
@@ -73,7 +76,9 @@ class RunJournal:
         with self._lock:
             self.data.setdefault("finish", {})[key] = {
                 **fields, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epoch": time.time()}
-            self._write()
+            # a finish step is journalled before it is sent: from here a
+            # failed write means part of the run may have landed
+            self._write(sending=True)
 
     def finished_step(self, key: str) -> dict:
         """What the journal says of finish step ``key`` ({} when nothing)."""
@@ -81,5 +86,18 @@ class RunJournal:
         entry = entry.get(key) if isinstance(entry, dict) else None
         return dict(entry) if isinstance(entry, dict) else {}
 
-    def _write(self) -> None:
-        atomic_write(self.path, json.dumps(self.data, indent=2, default=str), mode=0o644)
+    def _write(self, *, sending: bool = False) -> None:
+        """Write the journal; ``sending``: it says a change goes out next (it
+        is written before the change is sent). Raises StateDirUnusable (exit
+        3) when it cannot be written and no change went out yet in this run,
+        else the OSError (exit 1: part of the run landed)."""
+        try:
+            atomic_write(self.path, json.dumps(self.data, indent=2, default=str), mode=0o644)
+        except OSError as exc:
+            if self._sent:
+                raise
+            raise StateDirUnusable(
+                f"cannot write the run journal {self.path} ({exc.strerror or exc}): nothing "
+                f"was changed on the appliance; set BRINGUP_STATE_DIR to a writable "
+                f"directory and run again") from exc
+        self._sent = self._sent or sending

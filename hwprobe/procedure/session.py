@@ -48,7 +48,7 @@ from collections.abc import Callable
 
 TYPE_CHECKING = False           # (typing itself costs every bringup start)
 
-from hwprobe import redact
+from hwprobe import redact, stopping
 from hwprobe.errors import BadInput, BringupError, PageMismatch
 from hwprobe.procedure.finding import Finding
 from hwprobe.procedure.listening import Listening
@@ -300,6 +300,10 @@ class BringupSession(Finding, Listening, LoggingIn):
         self.give_back()
 
     def __enter__(self) -> "BringupSession":
+        if self.target.handle_signals:
+            # from here a signal stops the run the way out of this `with`:
+            # the port given back, the report written (hwprobe/stopping.py)
+            stopping.run_begins()
         return self
 
     def __exit__(self, *exc) -> None:

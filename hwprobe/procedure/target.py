@@ -53,6 +53,11 @@ class Target:
     def check(self) -> None:
         """Everything about the target that can be told before touching the
         port. Raises BadInput (exit 2, nothing changed)."""
+        if self.address is not None and not self.address.strip():
+            # an empty --address is a mistake, never "search" (that is no --address)
+            raise BadInput("--address is empty: give the appliance's address, or leave "
+                           "--address out and give --iface PORT to search the factory "
+                           "addresses on that port")
         if not self.address and not self.console and not self.iface:
             raise BadInput("give the appliance's --address, or --iface PORT to search the "
                            "factory addresses on that port (or --console DEV)")
