@@ -33,7 +33,8 @@ demo: $(STAMP)
 
 # the bundle, rebuilt when the code, the lockfile or the build changes
 DIST_SOURCES := $(shell find bringup hwprobe tui simulator assets docs -type f -not -name '*.pyc' 2>/dev/null) \
-	pyproject.toml bringup.lock scripts/build-dist scripts/gen-docs
+	pyproject.toml bringup.lock scripts/build-dist scripts/gen-docs scripts/pex-preamble.py \
+	scripts/dist-signals
 dist/bringup: $(STAMP) $(DIST_SOURCES)
 	scripts/build-dist
 
