@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bringup.headless import say as _say
-from hwprobe.errors import BringupError
+from hwprobe.errors import BringupError, Stopped
 from hwprobe.safetext import shown
 from hwprobe.settings.wording import step_change
 
@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 
 def report(session: BringupSession, sheet: str, error: BaseException | None, *,
            kit: str | None = None) -> Path | None:
-    """Write the run's report, also when it ended early; never raises."""
-    if isinstance(error, (KeyboardInterrupt, SystemExit)):
-        error = BringupError("stopped by the technician (or a signal)")
+    """Write the run's report, also when it ended early; never raises. A run
+    that ended early says where it stopped, what landed and what is left
+    before the line naming the report."""
+    if isinstance(error, SystemExit) and not isinstance(error, Stopped):
+        error = BringupError("stopped")
     try:
         md, _ = session.write_report(sheet=sheet, error=error, kit=kit)
     except OSError as exc:
@@ -31,18 +33,26 @@ def report(session: BringupSession, sheet: str, error: BaseException | None, *,
             pass
         return None
     if error is not None:
+        # where it stopped, what landed and what is left, before the one line of why
+        for line in session.outcome(error).lines()[1:]:
+            _say(line)
         _say(f"report (the run stopped while {session.stage}): {md}")
     return md
 
 
-def print_result(args, session: BringupSession, run, md: Path | None) -> None:
+def print_result(args, session: BringupSession, run, md: Path | None, end=None) -> None:
+    """What the run did, then (the last line) its outcome (``end``, the
+    session's by default): READY only when every change was applied and
+    read back."""
+    end = end if end is not None else session.outcome()
     notes = list(session.notes)
     nic = session.cable_nic()
     if nic:
         notes.append(f"your cable is in {nic.upper()}")
     pending = bool(session.login_outcome and session.login_outcome.change_pending)
     if args.json:
-        print(json.dumps({"ok": run.ok, "dry_run": run.dry_run, "report": str(md),
+        print(json.dumps({"ok": end.ready or (run.dry_run and run.ok), "outcome": end.kind,
+                          "headline": end.headline, "dry_run": run.dry_run, "report": str(md),
                           "password_change_pending": pending,
                           "steps": [step_json(s) for s in run.steps],
                           "left_alone": run.extras, "notes": notes}, indent=2))
@@ -57,13 +67,12 @@ def print_result(args, session: BringupSession, run, md: Path | None) -> None:
         print("nothing to change: the appliance already matches the sheet")
     else:
         print(f"{len(run.applied)} of {len(changed)} change(s) applied and read back")
-    skipped = [s for s in run.steps if s.status == "skipped"]
-    if skipped:
-        print(f"{len(skipped)} change(s) NOT applied: "
-              + "; ".join(f"{shown(step_change(s))} ({shown(s.message)})" for s in skipped))
+    for line in end.lines()[1:]:          # what was not applied, why, where; what to do
+        print(shown(line))
     if nic:
         print(f"note: your cable is in {nic.upper()}")
     print(f"report: {md}")
+    print(shown(end.headline))
 
 
 def step_json(step) -> dict:

@@ -217,7 +217,19 @@ class ReadBackMismatch(ApplianceError):
 
     def __init__(self, step: str, expected, got):
         self.step, self.expected, self.got = step, expected, got
-        super().__init__(f"{step}: read back {got!r}, expected {expected!r}")
+        super().__init__(f"{step}: read back {_in_words(got)}, expected {_in_words(expected)}")
+
+
+def _in_words(value) -> str:
+    """A value for a sentence: text as it is, None as "nothing", anything
+    else as JSON (never a Python repr)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, default=str)
 
 
 def exit_status_of(error: BaseException | None) -> int:

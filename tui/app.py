@@ -63,6 +63,7 @@ PATH_SCREENS: dict[str, tuple[str, str | None]] = {
     "readiness": ("tui.screens.readiness:ReadinessScreen", None),
     "kit": ("tui.screens.kit:KitScreen", None),
 }
+STOP_GRACE = 40.0     # seconds a step in flight may take to end when the console must leave
 # styles of the first screen, parsed with the app's own: shown later, they
 # would make Textual parse every stylesheet again before the first frame
 FIRST_SCREEN_CSS = [p for p in (Path(__file__).with_name("screens") / "start.tcss",) if p.exists()]
@@ -119,6 +120,9 @@ class BringupApp(App[int]):
     BINDINGS = [
         # ^x, not only ^q: ^q is XON, which a serial line with flow control swallows
         Binding("ctrl+x,ctrl+q", "ask_quit", "Quit", id="quit", key_display="^x", priority=True),
+        # Ctrl-C is a key here (the terminal is raw): the same question as ^x,
+        # and "stop after the step in flight, or go on" while Apply runs
+        Binding("ctrl+c", "ask_quit(True)", "Quit", id="interrupt", show=False, priority=True),
         Binding("ctrl+l", "redraw", "Redraw", id="redraw", key_display="^l", show=False),
         Binding("ctrl+t", "toggle_serial", "Serial", id="serial", key_display="^t"),
     ]
@@ -321,20 +325,41 @@ class BringupApp(App[int]):
         started = bool(self.session.done - {"start"}) or self.session.takeover is not None
         return started and "done" not in self.session.done
 
-    def action_ask_quit(self) -> None:
-        """The Quit key: asks first when the run is unfinished (signals do not ask)."""
+    def action_ask_quit(self, ctrl_c: bool = False) -> None:
+        """The Quit key (^x) and Ctrl-C: asks first when the run is unfinished
+        (signals do not ask); while Apply runs, whether to stop after the step
+        in flight. Ctrl-C answered yes leaves with 130, as a shell expects."""
         from .screens.quit import QuitScreen
 
         if isinstance(self.screen, QuitScreen):
             return
+        port = self.session.takeover.iface if self.session.takeover is not None else None
+        applying = self._applying()
+        if applying is not None:
+            def stop(yes: bool) -> None:
+                if yes:
+                    self.interrupted = self.interrupted or ctrl_c
+                    applying.stop_after_step(then_quit=True)
+            self.push_screen(QuitScreen([], port, applying=True), stop)
+            return
         if not self.unfinished():
             self.action_quit_console()
             return
-        port = self.session.takeover.iface if self.session.takeover is not None else None
         left = [t for t in self.session.left_undone() if not t.startswith("not applied")]
         note = getattr(self.screen, "quit_note", lambda: "")()
-        self.push_screen(QuitScreen(left, port, note),
-                         lambda yes: self.action_quit_console() if yes else None)
+
+        def leave(yes: bool) -> None:
+            if yes:
+                self.interrupted = self.interrupted or ctrl_c
+                self.action_quit_console()
+        self.push_screen(QuitScreen(left, port, note), leave)
+
+    def _applying(self):
+        """The Restore screen while its run applies (else None)."""
+        for screen in reversed(self.screen_stack):
+            if getattr(screen, "STEP", None) == "restore" and getattr(screen, "running", False):
+                return screen
+        return None
 
     def _display(self, screen, renderable) -> None:
         # the console profile (a serial line, a KVM) gets only what changed
@@ -361,6 +386,18 @@ class BringupApp(App[int]):
         self.action_quit_console()
 
     def action_quit_console(self) -> None:
+        applying = self._applying()
+        if applying is not None:
+            # a signal or a dropped line mid-Apply: the step in flight ends
+            # first (its save and read-back), then the console leaves; a step
+            # that hangs does not hold the port longer than STOP_GRACE
+            if not applying.stopping:
+                applying.stop_after_step(then_quit=True)
+                self.set_timer(STOP_GRACE, self._quit_now)
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
         if self.session.bringup is not None:
             self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path)
         else:

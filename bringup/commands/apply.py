@@ -16,7 +16,7 @@ from pathlib import Path
 from bringup.headless import TerminalPrompter, say as _say, target_args, target_of
 from hwprobe.procedure import argcheck
 from hwprobe.constants import ENV_PASSWORD
-from hwprobe.errors import BringupError, SheetInvalid
+from hwprobe.errors import BadInput, SheetInvalid
 from hwprobe.fsutil import check_output
 from hwprobe.safetext import shown
 from hwprobe.procedure.session import BringupSession
@@ -95,6 +95,7 @@ def run_apply(args) -> int:
     smtp_password = passwords.smtp_password(prompter, settings, args.dry_run)
     sheet = str(Path(args.sheet).resolve())
     session = BringupSession(target, on_note=None if args.json else _say)
+    session.settings = settings           # a report of a run stopped early lists what is left
     session.keep_secret(new_password, smtp_password, os.environ.get(ENV_PASSWORD))
     run, error = None, None
     try:
@@ -108,9 +109,10 @@ def run_apply(args) -> int:
         raise
     finally:
         md = report(session, sheet, error)
-    print_result(args, session, run, md)
+    end = session.outcome()
+    print_result(args, session, run, md, end)
     # done means the appliance now holds the whole sheet: a skipped step is not done
-    return 0 if run.ok and not any(s.status == "skipped" for s in run.steps) else 1
+    return 0 if end.ready or (run.dry_run and run.ok) else 1
 
 
 # --- capture --------------------------------------------------------------------

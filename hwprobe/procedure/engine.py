@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 PENDING, UNCHANGED, APPLYING, VERIFIED, FAILED, SKIPPED = (
     "pending", "unchanged", "applying", "verified", "failed", "skipped",
 )
+STOPPED_HERE = "not applied: the run was stopped before it"
+IN_FLIGHT = "sent when the run stopped, not read back: the next run reads it back"
 
 @dataclass
 class Step:
@@ -93,6 +95,8 @@ class RunResult:
     finished: float
     notes: list[str] = field(default_factory=list)
     journal_path: str | None = None
+    in_flight: list[str] = field(default_factory=list)  # step keys sent when the run stopped
+    stopped: bool = False               # stopped when asked (the console: stop after this step)
 
     @property
     def ok(self) -> bool:
@@ -202,7 +206,7 @@ class Engine:
                 if step.status != PENDING:      # went out in a save with an earlier one
                     continue
                 if cancel is not None and cancel.is_set():
-                    step.status, step.message = SKIPPED, "not applied: the run was stopped"
+                    step.status, step.message = SKIPPED, STOPPED_HERE
                     self.on_step(step)
                     continue
                 if step.area not in self.driver.capabilities:
@@ -226,25 +230,32 @@ class Engine:
                        if any(s.status == FAILED for s in the_plan.steps) else state)
         result = RunResult(the_plan.steps, the_plan.extras, dry_run, None, state_after,
                            started, time.time(), notes,
-                           str(self.journal.path) if self.journal else None)
+                           str(self.journal.path) if self.journal else None,
+                           stopped=cancel is not None and cancel.is_set() and any(
+                               s.status == SKIPPED and s.message == STOPPED_HERE
+                               for s in the_plan.steps))
         if self.journal:
             self.journal.record(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), ok=result.ok)
         return result
 
     def partial_result(self, dry_run: bool = False) -> RunResult | None:
         """How far a run that raised got: its steps as they stood (the one
-        that was applying is marked failed, the rest not applied), or None
-        when it ended before the plan was made."""
+        that was applying is marked failed and listed as in flight: it may
+        have landed, the next run reads it back; the rest not applied), or
+        None when it ended before the plan was made."""
         if self._plan is None:
             return None
+        in_flight = []
         for step in self._plan.steps:
             if step.status == APPLYING:
                 step.status = FAILED
+                step.message = step.message or IN_FLIGHT
+                in_flight.append(step.key)
             elif step.status == PENDING:
                 step.status, step.message = SKIPPED, "not applied: the run ended before it"
         return RunResult(self._plan.steps, self._plan.extras, dry_run, None, self._state,
                          self._started, time.time(), [],
-                         str(self.journal.path) if self.journal else None)
+                         str(self.journal.path) if self.journal else None, in_flight)
 
     def _blocked_by(self, step: Step, failed_ips: set[str]) -> str:
         if self.areas[step.area].needs_addresses and failed_ips:
@@ -313,7 +324,7 @@ class Engine:
             if step.area == "ip" and self.wire_check is not None:
                 problem = self.wire_check(IpAddress(**step.after), state)
                 if problem:
-                    mismatch = ReadBackMismatch(step.title, "answer on the wire", problem)
+                    mismatch = ReadBackMismatch(step.title, "an answer on the wire", problem)
                     self._fail([step], f"read back differs: {mismatch}", failed_ips)
         return [s for s in steps if s.status == APPLYING]
 
@@ -337,7 +348,9 @@ class Engine:
                     and not secret.held(state)):
                 mismatch = ReadBackMismatch(step.title, f"{secret.words} set", f"no {secret.words}")
             elif got != step.after:
-                mismatch = ReadBackMismatch(step.title, step.after, got)
+                # in the area's words, as the Restore row says them: never a repr
+                mismatch = ReadBackMismatch(step.title, self.areas.describe(step.area, step.after),
+                                            self.areas.describe(step.area, got))
             else:
                 step.status, step.message = VERIFIED, "read back"
                 self._finished(step)

@@ -260,6 +260,7 @@ class LoggingIn:
                 self.keep_secret(new_password)
             if dry_run:
                 outcome.change_pending = True
+                self.password_change = "pending"
                 self.note("the appliance asks for a new password at first login: a real "
                           "run would set it now (dry run: left unchanged)")
             elif not new_password:
@@ -269,7 +270,9 @@ class LoggingIn:
             else:
                 journal = self.run_journal()
                 journal.record(password_change={"status": "sending", "at": _now()})
+                self.password_change = "sending"        # for a report if it stops now
                 driver.change_password(password, new_password)
+                self.password_change = "done"
                 journal.record(password_change={"status": "done", "at": _now()})
                 outcome.password, outcome.changed_password = new_password, True
         self.login_outcome = outcome

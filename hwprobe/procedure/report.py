@@ -4,7 +4,13 @@ Written next to the run journal (``state_dir()/reports/``). It holds the
 appliance's model, serial and certificate fingerprint, every step with its
 before and after values and timing, what was verified, and what is left for the
 technician. A run that ended early has one too, saying where it stopped and
-why. It never holds a password: the caller passes none, and ``write_report``
+why. Its first line is the run's outcome (hwprobe/procedure/outcome.py: the
+words of the console's Done headline and ``apply``'s last line): only a run
+that applied and read back every change says the appliance is ready for its
+cables; a failed one names what was not applied, why, and on which page; a
+stopped one lists what was done (the password change included), what was in
+flight and what is left, and says that running again resumes. It never
+holds a password: the caller passes none, and ``write_report``
 masks any string given in ``secrets`` that still made its way in (an
 appliance's error echoing it, say) instead of refusing the whole report; the
 factory password is a public word and is not masked.
@@ -22,6 +28,7 @@ from hwprobe.constants import FACTORY_PASSWORD, state_dir
 from hwprobe.fsutil import atomic_write
 from hwprobe.safetext import markdown, shown
 from hwprobe.procedure.engine import FAILED, SKIPPED, VERIFIED, RunResult
+from hwprobe.procedure.outcome import DRY_RUN, Outcome, outcome
 from hwprobe.settings.wording import MARK      # the marks the console's Done screen uses too
 
 NEXT_STEPS = [
@@ -38,16 +45,22 @@ FINISH_MARK = {"done": "[x]", "already": "[=]", "skipped": "[-]", "failed": "[!]
                "would": "[ ]", "pending": "[ ]", "running": "[>]"}
 
 
-def next_steps(finish: dict | None) -> list[str]:
-    """What is left for the technician: without a finish, the certificates and
-    /login too; after one, what it could not do and the rest."""
+def next_steps(end: Outcome | None = None, finish: dict | None = None) -> list[str]:
+    """What the technician does next. Without a finish, the certificates and
+    /login too; after one, what it could not do and the rest. Once the run
+    is ready for the cables (``end``), that list; else first what the
+    outcome advises, and no word of moving the cables until a run says READY."""
     if finish is None:
-        return list(NEXT_STEPS)
-    left = [f"{s['title']}: {s['status']} - {s['message']}" for s in finish["steps"]
-            if s["status"] in ("failed", "pending", "running")
-            or (s["status"] == "skipped" and s["message"].startswith("not tried"))]
-    return [f"Finish {x}" for x in left] + list(FINISHED_NEXT_STEPS)
-
+        todo = list(NEXT_STEPS)
+    else:
+        left = [f"{s['title']}: {s['status']} - {s['message']}" for s in finish["steps"]
+                if s["status"] in ("failed", "pending", "running")
+                or (s["status"] == "skipped" and s["message"].startswith("not tried"))]
+        todo = [f"Finish {x}" for x in left] + list(FINISHED_NEXT_STEPS)
+    if end is None or end.ready:
+        return todo
+    return [*end.advice, *(x for x in todo if "cable" not in x),
+            "Move the appliance's cables only once a run says READY."]
 
 
 def _words(step: dict, side: str) -> str:
@@ -63,22 +76,35 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
           driver: str, macs: Iterable[str] = (), cable_nic: str | None = None,
           notes: Iterable[str] = (),
           stopped: str | None = None, error: str | None = None,
-          password_change_pending: bool = False, finish=None, kit: str | None = None,
+          password_change: str | None = None, wanted: list[str] | None = None,
+          finish=None, kit: str | None = None,
           factory_fresh: bool | None = None, capture: str | None = None) -> dict:
     """The report as a JSON-friendly dict (no secrets are ever passed in).
 
     ``run`` is None when the run ended before its plan was made; ``stopped``
-    names the stage it ended in and ``error`` why (None: it ran to its end).
-    ``finish`` (a FinishResult) and ``kit`` (its folder): the finish of a
-    site, each step done, skipped and why, or failed and where.
-    ``factory_fresh`` False: the appliance was reached on an address that is
-    not a factory one; ``capture``: the pcap a silent search left for Support."""
+    names the stage it ended in and ``error`` why (None: it ran to its end);
+    ``password_change`` what this run did of the first-login change ("done",
+    "sending", "pending" or None); ``wanted`` the sheet's changes by title
+    (what is left when it stopped before its plan). ``finish`` (a
+    FinishResult) and ``kit`` (its folder): the finish of a site, each step
+    done, skipped and why, or failed and where. ``factory_fresh`` False: the
+    appliance was reached on an address that is not a factory one;
+    ``capture``: the pcap a silent search left for Support."""
     st = run.state_after if run else None
     steps = run.steps if run else []
+    end = outcome(run, stopped=stopped, why=error, password_change=password_change,
+                  wanted=wanted)
     finished = None if finish is None else {
         "kit": kit, "ok": finish.ok, "dry_run": finish.dry_run,
         "steps": finish.to_json(), "notes": list(finish.notes)}
     return {
+        "headline": end.headline,
+        "outcome": end.kind,
+        "done": end.done,
+        "in_flight": end.in_flight,
+        "left": end.left,
+        "not_applied": [{"title": t, "why": w, "page": pg} for t, w, pg in end.not_applied],
+        "result_lines": end.lines(),
         "bringup_report": 1,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "appliance": {
@@ -95,10 +121,12 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
         "sheet": sheet,
         "driver": driver,
         "dry_run": bool(run and run.dry_run),
-        "ok": bool(run and run.ok) and stopped is None and (finish is None or finish.ok),
+        "ok": (end.ready or (end.kind == DRY_RUN and bool(run and run.ok))) and (
+            finish is None or finish.ok),
         "stopped": stopped,
         "error": error,
-        "password_change_pending": password_change_pending,
+        "password_change_pending": password_change == "pending",
+        "password_change": password_change,
         "seconds": round(run.finished - run.started, 3) if run else 0.0,
         "steps": [s.to_json() for s in steps],
         "verified": [s.key for s in steps if s.status == VERIFIED],
@@ -107,7 +135,7 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
         "left_alone_on_appliance": run.extras if run else [],
         "notes": (list(run.notes) if run else []) + list(notes),
         "finish": finished,
-        "next_steps": next_steps(finished),
+        "next_steps": next_steps(end, finished),
         "journal": run.journal_path if run else None,
     }
 
@@ -130,7 +158,11 @@ def to_markdown(rep: dict) -> str:
     a = rep["appliance"]
     m = markdown
     lines = [
-        f"# bringup report: {m(a['model']) or 'appliance'} {m(a['serial'])}".rstrip(),
+        f"# {m(rep['headline'])}" if rep.get("headline") else "# bringup report",
+        "",
+        f"bringup report: {m(a['model']) or 'appliance'} {m(a['serial'])}".rstrip(),
+        "",
+        *[f"- {m(line)}" for line in rep.get("result_lines", [])[1:]],
         "",
         f"- written: {rep['written']}",
         f"- appliance: {m(a['address'])} via {m(rep['driver'])}"

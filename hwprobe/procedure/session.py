@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from hwprobe.procedure.engine import Plan, RunResult, Step
     from hwprobe.procedure.finish.inputs import FinishSecrets, KitInputs
     from hwprobe.procedure.finish.run import FinishResult
+    from hwprobe.procedure.outcome import Outcome
     from hwprobe.procedure.passwords import LoginOutcome
     from hwprobe.procedure.runjournal import RunJournal
     from hwprobe.port.takeover import Takeover
@@ -92,6 +93,8 @@ class BringupSession(Finding, Listening, LoggingIn):
     finish_result: "FinishResult | None" = None     # the finish of a site (a kit)
     expected_fingerprint: str | None = None   # the certificate this run made the default
     stage: str = "taking the port"
+    password_change: str | None = None    # "sending", "done" (this run) or "pending" (dry run)
+    settings: "Settings | None" = None    # the sheet this run applies (for its report)
     notes: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     search_frames: list = field(default_factory=list)   # the last search's ARP frames
@@ -188,6 +191,7 @@ class BringupSession(Finding, Listening, LoggingIn):
         from hwprobe.procedure.engine import Engine
 
         self.keep_secret(smtp_password)
+        self.settings = settings
         state = self._state_to_plan_from(settings)
         engine = Engine(self.connect(), settings, smtp_password=smtp_password,
                         on_step=on_step,
@@ -196,7 +200,7 @@ class BringupSession(Finding, Listening, LoggingIn):
         self.stage = "applying"
         try:
             result = engine.run(dry_run=dry_run, cancel=cancel, state=state)
-        except (BringupError, OSError):     # OSError: the disk filled under the run journal
+        except BaseException:   # an error, a full disk, a signal: the report says how far
             self.run_result = engine.partial_result(dry_run)
             raise
         self.run_result = result
@@ -272,9 +276,8 @@ class BringupSession(Finding, Listening, LoggingIn):
                     cable_nic=nic, notes=notes, factory_fresh=self.factory_fresh,
                     capture=self.capture,
                     stopped=None if error is None and self.stage == "done" else self.stage,
-                    error=None if error is None else str(error),
-                    password_change_pending=bool(self.login_outcome
-                                                 and self.login_outcome.change_pending),
+                    error=None if error is None else _why(error),
+                    password_change=self.password_change, wanted=self.wanted(),
                     finish=self.finish_result, kit=kit)
         try:
             self.report_paths = write_report(rep, secrets=self.secrets)
@@ -292,6 +295,25 @@ class BringupSession(Finding, Listening, LoggingIn):
         found.update(n.mac for n in (state.nics if state else []))
         return sorted({m.lower() for m in found if m})
 
+    def outcome(self, error: BaseException | None = None) -> "Outcome":
+        """What this run came to (hwprobe/procedure/outcome.py), in the words
+        of its report's first line: ready, not applied, stopped or a dry run."""
+        from hwprobe.procedure.outcome import outcome
+
+        return outcome(self.run_result,
+                       stopped=None if error is None and self.stage == "done" else self.stage,
+                       why=None if error is None else _why(error),
+                       password_change=self.password_change, wanted=self.wanted())
+
+    def wanted(self) -> list[str]:
+        """Every change the sheet of this run asks, by title (for the report
+        of a run that stopped before its plan); [] when no sheet is known."""
+        if self.settings is None:
+            return []
+        from hwprobe.settings.areas import AREAS
+
+        return [area.title(after) for area in AREAS for _key, after in area.wanted(self.settings)]
+
     # --- the end ------------------------------------------------------------------------------
     def close(self) -> None:
         """Log out and give the port back (whatever happened before). Raises
@@ -308,3 +330,13 @@ class BringupSession(Finding, Listening, LoggingIn):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _why(error: BaseException) -> str:
+    """What stopped a run, in words: a signal's ("interrupted (Ctrl-C)"), or
+    the error's message."""
+    from hwprobe.errors import Stopped
+
+    if isinstance(error, KeyboardInterrupt):
+        error = Stopped(2)
+    return error.words if isinstance(error, Stopped) else str(error)

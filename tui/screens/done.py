@@ -20,6 +20,10 @@ from .base import StepScreen, clear_progress
 
 
 class DoneScreen(StepScreen):
+    """The headline is the run's outcome (hwprobe/procedure/outcome.py), as
+    the report's first line and ``apply``'s last line say it: only a run
+    that applied and read back every change says the cables may move."""
+
     STEP = "done"
     _verify_offered: bool | None = None
     CSS_PATH = "done.tcss"
@@ -29,19 +33,26 @@ class DoneScreen(StepScreen):
         Binding("v", "verify", "Verify after the cables move", id="verify"),
     ]
 
+    def compose(self) -> ComposeResult:
+        bringup = self.session.bringup
+        # no run (the appliance already matched the sheet): no outcome to tell
+        self.outcome = (bringup.outcome() if bringup is not None
+                        and bringup.run_result is not None else None)
+        if self.outcome is not None:        # the headline follows the result
+            self.HINT = shown(self.outcome.headline)
+        yield from super().compose()
+
     def compose_body(self) -> ComposeResult:
         s = self.session
         result = s.result
         lines = []
-        if result is not None:
-            changed = [x for x in result.steps if x.changed]
-            lines.append(f"Applied and read back: {len(result.applied)} of {len(changed)} change(s)"
-                         + ("" if result.ok else " - SOME FAILED, see the report"))
+        if result is not None and self.outcome is not None:
+            lines += [shown(line) for line in self.outcome.lines()[1:]]
             web = [x.title for x in result.steps if x.status == "skipped"
                    and "web interface" in (x.message or "")]
             if web:
                 lines.append("Set on the web interface when it answers (the local console "
-                             "cannot): " + "; ".join(web))
+                             "cannot): " + "; ".join(shown(t) for t in web))
         device = getattr(s.driver, "device", None) if getattr(s.driver, "kind", "") == "console" \
             else None
         lines.append(f"Appliance: {s.address or '-'}"
@@ -56,8 +67,8 @@ class DoneScreen(StepScreen):
         if not self.can_verify():
             lines.append("Verify (v) needs a production network to reach the restored "
                          "services: this demo has none (`bringup demo --production` adds one).")
-        left = next_steps(None if finish is None else {"steps": finish.to_json()})
-        steps = ["Next steps:"] + [f" {i}. {text}" for i, text in enumerate(left, 1)]
+        todo = next_steps(self.outcome, None if finish is None else {"steps": finish.to_json()})
+        steps = ["Next steps:"] + [f" {i}. {shown(text)}" for i, text in enumerate(todo, 1)]
         with VerticalScroll(classes="body"):
             yield Static("\n".join(lines), id="summary", markup=False)
             yield Static("", id="port", markup=False)
@@ -98,7 +109,10 @@ class DoneScreen(StepScreen):
     def port_given_back(self, message: PortGivenBack) -> None:
         self.query_one("#port", Static).update(
             f"Laptop port {message.iface} given back as it was. You can unplug it.")
-        self.say("Done. Enter leaves bringup.", "success")
+        if self.outcome is None or self.outcome.ready:
+            self.say("Done. Enter leaves bringup.", "success")
+        else:
+            self.say("Not finished: see above. Enter leaves bringup.", "error")
 
     def can_verify(self) -> bool:
         """Verify is offered where there is a production network: always in

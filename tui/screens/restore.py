@@ -23,6 +23,7 @@ finish.
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import replace
 
 from rich.text import Text
@@ -84,6 +85,9 @@ class RestoreScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         self.plan = None
         self.running = False
+        self.stopping = False                 # asked to stop after the step in flight
+        self.quit_after = False               # ...and then to leave the console
+        self.cancel = threading.Event()
         self.finished = False
         self.warned_smtp = False
         self.stopped_report: tuple | None = None    # the report of a run that ended early
@@ -262,12 +266,14 @@ class RestoreScreen(StepScreen):
                      "again to leave SMTP undone.", "warning")
             return
         self.running = True
+        self.stopping = False
+        self.cancel = threading.Event()
         self.refresh_bindings()
         # the password is taken; from here keys (Space: details) go to the table
         self.query_one("#steps").focus()
         self.say("Applying; every value is read back before it is ticked...")
         self.apply(self.session.bringup, self.session.settings, self.session.sheet_path,
-                   self.smtp_password(), self.session.kit_folder)
+                   self.smtp_password(), self.session.kit_folder, self.cancel)
 
     def action_reread(self) -> None:
         if not self.running:
@@ -275,13 +281,23 @@ class RestoreScreen(StepScreen):
             self.unread = None
             self.read_plan(self.session.bringup, self.session.settings)
 
+    def stop_after_step(self, then_quit: bool = False) -> None:
+        """Ctrl-C or ^x answered yes, or a signal: the step in flight ends
+        (sent and read back), the rest is left for the next run; with
+        ``then_quit`` the console leaves once the run's report is written."""
+        self.stopping = True
+        self.quit_after = self.quit_after or then_quit
+        self.cancel.set()
+        self.say("Stopping after the step in flight; the rest is left for the next run, "
+                 "which resumes...", "warning")
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def apply(self, bringup, settings, sheet: str | None, smtp_password: str | None,
-              kit: str | None = None) -> None:
+              kit: str | None = None, cancel: threading.Event | None = None) -> None:
         from hwprobe.errors import BringupError
 
         try:
-            result = bringup.run(settings, smtp_password=smtp_password,
+            result = bringup.run(settings, smtp_password=smtp_password, cancel=cancel,
                                  on_step=lambda step: self.post_message(StepUpdated(copy.copy(step))))
         except BringupError as exc:
             # the run ended early: its report says where it stopped, then the
@@ -324,6 +340,12 @@ class RestoreScreen(StepScreen):
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.running = False
+        if self.quit_after:          # stopped as asked: the report is written, now leave
+            self.session.incomplete = [x.title for x in (message.result.steps
+                                                         if message.result else [])
+                                       if x.status in ("failed", "skipped")]
+            self.app.action_quit_console()
+            return
         result = message.result
         if result is not None:
             self._show_read_back(result)
