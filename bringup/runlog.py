@@ -49,9 +49,9 @@ class _RunLogFile(logging.FileHandler):
     one starts: RotatingFileHandler's rule, without importing
     logging.handlers (pickle, queue, socket: 4 ms of every start)."""
 
-    def __init__(self, filename, maxBytes: int, backupCount: int, encoding=None):
+    def __init__(self, filename, maxBytes: int, backupCount: int, encoding=None, errors=None):
         self.maxBytes, self.backupCount = maxBytes, backupCount
-        super().__init__(filename, mode="a", encoding=encoding)
+        super().__init__(filename, mode="a", encoding=encoding, errors=errors)
 
     def _open(self):
         # never through a symbolic link: the run log is a regular file or nothing
@@ -161,7 +161,8 @@ def _open_file(root: logging.Logger) -> tuple[Path | None, str]:
     path = log_path()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handler = _RunLogFile(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP, encoding="utf-8")
+        handler = _RunLogFile(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP, encoding="utf-8",
+                              errors="backslashreplace")
     except OSError as exc:
         return None, exc.strerror or str(exc)
     handler.setLevel(logging.DEBUG)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bringup.headless import say as _say
 from hwprobe.errors import BringupError, Stopped
-from hwprobe.safetext import shown
+from hwprobe.safetext import nic_name, shown
 from hwprobe.settings.wording import step_change
 
 TYPE_CHECKING = False
@@ -48,7 +48,7 @@ def print_result(args, session: BringupSession, run, md: Path | None, end=None) 
     notes = list(session.notes)
     nic = session.cable_nic()
     if nic:
-        notes.append(f"your cable is in {nic.upper()}")
+        notes.append(f"your cable is in {nic_name(nic)}")
     pending = bool(session.login_outcome and session.login_outcome.change_pending)
     if args.json:
         print(json.dumps({"ok": end.ready or (run.dry_run and run.ok), "outcome": end.kind,
@@ -70,7 +70,7 @@ def print_result(args, session: BringupSession, run, md: Path | None, end=None) 
     for line in end.lines()[1:]:          # what was not applied, why, where; what to do
         print(shown(line))
     if nic:
-        print(f"note: your cable is in {nic.upper()}")
+        print(f"note: your cable is in {shown(nic_name(nic))}")
     print(f"report: {md}")
     print(shown(end.headline))
 

@@ -103,8 +103,10 @@ def atomic_write(path: str | Path, text: str | bytes, *, mode: int | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # text: UTF-8, and a byte from outside that was not UTF-8 written as it came
         with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w",
-                       **({} if isinstance(text, bytes) else {"encoding": "utf-8"})) as f:
+                       **({} if isinstance(text, bytes) else
+                          {"encoding": "utf-8", "errors": "surrogateescape"})) as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

@@ -5,7 +5,9 @@ sheet sends is data, never terminal control, markup or emoji.
   transcript: every control character (C0, DEL, C1, ESC included) and every
   invisible formatting character (zero-width, bidirectional overrides) is
   written as a visible escape (``\\x1b``, ``\\u202e``), and a backslash as
-  ``\\\\`` so an escape cannot be faked. Nothing else changes: a MAC such as
+  ``\\\\`` so an escape cannot be faked. A byte that was not UTF-8 (decoded
+  with ``surrogateescape``, as the drivers decode the appliance's pages) is
+  ``\\xNN``, the byte as sent. Nothing else changes: a MAC such as
   ``02:b5:ab:cd:00:02`` stays exactly that.
 - ``shown_lines(text)`` keeps line breaks (a console screen, an error text) and
   escapes the rest.
@@ -44,6 +46,8 @@ def _escape(ch: str) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:    # a byte that was not UTF-8 (surrogateescape): as sent
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
@@ -71,6 +75,24 @@ def markdown(text) -> str:
     reads as itself), dashes and parentheses inside stay as they are. Never
     raises."""
     return _MD_LEADING.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", shown(text)), count=1)
+
+
+_OUR_NIC = re.compile(r"nic[0-9]{1,2}")
+
+
+def nic_name(name) -> str:
+    """``NIC1`` for ``nic1``: bringup's own spelling of the appliance's NIC
+    names; any other name exactly as the appliance sent it (no case change
+    ever touches appliance text), for ``shown``/``markdown`` to escape."""
+    name = name if isinstance(name, str) else str(name)
+    return name.upper() if _OUR_NIC.fullmatch(name) else name
+
+
+def nic_key(name) -> str:
+    """``nic1`` for ``NIC1`` or ``Nic1`` (the spelling the sheet and the page
+    map use, for matching); any other name exactly as the appliance sent it."""
+    name = name if isinstance(name, str) else str(name)
+    return name.lower() if _OUR_NIC.fullmatch(name.lower()) else name
 
 
 def unsafe_in(text: str) -> list[str]:

@@ -217,8 +217,23 @@ class Https:
         """The answer as a page. ApplianceError naming the page when it cannot
         be read as one (nested too deep)."""
         try:
-            self._last_html = resp.text     # for read_page (survey snapshots)
-            return html.parse(resp.text)
+            text = page_text(resp)
+            self._last_html = text          # for read_page (survey snapshots)
+            return html.parse(text)
         except (html.PageTooDeep, RecursionError) as exc:
-            raise ApplianceError(f"the appliance's page {self.names.of(path)} cannot be read: "
+            raise ApplianceError(f"{self.names.of(path)} cannot be read: "
                                  f"{exc or 'nested too deep'}") from None
+
+
+def page_text(resp: requests.Response) -> str:
+    """The answer's text. The appliance's pages are UTF-8: a byte that is
+    not is kept as it came (``surrogateescape``; safetext shows it as
+    ``\\xNN``), never guessed into another character (requests would read a
+    page without a charset as Latin-1, and 0xff would show as "y"). A page
+    that declares another charset is read in it."""
+    declared = requests.utils.get_encoding_from_headers(resp.headers)
+    content_type = resp.headers.get("content-type", "").lower()
+    if declared and "charset" in content_type and declared.lower().replace("_", "-") not in (
+            "utf-8", "utf8"):
+        return resp.content.decode(declared, "replace")
+    return resp.content.decode("utf-8", "surrogateescape")

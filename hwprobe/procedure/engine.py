@@ -39,6 +39,7 @@ from hwprobe.errors import (ApplianceError, CertificateChanged, LoginFailed,
 from hwprobe.settings.area import Change
 from hwprobe.settings.areas import AREAS, Areas
 from hwprobe.appliance.state import ApplianceState, IpAddress, Settings
+from hwprobe.safetext import nic_name
 
 if TYPE_CHECKING:
     from hwprobe.procedure.runjournal import RunJournal
@@ -123,7 +124,7 @@ def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool
         for key, after in area.wanted(settings):
             before = area.present(state, key)
             step = Step(key, area.name, area.title(after), area.page, before, after,
-                        before != after)
+                        not area.same(before, after))
             secret = area.secret
             if (secret and smtp_password_given and secret.wanted(settings)
                     and not secret.held(state)):
@@ -132,7 +133,7 @@ def plan(state: ApplianceState, settings: Settings, *, smtp_password_given: bool
                 step.changed = True
             steps.append(step)
     sheet_addrs = {ip.address for ip in settings.ips}
-    extras = [f"{ip.address} {ip.netmask} on {ip.nic.upper()}" for ip in state.ips
+    extras = [f"{ip.address} {ip.netmask} on {nic_name(ip.nic)}" for ip in state.ips
               if ip.address not in sheet_addrs]
     return Plan(steps, extras)
 
@@ -347,7 +348,7 @@ class Engine:
             if (secret and self._smtp_password and secret.wanted(self.settings)
                     and not secret.held(state)):
                 mismatch = ReadBackMismatch(step.title, f"{secret.words} set", f"no {secret.words}")
-            elif got != step.after:
+            elif not area.same(got, step.after):
                 # in the area's words, as the Restore row says them: never a repr
                 mismatch = ReadBackMismatch(step.title, self.areas.describe(step.area, step.after),
                                             self.areas.describe(step.area, got))

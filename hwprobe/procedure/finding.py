@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from hwprobe.constants import FACTORY_ADDRESSES
 from hwprobe.errors import BadInput, BringupError, ProbeTimeout
+from hwprobe.safetext import nic_name
 
 TYPE_CHECKING = False           # (typing itself costs every bringup start)
 if TYPE_CHECKING:
@@ -214,7 +215,7 @@ class Finding:
             return f"{ip.address} does not answer ARP on the laptop port"
         got = result.responders[0].mac
         if want and got.lower() != want.lower():
-            return f"{ip.address} answered from {got}, not {ip.nic.upper()} ({want})"
+            return f"{ip.address} answered from {got}, not {nic_name(ip.nic)} ({want})"
         return None
 
     def cable_nic(self, state: "ApplianceState | None" = None) -> str | None:

@@ -26,7 +26,7 @@ from typing import Iterable
 from hwprobe.settings.areas import AREAS
 from hwprobe.constants import FACTORY_PASSWORD, state_dir
 from hwprobe.fsutil import atomic_write
-from hwprobe.safetext import markdown, shown
+from hwprobe.safetext import markdown, nic_name, shown
 from hwprobe.procedure.engine import FAILED, SKIPPED, VERIFIED, RunResult
 from hwprobe.procedure.outcome import DRY_RUN, Outcome, outcome
 from hwprobe.settings.wording import MARK      # the marks the console's Done screen uses too
@@ -166,7 +166,7 @@ def to_markdown(rep: dict) -> str:
         "",
         f"- written: {rep['written']}",
         f"- appliance: {m(a['address'])} via {m(rep['driver'])}"
-        + (f", cable in {m(a['cable_in'].upper())}" if a.get("cable_in") else ""),
+        + (f", cable in {m(nic_name(a['cable_in']))}" if a.get("cable_in") else ""),
         f"- software version: {m(a['software_version']) or '-'}",
         f"- certificate SHA-256: {m(a['certificate_sha256'] or '-')}",
         *([f"- factory-fresh: no, it answered on {m(a['address'])}, not on a factory "

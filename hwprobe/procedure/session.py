@@ -54,6 +54,7 @@ from hwprobe.procedure.finding import Finding
 from hwprobe.procedure.listening import Listening
 from hwprobe.procedure.login import LoggingIn
 from hwprobe.procedure.target import Target
+from hwprobe.safetext import nic_name
 
 if TYPE_CHECKING:
     from hwprobe.appliance.base import ApplianceDriver
@@ -265,7 +266,7 @@ class BringupSession(Finding, Listening, LoggingIn):
         notes = list(self.notes)
         nic = self.cable_nic()
         if nic:
-            notes.append(f"your cable is in {nic.upper()}")
+            notes.append(f"your cable is in {nic_name(nic)}")
         where = self.target.address or "-"
         if self.target.console:
             where = f"{where} (local console {self.target.console})"

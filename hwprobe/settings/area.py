@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from hwprobe.settings import validate as v
 from hwprobe.appliance.state import ApplianceState, Settings
+from hwprobe.safetext import nic_name
 
 if TYPE_CHECKING:                                   # pragma: no cover
     from hwprobe.appliance.base import ApplianceDriver
@@ -106,7 +107,7 @@ def choice(words: Mapping[str, str]) -> Callable[[Any], str]:
 
 
 def nic(value: Any) -> str:
-    return str(value).upper() if value else NOTHING
+    return nic_name(value) if value else NOTHING
 
 
 def netmask(value: Any) -> str:
@@ -226,6 +227,10 @@ class Area:
     # the runbook checklists' placeholders it fills from a sheet
     placeholders: Callable[[Settings], dict[str, str]] | None = None
     page: str = ""                  # "Status > Basics": bound from the page map
+    # whether the appliance's value is the sheet's: equality, or case-blind
+    # for names (host names, NTP servers); the values themselves keep the
+    # appliance's spelling: no case change touches its text
+    same: Callable[[Any, Any], bool] = lambda held, wanted: held == wanted
 
     def title(self, after) -> str:
         """The step's title: "DNS: 198.51.100.53, 203.0.113.53"."""
@@ -236,7 +241,7 @@ class Area:
         "Address: add NIC2 203.0.113.20/25 (255.255.255.128), VLAN 20", "E-mail:
         relay ... (was: none)"; "(as it is)" when nothing differs."""
         now, want = self.describe(before), self.describe(after)
-        if before == after:
+        if self.same(before, after):
             return f"{self.label}: {want} (as it is)"
         if before is None and self.keyed:
             return f"{self.label}: add {want}"

@@ -126,7 +126,7 @@ def step_line(step, now: Any = _UNREAD, *, areas: Areas = AREAS) -> str:
     198.51.100.53". When ``now`` (read back) differs from the sheet, what the
     appliance holds follows: "; the appliance holds 198.51.100.99"."""
     line = f"{MARK.get(step.status, '[ ]')} {step_change(step, areas=areas)}"
-    if now is not _UNREAD and now != step.after:
+    if now is not _UNREAD and not areas[step.area].same(now, step.after):
         line += f"; the appliance holds {read_back(step, now, areas=areas)}"
     return line
 

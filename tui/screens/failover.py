@@ -40,10 +40,16 @@ SYNC_NOTE = "Sync first: it needs the old primary to answer, and disconnects its
 XML_WIDTH = 74
 
 
+def _role(role: str | None) -> str:
+    """PRIMARY or BACKUP, bringup's spelling of the two roles; any other
+    answer exactly as the appliance gave it (no case change of its text)."""
+    return role.upper() if role in ("primary", "backup") else (role or "?")
+
+
 def describe_health(h) -> str:
     """One line: role, /check_health, version, last data sync."""
     status = h.last_data_sync_status
-    return (f"role {(h.role or '?').upper()}, /check_health "
+    return (f"role {_role(h.role)}, /check_health "
             f"{'200 healthy' if h.healthy else '500 NOT healthy'}, version {h.version or '?'}, "
             f"last sync {h.last_data_sync_time or 'never'}"
             + (f" ({status})" if status and status != "never" else ""))

@@ -25,6 +25,8 @@ from textual.widgets import DataTable, Static
 
 from hwprobe.procedure.finding import best_responder, other_nic
 
+from hwprobe.safetext import nic_name
+
 from ..messages import (CarrierChanged, HeardProbed, LabCableMoved, ListenFinished, ListenTick,
                         ProbeAnswer, ProbeFinished)
 from ..widgets.safe import cell, lines
@@ -121,7 +123,7 @@ directory for Support; the report names it. (**?** shows this help.)
 
     # --- probing -------------------------------------------------------------------
     def start_probe(self) -> None:
-        nic = self.session.cable_nic.upper()
+        nic = nic_name(self.session.cable_nic)
         self.query_one("#hint", Static).update(
             f"Cable in the appliance's {nic}. Asking "
             f"{self.app.options.addresses[0]}-{self.app.options.addresses[-1].split('.')[-1]} "
@@ -140,7 +142,7 @@ directory for Support; the report names it. (**?** shows this help.)
         self._cancel.set()
         self._cancel = threading.Event()
         self._probing = True
-        self.say(f"Searching through {self.session.cable_nic.upper()}...")
+        self.say(f"Searching through {nic_name(self.session.cable_nic)}...")
         self.probe(self.session.bringup, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
@@ -351,7 +353,7 @@ directory for Support; the report names it. (**?** shows this help.)
         self._cancel.set()              # a listen under way: the cable it heard is gone
         if not message.carrier:
             self.say(f"Cable out of {message.iface}. Plug it into "
-                     f"{self.session.cable_nic.upper()}...", "warning")
+                     f"{nic_name(self.session.cable_nic)}...", "warning")
             return
         if self._probing:
             return

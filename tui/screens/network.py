@@ -22,6 +22,7 @@ from hwprobe.settings import validate as v
 from hwprobe.settings import wording
 from hwprobe.settings.areas import AREAS
 from hwprobe.appliance.state import IpAddress, Settings
+from hwprobe.safetext import nic_name
 
 from ..widgets import drafts
 from ..widgets.fields import Field
@@ -160,7 +161,7 @@ class NetworkScreen(StepScreen):
         self.query_one(f"#address-{first}" if first else "#gateway", Field).focus()
         self._check()
         if self.session.cable_nic_known:        # read off the appliance at Log in
-            self.say(f"The laptop's cable is in the appliance's {self.session.cable_nic.upper()}.")
+            self.say(f"The laptop's cable is in the appliance's {nic_name(self.session.cable_nic)}.")
 
     # --- values ---------------------------------------------------------------------
     def _rows(self) -> list[dict[str, str]]:

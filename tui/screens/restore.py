@@ -239,12 +239,13 @@ class RestoreScreen(StepScreen):
 
     def _show_extras(self) -> None:
         lines = []
-        if self.plan.extras:
-            lines.append("Left alone (not in the sheet): " + ", ".join(self.plan.extras))
+        if self.plan.extras:        # the appliance's own text: escaped, never dropped
+            lines.append("Left alone (not in the sheet): "
+                         + ", ".join(to_ascii(shown(x)) for x in self.plan.extras))
         web = self._web_only(self.plan.steps)
         if web:
             lines.append("Not possible over the local console - set it on the web interface "
-                         "when it answers: " + "; ".join(web))
+                         "when it answers: " + "; ".join(to_ascii(shown(x)) for x in web))
         self.query_one("#extras", Static).update("\n".join(lines))
 
     def action_apply(self) -> None:

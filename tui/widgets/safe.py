@@ -30,9 +30,21 @@ _CONTROLS = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)])
 class ControlFilter(LineFilter):
     """The safety net under ``cell``/``lines``: drops any raw control character
     (C0, ESC, DEL, C1) still in a rendered line, so none reaches the terminal
-    from a label nobody wrapped. They take no cells, so the layout is unchanged."""
+    from a label nobody wrapped. They take no cells, so the layout is unchanged.
+    Every label is meant to escape them first (shown as ``\x1b``, never
+    dropped): ``dropped`` keeps each one this net had to take, so a test can
+    prove no screen relied on it."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        super().__init__(enabled)
+        self.dropped: set[str] = set()
 
     def apply(self, segments: list[Segment], background) -> list[Segment]:
-        return [seg if seg.control or seg.text.isprintable()
-                else Segment(seg.text.translate(_CONTROLS), seg.style, seg.control)
-                for seg in segments]
+        out = []
+        for seg in segments:
+            if seg.control or seg.text.isprintable():
+                out.append(seg)
+                continue
+            self.dropped.update(c for c in seg.text if ord(c) in _CONTROLS)
+            out.append(Segment(seg.text.translate(_CONTROLS), seg.style, seg.control))
+        return out

@@ -16,6 +16,7 @@ then, so the pane never competes with the driver for the line.
 """
 from __future__ import annotations
 
+import codecs
 import os
 import time
 
@@ -41,6 +42,15 @@ FLOWS = ("none", "rtscts", "xonxoff")
 MASK = "********"
 SECRET_PROMPTS = tuple(PAGES["console"][k].strip() for k in
                        ("password_prompt", "new_password_prompt", "confirm_password_prompt"))
+
+
+def text_of_bytes():
+    """A decoder of the line's bytes, batch after batch: UTF-8 (a character
+    split between two batches is kept whole), and a byte that is not UTF-8
+    kept as it came, for ``shown`` to write as ``\\xNN`` (never a guessed
+    character, never dropped)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    return lambda data: decoder.decode(data)
 
 
 def default_console_device(app) -> str:
@@ -72,11 +82,12 @@ class SerialFeed:
         self.pane: Widget | None = None
         self.history: list[str] = []
         self.partial = ""
+        self._decode = text_of_bytes()
 
     def __call__(self, data: bytes) -> None:
         pane = self.pane
         if pane is not None and data:
-            pane.post_message(SerialText(data.decode("utf-8", "replace")))
+            pane.post_message(SerialText(self._decode(data)))
 
     def keep(self, line: str) -> None:
         self.history.append(line)
@@ -109,6 +120,7 @@ class SerialPane(Vertical):
         self._tail = ""                 # the line the appliance is on (a prompt), kept
         self._secrets: set[str] = set()     # typed at a password prompt: masked in every session
         self.transcript = None          # hwprobe Transcript of a session opened here
+        self._decode_heard = None          # UTF-8 of what the line sends (text_of_bytes)
 
     def compose(self) -> ComposeResult:
         if self.feed is not None:
@@ -230,7 +242,9 @@ class SerialPane(Vertical):
 
     def _heard(self, data: bytes) -> None:
         """The channel's ``on_bytes``: what the appliance sent, masked, in batches."""
-        self.post_message(SerialText(data.decode("utf-8", "replace")))
+        if self._decode_heard is None:
+            self._decode_heard = text_of_bytes()
+        self.post_message(SerialText(self._decode_heard(data)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="serial")
     def read_port(self, device: str, baud: int = SERIAL_BAUD, flow: str = "none") -> None:

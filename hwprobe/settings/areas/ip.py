@@ -14,6 +14,7 @@ from hwprobe.settings import validate as v
 from hwprobe.settings.area import Area, Change, FieldWords as F, Key, Table, netmask, nic
 from hwprobe.appliance.section import YES
 from hwprobe.appliance.state import ApplianceState, IpAddress, NicInfo, Settings
+from hwprobe.safetext import nic_key, nic_name
 
 ORDER = 10
 SECTION = "ip_config"
@@ -90,7 +91,7 @@ def _words(value) -> str:
     prefix = v.netmask_to_prefix(value["netmask"])
     mask = f"/{prefix} ({value['netmask']})" if prefix is not None else f" {value['netmask']}"
     vlan = f", VLAN {value['vlan']}" if value.get("vlan") is not None else ""
-    return f"{value['nic'].upper()} {value['address']}{mask}{vlan}"
+    return f"{nic_name(value['nic'])} {value['address']}{mask}{vlan}"
 
 
 def _present(state: ApplianceState, key: str):
@@ -104,10 +105,10 @@ def _vlan(text: str) -> int | None:
 
 
 def _read(section, state: ApplianceState) -> None:
-    state.nics = [NicInfo(name=r["nic"].lower(), mac=r["mac"].lower(),
+    state.nics = [NicInfo(name=nic_key(r["nic"]), mac=r["mac"].lower(),
                           link=r["link"].strip().lower() in YES)
                   for r in section.rows("nic_table")]
-    state.ips = [IpAddress(nic=r["nic"].lower(), address=r["address"], netmask=r["netmask"],
+    state.ips = [IpAddress(nic=nic_key(r["nic"]), address=r["address"], netmask=r["netmask"],
                            vlan=_vlan(r["vlan"])) for r in section.rows("address_table")]
 
 

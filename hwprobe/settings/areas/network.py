@@ -95,8 +95,9 @@ ROWS = (
          placeholders=lambda s: {"default_gateway": s.default_gateway} if s.default_gateway
          else {}),
     Area("hostname", SECTION, "network", "Host name", "Host name",
-         wanted=lambda s: [("hostname", s.hostname.lower())] if s.hostname else [],
-         present=lambda st, k: st.hostname.lower(),
+         wanted=lambda s: [("hostname", s.hostname)] if s.hostname else [],
+         present=lambda st, k: st.hostname,
+         same=lambda held, wanted: (held or "").lower() == (wanted or "").lower(),
          read=lambda section, st: setattr(st, "hostname", section.field("hostname").strip()),
          describe=_words, capture=_copy("hostname"),
          joint=lambda s: {"hostname": s.hostname},

@@ -28,14 +28,21 @@ def _lower(items) -> list[str]:
     return [str(x).strip().lower() for x in (items or [])]
 
 
+def _stripped(items) -> list[str]:
+    """The servers as the sheet or the appliance spells them (compared case-blind)."""
+    return [str(x).strip() for x in (items or [])]
+
+
 def _send(driver, c: Change) -> None:
     driver.save(SECTION, {"servers": list(c.settings.ntp_servers or [])})
 
 
 ROWS = (
     Area("ntp", SECTION, "ntp", "NTP", "NTP",
-         wanted=lambda s: [("ntp", _lower(s.ntp_servers))] if s.ntp_servers is not None else [],
-         present=lambda st, k: _lower(st.ntp_servers),
+         wanted=lambda s: [("ntp", _stripped(s.ntp_servers))] if s.ntp_servers is not None
+         else [],
+         present=lambda st, k: _stripped(st.ntp_servers),
+         same=lambda held, wanted: _lower(held) == _lower(wanted),
          read=lambda section, st: setattr(st, "ntp_servers", section.lines("servers")),
          send=_send, describe=listed, absent="not in the sheet",
          fields=(F(None, "NTP servers", many=True),),

@@ -12,6 +12,7 @@ from hwprobe.settings import validate as v
 from hwprobe.settings.area import Area, Change, FieldWords as F, Key, Table, nic
 from hwprobe.settings.areas import ip
 from hwprobe.appliance.state import ApplianceState, Route, Settings
+from hwprobe.safetext import nic_key, nic_name
 
 ORDER = 30
 SECTION = "routes"
@@ -99,7 +100,7 @@ def route_json(r: Route) -> dict:
 def _words(value) -> str:
     if not value:
         return "none"
-    return f"{value['destination']} via {value['gateway']} on {value['nic'].upper()}"
+    return f"{value['destination']} via {value['gateway']} on {nic_name(value['nic'])}"
 
 
 def _present(state: ApplianceState, key: str):
@@ -109,7 +110,7 @@ def _present(state: ApplianceState, key: str):
 
 def _read(section, state: ApplianceState) -> None:
     state.routes = [Route(destination=r["destination"], gateway=r["gateway"],
-                          nic=r["nic"].lower()) for r in section.rows("table")]
+                          nic=nic_key(r["nic"])) for r in section.rows("table")]
 
 
 def _send(driver, c: Change) -> None:
