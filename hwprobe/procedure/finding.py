@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from hwprobe.constants import FACTORY_ADDRESSES
 from hwprobe.errors import BadInput, BringupError, ProbeTimeout
-from hwprobe.safetext import nic_name
+from hwprobe.safetext import nic_name, shown
 
 TYPE_CHECKING = False           # (typing itself costs every bringup start)
 if TYPE_CHECKING:
@@ -154,9 +154,25 @@ class Finding:
             result = self.probe(timeout=2.0)        # no address: the factory ones
             self._found_one(result)
         else:
-            self.probe(timeout=2.0)
+            # a factory --address: the other factory addresses are asked too, so a
+            # wrong one is told apart from a cable in the other NIC
+            factory = self.target.address in FACTORY_ADDRESSES
+            asked = ((self.target.address, *(a for a in FACTORY_ADDRESSES
+                                             if a != self.target.address)) if factory else None)
+            result = self.probe(asked, timeout=2.0)
             if self.responder is None:
-                raise self.silent_search(f"{self.target.address} does not answer")
+                others = [r for r in result.responders if r.address != self.target.address]
+                if others:
+                    raise ProbeTimeout(
+                        f"{self.target.address} does not answer on {self.target.iface}, but "
+                        + ", ".join(f"{r.address} (MAC {shown(r.mac)})" for r in others)
+                        + f" does: the appliance is on {others[0].address}, not "
+                          f"{self.target.address}. Run again with --address "
+                          f"{others[0].address}, or leave --address out to take whichever "
+                          f"factory address answers; nothing was changed on the appliance")
+                raise self.silent_search(
+                    f"neither {self.target.address} nor any other factory address answers"
+                    if factory else f"{self.target.address} does not answer")
             if self.factory_fresh is False:
                 self.note(f"the appliance answered on {self.target.address}, not on a "
                           f"factory address: it was not factory-fresh (it holds an earlier "

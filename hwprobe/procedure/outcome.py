@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from hwprobe.procedure.engine import FAILED, SKIPPED, UNCHANGED, VERIFIED, RunResult
 
 READY, NOT_APPLIED, STOPPED, DRY_RUN = "ready", "failed", "stopped", "dry run"
-RESUMES = ("running again resumes: what already landed is read back and not applied twice, "
-           "and only what is missing is sent")
+RESUMES = "running again resumes"
+HOW_IT_RESUMES = ("Run it again to finish: it resumes where this run stopped (what already "
+                  "landed is read back, not applied twice; only what is missing is sent).")
 PASSWORD_CHANGE = "the first-login password change"
 
 
@@ -86,8 +87,7 @@ def outcome(result: RunResult | None, *, stopped: str | None = None,
         return Outcome(STOPPED, f"STOPPED while {where}{cause}: not ready for the cables; "
                                 f"{len(done)} done, {len(in_flight)} in flight, {len(left)} left"
                                 f" - {RESUMES}",
-                       done=done, in_flight=in_flight, left=left, advice=[
-                           "Run it again to finish: " + RESUMES + "."])
+                       done=done, in_flight=in_flight, left=left, advice=[HOW_IT_RESUMES])
     missing = [s for s in changes if s.status in (FAILED, SKIPPED)]
     if not missing:
         said = (f"every change applied and read back ({len(changes)} of {len(changes)})"

@@ -48,6 +48,9 @@ class Channel:
         self.on_bytes = on_bytes
         self.on_drop = on_drop
         self.secrets: set[str] = set()
+        # every line typed as a secret, the factory password included: its
+        # echo (a line that is exactly it) is masked, though the word itself is public
+        self.typed: set[str] = set()
         self.buffer = ""            # what the appliance printed since the last line typed
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = b""
@@ -75,6 +78,7 @@ class Channel:
         if self.transcript:
             self.transcript.close()
         self.secrets.clear()
+        self.typed.clear()
 
     # --- masking --------------------------------------------------------------------------
 
@@ -84,14 +88,20 @@ class Channel:
         self.secrets.update(s for s in secrets if s and s != FACTORY_PASSWORD)
 
     def scrub(self, text: str) -> str:
-        """``text`` with every known secret written ``********``."""
-        return redact.masked(text, self.secrets, MASK)
+        """``text`` with every known secret written ``********``, and a line
+        that is exactly what was typed at a password prompt (its echo: the
+        factory password too) written ``********``."""
+        text = redact.masked(text, self.secrets, MASK)
+        if not self.typed:
+            return text
+        lines = text.split("\n")
+        return "\n".join(_masked_echo(line, self.typed) for line in lines)
 
     def held_back(self, text: str) -> int:
         """How many characters at the end of ``text`` could be the start of a
         password still arriving (an echo one byte per read): held until the rest."""
         longest = 0
-        for secret in self.secrets:
+        for secret in self.secrets | self.typed:
             for n in range(min(len(secret) - 1, len(text)), longest, -1):
                 if text.endswith(secret[:n]):
                     longest = n
@@ -142,6 +152,8 @@ class Channel:
         ``secret`` one is masked from then on and written ``********``."""
         if secret:
             self.hide(text)
+            if text:
+                self.typed.add(text)
         self.buffer = ""
         self.write(text.encode() + b"\r", MASK if secret else text)
 
@@ -203,3 +215,10 @@ class Channel:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             self.read()
+
+
+def _masked_echo(line: str, typed: set[str]) -> str:
+    """``line`` as ``********`` when it is, but for its line end, exactly
+    one of the ``typed`` secrets (the console echoing it back)."""
+    end = len(line) - len(line.rstrip("\r"))
+    return MASK + line[len(line) - end:] if line.rstrip("\r").strip() in typed else line
