@@ -217,7 +217,12 @@ class ReadBackMismatch(ApplianceError):
 
     def __init__(self, step: str, expected, got):
         self.step, self.expected, self.got = step, expected, got
-        super().__init__(f"{step}: read back {_in_words(got)}, expected {_in_words(expected)}")
+        super().__init__(f"{step}: {self.words}")
+
+    @property
+    def words(self) -> str:
+        """The difference alone, values in words: "read back X, expected Y"."""
+        return f"read back {_in_words(self.got)}, expected {_in_words(self.expected)}"
 
 
 def _in_words(value) -> str:

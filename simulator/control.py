@@ -76,7 +76,7 @@ LOG_SIZE = 5000
 FAULT_NAMES = ("hostile", "drop_after", "http500", "delay", "expire_sessions", "reboot",
                "new_certificate", "unplug_console", "console_baud", "large_backup",
                "backup_rate", "install_seconds", "update_server", "login_restart", "upload_rate",
-               "clear")
+               "store_other", "clear")
 
 
 class Faults:
@@ -97,6 +97,7 @@ class Faults:
         self.dropped = 0
         self.silent_until = 0.0
         self.hostile = None                 # simulator.hostile.Hostile, when switched on
+        self.store_other: frozenset[str] = frozenset()   # simulator.misstore: saved as another value
         self.console_unplug = 0.0           # seconds asked for; the console thread takes it
         self.console_baud = 115200
         self.console_line: dict = {}        # set by the console: what the client set
@@ -204,6 +205,9 @@ class Faults:
         elif name == "update_server":
             self.update_server = str(value).strip().lower() not in ("", "0", "false", "no",
                                                                     "none", "off")
+        elif name == "store_other":
+            from .misstore import check
+            self.store_other = check(str(value or ""))
         elif name == "clear":
             with self._lock:
                 self.backup_padding, self.backup_rate, self.upload_rate = 0, 0.0, 0.0
@@ -211,6 +215,7 @@ class Faults:
                     setattr(self, key, kept)
                 self.drop_after, self.delay = None, 0.0
                 self.http500.clear()
+                self.store_other = frozenset()
         else:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
         log.info("fault %s set to %r", name, value)

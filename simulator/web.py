@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from hwprobe.appliance.pagemap import PAGES
 
-from . import certpages, live, multipart, pages, updates
+from . import certpages, live, misstore, multipart, pages, updates
 from .accounts import Sessions
 from .appliance import Appliance, Refused
 from .certstore import CertStore
@@ -324,6 +324,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, _render(self.face, PAGE_PATHS[path], session["csrf"], {}, "", notice))
         if method == "POST" and path in ACTIONS:
             key, act = ACTIONS[path]
+            # a read-back drill: "saved", but another value stored (simulator/misstore.py)
+            form = misstore.alter(self.face.faults.store_other, PAGES, path, form)
             try:
                 message = act(app, form)
             except Refused as exc:

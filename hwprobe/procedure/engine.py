@@ -326,7 +326,7 @@ class Engine:
                 problem = self.wire_check(IpAddress(**step.after), state)
                 if problem:
                     mismatch = ReadBackMismatch(step.title, "an answer on the wire", problem)
-                    self._fail([step], f"read back differs: {mismatch}", failed_ips)
+                    self._fail([step], f"read back differs: {mismatch.words}", failed_ips)
         return [s for s in steps if s.status == APPLYING]
 
     def _read_back(self, sent: list[Step], state: ApplianceState,
@@ -356,7 +356,7 @@ class Engine:
                 step.status, step.message = VERIFIED, "read back"
                 self._finished(step)
                 continue
-            self._fail([step], f"read back differs: {mismatch}", failed_ips)
+            self._fail([step], f"read back differs: {mismatch.words}", failed_ips)
         return state
 
     def _driver_read_back(self) -> ApplianceState:

@@ -96,9 +96,11 @@ def outcome(result: RunResult | None, *, stopped: str | None = None,
                               f"to the production switch", done=done)
     not_applied = [(s.title, s.message or s.status, s.page) for s in missing]
     pages = ", ".join(dict.fromkeys(s.page for s in missing))
+    named = "; ".join(s.title for s in missing[:2]) + (
+        f"; and {len(missing) - 2} more" if len(missing) > 2 else "")
     return Outcome(NOT_APPLIED, f"NOT READY: {len(missing)} of {len(changes)} change(s) NOT "
-                                f"applied ({'; '.join(s.title for s in missing)}): leave the "
-                                f"cables where they are", done=done, not_applied=not_applied,
+                                f"applied ({named}): leave the cables where they are",
+                   done=done, not_applied=not_applied,
                    advice=[f"What to do: run it again once the cause is fixed (what landed is "
                            f"not applied twice), or set it by hand on the appliance's web "
                            f"interface, {pages}, then verify."])
