@@ -3,7 +3,12 @@
 Switched at run time through the control socket, ``fault=hostile,
 value="CASE"`` or ``"CASE@/appliance/path"`` (only that page), ``value=""``
 to stop. ``serve`` replaces one normal answer of the web face by the case's.
-The local console (simulator/console.py) plays two cases too: ``escapes``
+``value_escapes`` ends every visible form value (a text field's, a text
+area's) with ``SPOOF``: appliance text in the values read back after a
+save. ``refuse_escapes`` refuses every save (before it is stored) with a
+message that quotes the value sent and ends with ``SPOOF``: appliance text
+in a validation error. The local console (simulator/console.py) plays two
+cases too: ``escapes``
 (every line it prints ends with ``SPOOF``), and two console-only cases:
 ``echo_secret`` (passwords are echoed back one byte per write, as a broken
 firmware does) and ``chatter`` (output without end and without a newline,
@@ -17,9 +22,11 @@ import time
 
 SPOOF = "\x1b]0;owned\x07\x1b[2J\x1b]8;;https://203.0.113.66/\x1b\\[b]ok[/b] :ab: \x9b31m"
 CASES = ("escapes", "huge", "endless", "drip", "drip_head", "cut", "bad_gzip", "deep",
-         "odd_digits", "bad_utf8", "redirect_out", "echo_secret", "chatter")
+         "odd_digits", "bad_utf8", "redirect_out", "value_escapes", "refuse_escapes", "echo_secret", "chatter")
 CONSOLE_ONLY = ("echo_secret", "chatter")
 _CELL = re.compile(r"(<td[^>]*>)([^<]*)(</td>)")
+_VALUE = re.compile(r'(<input type="(?:text|email|number)"[^>]*\bvalue=")([^"]*)(")')
+_TEXTAREA = re.compile(r"(<textarea[^>]*>)([^<]*)(</textarea>)")
 _SUPERSCRIPT = str.maketrans("0123456789", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
@@ -34,12 +41,24 @@ class Hostile:
 
     def matches(self, path: str, command: str) -> bool:
         """True when the web face must answer ``command path`` with the case."""
-        if self.case in CONSOLE_ONLY:
+        if self.case in CONSOLE_ONLY or self.case == "refuse_escapes":
             return False
         path = path.split("?")[0]
         if self.path is not None:
             return path == self.path
         return command == "GET" and "/login" not in path and path not in ("/appliance", "/appliance/")
+
+
+    def refuses(self, path: str) -> bool:
+        """True when a save posted to ``path`` must be refused (refuse_escapes)."""
+        return self.case == "refuse_escapes" and self.path in (None, path.split("?")[0])
+
+
+def refusal(form: dict) -> str:
+    """The refusal of a save: the first value sent, quoted back, and SPOOF."""
+    value = next((v for k, v in form.items() if v and "csrf" not in k and "password" not in k),
+                 "")
+    return f"value refused: {value}{SPOOF}"
 
 
 def _drip(w, data: bytes) -> None:
@@ -63,9 +82,14 @@ def serve(handler, case: str, status: int, data: bytes, headers: list[tuple[str,
         handler.send_header("Content-Length", "0")
         handler.end_headers()
         return
-    if case in ("escapes", "odd_digits", "deep", "bad_utf8"):
+    if case in ("escapes", "odd_digits", "deep", "bad_utf8", "value_escapes"):
         text = data.decode("utf-8", "replace")
-        if case == "escapes":
+        if case == "value_escapes":
+            for pattern in (_VALUE, _TEXTAREA):
+                text = pattern.sub(lambda m: m.group(1) + m.group(2) + SPOOF + m.group(3)
+                                   if m.group(2).strip() else m.group(0), text)
+            body = text.encode()
+        elif case == "escapes":
             text = _CELL.sub(lambda m: m.group(1) + m.group(2) + SPOOF + m.group(3), text)
             text = text.replace("</title>", SPOOF + "</title>")
             body = text.encode()

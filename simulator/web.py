@@ -326,7 +326,11 @@ class Handler(BaseHTTPRequestHandler):
             key, act = ACTIONS[path]
             # a read-back drill: "saved", but another value stored (simulator/misstore.py)
             form = misstore.alter(self.face.faults.store_other, PAGES, path, form)
+            hostile = self.face.faults.hostile
             try:
+                if hostile is not None and hostile.refuses(path):
+                    from . import hostile as hostile_mode
+                    raise Refused([hostile_mode.refusal(form)])
                 message = act(app, form)
             except Refused as exc:
                 return self._send(200, _render(self.face, key, session["csrf"], form, str(exc), ""))

@@ -80,6 +80,23 @@ def test_hostile_text_is_read_as_data_and_shown_escaped(web, sim, case):
         mac = state.nics[0].mac
         assert "\x1b" in mac                 # the real string is kept (JSON shows it)
         assert "\\x1b]0;owned" in shown(mac) and not unsafe_in(shown(mac))
+    if case == "bad_utf8":
+        # a byte that is not UTF-8 shows as itself, \xff: never "y", never "?"
+        mac = state.nics[0].mac
+        assert shown(mac).endswith("\\xff"), shown(mac)
+        assert "\ufffd" not in mac and "\xff" not in mac and "y" not in mac[-2:]
+
+
+def test_a_page_that_cannot_be_read_is_named_once(web, sim):
+    """Item 6: "the appliance's page the password change page cannot be
+    read" named the page twice; the page's menu name says it alone."""
+    sim.fault("hostile", f"deep@{IP_PAGE}")
+    with pytest.raises(ApplianceError) as caught:
+        read_state(web)
+    sim.fault("hostile", "")
+    message = str(caught.value)
+    assert message.startswith("Networking > IP Configuration cannot be read"), message
+    assert "page the" not in message and "'s page" not in message
 
 
 def test_a_post_whose_answer_is_cut_gets_the_was_it_applied_re_read(web, sim):

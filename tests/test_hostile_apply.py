@@ -158,3 +158,41 @@ def test_apply_over_a_console_that_prints_terminal_control(hostile_lab, tmp_path
     _check_run(result, state_dir, before, lab)
     transcripts = list((state_dir / "transcripts").glob("*.log"))
     assert transcripts and "\\x1b]0;owned" in transcripts[0].read_text()
+
+
+def test_appliance_text_in_refusals_and_read_back_values_is_shown_escaped_not_dropped(
+        hostile_lab, tmp_path):
+    """Item 7: appliance text in a validation error (every save refused with a
+    message quoting the value and a terminal spoof) and in read-back values
+    (every form value spoofed): apply's step lines and result lines, its stderr and
+    the report show it through bringup's own escaping (``shown``; the
+    report's ``markdown``): the backslash doubled too, which the stream's
+    last guard alone would not do."""
+    from hwprobe.safetext import markdown, shown
+    from simulator.hostile import SPOOF
+
+    lab = hostile_lab
+    for case in ("refuse_escapes", "value_escapes"):
+        state_dir = tmp_path / case
+        state_dir.mkdir()
+        before = port_state(lab.laptop_ns)
+        control.send(lab.control, fault="hostile", value=case)
+        try:
+            result = run(lab, state_dir, ("apply", "--sheet", str(EXAMPLE), "--address", ADDR,
+                                          "--iface", "lan0"),
+                         {"BRINGUP_PASSWORD": NEW_PASSWORD,
+                          "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
+        finally:
+            control.send(lab.control, fault="hostile", value="")
+        report = _check_run(result, state_dir, before, lab)
+        assert result["rc"] == 1, result["stderr"][-2000:]
+        fails = [line for line in result["stdout"].splitlines() if line.startswith("[FAIL]")]
+        said = "refused" if case == "refuse_escapes" else "read back"
+        assert any("owned" in line and said in line for line in fails), fails[:3]
+        quoting = [line for line in result["stdout"].splitlines() + result["stderr"].splitlines()
+                   if "owned" in line]          # every line that quotes the appliance
+        assert any(line.startswith("NOT applied: ") for line in quoting)
+        assert all(shown(SPOOF) in line for line in quoting), [
+            line for line in quoting if shown(SPOOF) not in line][:2]
+        assert markdown(SPOOF) in report
+        assert "ready for its cables" not in result["stdout"] + report

@@ -80,3 +80,24 @@ def test_a_console_that_never_stops_talking_ends_at_its_timeout_with_bounded_mem
     assert parts, lines[-3:]                 # the endless line was written in parts...
     assert max(len(line) for line in lines) < 2 * MAX_LINE    # ...none of them endless
     assert took < 30                         # it ends (each wait by the console timeout), not never
+
+
+def test_the_factory_password_echoed_back_is_masked_too(sim, state_dir):
+    """Item 6: a console that echoes what is typed at its password prompt
+    showed every password masked but the factory one ("a public word"): its
+    echo is masked as well, in the transcript and the pane, while the word
+    itself in the appliance's own prompts stays."""
+    sim.fault("hostile", "echo_secret")
+    pane = bytearray()
+    with connect_console(sim.console, timeout=8.0, on_bytes=pane.extend) as d:
+        assert d.login("admin", "password").change_required
+        d.change_password("password", NEW)
+        path = d.transcript_path
+    sim.fault("hostile", "")
+    received = [line.split(" < ", 1)[1] for line in path.read_text().splitlines()
+                if " < " in line]
+    assert "********" in received                    # the echo is there, masked
+    assert "password" not in [line.strip() for line in received], received
+    shown_pane = pane.decode("utf-8", "replace").replace("\r", "").split("\n")
+    assert "password" not in [line.strip() for line in shown_pane], shown_pane
+    assert any("password" in line.lower() for line in received)   # the prompts still say it

@@ -288,3 +288,53 @@ def test_probe_without_takeover_on_a_down_port_says_so(lab, state_dir):
     r = bringup_probe(lab, "--no-takeover")
     assert r.returncode == 1
     assert "lan0 is down" in r.stderr and "Traceback" not in r.stderr
+
+
+def _arp(op: int, sender_mac: bytes, sender_ip: str, target_ip: str) -> bytes:
+    """A broadcast Ethernet frame holding one ARP packet (op 1 request, 2 reply)."""
+    return (b"\xff" * 6 + sender_mac + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04"
+            + op.to_bytes(2, "big") + sender_mac + socket.inet_aton(sender_ip)
+            + b"\x00" * 6 + socket.inet_aton(target_ip))
+
+
+def test_unsolicited_and_gratuitous_arp_during_a_probe_are_not_answers(lab, state_dir):
+    """Item 7: while bringup probes, the cable carries ARP nobody asked for:
+    an unsolicited reply from 169.254.1.9 to the laptop's address, and
+    gratuitous announcements of 169.254.1.2 (a reply) and 169.254.1.4 (a
+    request). Only the appliance that answered the probe is found, and the
+    probe neither stops nor lists the others."""
+    import time
+
+    from simulator.lab import in_netns
+
+    stop = threading.Event()
+    sent = []
+
+    def chatter() -> None:
+        with in_netns(lab.appliance_ns):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            sock.bind(("nic1", 0))
+            frames = [_arp(2, b"\x02\x00\x00\x00\x00\x09", "169.254.1.9", "169.254.1.254"),
+                      _arp(2, b"\x02\x00\x00\x00\x00\x02", "169.254.1.2", "169.254.1.2"),
+                      _arp(1, b"\x02\x00\x00\x00\x00\x04", "169.254.1.4", "169.254.1.4")]
+            try:
+                while not stop.is_set():
+                    for frame in frames:
+                        sock.send(frame)
+                        sent.append(frame)
+                    time.sleep(0.02)
+            finally:
+                sock.close()
+
+    talker = threading.Thread(target=chatter, daemon=True)
+    talker.start()
+    try:
+        r = bringup_probe(lab, "--json", "--timeout", "2")
+    finally:
+        stop.set()
+        talker.join(5)
+    assert len(sent) > 30                      # it talked all through the probe
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    out = json.loads(r.stdout)
+    assert [x["address"] for x in out["responders"]] == ["169.254.1.1"], out["responders"]
+    assert out["responders"][0]["conflict_macs"] == []

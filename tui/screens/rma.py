@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from hwprobe.errors import BadInput
 from hwprobe.runbook import rma
 from hwprobe.constants import state_dir
 from hwprobe.runbook.checklists import PATHS, checklist
@@ -178,6 +179,9 @@ class RmaScreen(PathScreen):
             self.written = rma.write_request(req, state_dir() / "rma")
         except OSError as exc:
             self.say(f"The request could not be written: {exc.strerror or exc}", "error")
+            return
+        except BadInput as exc:         # its file's place holds a link, a device...
+            self.say(f"The request was not written: {exc}", "error")
             return
         md, js = self.written
         lines = [f"Request: {md}", f"   JSON: {js}"]
