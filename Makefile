@@ -6,12 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test dist bench lab-down deps venv clean help
+.PHONY: demo test dist bench mutants lab-down deps venv clean help
 help:
 	@echo "make demo   - the console against a simulated appliance (needs root)"
 	@echo "make test   - the whole test suite, lab tests included (needs root)"
 	@echo "make dist   - dist/bringup, one file for an offline laptop (from bringup.lock)"
 	@echo "make bench  - speed and memory figures"
+	@echo "make mutants - plant each curated bug in a copy of the tree: is it caught? (needs root)"
 
 deps:
 	@scripts/system-deps
@@ -49,6 +50,11 @@ TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 > 3 ?
 test: $(STAMP) dist/bringup
 	BRINGUP_REQUIRE_LAB=1 $(PY) -m pytest -q -p no:cacheprovider --durations=12 \
 		-n $(TEST_WORKERS) --dist loadgroup
+
+# each planted bug of scripts/mutants.toml in turn, in a copy of the tree,
+# with only the tests that guard its promise: caught or missed
+mutants: $(STAMP)
+	@scripts/as-root $(PY) scripts/mutants
 
 bench: $(STAMP)
 	@scripts/as-root $(PY) bench/run.py

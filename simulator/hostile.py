@@ -1,13 +1,14 @@
 """A hostile appliance: answers built to crash, hang, spoof or exhaust a client.
 
 Switched at run time through the control socket, ``fault=hostile,
-value="CASE"`` or ``"CASE@/appliance/path"`` (only that page), ``value=""``
-to stop. ``serve`` replaces one normal answer of the web face by the case's.
+value="CASE"`` or ``"CASE@/appliance/path"`` (only that page;
+``CASE@POST:/path`` only its answers to a POST), ``value=""`` to stop.
+``serve`` replaces one normal answer of the web face by the case's.
 ``value_escapes`` ends every visible form value (a text field's, a text
 area's) with ``SPOOF``: appliance text in the values read back after a
 save. ``refuse_escapes`` refuses every save (before it is stored) with a
 message that quotes the value sent and ends with ``SPOOF``: appliance text
-in a validation error. The local console (simulator/console.py) plays two
+in a validation error (``refuse_escapes@/appliance/login``: the login). The local console (simulator/console.py) plays two
 cases too: ``escapes``
 (every line it prints ends with ``SPOOF``), and two console-only cases:
 ``echo_secret`` (passwords are echoed back one byte per write, as a broken
@@ -37,7 +38,10 @@ class Hostile:
         case, _, path = value.partition("@")
         if case not in CASES:
             raise ValueError(f"hostile: unknown case {case!r}; known: {', '.join(CASES)}")
-        self.case, self.path = case, path or None
+        # "POST:/path" (or "GET:/path"): only that method's answers on the page
+        method, colon, bare = path.partition(":")
+        self.method = method if colon and method in ("GET", "POST") else None
+        self.case, self.path = case, (bare if self.method else path) or None
 
     def matches(self, path: str, command: str) -> bool:
         """True when the web face must answer ``command path`` with the case."""
@@ -45,13 +49,17 @@ class Hostile:
             return False
         path = path.split("?")[0]
         if self.path is not None:
-            return path == self.path
+            return path == self.path and self.method in (None, command)
         return command == "GET" and "/login" not in path and path not in ("/appliance", "/appliance/")
 
 
     def refuses(self, path: str) -> bool:
         """True when a save posted to ``path`` must be refused (refuse_escapes)."""
-        return self.case == "refuse_escapes" and self.path in (None, path.split("?")[0])
+        path = path.split("?")[0]
+        if self.case != "refuse_escapes":
+            return False
+        # every save; the login only when it is the page named
+        return path == self.path if self.path is not None else "/login" not in path
 
 
 def refusal(form: dict) -> str:

@@ -352,6 +352,10 @@ class Handler(BaseHTTPRequestHandler):
         if session is None or form.get(C["csrf_field"]) != session["csrf"]:
             return self._login_page(None, "The login page had expired; please log in again.")
         username = form.get(LOGIN["username"], "")
+        hostile = self.face.faults.hostile
+        if hostile is not None and hostile.refuses(LOGIN["path"]):    # not counted as a try
+            from . import hostile as hostile_mode
+            return self._login_page(session, hostile_mode.refusal(form))
         outcome = self.face.appliance.login(username, form.get(LOGIN["password"], ""))
         if not outcome.ok:
             log.info("login refused for user %r", username)

@@ -136,3 +136,28 @@ def test_an_address_that_does_not_answer_while_another_factory_address_does_is_n
     assert said.startswith("bringup: 169.254.1.2 does not answer on lan0, but 169.254.1.3 (MAC "), said
     assert "Run again with --address 169.254.1.3" in said and "move it" not in said, said
     assert control.send(lab.control, get="stats")["requests"] == {}   # nothing was asked of it
+
+
+def test_the_password_change_is_journalled_before_it_is_sent(make_lab, state_dir):
+    """Journal before send: while the appliance is still taking the forced
+    password change (its answer drips), the run journal already says the
+    change is being sent, so a run killed now is followed by one that knows
+    the factory password may be gone."""
+    import json
+
+    lab = make_lab()
+    change = "/appliance/change-password"
+    control.send(lab.control, fault="hostile", value=f"drip_head@POST:{change}")
+    proc = start_bringup(lab, *APPLY, env_extra=FIRST, state_dir=state_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while (f"POST {change}" not in control.send(lab.control, get="stats")["log"]
+               and time.monotonic() < deadline and proc.poll() is None):
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        [journal] = (state_dir / "runs").glob("*.json")
+        assert json.loads(journal.read_text())["password_change"]["status"] == "sending"
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+        control.send(lab.control, fault="hostile", value="")

@@ -188,7 +188,7 @@ def test_appliance_text_in_refusals_and_read_back_values_is_shown_escaped_not_dr
         assert result["rc"] == 1, result["stderr"][-2000:]
         fails = [line for line in result["stdout"].splitlines() if line.startswith("[FAIL]")]
         said = "refused" if case == "refuse_escapes" else "read back"
-        assert any("owned" in line and said in line for line in fails), fails[:3]
+        assert any("owned" in line and said in line for line in fails), (case, result["stdout"][-3000:], result["stderr"][-3000:])
         quoting = [line for line in result["stdout"].splitlines() + result["stderr"].splitlines()
                    if "owned" in line]          # every line that quotes the appliance
         assert any(line.startswith("NOT applied: ") for line in quoting)
@@ -196,3 +196,27 @@ def test_appliance_text_in_refusals_and_read_back_values_is_shown_escaped_not_dr
             line for line in quoting if shown(SPOOF) not in line][:2]
         assert markdown(SPOOF) in report
         assert "ready for its cables" not in result["stdout"] + report
+
+
+def test_appliance_text_in_an_error_that_ends_the_run_is_shown_escaped_on_stderr(hostile_lab,
+                                                                                 tmp_path):
+    """The error line on stderr (bringup's own escaping, the backslash
+    doubled too) when the appliance's refusal of the login quotes a spoof."""
+    from hwprobe.safetext import shown
+    from simulator.hostile import SPOOF
+
+    lab = hostile_lab
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    before = port_state(lab.laptop_ns)
+    control.send(lab.control, fault="hostile", value="refuse_escapes@/appliance/login")
+    try:
+        result = run(lab, state_dir, ("apply", "--sheet", str(EXAMPLE), "--address", ADDR,
+                                      "--iface", "lan0"),
+                     {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
+    finally:
+        control.send(lab.control, fault="hostile", value="")
+    _check_run(result, state_dir, before, lab)
+    assert result["rc"] == 1
+    last = result["stderr"].strip().splitlines()[-1]
+    assert "refused the login" in last and shown(SPOOF) in last, last

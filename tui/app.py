@@ -63,6 +63,8 @@ PATH_SCREENS: dict[str, tuple[str, str | None]] = {
     "readiness": ("tui.screens.readiness:ReadinessScreen", None),
     "kit": ("tui.screens.kit:KitScreen", None),
 }
+# mouse reports off, cursor shown, the main screen back (what Textual's own exit writes)
+LEAVE_FULL_SCREEN = b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?25h\x1b[?1049l"
 STOP_GRACE = 40.0     # seconds a step in flight may take to end when the console must leave
 # styles of the first screen, parsed with the app's own: shown later, they
 # would make Textual parse every stylesheet again before the first frame
@@ -472,7 +474,13 @@ class BringupApp(App[int]):
 def run_app(app: BringupApp) -> int:
     """Run the console full-screen; returns the exit status (0 done, 1 left
     undone). The laptop port is given back on every way out."""
+    from hwprobe import stopping
+
     app.options.handle_signals = True
+    # a signal before the console's own handlers are in place ends it at once
+    # (hwprobe/stopping.py): the terminal is left as found, not full-screen
+    if os.isatty(1):
+        stopping.on_the_way_out(LEAVE_FULL_SCREEN)
     try:
         app.run(mouse=not app.profile.console)
     finally:

@@ -47,7 +47,9 @@ class DoneScreen(StepScreen):
         result = s.result
         lines = []
         if result is not None and self.outcome is not None:
-            lines += [shown(line) for line in self.outcome.lines()[1:]]
+            # its advice is the first of the next steps, below
+            lines += [shown(line) for line in self.outcome.lines()[1:]
+                      if line not in self.outcome.advice]
             web = [x.title for x in result.steps if x.status == "skipped"
                    and "web interface" in (x.message or "")]
             if web:

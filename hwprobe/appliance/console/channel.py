@@ -52,7 +52,8 @@ class Channel:
         # echo (a line that is exactly it) is masked, though the word itself is public
         self.typed: set[str] = set()
         self.buffer = ""            # what the appliance printed since the last line typed
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        # a byte that is not UTF-8 is kept as it came (shown as \xNN, never "?")
+        self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         self._pending = b""
         self._last_flush = 0.0
 
@@ -112,12 +113,12 @@ class Channel:
         """Hand what came since the last batch to ``on_bytes``, masked; the end
         that could be a secret still arriving waits, unless ``final``."""
         if self._pending and self.on_bytes is not None:
-            text = self.scrub(self._pending.decode("utf-8", "replace"))
+            text = self.scrub(self._pending.decode("utf-8", "surrogateescape"))
             keep = 0 if final else self.held_back(text)
             out, rest = text[: len(text) - keep], text[len(text) - keep:]
-            self._pending = rest.encode()
+            self._pending = rest.encode("utf-8", "surrogateescape")
             if out:
-                self.on_bytes(out.encode())
+                self.on_bytes(out.encode("utf-8", "surrogateescape"))
         else:
             self._pending = b""
         self._last_flush = time.monotonic()
