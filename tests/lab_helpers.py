@@ -23,6 +23,32 @@ SMTP_PASSWORD = "Smtp-Relay#Secret-93"
 SECRETS = (NEW_PASSWORD, SMTP_PASSWORD)
 
 
+SPECIAL_FILES = ("character device", "FIFO", "socket", "symbolic link", "folder")
+
+
+def special_file(kind: str, path: Path) -> None:
+    """Make ``path`` one of SPECIAL_FILES, in the test's own folder: a
+    character device as /dev/full is (mknod: root), never one of /dev; a
+    symbolic link to a missing file beside it."""
+    import socket
+    import stat
+
+    if kind == "character device":
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 7))
+    elif kind == "FIFO":
+        os.mkfifo(path)
+    elif kind == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(path))
+        s.close()
+    elif kind == "symbolic link":
+        path.symlink_to(path.with_name("elsewhere.toml"))
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        raise ValueError(kind)
+
+
 def second_port(ns: str, address: str = "169.254.1.100/24") -> None:
     """A second laptop port, other0 (a veth whose peer other1 stays in the
     laptop namespace, up, with no address), holding ``address``: on the

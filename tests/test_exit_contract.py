@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 
 from conftest import require_lab
 from hwprobe.errors import EXIT_STATUSES
-from lab_helpers import EXAMPLE, no_traceback
+from lab_helpers import EXAMPLE, no_traceback, special_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "exit-status.md"
@@ -210,24 +209,18 @@ def _as_nobody(bench, args, *, journal: bool = False, **kw):
     return _run(bench, args, state=state, prefix=NOBODY, **kw)
 
 
+KIND_WORDS = {"chr": "character device", "fifo": "FIFO", "socket": "socket",
+              "symlink": "symbolic link", "folder": "folder"}
+
+
 def _special_out(kind: str):
     """capture --out at a special file made in a private folder (mknod, never /dev)."""
     def setup(bench, args, **kw):
         folder = bench.tmp / f"out-{uuid.uuid4().hex[:4]}"
         folder.mkdir()
         target = folder / "site.toml"
-        if kind == "chr":
-            os.mknod(target, 0o600 | 0o020000, os.makedev(1, 7))     # as /dev/full is
-        elif kind == "fifo":
-            os.mkfifo(target)
-        elif kind == "socket":
-            s = socket.socket(socket.AF_UNIX)
-            s.bind(str(target))
-            s.close()
-        elif kind == "symlink":
-            target.symlink_to(folder / "elsewhere.toml")
-        elif kind == "folder":
-            target.mkdir()
+        if kind in KIND_WORDS:
+            special_file(KIND_WORDS[kind], target)
         elif kind == "exists":
             target.write_text("# a sheet already here\n")
         elif kind == "nofolder":

@@ -110,11 +110,9 @@ def _check_run(result: dict, state_dir, before_port: dict, lab) -> str:
     return text
 
 
-@pytest.mark.parametrize("case", WEB_CASES)
-def test_apply_against_a_hostile_appliance_ends_as_data_or_a_message(hostile_lab, tmp_path,
-                                                                      case):
-    lab = hostile_lab
-    state_dir = tmp_path / "state"
+def hostile_apply(lab, state_dir, case: str) -> tuple[dict, str]:
+    """``bringup apply`` against the lab with hostile ``case`` on; returns
+    the run's figures and its report, checked as every case's are."""
     state_dir.mkdir()
     before = port_state(lab.laptop_ns)
     control.send(lab.control, fault="hostile", value=case)
@@ -124,7 +122,13 @@ def test_apply_against_a_hostile_appliance_ends_as_data_or_a_message(hostile_lab
                      {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
     finally:
         control.send(lab.control, fault="hostile", value="")
-    report = _check_run(result, state_dir, before, lab)
+    return result, _check_run(result, state_dir, before, lab)
+
+
+@pytest.mark.parametrize("case", WEB_CASES)
+def test_apply_against_a_hostile_appliance_ends_as_data_or_a_message(hostile_lab, tmp_path,
+                                                                      case):
+    result, report = hostile_apply(hostile_lab, tmp_path / "state", case)
     print(f"{case}: exit {result['rc']} in {result['seconds']:.1f} s, "
           f"peak RSS {result['rss_mb']:.0f} MB; {result['stderr'].strip()[-200:]}")
     if case == "escapes":
@@ -171,20 +175,8 @@ def test_appliance_text_in_refusals_and_read_back_values_is_shown_escaped_not_dr
     from hwprobe.safetext import markdown, shown
     from simulator.hostile import SPOOF
 
-    lab = hostile_lab
     for case in ("refuse_escapes", "value_escapes"):
-        state_dir = tmp_path / case
-        state_dir.mkdir()
-        before = port_state(lab.laptop_ns)
-        control.send(lab.control, fault="hostile", value=case)
-        try:
-            result = run(lab, state_dir, ("apply", "--sheet", str(EXAMPLE), "--address", ADDR,
-                                          "--iface", "lan0"),
-                         {"BRINGUP_PASSWORD": NEW_PASSWORD,
-                          "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
-        finally:
-            control.send(lab.control, fault="hostile", value="")
-        report = _check_run(result, state_dir, before, lab)
+        result, report = hostile_apply(hostile_lab, tmp_path / case, case)
         assert result["rc"] == 1, result["stderr"][-2000:]
         fails = [line for line in result["stdout"].splitlines() if line.startswith("[FAIL]")]
         said = "refused" if case == "refuse_escapes" else "read back"
@@ -205,18 +197,7 @@ def test_appliance_text_in_an_error_that_ends_the_run_is_shown_escaped_on_stderr
     from hwprobe.safetext import shown
     from simulator.hostile import SPOOF
 
-    lab = hostile_lab
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    before = port_state(lab.laptop_ns)
-    control.send(lab.control, fault="hostile", value="refuse_escapes@/appliance/login")
-    try:
-        result = run(lab, state_dir, ("apply", "--sheet", str(EXAMPLE), "--address", ADDR,
-                                      "--iface", "lan0"),
-                     {"BRINGUP_PASSWORD": NEW_PASSWORD, "BRINGUP_SMTP_PASSWORD": SMTP_PASSWORD})
-    finally:
-        control.send(lab.control, fault="hostile", value="")
-    _check_run(result, state_dir, before, lab)
+    result, _ = hostile_apply(hostile_lab, tmp_path / "state", "refuse_escapes@/appliance/login")
     assert result["rc"] == 1
     last = result["stderr"].strip().splitlines()[-1]
     assert "refused the login" in last and shown(SPOOF) in last, last

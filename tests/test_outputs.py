@@ -9,7 +9,6 @@ through ``bringup capture`` and ``survey``."""
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from pathlib import Path
 
@@ -17,47 +16,36 @@ import pytest
 
 from hwprobe.errors import BadInput
 from hwprobe.fsutil import atomic_write, check_output, check_output_folder
+from lab_helpers import SPECIAL_FILES, special_file
 
 
-def _special(kind: str, path: Path) -> None:
-    if kind == "character device":
-        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 7))
-    elif kind == "FIFO":
-        os.mkfifo(path)
-    elif kind == "socket":
-        s = socket.socket(socket.AF_UNIX)
-        s.bind(str(path))
-        s.close()
-    elif kind == "symbolic link":
-        path.symlink_to(path.with_name("elsewhere"))
-    elif kind == "folder":
-        path.mkdir()
-
-
-KINDS = ("character device", "FIFO", "socket", "symbolic link", "folder")
+KINDS = SPECIAL_FILES
 TESTS = {"character device": stat.S_ISCHR, "FIFO": stat.S_ISFIFO, "socket": stat.S_ISSOCK,
          "symbolic link": stat.S_ISLNK, "folder": stat.S_ISDIR}
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_atomic_write_never_replaces_a_special_file(tmp_path, kind):
+@pytest.fixture(params=KINDS)
+def special(request, tmp_path) -> tuple[str, Path]:
+    """(its kind, the path): a special file where a sheet would be written."""
+    kind = request.param
     if kind == "character device" and os.geteuid() != 0:
         pytest.skip("mknod of a character device needs root")
     target = tmp_path / "site.toml"
-    _special(kind, target)
+    special_file(kind, target)
+    return kind, target
+
+
+def test_atomic_write_never_replaces_a_special_file(tmp_path, special):
+    kind, target = special
     with pytest.raises(BadInput, match=kind.split()[0]):
         atomic_write(target, "format = 1\n")
     assert TESTS[kind](os.lstat(target).st_mode), f"the {kind} was replaced"
-    assert not (tmp_path / "elsewhere").exists()           # a link is not followed either
+    assert not (tmp_path / "elsewhere.toml").exists()      # a link is not followed either
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_an_out_path_that_is_not_a_regular_file_is_refused_force_or_not(tmp_path, kind):
-    if kind == "character device" and os.geteuid() != 0:
-        pytest.skip("mknod of a character device needs root")
-    target = tmp_path / "site.toml"
-    _special(kind, target)
+def test_an_out_path_that_is_not_a_regular_file_is_refused_force_or_not(special):
+    kind, target = special
     for force in (False, True):
         with pytest.raises(BadInput) as caught:
             check_output(target, overwrite=force)
