@@ -233,3 +233,23 @@ def test_run_log_has_the_drivers_relogin_and_no_password_and_q_is_quiet(make_lab
     assert log_text.count("start: bringup apply") == 2
     for secret in SECRETS:
         assert secret not in log_text
+
+
+def test_a_run_log_that_cannot_be_written_is_said_once_and_the_command_goes_on(tmp_path):
+    """Item 5: an unwritable bringup.log (here a folder where it belongs; a
+    link to elsewhere is not followed either) was silent: one warning line,
+    and the command's own work and status are unchanged."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / runlog.LOG_NAME).mkdir()
+    r = _run(state, "runbook", "hardware")
+    assert r.returncode == 0, r.stderr
+    [warning] = [line for line in r.stderr.splitlines() if "run log" in line]
+    assert warning.startswith("bringup: warning: cannot write the run log ") and str(state) in warning
+    assert "Hardware" in r.stdout or r.stdout.strip()
+    other = tmp_path / "state2"
+    other.mkdir()
+    (other / runlog.LOG_NAME).symlink_to(tmp_path / "elsewhere.log")
+    r = _run(other, "runbook", "hardware")
+    assert r.returncode == 0 and "cannot write the run log" in r.stderr
+    assert not (tmp_path / "elsewhere.log").exists()

@@ -30,6 +30,7 @@ from hwprobe.runbook.checklists import PATHS, sheet_values
 from ..messages import HealthRead, PromoteDone
 from ..widgets.choice import Tick
 from ..widgets.fields import Field, SecretField
+from ..widgets.safe import lines as safe_lines
 from .paths import PathScreen
 
 ENV_CLIENT_ID = "BRINGUP_API_CLIENT_ID"
@@ -162,7 +163,8 @@ class FailoverScreen(PathScreen):
         return peer, cid, secret
 
     def _answer(self, text: str) -> None:
-        self.query_one("#answer", Static).update(text)
+        # the appliance's own answer (its XML, host name, version): escaped, never dropped
+        self.query_one("#answer", Static).update(safe_lines(text))
         self.query_one("#answer-box", VerticalScroll).scroll_home(animate=False)
 
     # --- actions -----------------------------------------------------------------------
