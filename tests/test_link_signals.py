@@ -108,6 +108,29 @@ def test_sigkill_then_restore_link_puts_the_port_back_and_again_is_harmless(lab,
     assert port_state(lab.laptop_ns) == before
 
 
+
+def test_sigkill_between_the_first_change_and_the_claim_is_put_back_by_restore_link(
+        lab, state_dir):
+    """Journal before change: the port's state is on disk before its first
+    change, so a SIGKILL after its own address was flushed, while the
+    laptop address is still being checked (before it is claimed), leaves a
+    port restore-link puts back."""
+    before = office_port(lab)
+    proc = start_probe(lab, "--force", *HANG)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        now = port_state(lab.laptop_ns)
+        if not now["addresses"]:             # flushed, the laptop address not yet on it
+            proc.kill()
+            break
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "never caught between flush and claim"
+    assert port_state(lab.laptop_ns) != before
+    r = bringup(lab, "restore-link")
+    assert r.returncode == 0, r.stderr
+    assert "lan0 put back: 10.99.0.5/24, down" in r.stderr
+    assert port_state(lab.laptop_ns) == before
+
 def test_next_start_after_sigkill_restores_first_and_still_gives_back_exactly(appliance_lab,
                                                                                state_dir):
     lab = appliance_lab

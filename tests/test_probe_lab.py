@@ -299,7 +299,8 @@ def _arp(op: int, sender_mac: bytes, sender_ip: str, target_ip: str) -> bytes:
 
 def test_unsolicited_and_gratuitous_arp_during_a_probe_are_not_answers(lab, state_dir):
     """Item 7: while bringup probes, the cable carries ARP nobody asked for:
-    an unsolicited reply from 169.254.1.9 to the laptop's address, and
+    an unsolicited reply from 169.254.1.9 (to the laptop's address and to
+    0.0.0.0, where a search from 0.0.0.0 hears its answers), and
     gratuitous announcements of 169.254.1.2 (a reply) and 169.254.1.4 (a
     request). Only the appliance that answered the probe is found, and the
     probe neither stops nor lists the others."""
@@ -314,7 +315,10 @@ def test_unsolicited_and_gratuitous_arp_during_a_probe_are_not_answers(lab, stat
         with in_netns(lab.appliance_ns):
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
             sock.bind(("nic1", 0))
+            # .9 answers nobody's question: to the laptop's address, and to
+            # 0.0.0.0 (where the answers to a search from 0.0.0.0 go)
             frames = [_arp(2, b"\x02\x00\x00\x00\x00\x09", "169.254.1.9", "169.254.1.254"),
+                      _arp(2, b"\x02\x00\x00\x00\x00\x09", "169.254.1.9", "0.0.0.0"),
                       _arp(2, b"\x02\x00\x00\x00\x00\x02", "169.254.1.2", "169.254.1.2"),
                       _arp(1, b"\x02\x00\x00\x00\x00\x04", "169.254.1.4", "169.254.1.4")]
             try:
