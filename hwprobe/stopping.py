@@ -13,7 +13,7 @@ entered on the main thread, ``restore-link``, a lab being made): from then
 on a signal raises ``Stopped`` where the main thread is, so every ``with``
 on the way out gives the laptop port back and the command writes its
 report. The takeover defers a signal while it changes the port
-(hwprobe/port/link.py); ``critical()`` does the same for other work that
+(hwprobe/port/takeover.py); ``critical()`` does the same for other work that
 must not stop half way.
 
 Signals blocked when the process started (the bundle's first start blocks
