@@ -237,6 +237,27 @@ def _special_out(kind: str):
     return setup
 
 
+def _kit_out(kind: str):
+    """kit --out at a folder that must not take a kit: a link to a folder, a
+    device (mknod, in a private folder), a folder with a file in it."""
+    def setup(bench, args, **kw):
+        folder = bench.tmp / f"kit-{uuid.uuid4().hex[:4]}"
+        folder.mkdir()
+        target = folder / "kit"
+        if kind == "symlink":
+            (folder / "real").mkdir()
+            target.symlink_to(folder / "real")
+        elif kind == "chr":
+            special_file("character device", target)
+        else:
+            target.mkdir()
+            (target / "notes.txt").write_text("site notes\n")
+        result = _run(bench, [*args, "--out", str(target)], **kw)
+        assert not list((folder / "real").iterdir()) if kind == "symlink" else True
+        return result
+    return setup
+
+
 def _closed_reader(bench, args, **kw):
     r, w = os.pipe()
     os.close(r)
@@ -256,6 +277,10 @@ def _signal(sig):
     return setup
 
 
+KIT = ["kit", "--address", "192.0.2.1"]
+KIT_SECRETS = {"BRINGUP_PASSWORD": "Walk-The-Line#42", "BRINGUP_API_CLIENT_ID": "walk",
+               "BRINGUP_API_SECRET": "Walk-Api-Secret-1", "BRINGUP_BACKUP_PASSWORD": "Walk-Nsb#1",
+               "BRINGUP_CERTIFICATE_PASSPHRASE": "Walk-Key#1"}
 APPLY = ["apply", "--sheet", str(EXAMPLE)]
 ON_CAB = ["--iface", "cab0"]
 NEW = {"BRINGUP_NEW_PASSWORD": "Walk-The-Line#42", "BRINGUP_SMTP_PASSWORD": "Smtp#Walk-42"}
@@ -322,6 +347,9 @@ SCENARIOS = {
         (_special_out("exists"), ["capture", "--address", NOWHERE], KNOWN),
     ("bringup capture", "--out is in a folder that does not exist"):
         (_special_out("nofolder"), ["capture", "--address", NOWHERE], KNOWN),
+    ("bringup kit", "--out is a symbolic link"): (_kit_out("symlink"), KIT, KIT_SECRETS),
+    ("bringup kit", "--out is a character device"): (_kit_out("chr"), KIT, KIT_SECRETS),
+    ("bringup kit", "--out holds other files"): (_kit_out("full"), KIT, KIT_SECRETS),
     ("bringup restore-link", "--iface names no port and no journal"):
         (_plain, ["restore-link", "--iface", "nosuch0"], None),
     ("bringup restore-link", "another bringup holds the port"):

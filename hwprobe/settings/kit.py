@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from hwprobe.errors import BadInput, BringupError
+from hwprobe.fsutil import check_output_folder, not_a_regular_file
 
 KIT_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -157,7 +158,9 @@ class PartFile:
     def __init__(self, folder: Path, name: str):
         self.name = name
         self.path = folder / f".{name}{PART}"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        # a new file, never through a link or onto something already there
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600)
         self._file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
         self._digest = hashlib.sha256()
         self.size = 0
@@ -200,6 +203,9 @@ class KitWriter:
 
     def start(self) -> None:
         f = self.folder
+        kind = not_a_regular_file(f)
+        if kind not in (None, "a folder"):      # a link, a device...: never written through
+            raise BadInput(f"kit folder {f}: is {kind}; give a new or empty folder for the kit")
         if f.exists() and not f.is_dir():
             raise BadInput(f"kit folder {f}: is a file; give a folder for the kit")
         if f.is_dir():
@@ -216,9 +222,21 @@ class KitWriter:
         else:
             if not f.parent.is_dir():
                 raise BadInput(f"kit folder {f}: {f.parent} does not exist")
-            f.mkdir(mode=0o700)
+            try:
+                f.mkdir(mode=0o700)
+            except OSError as exc:
+                raise BadInput(f"kit folder {f}: cannot make it ({exc.strerror or exc}); "
+                               f"nothing was read from the appliance") from None
             self._made_folder = True
         os.chmod(f, 0o700)
+        # a read-only or full disk is told now, before the first packet
+        try:
+            check_output_folder(f, option="kit folder",
+                                nothing="nothing was read from the appliance")
+        except BadInput:
+            if self._made_folder:
+                f.rmdir()
+            raise
 
     def part(self, role: str, name: str) -> PartFile:
         if role not in ROLES:
@@ -248,7 +266,8 @@ class KitWriter:
         manifest = Manifest(taken=now_utc(), appliance=appliance, certificate=certificate,
                             files=files, taken_by=taken_by)
         tmp = self.folder / f".{MANIFEST}{PART}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(manifest.to_json(), out, indent=2)
             out.write("\n")
