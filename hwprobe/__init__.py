@@ -9,7 +9,8 @@ modules import no room; ``port`` and ``appliance`` only the loose modules;
 ``runbook`` ``settings`` and ``appliance``.
 
 - loose modules: ``errors``, ``constants``, ``safetext``, ``redact``,
-  ``fsutil``, ``helptext`` (shared words, exceptions and file writing);
+  ``fsutil``, ``helptext``, ``stopping`` (shared words, exceptions and the
+  exit-status contract, file writing, signals at every moment);
 - ``port/``: the laptop port (take over, give back, journal, lock, probe);
 - ``appliance/``: how to reach and read an appliance (page map, drivers,
   pinning, survey, the failover API);

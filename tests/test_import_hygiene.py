@@ -45,7 +45,7 @@ FORBIDDEN = {
 SIMULATOR_SHARES = ("hwprobe.appliance.pagemap",)
 
 # the core's rooms: hwprobe/<room>/, and the loose modules hwprobe/<name>.py
-LOOSE = ("errors", "constants", "safetext", "redact", "fsutil", "helptext")
+LOOSE = ("errors", "constants", "safetext", "redact", "fsutil", "helptext", "stopping")
 ROOMS = ("port", "appliance", "settings", "procedure", "runbook")
 # room -> the other rooms it may import (every room may import the loose modules)
 MAY_IMPORT: dict[str, frozenset[str]] = {
