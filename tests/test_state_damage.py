@@ -219,4 +219,4 @@ def test_a_disk_that_fills_mid_run_gives_the_port_back_and_prints_the_report(lab
     assert port_state(lab.laptop_ns) == before
     written = [p.read_text() for p in (tmp_path / "reports").glob("*.md")]
     report = "\n".join(t for t in written if t) or out
-    assert "# bringup report" in report and "STOPPED while" in report, out + err
+    assert "bringup report: " in report and report.startswith("# STOPPED while"), out + err
