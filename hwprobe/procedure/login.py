@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from hwprobe import stopping
 from hwprobe.errors import BadInput, CertificateChanged, LoginFailed, PasswordChangeRequired
 
 TYPE_CHECKING = False           # (typing itself costs every bringup start)
@@ -269,11 +270,14 @@ class LoggingIn:
                     "give one at the prompt or in BRINGUP_NEW_PASSWORD")
             else:
                 journal = self.run_journal()
-                journal.record(password_change={"status": "sending", "at": _now()})
-                self.password_change = "sending"        # for a report if it stops now
-                driver.change_password(password, new_password)
-                self.password_change = "done"
-                journal.record(password_change={"status": "done", "at": _now()})
+                # a signal waits for the change and its record: a run stopped
+                # here would leave the next one guessing which password is in force
+                with stopping.critical():
+                    journal.record(password_change={"status": "sending", "at": _now()})
+                    self.password_change = "sending"    # for a report if it stops now
+                    driver.change_password(password, new_password)
+                    self.password_change = "done"
+                    journal.record(password_change={"status": "done", "at": _now()})
                 outcome.password, outcome.changed_password = new_password, True
         self.login_outcome = outcome
         return outcome
