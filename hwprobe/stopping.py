@@ -80,8 +80,10 @@ def on_the_way_out(data: bytes) -> None:
 
 @contextlib.contextmanager
 def critical():
-    """Work that must not stop half way (putting a port back): a signal
-    that arrives inside waits until the end, then acts as it would have."""
+    """Work that must not stop half way (putting a port back, the password
+    change and its record): a signal that arrives inside waits until the
+    end, then acts as the handler in place then would have (ours, or the
+    takeover's, which asks ``deferring`` first)."""
     _Guard.depth += 1
     try:
         yield
@@ -90,12 +92,24 @@ def critical():
     if _Guard.depth == 0 and _Guard.deferred:
         signum = _Guard.deferred[0]
         _Guard.deferred.clear()
-        _on_signal(signum, None)
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            end_now(signum)
+
+
+def deferring(signum: int) -> bool:
+    """True inside ``critical()``: the signal is kept for its end (a
+    handler calls this first and returns when it says so)."""
+    if _Guard.depth > 0:
+        _Guard.deferred.append(signum)
+        return True
+    return False
 
 
 def _on_signal(signum: int, _frame) -> None:
-    if _Guard.depth > 0:
-        _Guard.deferred.append(signum)
+    if deferring(signum):
         return
     if _Guard.run_begun:
         raise Stopped(signum)

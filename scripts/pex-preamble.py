@@ -11,30 +11,62 @@ import os as __bringup_os
 import signal as __bringup_signal
 
 
-def __bringup_stopped(signum, _frame):
-    words = {2: "interrupted (Ctrl-C)", 15: "stopped by SIGTERM",
-             1: "the terminal went away (SIGHUP)"}.get(signum, "stopped by a signal")
-    # the unpacking's own workers (a process pool) would print tracebacks
-    # when their parent is gone: they end first, silently
-    me = str(__bringup_os.getpid())
+def __bringup_descendants():
+    """Every process below this one (children, theirs...), from /proc."""
+    parents = {}
     try:
         for pid in __bringup_os.listdir("/proc"):
             if pid.isdigit():
                 try:
                     with open("/proc/%s/stat" % pid) as f:
-                        parent = f.read().rsplit(")", 1)[1].split()[1]
-                except OSError:
+                        parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
                     continue
-                if parent == me:
-                    try:
-                        __bringup_os.kill(int(pid), __bringup_signal.SIGKILL)
-                    except OSError:
-                        pass
     except OSError:
-        pass
+        return []
+    found, todo = [], [__bringup_os.getpid()]
+    while todo:
+        parent = todo.pop()
+        kids = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += kids
+        todo += kids
+    return found
+
+
+def __bringup_stopped(signum, _frame):
+    words = {2: "interrupted (Ctrl-C)", 15: "stopped by SIGTERM",
+             1: "the terminal went away (SIGHUP)"}.get(signum, "stopped by a signal")
+    # the unpacking's own workers (a process pool, and what it forks) would
+    # print tracebacks once their parent is gone, and this process's pool
+    # threads once the workers are: the workers end first, silently, with
+    # standard error pointed away meanwhile (the one line goes to the real one)
     try:
-        __bringup_os.write(2, ("bringup: %s while unpacking itself (first start); nothing "
-                               "was changed\n" % words).encode())
+        __bringup_err = __bringup_os.dup(2)
+        __bringup_null = __bringup_os.open(__bringup_os.devnull, __bringup_os.O_WRONLY)
+        __bringup_os.dup2(__bringup_null, 2)
+    except OSError:
+        __bringup_err = 2
+    # stopped first, every one (a stopped process neither forks nor dies, so
+    # none is orphaned out of reach), then killed
+    __bringup_tree = []
+    for __bringup_round in range(10):
+        __bringup_new = [pid for pid in __bringup_descendants() if pid not in __bringup_tree]
+        if not __bringup_new:
+            break
+        for __bringup_pid in __bringup_new:
+            try:
+                __bringup_os.kill(__bringup_pid, __bringup_signal.SIGSTOP)
+            except OSError:
+                pass
+        __bringup_tree += __bringup_new
+    for __bringup_pid in __bringup_tree:
+        try:
+            __bringup_os.kill(__bringup_pid, __bringup_signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        __bringup_os.write(__bringup_err, ("bringup: %s while unpacking itself (first "
+                                           "start); nothing was changed\n" % words).encode())
     except OSError:
         pass
     __bringup_os._exit(128 + signum)

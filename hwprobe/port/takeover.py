@@ -66,6 +66,7 @@ from collections.abc import Callable
 from hwprobe.constants import LAPTOP_ADDRESS, LAPTOP_PREFIX
 from hwprobe.errors import (BadInput, LinkError, PortRefused, StateDirUnusable, StateFileDamaged,
                             Stopped)
+from hwprobe import stopping
 from hwprobe.port import address as laptop_address
 from hwprobe.port import interfaces, journal, linkstate, networkmanager, owners as portowners
 from hwprobe.port import recovery
@@ -476,6 +477,8 @@ class _ExitSignals:
         self._busy = False
 
     def _on_signal(self, signum, _frame) -> None:
+        if stopping.deferring(signum):      # the password change and its record first
+            return
         self._pending = signum
         if self._busy:  # in the middle of a change: finish it, then act
             return
