@@ -28,9 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def kit(site_lab, tmp_path_factory):
-    out = tmp_path_factory.mktemp("kit") / "kit"
+    """The kit in a short folder of its own: pytest's base folder under
+    xdist (/tmp/pytest-of-root/pytest-NNN/popen-gwN/...) is long enough to
+    wrap the resume dialog's "recovery kit" line at 80 columns."""
+    import shutil
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="kit-", dir="/tmp")) / "kit"
     take_kit(site_lab, out, tmp_path_factory.mktemp("kit-state"))
-    return out
+    yield out
+    shutil.rmtree(out.parent, ignore_errors=True)
 
 
 def _console(lab, kit: Path, state_dir, log: Path) -> str:
