@@ -40,10 +40,12 @@ def report(session: BringupSession, sheet: str, error: BaseException | None, *,
     return md
 
 
-def print_result(args, session: BringupSession, run, md: Path | None, end=None) -> None:
+def print_result(args, session: BringupSession, run, md: Path | None, end=None, *,
+                 headline: bool = True) -> None:
     """What the run did, then (the last line) its outcome (``end``, the
     session's by default): READY only when every change was applied and
-    read back."""
+    read back (and with a kit, every finish step done). ``headline=False``:
+    the caller prints the outcome last, after what it prints itself."""
     end = end if end is not None else session.outcome()
     notes = list(session.notes)
     nic = session.cable_nic()
@@ -72,7 +74,8 @@ def print_result(args, session: BringupSession, run, md: Path | None, end=None) 
     if nic:
         print(f"note: your cable is in {shown(nic_name(nic))}")
     print(f"report: {md}")
-    print(shown(end.headline))
+    if headline:
+        print(shown(end.headline))
 
 
 def step_json(step) -> dict:

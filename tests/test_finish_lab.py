@@ -74,6 +74,10 @@ def test_apply_kit_on_a_factory_appliance_on_nic2_reaches_a_working_site(
                  "[done] /login backup: restored"):
         assert line in r.stdout, r.stdout
     assert "note: your cable is in NIC2" in r.stdout
+    # the last line is the run's outcome: ready only with every finish step done
+    assert r.stdout.splitlines()[-1].startswith("READY: every change applied and read back "), \
+        r.stdout[-1500:]
+    assert "and the site finished (3 of 3 finish step(s) done)" in r.stdout.splitlines()[-1]
     assert port_state(lab.laptop_ns) == before           # the laptop port is given back
     assert counted(lab) == {"imports": 1, "installs": 1, "restores": 1}
 
@@ -212,6 +216,12 @@ def test_refusals_are_one_line_and_change_nothing_then_restore_login_and_the_kit
         assert counted(lab) == {"imports": 1, "installs": 1, "restores": 0}
         assert "api_clients" not in login_state(lab)
         assert no_traceback(r.stdout, r.stderr)
+        # never READY with a finish step not done: the last line and the report's first
+        last = r.stdout.splitlines()[-1]
+        assert last.startswith("NOT READY: 1 of 3 finish step(s) NOT done (/login backup): "
+                               "leave the cables where they are"), last
+        head = reports(state_dir)[-1].read_text().splitlines()[0]
+        assert head.startswith("# NOT READY: 1 of 3 finish step(s) NOT done (/login backup)")
 
     # the hosted site's path, the same step: /login's credentials as Support sends them
     subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", "169.254.1.254/24", "dev", "lan0"],
@@ -255,6 +265,9 @@ def test_the_backup_of_a_pair_gets_the_certificate_and_the_failover_steps_instea
             ) in r.stdout
     steps = r.stdout.split("the failover steps, instead of the /login backup:\n", 1)[1]
     assert steps.startswith("  1. Leave /login on this appliance") and "Management > Failover" in steps
+    # the failover steps are the technician's, by the guide: the finish is whole
+    assert r.stdout.splitlines()[-1].startswith("READY: ") and \
+        "(2 of 3 finish step(s) done, the rest not needed here)" in r.stdout.splitlines()[-1]
     assert counted(lab) == {"imports": 1, "installs": 1, "restores": 0}
     assert "api_clients" not in login_state(lab)
     assert served_through_factory(lab, manifest["certificate"]["hostname"]) == \
@@ -287,6 +300,8 @@ def test_without_an_update_file_bringup_says_what_is_missing_then_installs_from_
     assert ("Download the site's update file for support.example.net (software 7.1.2) from the "
             "vendor's support portal") in fail and "--update-file FILE" in fail
     assert "[skip] /login backup: not tried: it needs the site software step" in r.stdout
+    assert r.stdout.splitlines()[-1].startswith(
+        "NOT READY: 2 of 3 finish step(s) NOT done (Site software; /login backup)")
     assert counted(lab) == {"imports": 1, "installs": 0, "restores": 0}
 
     control.send(lab.control, fault="update_server", value=True)   # the firewall lets it out

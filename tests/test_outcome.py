@@ -99,3 +99,104 @@ def test_a_run_stopped_when_asked_after_the_step_in_flight_is_stopped_not_failed
     end = outcome(run, password_change="done")
     assert end.kind == "stopped" and "asked to stop after the step in flight" in end.headline
     assert end.left == ["NTP"]
+
+
+# --- with a recovery kit: the finish steps count as changes do ---------------------------
+
+def _finish(*statuses, stopped=False, messages=()):
+    """A FinishResult whose steps (certificate, site software, /login backup)
+    stand at ``statuses``."""
+    from hwprobe.procedure.finish.run import FinishResult
+    from hwprobe.procedure.finish.steps import new_steps
+
+    steps = new_steps()
+    for step, status, message in zip(steps, statuses, [*messages, "", "", ""]):
+        step.status, step.message = status, message or status
+    return FinishResult(steps, stopped=stopped)
+
+
+def _network_done():
+    return _run(_step("dns", "DNS: 198.51.100.53", "Networking > IP Configuration", VERIFIED))
+
+
+def test_a_finish_step_that_failed_is_never_ready_and_names_the_step_its_page_and_why():
+    finish = _finish("done", "done", "failed", messages=(
+        "", "", "the appliance refused the /login backup: the backup password is wrong"))
+    end = outcome(_network_done(), finish=finish)
+    assert end.kind == "failed" and not end.ready and READY_WORDS not in end.headline
+    assert end.headline.startswith("NOT READY: 1 of 3 finish step(s) NOT done (/login backup)")
+    assert ("NOT applied: finish step /login backup (the appliance refused the /login backup: "
+            "the backup password is wrong) - on /login > Management > Software Management > "
+            "Restore Settings") in end.lines()
+    assert end.done == ["DNS: 198.51.100.53", "Certificate", "Site software"]
+    # the report's first line and its "ok" follow
+    rep = build(_network_done(), address="169.254.1.3", fingerprint=None, sheet="s.toml",
+                driver="web", finish=finish, kit="kit")
+    assert to_markdown(rep).splitlines()[0].startswith("# NOT READY: 1 of 3 finish step(s)")
+    assert not rep["ok"]
+    assert "Move the appliance's cables only once a run says READY." in rep["next_steps"]
+
+
+def test_a_certificate_that_failed_names_the_steps_not_tried_after_it():
+    finish = _finish("failed", "skipped", "skipped", messages=(
+        "Security > Certificates > Import refused certificate.p12: bad passphrase",
+        "not tried: it needs the certificate step", "not tried: it needs the certificate step"))
+    end = outcome(_network_done(), finish=finish)
+    assert end.headline.startswith("NOT READY: 3 of 3 finish step(s) NOT done (Certificate; "
+                                   "Site software; and 1 more)"), end.headline
+    assert any(line.startswith("What to do: run it again") and "Security > Certificates" in line
+               and "Updates" in line for line in end.lines())
+
+
+def test_ready_with_a_kit_only_when_every_finish_step_is_done_or_not_needed():
+    end = outcome(_network_done(), finish=_finish("done", "already", "done"))
+    assert end.ready and "the site finished (3 of 3 finish step(s) done)" in end.headline
+    # the backup of a pair: no /login backup there, by the failover guide
+    pair = _finish("done", "done", "skipped", messages=("", "", "not restored: this appliance "
+                                                        "replaces the backup of a failover pair"))
+    end = outcome(_network_done(), finish=pair)
+    assert end.ready and "2 of 3 finish step(s) done, the rest not needed here" in end.headline
+    # a kit whose finish did not start (the network settings did not all land)
+    from hwprobe.procedure.finish.run import not_tried
+
+    end = outcome(_network_done(), finish=not_tried("not tried: the network settings did not "
+                                                    "all land (see above)"))
+    assert not end.ready and "3 of 3 finish step(s) NOT done" in end.headline
+
+
+def test_a_finish_stopped_lists_the_steps_done_the_one_in_flight_and_what_is_left():
+    # Ctrl-C answered "stop" while the appliance restarted after the install
+    finish = _finish("done", "stopped", "skipped", stopped=True, messages=(
+        "", "stopped while waiting for the appliance to restart",
+        "not tried: the run was stopped"))
+    end = outcome(_network_done(), password_change="done", finish=finish)
+    assert end.kind == "stopped" and not end.ready
+    assert end.headline.startswith("STOPPED while finishing the site (asked to stop after the "
+                                   "step in flight): not ready for the cables")
+    assert end.done == ["the first-login password change", "DNS: 198.51.100.53", "Certificate"]
+    assert end.in_flight == ["Site software"] and end.left == ["/login backup"]
+    assert "resumes where this run stopped" in "\n".join(end.lines())
+    # a signal during a finish step (headless): the step at work is in flight
+    finish = _finish("running", "pending", "pending")
+    end = outcome(_network_done(), stopped="finishing the site", why="interrupted (Ctrl-C)",
+                  finish=finish)
+    assert end.headline.startswith("STOPPED while finishing the site (interrupted (Ctrl-C))")
+    assert end.in_flight == ["Certificate"] and end.left == ["Site software", "/login backup"]
+
+
+def test_a_kit_run_stopped_before_the_finish_leaves_every_finish_step():
+    from hwprobe.procedure.finish.run import to_come
+
+    run = _run(_step("dns", "DNS", "Global", VERIFIED),
+               _step("ntp", "NTP", "Basics", SKIPPED,
+                     message="not applied: the run was stopped before it"), stopped=True)
+    end = outcome(run, finish=to_come())
+    assert end.kind == "stopped"
+    assert end.left == ["NTP", "Certificate", "Site software", "/login backup"]
+    # a dry run of a kit says the finish is part of what a run would do
+    dry = RunResult([_step("dns", "DNS", "Global", "pending")], [], True, None, None,
+                    time.time(), time.time())
+    end = outcome(dry, finish=_finish("would", "would", "would"))
+    assert end.kind == "dry run"
+    assert end.headline == ("DRY RUN: nothing was changed; a run would make 1 change(s) and "
+                            "finish the site (3 step(s))")

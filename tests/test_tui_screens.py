@@ -395,3 +395,40 @@ def test_network_a_wrong_value_keeps_every_row_in_place_and_says_where(fixed_har
     assert "Address: fix Address 1 above" in text
     assert "Address: NIC2 203.0.113.20/25 (255.255.255.128), VLAN 20" in text
     assert "Default gateway: 198.51.100.1" in text
+
+
+def test_done_with_a_finish_step_failed_says_not_ready_names_it_and_never_the_cables(
+        fixed_hardware):
+    """A kit's run whose network changes all read back but whose /login
+    backup the appliance refused: Done's headline is NOT READY and names the
+    finish step (issue 26 after issue 23), as apply's last line does."""
+    from hwprobe.procedure.finish.run import FinishResult
+    from hwprobe.procedure.finish.steps import new_steps
+
+    app = console_app()
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            _session_until(app, "done")
+            steps = new_steps()
+            for step, (status, message) in zip(steps, (
+                    ("done", "imported certificate-support.example.net-B400.p12"),
+                    ("done", "installed site software 7.1.2"),
+                    ("failed", "the appliance refused the /login backup: the backup password "
+                               "is wrong; the appliance's /login is as it was"))):
+                step.status, step.message = status, message
+            app.session.bringup.finish_result = FinishResult(steps)
+            app.session.kit_folder = "/home/tech/kit-support"
+            app.goto("done")
+            await _settle(pilot, app)
+            seen["hint"] = str(app.screen.query_one("#hint").render())
+            seen["screen"] = "\n".join(_screen_text(app))
+
+    asyncio.run(run())
+    hint = seen["hint"]
+    assert hint.startswith("NOT READY: 1 of 3 finish step(s) NOT done (/login backup): "
+                           "leave the cables where they are"), hint
+    assert "ready for its cables" not in seen["screen"]
+    assert "production settings" not in seen["screen"]
+    assert "Step 8 of 8: Done" in seen["screen"]

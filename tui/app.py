@@ -401,7 +401,8 @@ class BringupApp(App[int]):
 
     def _quit_now(self) -> None:
         if self.session.bringup is not None:
-            self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path)
+            self._give_back(self.session.bringup, then_exit=True, sheet=self.session.sheet_path,
+                            kit=self.session.kit_folder)
         else:
             self._leave([])
 
@@ -411,13 +412,13 @@ class BringupApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="giveback")
     def _give_back(self, bringup: BringupSession, then_exit: bool,
-                   sheet: str | None = None) -> None:
+                   sheet: str | None = None, kit: str | None = None) -> None:
         """Log out and give the laptop port back (through the bring-up session).
         Leaving once an appliance was found writes the run's report, saying
         where it stopped, when no run wrote one."""
         if then_exit and bringup.responder is not None and bringup.report_paths is None:
             try:
-                bringup.write_report(sheet=sheet)
+                bringup.write_report(sheet=sheet, kit=kit)
             except OSError:             # the port matters more than the report
                 pass
         try:
@@ -454,8 +455,14 @@ class BringupApp(App[int]):
         incomplete = self.session.incomplete
         if incomplete and not left:
             lines.append("Not applied (see the report): " + "; ".join(incomplete))
-        # done means the appliance holds the whole sheet, as `bringup apply` counts it
-        status = 0 if not left and not incomplete else 1
+        bringup = self.session.bringup
+        finish = bringup.finish_result if bringup is not None else None
+        unfinished = [x.title for x in finish.steps if x.undone] if finish is not None else []
+        if unfinished and not left:
+            lines.append("Not finished (see the report): " + "; ".join(unfinished))
+        # done means the appliance holds the whole sheet (and with a kit, the
+        # site is finished), as `bringup apply` counts it
+        status = 0 if not left and not incomplete and not unfinished else 1
         if self.interrupted:
             status = 130
         self.farewell = "\n".join(lines)

@@ -135,8 +135,7 @@ class Session:
             out += [f"not applied: {t}" for t in missing]
         finish = self.bringup.finish_result if self.bringup is not None else None
         if finish is not None:
-            out += [f"not finished: {s.title}" for s in finish.steps
-                    if s.status in ("failed", "pending", "running")]
+            out += [f"not finished: {s.title}" for s in finish.steps if s.undone]
         return out
 
 

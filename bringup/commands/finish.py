@@ -21,7 +21,8 @@ from hwprobe.errors import BadInput
 from hwprobe.procedure.finish.run import progress_line
 from hwprobe.safetext import shown
 
-MARK = {"done": "done", "already": "same", "skipped": "skip", "failed": "FAIL", "would": "would"}
+MARK = {"done": "done", "already": "same", "skipped": "skip", "failed": "FAIL", "would": "would",
+        "stopped": "STOP"}
 
 RESTORE_LOGIN_HELP = """\
 Uploads the kit's /login backup (NSB) to a site's /login, Management >
@@ -148,6 +149,8 @@ def run_apply_kit(args) -> int:
     deadline = args.restart_deadline * 60
     bar = Progress()
     session = BringupSession(target, on_note=None if args.json else _say)
+    session.settings = settings           # a report of a run stopped early lists what is left
+    session.kit = str(inputs.folder)      # ...the finish steps too, until they ran
     session.keep_secret(new_password, smtp_password, os.environ.get(ENV_PASSWORD),
                         *secrets.values())
     run, error = None, None
@@ -174,19 +177,22 @@ def run_apply_kit(args) -> int:
     finally:
         md = report(session, str(inputs.kit.path("sheet")), error, kit=str(inputs.folder))
     finish = session.finish_result
+    # READY only when every change was read back and every finish step done
+    end = session.outcome()
+    ok = end.ready or (run.dry_run and run.ok and finish is not None and finish.ok)
     if args.json:
         from bringup.runoutput import step_json
 
-        print(json.dumps({"ok": bool(run.ok and finish is not None and finish.ok),
+        print(json.dumps({"ok": ok, "outcome": end.kind, "headline": end.headline,
                           "dry_run": run.dry_run, "report": str(md),
                           "steps": [step_json(s) for s in run.steps],
                           "finish": finish.to_json() if finish is not None else None,
                           "notes": list(session.notes)}, indent=2))
     else:
-        print_result(args, session, run, md)
+        print_result(args, session, run, md, end, headline=False)
         _print_finish(session, args, inputs)
-    network_ok = run.ok and not any(s.status == "skipped" for s in run.steps)
-    return 0 if network_ok and finish is not None and finish.ok else 1
+        print(shown(end.headline))        # the last line: the run's outcome
+    return 0 if ok else 1
 
 
 def _print_network_step(step) -> None:

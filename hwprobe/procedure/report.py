@@ -42,7 +42,7 @@ FINISHED_NEXT_STEPS = NEXT_STEPS[2:] + [
     "After the cables move: `bringup verify` proves each restored service from the appliance.",
 ]
 FINISH_MARK = {"done": "[x]", "already": "[=]", "skipped": "[-]", "failed": "[!]",
-               "would": "[ ]", "pending": "[ ]", "running": "[>]"}
+               "would": "[ ]", "pending": "[ ]", "running": "[>]", "stopped": "[>]"}
 
 
 def next_steps(end: Outcome | None = None, finish: dict | None = None) -> list[str]:
@@ -54,7 +54,7 @@ def next_steps(end: Outcome | None = None, finish: dict | None = None) -> list[s
         todo = list(NEXT_STEPS)
     else:
         left = [f"{s['title']}: {s['status']} - {s['message']}" for s in finish["steps"]
-                if s["status"] in ("failed", "pending", "running")
+                if s["status"] in ("failed", "pending", "running", "stopped")
                 or (s["status"] == "skipped" and s["message"].startswith("not tried"))]
         todo = [f"Finish {x}" for x in left] + list(FINISHED_NEXT_STEPS)
     if end is None or end.ready:
@@ -93,7 +93,7 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
     st = run.state_after if run else None
     steps = run.steps if run else []
     end = outcome(run, stopped=stopped, why=error, password_change=password_change,
-                  wanted=wanted)
+                  wanted=wanted, finish=finish)
     finished = None if finish is None else {
         "kit": kit, "ok": finish.ok, "dry_run": finish.dry_run,
         "steps": finish.to_json(), "notes": list(finish.notes)}
@@ -121,8 +121,8 @@ def build(run: RunResult | None, *, address: str, fingerprint: str | None, sheet
         "sheet": sheet,
         "driver": driver,
         "dry_run": bool(run and run.dry_run),
-        "ok": (end.ready or (end.kind == DRY_RUN and bool(run and run.ok))) and (
-            finish is None or finish.ok),
+        "ok": end.ready or (end.kind == DRY_RUN and bool(run and run.ok)
+                            and (finish is None or finish.ok)),
         "stopped": stopped,
         "error": error,
         "password_change_pending": password_change == "pending",

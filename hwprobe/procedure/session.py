@@ -92,6 +92,7 @@ class BringupSession(Finding, Listening, LoggingIn):
     report_paths: tuple[Path, Path] | None = None
     unwritten_report: str | None = None   # the Markdown, when the disk was full
     finish_result: "FinishResult | None" = None     # the finish of a site (a kit)
+    kit: str | None = None      # the recovery kit this run finishes the site from (its folder)
     expected_fingerprint: str | None = None   # the certificate this run made the default
     stage: str = "taking the port"
     password_change: str | None = None    # "sending", "done" (this run) or "pending" (dry run)
@@ -259,7 +260,8 @@ class BringupSession(Finding, Listening, LoggingIn):
         for a run that ended early: it then says where it stopped and why.
         Returns the paths; raises OSError when the state dir cannot be written
         (a full disk): ``unwritten_report`` then holds the Markdown, for the
-        terminal."""
+        terminal. ``kit``: the recovery kit's folder (default ``self.kit``);
+        with one, the finish steps are in the report and its first line."""
         from hwprobe.procedure.report import build, render, write_report
 
         run = self.run_result
@@ -279,7 +281,7 @@ class BringupSession(Finding, Listening, LoggingIn):
                     stopped=None if error is None and self.stage == "done" else self.stage,
                     error=None if error is None else _why(error),
                     password_change=self.password_change, wanted=self.wanted(),
-                    finish=self.finish_result, kit=kit)
+                    finish=self.finish_so_far(), kit=kit or self.kit)
         try:
             self.report_paths = write_report(rep, secrets=self.secrets)
         except OSError:
@@ -304,7 +306,17 @@ class BringupSession(Finding, Listening, LoggingIn):
         return outcome(self.run_result,
                        stopped=None if error is None and self.stage == "done" else self.stage,
                        why=None if error is None else _why(error),
-                       password_change=self.password_change, wanted=self.wanted())
+                       password_change=self.password_change, wanted=self.wanted(),
+                       finish=self.finish_so_far())
+
+    def finish_so_far(self) -> "FinishResult | None":
+        """The finish of this run as it stands: its result once it started;
+        with a kit before then, every step still to come; None without a kit."""
+        if self.finish_result is not None or not self.kit:
+            return self.finish_result
+        from hwprobe.procedure.finish.run import to_come
+
+        return to_come()
 
     def wanted(self) -> list[str]:
         """Every change the sheet of this run asks, by title (for the report

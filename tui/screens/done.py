@@ -35,9 +35,13 @@ class DoneScreen(StepScreen):
 
     def compose(self) -> ComposeResult:
         bringup = self.session.bringup
-        # no run (the appliance already matched the sheet): no outcome to tell
-        self.outcome = (bringup.outcome() if bringup is not None
-                        and bringup.run_result is not None else None)
+        if bringup is not None:
+            bringup.kit = bringup.kit or self.session.kit_folder
+        # nothing applied and no finish (the appliance already matched the
+        # sheet): no outcome to tell; with a finish, its steps are told
+        ran = bringup is not None and (bringup.run_result is not None
+                                       or bringup.finish_result is not None)
+        self.outcome = bringup.outcome() if ran else None
         if self.outcome is not None:        # the headline follows the result
             self.HINT = shown(self.outcome.headline)
         yield from super().compose()
@@ -46,10 +50,11 @@ class DoneScreen(StepScreen):
         s = self.session
         result = s.result
         lines = []
-        if result is not None and self.outcome is not None:
+        if self.outcome is not None:
             # its advice is the first of the next steps, below
             lines += [shown(line) for line in self.outcome.lines()[1:]
                       if line not in self.outcome.advice]
+        if result is not None:
             web = [x.title for x in result.steps if x.status == "skipped"
                    and "web interface" in (x.message or "")]
             if web:

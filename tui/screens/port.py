@@ -138,6 +138,7 @@ class PortScreen(StepScreen):
             force_port=force or self.app.options.force, console_timeout=15.0,
             listen_seconds=self.app.options.listen_seconds,
             handle_signals=False))          # a worker: the app handles the signals
+        bringup.kit = self.session.kit_folder      # its outcome and report: the finish too
         self.session.bringup = bringup
         self.take(bringup)
 

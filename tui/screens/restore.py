@@ -306,8 +306,11 @@ class RestoreScreen(StepScreen):
             self.post_message(RunFinished(bringup.run_result, self._report(bringup, sheet, exc),
                                           note=str(exc)))
             raise
-        # with a kit the Site step goes on and writes the run's one report
-        report = None if kit else bringup.write_report(sheet=sheet)
+        # with a kit the Site step goes on and writes the run's one report;
+        # a run that did not all land, or was stopped, goes no further: now
+        landed = result.ok and not result.stopped and not any(
+            x.status in ("failed", "skipped") for x in result.steps)
+        report = None if kit and landed else bringup.write_report(sheet=sheet, kit=kit)
         self.post_message(RunFinished(result, report))
 
     @staticmethod

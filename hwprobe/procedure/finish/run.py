@@ -19,8 +19,8 @@ from typing import Callable
 from hwprobe.constants import RESTART_DEADLINE
 from hwprobe.errors import BringupError
 from hwprobe.procedure.finish.steps import (
-    ALREADY, DONE, FAILED, PENDING, RUNNING, SKIPPED, WOULD, FinishFailed, FinishStep,
-    new_steps, step_modules)
+    FAILED, NOT_TRIED_STOPPED, PENDING, RUNNING, SKIPPED, STOPPED, WOULD,
+    FinishFailed, FinishStep, new_steps, step_modules)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,10 +68,13 @@ class FinishResult:
     steps: list[FinishStep]
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
+    stopped: bool = False       # stopped when asked (Ctrl-C, a signal): the rest not tried
 
     @property
     def ok(self) -> bool:
-        return all(s.status in (DONE, ALREADY, SKIPPED, WOULD) for s in self.steps)
+        """Every step done, already so, planned (a dry run) or not needed
+        here; not a run that was stopped or left a step not tried."""
+        return not self.stopped and not any(s.undone for s in self.steps)
 
     def to_json(self) -> list[dict]:
         return [s.to_json() for s in self.steps]
@@ -180,15 +183,20 @@ def run_finish(session: "Session", inputs: "KitInputs", secrets: "FinishSecrets"
     the site software needs the certificate, /login the site software).
     Returns the FinishResult (also ``session.finish_result``). An error that
     ends the run (the appliance stops answering, the port is lost) is raised
-    after the result is kept, the step it happened in marked failed."""
+    after the result is kept, the step it happened in marked failed.
+    ``cancel`` set (the console's Ctrl-C answered "stop"): the step in flight
+    ends, or stops waiting for a restart (marked stopped: in flight), and
+    the rest is not tried (``stopped``). A signal (Stopped, KeyboardInterrupt)
+    marks the step at work stopped and the rest not tried, then is raised."""
     ctx = FinishContext(session, inputs, secrets, **options)
     result = FinishResult(new_steps(ctx.only), dry_run=ctx.dry_run, notes=ctx.notes)
     session.finish_result = result
     if ctx.dry_run:
         return _planned(ctx, result)
     for module, step in zip(step_modules(ctx.only), result.steps):
-        if ctx.cancel is not None and ctx.cancel.is_set():
-            _skip_rest(ctx, result, step, "not tried: the run was stopped")
+        if _cancelled(ctx):
+            result.stopped = True
+            _skip_rest(ctx, result, step, NOT_TRIED_STOPPED, including=True)
             break
         step.status = RUNNING
         ctx.on_step(step)
@@ -198,21 +206,54 @@ def run_finish(session: "Session", inputs: "KitInputs", secrets: "FinishSecrets"
         except FinishFailed as exc:
             step.status, step.message = FAILED, str(exc)
         except BringupError as exc:
-            step.status, step.message = FAILED, str(exc)
             step.seconds = round(time.monotonic() - started, 3)
+            if _cancelled(ctx):
+                # asked to stop while the step waited (a restart): it is in
+                # flight, its journal entry says where it stood for the next run
+                _stopped(ctx, result, step, str(exc))
+                break
+            step.status, step.message = FAILED, str(exc)
             ctx.on_step(step)
             _skip_rest(ctx, result, step, "not tried: the run ended before it")
+            raise
+        except (KeyboardInterrupt, SystemExit):     # a signal (hwprobe/stopping.py)
+            step.seconds = round(time.monotonic() - started, 3)
+            _stopped(ctx, result, step, "stopped by a signal while at work: the next run "
+                                        "goes on from where its journal says it stood, "
+                                        "sending nothing twice")
             raise
         step.seconds = round(time.monotonic() - started, 3)
         ctx.on_step(step)
         if step.status == FAILED:
             _skip_rest(ctx, result, step, f"not tried: it needs the {step.title.lower()} step")
             break
+        if _cancelled(ctx) and step is not result.steps[-1]:
+            # stopped after the step in flight, as asked: the rest is left
+            result.stopped = True
+            _skip_rest(ctx, result, step, NOT_TRIED_STOPPED)
+            break
     return result
 
 
-def _skip_rest(ctx: FinishContext, result: FinishResult, after: FinishStep, why: str) -> None:
-    for step in result.steps[result.steps.index(after) + 1:]:
+def _cancelled(ctx: FinishContext) -> bool:
+    return ctx.cancel is not None and ctx.cancel.is_set()
+
+
+def _stopped(ctx: FinishContext, result: FinishResult, step: FinishStep, why: str) -> None:
+    """``step`` was at work when the run was stopped: in flight; the rest
+    is left for the next run."""
+    step.status, step.message = STOPPED, why
+    result.stopped = True
+    ctx.on_step(step)
+    _skip_rest(ctx, result, step, NOT_TRIED_STOPPED)
+
+
+def _skip_rest(ctx: FinishContext, result: FinishResult, after: FinishStep, why: str, *,
+               including: bool = False) -> None:
+    """Mark the steps after ``after`` (and it too, ``including``) that did
+    not start skipped, saying ``why``."""
+    first = result.steps.index(after) + (0 if including else 1)
+    for step in result.steps[first:]:
         if step.status == PENDING:
             step.status, step.message = SKIPPED, why
             ctx.on_step(step)
@@ -231,6 +272,15 @@ def plan_finish(session: "Session", inputs: "KitInputs", secrets: "FinishSecrets
     """What each finish step would do, reading the appliance when it can
     and sending nothing that changes it."""
     return run_finish(session, inputs, secrets, **{**options, "dry_run": True})
+
+
+def to_come() -> FinishResult:
+    """The finish of a run with a kit that has not started it yet: every
+    step pending (a run that stops before it leaves them all)."""
+    steps = new_steps()
+    for step in steps:
+        step.message = "not started: the run had not reached the finish"
+    return FinishResult(steps)
 
 
 def not_tried(why: str) -> FinishResult:

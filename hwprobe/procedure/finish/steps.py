@@ -15,9 +15,11 @@ from dataclasses import asdict, dataclass, field
 
 from hwprobe.errors import BringupError
 
-# statuses
-PENDING, RUNNING, DONE, ALREADY, SKIPPED, FAILED, WOULD = (
-    "pending", "running", "done", "already", "skipped", "failed", "would")
+# statuses; STOPPED: at work when the run was stopped (in flight: the next
+# run reads where it stood from the run journal and goes on from there)
+PENDING, RUNNING, DONE, ALREADY, SKIPPED, FAILED, WOULD, STOPPED = (
+    "pending", "running", "done", "already", "skipped", "failed", "would", "stopped")
+NOT_TRIED_STOPPED = "not tried: the run was stopped"
 # the order is the documented one: certificates, then the software that
 # needs them, then /login
 MODULES = ("certificate", "site_software", "login_backup")
@@ -44,8 +46,15 @@ class FinishStep:
         return asdict(self)
 
     @property
+    def undone(self) -> bool:
+        """Not done: failed, stopped, at work, not started, or not tried
+        (a step skipped because it is not needed here is not undone)."""
+        return (self.status in (PENDING, RUNNING, FAILED, STOPPED)
+                or (self.status == SKIPPED and self.message.startswith("not tried")))
+
+    @property
     def finished(self) -> bool:
-        return self.status in (DONE, ALREADY, SKIPPED, FAILED, WOULD)
+        return self.status in (DONE, ALREADY, SKIPPED, FAILED, WOULD, STOPPED)
 
 
 def step_modules(only: tuple[str, ...] | None = None) -> list:
