@@ -98,8 +98,8 @@ def test_the_console_finishes_the_site_resuming_on_the_site_step_after_a_quit_in
         shots["site"] = t.wait("Enter finishes the site.")
         t.keys("Enter")
         shots["restart"] = t.wait("waiting for the appliance to restart", timeout=60)
-        t.keys("C-x")
-        shots["quit"] = t.wait("y  quit")
+        t.keys("C-x")               # the finish at work: stop after its step in flight?
+        shots["quit"] = t.wait("y  stop after this step")
         t.keys("y")
         t.wait("Left undone", timeout=30)
         t.run("kill-server")
@@ -152,6 +152,7 @@ def test_the_console_finishes_the_site_resuming_on_the_site_step_after_a_quit_in
     assert "Step 1 of 8: Settings sheet" in shots["start"]
     assert "Then the Site step will:" in shots["start"] or "Recovery kit of B400" in shots["start"]
     assert "Certificate" in shots["site"] and "/login backup" in shots["site"]
+    assert "Finishing: stop after the step in flight, or go on?" in shots["quit"]
     assert "The appliance is restarting. Quitting now is safe: the run" in shots["quit"]
     assert "recovery kit   : " in shots["resume"] and "it was at      : Site" in shots["resume"]
     assert "[x] done" in shots["finished"] and "[!]" not in shots["finished"]

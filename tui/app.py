@@ -123,7 +123,8 @@ class BringupApp(App[int]):
         # ^x, not only ^q: ^q is XON, which a serial line with flow control swallows
         Binding("ctrl+x,ctrl+q", "ask_quit", "Quit", id="quit", key_display="^x", priority=True),
         # Ctrl-C is a key here (the terminal is raw): the same question as ^x,
-        # and "stop after the step in flight, or go on" while Apply runs
+        # and "stop after the step in flight, or go on" while Apply or the
+        # finish of the site runs
         Binding("ctrl+c", "ask_quit(True)", "Quit", id="interrupt", show=False, priority=True),
         Binding("ctrl+l", "redraw", "Redraw", id="redraw", key_display="^l", show=False),
         Binding("ctrl+t", "toggle_serial", "Serial", id="serial", key_display="^t"),
@@ -329,8 +330,9 @@ class BringupApp(App[int]):
 
     def action_ask_quit(self, ctrl_c: bool = False) -> None:
         """The Quit key (^x) and Ctrl-C: asks first when the run is unfinished
-        (signals do not ask); while Apply runs, whether to stop after the step
-        in flight. Ctrl-C answered yes leaves with 130, as a shell expects."""
+        (signals do not ask); while Apply or the finish of the site runs,
+        whether to stop after the step in flight. Ctrl-C answered yes leaves
+        with 130, as a shell expects."""
         from .screens.quit import QuitScreen
 
         if isinstance(self.screen, QuitScreen):
@@ -342,7 +344,8 @@ class BringupApp(App[int]):
                 if yes:
                     self.interrupted = self.interrupted or ctrl_c
                     applying.stop_after_step(then_quit=True)
-            self.push_screen(QuitScreen([], port, applying=True), stop)
+            self.push_screen(QuitScreen([], port, applying.stop_note(),
+                                        applying=applying.WORK), stop)
             return
         if not self.unfinished():
             self.action_quit_console()
@@ -357,9 +360,12 @@ class BringupApp(App[int]):
         self.push_screen(QuitScreen(left, port, note), leave)
 
     def _applying(self):
-        """The Restore screen while its run applies (else None)."""
+        """The Restore screen while its run applies, or the Site screen while
+        it finishes the site (else None): each stops after its step in
+        flight (``stop_after_step``)."""
         for screen in reversed(self.screen_stack):
-            if getattr(screen, "STEP", None) == "restore" and getattr(screen, "running", False):
+            if getattr(screen, "STEP", None) in ("restore", "site") \
+                    and getattr(screen, "running", False):
                 return screen
         return None
 
@@ -390,9 +396,10 @@ class BringupApp(App[int]):
     def action_quit_console(self) -> None:
         applying = self._applying()
         if applying is not None:
-            # a signal or a dropped line mid-Apply: the step in flight ends
-            # first (its save and read-back), then the console leaves; a step
-            # that hangs does not hold the port longer than STOP_GRACE
+            # a signal or a dropped line mid-Apply or mid-finish: the step in
+            # flight ends first (its save and read-back, its upload), then the
+            # console leaves; a step that hangs does not hold the port longer
+            # than STOP_GRACE
             if not applying.stopping:
                 applying.stop_after_step(then_quit=True)
                 self.set_timer(STOP_GRACE, self._quit_now)

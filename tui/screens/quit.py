@@ -1,9 +1,9 @@
 """Asked when the technician quits (^x, or Ctrl-C) with work unfinished: the
 port is taken over, or some steps are done but not all. ``y`` quits (the port
-is given back), ``n`` or Esc goes back to the step. While Apply runs the
-question is whether to stop after the step in flight (``applying=True``):
-``y`` stops there (the rest is left for the next run, which resumes), ``n``
-goes on."""
+is given back), ``n`` or Esc goes back to the step. While Apply or the
+finish of the site runs the question is whether to stop after the step in
+flight (``applying``: what is at work, "Applying"): ``y`` stops there (the
+rest is left for the next run, which resumes), ``n`` goes on."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -27,7 +27,7 @@ class QuitScreen(ModalScreen[bool]):
     ]
 
     def __init__(self, left: list[str], port: str | None, note: str = "", *,
-                 applying: bool = False) -> None:
+                 applying: str = "") -> None:
         super().__init__()
         self.left = left
         self.port = port
@@ -36,16 +36,16 @@ class QuitScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         if self.applying:
-            lines = ["Applying: stop after the step in flight, or go on?", "",
+            lines = [f"{self.applying}: stop after the step in flight, or go on?", "",
                      "Stopped, the steps not sent yet are left for the next run, which "
-                     "resumes: what landed is read back, not applied twice. The report "
+                     "resumes: what landed is read back, not done twice. The report "
                      "says what was done and what is left."]
         else:
             lines = ["Quit with the bring-up unfinished?", ""]
             if self.left:
                 lines.append("Not done yet: " + ", ".join(self.left))
-            if self.note:
-                lines.append(self.note)
+        if self.note:
+            lines.append(self.note)
         if self.port:
             lines.append(f"The laptop port {self.port} is given back as it was.")
         lines += ["", "y  stop after this step   n  go on" if self.applying

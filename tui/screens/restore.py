@@ -81,6 +81,7 @@ class RestoreScreen(StepScreen):
         Binding("space", "detail", "Details", id="detail", key_display="Space"),
         Binding("r", "reread", "Read again", id="reread"),
     ]
+    WORK = "Applying"           # what the Quit question says is at work (Ctrl-C)
 
     def compose_body(self) -> ComposeResult:
         self.plan = None
@@ -281,6 +282,10 @@ class RestoreScreen(StepScreen):
             self.finished = False
             self.unread = None
             self.read_plan(self.session.bringup, self.session.settings)
+
+    def stop_note(self) -> str:
+        """What the Quit question adds while the run applies: nothing."""
+        return ""
 
     def stop_after_step(self, then_quit: bool = False) -> None:
         """Ctrl-C or ^x answered yes, or a signal: the step in flight ends

@@ -8,7 +8,9 @@ show a progress bar with bytes, rate and time left, or time waited against
 the deadline. The secrets come from the environment or from the fields here
 (shown only when the environment does not give them); they never leave
 memory. Quitting while the appliance restarts says the run can be resumed;
-the next start offers to, and lands here.
+the next start offers to, and lands here. Ctrl-C (or ^x) while the finish
+is at work asks whether to stop after the step in flight (as Apply does);
+stopped, the report lists what was done, what was in flight and what is left.
 
 The finish is the bring-up session's (``BringupSession.finish``), as in
 ``bringup apply --kit``: the kit checked before anything is sent, every
@@ -39,7 +41,7 @@ from .change_detail import ChangeDetail
 
 STATUS = {"pending": "[ ] to do", "running": "[>] at work", "done": "[x] done",
           "already": "[=] as it is", "skipped": "[-] skipped", "failed": "[!] FAILED",
-          "would": "[ ] would"}
+          "would": "[ ] would", "stopped": "[>] stopped"}
 STATUS_WIDTH = max(len(x) for x in STATUS.values())
 # field id -> (label, environment variable, secret)
 SECRETS = {
@@ -74,9 +76,12 @@ class SiteScreen(StepScreen):
                 priority=True),
         Binding("space", "detail", "Details", id="site-detail", key_display="Space"),
     ]
+    WORK = "Finishing"      # what the Quit question says is at work (Ctrl-C)
 
     def compose_body(self) -> ComposeResult:
         self.running = self.finished = False
+        self.stopping = False                 # asked to stop after the step in flight
+        self.quit_after = False               # ...and then to leave the console
         self.steps: list = []
         self.waiting_restart = False
         self.cancel = threading.Event()
@@ -258,6 +263,9 @@ class SiteScreen(StepScreen):
 
     def on_finish_ended(self, message: FinishEnded) -> None:
         self.running = self.waiting_restart = False
+        if self.quit_after:     # stopped as asked: the report is written, now leave
+            self.app.action_quit_console()
+            return
         result = message.result
         if message.note:
             return                      # worker_failed says why, next
@@ -274,14 +282,22 @@ class SiteScreen(StepScreen):
         self.running = self.waiting_restart = False
         super().worker_failed(group, text + " - Enter tries again; nothing is sent twice.")
 
-    def quit_note(self) -> str:
-        """What the Quit question says while the finish is at work."""
+    def stop_after_step(self, then_quit: bool = False) -> None:
+        """Ctrl-C or ^x answered yes, or a signal: the finish step in flight
+        ends (an upload, an import), a wait for a restart ends at once (the
+        next run waits for it), the rest is left for the next run; with
+        ``then_quit`` the console leaves once the run's report is written."""
+        self.stopping = True
+        self.quit_after = self.quit_after or then_quit
+        self.cancel.set()
+        self.say("Stopping after the finish step in flight; the rest is left for the next "
+                 "run, which resumes...", "warning")
+
+    def stop_note(self) -> str:
+        """What the Quit question adds while the finish is at work."""
         if self.waiting_restart:
             return ("The appliance is restarting. Quitting now is safe: the run can be "
                     "resumed - the next start offers to continue and comes back to this step.")
-        if self.running:
-            return ("The finish is at work; quitting stops it. Nothing is sent twice when the "
-                    "run is resumed.")
         return ""
 
     def on_unmount(self) -> None:
