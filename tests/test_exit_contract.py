@@ -258,6 +258,26 @@ def _kit_out(kind: str):
     return setup
 
 
+def _finish_kit(case: str, sig: int | None = None):
+    """--kit (the word KIT in the argv) at a kit made here, no lab
+    (tests/finish_helpers.make_kit): whole, for another hostname, cut short
+    (no manifest), or no folder at all; ``sig`` sent 1.5 s in."""
+    def setup(bench, args, **kw):
+        from finish_helpers import make_kit
+
+        folder = bench.tmp / f"fkit-{uuid.uuid4().hex[:4]}"
+        if case == "no folder":
+            folder = folder / "nosuch"
+        else:
+            make_kit(folder, names=("other.example.net",) if case == "other host"
+                     else ("support.example.net",))
+            if case == "cut short":
+                (folder / "manifest.json").unlink()
+        args = [str(folder) if a == "KIT" else a for a in args]
+        return _run(bench, args, signal_at=None if sig is None else (1.5, sig), **kw)
+    return setup
+
+
 def _closed_reader(bench, args, **kw):
     r, w = os.pipe()
     os.close(r)
@@ -286,6 +306,13 @@ ON_CAB = ["--iface", "cab0"]
 NEW = {"BRINGUP_NEW_PASSWORD": "Walk-The-Line#42", "BRINGUP_SMTP_PASSWORD": "Smtp#Walk-42"}
 KNOWN = {"BRINGUP_PASSWORD": "Walk-The-Line#42"}
 NOWHERE = "192.0.2.1"        # TEST-NET-1: no route from the bench
+APPLY_KIT = ["apply", "--kit", "KIT"]
+FINISH = {**NEW, "BRINGUP_BACKUP_PASSWORD": "Backup-Pw-For-Finish-31",
+          "BRINGUP_CERTIFICATE_PASSPHRASE": "Cert-Passphrase-Finish-47",
+          "BRINGUP_API_CLIENT_ID": "walk", "BRINGUP_API_SECRET": "Walk-Api-Secret-1"}
+NO_BACKUP_PASSWORD = {k: v for k, v in FINISH.items() if k != "BRINGUP_BACKUP_PASSWORD"}
+RESTORE_LOGIN = ["restore-login", "--kit", "KIT"]
+LOGIN = {**FINISH, "BRINGUP_LOGIN_PASSWORD": "Walk-Login#42"}
 
 # (command, refusal) -> (setup, argv, env)
 SCENARIOS = {
@@ -350,6 +377,40 @@ SCENARIOS = {
     ("bringup kit", "--out is a symbolic link"): (_kit_out("symlink"), KIT, KIT_SECRETS),
     ("bringup kit", "--out is a character device"): (_kit_out("chr"), KIT, KIT_SECRETS),
     ("bringup kit", "--out holds other files"): (_kit_out("full"), KIT, KIT_SECRETS),
+    ("bringup apply --kit", "--kit names no folder"):
+        (_finish_kit("no folder"), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB], FINISH),
+    ("bringup apply --kit", "a kit cut short (no manifest)"):
+        (_finish_kit("cut short"), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB], FINISH),
+    ("bringup apply --kit", "the kit's certificate is for another hostname"):
+        (_finish_kit("other host"), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB], FINISH),
+    ("bringup apply --kit", "a secret missing and no terminal"):
+        (_finish_kit("whole"), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB],
+         NO_BACKUP_PASSWORD),
+    ("bringup apply --kit", "--console (the finish needs the web interface)"):
+        (_finish_kit("whole"), [*APPLY_KIT, "--console", "/nonexistent/ttyUSB9"], FINISH),
+    ("bringup apply --kit", "--restart-deadline is 0"):
+        (_finish_kit("whole"), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB,
+                                "--restart-deadline", "0"], FINISH),
+    ("bringup apply", "--update-file without --kit"):
+        (_plain, [*APPLY, "--update-file", str(EXAMPLE), "--address", "169.254.1.1", *ON_CAB],
+         NEW),
+    ("bringup apply --kit", "the appliance does not answer"):
+        (_finish_kit("whole"), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB], FINISH),
+    ("bringup apply --kit", "SIGINT at any moment"):
+        (_finish_kit("whole", signal.SIGINT), [*APPLY_KIT, "--address", "169.254.1.1", *ON_CAB],
+         FINISH),
+    ("bringup restore-login", "--address is not an IPv4 address"):
+        (_finish_kit("whole"), [*RESTORE_LOGIN, "--address", "nope"], LOGIN),
+    ("bringup restore-login", "/login's password not given and no terminal"):
+        (_finish_kit("whole"), [*RESTORE_LOGIN, "--address", NOWHERE], FINISH),
+    ("bringup restore-login", "--kit names no folder"):
+        (_finish_kit("no folder"), [*RESTORE_LOGIN, "--address", NOWHERE], LOGIN),
+    ("bringup restore-login", "the site does not answer"):
+        (_finish_kit("whole"), [*RESTORE_LOGIN, "--address", NOWHERE], LOGIN),
+    ("bringup restore-login", "SIGTERM at any moment"):
+        (_finish_kit("whole", signal.SIGTERM), [*RESTORE_LOGIN, "--address", NOWHERE], LOGIN),
+    ("bringup lab up", "--install-seconds below 0"):
+        (_plain, ["lab", "up", "--name", "walk3", "--install-seconds", "-1"], None),
     ("bringup restore-link", "--iface names no port and no journal"):
         (_plain, ["restore-link", "--iface", "nosuch0"], None),
     ("bringup restore-link", "another bringup holds the port"):
