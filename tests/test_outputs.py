@@ -94,3 +94,29 @@ def test_bytes_that_were_not_utf8_are_written_as_they_came(tmp_path):
     text = b"host\xffname\n".decode("utf-8", "surrogateescape")
     atomic_write(tmp_path / "x.txt", text)
     assert (tmp_path / "x.txt").read_bytes() == b"host\xffname\n"
+
+
+def test_a_capture_never_replaces_a_special_file_and_pcap_refuses_one_before_the_search(
+        tmp_path, special):
+    """``--pcap FILE`` (issue 24's capture for Support) is an output too: the
+    argument check refuses a special file before the port is touched, and
+    the capture's writer renames only onto a missing path or a regular file
+    (its part file made new beside it, never through a name planted there)."""
+    import argparse
+    import time
+
+    from hwprobe.port.listen import write_capture
+    from hwprobe.procedure.argcheck import pcap_file
+
+    kind, target = special
+    with pytest.raises(argparse.ArgumentTypeError) as caught:
+        pcap_file(str(target))
+    assert kind.split()[0] in str(caught.value), str(caught.value)
+    with pytest.raises(OSError, match="bringup writes only regular files"):
+        write_capture(target, [(time.time(), b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + b"\0" * 46)])
+    assert TESTS[kind](os.lstat(target).st_mode), f"the {kind} was replaced"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    # a regular file, or nothing, is written whole
+    ok = tmp_path / "lan0.pcap"
+    assert pcap_file(str(ok)) == str(ok.resolve())
+    assert write_capture(ok, [(time.time(), b"\xff" * 60)]) == 1 and ok.stat().st_size > 24

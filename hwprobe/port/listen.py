@@ -32,6 +32,7 @@ Raises NeedsPrivileges (no CAP_NET_RAW), BadInput (no such port), OSError
 """
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import os
@@ -90,9 +91,16 @@ class _Capture:
     appears under its name only once whole."""
 
     def __init__(self, layers: _Layers, path: Path):
+        import tempfile
+
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        # made new beside its place (never a name planted there before), then
+        # renamed onto it: the capture is a regular file, or nothing
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                   dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
         self._out = layers.writer(str(self._tmp), linktype=1, sync=False)
         self._out.write_header(None)     # an empty capture is still a pcap tcpdump reads
         self.frames = self.bytes = 0
@@ -109,8 +117,18 @@ class _Capture:
             self.bytes += len(data)
 
     def close(self) -> None:
+        """Rename the whole capture onto its place. Raises OSError, also
+        when the place holds a device, FIFO, socket, folder or symbolic
+        link (never replaced; the capture is discarded)."""
+        from hwprobe.fsutil import not_a_regular_file
+
         with self._lock:
             self._out.close()
+            kind = not_a_regular_file(self.path)
+            if kind is not None:
+                self._tmp.unlink(missing_ok=True)
+                raise OSError(errno.EEXIST, f"is {kind}; bringup writes only regular files",
+                              str(self.path))
             os.replace(self._tmp, self.path)
 
     def discard(self) -> None:

@@ -88,15 +88,28 @@ def listen_arguments(p) -> None:
 
 
 def pcap_file(text: str) -> str:
-    """``--pcap FILE``: where the capture goes; its folder must exist and
-    FILE must not be a folder. Raises ArgumentTypeError."""
+    """``--pcap FILE``: where the capture goes, a regular file or nothing
+    (a device, FIFO, socket or symbolic link is refused, as every output
+    is); its folder must exist and take a new file, told before the first
+    packet. Raises ArgumentTypeError."""
+    from hwprobe.errors import BadInput
+    from hwprobe.fsutil import check_output_folder, not_a_regular_file
+
     path = Path(text)
-    if not text or path.is_dir():
+    if not text or path.is_dir() and not path.is_symlink():
         raise argparse.ArgumentTypeError(f"{shown(text)!r} is a folder; give the capture's "
                                          f"file name (e.g. lan0.pcap)")
+    kind = not_a_regular_file(path)
+    if kind is not None:
+        raise argparse.ArgumentTypeError(f"{shown(text)}: is {kind}; bringup writes only "
+                                         f"regular files: give a new file's name")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{shown(text)}: folder {shown(str(path.parent))} "
                                          f"does not exist")
+    try:
+        check_output_folder(path.parent, option="folder", nothing="nothing was sent")
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return str(path.resolve())
 
 
