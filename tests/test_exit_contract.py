@@ -278,6 +278,18 @@ def _finish_kit(case: str, sig: int | None = None):
     return setup
 
 
+def _pcap_at_fifo(bench, args, **kw):
+    """--pcap at a FIFO made in a private folder: refused, the FIFO left."""
+    import stat as st
+
+    target = bench.tmp / f"pcap-{uuid.uuid4().hex[:4]}" / "lan0.pcap"
+    target.parent.mkdir()
+    special_file("FIFO", target)
+    result = _run(bench, [*args, "--pcap", str(target)], **kw)
+    assert st.S_ISFIFO(os.lstat(target).st_mode), f"the FIFO at {target} was replaced"
+    return result
+
+
 def _closed_reader(bench, args, **kw):
     r, w = os.pipe()
     os.close(r)
@@ -329,6 +341,9 @@ SCENARIOS = {
         (_damaged_link_journal, ["probe", "--iface", "cab0"], None),
     ("bringup probe", "another bringup holds the port"):
         (_with_holder, ["probe", "--iface", "cab0"], None),
+    ("bringup probe", "--listen is not 0-600 seconds"):
+        (_plain, ["probe", "--iface", "cab0", "--listen", "601"], None),
+    ("bringup probe", "--pcap is a FIFO"): (_pcap_at_fifo, ["probe", "--iface", "cab0"], None),
     ("bringup probe", "nothing answers on the factory addresses"):
         (_plain, ["probe", "--iface", "cab0", "--no-https"], None),
     ("bringup apply", "a bad settings sheet"):
@@ -340,8 +355,9 @@ SCENARIOS = {
     ("bringup apply", "--address is not an IPv4 address"):
         (_plain, [*APPLY, "--address", "169.254.1", *ON_CAB], NEW),
     ("bringup apply", "--address is empty"): (_plain, [*APPLY, "--address", "", *ON_CAB], NEW),
-    ("bringup apply", "--address is not on the laptop port's network"):
-        (_plain, [*APPLY, "--address", "198.51.100.20", *ON_CAB], NEW),
+    ("bringup apply", "--address is off the network of a --laptop-address given"):
+        (_plain, [*APPLY, "--address", "198.51.100.20", "--laptop-address", "169.254.1.250",
+                  *ON_CAB], NEW),
     ("bringup apply", "a new password against the rule"):
         (_plain, [*APPLY, "--address", "169.254.1.1", *ON_CAB],
          {"BRINGUP_NEW_PASSWORD": "short", "BRINGUP_SMTP_PASSWORD": "x"}),
@@ -409,6 +425,9 @@ SCENARIOS = {
         (_finish_kit("whole"), [*RESTORE_LOGIN, "--address", NOWHERE], LOGIN),
     ("bringup restore-login", "SIGTERM at any moment"):
         (_finish_kit("whole", signal.SIGTERM), [*RESTORE_LOGIN, "--address", NOWHERE], LOGIN),
+    ("bringup lab up", "--appliance-address with a prefix outside 1-30"):
+        (_plain, ["lab", "up", "--name", "walk4", "--appliance-address", "198.51.100.20/31"],
+         None),
     ("bringup lab up", "--install-seconds below 0"):
         (_plain, ["lab", "up", "--name", "walk3", "--install-seconds", "-1"], None),
     ("bringup restore-link", "--iface names no port and no journal"):
