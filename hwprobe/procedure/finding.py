@@ -170,9 +170,8 @@ class Finding:
                           f"{self.target.address}. Run again with --address "
                           f"{others[0].address}, or leave --address out to take whichever "
                           f"factory address answers; nothing was changed on the appliance")
-                raise self.silent_search(
-                    f"neither {self.target.address} nor any other factory address answers"
-                    if factory else f"{self.target.address} does not answer")
+                raise self.silent_search(f"{self.target.address} does not answer", also=(
+                    ", nor does any other factory address" if factory else ""))
             if self.factory_fresh is False:
                 self.note(f"the appliance answered on {self.target.address}, not on a "
                           f"factory address: it was not factory-fresh (it holds an earlier "
@@ -180,16 +179,16 @@ class Finding:
         if self.target.pcap:
             self.keep_capture()             # asked for: the search's frames, found or not
 
-    def silent_search(self, what: str) -> ProbeTimeout:
+    def silent_search(self, what: str, also: str = "") -> ProbeTimeout:
         """The search found nothing: listen (``after_silence``: what is on
         the cable is said as it is known, and kept for the report), and the
-        error that says so with what to do next. Raises what
-        ``after_silence`` raises."""
+        error that says so (``what`` on the port, ``also``) with what to do
+        next. Raises what ``after_silence`` raises."""
         from hwprobe.procedure.listening import advice
 
         iface = self.target.iface
         listened = self.after_silence()
-        said = [f"{what} on {iface}"]
+        said = [f"{what} on {iface}{also}"]
         if listened is not None and not listened.carrier:
             said += listened.words()
         said += advice(listened, iface)
