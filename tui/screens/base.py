@@ -136,3 +136,27 @@ class StepScreen(FramedScreen):
         if action == "back":
             return self.STEP not in ("start", "done")
         return True
+
+
+class StopsAfterStep:
+    """A step whose worker sends one step after another (Apply, the finish
+    of the site): Ctrl-C, ^x answered yes, or a signal stops it after the
+    step in flight (tui/app.py asks). The screen sets ``stopping``,
+    ``quit_after`` and ``cancel`` (a threading.Event its worker watches) in
+    compose_body, ``WORK`` (what the question says is at work) and
+    ``STOPPING`` (what the status line says then)."""
+
+    WORK = ""
+    STOPPING = ""
+
+    def stop_note(self) -> str:
+        """What the question adds while the work goes on (nothing here)."""
+        return ""
+
+    def stop_after_step(self, then_quit: bool = False) -> None:
+        """The step in flight ends, the rest is left for the next run; with
+        ``then_quit`` the console leaves once the run's report is written."""
+        self.stopping = True
+        self.quit_after = self.quit_after or then_quit
+        self.cancel.set()
+        self.say(self.STOPPING, "warning")

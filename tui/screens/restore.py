@@ -44,7 +44,7 @@ from ..profile import to_ascii
 from ..widgets.bars import AsciiBar
 from ..widgets.fields import SecretField
 from ..widgets.serial_pane import SerialFeed, SerialPane
-from .base import StepScreen
+from .base import StepScreen, StopsAfterStep
 
 # the report's marks ([x] [=] [!] [-]), short so the changes keep the width
 STATUS = {
@@ -71,7 +71,7 @@ def _lines(words: str | None) -> str | None:
 UNREAD = "Nothing can be applied: why is said above. r reads the appliance again."
 
 
-class RestoreScreen(StepScreen):
+class RestoreScreen(StopsAfterStep, StepScreen):
     STEP = "restore"
     CSS_PATH = "restore.tcss"
     HINT = ("What the appliance holds now against the sheet. Enter applies the "
@@ -81,7 +81,10 @@ class RestoreScreen(StepScreen):
         Binding("space", "detail", "Details", id="detail", key_display="Space"),
         Binding("r", "reread", "Read again", id="reread"),
     ]
-    WORK = "Applying"           # what the Quit question says is at work (Ctrl-C)
+    # Ctrl-C: the step in flight ends (sent and read back), the rest is left
+    WORK = "Applying"
+    STOPPING = ("Stopping after the step in flight; the rest is left for the next run, "
+                "which resumes...")
 
     def compose_body(self) -> ComposeResult:
         self.plan = None
@@ -282,20 +285,6 @@ class RestoreScreen(StepScreen):
             self.finished = False
             self.unread = None
             self.read_plan(self.session.bringup, self.session.settings)
-
-    def stop_note(self) -> str:
-        """What the Quit question adds while the run applies: nothing."""
-        return ""
-
-    def stop_after_step(self, then_quit: bool = False) -> None:
-        """Ctrl-C or ^x answered yes, or a signal: the step in flight ends
-        (sent and read back), the rest is left for the next run; with
-        ``then_quit`` the console leaves once the run's report is written."""
-        self.stopping = True
-        self.quit_after = self.quit_after or then_quit
-        self.cancel.set()
-        self.say("Stopping after the step in flight; the rest is left for the next run, "
-                 "which resumes...", "warning")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def apply(self, bringup, settings, sheet: str | None, smtp_password: str | None,

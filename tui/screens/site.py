@@ -36,7 +36,7 @@ from ..messages import FinishEnded, FinishProgressed, FinishStepChanged
 from ..profile import to_ascii
 from ..widgets.bars import AsciiBar
 from ..widgets.fields import Field, SecretField
-from .base import StepScreen
+from .base import StepScreen, StopsAfterStep
 from .change_detail import ChangeDetail
 
 STATUS = {"pending": "[ ] to do", "running": "[>] at work", "done": "[x] done",
@@ -66,7 +66,7 @@ class _Fields:
         return self.values.get(key) or None if key else None
 
 
-class SiteScreen(StepScreen):
+class SiteScreen(StopsAfterStep, StepScreen):
     STEP = "site"
     CSS_PATH = "site.tcss"
     HINT = ("The finish from the kit: the certificate, the site software, the /login backup. "
@@ -76,7 +76,11 @@ class SiteScreen(StepScreen):
                 priority=True),
         Binding("space", "detail", "Details", id="site-detail", key_display="Space"),
     ]
-    WORK = "Finishing"      # what the Quit question says is at work (Ctrl-C)
+    # Ctrl-C: the finish step in flight ends (an upload, an import), a wait
+    # for a restart ends at once (the next run waits for it), the rest is left
+    WORK = "Finishing"
+    STOPPING = ("Stopping after the finish step in flight; the rest is left for the next "
+                "run, which resumes...")
 
     def compose_body(self) -> ComposeResult:
         self.running = self.finished = False
@@ -281,17 +285,6 @@ class SiteScreen(StepScreen):
     def worker_failed(self, group: str, text: str) -> None:
         self.running = self.waiting_restart = False
         super().worker_failed(group, text + " - Enter tries again; nothing is sent twice.")
-
-    def stop_after_step(self, then_quit: bool = False) -> None:
-        """Ctrl-C or ^x answered yes, or a signal: the finish step in flight
-        ends (an upload, an import), a wait for a restart ends at once (the
-        next run waits for it), the rest is left for the next run; with
-        ``then_quit`` the console leaves once the run's report is written."""
-        self.stopping = True
-        self.quit_after = self.quit_after or then_quit
-        self.cancel.set()
-        self.say("Stopping after the finish step in flight; the rest is left for the next "
-                 "run, which resumes...", "warning")
 
     def stop_note(self) -> str:
         """What the Quit question adds while the finish is at work."""
