@@ -453,26 +453,12 @@ class BringupApp(App[int]):
                         timeout=15)
 
     def _leave(self, notes: list[str]) -> None:
-        left = [] if "done" in self.session.done else self.session.left_undone()
-        lines = list(notes)
-        if left:
-            lines.append("Left undone: " + "; ".join(left))
-        else:
-            clear_progress()
-        incomplete = self.session.incomplete
-        if incomplete and not left:
-            lines.append("Not applied (see the report): " + "; ".join(incomplete))
-        bringup = self.session.bringup
-        finish = bringup.finish_result if bringup is not None else None
-        unfinished = [x.title for x in finish.steps if x.undone] if finish is not None else []
-        if unfinished and not left:
-            lines.append("Not finished (see the report): " + "; ".join(unfinished))
-        # done means the appliance holds the whole sheet (and with a kit, the
-        # site is finished), as `bringup apply` counts it
-        status = 0 if not left and not incomplete and not unfinished else 1
+        words, status = self.session.last_words(notes)
+        if "done" in self.session.done or not self.session.left_undone():
+            clear_progress()                # nothing left for the next start to offer
         if self.interrupted:
             status = 130
-        self.farewell = "\n".join(lines)
+        self.farewell = words
         self.exit(status, return_code=status, message=self.farewell or None)
 
     def action_toggle_serial(self) -> None:

@@ -138,6 +138,23 @@ class Session:
             out += [f"not finished: {s.title}" for s in finish.steps if s.undone]
         return out
 
+    def last_words(self, notes: list[str]) -> tuple[str, int]:
+        """What the console prints as it ends (``notes``, then what is left
+        undone, not applied or not finished) and its exit status: 0 only
+        when the appliance holds the whole sheet (and with a kit, the site
+        is finished), as `bringup apply` counts it; else 1."""
+        left = [] if "done" in self.done else self.left_undone()
+        lines = list(notes)
+        if left:
+            lines.append("Left undone: " + "; ".join(left))
+        if self.incomplete and not left:
+            lines.append("Not applied (see the report): " + "; ".join(self.incomplete))
+        finish = self.bringup.finish_result if self.bringup is not None else None
+        unfinished = [x.title for x in finish.steps if x.undone] if finish is not None else []
+        if unfinished and not left:
+            lines.append("Not finished (see the report): " + "; ".join(unfinished))
+        return "\n".join(lines), 0 if not left and not self.incomplete and not unfinished else 1
+
 
 # --- progress file: lets the next start offer "continue where you left off" -------
 
