@@ -32,7 +32,8 @@ from .extras import LabExtras
 from .options import add_console_arguments
 from .messages import PortGivenBack
 from .screens.base import explain
-from .session import STEPS, Session, clear_progress, load_progress, save_progress
+from .session import (STEPS, Session, clear_progress, load_progress, release_progress,
+                      save_progress)
 from .typeahead import MOVES, TypeAhead
 from .widgets.safe import ControlFilter
 
@@ -456,6 +457,8 @@ class BringupApp(App[int]):
         words, status = self.session.last_words(notes)
         if "done" in self.session.done or not self.session.left_undone():
             clear_progress()                # nothing left for the next start to offer
+        else:
+            release_progress()              # offered at once, even while this one ends
         if self.interrupted:
             status = 130
         self.farewell = words

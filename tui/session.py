@@ -186,6 +186,22 @@ def save_progress(session: Session, step: str) -> None:
             "port_mac": port_mac(session.iface), "lab": session.lab,
             "address": session.address, "step": step, "done": sorted(session.done),
             "pid": os.getpid(), "at": time.strftime("%Y-%m-%d %H:%M")}
+    _write_progress(data)
+
+
+def release_progress() -> None:
+    """The console is leaving, its run unfinished: the progress stays but no
+    longer names this console as running, so a console started while this
+    one still ends offers to continue at once. Errors are ignored."""
+    try:
+        data = json.loads(progress_path().read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(data, dict) and data.pop("pid", None) is not None:
+        _write_progress(data)
+
+
+def _write_progress(data: dict) -> None:
     try:
         path = progress_path()
         path.parent.mkdir(parents=True, exist_ok=True)
