@@ -13,6 +13,7 @@ import sys
 import termios
 import time
 from collections import Counter
+from contextlib import contextmanager
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -236,3 +237,19 @@ def terminal_screen(data: bytes, width: int = 80, height: int = 24) -> str:
             y, x = int(move.group(1) or 1) - 1, int(move.group(2) or 1) - 1
     put(text[pos:])
     return "\n".join("".join(row) for row in grid)
+
+
+@contextmanager
+def ended_not_reaped():
+    """A process that has ended and that nobody has waited for yet (a
+    zombie), as an orphan is until init reaps it; yields its pid. Reaped on
+    leaving."""
+    proc = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the process never ended"
+            time.sleep(0.01)
+        yield proc.pid
+    finally:
+        proc.wait()

@@ -17,7 +17,7 @@ from hwprobe.port import journal, recovery
 from hwprobe.port.takeover import Takeover
 from hwprobe.errors import PortBusy, LinkError, PortRefused
 
-from lab_helpers import port_state, second_port
+from lab_helpers import ended_not_reaped, port_state, second_port
 
 pytestmark = pytest.mark.lab
 
@@ -182,6 +182,26 @@ def test_restore_from_journal_after_a_dead_run_and_again_is_harmless(lab, state_
         again = recovery.restore_from_journal()
     assert [r.describe() for r in restored] == ["lan0: 10.99.0.5/24, down"]
     assert again == []
+    assert port_state(lab.laptop_ns) == before
+
+
+def test_a_run_ended_but_not_reaped_yet_has_its_port_put_back_from_the_journal(lab, state_dir):
+    """A console whose terminal closed under it ends as an orphan, and init
+    reaps it seconds later here: meanwhile it is a zombie, which holds the
+    port no more (the kernel dropped its lock), so the port goes back."""
+    from simulator.lab import in_netns
+
+    before = office_port(lab)
+    with ended_not_reaped() as pid, in_netns(lab.laptop_ns):
+        held = Takeover("lan0", force=True).take()
+        rec = journal.load("lan0")
+        rec.owner_pid, rec.owner_start = pid, journal.process_start(pid)
+        journal.save(rec)
+        recovery.HELD.clear()
+        held._port_lock.release()              # the kernel dropped its lock as it ended
+        held.record = None
+        restored = recovery.restore_from_journal()
+    assert [r.describe() for r in restored] == ["lan0: 10.99.0.5/24, down"]
     assert port_state(lab.laptop_ns) == before
 
 

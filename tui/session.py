@@ -182,10 +182,13 @@ def save_progress(session: Session, step: str) -> None:
     same port (in the same lab, or in the field) is offered to continue.
     Errors are ignored: losing the resume offer is better than stopping the
     technician."""
+    from hwprobe.port.journal import process_start
+
     data = {"sheet": session.sheet_path, "kit": session.kit_folder, "iface": session.iface,
             "port_mac": port_mac(session.iface), "lab": session.lab,
             "address": session.address, "step": step, "done": sorted(session.done),
-            "pid": os.getpid(), "at": time.strftime("%Y-%m-%d %H:%M")}
+            "pid": os.getpid(), "pid_start": process_start(os.getpid()),
+            "at": time.strftime("%Y-%m-%d %H:%M")}
     _write_progress(data)
 
 
@@ -198,6 +201,7 @@ def release_progress() -> None:
     except (OSError, ValueError):
         return
     if isinstance(data, dict) and data.pop("pid", None) is not None:
+        data.pop("pid_start", None)
         _write_progress(data)
 
 
@@ -217,16 +221,22 @@ def load_progress(lab: str | None = None) -> dict | None:
     run on this very laptop port is offered: the same demo lab (``lab``; None
     in the field) and a port of the same name with the same MAC here. A run
     in a lab since taken down, or in another lab, is not (its port is gone,
-    or a new one has another MAC), nor a run whose port cannot be read."""
+    or a new one has another MAC), nor a run whose port cannot be read, nor
+    one whose console still runs."""
     try:
         data = json.loads(progress_path().read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("step") in (None, "done"):
         return None
-    pid = data.get("pid")
-    if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
-        return None  # another console is running right now
+    from hwprobe.port.journal import process_running
+
+    pid, start = data.get("pid"), data.get("pid_start")
+    # another console is at work on it right now (not one that has ended but
+    # is not reaped yet, nor a later process that got its pid)
+    if (type(pid) is int and pid != os.getpid()
+            and process_running(pid, start if isinstance(start, str) else "")):
+        return None
     if data.get("lab") != lab:
         return None
     if data.get("iface") and (not data.get("port_mac")

@@ -92,7 +92,8 @@ class LinkRecord:
 
     def owner_alive(self) -> bool:
         """True while the process that wrote this record still runs."""
-        return bool(self.owner_pid) and process_start(self.owner_pid) == self.owner_start
+        return bool(self.owner_pid and self.owner_start) and process_running(self.owner_pid,
+                                                                             self.owner_start)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -149,6 +150,19 @@ def process_start(pid: int) -> str:
     except OSError:
         return ""
     return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_running(pid: int, start: str = "") -> bool:
+    """True while process ``pid`` runs and, given ``start`` (its
+    process_start when recorded), is still that process, not a later one
+    given the same pid. A process that has ended but is not reaped yet (a
+    zombie: an orphan waits for init, seconds on some systems) does not run:
+    it holds no port and no lock, and writes nothing more. Never raises."""
+    try:
+        fields = Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return False
+    return fields[0] not in ("Z", "X") and (not start or fields[19] == start)
 
 
 def _links_dir() -> Path:

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwprobe.errors import LinkError
+from hwprobe.port.journal import process_running
 
 KINDS = ("dhclient", "dhcpcd", "systemd-networkd", "avahi-autoipd")
 _COMM = {"dhclient": "dhclient", "dhcpcd": "dhcpcd", "systemd-network": "systemd-networkd",
@@ -195,14 +196,6 @@ def _wait(gone, what: str) -> None:
     raise LinkError(what)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def refusal(owner: Owner, iface: str) -> str | None:
     """The sentence refusing the port when ``owner`` cannot be handed off."""
     if owner.kind == "systemd-networkd":
@@ -234,7 +227,7 @@ def hand_off(owner: Owner, iface: str) -> str:
     # the daemon only: avahi-autoipd's helper must outlive it to run the STOP
     # action, which takes its address and its default route away
     _signal_all([owner.pid], signal.SIGTERM)
-    _wait(lambda: not any(_alive(p) for p in owner.pids or [owner.pid]),
+    _wait(lambda: not any(process_running(p) for p in owner.pids or [owner.pid]),
           f"{owner.kind} (pid {owner.pid}) did not stop; run `sudo kill {owner.pid}` "
           f"and try again")
     return "stopped it"
