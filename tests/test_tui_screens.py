@@ -101,7 +101,7 @@ def _session_until(app, step: str, sheet: str = SHEET) -> None:
                                            FINGERPRINT))
     if step in ("restore", "done"):
         bringup.driver = FixedDriver()
-        s.password = "x"
+        s.password, s.password_changed = "x", True      # a factory box: changed at login
     if step == "done":
         steps = plan(_factory_state(), s.settings).steps
         for st in steps:
@@ -432,3 +432,24 @@ def test_done_with_a_finish_step_failed_says_not_ready_names_it_and_never_the_ca
     assert "ready for its cables" not in seen["screen"]
     assert "production settings" not in seen["screen"]
     assert "Step 8 of 8: Done" in seen["screen"]
+
+
+def test_done_says_logged_in_not_password_changed_when_the_run_changed_no_password(
+        fixed_hardware):
+    """An appliance that did not ask for a new password (an earlier site's,
+    reached on its own address): Done says the technician logged in, not
+    that the password was changed (it said "password changed as admin")."""
+    app = console_app()
+    seen: dict[str, str] = {}
+
+    async def run():
+        async with app.run_test(size=(80, 24)) as pilot:
+            _session_until(app, "done")
+            app.session.password_changed = False
+            app.goto("done")
+            await _settle(pilot, app)
+            seen["screen"] = " ".join(" ".join(_screen_text(app)).split())
+
+    asyncio.run(run())
+    assert "Appliance: 169.254.1.3 (logged in as admin)" in seen["screen"], seen["screen"]
+    assert "password changed" not in seen["screen"]

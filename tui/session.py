@@ -68,6 +68,7 @@ class Session:
     console_device: str | None = None        # log in over this local console; None: web
     username: str = "admin"
     password: str | None = None
+    password_changed: bool = False  # this run made the first-login change
     state: ApplianceState | None = None      # read after login
     # Restore and Done
     incomplete: list[str] = field(default_factory=list)   # steps failed or skipped (exit 1)

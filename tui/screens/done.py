@@ -64,7 +64,8 @@ class DoneScreen(StepScreen):
             else None
         lines.append(f"Appliance: {s.address or '-'}"
                      + (f" over the local console {device}" if device else "")
-                     + (f" (password changed as {s.username})" if s.password else ""))
+                     + ((f" (password changed as {s.username})" if s.password_changed
+                         else f" (logged in as {s.username})") if s.password else ""))
         finish = s.bringup.finish_result if s.bringup is not None else None
         if finish is not None:
             lines += [to_ascii(shown(f"Finish: {step.title}: {step.status} - {step.message}"))

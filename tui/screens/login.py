@@ -305,6 +305,7 @@ class LoginScreen(StepScreen):
     def on_logged_in(self, message: LoggedIn) -> None:
         self.session.username = message.username
         self.session.password = message.password
+        self.session.password_changed = self.session.password_changed or message.changed_password
         self.session.state = message.state
         drafts.forget(self.session, self.STEP)
         self._learn_cable_nic(message.state)
