@@ -200,3 +200,14 @@ def test_a_kit_run_stopped_before_the_finish_leaves_every_finish_step():
     assert end.kind == "dry run"
     assert end.headline == ("DRY RUN: nothing was changed; a run would make 1 change(s) and "
                             "finish the site (3 step(s))")
+
+
+def test_without_a_kit_next_steps_say_where_the_certificate_and_login_are_restored():
+    """A run from a sheet alone leaves the certificate and /login to the
+    technician: the next steps name the pages, and that a recovery kit does
+    both (they said "outside this tool" after bringup learnt to finish a site)."""
+    steps = " ".join(next_steps())
+    assert "outside this tool" not in steps
+    assert "/appliance > Security > Certificates" in steps
+    assert "/login > Management > Software Management > Restore Settings" in steps
+    assert "`bringup apply --kit DIR`" in steps

@@ -32,8 +32,11 @@ from hwprobe.procedure.outcome import DRY_RUN, Outcome, outcome
 from hwprobe.settings.wording import MARK      # the marks the console's Done screen uses too
 
 NEXT_STEPS = [
-    "Restore the certificates (SSL/TLS) on the appliance: outside this tool.",
-    "Restore the /login interface from the site's backup file (/login > Backup/Restore).",
+    "Restore the site's certificate (/appliance > Security > Certificates, Import), or let "
+    "a recovery kit do it with the site software and /login: `bringup apply --kit DIR`, or "
+    "the console's Site step.",
+    "Restore /login from the site's backup file (/login > Management > Software Management "
+    "> Restore Settings), unless a kit's finish did.",
     "Move the appliance's cable(s) from the laptop to the production switch ports.",
     "Store the new appliance password safely (password manager or sealed envelope).",
 ]
