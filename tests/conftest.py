@@ -84,6 +84,14 @@ def _lab_required():
     require_lab()
 
 
+@pytest.fixture(autouse=True)
+def _no_state_of_the_machine(tmp_path_factory, monkeypatch):
+    """No test reads or writes this machine's own bringup state
+    (/var/lib/bringup): every test, and every bringup it starts, gets a
+    folder of its own (``state_dir`` names one the test reads)."""
+    monkeypatch.setenv("BRINGUP_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def state_dir(tmp_path, monkeypatch):
     """A private bringup state directory (journals, reports, transcripts)."""
@@ -138,6 +146,23 @@ def site_lab():
         yield site_up(name, "--site", env=SITE_SECRETS)
     finally:
         labmod.down(name)
+
+
+@pytest.fixture(scope="module")
+def kit(site_lab, tmp_path_factory):
+    """A recovery kit taken from the site lab (with its update file), one per
+    test module, in a short folder of its own: pytest's base folder under
+    xdist (/tmp/pytest-of-root/pytest-NNN/popen-gwN/...) is long enough to
+    wrap the resume dialog's "recovery kit" line at 80 columns."""
+    import tempfile
+    from pathlib import Path
+
+    from finish_helpers import take_kit
+
+    out = Path(tempfile.mkdtemp(prefix="kit-", dir="/tmp")) / "kit"
+    take_kit(site_lab, out, tmp_path_factory.mktemp("kit-state"))
+    yield out
+    shutil.rmtree(out.parent, ignore_errors=True)
 
 
 @pytest.fixture

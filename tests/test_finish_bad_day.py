@@ -23,7 +23,7 @@ import pytest
 import urllib3
 
 from bringup.console import make_app
-from finish_helpers import (FINISH_ENV, apply_kit, counted, start_apply_kit, stats, take_kit,
+from finish_helpers import (FINISH_ENV, apply_kit, counted, start_apply_kit, stats,
                             wait_for)
 from lab_helpers import NEW_PASSWORD, no_traceback, port_state, reports
 from simulator import lab as labmod
@@ -34,13 +34,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("site-lab"),
               pytest.mark.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)]
 # the install's restart lasts long enough to be interrupted in
 SLOW_RESTART = ("--install-seconds", "12", "--login-restart-seconds", "1")
-
-
-@pytest.fixture(scope="module")
-def kit(site_lab, tmp_path_factory):
-    out = tmp_path_factory.mktemp("kit") / "kit"
-    take_kit(site_lab, out, tmp_path_factory.mktemp("kit-state"))
-    return out
 
 
 def _head(text: str) -> str:

@@ -35,14 +35,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("site-lab"),
 RESTORE = "POST /login/management/software/restore"
 
 
-@pytest.fixture(scope="module")
-def kit(site_lab, tmp_path_factory):
-    """One kit from the site lab (with its update file), read by every test here."""
-    out = tmp_path_factory.mktemp("kit") / "kit"
-    take_kit(site_lab, out, tmp_path_factory.mktemp("kit-state"))
-    return out
-
-
 def _manifest(kit: Path) -> dict:
     return json.loads((kit / "manifest.json").read_text())
 

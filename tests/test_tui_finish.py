@@ -17,27 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from finish_helpers import FINISH_ENV, HOSTNAME, counted, served, site_answers, take_kit
+from finish_helpers import FINISH_ENV, HOSTNAME, counted, served, site_answers
 from lab_helpers import NEW_PASSWORD, SMTP_PASSWORD, port_state
 from tmux_helpers import Tmux
 
 pytestmark = [pytest.mark.lab, pytest.mark.tmux, pytest.mark.xdist_group("site-lab"),
               pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def kit(site_lab, tmp_path_factory):
-    """The kit in a short folder of its own: pytest's base folder under
-    xdist (/tmp/pytest-of-root/pytest-NNN/popen-gwN/...) is long enough to
-    wrap the resume dialog's "recovery kit" line at 80 columns."""
-    import shutil
-    import tempfile
-
-    out = Path(tempfile.mkdtemp(prefix="kit-", dir="/tmp")) / "kit"
-    take_kit(site_lab, out, tmp_path_factory.mktemp("kit-state"))
-    yield out
-    shutil.rmtree(out.parent, ignore_errors=True)
 
 
 def _console(lab, kit: Path, state_dir, log: Path) -> str:

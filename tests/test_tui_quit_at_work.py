@@ -24,20 +24,13 @@ import sys
 import pytest
 
 from bringup.console import make_app
-from finish_helpers import FINISH_ENV, take_kit
+from finish_helpers import FINISH_ENV
 from lab_helpers import NEW_PASSWORD, SMTP_PASSWORD
 from simulator import control, lab as labmod
 from test_tui_flow import found, on_step, screen_text, wait_for
 
 pytestmark = [pytest.mark.lab,
               pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
-
-
-@pytest.fixture(scope="module")
-def kit(site_lab, tmp_path_factory):
-    out = tmp_path_factory.mktemp("kit") / "kit"
-    take_kit(site_lab, out, tmp_path_factory.mktemp("kit-state"))
-    return out
 
 
 def _at_goodbye(app, monkeypatch, state_dir, group: str) -> dict:
