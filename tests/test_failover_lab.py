@@ -154,3 +154,25 @@ def test_api_closes_connections_caps_tokens_at_30_and_serves_the_xsd(pair):
     assert out["oldest"] == 401 and out["second"] == 200      # the 31st token dropped the first
     status, xsd = out["xsd"]
     assert status == 200 and '<xs:element name="health_check">' in xsd
+
+
+def test_a_certificate_other_than_the_one_kept_for_the_address_stops_until_trusted(pair):
+    """bringup keeps one certificate per production address (a kit, verify
+    or the run that moved the appliance there recorded it); failover trusts
+    only that one, as every other command does, and keeps the first one it
+    sees. A re-imaged appliance is trusted with --trust-new-certificate."""
+    from hwprobe.appliance import pins
+
+    r = failover(pair, "status", "--address", PAIR["backup"])
+    assert r.returncode == 0, r.stderr
+    kept = pins.pinned_fingerprint(PAIR["backup"])
+    assert kept, "the first certificate seen was not kept"
+    pins.pin_fingerprint(PAIR["backup"], "ab" * 32)         # another appliance's, say
+    r = failover(pair, "promote", "--address", PAIR["backup"])
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "certificate changed" in r.stderr and "--trust-new-certificate" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = failover(pair, "status", "--address", PAIR["backup"], "--trust-new-certificate")
+    assert r.returncode == 0, r.stderr
+    assert pins.pinned_fingerprint(PAIR["backup"]) == kept
+    assert role(pair, PAIR["backup"]) == "backup"             # the refused promote sent nothing

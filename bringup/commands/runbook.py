@@ -80,6 +80,10 @@ def register(sub, root) -> None:
         p.add_argument("--address", required=True, help="the appliance (the backup, to promote)")
         p.add_argument("--port", type=int, default=443, help=argparse.SUPPRESS)
         p.add_argument("--json", action="store_true")
+        p.add_argument("--trust-new-certificate", action="store_true",
+                       help="the appliance was re-imaged or given a new certificate on "
+                            "purpose: trust the one it presents now (bringup keeps one per "
+                            "address and stops when another answers)")
         if name == "promote":
             p.add_argument("--data-sync-first", action="store_true",
                            help="sync from the old primary first (it must answer); off by default."
@@ -153,7 +157,8 @@ def _failover(args) -> int:
     if getattr(args, "wait", 0) is not None and getattr(args, "wait", 0) < 0:
         raise BadInput(f"--wait {args.wait}: give a number of seconds, 0 or more")
     cid, secret = _api_credentials()
-    session = BringupSession(Target(address=args.address, https_port=args.port))
+    session = BringupSession(Target(address=args.address, https_port=args.port,
+                                    trust_new_certificate=args.trust_new_certificate))
     client = session.failover_client(cid, secret)
     try:
         if args.failover_command == "status":

@@ -189,16 +189,22 @@ class LoggingIn:
 
     def failover_client(self, client_id: str | None, client_secret: str | None):
         """The command-API client for the target (an appliance of a failover
-        pair on its production address), its HTTPS pinned on first use.
-        Returns a hwprobe.appliance.failover.FailoverClient; the caller closes it."""
+        pair on its production address), its HTTPS pinned to the certificate
+        bringup keeps for that address (the one a kit, verify or a run that
+        moved the appliance there recorded), else to the one seen now, which
+        is kept from then on. Returns a hwprobe.appliance.failover.FailoverClient;
+        the caller closes it. Raises CertificateChanged (another certificate
+        than the one kept, unless the target trusts a new one), Unreachable."""
         from hwprobe.appliance.failover import FailoverClient
 
         if not self.target.address:
             raise BadInput("give the appliance's --address")
         self.stage = "connecting"
         self.keep_secret(client_secret)
-        return FailoverClient(self.target.address, self.target.https_port,
-                              client_id=client_id, client_secret=client_secret)
+        client = FailoverClient(self.target.address, self.target.https_port,
+                                client_id=client_id, client_secret=client_secret)
+        client.pin_to(self.trust_on_first_use())
+        return client
 
     # --- the run journal of this appliance --------------------------------------------
     def appliance_key(self) -> str:
