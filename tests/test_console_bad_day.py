@@ -25,8 +25,8 @@ from lab_helpers import reports
 from simulator import control
 from simulator import lab as labmod
 from simulator.hostile import SPOOF
-from test_tui_flow import (NEW_PASSWORD, SMTP_PASSWORD, app_for, found, on_step, screen_text,
-                           wait_for, walk_to_find, walk_to_restore)
+from test_tui_flow import (NEW_PASSWORD, SMTP_PASSWORD, app_for, ctrl_c_then_stop, found, on_step,
+                           screen_text, wait_for, walk_to_find, walk_to_restore)
 
 pytestmark = pytest.mark.lab
 
@@ -149,13 +149,7 @@ def test_ctrl_c_during_apply_asks_to_stop_after_the_step_in_flight_and_the_repor
             await pilot.press(*SMTP_PASSWORD, "enter")
             await wait_for(pilot, lambda: control.send(lab.control, get="stats")["saved"].get(
                 "POST /appliance/networking/routes/add"), "a route sent", timeout=60)
-            await pilot.press("ctrl+c")
-            await wait_for(pilot, lambda: "stop after the step in flight" in screen_text(app),
-                           "the question")
-            seen["question"] = screen_text(app)
-            await pilot.press("y")
-            await wait_for(pilot, lambda: app.return_code is not None, "the console left",
-                           timeout=60)
+            seen["question"] = await ctrl_c_then_stop(pilot, app)
 
     with labmod.in_netns(lab.laptop_ns):
         asyncio.run(run())

@@ -27,7 +27,7 @@ from finish_helpers import (FINISH_ENV, apply_kit, counted, start_apply_kit, sta
                             wait_for)
 from lab_helpers import NEW_PASSWORD, no_traceback, port_state, reports
 from simulator import lab as labmod
-from test_tui_flow import on_step, screen_text
+from test_tui_flow import ctrl_c_then_stop, on_step, screen_text
 from test_tui_flow import wait_for as wait_in_app
 
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("site-lab"),
@@ -112,13 +112,7 @@ def test_ctrl_c_on_the_site_step_asks_to_stop_after_the_step_in_flight_and_the_r
             await pilot.press("enter")
             await wait_in_app(pilot, lambda: app.screen.waiting_restart, "the restart",
                               timeout=120)
-            await pilot.press("ctrl+c")
-            await wait_in_app(pilot, lambda: "stop after the step in flight" in screen_text(app),
-                              "the question")
-            seen["question"] = screen_text(app)
-            await pilot.press("y")
-            await wait_in_app(pilot, lambda: app.return_code is not None, "the console left",
-                              timeout=60)
+            seen["question"] = await ctrl_c_then_stop(pilot, app)
 
     with labmod.in_netns(lab.laptop_ns):
         asyncio.run(run())

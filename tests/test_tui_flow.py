@@ -41,6 +41,18 @@ async def wait_for(pilot, condition, what: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"never reached: {what}\n{screen_text(pilot.app)}")
 
 
+async def ctrl_c_then_stop(pilot, app) -> str:
+    """Ctrl-C while a step is at work, then y to "stop after the step in
+    flight"; returns the question's screen once the console has left."""
+    await pilot.press("ctrl+c")
+    await wait_for(pilot, lambda: "stop after the step in flight" in screen_text(app),
+                   "the question")
+    question = screen_text(app)
+    await pilot.press("y")
+    await wait_for(pilot, lambda: app.return_code is not None, "the console left", timeout=60)
+    return question
+
+
 def on_step(app, step: str) -> bool:
     return getattr(app.screen, "STEP", None) == step and app.screen.is_mounted
 
