@@ -432,6 +432,10 @@ def test_done_with_a_finish_step_failed_says_not_ready_names_it_and_never_the_ca
     assert "ready for its cables" not in seen["screen"]
     assert "production settings" not in seen["screen"]
     assert "Step 8 of 8: Done" in seen["screen"]
+    # the failed step is told once; verify (after the cables move) is not offered
+    flat = " ".join(seen["screen"].split())
+    assert flat.count("the backup password is wrong") == 1, seen["screen"]
+    assert "Verify after the cables move" not in seen["screen"]
 
 
 def test_done_says_logged_in_not_password_changed_when_the_run_changed_no_password(

@@ -59,7 +59,8 @@ def next_steps(end: Outcome | None = None, finish: dict | None = None) -> list[s
         left = [f"{s['title']}: {s['status']} - {s['message']}" for s in finish["steps"]
                 if s["status"] in ("failed", "pending", "running", "stopped")
                 or (s["status"] == "skipped" and s["message"].startswith("not tried"))]
-        todo = [f"Finish {x}" for x in left] + list(FINISHED_NEXT_STEPS)
+        told = end is not None and not end.ready    # the outcome names each step not done
+        todo = ([] if told else [f"Finish {x}" for x in left]) + list(FINISHED_NEXT_STEPS)
     if end is None or end.ready:
         return todo
     return [*end.advice, *(x for x in todo if "cable" not in x),

@@ -68,8 +68,10 @@ class DoneScreen(StepScreen):
                          else f" (logged in as {s.username})") if s.password else ""))
         finish = s.bringup.finish_result if s.bringup is not None else None
         if finish is not None:
+            # a step not done is told by the outcome's lines above: once
+            told = self.outcome is not None and not self.outcome.ready
             lines += [to_ascii(shown(f"Finish: {step.title}: {step.status} - {step.message}"))
-                      for step in finish.steps]
+                      for step in finish.steps if not (told and step.undone)]
         if s.report:
             lines.append(f"Report: {s.report[0]}")
         if not self.can_verify():
@@ -132,8 +134,8 @@ class DoneScreen(StepScreen):
         return self._verify_offered
 
     def check_action(self, action: str, parameters) -> bool | None:
-        if action == "verify":
-            return self.can_verify()
+        if action == "verify":       # after the cables move: only once a run says READY
+            return self.can_verify() and (self.outcome is None or self.outcome.ready)
         return super().check_action(action, parameters)
 
     def action_verify(self) -> None:
