@@ -85,11 +85,19 @@ def _lab_required():
 
 
 @pytest.fixture(autouse=True)
-def _no_state_of_the_machine(tmp_path_factory, monkeypatch):
+def _no_state_of_the_machine(tmp_path_factory):
     """No test reads or writes this machine's own bringup state
     (/var/lib/bringup): every test, and every bringup it starts, gets a
-    folder of its own (``state_dir`` names one the test reads)."""
-    monkeypatch.setenv("BRINGUP_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    folder of its own (``state_dir`` names one the test reads). Not through
+    ``monkeypatch``: set up first, it would be undone last, after the labs'
+    teardown, which needs whatever PATH a test changed put back."""
+    before = os.environ.get("BRINGUP_STATE_DIR")
+    os.environ["BRINGUP_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if before is None:
+        os.environ.pop("BRINGUP_STATE_DIR", None)
+    else:
+        os.environ["BRINGUP_STATE_DIR"] = before
 
 
 @pytest.fixture
