@@ -57,6 +57,15 @@ def test_done_screen_verifies_every_service_from_the_production_network(make_lab
             await pilot.press("v")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "VerifyScreen", "verify")
             seen["verify"] = screen_text(app)
+            # an emptied address field is refused before anything is sent
+            field = app.screen.query_one("#address")
+            field.value = ""
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "is not an IPv4 address" in screen_text(app),
+                           "the empty address refused")
+            seen["empty"] = " ".join(screen_text(app).split())
+            assert not app.screen.running and app.screen.lines == []
+            field.value = "198.51.100.20"
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.result is not None, "verify finished")
             seen["verified"] = screen_text(app)
@@ -74,6 +83,8 @@ def test_done_screen_verifies_every_service_from_the_production_network(make_lab
     assert seen["lines"].startswith("Demo lab: the laptop joined the production network as "
                                     "198.51.100.250.")
     assert "198.51.100.20" in seen["verify"]
+    assert ("Address: empty is not an IPv4 address: type the appliance's production address"
+            in seen["empty"]), seen["empty"]
     assert "Every service reached" in seen["verified"], seen["verified"]
     assert "NOT REACHED" not in seen["lines"]
     for words in ("Test email sent to noc@example.net via mail.example.net:587 (STARTTLS",

@@ -9,11 +9,15 @@ appliance's own words. The verify report is written beside the run's report.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
+
+from hwprobe.safetext import shown
 
 from ..messages import VerifyChecked, VerifyFinished
 from .base import FramedScreen
@@ -57,6 +61,14 @@ class VerifyScreen(FramedScreen):
         self.lines = []
         self.query_one("#checks", Static).update("")
         address = self.query_one("#address", Input).value.strip()
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:          # nothing sent: say what the field needs
+            self.running = False
+            self.say(f"Address: {shown(address) or 'empty'} is not an IPv4 address: type the "
+                     "appliance's production address, then Enter.", "error")
+            self.query_one("#address", Input).focus()
+            return
         self.say(f"Logging in on {address} and testing each service...")
         self.run_verify(address)
 
