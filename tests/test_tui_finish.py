@@ -117,15 +117,10 @@ def test_the_console_finishes_the_site_resuming_on_the_site_step_after_a_quit_in
         subprocess.run(["ip", "-n", lab.laptop_ns, "addr", "add", "198.51.100.250/24", "dev",
                         "lan0"], check=True)
         t.keys("v")
-        t.wait("Verify: is every restored service reached?")
-        for _ in range(20):             # the address field may take the focus a moment later
-            t.keys("C-u")
-            t.keys("198.51.100.20", literal=True)
-            try:
-                t.wait("198.51.100.20", timeout=1)
-                break
-            except AssertionError:
-                continue
+        shots["verify-offer"] = t.wait("Verify: is every restored service reached?")
+        # the address is filled in: NIC1's production address, the cable's NIC
+        # (typing it again raced the field's focus and once left it empty)
+        assert "198.51.100.20" in shots["verify-offer"], shots["verify-offer"]
         t.keys("Enter")
         shots["verify"] = t.wait("Every service reached", timeout=90)
     finally:
