@@ -179,3 +179,31 @@ def test_a_manifest_naming_a_file_outside_the_kit_is_unreadable(tmp_path, ca):
     with pytest.raises(KitUnreadable, match="not a file of the kit"):
         read_kit(kit)
     os.chmod(kit, 0o700)
+
+
+def test_a_kit_file_s_sha256_is_that_of_its_bytes_however_they_are_written(tmp_path):
+    """Large blocks are hashed behind the writing, on another thread; a
+    buffer its writer fills again (a copy's bytearray), and small blocks
+    between large ones, still go into the digest in order and as written."""
+    import hashlib
+    import os
+
+    from hwprobe.settings.kit import PartFile
+
+    part = PartFile(tmp_path, "file.bin")
+    whole = hashlib.sha256()
+    buffer = bytearray(300 * 1024)
+    for n in range(40):
+        big = os.urandom(256 * 1024)
+        part.write(big)
+        whole.update(big)
+        buffer[:] = os.urandom(len(buffer))     # the same buffer, filled again each time
+        part.write(buffer)
+        whole.update(buffer)
+        small = bytes([n]) * 100
+        part.write(small)
+        whole.update(small)
+    kept = part.close()
+    assert kept.sha256 == whole.hexdigest()
+    assert kept.size == (256 + 300) * 1024 * 40 + 100 * 40
+    assert hashlib.sha256(part.path.read_bytes()).hexdigest() == whole.hexdigest()

@@ -15,9 +15,10 @@ import requests
 
 from hwprobe.errors import ApplianceError, LoginFailed, Unreachable
 
-# blocks of 256 KiB: each is hashed and written while still in the CPU's
-# cache (1 MiB blocks were measurably slower; a thread to write behind the
-# reading was slower still on two cores: bench/bench_kit.py)
+# blocks of 256 KiB: each is written while still in the CPU's cache and
+# hashed on another thread behind the reading (the kit's PartFile); 1 MiB
+# blocks were measurably slower, and so was a thread to write behind the
+# reading on two cores (bench/bench_kit.py)
 BLOCK = 256 * 1024
 IDLE_SECONDS = 120.0        # an appliance may think a while before the first byte
 

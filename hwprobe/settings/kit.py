@@ -28,7 +28,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -39,6 +41,8 @@ from hwprobe.fsutil import check_output_folder, not_a_regular_file
 KIT_FORMAT = 1
 MANIFEST = "manifest.json"
 PART = ".part"
+# blocks at least this large are hashed behind the writing, on another thread
+HASH_BEHIND = 64 * 1024
 ROLES = ("sheet", "login_backup", "certificate", "site_update")
 BLOCK = 1 << 20
 Progress = Callable[[int, int | None], None]     # (bytes so far, total or None)
@@ -164,20 +168,47 @@ class PartFile:
         self._file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
         self._digest = hashlib.sha256()
         self.size = 0
+        self._hashing: "queue.Queue[bytes | None] | None" = None
+        self._hasher: threading.Thread | None = None
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
-        self._digest.update(data)
         self.size += len(data)
+        if len(data) < HASH_BEHIND or type(data) is not bytes:
+            # small, or a buffer its writer fills again once this returns
+            self._hashed()
+            self._digest.update(data)
+            return
+        # a large block is hashed on the other core while the next one is read
+        # (hashlib lets go of the interpreter for it); in order, a few behind
+        if self._hasher is None:
+            self._hashing = queue.Queue(maxsize=8)
+            self._hasher = threading.Thread(target=self._hash_behind, daemon=True,
+                                            name="kit-hash")
+            self._hasher.start()
+        self._hashing.put(data)
+
+    def _hash_behind(self) -> None:
+        while (data := self._hashing.get()) is not None:
+            self._digest.update(data)
+
+    def _hashed(self) -> None:
+        """Wait until every block written is in the digest."""
+        if self._hasher is not None:
+            self._hashing.put(None)
+            self._hasher.join()
+            self._hasher = None
 
     def close(self) -> KitFile:
         """Flush to disk; returns what the manifest will say of it."""
+        self._hashed()
         if not self._file.closed:
             os.fsync(self._file.fileno())
             self._file.close()
         return KitFile(self.name, self.size, self._digest.hexdigest())
 
     def discard(self) -> None:
+        self._hashed()
         if not self._file.closed:
             self._file.close()
         self.path.unlink(missing_ok=True)
