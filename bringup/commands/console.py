@@ -138,7 +138,8 @@ def _demo(args) -> int:
 
 def _demo_in_lab(args) -> int:
     from simulator import lab as labmod
-    from bringup.commands.lab import describe
+    from simulator.labfile import secret_file
+    from bringup.commands.lab import describe, given_appliance_password
 
     labmod.down(args.name)  # a demo left over from a crash
     practice = demo_state_dir(args.name)
@@ -148,18 +149,16 @@ def _demo_in_lab(args) -> int:
 
         # the lab's relay and the console share it: nobody reads a root-only file to practise
         relay = os.environ.get("BRINGUP_SMTP_PASSWORD") or secrets.token_urlsafe(12)
-    earlier = None
-    if "/" in (args.appliance_address or ""):
-        import secrets
-
-        # an earlier site's appliance holds that site's password: the console is
-        # handed it (Log in fills it in), as a technician is handed it by the site
-        earlier = (os.environ.get("BRINGUP_PASSWORD")
-                   or f"Earlier-{secrets.token_hex(4)}A7")
+    used = "/" in (args.appliance_address or "")   # an earlier site's appliance
+    earlier = given_appliance_password() if used else None
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
                     answers_on=args.answers_on, plug=args.plug,
                     production=("nic1", "nic2") if args.production else None,
                     smtp_password=relay, appliance_password=earlier)
+    if used and earlier is None:
+        # it holds that site's password, the lab's own make: the console is handed
+        # it (Log in fills it in), as a technician is handed it by the site
+        earlier = secret_file(lab.dir, "appliance_password").read_text().strip()
     try:
         print(describe(lab), flush=True)
         print(f"  demo state           {practice} (emptied at each demo; the field's "

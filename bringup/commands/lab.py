@@ -179,6 +179,22 @@ def describe(lab) -> str:
     ] if lab.production else []) + _describe_peers(lab))
 
 
+def given_appliance_password() -> str | None:
+    """BRINGUP_PASSWORD, for a lab appliance that holds a site's /appliance
+    password (a pair, a site, an earlier site's box), or None when it is not
+    set (the lab makes one). Raises BadInput when the appliance's own rule
+    would refuse it."""
+    password = os.environ.get("BRINGUP_PASSWORD") or None
+    if password is not None:
+        from hwprobe.appliance.password_rule import problems
+
+        broken = problems(password, "admin")
+        if broken:
+            raise BadInput("BRINGUP_PASSWORD: the lab's appliance refuses it as its "
+                           f"/appliance password ({'; '.join(broken)})")
+    return password
+
+
 def _secret_lines(lab, label: str, key: str, ident: tuple[str, str] | None,
                   variable: str) -> list[str]:
     """Where a lab's secret ``key`` comes from, and how a technician hands it
@@ -279,15 +295,7 @@ def _up(args) -> int:
             and os.environ.get("BRINGUP_API_SECRET"):
         client = (os.environ["BRINGUP_API_CLIENT_ID"], os.environ["BRINGUP_API_SECRET"])
     used = "/" in args.appliance_address          # an earlier site's appliance: its password
-    password = (os.environ.get("BRINGUP_PASSWORD") or None
-                if (args.pair or args.site or used) else None)
-    if password is not None:
-        from hwprobe.appliance.password_rule import problems
-
-        broken = problems(password, "admin")
-        if broken:
-            raise BadInput("BRINGUP_PASSWORD: the lab's appliance refuses it as its "
-                           f"/appliance password ({'; '.join(broken)})")
+    password = given_appliance_password() if (args.pair or args.site or used) else None
     lab = labmod.up(name=args.name, appliance_address=args.appliance_address,
                     answers_on=args.answers_on, plug=args.plug, sim_args=extra,
                     pair=args.pair, site=args.site, api_client=client,
