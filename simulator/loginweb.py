@@ -27,7 +27,7 @@ from http.cookies import SimpleCookie
 
 from . import nsb, pages
 from .accounts import Sessions, password_matches
-from .pages import _e
+from .pages import _csrf, _e
 
 log = logging.getLogger("simulator.loginweb")
 
@@ -58,10 +58,6 @@ def _layout(title: str, body: str, error: str = "", notice: str = "") -> str:
             f"<title>{_e(title)} - /login</title><style>{pages.STYLE}</style></head><body>"
             "<header><strong>Remote Support</strong> /login</header>"
             f"<main><h1>{_e(title)}</h1>{msg}{body}</main></body></html>")
-
-
-def _csrf(token: str) -> str:
-    return f'<input type="hidden" name="{pages.C["csrf_field"]}" value="{_e(token)}">'
 
 
 def login_page(csrf: str, error: str = "") -> str:
