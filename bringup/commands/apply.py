@@ -18,9 +18,8 @@ from hwprobe.procedure import argcheck
 from hwprobe.constants import ENV_PASSWORD
 from hwprobe.errors import BadInput, SheetInvalid
 from hwprobe.fsutil import check_output
-from hwprobe.safetext import shown
 from hwprobe.procedure.session import BringupSession
-from bringup.runoutput import print_result, print_step, report, step_json  # noqa: F401
+from bringup.runoutput import print_result, print_step, report
 
 APPLY_HELP = """\
 Reads the appliance, compares it with the settings sheet field by field,

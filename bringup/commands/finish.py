@@ -134,7 +134,7 @@ def run_apply_kit(args) -> int:
     from hwprobe.procedure.finish.run import not_tried, resume_pending
     from hwprobe.procedure.session import BringupSession
 
-    from bringup.runoutput import print_result, report
+    from bringup.runoutput import print_result, print_step, report, step_json
 
     target = target_of(args)
     if target.console:
@@ -160,7 +160,7 @@ def run_apply_kit(args) -> int:
             resume_pending(session, restart_deadline=deadline, on_progress=bar)
             session.log_in(prompter, new_password, dry_run=args.dry_run)
             run = session.run(settings, smtp_password=smtp_password, dry_run=args.dry_run,
-                              on_step=None if args.json else _print_network_step)
+                              on_step=None if args.json else print_step)
             if args.dry_run or (run.ok and not any(s.status == "skipped" for s in run.steps)):
                 session.finish(inputs, secrets, dry_run=args.dry_run, restart_deadline=deadline,
                                on_step=None if args.json else print_finish_step,
@@ -181,8 +181,6 @@ def run_apply_kit(args) -> int:
     end = session.outcome()
     ok = end.ready or (run.dry_run and run.ok and finish is not None and finish.ok)
     if args.json:
-        from bringup.runoutput import step_json
-
         print(json.dumps({"ok": ok, "outcome": end.kind, "headline": end.headline,
                           "dry_run": run.dry_run, "report": str(md),
                           "steps": [step_json(s) for s in run.steps],
@@ -193,12 +191,6 @@ def run_apply_kit(args) -> int:
         _print_finish(session, args, inputs)
         print(shown(end.headline))        # the last line: the run's outcome
     return 0 if ok else 1
-
-
-def _print_network_step(step) -> None:
-    from bringup.runoutput import print_step
-
-    print_step(step)
 
 
 def _print_finish(session, args, inputs) -> None:

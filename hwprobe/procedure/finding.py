@@ -199,8 +199,6 @@ class Finding:
         answered (the session chose it). None: ProbeTimeout (after listening
         on the cable); two or more: BadInput naming them (nothing was changed
         on any)."""
-        from hwprobe.safetext import shown
-
         iface = self.target.iface
         found = {r.address: r for r in result.responders}
         if not found:
