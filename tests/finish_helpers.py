@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab_helpers import NEW_PASSWORD, SMTP_PASSWORD, bringup_argv, bringup_env, run_bringup
+from lab_helpers import NEW_PASSWORD, SMTP_PASSWORD, run_bringup, start_bringup
 from simulator import control
 from simulator.lab import PAIR
 from site_helpers import SITE_SECRETS, secrets_in
@@ -71,10 +71,8 @@ def apply_kit(lab, kit: Path, state_dir, *extra: str, env: dict | None = None, t
 
 
 def start_apply_kit(lab, kit: Path, state_dir, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(bringup_argv(lab, "apply", "--kit", str(kit), "--iface", "lan0"),
-                            env=bringup_env(state_dir, {**FINISH_ENV, **(env or {})}),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    return start_bringup(lab, "apply", "--kit", str(kit), "--iface", "lan0",
+                         state_dir=state_dir, env_extra={**FINISH_ENV, **(env or {})})
 
 
 def stats(lab) -> dict:
