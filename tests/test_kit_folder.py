@@ -207,3 +207,21 @@ def test_a_kit_file_s_sha256_is_that_of_its_bytes_however_they_are_written(tmp_p
     assert kept.sha256 == whole.hexdigest()
     assert kept.size == (256 + 300) * 1024 * 40 + 100 * 40
     assert hashlib.sha256(part.path.read_bytes()).hexdigest() == whole.hexdigest()
+
+
+def test_a_manifest_s_sha256_in_upper_case_is_the_same_hash_for_readiness_and_the_finish(
+        tmp_path, ca):
+    """A manifest copied by hand may carry its hashes in upper case: readiness
+    and apply --kit's own check read them alike (readiness said fit, the
+    finish refused the same kit as "changed or damaged")."""
+    from hwprobe.procedure.finish.inputs import read_inputs
+
+    kit = make_kit(tmp_path / "kit", ca)
+    manifest = kit / MANIFEST
+    data = json.loads(manifest.read_text())
+    for entry in data["files"].values():
+        entry["sha256"] = entry["sha256"].upper()
+    manifest.write_text(json.dumps(data))
+    assert check_kit(kit, PASSPHRASE).ok
+    inputs = read_inputs(kit, PASSPHRASE)
+    assert inputs.kit.manifest.files["sheet"].sha256.islower()

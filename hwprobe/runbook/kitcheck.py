@@ -108,7 +108,7 @@ def _complete(kit: Kit, report: KitReport, on_progress) -> None:
         if role not in kit.manifest.files:
             report.problems.append(f"manifest: no {role.replace('_', ' ')} in the kit")
     for role, entry in kit.manifest.files.items():
-        path = kit.folder / entry.name
+        path = kit.path(role)
         if not path.is_file():
             report.problems.append(f"{entry.name}: missing from the kit")
             continue
@@ -116,7 +116,7 @@ def _complete(kit: Kit, report: KitReport, on_progress) -> None:
         if size != entry.size:
             report.problems.append(f"{entry.name}: {size} bytes, the manifest says {entry.size} "
                                    "(changed since the kit was taken)")
-        elif digest != entry.sha256.lower():
+        elif digest != entry.sha256:
             report.problems.append(f"{entry.name}: its SHA-256 does not match the manifest "
                                    "(changed since the kit was taken)")
     if not any(p for p in report.problems if not p.startswith("manifest")):

@@ -132,7 +132,9 @@ class Manifest:
         files = {}
         for role, entry in data["files"].items():
             try:
-                files[role] = KitFile(str(entry["name"]), int(entry["size"]), str(entry["sha256"]))
+                # hex in either case: compared as hashlib writes it, lower case
+                files[role] = KitFile(str(entry["name"]), int(entry["size"]),
+                                      str(entry["sha256"]).lower())
             except (KeyError, TypeError, ValueError):
                 raise bad(f"files.{role} lacks its name, size or sha256") from None
             if "/" in files[role].name or files[role].name.startswith("."):
