@@ -130,6 +130,22 @@ def test_silence_with_carrier_says_the_appliance_may_still_be_booting_and_leaves
         assert any(f"who-has {address} tell 0.0.0.0" in line for line in asked), shown.stdout
 
 
+
+def test_a_capture_that_cannot_be_written_is_said_once_and_the_listen_still_names_the_cable(
+        used_lab, state_dir):
+    """The state directory's captures/ is a file here: the capture cannot be
+    made. That is said once (it was said twice: the listen's capture, then
+    the search's frames tried again at the same place), and what the
+    listen heard is still said."""
+    cable(used_lab, "nic2")
+    (Path(state_dir) / "captures").write_text("not a folder\n")
+    r = probe(used_lab, state_dir)
+    assert r.returncode == 1, r.stderr
+    assert no_traceback(r.stdout, r.stderr)
+    assert said(r).count("could not write the capture") == 1, said(r)
+    assert "nothing speaks on this cable (2 s with carrier on lan0)" in said(r)
+    assert "capture for Support" not in said(r)
+
 def test_no_carrier_says_check_the_cable_without_listening(used_lab, state_dir):
     from simulator import lab as labmod
 

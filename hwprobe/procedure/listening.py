@@ -85,11 +85,12 @@ class Listening:
                 if exc.filename is None:
                     raise
                 self.note(f"could not write the capture {where} ({exc.strerror})")
+                where = None                # said once: not tried again below
                 listened = listen(iface, seconds, cancel=cancel, on_tick=on_tick)
         self.listened = listened
         if listened is not None and listened.capture:
             self.capture = listened.capture
-        else:
+        elif where:
             self.keep_capture(where)
         tell = self.note if say else self.notes.append
         for words in (listened.words() if listened is not None and listened.carrier else []):
