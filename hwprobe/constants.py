@@ -21,6 +21,10 @@ ENV_PASSWORD = "BRINGUP_PASSWORD"
 ENV_NEW_PASSWORD = "BRINGUP_NEW_PASSWORD"
 ENV_SMTP_PASSWORD = "BRINGUP_SMTP_PASSWORD"
 ENV_LOGIN_PASSWORD = "BRINGUP_LOGIN_PASSWORD"
+# the secrets of a recovery kit (taken, checked and finished with: issues 22, 23)
+ENV_KIT_SECRETS = {"api_client_id": "BRINGUP_API_CLIENT_ID", "api_secret": "BRINGUP_API_SECRET",
+                   "backup_password": "BRINGUP_BACKUP_PASSWORD",
+                   "certificate_passphrase": "BRINGUP_CERTIFICATE_PASSPHRASE"}
 # the finish (issue 23): a new site's first /login account once the site
 # software is installed (modelled, docs/DESIGN.md), and how long bringup waits
 # for the appliance to come back from an install (a real one: 15 to 60 minutes)

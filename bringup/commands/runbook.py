@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from hwprobe.constants import ENV_KIT_SECRETS
 from hwprobe.errors import BadInput
 from hwprobe.runbook.checklists import FAILED, FAILOVER, QUESTIONS, cite
 
@@ -231,11 +232,12 @@ def _readiness_kit(args) -> int:
         read_kit(args.kit)          # KitUnreadable: exit 2, before the passphrase is asked
     except KitIncomplete:
         pass                        # one of the kit's problems: said below, exit 1
-    passphrase = os.environ.get("BRINGUP_CERTIFICATE_PASSPHRASE")
+    variable = ENV_KIT_SECRETS["certificate_passphrase"]
+    passphrase = os.environ.get(variable)
     if not passphrase and sys.stdin.isatty():
         passphrase = getpass.getpass("certificate passphrase: ")
     if not passphrase:
-        raise BadInput("BRINGUP_CERTIFICATE_PASSPHRASE is not set and there is no terminal to "
+        raise BadInput(f"{variable} is not set and there is no terminal to "
                        "ask: the certificate cannot be opened without it")
     report = check_kit(args.kit, passphrase)
     if args.json:

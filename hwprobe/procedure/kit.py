@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from hwprobe.constants import ENV_KIT_SECRETS
 from hwprobe.errors import ApplianceError, BadInput, BringupError
 
 TYPE_CHECKING = False
@@ -44,9 +45,7 @@ if TYPE_CHECKING:
     from hwprobe.procedure.session import BringupSession
     from hwprobe.settings.kit import Manifest
 
-ENV = {"api_client_id": "BRINGUP_API_CLIENT_ID", "api_secret": "BRINGUP_API_SECRET",
-       "backup_password": "BRINGUP_BACKUP_PASSWORD",
-       "certificate_passphrase": "BRINGUP_CERTIFICATE_PASSPHRASE"}
+ENV = ENV_KIT_SECRETS
 QUESTIONS = {"api_client_id": "API account's client id (/login > Management > API "
                               "Configuration): ",
              "api_secret": "API account's client secret: ",

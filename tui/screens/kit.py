@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
+from hwprobe.constants import ENV_KIT_SECRETS, ENV_PASSWORD
 from hwprobe.settings import validate as v
 
 from ..messages import KitDone, KitProgress, KitStage
@@ -34,11 +35,11 @@ FIELDS = {
     "kit-address": ("Appliance", None, False),
     "kit-folder": ("Kit folder", None, False),
     "kit-update": ("Update file", None, False),
-    "kit-password": ("/appliance pass", "BRINGUP_PASSWORD", True),
-    "kit-client-id": ("API client id", "BRINGUP_API_CLIENT_ID", False),
-    "kit-secret": ("API secret", "BRINGUP_API_SECRET", True),
-    "kit-backup": ("Backup password", "BRINGUP_BACKUP_PASSWORD", True),
-    "kit-passphrase": ("Key passphrase", "BRINGUP_CERTIFICATE_PASSPHRASE", True),
+    "kit-password": ("/appliance pass", ENV_PASSWORD, True),
+    "kit-client-id": ("API client id", ENV_KIT_SECRETS["api_client_id"], False),
+    "kit-secret": ("API secret", ENV_KIT_SECRETS["api_secret"], True),
+    "kit-backup": ("Backup password", ENV_KIT_SECRETS["backup_password"], True),
+    "kit-passphrase": ("Key passphrase", ENV_KIT_SECRETS["certificate_passphrase"], True),
 }
 PLACEHOLDERS = {"kit-address": "its address, e.g. 198.51.100.20",
                 "kit-folder": "a new folder, e.g. ~/kits/support",

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from hwprobe.constants import ENV_KIT_SECRETS
 from hwprobe.errors import SheetInvalid
 from hwprobe.runbook.checklists import READINESS, readiness
 from hwprobe.settings.sheet import load_sheet
@@ -21,7 +22,7 @@ from ..messages import KitChecked
 from ..widgets.fields import Field, PathSuggester, SecretField
 from .paths import READINESS_TITLE, PathScreen, short_path
 
-ENV_PASSPHRASE = "BRINGUP_CERTIFICATE_PASSPHRASE"
+ENV_PASSPHRASE = ENV_KIT_SECRETS["certificate_passphrase"]
 
 
 def report_text(rep) -> str:

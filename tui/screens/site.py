@@ -30,6 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from hwprobe.constants import ENV_KIT_SECRETS
 from hwprobe.safetext import shown
 
 from ..messages import FinishEnded, FinishProgressed, FinishStepChanged
@@ -45,10 +46,10 @@ STATUS = {"pending": "[ ] to do", "running": "[>] at work", "done": "[x] done",
 STATUS_WIDTH = max(len(x) for x in STATUS.values())
 # field id -> (label, environment variable, secret)
 SECRETS = {
-    "certificate_passphrase": ("Key passphrase", "BRINGUP_CERTIFICATE_PASSPHRASE", True),
-    "backup_password": ("Backup password", "BRINGUP_BACKUP_PASSWORD", True),
-    "api_client_id": ("API client id", "BRINGUP_API_CLIENT_ID", False),
-    "api_secret": ("API secret", "BRINGUP_API_SECRET", True),
+    "certificate_passphrase": ("Key passphrase", ENV_KIT_SECRETS["certificate_passphrase"], True),
+    "backup_password": ("Backup password", ENV_KIT_SECRETS["backup_password"], True),
+    "api_client_id": ("API client id", ENV_KIT_SECRETS["api_client_id"], False),
+    "api_secret": ("API secret", ENV_KIT_SECRETS["api_secret"], True),
 }
 PROGRESS_EVERY = 0.2        # seconds between progress messages from the worker
 

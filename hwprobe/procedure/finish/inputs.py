@@ -23,7 +23,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwprobe.constants import ENV_LOGIN_PASSWORD, LOGIN_FIRST_PASSWORD, LOGIN_FIRST_USER
+from hwprobe.constants import (ENV_KIT_SECRETS, ENV_LOGIN_PASSWORD, LOGIN_FIRST_PASSWORD,
+                               LOGIN_FIRST_USER)
 from hwprobe.errors import BadInput
 
 TYPE_CHECKING = False
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
     from hwprobe.procedure.passwords import Prompter
     from hwprobe.settings.kit import Kit
 
-ENV = {"certificate_passphrase": "BRINGUP_CERTIFICATE_PASSPHRASE",
-       "backup_password": "BRINGUP_BACKUP_PASSWORD",
-       "api_client_id": "BRINGUP_API_CLIENT_ID", "api_secret": "BRINGUP_API_SECRET"}
+# asked in this order: the kit's own files' secrets, then the API account's
+ENV = {key: ENV_KIT_SECRETS[key] for key in ("certificate_passphrase", "backup_password",
+                                             "api_client_id", "api_secret")}
 QUESTIONS = {"certificate_passphrase": "Passphrase of the kit's certificate file? ",
              "backup_password": "Backup password of the kit's /login backup? ",
              "api_client_id": "Client id of an API account the /login backup holds? ",
