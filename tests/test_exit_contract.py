@@ -72,9 +72,11 @@ class Bench:
             d.chmod(0o777)
             self.made.append(d)
             return d
-        d = self.tmp / f"state-{name}-{uuid.uuid4().hex[:4]}"
-        d.mkdir()
-        return d
+        import tempfile
+
+        # made unique by mkdtemp: four random hex digits met each other once
+        # among the walk's folders (FileExistsError)
+        return Path(tempfile.mkdtemp(prefix=f"state-{name}-", dir=self.tmp))
 
     def link_journal(self, state: Path, iface: str = "cab0") -> Path:
         d = state / "links"
